@@ -1,0 +1,84 @@
+//! The contract's view of the chain: who called, with what value, at which block; balances,
+//! transfers, events, hashing and signature checks.
+use crate::backend;
+use crate::event::ContractEvent;
+use crate::{AccountId, Error, Hash, Result};
+use jjj_abi::ReturnCode;
+
+/// The account (person or contract) that called the running contract.
+pub fn caller() -> AccountId {
+    backend::caller()
+}
+
+/// The running contract's own address.
+pub fn self_address() -> AccountId {
+    backend::self_address()
+}
+
+/// Fen transferred with this call (already credited to the contract).
+pub fn value() -> u64 {
+    backend::value_transferred()
+}
+
+/// Balance of any account, in fen.
+pub fn balance(of: &AccountId) -> u64 {
+    backend::balance(of)
+}
+
+/// The running contract's balance, in fen.
+pub fn self_balance() -> u64 {
+    backend::balance(&backend::self_address())
+}
+
+/// Pays `amount` fen from the contract to `to`.
+pub fn transfer(to: &AccountId, amount: u64) -> Result<()> {
+    match backend::transfer(to, amount) {
+        ReturnCode::Success => Ok(()),
+        code => Err(Error::new(alloc::format!("transfer of {amount} fen to {to} failed: {}", code.describe()))),
+    }
+}
+
+/// Height of the block being executed.
+pub fn block_height() -> u64 {
+    backend::block_height()
+}
+
+/// Block timestamp, milliseconds since the Unix epoch.
+pub fn block_time() -> u64 {
+    backend::block_time()
+}
+
+/// Emits a typed event; its topics are the event name's hash followed by its indexed fields.
+pub fn emit<E: ContractEvent>(event: &E) {
+    let mut topics = alloc::vec![crate::event::name_topic(event.name())];
+    topics.extend(event.indexed());
+    backend::emit_event(&topics, &event.encode());
+}
+
+/// Appends a line to the debug buffer (shown by dry runs only).
+pub fn debug(message: &str) {
+    backend::debug_message(message)
+}
+
+/// Ends the call now as reverted with this message.
+pub fn revert(message: &str) -> ! {
+    backend::revert(message)
+}
+
+pub fn blake2_256(data: &[u8]) -> Hash {
+    backend::hash_blake2_256(data)
+}
+
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    backend::hash_sha256(data)
+}
+
+/// Checks an ed25519 signature by `signer` over `message`.
+pub fn ed25519_verify(signature: &[u8; 64], signer: &AccountId, message: &[u8]) -> bool {
+    backend::ed25519_verify(signature, signer, message)
+}
+
+/// Gas left for this call.
+pub fn gas_left() -> u64 {
+    backend::gas_left()
+}

@@ -1,0 +1,348 @@
+//! A native mock host: run contract code with plain `cargo test`, no wasm, no node.
+//!
+//! ```ignore
+//! let env = TestEnv::new();
+//! let admin = TestEnv::account("admin");
+//! env.set_balance(&admin, 10_000);
+//! let bills = env.deploy(UtilityBills::ENTRY, &admin, 0, utility_bills::msg::new(admin)).unwrap();
+//! let out: u64 = env.call_decode(&bills, &admin, 0, utility_bills::msg::issue_bill(..)).unwrap();
+//! ```
+//!
+//! Several contracts can be deployed in one `TestEnv` and call each other through
+//! [`crate::call::CallBuilder`], so multi-contract flows are tested natively too. A call that
+//! reverts or panics rolls back every change it made (storage, balances, events), as on chain.
+use crate::{AccountId, Hash};
+use jjj_abi::limits::*;
+use jjj_abi::ReturnCode;
+use parity_scale_codec::Decode;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// The two generated entry points of a contract, for the mock host to run.
+#[derive(Clone, Copy)]
+pub struct ContractEntry {
+    pub name: &'static str,
+    pub deploy: fn(),
+    pub call: fn(),
+}
+
+/// An event as the mock host recorded it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmittedEvent {
+    pub contract: AccountId,
+    pub topics: Vec<Hash>,
+    pub data: Vec<u8>,
+}
+
+impl EmittedEvent {
+    /// Whether this event's first topic names `name`.
+    pub fn is(&self, name: &str) -> bool {
+        self.topics.first() == Some(&Hash(blake2_256(name.as_bytes())))
+    }
+    /// Decodes the payload as a contract's event type.
+    pub fn decode<E: Decode>(&self) -> Option<E> {
+        E::decode(&mut &self.data[..]).ok()
+    }
+}
+
+#[doc(hidden)]
+#[derive(Clone, Default)]
+pub struct Frame {
+    pub address: AccountId,
+    pub caller: AccountId,
+    pub value: u64,
+    pub input: Vec<u8>,
+    pub output: Vec<u8>,
+    pub return_data: Vec<u8>,
+}
+
+/// The part of the host that a failed call rolls back.
+#[derive(Clone, Default)]
+struct Ledger {
+    balances: BTreeMap<AccountId, u64>,
+    storage: BTreeMap<(AccountId, Vec<u8>), Vec<u8>>,
+    events: Vec<EmittedEvent>,
+}
+
+#[doc(hidden)]
+#[derive(Default)]
+pub struct Host {
+    ledger: Ledger,
+    contracts: BTreeMap<AccountId, ContractEntry>,
+    frames: Vec<Frame>,
+    pub block_height: u64,
+    pub block_time: u64,
+    pub debug: Vec<String>,
+    deployed: u64,
+}
+
+thread_local! {
+    static HOST: RefCell<Host> = RefCell::new(Host::default());
+}
+
+/// Runs `f` on this thread's mock host. Outside a call (no frame), contract code has no context.
+#[doc(hidden)]
+pub fn with_host<R>(f: impl FnOnce(&mut Host) -> R) -> R {
+    HOST.with(|h| f(&mut h.borrow_mut()))
+}
+
+/// The panic payload that carries a revert natively.
+struct Revert(String);
+
+#[doc(hidden)]
+pub fn revert_native(message: &str) -> ! {
+    std::panic::panic_any(Revert(message.to_string()))
+}
+
+pub(crate) fn blake2_256(data: &[u8]) -> [u8; 32] {
+    use blake2::digest::{consts::U32, Digest};
+    blake2::Blake2b::<U32>::digest(data).into()
+}
+
+fn quiet_reverts() {
+    // Reverts travel as panics natively; keep them out of test output, keep real panics loud.
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<Revert>().is_none() {
+                previous(info)
+            }
+        }));
+    });
+}
+
+impl Host {
+    pub fn frame(&self) -> &Frame {
+        match self.frames.last() {
+            Some(f) => f,
+            None => panic!("contract code ran outside a call: use TestEnv::call or TestEnv::deploy"),
+        }
+    }
+    pub fn frame_mut(&mut self) -> &mut Frame {
+        match self.frames.last_mut() {
+            Some(f) => f,
+            None => panic!("contract code ran outside a call: use TestEnv::call or TestEnv::deploy"),
+        }
+    }
+    pub fn storage_get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.ledger.storage.get(&(self.frame().address, key.to_vec())).cloned()
+    }
+    pub fn storage_set(&mut self, key: &[u8], value: &[u8]) -> Result<(), String> {
+        if key.len() > MAX_STORAGE_KEY_LEN as usize {
+            return Err(format!("storage key of {} bytes is over the limit of {MAX_STORAGE_KEY_LEN}", key.len()));
+        }
+        if value.len() > MAX_STORAGE_VALUE_LEN as usize {
+            return Err(format!(
+                "storage value of {} bytes is over the limit of {MAX_STORAGE_VALUE_LEN}",
+                value.len()
+            ));
+        }
+        let address = self.frame().address;
+        self.ledger.storage.insert((address, key.to_vec()), value.to_vec());
+        Ok(())
+    }
+    pub fn storage_remove(&mut self, key: &[u8]) {
+        let address = self.frame().address;
+        self.ledger.storage.remove(&(address, key.to_vec()));
+    }
+    pub fn balance(&self, of: &AccountId) -> u64 {
+        self.ledger.balances.get(of).copied().unwrap_or(0)
+    }
+    pub fn move_balance(&mut self, from: &AccountId, to: &AccountId, amount: u64) -> ReturnCode {
+        let have = self.balance(from);
+        if have < amount {
+            return ReturnCode::InsufficientBalance;
+        }
+        self.ledger.balances.insert(*from, have - amount);
+        let to_have = self.balance(to);
+        self.ledger.balances.insert(*to, to_have.saturating_add(amount));
+        ReturnCode::Success
+    }
+    pub fn emit(&mut self, topics: &[Hash], data: &[u8]) -> Result<(), String> {
+        if topics.len() > MAX_EVENT_TOPICS as usize {
+            return Err(format!("an event has at most {MAX_EVENT_TOPICS} topics, got {}", topics.len()));
+        }
+        if data.len() > MAX_EVENT_DATA_LEN as usize {
+            return Err(format!("event data of {} bytes is over the limit of {MAX_EVENT_DATA_LEN}", data.len()));
+        }
+        let contract = self.frame().address;
+        self.ledger.events.push(EmittedEvent { contract, topics: topics.to_vec(), data: data.to_vec() });
+        Ok(())
+    }
+}
+
+/// Outcome of running an entry point in a frame.
+enum Run {
+    Done(Vec<u8>),
+    Reverted(String),
+}
+
+/// Runs one entry point of `contract` as a new frame; on failure restores the ledger.
+fn run_frame(entry: fn(), contract: AccountId, caller: AccountId, value: u64, input: Vec<u8>) -> Run {
+    quiet_reverts();
+    let snapshot = with_host(|h| h.ledger.clone());
+    let depth = with_host(|h| h.frames.len());
+    if depth as u32 >= MAX_CALL_DEPTH {
+        return Run::Reverted(ReturnCode::CallDepthExceeded.describe().into());
+    }
+    let paid = with_host(|h| h.move_balance(&caller, &contract, value));
+    if paid != ReturnCode::Success {
+        return Run::Reverted(format!("caller cannot pay the {value} fen attached"));
+    }
+    with_host(|h| h.frames.push(Frame { address: contract, caller, value, input, ..Frame::default() }));
+    let result = catch_unwind(AssertUnwindSafe(entry));
+    let frame = with_host(|h| {
+        h.frames.truncate(depth + 1);
+        h.frames.pop()
+    });
+    match result {
+        Ok(()) => Run::Done(frame.map(|f| f.output).unwrap_or_default()),
+        Err(payload) => {
+            with_host(|h| h.ledger = snapshot);
+            let message = if let Some(Revert(m)) = payload.downcast_ref::<Revert>() {
+                m.clone()
+            } else if let Some(s) = payload.downcast_ref::<&str>() {
+                format!("panicked: {s}")
+            } else if let Some(s) = payload.downcast_ref::<String>() {
+                format!("panicked: {s}")
+            } else {
+                "panicked".to_string()
+            };
+            Run::Reverted(message)
+        }
+    }
+}
+
+#[doc(hidden)]
+pub fn nested_call(to: &AccountId, input: &[u8], value: u64) -> ReturnCode {
+    let (entry, caller, on_stack) = with_host(|h| {
+        let caller = h.frame().address;
+        let on_stack = h.frames.iter().any(|f| f.address == *to);
+        (h.contracts.get(to).map(|e| e.call), caller, on_stack)
+    });
+    let Some(entry) = entry else {
+        with_host(|h| h.frame_mut().return_data.clear());
+        return ReturnCode::NotAContract;
+    };
+    if on_stack {
+        with_host(|h| h.frame_mut().return_data.clear());
+        return ReturnCode::ReentrancyDenied;
+    }
+    if with_host(|h| h.balance(&caller)) < value {
+        return ReturnCode::InsufficientBalance;
+    }
+    let (code, data) = match run_frame(entry, *to, caller, value, input.to_vec()) {
+        Run::Done(out) => (ReturnCode::Success, out),
+        Run::Reverted(m) => (ReturnCode::CalleeReverted, m.into_bytes()),
+    };
+    with_host(|h| h.frame_mut().return_data = data);
+    code
+}
+
+/// A test chain with accounts, balances, block height/time, contracts and their events.
+/// Each `TestEnv::new()` starts from an empty ledger (per thread, as `cargo test` runs tests).
+pub struct TestEnv {
+    _private: (),
+}
+
+impl Default for TestEnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        with_host(|h| {
+            *h = Host::default();
+            h.block_height = 1;
+            h.block_time = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+        });
+        TestEnv { _private: () }
+    }
+
+    /// A deterministic account for a name ("alice", "beijing-water"…).
+    pub fn account(name: &str) -> AccountId {
+        AccountId(blake2_256(name.as_bytes()))
+    }
+
+    pub fn set_balance(&self, account: &AccountId, fen: u64) {
+        with_host(|h| h.ledger.balances.insert(*account, fen));
+    }
+    pub fn balance(&self, account: &AccountId) -> u64 {
+        with_host(|h| h.balance(account))
+    }
+    pub fn block_height(&self) -> u64 {
+        with_host(|h| h.block_height)
+    }
+    pub fn block_time(&self) -> u64 {
+        with_host(|h| h.block_time)
+    }
+    pub fn set_block(&self, height: u64, time_ms: u64) {
+        with_host(|h| {
+            h.block_height = height;
+            h.block_time = time_ms;
+        });
+    }
+    /// Moves to the next block, `ms` later.
+    pub fn advance_time(&self, ms: u64) {
+        with_host(|h| {
+            h.block_height += 1;
+            h.block_time += ms;
+        });
+    }
+
+    /// Deploys a contract: runs its constructor with `input`; returns its address.
+    pub fn deploy(&self, entry: ContractEntry, deployer: &AccountId, value: u64, input: Vec<u8>) -> Result<AccountId, String> {
+        let n = with_host(|h| {
+            h.deployed += 1;
+            h.deployed
+        });
+        let address = AccountId(blake2_256(format!("contract:{}:{n}", entry.name).as_bytes()));
+        with_host(|h| h.contracts.insert(address, entry));
+        match run_frame(entry.deploy, address, *deployer, value, input) {
+            Run::Done(_) => Ok(address),
+            Run::Reverted(m) => {
+                with_host(|h| h.contracts.remove(&address));
+                Err(m)
+            }
+        }
+    }
+
+    /// Calls a deployed contract as `caller` with `value` fen attached; returns the raw output
+    /// or the revert message.
+    pub fn call(&self, contract: &AccountId, caller: &AccountId, value: u64, input: Vec<u8>) -> Result<Vec<u8>, String> {
+        let Some(entry) = with_host(|h| h.contracts.get(contract).copied()) else {
+            return Err(format!("no contract at {contract}"));
+        };
+        match run_frame(entry.call, *contract, *caller, value, input) {
+            Run::Done(out) => Ok(out),
+            Run::Reverted(m) => Err(m),
+        }
+    }
+
+    /// Calls and decodes the output as `R`.
+    pub fn call_decode<R: Decode>(&self, contract: &AccountId, caller: &AccountId, value: u64, input: Vec<u8>) -> Result<R, String> {
+        let out = self.call(contract, caller, value, input)?;
+        R::decode(&mut &out[..]).map_err(|e| format!("cannot decode the output: {e}"))
+    }
+
+    /// Every event emitted so far (by calls that succeeded).
+    pub fn events(&self) -> Vec<EmittedEvent> {
+        with_host(|h| h.ledger.events.clone())
+    }
+    /// Events emitted so far, and forgets them.
+    pub fn take_events(&self) -> Vec<EmittedEvent> {
+        with_host(|h| std::mem::take(&mut h.ledger.events))
+    }
+    /// Debug messages written so far.
+    pub fn debug_messages(&self) -> Vec<String> {
+        with_host(|h| h.debug.clone())
+    }
+    /// Raw storage of a contract under a key, for tests that inspect layout.
+    pub fn storage(&self, contract: &AccountId, key: &[u8]) -> Option<Vec<u8>> {
+        with_host(|h| h.ledger.storage.get(&(*contract, key.to_vec())).cloned())
+    }
+}

@@ -1,0 +1,62 @@
+//! What a no_std wasm contract needs from its SDK: an allocator and a panic handler.
+
+/// A bump allocator. Every call runs in a fresh instance, so memory is never reused across calls
+/// and freeing is not worth its code size; a call that allocates past the memory limit traps.
+mod bump {
+    use core::alloc::{GlobalAlloc, Layout};
+    use core::cell::UnsafeCell;
+
+    const PAGE: usize = 65536;
+
+    pub struct Bump {
+        next: UnsafeCell<usize>,
+        end: UnsafeCell<usize>,
+    }
+
+    // SAFETY: contracts are single-threaded (the engine has threads disabled).
+    unsafe impl Sync for Bump {}
+
+    impl Bump {
+        pub const fn new() -> Self {
+            Bump { next: UnsafeCell::new(0), end: UnsafeCell::new(0) }
+        }
+    }
+
+    unsafe impl GlobalAlloc for Bump {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let next = &mut *self.next.get();
+            let end = &mut *self.end.get();
+            let start = (*next + layout.align() - 1) & !(layout.align() - 1);
+            let Some(new_next) = start.checked_add(layout.size()) else { return core::ptr::null_mut() };
+            if new_next > *end {
+                let pages = (new_next - *end).div_ceil(PAGE);
+                let prev = core::arch::wasm32::memory_grow(0, pages);
+                if prev == usize::MAX {
+                    return core::ptr::null_mut();
+                }
+                if *end == 0 {
+                    // First allocation: start at the memory that was just added.
+                    *next = prev * PAGE;
+                    *end = (prev + pages) * PAGE;
+                    return self.alloc(layout);
+                }
+                *end += pages * PAGE;
+            }
+            *next = new_next;
+            start as *mut u8
+        }
+        unsafe fn dealloc(&self, _ptr: *mut u8, _layout: Layout) {}
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: bump::Bump = bump::Bump::new();
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    let message = match info.location() {
+        Some(l) => alloc::format!("panicked at {}:{}: {}", l.file(), l.line(), info.message()),
+        None => alloc::format!("panicked: {}", info.message()),
+    };
+    crate::backend::revert(&message)
+}
