@@ -1,1 +1,505 @@
+//! # utility-bills: utility bills across Beijing, Tianjin and Hebei (京津冀)
+//!
+//! The admin registers utility **providers** (water, electricity, gas, heating, waste fee), each
+//! with its region, the kinds of utility it supplies and its late-fee rate. A provider issues
+//! **bills** to resident accounts (amount in fen, billing period, due date); the resident pays
+//! a bill by calling [`UtilityBills::pay`] with the amount due attached. The money goes straight
+//! from the contract to the provider in the same call: the contract keeps no balance.
+//!
+//! Regions do not matter for payment: a Hebei resident pays a Beijing provider exactly the
+//! way a Beijing resident does. The region is the provider's, for display and filtering.
+//!
+//! ## Rules
+//! - Only the admin registers providers, activates or deactivates them, and hands over the
+//!   admin role. A deactivated provider issues no new bills; its bills already issued stay
+//!   payable, to it.
+//! - Only an active provider that supplies `kind` may issue a bill of that kind; `amount > 0`;
+//!   `period` is 1..=64 bytes; `due` is strictly after the current block time; a provider does
+//!   not bill itself.
+//! - **Only the bill's resident may pay it** (a payment by anyone else is refused), and a bill
+//!   is paid once.
+//! - **Late fee.** The provider's rate (basis points of the bill's amount per day overdue) is
+//!   fixed into the bill when it is issued. Paying at or before `due` costs no fee. After `due`,
+//!   every started day counts as a full day: `days = ceil((now - due) / 86_400_000 ms)`, and
+//!   `late_fee = floor(amount * rate_bps * days / 10_000)`, capped at `amount` (the fee never
+//!   exceeds 100% of the bill). `amount_due = amount + late_fee`.
+//! - **Payment.** Attached value equal to `amount_due`: paid. More: the bill is paid and the
+//!   excess is refunded to the payer in the same call. Less: refused, naming the amount due;
+//!   nothing moves.
+//!
+//! Events: `BillIssued`, `BillPaid`.
 #![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+use jjj_sdk::event::{account_topic, u64_topic};
+use jjj_sdk::prelude::*;
+
+/// One day, in milliseconds: the late-fee unit.
+pub const DAY_MS: u64 = 86_400_000;
+/// Basis points in 100%.
+pub const BPS_DENOMINATOR: u64 = 10_000;
+/// Highest late-fee rate a provider may have: 100% of the bill per day (the total fee is capped
+/// at 100% of the bill anyway).
+pub const MAX_LATE_FEE_BPS_PER_DAY: u32 = 10_000;
+/// Longest provider name, in bytes (UTF-8).
+pub const MAX_NAME_LEN: usize = 128;
+/// Longest billing period label, in bytes (UTF-8), e.g. "2026-01" or "2025-2026 采暖季".
+pub const MAX_PERIOD_LEN: usize = 64;
+/// Most entries returned by one page of a paged query.
+pub const MAX_PAGE: u32 = 50;
+
+/// The region a provider serves.
+#[derive(Encode, Decode, TypeInfo, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Region {
+    Beijing,
+    Tianjin,
+    Hebei,
+}
+
+/// A kind of utility.
+#[derive(Encode, Decode, TypeInfo, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UtilityKind {
+    Water,
+    Electricity,
+    Gas,
+    Heating,
+    WasteFee,
+}
+
+/// A registered utility provider.
+#[derive(Encode, Decode, TypeInfo, Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    pub account: AccountId,
+    pub name: String,
+    pub region: Region,
+    /// The kinds of utility it may bill.
+    pub kinds: Vec<UtilityKind>,
+    /// Late fee in basis points of a bill's amount per day overdue (fixed into each bill at issue).
+    pub late_fee_bps_per_day: u32,
+    /// Whether it may issue new bills.
+    pub active: bool,
+    /// Block time (ms) of registration.
+    pub registered_at: u64,
+}
+
+/// Proof of a payment, kept on the bill and in the provider's receipt list.
+#[derive(Encode, Decode, TypeInfo, Debug, Clone, PartialEq, Eq)]
+pub struct PaymentReceipt {
+    pub bill_id: u64,
+    pub payer: AccountId,
+    /// Total fen paid to the provider: the bill's amount plus the late fee (refunds excluded).
+    pub amount_paid: u64,
+    /// The part of `amount_paid` that is late fee.
+    pub late_fee: u64,
+    /// Block time (ms) of payment.
+    pub paid_at: u64,
+}
+
+/// A bill issued by a provider to a resident.
+#[derive(Encode, Decode, TypeInfo, Debug, Clone, PartialEq, Eq)]
+pub struct Bill {
+    pub id: u64,
+    pub provider: AccountId,
+    pub resident: AccountId,
+    pub kind: UtilityKind,
+    /// Amount in fen, before any late fee.
+    pub amount: u64,
+    /// Billing period label, e.g. "2026-01".
+    pub period: String,
+    /// Block time (ms) of issue.
+    pub issued_at: u64,
+    /// Due date (ms since the Unix epoch); paying after it adds the late fee.
+    pub due: u64,
+    /// The provider's late-fee rate when the bill was issued.
+    pub late_fee_bps_per_day: u32,
+    /// Set once the bill is paid.
+    pub payment: Option<PaymentReceipt>,
+}
+
+impl Bill {
+    pub fn is_paid(&self) -> bool {
+        self.payment.is_some()
+    }
+
+    /// The late fee if paid at `now` (ms), by the rule in the crate docs.
+    pub fn late_fee_at(&self, now: u64) -> u64 {
+        if now <= self.due || self.late_fee_bps_per_day == 0 {
+            return 0;
+        }
+        let late_ms = now - self.due;
+        let days = late_ms / DAY_MS + u64::from(late_ms % DAY_MS != 0);
+        // amount < 2^64, bps <= 10^4 < 2^14, days < 2^38: the product fits in u128.
+        let fee = u128::from(self.amount) * u128::from(self.late_fee_bps_per_day) * u128::from(days)
+            / u128::from(BPS_DENOMINATOR);
+        if fee > u128::from(self.amount) {
+            self.amount
+        } else {
+            fee as u64
+        }
+    }
+}
+
+/// Events of the utility-bills contract.
+#[derive(Encode, Decode, TypeInfo, Debug, Clone, PartialEq, Eq)]
+pub enum UtilityEvent {
+    /// Topics: bill id, provider, resident.
+    BillIssued { bill_id: u64, provider: AccountId, resident: AccountId, amount: u64, due: u64 },
+    /// Topics: bill id, provider, payer. `amount` is the total paid to the provider, late fee
+    /// included; `late_fee` is its late-fee part.
+    BillPaid { bill_id: u64, provider: AccountId, payer: AccountId, amount: u64, late_fee: u64 },
+}
+
+impl ContractEvent for UtilityEvent {
+    fn name(&self) -> &'static str {
+        match self {
+            UtilityEvent::BillIssued { .. } => "BillIssued",
+            UtilityEvent::BillPaid { .. } => "BillPaid",
+        }
+    }
+    fn indexed(&self) -> Vec<Hash> {
+        match self {
+            UtilityEvent::BillIssued { bill_id, provider, resident, .. } => {
+                vec![u64_topic(*bill_id), account_topic(provider), account_topic(resident)]
+            }
+            UtilityEvent::BillPaid { bill_id, provider, payer, .. } => {
+                vec![u64_topic(*bill_id), account_topic(provider), account_topic(payer)]
+            }
+        }
+    }
+}
+
+static ADMIN: Item<AccountId> = Item::new(b"admin");
+/// The last bill id issued (ids start at 1).
+static LAST_BILL: Item<u64> = Item::new(b"last_bill");
+static BILLS: Map<u64, Bill> = Map::new(b"bill/");
+static PROVIDERS: Map<AccountId, Provider> = Map::new(b"prov/");
+/// Registration order of providers: count, and index -> account.
+static PROVIDER_COUNT: Item<u32> = Item::new(b"prov_n");
+static PROVIDER_AT: Map<u32, AccountId> = Map::new(b"prov_at/");
+/// A resident's bills: count, and (resident, index) -> bill id. One entry per storage slot,
+/// so a long history never hits the storage value limit.
+static RESIDENT_BILL_COUNT: Map<AccountId, u32> = Map::new(b"rb_n/");
+static RESIDENT_BILL_AT: Map<(AccountId, u32), u64> = Map::new(b"rb/");
+/// A provider's payment receipts: count, and (provider, index) -> receipt.
+static RECEIPT_COUNT: Map<AccountId, u32> = Map::new(b"rc_n/");
+static RECEIPT_AT: Map<(AccountId, u32), PaymentReceipt> = Map::new(b"rc/");
+
+fn admin() -> Result<AccountId> {
+    ADMIN.get().ok_or_else(|| Error::new("the contract has no admin: it was not constructed"))
+}
+
+fn only_admin(action: &str) -> Result<()> {
+    ensure!(env::caller() == admin()?, "only the admin may {}", action);
+    Ok(())
+}
+
+fn load_bill(id: u64) -> Result<Bill> {
+    BILLS.get(&id).ok_or_else(|| Error::new(format!("there is no bill {id}")))
+}
+
+fn load_provider(account: &AccountId) -> Result<Provider> {
+    PROVIDERS.get(account).ok_or_else(|| Error::new(format!("{account} is not a registered provider")))
+}
+
+fn kind_name(kind: UtilityKind) -> &'static str {
+    match kind {
+        UtilityKind::Water => "water",
+        UtilityKind::Electricity => "electricity",
+        UtilityKind::Gas => "gas",
+        UtilityKind::Heating => "heating",
+        UtilityKind::WasteFee => "waste fee",
+    }
+}
+
+/// `amount + late fee` of an unpaid bill at `now`.
+fn total_due(bill: &Bill, now: u64) -> Result<(u64, u64)> {
+    let fee = bill.late_fee_at(now);
+    let total = bill
+        .amount
+        .checked_add(fee)
+        .ok_or_else(|| Error::new(format!("the amount due on bill {} overflows", bill.id)))?;
+    Ok((total, fee))
+}
+
+/// Entries `[start, start + limit)` of an indexed list of `count` entries, limit capped.
+fn page_range(count: u32, start: u32, limit: u32) -> core::ops::Range<u32> {
+    let from = start.min(count);
+    let to = from.saturating_add(limit.min(MAX_PAGE)).min(count);
+    from..to
+}
+
+fn bills_in(resident: &AccountId, range: core::ops::Range<u32>) -> Result<Vec<Bill>> {
+    let mut out = Vec::new();
+    for i in range {
+        let id = RESIDENT_BILL_AT
+            .get(&(*resident, i))
+            .ok_or_else(|| Error::new(format!("bill index {i} of {resident} is missing")))?;
+        out.push(load_bill(id)?);
+    }
+    Ok(out)
+}
+
+fn receipts_in(provider: &AccountId, range: core::ops::Range<u32>) -> Result<Vec<PaymentReceipt>> {
+    let mut out = Vec::new();
+    for i in range {
+        out.push(
+            RECEIPT_AT
+                .get(&(*provider, i))
+                .ok_or_else(|| Error::new(format!("receipt index {i} of {provider} is missing")))?,
+        );
+    }
+    Ok(out)
+}
+
+pub struct UtilityBills;
+
+#[jjj_sdk::contract(events = UtilityEvent)]
+impl UtilityBills {
+    /// Creates the contract with `admin` as the account that registers providers.
+    #[constructor]
+    pub fn new(admin: AccountId) -> Result<()> {
+        ADMIN.set(&admin);
+        LAST_BILL.set(&0);
+        Ok(())
+    }
+
+    /// Admin only: registers `provider` (an account not yet registered) with its display
+    /// `name` (1..=128 bytes), `region`, the utility `kinds` it supplies (at least one, no
+    /// repeats) and its late-fee rate in basis points of the bill per day overdue
+    /// (at most 10_000; the total late fee is capped at 100% of the bill).
+    #[message]
+    pub fn register_provider(
+        provider: AccountId,
+        name: String,
+        region: Region,
+        kinds: Vec<UtilityKind>,
+        late_fee_bps_per_day: u32,
+    ) -> Result<()> {
+        only_admin("register providers")?;
+        ensure!(!PROVIDERS.contains(&provider), "{} is already a registered provider", provider);
+        ensure!(!name.is_empty(), "the provider name is empty");
+        ensure!(name.len() <= MAX_NAME_LEN, "the provider name is {} bytes, over the limit of {}", name.len(), MAX_NAME_LEN);
+        ensure!(!kinds.is_empty(), "a provider must supply at least one kind of utility");
+        for (i, k) in kinds.iter().enumerate() {
+            ensure!(!kinds[..i].contains(k), "utility kind {} is listed twice", kind_name(*k));
+        }
+        ensure!(
+            late_fee_bps_per_day <= MAX_LATE_FEE_BPS_PER_DAY,
+            "the late fee rate of {} bps per day is over the limit of {}",
+            late_fee_bps_per_day,
+            MAX_LATE_FEE_BPS_PER_DAY
+        );
+        let n = PROVIDER_COUNT.get_or(0);
+        PROVIDER_AT.set(&n, &provider);
+        PROVIDER_COUNT.set(&(n + 1));
+        PROVIDERS.set(
+            &provider,
+            &Provider {
+                account: provider,
+                name,
+                region,
+                kinds,
+                late_fee_bps_per_day,
+                active: true,
+                registered_at: env::block_time(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Admin only: activates or deactivates a provider. A deactivated provider cannot issue
+    /// bills; the bills it already issued stay payable to it.
+    #[message]
+    pub fn set_provider_active(provider: AccountId, active: bool) -> Result<()> {
+        only_admin("activate or deactivate providers")?;
+        let mut p = load_provider(&provider)?;
+        p.active = active;
+        PROVIDERS.set(&provider, &p);
+        Ok(())
+    }
+
+    /// Admin only: hands the admin role to `new_admin`.
+    #[message]
+    pub fn transfer_admin(new_admin: AccountId) -> Result<()> {
+        only_admin("hand over the admin role")?;
+        ADMIN.set(&new_admin);
+        Ok(())
+    }
+
+    /// Provider only: issues a bill of `kind` for `amount` fen (> 0) to `resident`, for the
+    /// billing `period` (1..=64 bytes), due at `due` (ms since the Unix epoch, after now).
+    /// The caller must be an active provider supplying `kind`. Returns the new bill's id.
+    #[message]
+    pub fn issue_bill(resident: AccountId, kind: UtilityKind, amount: u64, period: String, due: u64) -> Result<u64> {
+        let caller = env::caller();
+        let provider = PROVIDERS
+            .get(&caller)
+            .ok_or_else(|| Error::new(format!("only a registered provider may issue bills; {caller} is not one")))?;
+        ensure!(provider.active, "provider {} is deactivated and may not issue bills", provider.name);
+        ensure!(
+            provider.kinds.contains(&kind),
+            "provider {} does not supply {}, so it may not bill it",
+            provider.name,
+            kind_name(kind)
+        );
+        ensure!(resident != caller, "a provider may not bill itself");
+        ensure!(amount > 0, "a bill's amount must be more than 0 fen");
+        ensure!(!period.is_empty(), "the billing period is empty");
+        ensure!(period.len() <= MAX_PERIOD_LEN, "the billing period is {} bytes, over the limit of {}", period.len(), MAX_PERIOD_LEN);
+        let now = env::block_time();
+        ensure!(due > now, "the due date {} is not after the current time {}", due, now);
+
+        let id = LAST_BILL.get_or(0).checked_add(1).ok_or_else(|| Error::new("bill ids are exhausted"))?;
+        LAST_BILL.set(&id);
+        BILLS.set(
+            &id,
+            &Bill {
+                id,
+                provider: caller,
+                resident,
+                kind,
+                amount,
+                period,
+                issued_at: now,
+                due,
+                late_fee_bps_per_day: provider.late_fee_bps_per_day,
+                payment: None,
+            },
+        );
+        let n = RESIDENT_BILL_COUNT.get(&resident).unwrap_or(0);
+        RESIDENT_BILL_AT.set(&(resident, n), &id);
+        RESIDENT_BILL_COUNT.set(&resident, &n.checked_add(1).ok_or_else(|| Error::new("too many bills for one resident"))?);
+        env::emit(&UtilityEvent::BillIssued { bill_id: id, provider: caller, resident, amount, due });
+        Ok(id)
+    }
+
+    /// What paying bill `bill_id` costs now: its amount plus the late fee at the current block
+    /// time. 0 for a bill already paid.
+    #[message]
+    pub fn amount_due(bill_id: u64) -> Result<u64> {
+        let bill = load_bill(bill_id)?;
+        if bill.is_paid() {
+            return Ok(0);
+        }
+        Ok(total_due(&bill, env::block_time())?.0)
+    }
+
+    /// Resident only: pays bill `bill_id` with the attached value. Exactly the amount due:
+    /// paid. More: paid, and the excess is refunded to the caller. Less: refused, naming the
+    /// amount due. The amount due goes to the provider now. A bill is paid once.
+    /// Returns the payment receipt.
+    #[message(payable)]
+    pub fn pay(bill_id: u64) -> Result<PaymentReceipt> {
+        let mut bill = load_bill(bill_id)?;
+        let payer = env::caller();
+        ensure!(payer == bill.resident, "only the resident of bill {} may pay it", bill_id);
+        ensure!(!bill.is_paid(), "bill {} is already paid", bill_id);
+        let now = env::block_time();
+        let (total, late_fee) = total_due(&bill, now)?;
+        let attached = env::value();
+        if attached < total {
+            if late_fee > 0 {
+                fail!(
+                    "bill {} needs {} fen ({} fen + {} fen late fee), only {} fen attached",
+                    bill_id,
+                    total,
+                    bill.amount,
+                    late_fee,
+                    attached
+                );
+            }
+            fail!("bill {} needs {} fen, only {} fen attached", bill_id, total, attached);
+        }
+        let receipt = PaymentReceipt { bill_id, payer, amount_paid: total, late_fee, paid_at: now };
+        bill.payment = Some(receipt.clone());
+        BILLS.set(&bill_id, &bill);
+        let n = RECEIPT_COUNT.get(&bill.provider).unwrap_or(0);
+        RECEIPT_AT.set(&(bill.provider, n), &receipt);
+        RECEIPT_COUNT.set(&bill.provider, &n.checked_add(1).ok_or_else(|| Error::new("too many receipts for one provider"))?);
+
+        env::transfer(&bill.provider, total)?;
+        let excess = attached - total;
+        if excess > 0 {
+            env::transfer(&payer, excess)?;
+        }
+        env::emit(&UtilityEvent::BillPaid { bill_id, provider: bill.provider, payer, amount: total, late_fee });
+        Ok(receipt)
+    }
+
+    /// The bill with id `id`, if any.
+    #[message]
+    pub fn bill(id: u64) -> Result<Option<Bill>> {
+        Ok(BILLS.get(&id))
+    }
+
+    /// All bills issued to `resident`, oldest first (for long histories use `bills_of_page`).
+    #[message]
+    pub fn bills_of(resident: AccountId) -> Result<Vec<Bill>> {
+        let n = RESIDENT_BILL_COUNT.get(&resident).unwrap_or(0);
+        bills_in(&resident, 0..n)
+    }
+
+    /// The bills issued to `resident` that are not yet paid, oldest first.
+    #[message]
+    pub fn unpaid_bills_of(resident: AccountId) -> Result<Vec<Bill>> {
+        let n = RESIDENT_BILL_COUNT.get(&resident).unwrap_or(0);
+        let mut all = bills_in(&resident, 0..n)?;
+        all.retain(|b| !b.is_paid());
+        Ok(all)
+    }
+
+    /// Up to `limit` (at most 50) of `resident`'s bills, starting at its `start`-th (0-based),
+    /// oldest first.
+    #[message]
+    pub fn bills_of_page(resident: AccountId, start: u32, limit: u32) -> Result<Vec<Bill>> {
+        let n = RESIDENT_BILL_COUNT.get(&resident).unwrap_or(0);
+        bills_in(&resident, page_range(n, start, limit))
+    }
+
+    /// How many bills were issued to `resident`.
+    #[message]
+    pub fn bill_count_of(resident: AccountId) -> Result<u32> {
+        Ok(RESIDENT_BILL_COUNT.get(&resident).unwrap_or(0))
+    }
+
+    /// Every payment received by `provider`, oldest first (for long lists use
+    /// `receipts_of_page`).
+    #[message]
+    pub fn receipts_of(provider: AccountId) -> Result<Vec<PaymentReceipt>> {
+        let n = RECEIPT_COUNT.get(&provider).unwrap_or(0);
+        receipts_in(&provider, 0..n)
+    }
+
+    /// Up to `limit` (at most 50) of `provider`'s receipts, starting at its `start`-th
+    /// (0-based), oldest first.
+    #[message]
+    pub fn receipts_of_page(provider: AccountId, start: u32, limit: u32) -> Result<Vec<PaymentReceipt>> {
+        let n = RECEIPT_COUNT.get(&provider).unwrap_or(0);
+        receipts_in(&provider, page_range(n, start, limit))
+    }
+
+    /// The provider registered under `account`, if any.
+    #[message]
+    pub fn provider(account: AccountId) -> Result<Option<Provider>> {
+        Ok(PROVIDERS.get(&account))
+    }
+
+    /// Every registered provider, in registration order.
+    #[message]
+    pub fn providers() -> Result<Vec<Provider>> {
+        let n = PROVIDER_COUNT.get_or(0);
+        let mut out = Vec::new();
+        for i in 0..n {
+            let account = PROVIDER_AT.get(&i).ok_or_else(|| Error::new(format!("provider index {i} is missing")))?;
+            out.push(load_provider(&account)?);
+        }
+        Ok(out)
+    }
+
+    /// The admin account.
+    #[message]
+    pub fn admin() -> Result<AccountId> {
+        admin()
+    }
+}

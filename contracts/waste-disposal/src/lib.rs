@@ -1,1 +1,808 @@
+//! Waste transfer manifests (危险废物/固体废物转移联单) for Beijing, Tianjin and Hebei.
+//!
+//! A manifest follows one load of waste from the place it was produced to the facility that
+//! disposes of it, and holds the disposal fee in escrow until the end:
+//!
+//! 1. The **generator** (any account: a waste producer needs no registration, it pays) creates
+//!    the manifest with the category, declared weight, origin and destination region, the
+//!    transporter, the facility and the transporter's share of the fee; the value attached is the
+//!    fee, held by the contract. The facility must be registered in the destination region.
+//! 2. A **cross-region** manifest (origin ≠ destination) waits for the **destination region's
+//!    environment agency** to approve (or reject, which refunds the generator) before pickup.
+//! 3. The named **transporter** confirms pickup.
+//! 4. The named **facility** confirms receipt with the weight it measured. When the measured
+//!    weight differs from the declared one by more than the tolerance (basis points of the
+//!    declared weight), the manifest is **flagged**: it is listed by `flagged_manifests()`, a
+//!    `Flagged` event names the origin and destination agencies, and the manifest cannot be
+//!    disposed until one of those two agencies clears it (`clear_flag`) with a note. The escrow
+//!    stays in the contract meanwhile.
+//! 5. The facility confirms disposal; the escrow is split: the transporter receives
+//!    `fee × share_bps / 10 000` (rounded down) and the facility the rest, so no fen is lost.
+//!
+//! Before pickup the generator may cancel, which refunds the fee. Every step is recorded in the
+//! manifest's history (`history(id)`): what happened, by whom, when, with a note.
+//!
+//! The admin registers the roles: one environment agency per region (re-registering replaces
+//! it), transporters and facilities (re-registering updates name/region; manifests already
+//! created keep the parties they named).
 #![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+use jjj_sdk::event::{account_topic, u64_topic};
+use jjj_sdk::prelude::*;
+
+/// 100 % in basis points.
+pub const BPS: u32 = 10_000;
+/// Longest note, rejection reason or clearance note, in bytes.
+pub const MAX_NOTE_LEN: usize = 256;
+/// Longest transporter or facility name, in bytes.
+pub const MAX_NAME_LEN: usize = 64;
+/// Ids per storage chunk of an index (`manifests_of`, `flagged_manifests`).
+const CHUNK: u64 = 128;
+
+// ---------------------------------------------------------------- types
+
+/// The three regions of 京津冀.
+#[derive(Encode, Decode, TypeInfo, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Region {
+    Beijing,
+    Tianjin,
+    Hebei,
+}
+
+impl Region {
+    pub fn name(self) -> &'static str {
+        match self {
+            Region::Beijing => "Beijing",
+            Region::Tianjin => "Tianjin",
+            Region::Hebei => "Hebei",
+        }
+    }
+}
+
+/// What kind of waste travels on the manifest.
+#[derive(Encode, Decode, TypeInfo, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WasteCategory {
+    Household,
+    Construction,
+    Industrial,
+    Hazardous,
+    Medical,
+}
+
+/// Where a manifest is in its life.
+#[derive(Encode, Decode, TypeInfo, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Same-region manifest, waiting for pickup.
+    Created,
+    /// Cross-region manifest, waiting for the destination agency.
+    AwaitingApproval,
+    /// Cross-region manifest approved, waiting for pickup.
+    Approved,
+    /// Refused by the destination agency; the fee went back to the generator.
+    Rejected,
+    /// Withdrawn by the generator before pickup; the fee went back.
+    Cancelled,
+    /// On the road.
+    PickedUp,
+    /// At the facility, weight within tolerance (or flag cleared).
+    Received,
+    /// At the facility, weight off by more than the tolerance; needs an agency's clearance.
+    Flagged,
+    /// Disposed; the escrow was paid out.
+    Disposed,
+}
+
+impl Status {
+    fn describe(self) -> &'static str {
+        match self {
+            Status::Created => "created and not yet picked up",
+            Status::AwaitingApproval => "awaiting the destination agency's approval",
+            Status::Approved => "approved and not yet picked up",
+            Status::Rejected => "rejected by the destination agency",
+            Status::Cancelled => "cancelled by the generator",
+            Status::PickedUp => "picked up and not yet received",
+            Status::Received => "received and not yet disposed",
+            Status::Flagged => "flagged for a weight discrepancy and not yet cleared by an agency",
+            Status::Disposed => "already disposed",
+        }
+    }
+}
+
+/// One step of a manifest's history.
+#[derive(Encode, Decode, TypeInfo, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Created,
+    Approved,
+    Rejected,
+    Cancelled,
+    PickedUp,
+    Received,
+    Flagged,
+    FlagCleared,
+    Disposed,
+}
+
+#[derive(Encode, Decode, TypeInfo, Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub step: Step,
+    /// Who took the step (the contract itself never does).
+    pub by: AccountId,
+    /// Block time, ms since the Unix epoch.
+    pub at: u64,
+    pub note: String,
+}
+
+#[derive(Encode, Decode, TypeInfo, Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    pub id: u64,
+    pub generator: AccountId,
+    pub category: WasteCategory,
+    pub declared_weight_kg: u64,
+    /// Set by the facility at receipt.
+    pub measured_weight_kg: Option<u64>,
+    pub origin: Region,
+    pub destination: Region,
+    pub transporter: AccountId,
+    pub facility: AccountId,
+    /// Escrowed fee, fen.
+    pub fee: u64,
+    /// Transporter's share of the fee, basis points; the facility gets the rest.
+    pub transporter_share_bps: u32,
+    pub status: Status,
+    /// Whether the receipt weight was ever out of tolerance (stays true after clearance).
+    pub flagged: bool,
+    /// Paid out at disposal (0 before).
+    pub transporter_paid: u64,
+    pub facility_paid: u64,
+    pub created_at: u64,
+}
+
+#[derive(Encode, Decode, TypeInfo, Debug, Clone, PartialEq, Eq)]
+pub struct Transporter {
+    pub name: String,
+}
+
+#[derive(Encode, Decode, TypeInfo, Debug, Clone, PartialEq, Eq)]
+pub struct Facility {
+    pub name: String,
+    pub region: Region,
+}
+
+#[derive(Encode, Decode, TypeInfo, Debug, Clone, PartialEq, Eq)]
+pub enum WasteEvent {
+    AgencyRegistered { region: Region, agency: AccountId },
+    TransporterRegistered { transporter: AccountId, name: String },
+    FacilityRegistered { facility: AccountId, name: String, region: Region },
+    ToleranceChanged { tolerance_bps: u32 },
+    ManifestCreated {
+        id: u64,
+        generator: AccountId,
+        category: WasteCategory,
+        weight_kg: u64,
+        origin: Region,
+        destination: Region,
+        transporter: AccountId,
+        facility: AccountId,
+        fee: u64,
+        needs_approval: bool,
+    },
+    Approved { id: u64, agency: AccountId },
+    Rejected { id: u64, agency: AccountId, reason: String, refunded: u64 },
+    Cancelled { id: u64, refunded: u64 },
+    PickedUp { id: u64, transporter: AccountId },
+    Received { id: u64, facility: AccountId, declared_kg: u64, measured_kg: u64 },
+    /// A receipt weight out of tolerance, for the agencies of both ends (None: none registered).
+    Flagged {
+        id: u64,
+        declared_kg: u64,
+        measured_kg: u64,
+        origin: Region,
+        destination: Region,
+        origin_agency: Option<AccountId>,
+        destination_agency: Option<AccountId>,
+    },
+    FlagCleared { id: u64, agency: AccountId },
+    Disposed { id: u64, transporter: AccountId, transporter_amount: u64, facility: AccountId, facility_amount: u64 },
+}
+
+impl ContractEvent for WasteEvent {
+    fn name(&self) -> &'static str {
+        match self {
+            WasteEvent::AgencyRegistered { .. } => "AgencyRegistered",
+            WasteEvent::TransporterRegistered { .. } => "TransporterRegistered",
+            WasteEvent::FacilityRegistered { .. } => "FacilityRegistered",
+            WasteEvent::ToleranceChanged { .. } => "ToleranceChanged",
+            WasteEvent::ManifestCreated { .. } => "ManifestCreated",
+            WasteEvent::Approved { .. } => "Approved",
+            WasteEvent::Rejected { .. } => "Rejected",
+            WasteEvent::Cancelled { .. } => "Cancelled",
+            WasteEvent::PickedUp { .. } => "PickedUp",
+            WasteEvent::Received { .. } => "Received",
+            WasteEvent::Flagged { .. } => "Flagged",
+            WasteEvent::FlagCleared { .. } => "FlagCleared",
+            WasteEvent::Disposed { .. } => "Disposed",
+        }
+    }
+    fn indexed(&self) -> Vec<Hash> {
+        match self {
+            WasteEvent::AgencyRegistered { agency, .. } => vec![account_topic(agency)],
+            WasteEvent::TransporterRegistered { transporter, .. } => vec![account_topic(transporter)],
+            WasteEvent::FacilityRegistered { facility, .. } => vec![account_topic(facility)],
+            WasteEvent::ToleranceChanged { .. } => vec![],
+            WasteEvent::ManifestCreated { id, transporter, facility, .. } => {
+                vec![u64_topic(*id), account_topic(transporter), account_topic(facility)]
+            }
+            WasteEvent::Approved { id, agency } | WasteEvent::Rejected { id, agency, .. } | WasteEvent::FlagCleared { id, agency } => {
+                vec![u64_topic(*id), account_topic(agency)]
+            }
+            WasteEvent::Cancelled { id, .. } => vec![u64_topic(*id)],
+            WasteEvent::PickedUp { id, transporter } => vec![u64_topic(*id), account_topic(transporter)],
+            WasteEvent::Received { id, facility, .. } => vec![u64_topic(*id), account_topic(facility)],
+            WasteEvent::Flagged { id, origin_agency, destination_agency, .. } => {
+                let mut t = vec![u64_topic(*id)];
+                t.extend(origin_agency.iter().map(account_topic));
+                t.extend(destination_agency.iter().filter(|d| Some(**d) != *origin_agency).map(account_topic));
+                t
+            }
+            WasteEvent::Disposed { id, transporter, facility, .. } => {
+                vec![u64_topic(*id), account_topic(transporter), account_topic(facility)]
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- storage
+
+/// An append-only list of ids per key, stored in chunks so it never outgrows a storage value.
+struct IdIndex<K> {
+    len: Map<K, u64>,
+    chunks: Map<(K, u64), Vec<u64>>,
+}
+
+impl<K: Encode + Clone> IdIndex<K> {
+    const fn new(len: &'static [u8], chunks: &'static [u8]) -> Self {
+        IdIndex { len: Map::new(len), chunks: Map::new(chunks) }
+    }
+    fn len(&self, k: &K) -> u64 {
+        self.len.get(k).unwrap_or(0)
+    }
+    fn push(&self, k: &K, id: u64) {
+        let n = self.len(k);
+        self.chunks.update(&(k.clone(), n / CHUNK), |v| v.push(id));
+        self.len.set(k, &(n + 1));
+    }
+    /// Up to `limit` ids starting at position `start`.
+    fn range(&self, k: &K, start: u64, limit: u64) -> Vec<u64> {
+        let end = self.len(k).min(start.saturating_add(limit));
+        let mut out = Vec::new();
+        let mut pos = start;
+        while pos < end {
+            let chunk = self.chunks.get(&(k.clone(), pos / CHUNK)).unwrap_or_default();
+            let from = (pos % CHUNK) as usize;
+            let take = ((end - pos) as usize).min(chunk.len().saturating_sub(from));
+            if take == 0 {
+                break;
+            }
+            out.extend_from_slice(&chunk[from..from + take]);
+            pos += take as u64;
+        }
+        out
+    }
+}
+
+static ADMIN: Item<AccountId> = Item::new(b"admin");
+static TOLERANCE_BPS: Item<u32> = Item::new(b"tolerance");
+static NEXT_ID: Item<u64> = Item::new(b"next_id");
+static AGENCIES: Map<Region, AccountId> = Map::new(b"agency/");
+static TRANSPORTERS: Map<AccountId, Transporter> = Map::new(b"transporter/");
+static FACILITIES: Map<AccountId, Facility> = Map::new(b"facility/");
+static MANIFESTS: Map<u64, Manifest> = Map::new(b"manifest/");
+static HISTORY: Map<u64, Vec<HistoryEntry>> = Map::new(b"history/");
+/// Cross-region manifests awaiting approval, per destination region (small: removed when decided).
+static PENDING: Map<Region, Vec<u64>> = Map::new(b"pending/");
+static BY_ACCOUNT: IdIndex<AccountId> = IdIndex::new(b"by_account_len/", b"by_account/");
+static FLAGGED: IdIndex<()> = IdIndex::new(b"flagged_len/", b"flagged/");
+
+// ---------------------------------------------------------------- helpers
+
+fn admin_only(what: &str) -> Result<()> {
+    let admin = ADMIN.get().ok_or_else(|| Error::new("the contract has no admin"))?;
+    ensure!(env::caller() == admin, "only the admin may {}", what);
+    Ok(())
+}
+
+fn check_tolerance(bps: u32) -> Result<()> {
+    ensure!(bps <= BPS, "tolerance of {} bps is over 100% ({} bps)", bps, BPS);
+    Ok(())
+}
+
+fn check_name(name: &str) -> Result<()> {
+    ensure!(!name.trim().is_empty(), "a name is required");
+    ensure!(name.len() <= MAX_NAME_LEN, "name of {} bytes is over the limit of {} bytes", name.len(), MAX_NAME_LEN);
+    Ok(())
+}
+
+fn check_note(note: &str, what: &str) -> Result<()> {
+    ensure!(!note.trim().is_empty(), "a {} is required", what);
+    ensure!(note.len() <= MAX_NOTE_LEN, "{} of {} bytes is over the limit of {} bytes", what, note.len(), MAX_NOTE_LEN);
+    Ok(())
+}
+
+fn load(id: u64) -> Result<Manifest> {
+    MANIFESTS.get(&id).ok_or_else(|| Error::new(format!("manifest {} does not exist", id)))
+}
+
+fn expect_status(m: &Manifest, allowed: &[Status], action: &str) -> Result<()> {
+    ensure!(allowed.contains(&m.status), "manifest {} cannot be {}: it is {}", m.id, action, m.status.describe());
+    Ok(())
+}
+
+fn record(id: u64, step: Step, note: String) {
+    let entry = HistoryEntry { step, by: env::caller(), at: env::block_time(), note };
+    HISTORY.update(&id, |h| h.push(entry));
+}
+
+fn agency_of(region: Region) -> Option<AccountId> {
+    AGENCIES.get(&region)
+}
+
+fn unpend(m: &Manifest) {
+    if m.origin != m.destination {
+        PENDING.update(&m.destination, |v| v.retain(|x| *x != m.id));
+    }
+}
+
+/// Pays the generator back its fee; used by reject and cancel.
+fn refund(m: &Manifest) -> Result<()> {
+    if m.fee > 0 {
+        env::transfer(&m.generator, m.fee)?;
+    }
+    Ok(())
+}
+
+/// Transporter's part of a fee: fee × share / 10 000, rounded down (≤ fee as share ≤ 10 000).
+pub fn transporter_amount(fee: u64, share_bps: u32) -> u64 {
+    ((fee as u128 * share_bps as u128) / BPS as u128) as u64
+}
+
+/// Whether `measured` differs from `declared` by more than `tolerance_bps` of `declared`.
+pub fn out_of_tolerance(declared: u64, measured: u64, tolerance_bps: u32) -> bool {
+    let diff = declared.abs_diff(measured) as u128;
+    diff * BPS as u128 > tolerance_bps as u128 * declared as u128
+}
+
+// ---------------------------------------------------------------- contract
+
+pub struct WasteDisposal;
+
+#[jjj_sdk::contract(events = WasteEvent)]
+impl WasteDisposal {
+    /// Sets the admin (who registers agencies, transporters and facilities) and the weight
+    /// tolerance at receipt, in basis points of the declared weight (500 = 5 %, at most 10 000).
+    #[constructor]
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(admin: AccountId, tolerance_bps: u32) -> Result<()> {
+        check_tolerance(tolerance_bps)?;
+        ADMIN.set(&admin);
+        TOLERANCE_BPS.set(&tolerance_bps);
+        NEXT_ID.set(&1);
+        Ok(())
+    }
+
+    /// Admin: makes `account` the environment agency of `region` (replacing any previous one).
+    #[message]
+    pub fn register_agency(region: Region, account: AccountId) -> Result<()> {
+        admin_only("register an environment agency")?;
+        AGENCIES.set(&region, &account);
+        env::emit(&WasteEvent::AgencyRegistered { region, agency: account });
+        Ok(())
+    }
+
+    /// Admin: registers (or renames) a licensed transporter.
+    #[message]
+    pub fn register_transporter(account: AccountId, name: String) -> Result<()> {
+        admin_only("register a transporter")?;
+        check_name(&name)?;
+        TRANSPORTERS.set(&account, &Transporter { name: name.clone() });
+        env::emit(&WasteEvent::TransporterRegistered { transporter: account, name });
+        Ok(())
+    }
+
+    /// Admin: registers (or updates) a licensed disposal facility located in `region`.
+    #[message]
+    pub fn register_facility(account: AccountId, name: String, region: Region) -> Result<()> {
+        admin_only("register a facility")?;
+        check_name(&name)?;
+        FACILITIES.set(&account, &Facility { name: name.clone(), region });
+        env::emit(&WasteEvent::FacilityRegistered { facility: account, name, region });
+        Ok(())
+    }
+
+    /// Admin: changes the weight tolerance (basis points, at most 10 000) for future receipts.
+    #[message]
+    pub fn set_tolerance(tolerance_bps: u32) -> Result<()> {
+        admin_only("change the tolerance")?;
+        check_tolerance(tolerance_bps)?;
+        TOLERANCE_BPS.set(&tolerance_bps);
+        env::emit(&WasteEvent::ToleranceChanged { tolerance_bps });
+        Ok(())
+    }
+
+    /// Generator (any account): creates a manifest; the value attached is the fee, held in
+    /// escrow. The transporter must be registered, the facility registered in `destination`;
+    /// `transporter_share_bps` (≤ 10 000) is the transporter's part of the fee. A cross-region
+    /// manifest needs the destination agency (which must be registered) to approve it before
+    /// pickup. Returns the manifest id.
+    #[message(payable)]
+    pub fn create_manifest(
+        category: WasteCategory,
+        weight_kg: u64,
+        origin: Region,
+        destination: Region,
+        transporter: AccountId,
+        facility: AccountId,
+        transporter_share_bps: u32,
+    ) -> Result<u64> {
+        let fee = env::value();
+        ensure!(fee > 0, "attach the disposal fee: a manifest needs a fee in escrow (0 fen attached)");
+        ensure!(weight_kg > 0, "the declared weight must be positive");
+        ensure!(
+            transporter_share_bps <= BPS,
+            "transporter share of {} bps is over 100% ({} bps)",
+            transporter_share_bps,
+            BPS
+        );
+        ensure!(TRANSPORTERS.contains(&transporter), "{} is not a registered transporter", transporter);
+        let f = FACILITIES.get(&facility).ok_or_else(|| Error::new(format!("{} is not a registered facility", facility)))?;
+        ensure!(
+            f.region == destination,
+            "facility {} is in {}, not in the destination region {}",
+            f.name,
+            f.region.name(),
+            destination.name()
+        );
+        let cross = origin != destination;
+        if cross {
+            ensure!(
+                agency_of(destination).is_some(),
+                "no environment agency is registered for {} to approve a cross-region manifest",
+                destination.name()
+            );
+        }
+
+        let generator = env::caller();
+        let id = NEXT_ID.get_or(1);
+        NEXT_ID.set(&id.checked_add(1).ok_or_else(|| Error::new("manifest id overflow"))?);
+        let m = Manifest {
+            id,
+            generator,
+            category,
+            declared_weight_kg: weight_kg,
+            measured_weight_kg: None,
+            origin,
+            destination,
+            transporter,
+            facility,
+            fee,
+            transporter_share_bps,
+            status: if cross { Status::AwaitingApproval } else { Status::Created },
+            flagged: false,
+            transporter_paid: 0,
+            facility_paid: 0,
+            created_at: env::block_time(),
+        };
+        MANIFESTS.set(&id, &m);
+        BY_ACCOUNT.push(&generator, id);
+        if transporter != generator {
+            BY_ACCOUNT.push(&transporter, id);
+        }
+        if facility != generator && facility != transporter {
+            BY_ACCOUNT.push(&facility, id);
+        }
+        if cross {
+            PENDING.update(&destination, |v| v.push(id));
+        }
+        record(
+            id,
+            Step::Created,
+            format!("{} kg {} → {}, fee {} fen", weight_kg, origin.name(), destination.name(), fee),
+        );
+        env::emit(&WasteEvent::ManifestCreated {
+            id,
+            generator,
+            category,
+            weight_kg,
+            origin,
+            destination,
+            transporter,
+            facility,
+            fee,
+            needs_approval: cross,
+        });
+        Ok(id)
+    }
+
+    /// Destination agency: approves a cross-region manifest awaiting approval; pickup may follow.
+    #[message]
+    pub fn approve(manifest_id: u64) -> Result<()> {
+        let mut m = load(manifest_id)?;
+        Self::destination_agency_only(&m, "approve")?;
+        expect_status(&m, &[Status::AwaitingApproval], "approved")?;
+        m.status = Status::Approved;
+        MANIFESTS.set(&manifest_id, &m);
+        unpend(&m);
+        record(manifest_id, Step::Approved, String::new());
+        env::emit(&WasteEvent::Approved { id: manifest_id, agency: env::caller() });
+        Ok(())
+    }
+
+    /// Destination agency: refuses a cross-region manifest awaiting approval, with a reason;
+    /// the whole fee goes back to the generator.
+    #[message]
+    pub fn reject(manifest_id: u64, reason: String) -> Result<()> {
+        let mut m = load(manifest_id)?;
+        Self::destination_agency_only(&m, "reject")?;
+        expect_status(&m, &[Status::AwaitingApproval], "rejected")?;
+        check_note(&reason, "reason")?;
+        m.status = Status::Rejected;
+        MANIFESTS.set(&manifest_id, &m);
+        unpend(&m);
+        record(manifest_id, Step::Rejected, reason.clone());
+        refund(&m)?;
+        env::emit(&WasteEvent::Rejected { id: manifest_id, agency: env::caller(), reason, refunded: m.fee });
+        Ok(())
+    }
+
+    /// Generator: withdraws a manifest before pickup; the whole fee goes back.
+    #[message]
+    pub fn cancel(manifest_id: u64) -> Result<()> {
+        let mut m = load(manifest_id)?;
+        ensure!(env::caller() == m.generator, "only the generator of manifest {} may cancel it", manifest_id);
+        expect_status(&m, &[Status::Created, Status::AwaitingApproval, Status::Approved], "cancelled")?;
+        m.status = Status::Cancelled;
+        MANIFESTS.set(&manifest_id, &m);
+        unpend(&m);
+        record(manifest_id, Step::Cancelled, String::new());
+        refund(&m)?;
+        env::emit(&WasteEvent::Cancelled { id: manifest_id, refunded: m.fee });
+        Ok(())
+    }
+
+    /// Transporter named on the manifest: confirms pickup (only once created, or approved when
+    /// cross-region).
+    #[message]
+    pub fn confirm_pickup(manifest_id: u64) -> Result<()> {
+        let mut m = load(manifest_id)?;
+        ensure!(
+            env::caller() == m.transporter,
+            "only the transporter of manifest {} may confirm pickup",
+            manifest_id
+        );
+        expect_status(&m, &[Status::Created, Status::Approved], "picked up")?;
+        m.status = Status::PickedUp;
+        MANIFESTS.set(&manifest_id, &m);
+        record(manifest_id, Step::PickedUp, String::new());
+        env::emit(&WasteEvent::PickedUp { id: manifest_id, transporter: m.transporter });
+        Ok(())
+    }
+
+    /// Facility named on the manifest: confirms receipt with the weight it measured. Beyond the
+    /// tolerance the manifest is flagged to the origin and destination agencies and cannot be
+    /// disposed until one of them clears it. Returns whether it was flagged.
+    #[message]
+    pub fn confirm_receipt(manifest_id: u64, measured_weight_kg: u64) -> Result<bool> {
+        let mut m = load(manifest_id)?;
+        ensure!(
+            env::caller() == m.facility,
+            "only the facility of manifest {} may confirm receipt",
+            manifest_id
+        );
+        expect_status(&m, &[Status::PickedUp], "received")?;
+        let declared = m.declared_weight_kg;
+        let tolerance = TOLERANCE_BPS.get_or(0);
+        let flagged = out_of_tolerance(declared, measured_weight_kg, tolerance);
+        m.measured_weight_kg = Some(measured_weight_kg);
+        m.status = if flagged { Status::Flagged } else { Status::Received };
+        m.flagged = flagged;
+        MANIFESTS.set(&manifest_id, &m);
+        record(
+            manifest_id,
+            Step::Received,
+            format!("measured {} kg, declared {} kg", measured_weight_kg, declared),
+        );
+        env::emit(&WasteEvent::Received {
+            id: manifest_id,
+            facility: m.facility,
+            declared_kg: declared,
+            measured_kg: measured_weight_kg,
+        });
+        if flagged {
+            FLAGGED.push(&(), manifest_id);
+            let off_bps = declared.abs_diff(measured_weight_kg) as u128 * BPS as u128 / declared as u128;
+            record(
+                manifest_id,
+                Step::Flagged,
+                format!("weight off by {} bps, over the tolerance of {} bps", off_bps, tolerance),
+            );
+            env::emit(&WasteEvent::Flagged {
+                id: manifest_id,
+                declared_kg: declared,
+                measured_kg: measured_weight_kg,
+                origin: m.origin,
+                destination: m.destination,
+                origin_agency: agency_of(m.origin),
+                destination_agency: agency_of(m.destination),
+            });
+        }
+        Ok(flagged)
+    }
+
+    /// Agency of the manifest's origin or destination region: clears a flagged manifest with a
+    /// note (the finding); it returns to Received and may then be disposed. It stays listed in
+    /// `flagged_manifests()`.
+    #[message]
+    pub fn clear_flag(manifest_id: u64, note: String) -> Result<()> {
+        let mut m = load(manifest_id)?;
+        let caller = env::caller();
+        ensure!(
+            agency_of(m.origin) == Some(caller) || agency_of(m.destination) == Some(caller),
+            "only the environment agency of {} or {} may clear manifest {}",
+            m.origin.name(),
+            m.destination.name(),
+            manifest_id
+        );
+        expect_status(&m, &[Status::Flagged], "cleared")?;
+        check_note(&note, "note")?;
+        m.status = Status::Received;
+        MANIFESTS.set(&manifest_id, &m);
+        record(manifest_id, Step::FlagCleared, note);
+        env::emit(&WasteEvent::FlagCleared { id: manifest_id, agency: caller });
+        Ok(())
+    }
+
+    /// Facility named on the manifest: confirms disposal (only after receipt, and after an
+    /// agency cleared a flag); pays the transporter fee × share / 10 000 and the facility the
+    /// rest. Returns (transporter amount, facility amount).
+    #[message]
+    pub fn confirm_disposal(manifest_id: u64) -> Result<(u64, u64)> {
+        let mut m = load(manifest_id)?;
+        ensure!(
+            env::caller() == m.facility,
+            "only the facility of manifest {} may confirm disposal",
+            manifest_id
+        );
+        expect_status(&m, &[Status::Received], "disposed")?;
+        let to_transporter = transporter_amount(m.fee, m.transporter_share_bps);
+        let to_facility = m
+            .fee
+            .checked_sub(to_transporter)
+            .ok_or_else(|| Error::new("transporter share exceeds the fee"))?;
+        m.status = Status::Disposed;
+        m.transporter_paid = to_transporter;
+        m.facility_paid = to_facility;
+        MANIFESTS.set(&manifest_id, &m);
+        record(
+            manifest_id,
+            Step::Disposed,
+            format!("paid {} fen to the transporter, {} fen to the facility", to_transporter, to_facility),
+        );
+        if to_transporter > 0 {
+            env::transfer(&m.transporter, to_transporter)?;
+        }
+        if to_facility > 0 {
+            env::transfer(&m.facility, to_facility)?;
+        }
+        env::emit(&WasteEvent::Disposed {
+            id: manifest_id,
+            transporter: m.transporter,
+            transporter_amount: to_transporter,
+            facility: m.facility,
+            facility_amount: to_facility,
+        });
+        Ok((to_transporter, to_facility))
+    }
+
+    // ------------------------------------------------------------ queries
+
+    /// A manifest, or None if there is no such id.
+    #[message]
+    pub fn manifest(manifest_id: u64) -> Result<Option<Manifest>> {
+        Ok(MANIFESTS.get(&manifest_id))
+    }
+
+    /// Every step of a manifest, oldest first (fails for an unknown id).
+    #[message]
+    pub fn history(manifest_id: u64) -> Result<Vec<HistoryEntry>> {
+        load(manifest_id)?;
+        Ok(HISTORY.get(&manifest_id).unwrap_or_default())
+    }
+
+    /// Ids of the manifests where `account` is generator, transporter or facility, oldest first.
+    /// (For accounts with thousands of manifests use `manifests_of_page`.)
+    #[message]
+    pub fn manifests_of(account: AccountId) -> Result<Vec<u64>> {
+        Ok(BY_ACCOUNT.range(&account, 0, u64::MAX))
+    }
+
+    /// Up to `limit` ids of `manifests_of(account)` starting at position `start`.
+    #[message]
+    pub fn manifests_of_page(account: AccountId, start: u64, limit: u64) -> Result<Vec<u64>> {
+        Ok(BY_ACCOUNT.range(&account, start, limit))
+    }
+
+    /// Ids of every manifest ever flagged for a weight discrepancy (cleared ones included),
+    /// oldest first.
+    #[message]
+    pub fn flagged_manifests() -> Result<Vec<u64>> {
+        Ok(FLAGGED.range(&(), 0, u64::MAX))
+    }
+
+    /// Up to `limit` ids of `flagged_manifests()` starting at position `start`.
+    #[message]
+    pub fn flagged_manifests_page(start: u64, limit: u64) -> Result<Vec<u64>> {
+        Ok(FLAGGED.range(&(), start, limit))
+    }
+
+    /// Cross-region manifests bound for `region` that await its agency's approval.
+    #[message]
+    pub fn pending_approvals(region: Region) -> Result<Vec<u64>> {
+        Ok(PENDING.get(&region).unwrap_or_default())
+    }
+
+    /// The environment agency registered for a region.
+    #[message]
+    pub fn agency(region: Region) -> Result<Option<AccountId>> {
+        Ok(agency_of(region))
+    }
+
+    /// A registered transporter.
+    #[message]
+    pub fn transporter(account: AccountId) -> Result<Option<Transporter>> {
+        Ok(TRANSPORTERS.get(&account))
+    }
+
+    /// A registered facility.
+    #[message]
+    pub fn facility(account: AccountId) -> Result<Option<Facility>> {
+        Ok(FACILITIES.get(&account))
+    }
+
+    /// The admin account.
+    #[message]
+    pub fn admin() -> Result<AccountId> {
+        ADMIN.get().ok_or_else(|| Error::new("the contract has no admin"))
+    }
+
+    /// The weight tolerance at receipt, basis points of the declared weight.
+    #[message]
+    pub fn tolerance_bps() -> Result<u32> {
+        Ok(TOLERANCE_BPS.get_or(0))
+    }
+
+    /// How many manifests were created.
+    #[message]
+    pub fn manifest_count() -> Result<u64> {
+        Ok(NEXT_ID.get_or(1) - 1)
+    }
+}
+
+impl WasteDisposal {
+    fn destination_agency_only(m: &Manifest, action: &str) -> Result<()> {
+        ensure!(
+            agency_of(m.destination) == Some(env::caller()),
+            "only the environment agency of {} may {} manifest {}",
+            m.destination.name(),
+            action,
+            m.id
+        );
+        ensure!(
+            m.origin != m.destination,
+            "manifest {} stays within {} and needs no approval",
+            m.id,
+            m.destination.name()
+        );
+        Ok(())
+    }
+}

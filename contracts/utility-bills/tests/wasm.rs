@@ -1,0 +1,197 @@
+//! The real wasm on the real runtime: the utility-bills story across Beijing, Tianjin and Hebei,
+//! and the main refused paths, with exact balances, events and receipts.
+use jjj_runtime::testkit::{contract_wasm, TestAccount, TestChain};
+use jjj_runtime::types::{Event, Receipt};
+use jjj_sdk::AccountId;
+use parity_scale_codec::Decode;
+use utility_bills::{msg, Bill, PaymentReceipt, Provider, Region, UtilityEvent, UtilityKind, DAY_MS};
+
+const FUNDS: u64 = 1_000_000;
+
+struct Story {
+    chain: TestChain,
+    c: AccountId,
+    admin: TestAccount,
+    bj_water: TestAccount,
+    tj_grid: TestAccount,
+    hebei_resident: TestAccount,
+    beijing_resident: TestAccount,
+    stranger: TestAccount,
+}
+
+fn story() -> Story {
+    let mut chain = TestChain::new();
+    let admin = chain.account("admin", FUNDS);
+    let bj_water = chain.account("beijing-water", FUNDS);
+    let tj_grid = chain.account("tianjin-grid", FUNDS);
+    let hebei_resident = chain.account("resident-langfang", FUNDS);
+    let beijing_resident = chain.account("resident-chaoyang", FUNDS);
+    let stranger = chain.account("stranger", FUNDS);
+    let code = chain.upload(&admin, &contract_wasm("utility_bills")).expect("upload");
+    let c = chain.instantiate(&admin, code, 0, msg::new(admin.id)).expect("instantiate");
+    let r = chain.call(
+        &admin,
+        &c,
+        0,
+        msg::register_provider(bj_water.id, "北京市自来水集团".into(), Region::Beijing, vec![UtilityKind::Water], 30),
+    );
+    assert!(r.is_success(), "{:?}", r.reason());
+    let r = chain.call(
+        &admin,
+        &c,
+        0,
+        msg::register_provider(tj_grid.id, "国网天津市电力公司".into(), Region::Tianjin, vec![UtilityKind::Electricity], 50),
+    );
+    assert!(r.is_success(), "{:?}", r.reason());
+    Story { chain, c, admin, bj_water, tj_grid, hebei_resident, beijing_resident, stranger }
+}
+
+fn events_of(r: &Receipt) -> Vec<UtilityEvent> {
+    r.events.iter().map(|e: &Event| UtilityEvent::decode(&mut &e.data[..]).expect("event decodes")).collect()
+}
+
+impl Story {
+    fn bill(&self, id: u64) -> Option<Bill> {
+        self.chain.query(&self.stranger.id, &self.c, msg::bill(id)).expect("query bill")
+    }
+    fn bal(&self, a: &AccountId) -> u64 {
+        self.chain.balance(a)
+    }
+}
+
+#[test]
+fn cross_region_bills_are_paid_on_chain() {
+    let mut s = story();
+    let c = s.c;
+
+    // A Hebei resident pays the Beijing water company.
+    let due = s.chain.time() + 15 * DAY_MS;
+    let r = s.chain.call(&s.bj_water, &c, 0, msg::issue_bill(s.hebei_resident.id, UtilityKind::Water, 4_280, "2026-01".into(), due));
+    assert!(r.is_success(), "{:?}", r.reason());
+    let water_bill = u64::decode(&mut &r.output[..]).unwrap();
+    assert_eq!(water_bill, 1);
+    assert_eq!(
+        events_of(&r),
+        vec![UtilityEvent::BillIssued { bill_id: 1, provider: s.bj_water.id, resident: s.hebei_resident.id, amount: 4_280, due }]
+    );
+    assert_eq!(r.events[0].contract, c);
+    assert_eq!(r.events[0].topics.len(), 4);
+
+    let unpaid: Vec<Bill> = s.chain.query(&s.stranger.id, &c, msg::unpaid_bills_of(s.hebei_resident.id)).unwrap();
+    assert_eq!(unpaid.len(), 1);
+    assert_eq!(unpaid[0].provider, s.bj_water.id);
+    assert_eq!(unpaid[0].amount, 4_280);
+
+    let (hebei0, water0) = (s.bal(&s.hebei_resident.id), s.bal(&s.bj_water.id));
+    // Overpay by 720: the excess comes back in the same transaction.
+    let r = s.chain.call(&s.hebei_resident, &c, 5_000, msg::pay(water_bill));
+    assert!(r.is_success(), "{:?}", r.reason());
+    let receipt = PaymentReceipt::decode(&mut &r.output[..]).unwrap();
+    assert_eq!((receipt.bill_id, receipt.payer, receipt.amount_paid, receipt.late_fee), (1, s.hebei_resident.id, 4_280, 0));
+    assert_eq!(
+        events_of(&r),
+        vec![UtilityEvent::BillPaid { bill_id: 1, provider: s.bj_water.id, payer: s.hebei_resident.id, amount: 4_280, late_fee: 0 }]
+    );
+    assert_eq!(s.bal(&s.hebei_resident.id), hebei0 - 4_280);
+    assert_eq!(s.bal(&s.bj_water.id), water0 + 4_280);
+    assert_eq!(s.bal(&c), 0);
+
+    // Paid once.
+    let reason = s.chain.call_err(&s.hebei_resident, &c, 4_280, msg::pay(water_bill));
+    assert!(reason.contains("bill 1 is already paid"), "{reason}");
+    assert_eq!(s.bal(&s.hebei_resident.id), hebei0 - 4_280);
+    assert_eq!(s.bal(&s.bj_water.id), water0 + 4_280);
+
+    // A Beijing resident pays the Tianjin grid company, exactly.
+    let due = s.chain.time() + 20 * DAY_MS;
+    let power_bill: u64 =
+        s.chain.call_ok(&s.tj_grid, &c, 0, msg::issue_bill(s.beijing_resident.id, UtilityKind::Electricity, 15_630, "2026-01".into(), due));
+    assert_eq!(power_bill, 2);
+    let (bj0, grid0) = (s.bal(&s.beijing_resident.id), s.bal(&s.tj_grid.id));
+
+    // Wrong payer: refused, nothing moves.
+    let reason = s.chain.call_err(&s.hebei_resident, &c, 15_630, msg::pay(power_bill));
+    assert!(reason.contains("only the resident of bill 2 may pay it"), "{reason}");
+    // Underpayment: refused, naming the amount due, nothing moves.
+    let reason = s.chain.call_err(&s.beijing_resident, &c, 15_000, msg::pay(power_bill));
+    assert!(reason.contains("bill 2 needs 15630 fen, only 15000 fen attached"), "{reason}");
+    assert_eq!(s.bal(&s.beijing_resident.id), bj0);
+    assert_eq!(s.bal(&s.tj_grid.id), grid0);
+    assert_eq!(s.bal(&s.hebei_resident.id), hebei0 - 4_280);
+    assert_eq!(s.bal(&c), 0);
+    assert!(!s.bill(power_bill).unwrap().is_paid());
+
+    let receipt: PaymentReceipt = s.chain.call_ok(&s.beijing_resident, &c, 15_630, msg::pay(power_bill));
+    assert_eq!(receipt.amount_paid, 15_630);
+    assert_eq!(s.bal(&s.beijing_resident.id), bj0 - 15_630);
+    assert_eq!(s.bal(&s.tj_grid.id), grid0 + 15_630);
+
+    let grid_receipts: Vec<PaymentReceipt> = s.chain.query(&s.stranger.id, &c, msg::receipts_of(s.tj_grid.id)).unwrap();
+    assert_eq!(grid_receipts, vec![receipt]);
+    let water_receipts: Vec<PaymentReceipt> = s.chain.query(&s.stranger.id, &c, msg::receipts_of(s.bj_water.id)).unwrap();
+    assert_eq!(water_receipts.len(), 1);
+    assert_eq!(water_receipts[0].payer, s.hebei_resident.id);
+    let hebei_bills: Vec<Bill> = s.chain.query(&s.stranger.id, &c, msg::bills_of(s.hebei_resident.id)).unwrap();
+    assert_eq!(hebei_bills.iter().map(|b| (b.id, b.is_paid())).collect::<Vec<_>>(), vec![(1, true)]);
+    let p: Option<Provider> = s.chain.query(&s.stranger.id, &c, msg::provider(s.tj_grid.id)).unwrap();
+    assert_eq!(p.map(|p| (p.region, p.kinds)), Some((Region::Tianjin, vec![UtilityKind::Electricity])));
+}
+
+#[test]
+fn late_payment_pays_the_exact_late_fee_on_chain() {
+    let mut s = story();
+    let c = s.c;
+    let due = s.chain.time() + DAY_MS;
+    let id: u64 = s.chain.call_ok(&s.bj_water, &c, 0, msg::issue_bill(s.hebei_resident.id, UtilityKind::Water, 12_345, "2026-02".into(), due));
+    // Two days and one hour after the due date: three started days at 30 bps per day.
+    // floor(12_345 * 30 * 3 / 10_000) = 111 fen.
+    let target = due + 2 * DAY_MS + 3_600_000;
+    s.chain.advance_time(target - s.chain.time());
+    assert_eq!(s.chain.query::<u64>(&s.stranger.id, &c, msg::amount_due(id)), Ok(12_456));
+
+    let (hebei0, water0) = (s.bal(&s.hebei_resident.id), s.bal(&s.bj_water.id));
+    let reason = s.chain.call_err(&s.hebei_resident, &c, 12_345, msg::pay(id));
+    assert!(reason.contains("bill 1 needs 12456 fen (12345 fen + 111 fen late fee), only 12345 fen attached"), "{reason}");
+    assert_eq!(s.bal(&s.hebei_resident.id), hebei0);
+
+    let r = s.chain.call(&s.hebei_resident, &c, 12_456, msg::pay(id));
+    assert!(r.is_success(), "{:?}", r.reason());
+    assert_eq!(
+        events_of(&r),
+        vec![UtilityEvent::BillPaid { bill_id: id, provider: s.bj_water.id, payer: s.hebei_resident.id, amount: 12_456, late_fee: 111 }]
+    );
+    assert_eq!(s.bal(&s.hebei_resident.id), hebei0 - 12_456);
+    assert_eq!(s.bal(&s.bj_water.id), water0 + 12_456);
+    assert_eq!(s.bal(&c), 0);
+    let bill = s.bill(id).unwrap();
+    assert_eq!(bill.payment.map(|p| (p.amount_paid, p.late_fee)), Some((12_456, 111)));
+}
+
+#[test]
+fn forbidden_issuing_on_chain() {
+    let mut s = story();
+    let c = s.c;
+    let due = s.chain.time() + 10 * DAY_MS;
+    // Not a provider.
+    let reason = s.chain.call_err(&s.stranger, &c, 0, msg::issue_bill(s.beijing_resident.id, UtilityKind::Water, 100, "2026-01".into(), due));
+    assert!(reason.contains("only a registered provider may issue bills"), "{reason}");
+    // A kind the provider does not supply.
+    let reason = s.chain.call_err(&s.bj_water, &c, 0, msg::issue_bill(s.beijing_resident.id, UtilityKind::Gas, 100, "2026-01".into(), due));
+    assert!(reason.contains("does not supply gas"), "{reason}");
+    // Registration is the admin's.
+    let reason = s.chain.call_err(
+        &s.stranger,
+        &c,
+        0,
+        msg::register_provider(s.stranger.id, "fake".into(), Region::Hebei, vec![UtilityKind::Gas], 0),
+    );
+    assert!(reason.contains("only the admin may register providers"), "{reason}");
+    // Value sent to a non-payable message is refused and stays with the sender.
+    let before = s.bal(&s.bj_water.id);
+    let r = s.chain.call(&s.bj_water, &c, 50, msg::issue_bill(s.beijing_resident.id, UtilityKind::Water, 100, "2026-01".into(), due));
+    assert!(!r.is_success());
+    assert!(r.reason().unwrap_or("").contains("does not accept value"), "{:?}", r.reason());
+    assert_eq!(s.bal(&s.bj_water.id), before);
+    let bills: Vec<Bill> = s.chain.query(&s.admin.id, &c, msg::bills_of(s.beijing_resident.id)).unwrap();
+    assert!(bills.is_empty());
+}
