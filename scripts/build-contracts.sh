@@ -5,6 +5,8 @@
 # Reproducible: source paths are remapped, so the same source and toolchain give the same code
 # hash on any machine. Output: $JJJ_CONTRACTS_DIR (default target/contracts/).
 # Fails if a contract is over $JJJ_MAX_CONTRACT_KIB KiB (default 100).
+#
+# Usage: scripts/build-contracts.sh [CONTRACT…]   (default: every crate under contracts/)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -17,10 +19,14 @@ if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unkno
   rustup target add wasm32-unknown-unknown
 fi
 
+names=("$@")
+if (( ${#names[@]} == 0 )); then
+  for manifest in contracts/*/Cargo.toml; do
+    names+=("$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1)")
+  done
+fi
 packages=()
-for manifest in contracts/*/Cargo.toml; do
-  packages+=(-p "$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1)")
-done
+for name in "${names[@]}"; do packages+=(-p "$name"); done
 
 # A 64 KiB shadow stack instead of rustc's 1 MiB keeps instances small; remapped paths keep
 # panic locations free of this machine's directories.
@@ -30,8 +36,7 @@ cargo build --quiet --target wasm32-unknown-unknown --profile contract "${packag
 mkdir -p "$OUT"
 status=0
 printf '%-24s %9s  %s\n' contract bytes "code hash (blake2b-256)"
-for manifest in contracts/*/Cargo.toml; do
-  name=$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1)
+for name in "${names[@]}"; do
   file=${name//-/_}.wasm
   cp "$TARGET_DIR/wasm32-unknown-unknown/contract/$file" "$OUT/$file"
   size=$(stat -c %s "$OUT/$file")

@@ -113,6 +113,9 @@ pub fn genesis_changes(balances: &[(AccountId, u64)]) -> ChangeSet {
     balances.iter().map(|(a, b)| (keys::account(a), Some(Account { nonce: 0, balance: *b }.encode()))).collect()
 }
 
+/// Encoded size of one signature list entry, with its length prefix.
+const SINGLE_SIGNATURE_BYTES: usize = 1 + 32 + 64;
+
 /// Most members of a multisig account.
 pub const MAX_MULTISIG_MEMBERS: usize = 16;
 
@@ -213,7 +216,8 @@ impl Runtime {
     pub fn dry_run(&self, state: Arc<dyn StateReader>, ctx: &BlockContext, sender: AccountId, call: Call, gas_limit: u64) -> Result<DryRun, TxError> {
         let mut overlay = Overlay::new(state);
         let tx = Transaction { network: ctx.network.clone(), sender, nonce: 0, gas_limit, call };
-        let intrinsic = gas::TX.of(tx.encoded_size() + 64 + 32);
+        // As if signed by one key: compact length (1) + signer (32) + signature (64).
+        let intrinsic = gas::TX.of(tx.encoded_size() + SINGLE_SIGNATURE_BYTES);
         let budget = gas_limit.min(MAX_TX_GAS).saturating_sub(intrinsic);
         let outcome = self.dispatch(&mut overlay, ctx, &tx, budget, true)?;
         let debug = outcome.debug.clone();

@@ -128,7 +128,7 @@ impl Bill {
             return 0;
         }
         let late_ms = now - self.due;
-        let days = late_ms / DAY_MS + u64::from(late_ms % DAY_MS != 0);
+        let days = late_ms / DAY_MS + u64::from(!late_ms.is_multiple_of(DAY_MS));
         // amount < 2^64, bps <= 10^4 < 2^14, days < 2^38: the product fits in u128.
         let fee = u128::from(self.amount) * u128::from(self.late_fee_bps_per_day) * u128::from(days)
             / u128::from(BPS_DENOMINATOR);
@@ -258,6 +258,7 @@ pub struct UtilityBills;
 impl UtilityBills {
     /// Creates the contract with `admin` as the account that registers providers.
     #[constructor]
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(admin: AccountId) -> Result<()> {
         ADMIN.set(&admin);
         LAST_BILL.set(&0);

@@ -12,6 +12,10 @@ use waste_disposal::{
 const TOLERANCE: u32 = 500; // 5 %
 const START: u64 = 1_000_000_000;
 
+/// Every manifest, history lengths, balances, flagged ids and the event count: what a refused
+/// call must leave as it was.
+type Snapshot = (Vec<Option<Manifest>>, Vec<usize>, Vec<u64>, Vec<u64>, usize);
+
 struct World {
     env: TestEnv,
     c: AccountId,
@@ -75,7 +79,7 @@ impl World {
         assert_eq!(self.snapshot(), before, "a refused call changed state: {err}");
         err
     }
-    fn snapshot(&self) -> (Vec<Option<Manifest>>, Vec<usize>, Vec<u64>, Vec<u64>, usize) {
+    fn snapshot(&self) -> Snapshot {
         let n: u64 = self.ok_decode(&self.stranger, 0, msg::manifest_count());
         let ms = (1..=n).map(|id| self.manifest_opt(id)).collect();
         let hs = (1..=n).map(|id| self.history(id).len()).collect();

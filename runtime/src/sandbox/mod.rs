@@ -175,6 +175,24 @@ impl SandboxInner {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linker_defines_exactly_the_abi() {
+        let sandbox = Sandbox::new().expect("sandbox");
+        let ctx = crate::types::BlockContext { network: crate::types::NetworkId::new("t").expect("id"), height: 0, timestamp: 0 };
+        let state = HostState::new(sandbox.inner.clone(), Overlay::default(), ctx, false);
+        let mut store = wasmtime::Store::new(&sandbox.inner.engine, state);
+        let defined: Vec<String> = sandbox.inner.linker.iter(&mut store).map(|(m, n, _)| format!("{m}::{n}")).collect();
+        for f in jjj_abi::HOST_FUNCTIONS {
+            assert!(defined.contains(&format!("jjj::{}", f.name)), "{} is in the ABI but not linked", f.name);
+        }
+        assert_eq!(defined.len(), jjj_abi::HOST_FUNCTIONS.len(), "linked: {defined:?}");
+    }
+}
+
 /// wasmtime's validation errors nest; the innermost says what is wrong.
 fn root_cause(e: &wasmtime::Error) -> String {
     let mut msg = e.to_string();
