@@ -13,7 +13,7 @@
 mod merkle;
 mod overlay;
 
-pub use merkle::{verify_proof, MemoryState, StateProof, StagedStore, TreeStore};
+pub use merkle::{stage_changes, verify_proof, Blake2bHasher, MemoryState, StateProof, StagedStore, TreeStore};
 pub use overlay::Overlay;
 
 use crate::types::{AccountId, Hash};

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace on a fresh machine with nothing but the Rust toolchain:
+# installs what is missing (clang/libclang for RocksDB's bindings, the wasm target), builds the
+# contracts to wasm, then runs `cargo test` over the whole workspace, benches in test mode
+# included. One profile (release) for everything, shared with the demo and the benchmarks.
+#
+#   scripts/test.sh            the CI run (consensus simulation: 1,000 seeds)
+#   scripts/test.sh --long     the long run (consensus simulation: 20,000 seeds)
+#
+# Environment: CARGO_TARGET_DIR (default target/), JJJ_SIM_SEEDS (overrides the seed count).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+seeds=1000
+for arg in "$@"; do
+  case "$arg" in
+    --long) seeds=20000 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+export JJJ_SIM_SEEDS=${JJJ_SIM_SEEDS:-$seeds}
+
+bash scripts/install-deps.sh
+
+echo "== building contracts"
+bash scripts/build-contracts.sh
+
+echo "== cargo test (release)"
+cargo test --release --workspace --all-targets
