@@ -35,10 +35,20 @@ fn setup() -> Setup {
     let resident = chain.account("hebei-resident", u64::MAX / 2);
     let code = chain.upload(&admin, &contract_wasm("utility_bills")).expect("upload");
     let bills = chain.instantiate(&admin, code, 0, msg::new(admin.id)).expect("instantiate");
-    chain.call_ok::<()>(&admin, &bills, 0, msg::register_provider(water.id, "北京自来水".into(), Region::Beijing, vec![UtilityKind::Water], 5));
+    chain.call_ok::<()>(
+        &admin,
+        &bills,
+        0,
+        msg::register_provider(water.id, "北京自来水".into(), Region::Beijing, vec![UtilityKind::Water], 5),
+    );
     let due = chain.time() + 30 * utility_bills::DAY_MS;
     for _ in 0..PRESIGNED {
-        chain.call_ok::<u64>(&water, &bills, 0, msg::issue_bill(resident.id, UtilityKind::Water, BILL_AMOUNT, "2026-01".into(), due));
+        chain.call_ok::<u64>(
+            &water,
+            &bills,
+            0,
+            msg::issue_bill(resident.id, UtilityKind::Water, BILL_AMOUNT, "2026-01".into(), due),
+        );
     }
     let counter_code = chain.upload(&admin, &contract_wasm("counter")).expect("upload");
     let counter = chain.instantiate(&admin, counter_code, 0, counter::msg::new(0)).expect("instantiate");
@@ -63,7 +73,8 @@ fn ctx(chain: &TestChain) -> BlockContext {
 /// One bill payment as a dry run (cached module).
 fn pay_dry(s: &Setup) -> Receipt {
     let call = Call::Call { contract: s.bills, input: msg::pay(1), value: BILL_AMOUNT };
-    let r = s.chain.runtime().dry_run(s.chain.state(), &ctx(&s.chain), s.resident.id, call, 5_000_000).expect("dry run");
+    let r =
+        s.chain.runtime().dry_run(s.chain.state(), &ctx(&s.chain), s.resident.id, call, 5_000_000).expect("dry run");
     r.receipt
 }
 
@@ -89,7 +100,10 @@ fn pay_signed(s: &Setup, n: u64) -> Duration {
 }
 
 fn contracts() -> Vec<(&'static str, Vec<u8>)> {
-    ["utility_bills", "waste_disposal", "ecommerce_agreement", "counter"].iter().map(|n| (*n, contract_wasm(n))).collect()
+    ["utility_bills", "waste_disposal", "ecommerce_agreement", "counter"]
+        .iter()
+        .map(|n| (*n, contract_wasm(n)))
+        .collect()
 }
 
 fn benches(c: &mut Criterion, s: &Setup) {
@@ -149,9 +163,21 @@ fn table(s: &Setup, quick: bool) {
     let gas = pay_dry(s).gas_used;
     println!("\n| benchmark | median | per second |");
     println!("|---|---:|---:|");
-    println!("| bill payment: contract call, cached module ({gas} gas) | {} | {:.0} calls/s |", fmt(pay), 1.0 / pay.as_secs_f64());
-    println!("| bill payment: signed tx (signature, nonce, call, receipt) | {} | {:.0} tx/s |", fmt(signed), 1.0 / signed.as_secs_f64());
-    println!("| instantiate from cache + smallest call (counter get) | {} | {:.0} calls/s |", fmt(get), 1.0 / get.as_secs_f64());
+    println!(
+        "| bill payment: contract call, cached module ({gas} gas) | {} | {:.0} calls/s |",
+        fmt(pay),
+        1.0 / pay.as_secs_f64()
+    );
+    println!(
+        "| bill payment: signed tx (signature, nonce, call, receipt) | {} | {:.0} tx/s |",
+        fmt(signed),
+        1.0 / signed.as_secs_f64()
+    );
+    println!(
+        "| instantiate from cache + smallest call (counter get) | {} | {:.0} calls/s |",
+        fmt(get),
+        1.0 / get.as_secs_f64()
+    );
     for (name, code) in contracts() {
         let d = sample(if quick { 1 } else { 10 }, || timed(|| drop(s.chain.runtime().sandbox().compile(&code))));
         println!("| upload + compile {name} ({} bytes) | {} | {:.0} /s |", code.len(), fmt(d), 1.0 / d.as_secs_f64());

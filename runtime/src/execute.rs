@@ -6,11 +6,14 @@
 //! refuse), `apply_block` the replica's (refuses a block that holds such a transaction or whose
 //! roots differ from what re-execution gives).
 use crate::crypto::{blake2_256, ed25519_verify};
-use crate::sandbox::host::{invoke, load_account, load_contract, move_balance, store_account, Entry, FrameEnd, HostState};
-use crate::sandbox::limits::{gas, MAX_CODE_SIZE, MAX_TX_GAS, MAX_TX_SIZE, EPOCH_DEADLINE_TICKS};
+use crate::sandbox::host::{
+    invoke, load_account, load_contract, move_balance, store_account, Entry, FrameEnd, HostState,
+};
+use crate::sandbox::limits::{gas, EPOCH_DEADLINE_TICKS, MAX_CODE_SIZE, MAX_TX_GAS, MAX_TX_SIZE};
 use crate::sandbox::{Sandbox, SandboxError};
 use crate::state::{
-    decode_record, keys, Account, ChangeSet, CodeInfo, ContractInfo, Multisig, Overlay, StateCommitment, StateError, StateReader,
+    decode_record, keys, Account, ChangeSet, CodeInfo, ContractInfo, Multisig, Overlay, StateCommitment, StateError,
+    StateReader,
 };
 use crate::types::*;
 use parity_scale_codec::Encode;
@@ -130,7 +133,12 @@ impl Runtime {
 
     /// Checks everything about a transaction that does not need execution: network, size, gas
     /// limit, signatures and nonce against `overlay`. The mempool calls this too.
-    pub fn check_transaction(&self, overlay: &Overlay, network: &NetworkId, stx: &SignedTransaction) -> Result<u64, TxError> {
+    pub fn check_transaction(
+        &self,
+        overlay: &Overlay,
+        network: &NetworkId,
+        stx: &SignedTransaction,
+    ) -> Result<u64, TxError> {
         let tx = &stx.tx;
         if &tx.network != network {
             return Err(TxError::WrongNetwork { expected: network.clone(), got: tx.network.clone() });
@@ -173,7 +181,9 @@ impl Runtime {
         match overlay.get(&mkey)? {
             None => {
                 if stx.signatures.len() != 1 || stx.signatures[0].signer != *sender {
-                    return Err(TxError::BadSignature(format!("a key account's transaction carries exactly its own signature ({sender})")));
+                    return Err(TxError::BadSignature(format!(
+                        "a key account's transaction carries exactly its own signature ({sender})"
+                    )));
                 }
             }
             Some(bytes) => {
@@ -194,7 +204,12 @@ impl Runtime {
     }
 
     /// Applies one transaction on top of `overlay`.
-    pub fn apply_transaction(&self, overlay: &mut Overlay, ctx: &BlockContext, stx: &SignedTransaction) -> Result<Receipt, TxError> {
+    pub fn apply_transaction(
+        &self,
+        overlay: &mut Overlay,
+        ctx: &BlockContext,
+        stx: &SignedTransaction,
+    ) -> Result<Receipt, TxError> {
         let intrinsic = self.check_transaction(overlay, &ctx.network, stx)?;
         let tx = &stx.tx;
         let mut sender = load_account(overlay, &tx.sender)?;
@@ -213,7 +228,14 @@ impl Runtime {
 
     /// Runs a call without signatures, nonce or persistence, with the debug buffer on: what a
     /// node answers to `contract_dryRun` and `contract_query`.
-    pub fn dry_run(&self, state: Arc<dyn StateReader>, ctx: &BlockContext, sender: AccountId, call: Call, gas_limit: u64) -> Result<DryRun, TxError> {
+    pub fn dry_run(
+        &self,
+        state: Arc<dyn StateReader>,
+        ctx: &BlockContext,
+        sender: AccountId,
+        call: Call,
+        gas_limit: u64,
+    ) -> Result<DryRun, TxError> {
         let mut overlay = Overlay::new(state);
         let tx = Transaction { network: ctx.network.clone(), sender, nonce: 0, gas_limit, call };
         // As if signed by one key: compact length (1) + signer (32) + signature (64).
@@ -225,7 +247,14 @@ impl Runtime {
         Ok(DryRun { receipt: make_receipt(Hash::default(), end, intrinsic + used, events), debug })
     }
 
-    fn dispatch(&self, overlay: &mut Overlay, ctx: &BlockContext, tx: &Transaction, budget: u64, debug: bool) -> Result<Dispatched, TxError> {
+    fn dispatch(
+        &self,
+        overlay: &mut Overlay,
+        ctx: &BlockContext,
+        tx: &Transaction,
+        budget: u64,
+        debug: bool,
+    ) -> Result<Dispatched, TxError> {
         let plain = |end: FrameEnd, used: u64| Ok(Dispatched { end, used, events: vec![], debug: vec![] });
         match &tx.call {
             Call::Transfer { to, amount } => {
@@ -242,11 +271,17 @@ impl Runtime {
                     return plain(FrameEnd::Failed("out of gas".into()), budget);
                 }
                 if code.len() > MAX_CODE_SIZE {
-                    return plain(FrameEnd::Failed(format!("code is {} bytes, over the limit of {MAX_CODE_SIZE}", code.len())), cost);
+                    return plain(
+                        FrameEnd::Failed(format!("code is {} bytes, over the limit of {MAX_CODE_SIZE}", code.len())),
+                        cost,
+                    );
                 }
                 let hash = blake2_256(code);
                 if overlay.get(&keys::code_info(&hash))?.is_some() {
-                    return plain(FrameEnd::Failed(format!("code {hash} is already uploaded; instantiate it by its hash")), cost);
+                    return plain(
+                        FrameEnd::Failed(format!("code {hash} is already uploaded; instantiate it by its hash")),
+                        cost,
+                    );
                 }
                 let compiled = match self.sandbox.compile(code) {
                     Ok(c) => c,
@@ -273,7 +308,17 @@ impl Runtime {
                 }
                 let info = ContractInfo { code_hash: *code_hash, deployer: tx.sender, instantiated_at: ctx.height };
                 overlay.set(keys::contract(&address), info.encode());
-                let mut d = self.run_contract(overlay, ctx, Entry::Deploy, address, tx.sender, *value, input.clone(), budget, debug)?;
+                let mut d = self.run_contract(
+                    overlay,
+                    ctx,
+                    Entry::Deploy,
+                    address,
+                    tx.sender,
+                    *value,
+                    input.clone(),
+                    budget,
+                    debug,
+                )?;
                 if let FrameEnd::Success(_) = d.end {
                     d.end = FrameEnd::Success(address.encode());
                 }
@@ -289,10 +334,16 @@ impl Runtime {
                 let cost = gas::CREATE_MULTISIG.of(members.len() * 32);
                 let distinct: BTreeSet<_> = members.iter().collect();
                 if members.len() < 2 || members.len() > MAX_MULTISIG_MEMBERS || distinct.len() != members.len() {
-                    return plain(FrameEnd::Failed(format!("a multisig has 2 to {MAX_MULTISIG_MEMBERS} distinct members")), cost);
+                    return plain(
+                        FrameEnd::Failed(format!("a multisig has 2 to {MAX_MULTISIG_MEMBERS} distinct members")),
+                        cost,
+                    );
                 }
                 if *threshold == 0 || *threshold as usize > members.len() {
-                    return plain(FrameEnd::Failed(format!("threshold {threshold} must be between 1 and {}", members.len())), cost);
+                    return plain(
+                        FrameEnd::Failed(format!("threshold {threshold} must be between 1 and {}", members.len())),
+                        cost,
+                    );
                 }
                 let id = multisig_address(members, *threshold);
                 let key = keys::multisig(&id);
@@ -347,7 +398,8 @@ impl Runtime {
     where
         S: StateReader + StateCommitment + 'static,
     {
-        let ctx = BlockContext { network: template.network.clone(), height: template.height, timestamp: template.timestamp };
+        let ctx =
+            BlockContext { network: template.network.clone(), height: template.height, timestamp: template.timestamp };
         let mut overlay = Overlay::new(state.clone());
         let mut included = Vec::new();
         let mut receipts = Vec::new();
@@ -467,11 +519,23 @@ mod tests {
     }
 
     fn transfer(from: &Keypair, nonce: u64, to: AccountId, amount: u64) -> SignedTransaction {
-        from.sign_tx(Transaction { network: net(), sender: from.account(), nonce, gas_limit: 100_000, call: Call::Transfer { to, amount } })
+        from.sign_tx(Transaction {
+            network: net(),
+            sender: from.account(),
+            nonce,
+            gas_limit: 100_000,
+            call: Call::Transfer { to, amount },
+        })
     }
 
     fn template(h: u64) -> BlockTemplate {
-        BlockTemplate { network: net(), height: h, parent_hash: Hash::default(), timestamp: 1_000, proposer: AccountId::default() }
+        BlockTemplate {
+            network: net(),
+            height: h,
+            parent_hash: Hash::default(),
+            timestamp: 1_000,
+            proposer: AccountId::default(),
+        }
     }
 
     #[test]
@@ -508,8 +572,9 @@ mod tests {
         let replay = transfer(&a, 5, b.account(), 1);
         let by_other = b.sign_tx(transfer(&a, 0, b.account(), 1).tx);
         let good = transfer(&a, 0, b.account(), 1);
-        let (block, _, refused) =
-            rt.build_block(s.clone(), template(1), vec![bad_sig.clone(), wrong_net, replay, by_other, good.clone(), good]).expect("build");
+        let (block, _, refused) = rt
+            .build_block(s.clone(), template(1), vec![bad_sig.clone(), wrong_net, replay, by_other, good.clone(), good])
+            .expect("build");
         assert_eq!(block.transactions.len(), 1);
         let reasons: Vec<String> = refused.iter().map(|(_, e)| e.to_string()).collect();
         assert!(reasons[0].contains("does not verify"), "{reasons:?}");
@@ -543,11 +608,18 @@ mod tests {
         let mut st = (*s).clone();
         st.apply(&exec.changes).expect("apply");
         let st = Arc::new(st);
-        let spend = Transaction { network: net(), sender: ms, nonce: 0, gas_limit: 100_000, call: Call::Transfer { to: c.account(), amount: 200 } };
+        let spend = Transaction {
+            network: net(),
+            sender: ms,
+            nonce: 0,
+            gas_limit: 100_000,
+            call: Call::Transfer { to: c.account(), amount: 200 },
+        };
         let payload = spend.signing_payload();
         let one = SignedTransaction { tx: spend.clone(), signatures: vec![a.sign(&payload)] };
         let two = SignedTransaction { tx: spend.clone(), signatures: vec![a.sign(&payload), c.sign(&payload)] };
-        let outsider = SignedTransaction { tx: spend, signatures: vec![a.sign(&payload), Keypair::from_name("z").sign(&payload)] };
+        let outsider =
+            SignedTransaction { tx: spend, signatures: vec![a.sign(&payload), Keypair::from_name("z").sign(&payload)] };
         let (block, exec, refused) = rt.build_block(st, template(2), vec![one, outsider, two]).expect("build");
         assert_eq!(block.transactions.len(), 1);
         assert!(exec.receipts[0].is_success());

@@ -14,4 +14,7 @@ pub mod state;
 pub mod testkit;
 pub mod types;
 
-pub use execute::{contract_address, genesis_changes, multisig_address, BlockError, BlockExecution, BlockTemplate, DryRun, Runtime, TxError};
+pub use execute::{
+    contract_address, genesis_changes, multisig_address, BlockError, BlockExecution, BlockTemplate, DryRun, Runtime,
+    TxError,
+};

@@ -120,7 +120,13 @@ impl TestChain {
     /// Signs `call` as `from` and executes it in a block of its own; returns its receipt.
     /// Panics if the transaction is refused outright (bad nonce and the like): a test bug.
     pub fn submit(&mut self, from: &TestAccount, call: Call) -> Receipt {
-        let tx = Transaction { network: self.network.clone(), sender: from.id, nonce: self.nonce(&from.id), gas_limit: self.gas_limit, call };
+        let tx = Transaction {
+            network: self.network.clone(),
+            sender: from.id,
+            nonce: self.nonce(&from.id),
+            gas_limit: self.gas_limit,
+            call,
+        };
         self.submit_signed(from.key.sign_tx(tx)).unwrap_or_else(|e| panic!("transaction refused: {e}"))
     }
 
@@ -157,7 +163,13 @@ impl TestChain {
     }
 
     /// Instantiates uploaded code with a constructor message; returns the contract's address.
-    pub fn instantiate(&mut self, from: &TestAccount, code_hash: Hash, value: u64, input: Vec<u8>) -> Result<AccountId, String> {
+    pub fn instantiate(
+        &mut self,
+        from: &TestAccount,
+        code_hash: Hash,
+        value: u64,
+        input: Vec<u8>,
+    ) -> Result<AccountId, String> {
         let r = self.submit(from, Call::Instantiate { code_hash, input, value });
         decode_output(&r)
     }
@@ -189,7 +201,13 @@ impl TestChain {
     }
 
     /// A dry run: the receipt (with exact gas) and debug messages, nothing persisted.
-    pub fn dry_run(&self, from: &AccountId, contract: &AccountId, value: u64, input: Vec<u8>) -> Result<crate::DryRun, String> {
+    pub fn dry_run(
+        &self,
+        from: &AccountId,
+        contract: &AccountId,
+        value: u64,
+        input: Vec<u8>,
+    ) -> Result<crate::DryRun, String> {
         let ctx = BlockContext { network: self.network.clone(), height: self.height + 1, timestamp: self.time };
         let call = Call::Call { contract: *contract, input, value };
         self.runtime.dry_run(self.state.clone(), &ctx, *from, call, self.gas_limit).map_err(|e| e.to_string())

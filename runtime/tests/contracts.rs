@@ -117,10 +117,25 @@ fn the_same_block_gives_the_same_result_on_fresh_engines() {
     let txs: Vec<_> = calls
         .into_iter()
         .enumerate()
-        .map(|(n, call)| dev.sign_tx(Transaction { network: net.clone(), sender: dev.account(), nonce: n as u64, gas_limit: 50_000_000, call }))
+        .map(|(n, call)| {
+            dev.sign_tx(Transaction {
+                network: net.clone(),
+                sender: dev.account(),
+                nonce: n as u64,
+                gas_limit: 50_000_000,
+                call,
+            })
+        })
         .collect();
-    let template = BlockTemplate { network: net, height: 1, parent_hash: Hash::default(), timestamp: 1_767_225_600_000, proposer: dev.account() };
-    let (block, built, refused) = Runtime::new().expect("rt").build_block(genesis.clone(), template, txs).expect("build");
+    let template = BlockTemplate {
+        network: net,
+        height: 1,
+        parent_hash: Hash::default(),
+        timestamp: 1_767_225_600_000,
+        proposer: dev.account(),
+    };
+    let (block, built, refused) =
+        Runtime::new().expect("rt").build_block(genesis.clone(), template, txs).expect("build");
     assert!(refused.is_empty(), "{refused:?}");
     let statuses: Vec<bool> = built.receipts.iter().map(|r| r.is_success()).collect();
     assert_eq!(statuses, vec![true, true, true, false, true, true, false]);

@@ -109,7 +109,10 @@ fn initial_memory_over_the_limit_is_refused() {
 #[test]
 fn deep_recursion_exhausts_the_stack() {
     let mut f = fixture();
-    let (status, _) = f.run_failing(module("(call $recurse (i32.const 0))", "(func $recurse (param i32) (call $recurse (i32.add (local.get 0) (i32.const 1))))"));
+    let (status, _) = f.run_failing(module(
+        "(call $recurse (i32.const 0))",
+        "(func $recurse (param i32) (call $recurse (i32.add (local.get 0) (i32.const 1))))",
+    ));
     assert_eq!(status, ReceiptStatus::Failed("call stack exhausted: recursion too deep".into()));
     f.still_serving();
 }
@@ -117,7 +120,9 @@ fn deep_recursion_exhausts_the_stack() {
 #[test]
 fn huge_table_is_refused() {
     let mut f = fixture();
-    let code = raw(r#"(module (table 100000 funcref) (memory (export "memory") 1) (func (export "deploy")) (func (export "call")))"#);
+    let code = raw(
+        r#"(module (table 100000 funcref) (memory (export "memory") 1) (func (export "deploy")) (func (export "call")))"#,
+    );
     assert!(f.refused(code).contains("table elements: 100000 is over the limit of 4096"));
 }
 
@@ -141,11 +146,17 @@ fn floats_give_canonical_nans() {
 #[test]
 fn unknown_and_mistyped_imports_are_refused() {
     let mut f = fixture();
-    let code = raw(r#"(module (import "env" "getrandom" (func)) (memory (export "memory") 1) (func (export "deploy")) (func (export "call")))"#);
+    let code = raw(
+        r#"(module (import "env" "getrandom" (func)) (memory (export "memory") 1) (func (export "deploy")) (func (export "call")))"#,
+    );
     assert!(f.refused(code).contains("import `env::getrandom` is not a jjj host function"));
-    let code = raw(r#"(module (import "jjj" "open_file" (func)) (memory (export "memory") 1) (func (export "deploy")) (func (export "call")))"#);
+    let code = raw(
+        r#"(module (import "jjj" "open_file" (func)) (memory (export "memory") 1) (func (export "deploy")) (func (export "call")))"#,
+    );
     assert!(f.refused(code).contains("`jjj::open_file` is not a jjj host function"));
-    let code = raw(r#"(module (import "jjj" "block_height" (func (result i32))) (memory (export "memory") 1) (func (export "deploy")) (func (export "call")))"#);
+    let code = raw(
+        r#"(module (import "jjj" "block_height" (func (result i32))) (memory (export "memory") 1) (func (export "deploy")) (func (export "call")))"#,
+    );
     let err = f.refused(code);
     assert!(err.contains("import `block_height` has the signature"), "{err}");
     let code = raw(r#"(module (import "jjj" "mem" (memory 1)) (func (export "deploy")) (func (export "call")))"#);
@@ -155,16 +166,24 @@ fn unknown_and_mistyped_imports_are_refused() {
 #[test]
 fn start_function_is_refused() {
     let mut f = fixture();
-    let code = raw(r#"(module (memory (export "memory") 1) (func $s) (start $s) (func (export "deploy")) (func (export "call")))"#);
+    let code = raw(
+        r#"(module (memory (export "memory") 1) (func $s) (start $s) (func (export "deploy")) (func (export "call")))"#,
+    );
     assert!(f.refused(code).contains("start function"));
 }
 
 #[test]
 fn missing_exports_are_refused() {
     let mut f = fixture();
-    assert!(f.refused(raw(r#"(module (memory (export "memory") 1) (func (export "deploy")))"#)).contains("missing export `call`"));
-    assert!(f.refused(raw(r#"(module (func (export "deploy")) (func (export "call")))"#)).contains("missing export `memory`"));
-    let err = f.refused(raw(r#"(module (memory (export "memory") 1) (func (export "deploy")) (func (export "call") (param i32)))"#));
+    assert!(f
+        .refused(raw(r#"(module (memory (export "memory") 1) (func (export "deploy")))"#))
+        .contains("missing export `call`"));
+    assert!(f
+        .refused(raw(r#"(module (func (export "deploy")) (func (export "call")))"#))
+        .contains("missing export `memory`"));
+    let err = f.refused(raw(
+        r#"(module (memory (export "memory") 1) (func (export "deploy")) (func (export "call") (param i32)))"#,
+    ));
     assert!(err.contains("export `call` must be a function taking and returning nothing"), "{err}");
     assert!(f.refused(b"\0asm garbage".to_vec()).contains("not a wasm module"));
 }
@@ -204,7 +223,8 @@ fn huge_return_data_fails_readably() {
 #[test]
 fn too_many_event_topics_fail_readably() {
     let mut f = fixture();
-    let (status, _) = f.run_failing(module("(call $emit_event (i32.const 0) (i32.const 5) (i32.const 0) (i32.const 0))", ""));
+    let (status, _) =
+        f.run_failing(module("(call $emit_event (i32.const 0) (i32.const 5) (i32.const 0) (i32.const 0))", ""));
     assert_eq!(status, ReceiptStatus::Failed("an event has at most 4 topics, the contract gave 5".into()));
     f.still_serving();
 }
@@ -212,7 +232,8 @@ fn too_many_event_topics_fail_readably() {
 #[test]
 fn storage_value_over_the_limit_fails_readably() {
     let mut f = fixture();
-    let (status, _) = f.run_failing(module("(call $storage_set (i32.const 0) (i32.const 2) (i32.const 0) (i32.const 20000))", ""));
+    let (status, _) =
+        f.run_failing(module("(call $storage_set (i32.const 0) (i32.const 2) (i32.const 0) (i32.const 20000))", ""));
     assert_eq!(status, ReceiptStatus::Failed("storage value of 20000 bytes is over the limit of 16384 bytes".into()));
     f.still_serving();
 }

@@ -85,13 +85,12 @@ mod imp {
         unsafe { sys::block_time() }
     }
     pub fn emit_event(topics: &[Hash], data: &[u8]) {
-        unsafe {
-            sys::emit_event(ptr(topics.as_ptr()), topics.len() as u32, ptr(data.as_ptr()), data.len() as u32)
-        }
+        unsafe { sys::emit_event(ptr(topics.as_ptr()), topics.len() as u32, ptr(data.as_ptr()), data.len() as u32) }
     }
     pub fn call_contract(to: &AccountId, input: &[u8], value: u64, gas_limit: u64) -> ReturnCode {
-        let code =
-            unsafe { sys::call_contract(ptr(to.0.as_ptr()), ptr(input.as_ptr()), input.len() as u32, value, gas_limit) };
+        let code = unsafe {
+            sys::call_contract(ptr(to.0.as_ptr()), ptr(input.as_ptr()), input.len() as u32, value, gas_limit)
+        };
         ReturnCode::from_u32(code).unwrap_or(ReturnCode::CalleeFailed)
     }
     pub fn return_data() -> Vec<u8> {
@@ -109,8 +108,12 @@ mod imp {
     }
     pub fn ed25519_verify(signature: &[u8; 64], signer: &AccountId, message: &[u8]) -> bool {
         unsafe {
-            sys::ed25519_verify(ptr(signature.as_ptr()), ptr(signer.0.as_ptr()), ptr(message.as_ptr()), message.len() as u32)
-                == 1
+            sys::ed25519_verify(
+                ptr(signature.as_ptr()),
+                ptr(signer.0.as_ptr()),
+                ptr(message.as_ptr()),
+                message.len() as u32,
+            ) == 1
         }
     }
     pub fn debug_message(message: &str) {

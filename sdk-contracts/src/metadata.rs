@@ -44,13 +44,28 @@ pub struct MetadataBuilder {
 
 impl MetadataBuilder {
     pub fn new(name: &str) -> Self {
-        MetadataBuilder { registry: Registry::new(), name: name.into(), constructors: vec![], messages: vec![], events: None }
+        MetadataBuilder {
+            registry: Registry::new(),
+            name: name.into(),
+            constructors: vec![],
+            messages: vec![],
+            events: None,
+        }
     }
     fn register(&mut self, ty: MetaType) -> u32 {
         self.registry.register_type(&ty).id
     }
     #[allow(clippy::too_many_arguments)]
-    pub fn message(&mut self, constructor: bool, name: &str, selector: [u8; 4], payable: bool, args: &[(&str, MetaType)], returns: MetaType, docs: &[&str]) {
+    pub fn message(
+        &mut self,
+        constructor: bool,
+        name: &str,
+        selector: [u8; 4],
+        payable: bool,
+        args: &[(&str, MetaType)],
+        returns: MetaType,
+        docs: &[&str],
+    ) {
         let args = args.iter().map(|(n, t)| ArgSpec { name: (*n).into(), ty: self.register(t.clone()) }).collect();
         let spec = MessageSpec {
             name: name.into(),
@@ -72,7 +87,13 @@ impl MetadataBuilder {
     pub fn build(self) -> ContractMetadata {
         let types: PortableRegistry = self.registry.into();
         let _: Option<&scale_info::Type<PortableForm>> = types.resolve(0);
-        ContractMetadata { name: self.name, constructors: self.constructors, messages: self.messages, events: self.events, types }
+        ContractMetadata {
+            name: self.name,
+            constructors: self.constructors,
+            messages: self.messages,
+            events: self.events,
+            types,
+        }
     }
 }
 

@@ -134,10 +134,7 @@ impl Host {
             return Err(format!("storage key of {} bytes is over the limit of {MAX_STORAGE_KEY_LEN}", key.len()));
         }
         if value.len() > MAX_STORAGE_VALUE_LEN as usize {
-            return Err(format!(
-                "storage value of {} bytes is over the limit of {MAX_STORAGE_VALUE_LEN}",
-                value.len()
-            ));
+            return Err(format!("storage value of {} bytes is over the limit of {MAX_STORAGE_VALUE_LEN}", value.len()));
         }
         let address = self.frame().address;
         self.ledger.storage.insert((address, key.to_vec()), value.to_vec());
@@ -295,7 +292,13 @@ impl TestEnv {
     }
 
     /// Deploys a contract: runs its constructor with `input`; returns its address.
-    pub fn deploy(&self, entry: ContractEntry, deployer: &AccountId, value: u64, input: Vec<u8>) -> Result<AccountId, String> {
+    pub fn deploy(
+        &self,
+        entry: ContractEntry,
+        deployer: &AccountId,
+        value: u64,
+        input: Vec<u8>,
+    ) -> Result<AccountId, String> {
         let n = with_host(|h| {
             h.deployed += 1;
             h.deployed
@@ -313,7 +316,13 @@ impl TestEnv {
 
     /// Calls a deployed contract as `caller` with `value` fen attached; returns the raw output
     /// or the revert message.
-    pub fn call(&self, contract: &AccountId, caller: &AccountId, value: u64, input: Vec<u8>) -> Result<Vec<u8>, String> {
+    pub fn call(
+        &self,
+        contract: &AccountId,
+        caller: &AccountId,
+        value: u64,
+        input: Vec<u8>,
+    ) -> Result<Vec<u8>, String> {
         let Some(entry) = with_host(|h| h.contracts.get(contract).copied()) else {
             return Err(format!("no contract at {contract}"));
         };
@@ -324,7 +333,13 @@ impl TestEnv {
     }
 
     /// Calls and decodes the output as `R`.
-    pub fn call_decode<R: Decode>(&self, contract: &AccountId, caller: &AccountId, value: u64, input: Vec<u8>) -> Result<R, String> {
+    pub fn call_decode<R: Decode>(
+        &self,
+        contract: &AccountId,
+        caller: &AccountId,
+        value: u64,
+        input: Vec<u8>,
+    ) -> Result<R, String> {
         let out = self.call(contract, caller, value, input)?;
         R::decode(&mut &out[..]).map_err(|e| format!("cannot decode the output: {e}"))
     }

@@ -152,7 +152,10 @@ fn roles_and_maps() {
 fn bad_input_is_refused_readably() {
     let (env, alice, c) = setup();
     assert!(env.call(&c, &alice, 0, vec![1, 2]).unwrap_err().contains("selector"));
-    assert!(env.call(&c, &alice, 0, vec![0xde, 0xad, 0xbe, 0xef]).unwrap_err().contains("unknown message selector 0xdeadbeef"));
+    assert!(env
+        .call(&c, &alice, 0, vec![0xde, 0xad, 0xbe, 0xef])
+        .unwrap_err()
+        .contains("unknown message selector 0xdeadbeef"));
     let mut extra = msg::bump(1);
     extra.push(0);
     assert!(env.call(&c, &alice, 0, extra).unwrap_err().contains("trailing"));

@@ -129,15 +129,49 @@ impl Agreement {
 
 #[derive(Encode, Decode, TypeInfo, Debug, Clone, PartialEq, Eq)]
 pub enum AgreementEvent {
-    Proposed { id: u64, proposer: AccountId, document_hash: Hash, total: u64 },
+    Proposed {
+        id: u64,
+        proposer: AccountId,
+        document_hash: Hash,
+        total: u64,
+    },
     /// `escrowed` is the fen attached (the total for the buyer, 0 for the others).
-    Signed { id: u64, party: AccountId, escrowed: u64 },
-    Activated { id: u64, escrow: u64 },
-    DeliveryConfirmed { id: u64, milestone: u32, amount: u64, seller: AccountId },
-    DisputeOpened { id: u64, milestone: u32, by: AccountId, reason: String, overdue: bool },
-    DisputeResolved { id: u64, milestone: u32, to_seller: u64, to_buyer: u64 },
-    Cancelled { id: u64, by: AccountId, refunded: u64 },
-    Completed { id: u64 },
+    Signed {
+        id: u64,
+        party: AccountId,
+        escrowed: u64,
+    },
+    Activated {
+        id: u64,
+        escrow: u64,
+    },
+    DeliveryConfirmed {
+        id: u64,
+        milestone: u32,
+        amount: u64,
+        seller: AccountId,
+    },
+    DisputeOpened {
+        id: u64,
+        milestone: u32,
+        by: AccountId,
+        reason: String,
+        overdue: bool,
+    },
+    DisputeResolved {
+        id: u64,
+        milestone: u32,
+        to_seller: u64,
+        to_buyer: u64,
+    },
+    Cancelled {
+        id: u64,
+        by: AccountId,
+        refunded: u64,
+    },
+    Completed {
+        id: u64,
+    },
 }
 
 impl ContractEvent for AgreementEvent {
@@ -208,12 +242,7 @@ fn pay(to: &AccountId, amount: u64) -> Result<()> {
 
 /// Checks the agreement is active and the milestone exists; returns its position.
 fn active_milestone(a: &Agreement, milestone_index: u32) -> Result<usize> {
-    ensure!(
-        a.status == Status::Active,
-        "agreement {} is {}, not active",
-        a.id,
-        status_name(a.status)
-    );
+    ensure!(a.status == Status::Active, "agreement {} is {}, not active", a.id, status_name(a.status));
     let i = milestone_index as usize;
     ensure!(
         i < a.milestones.len(),
@@ -308,15 +337,17 @@ impl EcommerceAgreement {
                 "the description of milestone {i} is {} bytes, over the limit of {MAX_DESCRIPTION_LEN}",
                 m.description.len()
             );
-            ensure!(
-                m.deadline > sign_deadline,
-                "the deadline of milestone {i} must be after the signing deadline"
-            );
+            ensure!(m.deadline > sign_deadline, "the deadline of milestone {i} must be after the signing deadline");
             total = match total.checked_add(m.amount) {
                 Some(t) => t,
                 None => fail!("the milestone amounts overflow"),
             };
-            ms.push(Milestone { description: m.description, amount: m.amount, deadline: m.deadline, state: MilestoneState::Pending });
+            ms.push(Milestone {
+                description: m.description,
+                amount: m.amount,
+                deadline: m.deadline,
+                state: MilestoneState::Pending,
+            });
         }
 
         let id = NEXT_ID.get_or(1);
@@ -360,11 +391,7 @@ impl EcommerceAgreement {
         let now = env::block_time();
         let value = env::value();
         let mut a = load(id)?;
-        ensure!(
-            a.status == Status::Proposed,
-            "agreement {id} is {}: signing is closed",
-            status_name(a.status)
-        );
+        ensure!(a.status == Status::Proposed, "agreement {id} is {}: signing is closed", status_name(a.status));
         ensure!(a.is_party(&caller), "{caller} is not a party to agreement {id}");
         ensure!(
             now <= a.sign_deadline,

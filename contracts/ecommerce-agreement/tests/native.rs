@@ -65,7 +65,15 @@ impl World {
                 &self.c,
                 &self.seller,
                 0,
-                msg::propose(canonical(), self.parties(), self.buyer, self.seller, self.arbitrator, milestones(now), now + 3 * DAY),
+                msg::propose(
+                    canonical(),
+                    self.parties(),
+                    self.buyer,
+                    self.seller,
+                    self.arbitrator,
+                    milestones(now),
+                    now + 3 * DAY,
+                ),
             )
             .expect("propose")
     }
@@ -206,7 +214,10 @@ fn three_party_story_signed_by_all_two_milestones_released() {
     // Nothing moves any more.
     assert_contains(&w.err(&w.buyer, 0, msg::confirm_delivery(id, 1)), "is completed, not active");
     assert_contains(&w.err(&w.seller, 0, msg::open_dispute(id, 1, "late".into())), "is completed, not active");
-    assert_contains(&w.err(&w.seller, 0, msg::cancel(id)), "only an agreement still gathering signatures can be cancelled");
+    assert_contains(
+        &w.err(&w.seller, 0, msg::cancel(id)),
+        "only an agreement still gathering signatures can be cancelled",
+    );
 
     // Queries.
     for p in [w.buyer, w.seller, w.logistics, w.arbitrator] {
@@ -385,7 +396,12 @@ fn dispute_goes_to_the_arbitrator_who_splits_exactly() {
     );
     assert_eq!(
         w.agreement(id).milestones[1].state,
-        MilestoneState::Disputed { by: w.seller, reason: "delivered 100 boxes, buyer silent".into(), at: t0 + 21 * DAY, overdue: true }
+        MilestoneState::Disputed {
+            by: w.seller,
+            reason: "delivered 100 boxes, buyer silent".into(),
+            at: t0 + 21 * DAY,
+            overdue: true
+        }
     );
     assert_eq!(w.env.call_decode::<Vec<u32>>(&w.c, &w.outsider, 0, msg::overdue_milestones(id)), Ok(vec![]));
     // The disputed amount is frozen: the buyer can no longer confirm it, nobody re-opens it.
@@ -401,7 +417,10 @@ fn dispute_goes_to_the_arbitrator_who_splits_exactly() {
         &w.err(&w.arbitrator, 0, msg::resolve_dispute(id, 1, 70_001)),
         "the seller's share 70001 fen exceeds the milestone amount of 70000 fen",
     );
-    assert_contains(&w.err(&w.arbitrator, 0, msg::resolve_dispute(id, 0, 1)), "already released to the seller, not under dispute");
+    assert_contains(
+        &w.err(&w.arbitrator, 0, msg::resolve_dispute(id, 0, 1)),
+        "already released to the seller, not under dispute",
+    );
     assert_contains(&w.err(&w.arbitrator, 0, msg::resolve_dispute(id, 2, 1)), "agreement 1 has no milestone 2");
     assert_eq!(w.bal(&w.c), 70_000);
     let seller_before = w.bal(&w.seller);
@@ -416,10 +435,16 @@ fn dispute_goes_to_the_arbitrator_who_splits_exactly() {
     assert_eq!(w.bal(&w.buyer), START - TOTAL + 25_000);
     let a = w.agreement(id);
     assert_eq!(a.status, Status::Completed);
-    assert_eq!(a.milestones[1].state, MilestoneState::Resolved { to_seller: 45_000, to_buyer: 25_000, at: t0 + 21 * DAY });
+    assert_eq!(
+        a.milestones[1].state,
+        MilestoneState::Resolved { to_seller: 45_000, to_buyer: 25_000, at: t0 + 21 * DAY }
+    );
     assert_eq!(
         w.events(),
-        vec![AgreementEvent::DisputeResolved { id, milestone: 1, to_seller: 45_000, to_buyer: 25_000 }, AgreementEvent::Completed { id }]
+        vec![
+            AgreementEvent::DisputeResolved { id, milestone: 1, to_seller: 45_000, to_buyer: 25_000 },
+            AgreementEvent::Completed { id }
+        ]
     );
     assert_contains(&w.err(&w.arbitrator, 0, msg::resolve_dispute(id, 1, 0)), "is completed, not active");
 }
@@ -447,7 +472,10 @@ fn arbitrator_may_give_all_to_either_side_and_agreement_stays_active_until_all_s
 fn only_buyer_or_seller_open_disputes_and_only_on_pending_milestones_of_active_agreements() {
     let w = world();
     let id = w.propose();
-    assert_contains(&w.err(&w.buyer, 0, msg::open_dispute(id, 0, "x".into())), "still gathering signatures, not active");
+    assert_contains(
+        &w.err(&w.buyer, 0, msg::open_dispute(id, 0, "x".into())),
+        "still gathering signatures, not active",
+    );
     w.sign(&w.seller, id, 0).unwrap();
     w.sign(&w.logistics, id, 0).unwrap();
     w.sign(&w.buyer, id, TOTAL).unwrap();
@@ -457,12 +485,21 @@ fn only_buyer_or_seller_open_disputes_and_only_on_pending_milestones_of_active_a
             "only the buyer or the seller of agreement 1 may open a dispute",
         );
     }
-    assert_contains(&w.err(&w.seller, 0, msg::open_dispute(id, 5, "x".into())), "agreement 1 has no milestone 5 (it has 2)");
+    assert_contains(
+        &w.err(&w.seller, 0, msg::open_dispute(id, 5, "x".into())),
+        "agreement 1 has no milestone 5 (it has 2)",
+    );
     let long = "长".repeat(200); // 600 bytes
-    assert_contains(&w.err(&w.seller, 0, msg::open_dispute(id, 0, long)), "the reason is 600 bytes, over the limit of 512");
+    assert_contains(
+        &w.err(&w.seller, 0, msg::open_dispute(id, 0, long)),
+        "the reason is 600 bytes, over the limit of 512",
+    );
     w.env.call(&w.c, &w.buyer, 0, msg::confirm_delivery(id, 0)).unwrap();
     assert_contains(&w.err(&w.seller, 0, msg::open_dispute(id, 0, "x".into())), "already released to the seller");
-    assert_contains(&w.err(&w.arbitrator, 0, msg::resolve_dispute(id, 1, 0)), "milestone 1 of agreement 1 is pending, not under dispute");
+    assert_contains(
+        &w.err(&w.arbitrator, 0, msg::resolve_dispute(id, 1, 0)),
+        "milestone 1 of agreement 1 is pending, not under dispute",
+    );
     assert_eq!(w.agreement(id).milestones[1].state, MilestoneState::Pending);
 }
 
@@ -471,12 +508,18 @@ fn only_the_buyer_confirms_delivery_once_per_milestone() {
     let w = world();
     let id = w.propose();
     w.sign(&w.buyer, id, TOTAL).unwrap();
-    assert_contains(&w.err(&w.buyer, 0, msg::confirm_delivery(id, 0)), "agreement 1 is still gathering signatures, not active");
+    assert_contains(
+        &w.err(&w.buyer, 0, msg::confirm_delivery(id, 0)),
+        "agreement 1 is still gathering signatures, not active",
+    );
     w.sign(&w.seller, id, 0).unwrap();
     w.sign(&w.logistics, id, 0).unwrap();
     w.env.take_events();
     for who in [w.seller, w.logistics, w.arbitrator, w.outsider] {
-        assert_contains(&w.err(&who, 0, msg::confirm_delivery(id, 0)), "only the buyer of agreement 1 may confirm delivery");
+        assert_contains(
+            &w.err(&who, 0, msg::confirm_delivery(id, 0)),
+            "only the buyer of agreement 1 may confirm delivery",
+        );
     }
     assert_eq!(w.bal(&w.seller), START);
     assert_eq!(w.bal(&w.c), TOTAL);
@@ -484,7 +527,10 @@ fn only_the_buyer_confirms_delivery_once_per_milestone() {
     assert_contains(&w.err(&w.buyer, 0, msg::confirm_delivery(id, 2)), "agreement 1 has no milestone 2");
     w.env.call(&w.c, &w.buyer, 0, msg::confirm_delivery(id, 1)).expect("milestones in any order");
     assert_eq!(w.bal(&w.seller), START + 70_000);
-    assert_contains(&w.err(&w.buyer, 0, msg::confirm_delivery(id, 1)), "milestone 1 of agreement 1 is already released to the seller");
+    assert_contains(
+        &w.err(&w.buyer, 0, msg::confirm_delivery(id, 1)),
+        "milestone 1 of agreement 1 is already released to the seller",
+    );
     assert_eq!(w.bal(&w.seller), START + 70_000, "paid once");
     assert_eq!(w.bal(&w.c), 30_000);
     // Non-payable messages refuse value.
@@ -498,14 +544,21 @@ fn proposals_are_validated() {
     let now = w.env.block_time();
     let dl = now + DAY;
     let ms = || milestones(now);
-    let p = |parties: Vec<AccountId>, buyer: AccountId, seller: AccountId, arb: AccountId, ms: Vec<MilestoneSpec>, dl: u64| {
-        msg::propose(canonical(), parties, buyer, seller, arb, ms, dl)
-    };
+    let p = |parties: Vec<AccountId>,
+             buyer: AccountId,
+             seller: AccountId,
+             arb: AccountId,
+             ms: Vec<MilestoneSpec>,
+             dl: u64| { msg::propose(canonical(), parties, buyer, seller, arb, ms, dl) };
     let (b, s, l, a, o) = (w.buyer, w.seller, w.logistics, w.arbitrator, w.outsider);
     let cases: Vec<(AccountId, Vec<u8>, &str)> = vec![
         (b, msg::propose(Hash::default(), vec![b, s], b, s, a, ms(), dl), "document hash must not be all zeros"),
         (b, p(vec![b], b, s, a, ms(), dl), "needs 2 to 16 parties, got 1"),
-        (b, p((0..17).map(|i| TestEnv::account(&format!("p{i}"))).chain([b, s]).collect(), b, s, a, ms(), dl), "got 19"),
+        (
+            b,
+            p((0..17).map(|i| TestEnv::account(&format!("p{i}"))).chain([b, s]).collect(), b, s, a, ms(), dl),
+            "got 19",
+        ),
         (b, p(vec![b, s, b], b, s, a, ms(), dl), "is listed twice"),
         (o, p(vec![b, s], b, s, a, ms(), dl), "only one of the parties may propose"),
         (b, p(vec![b, s], b, b, a, ms(), dl), "the buyer and the seller must be different"),
@@ -541,7 +594,14 @@ fn proposals_are_validated() {
         ),
         (
             b,
-            p(vec![b, s], b, s, a, vec![MilestoneSpec { description: "x".repeat(257), amount: 1, deadline: dl + 1 }], dl),
+            p(
+                vec![b, s],
+                b,
+                s,
+                a,
+                vec![MilestoneSpec { description: "x".repeat(257), amount: 1, deadline: dl + 1 }],
+                dl,
+            ),
             "257 bytes, over the limit of 256",
         ),
         (
@@ -663,7 +723,12 @@ fn the_largest_agreement_fits_in_storage_output_and_events() {
     let total: u64 = specs.iter().map(|m| m.amount).sum();
     let id: u64 = w
         .env
-        .call_decode(&w.c, &w.buyer, 0, msg::propose(canonical(), parties.clone(), w.buyer, w.seller, w.arbitrator, specs, now + DAY))
+        .call_decode(
+            &w.c,
+            &w.buyer,
+            0,
+            msg::propose(canonical(), parties.clone(), w.buyer, w.seller, w.arbitrator, specs, now + DAY),
+        )
         .expect("propose the largest agreement");
     for p in &parties {
         let value = if *p == w.buyer { total } else { 0 };

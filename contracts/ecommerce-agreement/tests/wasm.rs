@@ -55,7 +55,11 @@ fn propose(w: &mut World) -> u64 {
         w.seller.id,
         w.arbitrator.id,
         vec![
-            MilestoneSpec { description: "goods shipped from Beijing".into(), amount: 30_000, deadline: now + 10 * DAY },
+            MilestoneSpec {
+                description: "goods shipped from Beijing".into(),
+                amount: 30_000,
+                deadline: now + 10 * DAY,
+            },
             MilestoneSpec { description: "goods received in Tianjin".into(), amount: 70_000, deadline: now + 20 * DAY },
         ],
         now + 3 * DAY,
@@ -127,15 +131,24 @@ fn three_parties_sign_one_document_escrow_released_and_dispute_split() {
     assert_eq!(a.escrow, TOTAL);
 
     // Active: no cancelling, only the buyer confirms.
-    assert_contains(&chain.call_err(&logistics, &c, 0, msg::cancel(id)), "only an agreement still gathering signatures can be cancelled");
-    assert_contains(&chain.call_err(&seller, &c, 0, msg::confirm_delivery(id, 0)), "only the buyer of agreement 1 may confirm delivery");
+    assert_contains(
+        &chain.call_err(&logistics, &c, 0, msg::cancel(id)),
+        "only an agreement still gathering signatures can be cancelled",
+    );
+    assert_contains(
+        &chain.call_err(&seller, &c, 0, msg::confirm_delivery(id, 0)),
+        "only the buyer of agreement 1 may confirm delivery",
+    );
     assert_eq!(chain.balance(&c), TOTAL);
 
     // Milestone 0 released to the seller, exactly.
     let seller_before = chain.balance(&seller.id);
     let r = chain.call(&buyer, &c, 0, msg::confirm_delivery(id, 0));
     assert!(r.is_success(), "{:?}", r.reason());
-    assert_eq!(events(&r), vec![AgreementEvent::DeliveryConfirmed { id, milestone: 0, amount: 30_000, seller: seller.id }]);
+    assert_eq!(
+        events(&r),
+        vec![AgreementEvent::DeliveryConfirmed { id, milestone: 0, amount: 30_000, seller: seller.id }]
+    );
     assert_eq!(chain.balance(&seller.id), seller_before + 30_000);
     assert_eq!(chain.balance(&c), 70_000);
     assert_contains(&chain.call_err(&buyer, &c, 0, msg::confirm_delivery(id, 0)), "already released to the seller");
@@ -146,7 +159,10 @@ fn three_parties_sign_one_document_escrow_released_and_dispute_split() {
     assert_eq!(overdue, vec![1]);
     let r = chain.call(&seller, &c, 0, msg::open_dispute(id, 1, "delivered, buyer silent".into()));
     assert!(r.is_success(), "{:?}", r.reason());
-    assert!(matches!(agreement(&chain, &outsider, c, id).milestones[1].state, MilestoneState::Disputed { overdue: true, .. }));
+    assert!(matches!(
+        agreement(&chain, &outsider, c, id).milestones[1].state,
+        MilestoneState::Disputed { overdue: true, .. }
+    ));
     assert_contains(&chain.call_err(&buyer, &c, 0, msg::confirm_delivery(id, 1)), "is under dispute");
     for who in [&buyer, &seller, &logistics, &outsider] {
         assert_contains(
@@ -154,7 +170,10 @@ fn three_parties_sign_one_document_escrow_released_and_dispute_split() {
             "only the arbitrator of agreement 1 may resolve its disputes",
         );
     }
-    assert_contains(&chain.call_err(&arbitrator, &c, 0, msg::resolve_dispute(id, 1, 70_001)), "exceeds the milestone amount");
+    assert_contains(
+        &chain.call_err(&arbitrator, &c, 0, msg::resolve_dispute(id, 1, 70_001)),
+        "exceeds the milestone amount",
+    );
     assert_eq!(chain.balance(&c), 70_000);
 
     let seller_before = chain.balance(&seller.id);
@@ -163,7 +182,10 @@ fn three_parties_sign_one_document_escrow_released_and_dispute_split() {
     assert!(r.is_success(), "{:?}", r.reason());
     assert_eq!(
         events(&r),
-        vec![AgreementEvent::DisputeResolved { id, milestone: 1, to_seller: 45_000, to_buyer: 25_000 }, AgreementEvent::Completed { id }]
+        vec![
+            AgreementEvent::DisputeResolved { id, milestone: 1, to_seller: 45_000, to_buyer: 25_000 },
+            AgreementEvent::Completed { id }
+        ]
     );
     assert_eq!(chain.balance(&seller.id), seller_before + 45_000);
     assert_eq!(chain.balance(&buyer.id), buyer_before + 25_000);
@@ -188,7 +210,10 @@ fn cancellation_before_all_signatures_refunds_the_buyer_exactly_and_late_signing
     assert_eq!(chain.balance(&c), TOTAL);
 
     chain.advance_time(3 * DAY + 1);
-    assert_contains(&chain.call_err(&logistics, &c, 0, msg::sign(id, canonical())), "signing deadline of agreement 1 has passed");
+    assert_contains(
+        &chain.call_err(&logistics, &c, 0, msg::sign(id, canonical())),
+        "signing deadline of agreement 1 has passed",
+    );
     assert_contains(&chain.call_err(&outsider, &c, 0, msg::cancel(id)), "only a party may cancel agreement 1");
 
     let buyer_before = chain.balance(&buyer.id);

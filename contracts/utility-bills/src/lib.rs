@@ -280,7 +280,12 @@ impl UtilityBills {
         only_admin("register providers")?;
         ensure!(!PROVIDERS.contains(&provider), "{} is already a registered provider", provider);
         ensure!(!name.is_empty(), "the provider name is empty");
-        ensure!(name.len() <= MAX_NAME_LEN, "the provider name is {} bytes, over the limit of {}", name.len(), MAX_NAME_LEN);
+        ensure!(
+            name.len() <= MAX_NAME_LEN,
+            "the provider name is {} bytes, over the limit of {}",
+            name.len(),
+            MAX_NAME_LEN
+        );
         ensure!(!kinds.is_empty(), "a provider must supply at least one kind of utility");
         for (i, k) in kinds.iter().enumerate() {
             ensure!(!kinds[..i].contains(k), "utility kind {} is listed twice", kind_name(*k));
@@ -347,7 +352,12 @@ impl UtilityBills {
         ensure!(resident != caller, "a provider may not bill itself");
         ensure!(amount > 0, "a bill's amount must be more than 0 fen");
         ensure!(!period.is_empty(), "the billing period is empty");
-        ensure!(period.len() <= MAX_PERIOD_LEN, "the billing period is {} bytes, over the limit of {}", period.len(), MAX_PERIOD_LEN);
+        ensure!(
+            period.len() <= MAX_PERIOD_LEN,
+            "the billing period is {} bytes, over the limit of {}",
+            period.len(),
+            MAX_PERIOD_LEN
+        );
         let now = env::block_time();
         ensure!(due > now, "the due date {} is not after the current time {}", due, now);
 
@@ -370,7 +380,8 @@ impl UtilityBills {
         );
         let n = RESIDENT_BILL_COUNT.get(&resident).unwrap_or(0);
         RESIDENT_BILL_AT.set(&(resident, n), &id);
-        RESIDENT_BILL_COUNT.set(&resident, &n.checked_add(1).ok_or_else(|| Error::new("too many bills for one resident"))?);
+        RESIDENT_BILL_COUNT
+            .set(&resident, &n.checked_add(1).ok_or_else(|| Error::new("too many bills for one resident"))?);
         env::emit(&UtilityEvent::BillIssued { bill_id: id, provider: caller, resident, amount, due });
         Ok(id)
     }
@@ -417,7 +428,8 @@ impl UtilityBills {
         BILLS.set(&bill_id, &bill);
         let n = RECEIPT_COUNT.get(&bill.provider).unwrap_or(0);
         RECEIPT_AT.set(&(bill.provider, n), &receipt);
-        RECEIPT_COUNT.set(&bill.provider, &n.checked_add(1).ok_or_else(|| Error::new("too many receipts for one provider"))?);
+        RECEIPT_COUNT
+            .set(&bill.provider, &n.checked_add(1).ok_or_else(|| Error::new("too many receipts for one provider"))?);
 
         env::transfer(&bill.provider, total)?;
         let excess = attached - total;

@@ -34,22 +34,52 @@ fn world() -> World {
         env.set_balance(a, START_BALANCE);
     }
     let c = env.deploy(UtilityBills::ENTRY, &admin, 0, msg::new(admin)).expect("deploy");
-    env.call(&c, &admin, 0, msg::register_provider(bj_water, "北京市自来水集团".into(), Region::Beijing, vec![UtilityKind::Water], 30))
-        .expect("register beijing water");
-    env.call(&c, &admin, 0, msg::register_provider(tj_grid, "国网天津市电力公司".into(), Region::Tianjin, vec![UtilityKind::Electricity], 50))
-        .expect("register tianjin grid");
     env.call(
         &c,
         &admin,
         0,
-        msg::register_provider(hb_gas, "河北燃气热力".into(), Region::Hebei, vec![UtilityKind::Gas, UtilityKind::Heating], 0),
+        msg::register_provider(bj_water, "北京市自来水集团".into(), Region::Beijing, vec![UtilityKind::Water], 30),
+    )
+    .expect("register beijing water");
+    env.call(
+        &c,
+        &admin,
+        0,
+        msg::register_provider(
+            tj_grid,
+            "国网天津市电力公司".into(),
+            Region::Tianjin,
+            vec![UtilityKind::Electricity],
+            50,
+        ),
+    )
+    .expect("register tianjin grid");
+    env.call(
+        &c,
+        &admin,
+        0,
+        msg::register_provider(
+            hb_gas,
+            "河北燃气热力".into(),
+            Region::Hebei,
+            vec![UtilityKind::Gas, UtilityKind::Heating],
+            0,
+        ),
     )
     .expect("register hebei gas");
     World { env, c, admin, bj_water, tj_grid, hb_gas, hebei_resident, beijing_resident, stranger }
 }
 
 impl World {
-    fn issue(&self, provider: &AccountId, resident: AccountId, kind: UtilityKind, amount: u64, period: &str, due: u64) -> Result<u64, String> {
+    fn issue(
+        &self,
+        provider: &AccountId,
+        resident: AccountId,
+        kind: UtilityKind,
+        amount: u64,
+        period: &str,
+        due: u64,
+    ) -> Result<u64, String> {
         self.env.call_decode(&self.c, provider, 0, msg::issue_bill(resident, kind, amount, period.into(), due))
     }
     fn due_in_days(&self, days: u64) -> u64 {
@@ -96,7 +126,13 @@ fn hebei_resident_pays_a_beijing_water_company() {
     assert_eq!(events[0].contract, w.c);
     assert_eq!(
         events[0].decode::<UtilityEvent>(),
-        Some(UtilityEvent::BillIssued { bill_id: 1, provider: w.bj_water, resident: w.hebei_resident, amount: 4_280, due })
+        Some(UtilityEvent::BillIssued {
+            bill_id: 1,
+            provider: w.bj_water,
+            resident: w.hebei_resident,
+            amount: 4_280,
+            due
+        })
     );
     assert_eq!(events[0].topics.len(), 4);
     assert_eq!(events[0].topics[1], jjj_sdk::event::u64_topic(1));
@@ -137,7 +173,13 @@ fn hebei_resident_pays_a_beijing_water_company() {
     assert!(events[0].is("BillPaid"));
     assert_eq!(
         decode_events(&events),
-        vec![UtilityEvent::BillPaid { bill_id: 1, provider: w.bj_water, payer: w.hebei_resident, amount: 4_280, late_fee: 0 }]
+        vec![UtilityEvent::BillPaid {
+            bill_id: 1,
+            provider: w.bj_water,
+            payer: w.hebei_resident,
+            amount: 4_280,
+            late_fee: 0
+        }]
     );
     assert_eq!(events[0].topics[3], jjj_sdk::event::account_topic(&w.hebei_resident));
 
@@ -154,9 +196,13 @@ fn hebei_resident_pays_a_beijing_water_company() {
 #[test]
 fn beijing_resident_pays_a_tianjin_grid_company_and_bills_stay_apart() {
     let w = world();
-    let e1 = w.issue(&w.tj_grid, w.beijing_resident, UtilityKind::Electricity, 15_630, "2026-01", w.due_in_days(20)).unwrap();
+    let e1 = w
+        .issue(&w.tj_grid, w.beijing_resident, UtilityKind::Electricity, 15_630, "2026-01", w.due_in_days(20))
+        .unwrap();
     let w1 = w.issue(&w.bj_water, w.beijing_resident, UtilityKind::Water, 3_900, "2026-01", w.due_in_days(20)).unwrap();
-    let h1 = w.issue(&w.hb_gas, w.hebei_resident, UtilityKind::Heating, 240_000, "2025-2026 采暖季", w.due_in_days(30)).unwrap();
+    let h1 = w
+        .issue(&w.hb_gas, w.hebei_resident, UtilityKind::Heating, 240_000, "2025-2026 采暖季", w.due_in_days(30))
+        .unwrap();
     assert_eq!((e1, w1, h1), (1, 2, 3));
 
     let receipt = w.pay(&w.beijing_resident, e1, 15_630).unwrap();
@@ -211,7 +257,13 @@ fn late_payment_adds_the_exact_late_fee() {
     let events = decode_events(&w.env.take_events());
     assert_eq!(
         events.last(),
-        Some(&UtilityEvent::BillPaid { bill_id: id, provider: w.bj_water, payer: w.hebei_resident, amount: 12_456, late_fee: 111 })
+        Some(&UtilityEvent::BillPaid {
+            bill_id: id,
+            provider: w.bj_water,
+            payer: w.hebei_resident,
+            amount: 12_456,
+            late_fee: 111
+        })
     );
     assert_eq!(w.receipts_of(w.bj_water), vec![receipt]);
 }
@@ -239,7 +291,12 @@ fn late_fee_is_capped_at_the_bill_amount() {
     let w = world();
     let harsh = TestEnv::account("harsh-waste");
     w.env
-        .call(&w.c, &w.admin, 0, msg::register_provider(harsh, "廊坊环卫".into(), Region::Hebei, vec![UtilityKind::WasteFee], 10_000))
+        .call(
+            &w.c,
+            &w.admin,
+            0,
+            msg::register_provider(harsh, "廊坊环卫".into(), Region::Hebei, vec![UtilityKind::WasteFee], 10_000),
+        )
         .unwrap();
     let due = w.due_in_days(1);
     let id = w.issue(&harsh, w.hebei_resident, UtilityKind::WasteFee, 1_000, "2026", due).unwrap();
@@ -284,14 +341,22 @@ fn overpayment_is_refunded_exactly() {
     let events = decode_events(&w.env.take_events());
     assert_eq!(
         events.last(),
-        Some(&UtilityEvent::BillPaid { bill_id: id, provider: w.bj_water, payer: w.hebei_resident, amount: 4_280, late_fee: 0 })
+        Some(&UtilityEvent::BillPaid {
+            bill_id: id,
+            provider: w.bj_water,
+            payer: w.hebei_resident,
+            amount: 4_280,
+            late_fee: 0
+        })
     );
 }
 
 #[test]
 fn underpayment_is_refused_and_nothing_moves() {
     let w = world();
-    let id = w.issue(&w.tj_grid, w.beijing_resident, UtilityKind::Electricity, 15_630, "2026-01", w.due_in_days(20)).unwrap();
+    let id = w
+        .issue(&w.tj_grid, w.beijing_resident, UtilityKind::Electricity, 15_630, "2026-01", w.due_in_days(20))
+        .unwrap();
     w.env.take_events();
     let bill_before = w.bill(id).unwrap();
     let err = w.pay(&w.beijing_resident, id, 15_629).unwrap_err();
@@ -359,9 +424,11 @@ fn only_a_registered_provider_issues_bills() {
 #[test]
 fn a_provider_bills_only_the_kinds_it_supplies() {
     let w = world();
-    let err = w.issue(&w.bj_water, w.hebei_resident, UtilityKind::Electricity, 100, "2026-01", w.due_in_days(5)).unwrap_err();
+    let err =
+        w.issue(&w.bj_water, w.hebei_resident, UtilityKind::Electricity, 100, "2026-01", w.due_in_days(5)).unwrap_err();
     assert_eq!(err, "provider 北京市自来水集团 does not supply electricity, so it may not bill it");
-    let err = w.issue(&w.tj_grid, w.hebei_resident, UtilityKind::Heating, 100, "2026-01", w.due_in_days(5)).unwrap_err();
+    let err =
+        w.issue(&w.tj_grid, w.hebei_resident, UtilityKind::Heating, 100, "2026-01", w.due_in_days(5)).unwrap_err();
     assert!(err.contains("does not supply heating"), "{err}");
     assert!(w.bills_of(w.hebei_resident).is_empty());
     // Both kinds of the Hebei company work.
@@ -375,7 +442,10 @@ fn bill_contents_are_validated() {
     let w = world();
     let r = w.hebei_resident;
     let due = w.due_in_days(5);
-    assert_eq!(w.issue(&w.bj_water, r, UtilityKind::Water, 0, "2026-01", due).unwrap_err(), "a bill's amount must be more than 0 fen");
+    assert_eq!(
+        w.issue(&w.bj_water, r, UtilityKind::Water, 0, "2026-01", due).unwrap_err(),
+        "a bill's amount must be more than 0 fen"
+    );
     assert_eq!(w.issue(&w.bj_water, r, UtilityKind::Water, 100, "", due).unwrap_err(), "the billing period is empty");
     let long = "x".repeat(65);
     assert_eq!(
@@ -390,7 +460,10 @@ fn bill_contents_are_validated() {
     assert_eq!(err, "a provider may not bill itself");
     assert_eq!(w.bills_of(r).len(), 1, "only the valid bill exists");
     // Issuing is not payable.
-    let err = w.env.call(&w.c, &w.bj_water, 5, msg::issue_bill(r, UtilityKind::Water, 100, "2026-01".into(), due)).unwrap_err();
+    let err = w
+        .env
+        .call(&w.c, &w.bj_water, 5, msg::issue_bill(r, UtilityKind::Water, 100, "2026-01".into(), due))
+        .unwrap_err();
     assert!(err.contains("does not accept value"), "{err}");
     assert_eq!(w.bal(&w.bj_water), START_BALANCE);
 }
@@ -451,13 +524,21 @@ fn provider_registration_rules() {
             registered_at: w.env.block_time(),
         })
     );
-    assert_eq!(reg(&w.admin, "again", vec![UtilityKind::Water], 0).unwrap_err(), format!("{p} is already a registered provider"));
+    assert_eq!(
+        reg(&w.admin, "again", vec![UtilityKind::Water], 0).unwrap_err(),
+        format!("{p} is already a registered provider")
+    );
 
     let all: Vec<Provider> = w.env.call_decode(&w.c, &w.stranger, 0, msg::providers()).unwrap();
     let regions: Vec<(AccountId, Region)> = all.iter().map(|p| (p.account, p.region)).collect();
     assert_eq!(
         regions,
-        vec![(w.bj_water, Region::Beijing), (w.tj_grid, Region::Tianjin), (w.hb_gas, Region::Hebei), (p, Region::Tianjin)]
+        vec![
+            (w.bj_water, Region::Beijing),
+            (w.tj_grid, Region::Tianjin),
+            (w.hb_gas, Region::Hebei),
+            (p, Region::Tianjin)
+        ]
     );
 }
 
@@ -465,7 +546,10 @@ fn provider_registration_rules() {
 fn the_admin_role_can_be_handed_over() {
     let w = world();
     let next = TestEnv::account("next-admin");
-    assert_eq!(w.env.call(&w.c, &w.stranger, 0, msg::transfer_admin(next)).unwrap_err(), "only the admin may hand over the admin role");
+    assert_eq!(
+        w.env.call(&w.c, &w.stranger, 0, msg::transfer_admin(next)).unwrap_err(),
+        "only the admin may hand over the admin role"
+    );
     w.env.call(&w.c, &w.admin, 0, msg::transfer_admin(next)).unwrap();
     assert_eq!(w.env.call_decode::<AccountId>(&w.c, &w.stranger, 0, msg::admin()), Ok(next));
     let p = TestEnv::account("p");
@@ -496,7 +580,8 @@ fn paged_queries() {
     }
     assert_eq!(w.unpaid_bills_of(r).len(), 57);
     assert!(w.unpaid_bills_of(r).iter().all(|b| ![3, 7, 9].contains(&b.id)));
-    let receipts: Vec<PaymentReceipt> = w.env.call_decode(&w.c, &w.stranger, 0, msg::receipts_of_page(w.bj_water, 1, 10)).unwrap();
+    let receipts: Vec<PaymentReceipt> =
+        w.env.call_decode(&w.c, &w.stranger, 0, msg::receipts_of_page(w.bj_water, 1, 10)).unwrap();
     assert_eq!(receipts.iter().map(|x| (x.bill_id, x.amount_paid)).collect::<Vec<_>>(), vec![(7, 106), (9, 108)]);
     assert_eq!(w.bal(&w.bj_water), START_BALANCE + 102 + 106 + 108);
 }
@@ -506,7 +591,16 @@ fn metadata_lists_messages_and_events() {
     let meta = UtilityBills::metadata();
     assert_eq!(meta.name, "UtilityBills");
     assert!(meta.message("pay").unwrap().payable);
-    for m in ["issue_bill", "amount_due", "register_provider", "bill", "bills_of", "unpaid_bills_of", "receipts_of", "provider"] {
+    for m in [
+        "issue_bill",
+        "amount_due",
+        "register_provider",
+        "bill",
+        "bills_of",
+        "unpaid_bills_of",
+        "receipts_of",
+        "provider",
+    ] {
         let spec = meta.message(m).unwrap_or_else(|| panic!("{m}"));
         assert!(!spec.payable, "{m}");
         assert!(!spec.docs.is_empty(), "{m} is documented");

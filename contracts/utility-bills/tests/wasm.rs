@@ -40,7 +40,13 @@ fn story() -> Story {
         &admin,
         &c,
         0,
-        msg::register_provider(tj_grid.id, "国网天津市电力公司".into(), Region::Tianjin, vec![UtilityKind::Electricity], 50),
+        msg::register_provider(
+            tj_grid.id,
+            "国网天津市电力公司".into(),
+            Region::Tianjin,
+            vec![UtilityKind::Electricity],
+            50,
+        ),
     );
     assert!(r.is_success(), "{:?}", r.reason());
     Story { chain, c, admin, bj_water, tj_grid, hebei_resident, beijing_resident, stranger }
@@ -66,13 +72,24 @@ fn cross_region_bills_are_paid_on_chain() {
 
     // A Hebei resident pays the Beijing water company.
     let due = s.chain.time() + 15 * DAY_MS;
-    let r = s.chain.call(&s.bj_water, &c, 0, msg::issue_bill(s.hebei_resident.id, UtilityKind::Water, 4_280, "2026-01".into(), due));
+    let r = s.chain.call(
+        &s.bj_water,
+        &c,
+        0,
+        msg::issue_bill(s.hebei_resident.id, UtilityKind::Water, 4_280, "2026-01".into(), due),
+    );
     assert!(r.is_success(), "{:?}", r.reason());
     let water_bill = u64::decode(&mut &r.output[..]).unwrap();
     assert_eq!(water_bill, 1);
     assert_eq!(
         events_of(&r),
-        vec![UtilityEvent::BillIssued { bill_id: 1, provider: s.bj_water.id, resident: s.hebei_resident.id, amount: 4_280, due }]
+        vec![UtilityEvent::BillIssued {
+            bill_id: 1,
+            provider: s.bj_water.id,
+            resident: s.hebei_resident.id,
+            amount: 4_280,
+            due
+        }]
     );
     assert_eq!(r.events[0].contract, c);
     assert_eq!(r.events[0].topics.len(), 4);
@@ -87,10 +104,19 @@ fn cross_region_bills_are_paid_on_chain() {
     let r = s.chain.call(&s.hebei_resident, &c, 5_000, msg::pay(water_bill));
     assert!(r.is_success(), "{:?}", r.reason());
     let receipt = PaymentReceipt::decode(&mut &r.output[..]).unwrap();
-    assert_eq!((receipt.bill_id, receipt.payer, receipt.amount_paid, receipt.late_fee), (1, s.hebei_resident.id, 4_280, 0));
+    assert_eq!(
+        (receipt.bill_id, receipt.payer, receipt.amount_paid, receipt.late_fee),
+        (1, s.hebei_resident.id, 4_280, 0)
+    );
     assert_eq!(
         events_of(&r),
-        vec![UtilityEvent::BillPaid { bill_id: 1, provider: s.bj_water.id, payer: s.hebei_resident.id, amount: 4_280, late_fee: 0 }]
+        vec![UtilityEvent::BillPaid {
+            bill_id: 1,
+            provider: s.bj_water.id,
+            payer: s.hebei_resident.id,
+            amount: 4_280,
+            late_fee: 0
+        }]
     );
     assert_eq!(s.bal(&s.hebei_resident.id), hebei0 - 4_280);
     assert_eq!(s.bal(&s.bj_water.id), water0 + 4_280);
@@ -104,8 +130,12 @@ fn cross_region_bills_are_paid_on_chain() {
 
     // A Beijing resident pays the Tianjin grid company, exactly.
     let due = s.chain.time() + 20 * DAY_MS;
-    let power_bill: u64 =
-        s.chain.call_ok(&s.tj_grid, &c, 0, msg::issue_bill(s.beijing_resident.id, UtilityKind::Electricity, 15_630, "2026-01".into(), due));
+    let power_bill: u64 = s.chain.call_ok(
+        &s.tj_grid,
+        &c,
+        0,
+        msg::issue_bill(s.beijing_resident.id, UtilityKind::Electricity, 15_630, "2026-01".into(), due),
+    );
     assert_eq!(power_bill, 2);
     let (bj0, grid0) = (s.bal(&s.beijing_resident.id), s.bal(&s.tj_grid.id));
 
@@ -128,7 +158,8 @@ fn cross_region_bills_are_paid_on_chain() {
 
     let grid_receipts: Vec<PaymentReceipt> = s.chain.query(&s.stranger.id, &c, msg::receipts_of(s.tj_grid.id)).unwrap();
     assert_eq!(grid_receipts, vec![receipt]);
-    let water_receipts: Vec<PaymentReceipt> = s.chain.query(&s.stranger.id, &c, msg::receipts_of(s.bj_water.id)).unwrap();
+    let water_receipts: Vec<PaymentReceipt> =
+        s.chain.query(&s.stranger.id, &c, msg::receipts_of(s.bj_water.id)).unwrap();
     assert_eq!(water_receipts.len(), 1);
     assert_eq!(water_receipts[0].payer, s.hebei_resident.id);
     let hebei_bills: Vec<Bill> = s.chain.query(&s.stranger.id, &c, msg::bills_of(s.hebei_resident.id)).unwrap();
@@ -142,7 +173,12 @@ fn late_payment_pays_the_exact_late_fee_on_chain() {
     let mut s = story();
     let c = s.c;
     let due = s.chain.time() + DAY_MS;
-    let id: u64 = s.chain.call_ok(&s.bj_water, &c, 0, msg::issue_bill(s.hebei_resident.id, UtilityKind::Water, 12_345, "2026-02".into(), due));
+    let id: u64 = s.chain.call_ok(
+        &s.bj_water,
+        &c,
+        0,
+        msg::issue_bill(s.hebei_resident.id, UtilityKind::Water, 12_345, "2026-02".into(), due),
+    );
     // Two days and one hour after the due date: three started days at 30 bps per day.
     // floor(12_345 * 30 * 3 / 10_000) = 111 fen.
     let target = due + 2 * DAY_MS + 3_600_000;
@@ -151,14 +187,23 @@ fn late_payment_pays_the_exact_late_fee_on_chain() {
 
     let (hebei0, water0) = (s.bal(&s.hebei_resident.id), s.bal(&s.bj_water.id));
     let reason = s.chain.call_err(&s.hebei_resident, &c, 12_345, msg::pay(id));
-    assert!(reason.contains("bill 1 needs 12456 fen (12345 fen + 111 fen late fee), only 12345 fen attached"), "{reason}");
+    assert!(
+        reason.contains("bill 1 needs 12456 fen (12345 fen + 111 fen late fee), only 12345 fen attached"),
+        "{reason}"
+    );
     assert_eq!(s.bal(&s.hebei_resident.id), hebei0);
 
     let r = s.chain.call(&s.hebei_resident, &c, 12_456, msg::pay(id));
     assert!(r.is_success(), "{:?}", r.reason());
     assert_eq!(
         events_of(&r),
-        vec![UtilityEvent::BillPaid { bill_id: id, provider: s.bj_water.id, payer: s.hebei_resident.id, amount: 12_456, late_fee: 111 }]
+        vec![UtilityEvent::BillPaid {
+            bill_id: id,
+            provider: s.bj_water.id,
+            payer: s.hebei_resident.id,
+            amount: 12_456,
+            late_fee: 111
+        }]
     );
     assert_eq!(s.bal(&s.hebei_resident.id), hebei0 - 12_456);
     assert_eq!(s.bal(&s.bj_water.id), water0 + 12_456);
@@ -173,10 +218,20 @@ fn forbidden_issuing_on_chain() {
     let c = s.c;
     let due = s.chain.time() + 10 * DAY_MS;
     // Not a provider.
-    let reason = s.chain.call_err(&s.stranger, &c, 0, msg::issue_bill(s.beijing_resident.id, UtilityKind::Water, 100, "2026-01".into(), due));
+    let reason = s.chain.call_err(
+        &s.stranger,
+        &c,
+        0,
+        msg::issue_bill(s.beijing_resident.id, UtilityKind::Water, 100, "2026-01".into(), due),
+    );
     assert!(reason.contains("only a registered provider may issue bills"), "{reason}");
     // A kind the provider does not supply.
-    let reason = s.chain.call_err(&s.bj_water, &c, 0, msg::issue_bill(s.beijing_resident.id, UtilityKind::Gas, 100, "2026-01".into(), due));
+    let reason = s.chain.call_err(
+        &s.bj_water,
+        &c,
+        0,
+        msg::issue_bill(s.beijing_resident.id, UtilityKind::Gas, 100, "2026-01".into(), due),
+    );
     assert!(reason.contains("does not supply gas"), "{reason}");
     // Registration is the admin's.
     let reason = s.chain.call_err(
@@ -188,7 +243,12 @@ fn forbidden_issuing_on_chain() {
     assert!(reason.contains("only the admin may register providers"), "{reason}");
     // Value sent to a non-payable message is refused and stays with the sender.
     let before = s.bal(&s.bj_water.id);
-    let r = s.chain.call(&s.bj_water, &c, 50, msg::issue_bill(s.beijing_resident.id, UtilityKind::Water, 100, "2026-01".into(), due));
+    let r = s.chain.call(
+        &s.bj_water,
+        &c,
+        50,
+        msg::issue_bill(s.beijing_resident.id, UtilityKind::Water, 100, "2026-01".into(), due),
+    );
     assert!(!r.is_success());
     assert!(r.reason().unwrap_or("").contains("does not accept value"), "{:?}", r.reason());
     assert_eq!(s.bal(&s.bj_water.id), before);

@@ -172,10 +172,22 @@ pub struct Facility {
 
 #[derive(Encode, Decode, TypeInfo, Debug, Clone, PartialEq, Eq)]
 pub enum WasteEvent {
-    AgencyRegistered { region: Region, agency: AccountId },
-    TransporterRegistered { transporter: AccountId, name: String },
-    FacilityRegistered { facility: AccountId, name: String, region: Region },
-    ToleranceChanged { tolerance_bps: u32 },
+    AgencyRegistered {
+        region: Region,
+        agency: AccountId,
+    },
+    TransporterRegistered {
+        transporter: AccountId,
+        name: String,
+    },
+    FacilityRegistered {
+        facility: AccountId,
+        name: String,
+        region: Region,
+    },
+    ToleranceChanged {
+        tolerance_bps: u32,
+    },
     ManifestCreated {
         id: u64,
         generator: AccountId,
@@ -188,11 +200,30 @@ pub enum WasteEvent {
         fee: u64,
         needs_approval: bool,
     },
-    Approved { id: u64, agency: AccountId },
-    Rejected { id: u64, agency: AccountId, reason: String, refunded: u64 },
-    Cancelled { id: u64, refunded: u64 },
-    PickedUp { id: u64, transporter: AccountId },
-    Received { id: u64, facility: AccountId, declared_kg: u64, measured_kg: u64 },
+    Approved {
+        id: u64,
+        agency: AccountId,
+    },
+    Rejected {
+        id: u64,
+        agency: AccountId,
+        reason: String,
+        refunded: u64,
+    },
+    Cancelled {
+        id: u64,
+        refunded: u64,
+    },
+    PickedUp {
+        id: u64,
+        transporter: AccountId,
+    },
+    Received {
+        id: u64,
+        facility: AccountId,
+        declared_kg: u64,
+        measured_kg: u64,
+    },
     /// A receipt weight out of tolerance, for the agencies of both ends (None: none registered).
     Flagged {
         id: u64,
@@ -203,8 +234,17 @@ pub enum WasteEvent {
         origin_agency: Option<AccountId>,
         destination_agency: Option<AccountId>,
     },
-    FlagCleared { id: u64, agency: AccountId },
-    Disposed { id: u64, transporter: AccountId, transporter_amount: u64, facility: AccountId, facility_amount: u64 },
+    FlagCleared {
+        id: u64,
+        agency: AccountId,
+    },
+    Disposed {
+        id: u64,
+        transporter: AccountId,
+        transporter_amount: u64,
+        facility: AccountId,
+        facility_amount: u64,
+    },
 }
 
 impl ContractEvent for WasteEvent {
@@ -234,7 +274,9 @@ impl ContractEvent for WasteEvent {
             WasteEvent::ManifestCreated { id, transporter, facility, .. } => {
                 vec![u64_topic(*id), account_topic(transporter), account_topic(facility)]
             }
-            WasteEvent::Approved { id, agency } | WasteEvent::Rejected { id, agency, .. } | WasteEvent::FlagCleared { id, agency } => {
+            WasteEvent::Approved { id, agency }
+            | WasteEvent::Rejected { id, agency, .. }
+            | WasteEvent::FlagCleared { id, agency } => {
                 vec![u64_topic(*id), account_topic(agency)]
             }
             WasteEvent::Cancelled { id, .. } => vec![u64_topic(*id)],
@@ -455,7 +497,9 @@ impl WasteDisposal {
             BPS
         );
         ensure!(TRANSPORTERS.contains(&transporter), "{} is not a registered transporter", transporter);
-        let f = FACILITIES.get(&facility).ok_or_else(|| Error::new(format!("{} is not a registered facility", facility)))?;
+        let f = FACILITIES
+            .get(&facility)
+            .ok_or_else(|| Error::new(format!("{} is not a registered facility", facility)))?;
         ensure!(
             f.region == destination,
             "facility {} is in {}, not in the destination region {}",
@@ -575,11 +619,7 @@ impl WasteDisposal {
     #[message]
     pub fn confirm_pickup(manifest_id: u64) -> Result<()> {
         let mut m = load(manifest_id)?;
-        ensure!(
-            env::caller() == m.transporter,
-            "only the transporter of manifest {} may confirm pickup",
-            manifest_id
-        );
+        ensure!(env::caller() == m.transporter, "only the transporter of manifest {} may confirm pickup", manifest_id);
         expect_status(&m, &[Status::Created, Status::Approved], "picked up")?;
         m.status = Status::PickedUp;
         MANIFESTS.set(&manifest_id, &m);
@@ -594,11 +634,7 @@ impl WasteDisposal {
     #[message]
     pub fn confirm_receipt(manifest_id: u64, measured_weight_kg: u64) -> Result<bool> {
         let mut m = load(manifest_id)?;
-        ensure!(
-            env::caller() == m.facility,
-            "only the facility of manifest {} may confirm receipt",
-            manifest_id
-        );
+        ensure!(env::caller() == m.facility, "only the facility of manifest {} may confirm receipt", manifest_id);
         expect_status(&m, &[Status::PickedUp], "received")?;
         let declared = m.declared_weight_kg;
         let tolerance = TOLERANCE_BPS.get_or(0);
@@ -607,11 +643,7 @@ impl WasteDisposal {
         m.status = if flagged { Status::Flagged } else { Status::Received };
         m.flagged = flagged;
         MANIFESTS.set(&manifest_id, &m);
-        record(
-            manifest_id,
-            Step::Received,
-            format!("measured {} kg, declared {} kg", measured_weight_kg, declared),
-        );
+        record(manifest_id, Step::Received, format!("measured {} kg, declared {} kg", measured_weight_kg, declared));
         env::emit(&WasteEvent::Received {
             id: manifest_id,
             facility: m.facility,
@@ -668,17 +700,11 @@ impl WasteDisposal {
     #[message]
     pub fn confirm_disposal(manifest_id: u64) -> Result<(u64, u64)> {
         let mut m = load(manifest_id)?;
-        ensure!(
-            env::caller() == m.facility,
-            "only the facility of manifest {} may confirm disposal",
-            manifest_id
-        );
+        ensure!(env::caller() == m.facility, "only the facility of manifest {} may confirm disposal", manifest_id);
         expect_status(&m, &[Status::Received], "disposed")?;
         let to_transporter = transporter_amount(m.fee, m.transporter_share_bps);
-        let to_facility = m
-            .fee
-            .checked_sub(to_transporter)
-            .ok_or_else(|| Error::new("transporter share exceeds the fee"))?;
+        let to_facility =
+            m.fee.checked_sub(to_transporter).ok_or_else(|| Error::new("transporter share exceeds the fee"))?;
         m.status = Status::Disposed;
         m.transporter_paid = to_transporter;
         m.facility_paid = to_facility;

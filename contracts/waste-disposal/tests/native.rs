@@ -5,8 +5,8 @@ use jjj_sdk::testing::TestEnv;
 use jjj_sdk::AccountId;
 use parity_scale_codec::Decode;
 use waste_disposal::{
-    msg, out_of_tolerance, transporter_amount, HistoryEntry, Manifest, Region, Status, Step, WasteCategory, WasteDisposal,
-    WasteEvent,
+    msg, out_of_tolerance, transporter_amount, HistoryEntry, Manifest, Region, Status, Step, WasteCategory,
+    WasteDisposal, WasteEvent,
 };
 
 const TOLERANCE: u32 = 500; // 5 %
@@ -46,7 +46,17 @@ fn world() -> World {
         stranger: a("stranger"),
         env,
     };
-    for acct in [w.admin, w.bj_agency, w.tj_agency, w.hb_agency, w.generator, w.transporter, w.bj_facility, w.hb_facility, w.stranger] {
+    for acct in [
+        w.admin,
+        w.bj_agency,
+        w.tj_agency,
+        w.hb_agency,
+        w.generator,
+        w.transporter,
+        w.bj_facility,
+        w.hb_facility,
+        w.stranger,
+    ] {
         w.env.set_balance(&acct, START);
     }
     let c = w.env.deploy(WasteDisposal::ENTRY, &w.admin, 0, msg::new(w.admin, TOLERANCE)).expect("deploy");
@@ -112,7 +122,12 @@ impl World {
         self.env.balance(a)
     }
     fn events(&self) -> Vec<WasteEvent> {
-        self.env.events().iter().filter(|e| e.contract == self.c).map(|e| e.decode::<WasteEvent>().expect("decodes")).collect()
+        self.env
+            .events()
+            .iter()
+            .filter(|e| e.contract == self.c)
+            .map(|e| e.decode::<WasteEvent>().expect("decodes"))
+            .collect()
     }
     fn event_names(&self) -> Vec<&'static str> {
         use jjj_sdk::prelude::ContractEvent;
@@ -168,12 +183,15 @@ fn same_region_story_with_exact_split() {
     assert_eq!((m.transporter_paid, m.facility_paid), (33_330, 66_671));
 
     let h = w.history(id);
-    assert_eq!(h.iter().map(|e| e.step).collect::<Vec<_>>(), vec![Step::Created, Step::PickedUp, Step::Received, Step::Disposed]);
-    assert_eq!(h.iter().map(|e| e.by).collect::<Vec<_>>(), vec![w.generator, w.transporter, w.bj_facility, w.bj_facility]);
     assert_eq!(
-        h.iter().map(|e| e.at).collect::<Vec<_>>(),
-        vec![t0, t0 + 3_600_000, t0 + 10_800_000, t0 + 97_200_000]
+        h.iter().map(|e| e.step).collect::<Vec<_>>(),
+        vec![Step::Created, Step::PickedUp, Step::Received, Step::Disposed]
     );
+    assert_eq!(
+        h.iter().map(|e| e.by).collect::<Vec<_>>(),
+        vec![w.generator, w.transporter, w.bj_facility, w.bj_facility]
+    );
+    assert_eq!(h.iter().map(|e| e.at).collect::<Vec<_>>(), vec![t0, t0 + 3_600_000, t0 + 10_800_000, t0 + 97_200_000]);
     assert!(h[2].note.contains("1040") && h[2].note.contains("1000"), "{}", h[2].note);
     assert!(h[3].note.contains("33330") && h[3].note.contains("66671"), "{}", h[3].note);
 
@@ -190,7 +208,9 @@ fn same_region_story_with_exact_split() {
         }
     );
     match &ev[0] {
-        WasteEvent::ManifestCreated { id: 1, generator, fee: 100_001, needs_approval: false, weight_kg: 1_000, .. } => {
+        WasteEvent::ManifestCreated {
+            id: 1, generator, fee: 100_001, needs_approval: false, weight_kg: 1_000, ..
+        } => {
             assert_eq!(*generator, w.generator)
         }
         other => panic!("unexpected {other:?}"),
@@ -266,12 +286,28 @@ fn cross_region_to_a_region_without_agency_is_refused() {
     let tj_facility = TestEnv::account("tianjin-plant");
     w.env.call(&c2, &w.admin, 0, msg::register_transporter(w.transporter, "t".into())).unwrap();
     w.env.call(&c2, &w.admin, 0, msg::register_facility(tj_facility, "plant".into(), Region::Tianjin)).unwrap();
-    let input = msg::create_manifest(WasteCategory::Industrial, 5, Region::Hebei, Region::Tianjin, w.transporter, tj_facility, 0);
+    let input = msg::create_manifest(
+        WasteCategory::Industrial,
+        5,
+        Region::Hebei,
+        Region::Tianjin,
+        w.transporter,
+        tj_facility,
+        0,
+    );
     let err = w.env.call(&c2, &w.generator, 100, input.clone()).unwrap_err();
     assert!(err.contains("no environment agency is registered for Tianjin"), "{err}");
     assert_eq!(w.env.balance(&w.generator), START, "fee refunded by the revert");
     // A same-region manifest there needs no agency.
-    let same = msg::create_manifest(WasteCategory::Industrial, 5, Region::Tianjin, Region::Tianjin, w.transporter, tj_facility, 0);
+    let same = msg::create_manifest(
+        WasteCategory::Industrial,
+        5,
+        Region::Tianjin,
+        Region::Tianjin,
+        w.transporter,
+        tj_facility,
+        0,
+    );
     assert_eq!(w.env.call_decode::<u64>(&c2, &w.generator, 100, same), Ok(1));
     w.env.call(&c2, &w.admin, 0, msg::register_agency(Region::Tianjin, w.tj_agency)).unwrap();
     assert_eq!(w.env.call_decode::<u64>(&c2, &w.generator, 100, input), Ok(2));
@@ -283,7 +319,12 @@ fn rejection_refunds_the_generator_exactly() {
     let fee = 77_777;
     let id = w.create(300, Region::Tianjin, Region::Hebei, fee, 2_500);
     assert_eq!(w.bal(&w.generator), START - fee);
-    w.refused(&w.tj_agency, 0, msg::reject(id, "no".into()), "only the environment agency of Hebei may reject manifest 1");
+    w.refused(
+        &w.tj_agency,
+        0,
+        msg::reject(id, "no".into()),
+        "only the environment agency of Hebei may reject manifest 1",
+    );
     w.refused(&w.generator, 0, msg::reject(id, "no".into()), "only the environment agency of Hebei");
     w.refused(&w.hb_agency, 0, msg::reject(id, "   ".into()), "a reason is required");
     w.refused(&w.hb_agency, 0, msg::reject(id, "x".repeat(257)), "over the limit of 256 bytes");
@@ -294,7 +335,10 @@ fn rejection_refunds_the_generator_exactly() {
     assert_eq!(w.manifest(id).status, Status::Rejected);
     assert!(w.ok_decode::<Vec<u64>>(&w.stranger, 0, msg::pending_approvals(Region::Hebei)).is_empty());
     let h = w.history(id);
-    assert_eq!(h.last().map(|e| (e.step, e.by, e.note.as_str())), Some((Step::Rejected, w.hb_agency, "facility over capacity")));
+    assert_eq!(
+        h.last().map(|e| (e.step, e.by, e.note.as_str())),
+        Some((Step::Rejected, w.hb_agency, "facility over capacity"))
+    );
     assert_eq!(
         w.events().last(),
         Some(&WasteEvent::Rejected { id, agency: w.hb_agency, reason: "facility over capacity".into(), refunded: fee })
@@ -370,9 +414,19 @@ fn weight_discrepancy_is_flagged_and_needs_clearance() {
     assert!(h.last().unwrap().note.contains("2000 bps"), "{}", h.last().unwrap().note);
 
     // Held until an agency of either end clears it.
-    w.refused(&w.hb_facility, 0, msg::confirm_disposal(id), "cannot be disposed: it is flagged for a weight discrepancy");
+    w.refused(
+        &w.hb_facility,
+        0,
+        msg::confirm_disposal(id),
+        "cannot be disposed: it is flagged for a weight discrepancy",
+    );
     for who in [w.tj_agency, w.generator, w.transporter, w.hb_facility, w.admin] {
-        w.refused(&who, 0, msg::clear_flag(id, "ok".into()), "only the environment agency of Beijing or Hebei may clear manifest 1");
+        w.refused(
+            &who,
+            0,
+            msg::clear_flag(id, "ok".into()),
+            "only the environment agency of Beijing or Hebei may clear manifest 1",
+        );
     }
     w.refused(&w.bj_agency, 0, msg::clear_flag(id, "".into()), "a note is required");
     w.ok(&w.bj_agency, 0, msg::clear_flag(id, "scale recalibrated; difference is moisture".into()));
@@ -387,7 +441,15 @@ fn weight_discrepancy_is_flagged_and_needs_clearance() {
     assert_eq!(w.ok_decode::<Vec<u64>>(&w.stranger, 0, msg::flagged_manifests()), vec![id]);
     assert_eq!(
         w.steps(id),
-        vec![Step::Created, Step::Approved, Step::PickedUp, Step::Received, Step::Flagged, Step::FlagCleared, Step::Disposed]
+        vec![
+            Step::Created,
+            Step::Approved,
+            Step::PickedUp,
+            Step::Received,
+            Step::Flagged,
+            Step::FlagCleared,
+            Step::Disposed
+        ]
     );
     assert_eq!(w.history(id)[5].by, w.bj_agency);
 }
@@ -468,9 +530,19 @@ fn only_the_admin_registers_roles() {
     let w = world();
     let newbie = TestEnv::account("newbie");
     for who in [w.generator, w.bj_agency, w.transporter, w.stranger] {
-        w.refused(&who, 0, msg::register_agency(Region::Tianjin, newbie), "only the admin may register an environment agency");
+        w.refused(
+            &who,
+            0,
+            msg::register_agency(Region::Tianjin, newbie),
+            "only the admin may register an environment agency",
+        );
         w.refused(&who, 0, msg::register_transporter(newbie, "x".into()), "only the admin may register a transporter");
-        w.refused(&who, 0, msg::register_facility(newbie, "x".into(), Region::Hebei), "only the admin may register a facility");
+        w.refused(
+            &who,
+            0,
+            msg::register_facility(newbie, "x".into(), Region::Hebei),
+            "only the admin may register a facility",
+        );
     }
     w.refused(&w.admin, 0, msg::register_transporter(newbie, " ".into()), "a name is required");
     w.refused(&w.admin, 0, msg::register_facility(newbie, "x".repeat(65), Region::Hebei), "over the limit of 64 bytes");
@@ -500,7 +572,12 @@ fn bad_manifests_are_refused_and_the_fee_stays_with_the_generator() {
     let (bj, hb) = (Region::Beijing, Region::Hebei);
     w.refused(&w.generator, 0, mk(h, 10, bj, bj, w.transporter, w.bj_facility, 0), "attach the disposal fee");
     w.refused(&w.generator, 100, mk(h, 0, bj, bj, w.transporter, w.bj_facility, 0), "declared weight must be positive");
-    w.refused(&w.generator, 100, mk(h, 10, bj, bj, w.transporter, w.bj_facility, 10_001), "transporter share of 10001 bps is over 100%");
+    w.refused(
+        &w.generator,
+        100,
+        mk(h, 10, bj, bj, w.transporter, w.bj_facility, 10_001),
+        "transporter share of 10001 bps is over 100%",
+    );
     w.refused(&w.generator, 100, mk(h, 10, bj, bj, unregistered, w.bj_facility, 0), "is not a registered transporter");
     w.refused(&w.generator, 100, mk(h, 10, bj, bj, w.transporter, unregistered, 0), "is not a registered facility");
     w.refused(&w.generator, 100, mk(h, 10, bj, bj, w.transporter, w.transporter, 0), "is not a registered facility");
@@ -511,7 +588,12 @@ fn bad_manifests_are_refused_and_the_fee_stays_with_the_generator() {
         mk(h, 10, bj, hb, w.transporter, w.bj_facility, 0),
         "is in Beijing, not in the destination region Hebei",
     );
-    w.refused(&w.generator, 100, mk(h, 10, hb, bj, w.transporter, w.hb_facility, 0), "not in the destination region Beijing");
+    w.refused(
+        &w.generator,
+        100,
+        mk(h, 10, hb, bj, w.transporter, w.hb_facility, 0),
+        "not in the destination region Beijing",
+    );
     assert_eq!(w.bal(&w.generator), START);
     assert_eq!(w.bal(&w.c), 0);
     assert_eq!(w.ok_decode::<u64>(&w.stranger, 0, msg::manifest_count()), 0);
@@ -522,16 +604,41 @@ fn steps_out_of_order_are_refused() {
     let w = world();
     let id = w.create(100, Region::Beijing, Region::Beijing, 1_000, 5_000);
     // Created: no receipt, no disposal, no clearance.
-    w.refused(&w.bj_facility, 0, msg::confirm_receipt(id, 100), "manifest 1 cannot be received: it is created and not yet picked up");
-    w.refused(&w.bj_facility, 0, msg::confirm_disposal(id), "manifest 1 cannot be disposed: it is created and not yet picked up");
+    w.refused(
+        &w.bj_facility,
+        0,
+        msg::confirm_receipt(id, 100),
+        "manifest 1 cannot be received: it is created and not yet picked up",
+    );
+    w.refused(
+        &w.bj_facility,
+        0,
+        msg::confirm_disposal(id),
+        "manifest 1 cannot be disposed: it is created and not yet picked up",
+    );
     w.refused(&w.bj_agency, 0, msg::clear_flag(id, "x".into()), "cannot be cleared");
     w.ok(&w.transporter, 0, msg::confirm_pickup(id));
     // Picked up: no second pickup, no disposal before receipt.
-    w.refused(&w.transporter, 0, msg::confirm_pickup(id), "manifest 1 cannot be picked up: it is picked up and not yet received");
-    w.refused(&w.bj_facility, 0, msg::confirm_disposal(id), "manifest 1 cannot be disposed: it is picked up and not yet received");
+    w.refused(
+        &w.transporter,
+        0,
+        msg::confirm_pickup(id),
+        "manifest 1 cannot be picked up: it is picked up and not yet received",
+    );
+    w.refused(
+        &w.bj_facility,
+        0,
+        msg::confirm_disposal(id),
+        "manifest 1 cannot be disposed: it is picked up and not yet received",
+    );
     w.ok(&w.bj_facility, 0, msg::confirm_receipt(id, 100));
     // Received: no second receipt, no pickup.
-    w.refused(&w.bj_facility, 0, msg::confirm_receipt(id, 100), "cannot be received: it is received and not yet disposed");
+    w.refused(
+        &w.bj_facility,
+        0,
+        msg::confirm_receipt(id, 100),
+        "cannot be received: it is received and not yet disposed",
+    );
     w.refused(&w.transporter, 0, msg::confirm_pickup(id), "cannot be picked up: it is received");
     w.ok(&w.bj_facility, 0, msg::confirm_disposal(id));
     // Disposed: nothing more, and no second payout.
@@ -543,7 +650,9 @@ fn steps_out_of_order_are_refused() {
     assert_eq!((w.bal(&w.transporter), w.bal(&w.bj_facility)), paid);
     assert_eq!(paid, (START + 500, START + 500));
     // Unknown manifests.
-    for input in [msg::confirm_pickup(9), msg::confirm_receipt(9, 1), msg::confirm_disposal(9), msg::approve(9), msg::cancel(9)] {
+    for input in
+        [msg::confirm_pickup(9), msg::confirm_receipt(9, 1), msg::confirm_disposal(9), msg::approve(9), msg::cancel(9)]
+    {
         w.refused(&w.transporter, 0, input, "manifest 9 does not exist");
     }
     assert_eq!(w.manifest_opt(9), None);
@@ -554,9 +663,15 @@ fn steps_out_of_order_are_refused() {
 fn escrow_is_exact_across_concurrent_manifests() {
     let w = world();
     // (fee, share) → (transporter, facility)
-    let cases: [(u64, u32, u64, u64); 5] =
-        [(1, 5_000, 0, 1), (3, 3_333, 0, 3), (10_000, 10_000, 10_000, 0), (999_999, 1, 99, 999_900), (123_457, 6_667, 82_308, 41_149)];
-    let ids: Vec<u64> = cases.iter().map(|&(fee, share, _, _)| w.create(10, Region::Beijing, Region::Beijing, fee, share)).collect();
+    let cases: [(u64, u32, u64, u64); 5] = [
+        (1, 5_000, 0, 1),
+        (3, 3_333, 0, 3),
+        (10_000, 10_000, 10_000, 0),
+        (999_999, 1, 99, 999_900),
+        (123_457, 6_667, 82_308, 41_149),
+    ];
+    let ids: Vec<u64> =
+        cases.iter().map(|&(fee, share, _, _)| w.create(10, Region::Beijing, Region::Beijing, fee, share)).collect();
     let total: u64 = cases.iter().map(|c| c.0).sum();
     assert_eq!(w.bal(&w.c), total);
     assert_eq!(w.bal(&w.generator), START - total);
@@ -596,7 +711,15 @@ fn indexes_page_across_chunks() {
     w.env.set_balance(&other, START);
     for i in 0..300u64 {
         let who = if i % 3 == 2 { other } else { w.generator };
-        let input = msg::create_manifest(WasteCategory::Household, 1, Region::Beijing, Region::Beijing, w.transporter, w.bj_facility, 0);
+        let input = msg::create_manifest(
+            WasteCategory::Household,
+            1,
+            Region::Beijing,
+            Region::Beijing,
+            w.transporter,
+            w.bj_facility,
+            0,
+        );
         let id: u64 = w.ok_decode(&who, 1, input);
         assert_eq!(id, i + 1);
     }
@@ -623,7 +746,15 @@ fn indexes_page_across_chunks() {
 fn generator_can_also_be_the_facility_without_duplicate_index_entries() {
     let w = world();
     // A facility shipping its own residue to itself: indexed once.
-    let input = msg::create_manifest(WasteCategory::Industrial, 5, Region::Beijing, Region::Beijing, w.transporter, w.bj_facility, 0);
+    let input = msg::create_manifest(
+        WasteCategory::Industrial,
+        5,
+        Region::Beijing,
+        Region::Beijing,
+        w.transporter,
+        w.bj_facility,
+        0,
+    );
     let id: u64 = w.ok_decode(&w.bj_facility, 10, input);
     assert_eq!(w.ok_decode::<Vec<u64>>(&w.stranger, 0, msg::manifests_of(w.bj_facility)), vec![id]);
 }

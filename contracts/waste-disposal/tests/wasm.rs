@@ -35,8 +35,10 @@ fn world() -> World {
     let _: () = chain.call_ok(&admin, &c, 0, msg::register_agency(Region::Beijing, bj_agency.id));
     let _: () = chain.call_ok(&admin, &c, 0, msg::register_agency(Region::Hebei, hb_agency.id));
     let _: () = chain.call_ok(&admin, &c, 0, msg::register_transporter(transporter.id, "京津物流".into()));
-    let _: () = chain.call_ok(&admin, &c, 0, msg::register_facility(bj_facility.id, "高安屯焚烧厂".into(), Region::Beijing));
-    let _: () = chain.call_ok(&admin, &c, 0, msg::register_facility(hb_facility.id, "唐山填埋场".into(), Region::Hebei));
+    let _: () =
+        chain.call_ok(&admin, &c, 0, msg::register_facility(bj_facility.id, "高安屯焚烧厂".into(), Region::Beijing));
+    let _: () =
+        chain.call_ok(&admin, &c, 0, msg::register_facility(hb_facility.id, "唐山填埋场".into(), Region::Hebei));
     World { chain, c, admin, bj_agency, hb_agency, generator, transporter, bj_facility, hb_facility }
 }
 
@@ -95,12 +97,27 @@ fn cross_region_story_with_flag_on_the_real_runtime() {
     assert!(pending.is_empty());
 
     // Each step only by its role, in order.
-    w.refused(&w.hb_facility.clone(), 0, msg::confirm_pickup(id), "only the transporter of manifest 1 may confirm pickup");
+    w.refused(
+        &w.hb_facility.clone(),
+        0,
+        msg::confirm_pickup(id),
+        "only the transporter of manifest 1 may confirm pickup",
+    );
     w.refused(&w.hb_facility.clone(), 0, msg::confirm_receipt(id, 1_000), "cannot be received: it is approved");
     let _: () = w.chain.call_ok(&w.transporter, &w.c, 0, msg::confirm_pickup(id));
     w.refused(&w.transporter.clone(), 0, msg::confirm_pickup(id), "cannot be picked up: it is picked up");
-    w.refused(&w.transporter.clone(), 0, msg::confirm_receipt(id, 1_000), "only the facility of manifest 1 may confirm receipt");
-    w.refused(&w.hb_facility.clone(), 0, msg::confirm_disposal(id), "cannot be disposed: it is picked up and not yet received");
+    w.refused(
+        &w.transporter.clone(),
+        0,
+        msg::confirm_receipt(id, 1_000),
+        "only the facility of manifest 1 may confirm receipt",
+    );
+    w.refused(
+        &w.hb_facility.clone(),
+        0,
+        msg::confirm_disposal(id),
+        "cannot be disposed: it is picked up and not yet received",
+    );
 
     // 1 200 kg measured against 1 000 declared: flagged to both agencies.
     w.chain.advance_time(3_600_000);
@@ -131,7 +148,12 @@ fn cross_region_story_with_flag_on_the_real_runtime() {
 
     // Held until an agency clears it.
     w.refused(&w.hb_facility.clone(), 0, msg::confirm_disposal(id), "flagged for a weight discrepancy");
-    w.refused(&w.generator.clone(), 0, msg::clear_flag(id, "fine".into()), "only the environment agency of Beijing or Hebei");
+    w.refused(
+        &w.generator.clone(),
+        0,
+        msg::clear_flag(id, "fine".into()),
+        "only the environment agency of Beijing or Hebei",
+    );
     let _: () = w.chain.call_ok(&w.bj_agency, &w.c, 0, msg::clear_flag(id, "moisture; scale checked".into()));
 
     // Disposal: 123 457 × 6 667 / 10 000 = 82 308 to the transporter, 41 149 to the facility.
@@ -149,7 +171,15 @@ fn cross_region_story_with_flag_on_the_real_runtime() {
     let steps: Vec<Step> = h.iter().map(|e| e.step).collect();
     assert_eq!(
         steps,
-        vec![Step::Created, Step::Approved, Step::PickedUp, Step::Received, Step::Flagged, Step::FlagCleared, Step::Disposed]
+        vec![
+            Step::Created,
+            Step::Approved,
+            Step::PickedUp,
+            Step::Received,
+            Step::Flagged,
+            Step::FlagCleared,
+            Step::Disposed
+        ]
     );
     let by: Vec<AccountId> = h.iter().map(|e| e.by).collect();
     assert_eq!(
@@ -183,7 +213,15 @@ fn same_region_story_refusals_and_refunds_on_the_real_runtime() {
 
     // Bad manifests: no fee, facility outside the destination region.
     w.refused(&w.generator.clone(), 0, mk(&w, Region::Beijing, 3_000), "attach the disposal fee");
-    let bad = msg::create_manifest(WasteCategory::Medical, 500, Region::Beijing, Region::Hebei, w.transporter.id, w.bj_facility.id, 0);
+    let bad = msg::create_manifest(
+        WasteCategory::Medical,
+        500,
+        Region::Beijing,
+        Region::Hebei,
+        w.transporter.id,
+        w.bj_facility.id,
+        0,
+    );
     w.refused(&w.generator.clone(), 1_000, bad, "not in the destination region Hebei");
     assert_eq!(w.chain.balance(&w.c), 0);
 
@@ -213,7 +251,12 @@ fn same_region_story_refusals_and_refunds_on_the_real_runtime() {
     let id2: u64 = w.chain.call_ok(&w.generator, &w.c, 40_000, input);
     assert_eq!(w.chain.balance(&w.c), 40_000);
     let generator_before = w.bal(&w.generator);
-    w.refused(&w.bj_agency.clone(), 0, msg::reject(id2, "no".into()), "only the environment agency of Hebei may reject");
+    w.refused(
+        &w.bj_agency.clone(),
+        0,
+        msg::reject(id2, "no".into()),
+        "only the environment agency of Hebei may reject",
+    );
     let r = w.chain.call(&w.hb_agency, &w.c, 0, msg::reject(id2, "landfill full".into()));
     assert!(r.is_success(), "{:?}", r.reason());
     assert_eq!(w.bal(&w.generator), generator_before + 40_000);
@@ -234,5 +277,8 @@ fn same_region_story_refusals_and_refunds_on_the_real_runtime() {
     let mine: Vec<u64> = w.chain.query(&w.admin.id, &w.c, msg::manifests_of(w.generator.id)).expect("query");
     assert_eq!(mine, vec![id, id2, id3]);
     let h = w.history(id);
-    assert_eq!(h.iter().map(|e| e.step).collect::<Vec<_>>(), vec![Step::Created, Step::PickedUp, Step::Received, Step::Disposed]);
+    assert_eq!(
+        h.iter().map(|e| e.step).collect::<Vec<_>>(),
+        vec![Step::Created, Step::PickedUp, Step::Received, Step::Disposed]
+    );
 }

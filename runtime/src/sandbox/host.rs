@@ -174,7 +174,12 @@ fn write(caller: &mut Caller<'_, HostState>, ptr: u32, data: &[u8]) -> Result<()
 }
 
 /// The `(out_ptr, out_cap) -> len` convention: copy what fits, return the full length.
-fn write_out(caller: &mut Caller<'_, HostState>, out_ptr: u32, out_cap: u32, data: &[u8]) -> Result<u32, wasmtime::Error> {
+fn write_out(
+    caller: &mut Caller<'_, HostState>,
+    out_ptr: u32,
+    out_cap: u32,
+    data: &[u8],
+) -> Result<u32, wasmtime::Error> {
     let n = data.len().min(out_cap as usize);
     write(caller, out_ptr, &data[..n])?;
     Ok(data.len() as u32)
@@ -372,26 +377,34 @@ pub fn define(linker: &mut Linker<HostState>) -> R<()> {
         Err(wasmtime::Error::new(HostTrap::Revert(String::from_utf8_lossy(&msg).into_owned())))
     })?;
 
-    linker.func_wrap(m, names::storage_get, |mut c: C<'_>, key_ptr: u32, key_len: u32, out_ptr: u32, out_cap: u32| -> R<u32> {
-        charge_cost(&mut c, gas::STORAGE_GET, key_len as usize)?;
-        let key = storage_key(&mut c, key_ptr, key_len)?;
-        match c.data().overlay.get(&key).map_err(state_err)? {
-            None => Ok(NOT_FOUND),
-            Some(v) => {
-                charge(&mut c, gas::STORAGE_GET.per_byte.saturating_mul(v.len() as u64))?;
-                write_out(&mut c, out_ptr, out_cap, &v)
+    linker.func_wrap(
+        m,
+        names::storage_get,
+        |mut c: C<'_>, key_ptr: u32, key_len: u32, out_ptr: u32, out_cap: u32| -> R<u32> {
+            charge_cost(&mut c, gas::STORAGE_GET, key_len as usize)?;
+            let key = storage_key(&mut c, key_ptr, key_len)?;
+            match c.data().overlay.get(&key).map_err(state_err)? {
+                None => Ok(NOT_FOUND),
+                Some(v) => {
+                    charge(&mut c, gas::STORAGE_GET.per_byte.saturating_mul(v.len() as u64))?;
+                    write_out(&mut c, out_ptr, out_cap, &v)
+                }
             }
-        }
-    })?;
+        },
+    )?;
 
-    linker.func_wrap(m, names::storage_set, |mut c: C<'_>, key_ptr: u32, key_len: u32, value_ptr: u32, value_len: u32| -> R<()> {
-        bounded("storage value", value_len, MAX_STORAGE_VALUE_LEN)?;
-        charge_cost(&mut c, gas::STORAGE_SET, key_len as usize + value_len as usize)?;
-        let key = storage_key(&mut c, key_ptr, key_len)?;
-        let value = read(&mut c, value_ptr, value_len)?;
-        c.data_mut().overlay.set(key, value);
-        Ok(())
-    })?;
+    linker.func_wrap(
+        m,
+        names::storage_set,
+        |mut c: C<'_>, key_ptr: u32, key_len: u32, value_ptr: u32, value_len: u32| -> R<()> {
+            bounded("storage value", value_len, MAX_STORAGE_VALUE_LEN)?;
+            charge_cost(&mut c, gas::STORAGE_SET, key_len as usize + value_len as usize)?;
+            let key = storage_key(&mut c, key_ptr, key_len)?;
+            let value = read(&mut c, value_ptr, value_len)?;
+            c.data_mut().overlay.set(key, value);
+            Ok(())
+        },
+    )?;
 
     linker.func_wrap(m, names::storage_remove, |mut c: C<'_>, key_ptr: u32, key_len: u32| -> R<()> {
         charge_cost(&mut c, gas::STORAGE_REMOVE, key_len as usize)?;
@@ -447,22 +460,28 @@ pub fn define(linker: &mut Linker<HostState>) -> R<()> {
         Ok(c.data().ctx.timestamp)
     })?;
 
-    linker.func_wrap(m, names::emit_event, |mut c: C<'_>, topics_ptr: u32, topics_count: u32, data_ptr: u32, data_len: u32| -> R<()> {
-        if topics_count > MAX_EVENT_TOPICS {
-            return Err(failed(format!("an event has at most {MAX_EVENT_TOPICS} topics, the contract gave {topics_count}")));
-        }
-        bounded("event data", data_len, MAX_EVENT_DATA_LEN)?;
-        if c.data().events.len() >= MAX_EVENTS_PER_TX as usize {
-            return Err(failed(format!("a transaction emits at most {MAX_EVENTS_PER_TX} events")));
-        }
-        charge_cost(&mut c, gas::EMIT_EVENT, topics_count as usize * 32 + data_len as usize)?;
-        let raw = read(&mut c, topics_ptr, topics_count * 32)?;
-        let topics = raw.chunks_exact(32).map(|t| Hash(t.try_into().unwrap_or([0; 32]))).collect();
-        let data = read(&mut c, data_ptr, data_len)?;
-        let contract = c.data().frame()?.address;
-        c.data_mut().events.push(Event { contract, topics, data });
-        Ok(())
-    })?;
+    linker.func_wrap(
+        m,
+        names::emit_event,
+        |mut c: C<'_>, topics_ptr: u32, topics_count: u32, data_ptr: u32, data_len: u32| -> R<()> {
+            if topics_count > MAX_EVENT_TOPICS {
+                return Err(failed(format!(
+                    "an event has at most {MAX_EVENT_TOPICS} topics, the contract gave {topics_count}"
+                )));
+            }
+            bounded("event data", data_len, MAX_EVENT_DATA_LEN)?;
+            if c.data().events.len() >= MAX_EVENTS_PER_TX as usize {
+                return Err(failed(format!("a transaction emits at most {MAX_EVENTS_PER_TX} events")));
+            }
+            charge_cost(&mut c, gas::EMIT_EVENT, topics_count as usize * 32 + data_len as usize)?;
+            let raw = read(&mut c, topics_ptr, topics_count * 32)?;
+            let topics = raw.chunks_exact(32).map(|t| Hash(t.try_into().unwrap_or([0; 32]))).collect();
+            let data = read(&mut c, data_ptr, data_len)?;
+            let contract = c.data().frame()?.address;
+            c.data_mut().events.push(Event { contract, topics, data });
+            Ok(())
+        },
+    )?;
 
     linker.func_wrap(
         m,

@@ -103,9 +103,7 @@ impl Sandbox {
                 }
             })
             .map_err(|e| SandboxError::Setup(format!("epoch thread: {e}")))?;
-        Ok(Sandbox {
-            inner: Arc::new(SandboxInner { engine, linker, cache: Mutex::new(HashMap::new()), stop_ticker }),
-        })
+        Ok(Sandbox { inner: Arc::new(SandboxInner { engine, linker, cache: Mutex::new(HashMap::new()), stop_ticker }) })
     }
 
     /// Validates and compiles code; the result is what `UploadCode` stores.
@@ -182,7 +180,11 @@ mod tests {
     #[test]
     fn linker_defines_exactly_the_abi() {
         let sandbox = Sandbox::new().expect("sandbox");
-        let ctx = crate::types::BlockContext { network: crate::types::NetworkId::new("t").expect("id"), height: 0, timestamp: 0 };
+        let ctx = crate::types::BlockContext {
+            network: crate::types::NetworkId::new("t").expect("id"),
+            height: 0,
+            timestamp: 0,
+        };
         let state = HostState::new(sandbox.inner.clone(), Overlay::default(), ctx, false);
         let mut store = wasmtime::Store::new(&sandbox.inner.engine, state);
         let defined: Vec<String> = sandbox.inner.linker.iter(&mut store).map(|(m, n, _)| format!("{m}::{n}")).collect();

@@ -157,7 +157,12 @@ pub fn check_interface(module: &Module) -> Result<ModuleSummary, ValidationError
         match module.get_export(entry) {
             None => return Err(ValidationError::MissingExport(entry)),
             Some(ExternType::Func(f)) if f.params().len() == 0 && f.results().len() == 0 => {}
-            Some(_) => return Err(ValidationError::ExportType { name: entry, expected: "a function taking and returning nothing" }),
+            Some(_) => {
+                return Err(ValidationError::ExportType {
+                    name: entry,
+                    expected: "a function taking and returning nothing",
+                })
+            }
         }
     }
     match module.get_export(exports::MEMORY) {

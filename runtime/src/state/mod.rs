@@ -13,7 +13,7 @@
 mod merkle;
 mod overlay;
 
-pub use merkle::{stage_changes, verify_proof, Blake2bHasher, MemoryState, StateProof, StagedStore, TreeStore};
+pub use merkle::{stage_changes, verify_proof, Blake2bHasher, MemoryState, StagedStore, StateProof, TreeStore};
 pub use overlay::Overlay;
 
 use crate::types::{AccountId, Hash};
@@ -114,6 +114,5 @@ pub mod keys {
 
 /// Decodes a state record, naming the key when it does not decode.
 pub fn decode_record<T: Decode>(key: &[u8], bytes: &[u8]) -> Result<T, StateError> {
-    T::decode(&mut &bytes[..])
-        .map_err(|e| StateError::Corrupt { key: hex::encode(key), reason: e.to_string() })
+    T::decode(&mut &bytes[..]).map_err(|e| StateError::Corrupt { key: hex::encode(key), reason: e.to_string() })
 }

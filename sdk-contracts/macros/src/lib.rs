@@ -128,7 +128,10 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         for input in &f.sig.inputs {
             match input {
                 FnArg::Receiver(r) => {
-                    return Err(Error::new(r.span(), "contract methods take no `self`: keep state in storage (Item, Map)"))
+                    return Err(Error::new(
+                        r.span(),
+                        "contract methods take no `self`: keep state in storage (Item, Map)",
+                    ))
                 }
                 FnArg::Typed(pt) => match &*pt.pat {
                     Pat::Ident(pi) => args.push((pi.ident.clone(), (*pt.ty).clone())),
@@ -153,7 +156,10 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     for (i, a) in methods.iter().enumerate() {
         for b in &methods[i + 1..] {
             if a.selector == b.selector && a.constructor == b.constructor {
-                return Err(Error::new(b.ident.span(), format!("selector of `{}` collides with `{}`: rename one", b.ident, a.ident)));
+                return Err(Error::new(
+                    b.ident.span(),
+                    format!("selector of `{}` collides with `{}`: rename one", b.ident, a.ident),
+                ));
             }
         }
     }
