@@ -1,0 +1,1 @@
+fn main() { jjj_node::cli::main() }

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Starts a 4-validator devnet on 127.0.0.1, each validator with its own embedded RocksDB, in a
+# directory (default: a new temporary one). Two networks share the validators' ports:
+# jjj (京津冀, validators 1-4) and jj (京津, validators 1-4), each with its own genesis, ledger
+# and consensus.
+#
+#   scripts/devnet.sh [DIR]        start; prints DIR, the RPC endpoints and how to stop
+#   scripts/devnet.sh --stop DIR   stop every validator of DIR (SIGTERM, then SIGKILL)
+#
+# Binaries come from $CARGO_TARGET_DIR/release (default target/release); build them with
+# `cargo build --release -p jjj-node`. Logs: DIR/validator-N.log.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
+
+stop() {
+  local dir=$1
+  for pidfile in "$dir"/validator-*.pid; do
+    [ -f "$pidfile" ] || continue
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
+  sleep 1
+  for pidfile in "$dir"/validator-*.pid; do
+    [ -f "$pidfile" ] || continue
+    kill -9 "$(cat "$pidfile")" 2>/dev/null || true
+    rm -f "$pidfile"
+  done
+}
+
+if [ "${1:-}" = "--stop" ]; then
+  stop "${2:?usage: scripts/devnet.sh --stop DIR}"
+  exit 0
+fi
+
+DIR=${1:-$(mktemp -d /tmp/jjj-devnet.XXXXXX)}
+mkdir -p "$DIR"
+if [ ! -f "$DIR/validator-1.toml" ]; then
+  "$BIN/jjj" network init --dir "$DIR" --validators 4 --dev-keys \
+    --network jjj --network jj \
+    --p2p-port "${JJJ_P2P_PORT:-30301}" --rpc-port "${JJJ_RPC_PORT:-9941}" --metrics-port "${JJJ_METRICS_PORT:-9611}" \
+    --view-timeout-ms "${JJJ_VIEW_TIMEOUT_MS:-1000}" \
+    --account admin=0 --account beijing-water=0 --account tianjin-grid=0 \
+    --account hebei-resident=500000 --account beijing-resident=500000 --account bank=100000000000 \
+    --account beijing-factory=2000000 --account jinghua-transport=0 --account langfang-facility=0 \
+    --account beijing-agency=0 --account hebei-agency=0 \
+    --account tianjin-buyer=5000000 --account hebei-seller=0 --account beijing-logistics=0 --account arbitrator=0 \
+    >"$DIR/init.log"
+fi
+for i in 1 2 3 4; do
+  RUST_LOG=${RUST_LOG:-info} "$BIN/jjj-node" --config "$DIR/validator-$i.toml" >>"$DIR/validator-$i.log" 2>&1 &
+  echo $! >"$DIR/validator-$i.pid"
+done
+rpc_port=${JJJ_RPC_PORT:-9941}
+for i in 0 1 2 3; do
+  port=$((rpc_port + i))
+  for _ in $(seq 1 100); do
+    if "$BIN/jjj" --rpc "http://127.0.0.1:$port" status >/dev/null 2>&1; then break; fi
+    sleep 0.2
+  done
+  "$BIN/jjj" --rpc "http://127.0.0.1:$port" status >/dev/null || { echo "validator $((i + 1)) did not start; see $DIR/validator-$((i + 1)).log" >&2; exit 1; }
+done
+echo "devnet running in $DIR"
+echo "  RPC: http://127.0.0.1:$rpc_port … $((rpc_port + 3))   networks: jjj, jj"
+echo "  stop: scripts/devnet.sh --stop $DIR"
