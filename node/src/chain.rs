@@ -259,6 +259,14 @@ impl Chain {
     }
 }
 
+impl Chain {
+    /// Whether the mempool holds a transaction a block could include now.
+    fn has_work(&self) -> bool {
+        let state = self.store.state();
+        self.mempool.lock().map(|m| m.has_runnable(|who| account(&*state, who).nonce)).unwrap_or(false)
+    }
+}
+
 fn account(state: &dyn StateReader, who: &AccountId) -> Account {
     state.get(&keys::account(who)).ok().flatten().and_then(|b| Account::decode(&mut &b[..]).ok()).unwrap_or_default()
 }
@@ -325,7 +333,9 @@ impl Driver {
             DriverInput::Consensus(m) => self.queue.push_back(Input::Message(m)),
             DriverInput::Timeout(t) => self.queue.push_back(Input::Timeout(t)),
             DriverInput::Transactions => {
-                if let Some((h, v)) = self.pending_build {
+                if !self.chain.has_work() {
+                    // Only transactions behind a nonce gap: nothing to propose or wait for.
+                } else if let Some((h, v)) = self.pending_build {
                     self.build(h, v);
                 } else {
                     let effects = self.core.on_pending_transactions();
@@ -376,8 +386,7 @@ impl Driver {
                     self.chain.net.broadcast(bytes);
                 }
                 Effect::BuildProposal { height, view } => {
-                    let has_txs = self.chain.mempool.lock().map(|m| !m.is_empty()).unwrap_or(false);
-                    if view > 0 || has_txs {
+                    if view > 0 || self.chain.has_work() {
                         self.build(height, view);
                     } else {
                         self.pending_build = Some((height, view));
@@ -398,8 +407,7 @@ impl Driver {
                     self.executed.clear();
                     self.pending_build = None;
                     self.last_block_ms = now_ms();
-                    let pending = self.chain.mempool.lock().map(|m| !m.is_empty()).unwrap_or(false);
-                    if pending {
+                    if self.chain.has_work() {
                         let _ = self.chain.inputs.try_send(DriverInput::Transactions);
                     }
                 }

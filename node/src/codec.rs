@@ -167,7 +167,10 @@ fn deserialize_registry<'de, D: Deserializer<'de>>(d: D) -> Result<PortableRegis
     // `PortableRegistry::resolve` indexes by position, so ids must be 0, 1, 2, … in order.
     for (i, e) in r.types.iter().enumerate() {
         if e.id as usize != i {
-            return Err(serde::de::Error::custom(format!("type registry entry {i} has id {}: ids must be 0, 1, 2, … in order", e.id)));
+            return Err(serde::de::Error::custom(format!(
+                "type registry entry {i} has id {}: ids must be 0, 1, 2, … in order",
+                e.id
+            )));
         }
     }
     Ok(PortableRegistry { types: r.types.into_iter().map(|e| PortableType::new(e.id, e.ty)).collect() })
@@ -184,7 +187,9 @@ impl LoadedMetadata {
     /// Every referenced type id resolves and every selector is 4 bytes of hex.
     pub fn validate(&self) -> Result<(), CodecError> {
         let check = |id: u32, what: &dyn Fn() -> String| {
-            self.types.resolve(id).map(|_| ()).ok_or_else(|| CodecError::Metadata(format!("{} refers to type {id}, which is not in the registry", what())))
+            self.types.resolve(id).map(|_| ()).ok_or_else(|| {
+                CodecError::Metadata(format!("{} refers to type {id}, which is not in the registry", what()))
+            })
         };
         for m in self.constructors.iter().chain(&self.messages) {
             selector_bytes(m)?;
@@ -221,7 +226,8 @@ impl LoadedMetadata {
 
     /// `name(arg: Type, …) -> Output` for a message: for help texts and error messages.
     pub fn signature(&self, m: &LoadedMessage) -> String {
-        let args: Vec<String> = m.args.iter().map(|a| format!("{}: {}", a.name, type_name(&self.types, a.ty))).collect();
+        let args: Vec<String> =
+            m.args.iter().map(|a| format!("{}: {}", a.name, type_name(&self.types, a.ty))).collect();
         format!("{}({}) -> {}", m.name, args.join(", "), type_name(&self.types, m.returns))
     }
 
@@ -292,7 +298,12 @@ pub fn encode_with_spec(meta: &LoadedMetadata, spec: &LoadedMessage, args: &Valu
         Value::Null if spec.args.is_empty() => Vec::new(),
         Value::Array(items) => {
             if items.len() != spec.args.len() {
-                return Err(CodecError::ArgCount { name: spec.name.clone(), expected: spec.args.len(), names: names(), got: items.len() });
+                return Err(CodecError::ArgCount {
+                    name: spec.name.clone(),
+                    expected: spec.args.len(),
+                    names: names(),
+                    got: items.len(),
+                });
             }
             items.iter().collect()
         }
@@ -302,16 +313,76 @@ pub fn encode_with_spec(meta: &LoadedMetadata, spec: &LoadedMessage, args: &Valu
             }
             let mut v = Vec::with_capacity(spec.args.len());
             for a in &spec.args {
-                v.push(obj.get(&a.name).ok_or_else(|| CodecError::MissingArgument { name: spec.name.clone(), arg: a.name.clone() })?);
+                v.push(
+                    obj.get(&a.name)
+                        .ok_or_else(|| CodecError::MissingArgument { name: spec.name.clone(), arg: a.name.clone() })?,
+                );
             }
             v
         }
         other => return Err(CodecError::ArgsShape { name: spec.name.clone(), got: show(other) }),
     };
     for (a, v) in spec.args.iter().zip(values) {
-        encode_to(&meta.types, a.ty, v, &mut out, 0).map_err(|e| CodecError::Argument { arg: a.name.clone(), source: Box::new(e) })?;
+        encode_to(&meta.types, a.ty, v, &mut out, 0)
+            .map_err(|e| CodecError::Argument { arg: a.name.clone(), source: Box::new(e) })?;
     }
     Ok(out)
+}
+
+/// A call input read back: which method, and its arguments by name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecodedCall {
+    pub name: String,
+    /// `{"arg": value, …}` in the JSON mapping `encode_call` accepts.
+    pub args: Value,
+}
+
+/// Reads a message call's input (selector ++ arguments), e.g. to show a transaction.
+pub fn decode_call(meta: &LoadedMetadata, input: &[u8]) -> Result<DecodedCall, CodecError> {
+    decode_input(meta, &meta.messages, "message", input)
+}
+
+/// Reads a constructor's input (a deploy's data).
+pub fn decode_deploy(meta: &LoadedMetadata, input: &[u8]) -> Result<DecodedCall, CodecError> {
+    decode_input(meta, &meta.constructors, "constructor", input)
+}
+
+fn decode_input(
+    meta: &LoadedMetadata,
+    specs: &[LoadedMessage],
+    kind: &'static str,
+    input: &[u8],
+) -> Result<DecodedCall, CodecError> {
+    let Some((selector, mut rest)) = input.split_first_chunk::<4>() else {
+        return Err(CodecError::Decode {
+            path: String::new(),
+            ty: format!("a {kind} call"),
+            reason: format!("{} bytes, shorter than a selector", input.len()),
+        });
+    };
+    let mut found = None;
+    for s in specs {
+        if selector_bytes(s)? == *selector {
+            found = Some(s);
+            break;
+        }
+    }
+    let spec = found.ok_or_else(|| CodecError::UnknownMessage {
+        contract: meta.name.clone(),
+        kind,
+        name: format!("0x{}", hex::encode(selector)),
+        available: list(specs.iter().map(|m| m.name.as_str())),
+    })?;
+    let mut args = Map::new();
+    for a in &spec.args {
+        let v = decode_value(&meta.types, a.ty, &mut rest)
+            .map_err(|e| CodecError::Argument { arg: a.name.clone(), source: Box::new(e) })?;
+        args.insert(a.name.clone(), v);
+    }
+    if !rest.is_empty() {
+        return Err(CodecError::TrailingBytes { what: format!("the arguments of `{}`", spec.name), n: rest.len() });
+    }
+    Ok(DecodedCall { name: spec.name.clone(), args: Value::Object(args) })
 }
 
 /// Decodes a message's `Ok` output (the bytes a successful call returns) to JSON.
@@ -329,7 +400,8 @@ pub fn decode_event(meta: &LoadedMetadata, data: &[u8]) -> Result<Value, CodecEr
 /// Decodes exactly `bytes` as one value of `type_id`: leftovers mean the type is wrong.
 fn decode_all(registry: &PortableRegistry, type_id: u32, bytes: &[u8], what: &str) -> Result<Value, CodecError> {
     let mut rest = bytes;
-    let v = decode_value(registry, type_id, &mut rest).map_err(|e| CodecError::In { context: what.to_string(), source: Box::new(e) })?;
+    let v = decode_value(registry, type_id, &mut rest)
+        .map_err(|e| CodecError::In { context: what.to_string(), source: Box::new(e) })?;
     if !rest.is_empty() {
         return Err(CodecError::TrailingBytes { what: what.to_string(), n: rest.len() });
     }
@@ -462,7 +534,8 @@ fn encode_to(reg: &PortableRegistry, id: u32, value: &Value, out: &mut Vec<u8>, 
         TypeDef::Sequence(s) => {
             let elem = s.type_param.id;
             if is_u8(reg, elem) {
-                let bytes = bytes_from_json(value, None).ok_or_else(|| mismatch(reg, id, " (0x-prefixed hex, or an array of bytes)", value))?;
+                let bytes = bytes_from_json(value, None)
+                    .ok_or_else(|| mismatch(reg, id, " (0x-prefixed hex, or an array of bytes)", value))?;
                 Compact(len_u32(bytes.len())?).encode_to(out);
                 out.extend_from_slice(&bytes);
                 return Ok(());
@@ -543,7 +616,8 @@ fn encode_to(reg: &PortableRegistry, id: u32, value: &Value, out: &mut Vec<u8>, 
                     hint: format!(" ({{\"{}\": its fields}})", var.name),
                     got: show(value),
                 }),
-                Some(p) => encode_fields(reg, id, false, &var.fields, p, out, depth).map_err(|e| e.within(|| format!(".{}", var.name))),
+                Some(p) => encode_fields(reg, id, false, &var.fields, p, out, depth)
+                    .map_err(|e| e.within(|| format!(".{}", var.name))),
             }
         }
         TypeDef::BitSequence(_) => Err(CodecError::Unsupported { path: String::new(), ty: type_name(reg, id) }),
@@ -581,13 +655,24 @@ fn encode_fields(
     }
     if fields.iter().all(|f| f.name.is_some()) {
         let field_names = || list(fields.iter().filter_map(|f| f.name.as_deref()));
-        let obj = value.as_object().ok_or_else(|| mismatch(reg, owner, format!(" (an object with {})", field_names()), value))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| mismatch(reg, owner, format!(" (an object with {})", field_names()), value))?;
         if let Some(k) = obj.keys().find(|k| !fields.iter().any(|f| f.name.as_deref() == Some(k.as_str()))) {
-            return Err(CodecError::UnknownField { path: String::new(), ty: type_name(reg, owner), field: k.clone(), fields: field_names() });
+            return Err(CodecError::UnknownField {
+                path: String::new(),
+                ty: type_name(reg, owner),
+                field: k.clone(),
+                fields: field_names(),
+            });
         }
         for f in fields {
             let name = f.name.as_deref().unwrap_or_default();
-            let v = obj.get(name).ok_or_else(|| CodecError::MissingField { path: String::new(), ty: type_name(reg, owner), field: name.into() })?;
+            let v = obj.get(name).ok_or_else(|| CodecError::MissingField {
+                path: String::new(),
+                ty: type_name(reg, owner),
+                field: name.into(),
+            })?;
             encode_to(reg, f.ty.id, v, out, depth + 1).map_err(|e| e.within(|| format!(".{name}")))?;
         }
         return Ok(());
@@ -620,7 +705,9 @@ fn len_u32(n: usize) -> Result<u32, CodecError> {
 fn bytes_from_json(value: &Value, len: Option<usize>) -> Option<Vec<u8>> {
     let bytes = match value {
         Value::String(s) => hex::decode(s.strip_prefix("0x")?).ok()?,
-        Value::Array(items) => items.iter().map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok())).collect::<Option<Vec<u8>>>()?,
+        Value::Array(items) => {
+            items.iter().map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok())).collect::<Option<Vec<u8>>>()?
+        }
         _ => return None,
     };
     match len {
@@ -654,7 +741,13 @@ fn json_i128(v: &Value) -> Option<i128> {
     }
 }
 
-fn encode_primitive(reg: &PortableRegistry, id: u32, p: &TypeDefPrimitive, value: &Value, out: &mut Vec<u8>) -> Result<(), CodecError> {
+fn encode_primitive(
+    reg: &PortableRegistry,
+    id: u32,
+    p: &TypeDefPrimitive,
+    value: &Value,
+    out: &mut Vec<u8>,
+) -> Result<(), CodecError> {
     // An integer that parsed but does not fit gets its range in the message.
     let range = |lo: i128, hi: u128| format!(" ({lo}..={hi})");
     let bad = || mismatch(reg, id, "", value);
@@ -668,7 +761,8 @@ fn encode_primitive(reg: &PortableRegistry, id: u32, p: &TypeDefPrimitive, value
     macro_rules! signed {
         ($t:ty) => {{
             let n = json_i128(value).ok_or_else(bad)?;
-            let v = <$t>::try_from(n).map_err(|_| mismatch(reg, id, range(<$t>::MIN as i128, <$t>::MAX as u128), value))?;
+            let v =
+                <$t>::try_from(n).map_err(|_| mismatch(reg, id, range(<$t>::MIN as i128, <$t>::MAX as u128), value))?;
             v.encode_to(out);
         }};
     }
@@ -715,7 +809,12 @@ fn compact_number(reg: &PortableRegistry, id: u32, value: &Value, depth: u32) ->
                 TypeDefPrimitive::U32 => u32::MAX.into(),
                 TypeDefPrimitive::U64 => u64::MAX.into(),
                 TypeDefPrimitive::U128 => u128::MAX,
-                _ => return Err(CodecError::Unsupported { path: String::new(), ty: format!("Compact<{}>", prim_name(p)) }),
+                _ => {
+                    return Err(CodecError::Unsupported {
+                        path: String::new(),
+                        ty: format!("Compact<{}>", prim_name(p)),
+                    })
+                }
             };
             let n = json_u128(value).ok_or_else(|| mismatch(reg, id, "", value))?;
             if n > max {
@@ -855,7 +954,8 @@ fn decode_from(reg: &PortableRegistry, id: u32, bytes: &mut &[u8], depth: u32) -
             if var.fields.is_empty() {
                 return Ok(Value::String(var.name.clone()));
             }
-            let inner = decode_fields(reg, &var.fields, bytes, depth).map_err(|e| e.within(|| format!(".{}", var.name)))?;
+            let inner =
+                decode_fields(reg, &var.fields, bytes, depth).map_err(|e| e.within(|| format!(".{}", var.name)))?;
             let mut m = Map::new();
             m.insert(var.name.clone(), inner);
             Ok(Value::Object(m))
@@ -864,7 +964,12 @@ fn decode_from(reg: &PortableRegistry, id: u32, bytes: &mut &[u8], depth: u32) -
     }
 }
 
-fn decode_fields(reg: &PortableRegistry, fields: &[Field<PortableForm>], bytes: &mut &[u8], depth: u32) -> Result<Value, CodecError> {
+fn decode_fields(
+    reg: &PortableRegistry,
+    fields: &[Field<PortableForm>],
+    bytes: &mut &[u8],
+    depth: u32,
+) -> Result<Value, CodecError> {
     if fields.is_empty() {
         return Ok(Value::Null);
     }
@@ -902,7 +1007,12 @@ fn compact_json(reg: &PortableRegistry, id: u32, n: u128, depth: u32) -> Result<
                 TypeDefPrimitive::U32 => u32::MAX.into(),
                 TypeDefPrimitive::U64 => u64::MAX.into(),
                 TypeDefPrimitive::U128 => u128::MAX,
-                _ => return Err(CodecError::Unsupported { path: String::new(), ty: format!("Compact<{}>", prim_name(p)) }),
+                _ => {
+                    return Err(CodecError::Unsupported {
+                        path: String::new(),
+                        ty: format!("Compact<{}>", prim_name(p)),
+                    })
+                }
             };
             if n > max {
                 return Err(decode_err(reg, id, format!("compact value {n} is out of range")));
@@ -925,12 +1035,18 @@ fn compact_json(reg: &PortableRegistry, id: u32, n: u128, depth: u32) -> Result<
     }
 }
 
-fn decode_primitive(reg: &PortableRegistry, id: u32, p: &TypeDefPrimitive, bytes: &mut &[u8]) -> Result<Value, CodecError> {
+fn decode_primitive(
+    reg: &PortableRegistry,
+    id: u32,
+    p: &TypeDefPrimitive,
+    bytes: &mut &[u8],
+) -> Result<Value, CodecError> {
     Ok(match p {
         TypeDefPrimitive::Bool => Value::Bool(read::<bool>(reg, id, bytes)?),
         TypeDefPrimitive::Char => {
             let c = read::<u32>(reg, id, bytes)?;
-            let c = char::from_u32(c).ok_or_else(|| decode_err(reg, id, format!("{c:#x} is not a Unicode scalar value")))?;
+            let c = char::from_u32(c)
+                .ok_or_else(|| decode_err(reg, id, format!("{c:#x} is not a Unicode scalar value")))?;
             Value::String(c.to_string())
         }
         TypeDefPrimitive::Str => {
@@ -1041,8 +1157,15 @@ mod tests {
     #[test]
     fn issue_bill_matches_the_generated_encoder() {
         let meta = bills();
-        let expected = utility_bills::msg::issue_bill(acct(7), utility_bills::UtilityKind::Heating, 12_345, "2026-01 采暖".into(), 1_800_000_000_000);
-        let positional = call(&meta, "issue_bill", json!([hex32(7), "Heating", 12345, "2026-01 采暖", 1_800_000_000_000u64]));
+        let expected = utility_bills::msg::issue_bill(
+            acct(7),
+            utility_bills::UtilityKind::Heating,
+            12_345,
+            "2026-01 采暖".into(),
+            1_800_000_000_000,
+        );
+        let positional =
+            call(&meta, "issue_bill", json!([hex32(7), "Heating", 12345, "2026-01 采暖", 1_800_000_000_000u64]));
         assert_eq!(positional, expected);
         let named = call(
             &meta,
@@ -1050,6 +1173,22 @@ mod tests {
             json!({"due": "1800000000000", "period": "2026-01 采暖", "amount": 12345, "kind": "Heating", "resident": hex32(7)}),
         );
         assert_eq!(named, expected);
+        // And back: the input names its message and arguments.
+        let call = decode_call(&meta, &expected).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(call.name, "issue_bill");
+        assert_eq!(
+            call.args,
+            json!({"due": 1_800_000_000_000u64, "period": "2026-01 采暖", "amount": 12345, "kind": "Heating", "resident": hex32(7)})
+        );
+        assert_eq!(encode_call(&meta, &call.name, &call.args).ok(), Some(expected.clone()));
+        let mut long = expected.clone();
+        long.push(0);
+        assert!(matches!(decode_call(&meta, &long), Err(CodecError::TrailingBytes { n: 1, .. })));
+        let e = decode_call(&meta, &[1, 2, 3, 4]).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.starts_with("UtilityBills has no message `0x01020304`; available: register_provider"), "{e}");
+        assert!(decode_call(&meta, &[1, 2]).is_err());
+        let deploy = decode_deploy(&meta, &utility_bills::msg::new(acct(1))).ok().map(|c| (c.name, c.args));
+        assert_eq!(deploy, Some(("new".to_string(), json!({"admin": hex32(1)}))));
     }
 
     #[test]
@@ -1063,7 +1202,11 @@ mod tests {
             vec![UtilityKind::Electricity, UtilityKind::WasteFee, UtilityKind::Water],
             250,
         );
-        let got = call(&meta, "register_provider", json!([hex32(0xab), "国网冀北电力", "Hebei", ["Electricity", "WasteFee", "Water"], 250]));
+        let got = call(
+            &meta,
+            "register_provider",
+            json!([hex32(0xab), "国网冀北电力", "Hebei", ["Electricity", "WasteFee", "Water"], 250]),
+        );
         assert_eq!(got, expected);
         // A unit variant may also be written {"Name": null}; an account as an array of bytes.
         let got = call(
@@ -1090,8 +1233,15 @@ mod tests {
             MilestoneSpec { description: "样品".into(), amount: 1_000, deadline: 2_000_000 },
             MilestoneSpec { description: "bulk".into(), amount: u64::MAX, deadline: 3_000_000 },
         ];
-        let expected =
-            ecommerce_agreement::msg::propose(doc, vec![acct(1), acct(2), acct(3)], acct(1), acct(2), acct(9), milestones, 1_500_000);
+        let expected = ecommerce_agreement::msg::propose(
+            doc,
+            vec![acct(1), acct(2), acct(3)],
+            acct(1),
+            acct(2),
+            acct(9),
+            milestones,
+            1_500_000,
+        );
         let got = call(
             &meta,
             "propose",
@@ -1115,8 +1265,17 @@ mod tests {
     fn create_manifest_matches() {
         use waste_disposal::{Region, WasteCategory};
         let meta = load(waste_disposal::WasteDisposal::metadata());
-        let expected = waste_disposal::msg::create_manifest(WasteCategory::Hazardous, 1_250, Region::Tianjin, Region::Hebei, acct(4), acct(5), 3_000);
-        let got = call(&meta, "create_manifest", json!(["Hazardous", 1250, "Tianjin", "Hebei", hex32(4), hex32(5), 3000]));
+        let expected = waste_disposal::msg::create_manifest(
+            WasteCategory::Hazardous,
+            1_250,
+            Region::Tianjin,
+            Region::Hebei,
+            acct(4),
+            acct(5),
+            3_000,
+        );
+        let got =
+            call(&meta, "create_manifest", json!(["Hazardous", 1250, "Tianjin", "Hebei", hex32(4), hex32(5), 3000]));
         assert_eq!(got, expected);
         assert!(meta.message("create_manifest").is_some_and(|m| m.payable));
     }
@@ -1135,7 +1294,13 @@ mod tests {
             issued_at: 1_700_000_000_000,
             due: u64::MAX,
             late_fee_bps_per_day: 50,
-            payment: Some(PaymentReceipt { bill_id: 42, payer: acct(3), amount_paid: 10_000, late_fee: 100, paid_at: 1_700_000_100_000 }),
+            payment: Some(PaymentReceipt {
+                bill_id: 42,
+                payer: acct(3),
+                amount_paid: 10_000,
+                late_fee: 100,
+                paid_at: 1_700_000_100_000,
+            }),
         };
         let bytes = Some(bill.clone()).encode();
         let v = decode_output(&meta, "bill", &bytes).unwrap_or_else(|e| panic!("{e}"));
@@ -1186,7 +1351,12 @@ mod tests {
             arbitrator: acct(8),
             milestones: vec![
                 Milestone { description: "a".into(), amount: 5, deadline: 10, state: MilestoneState::Pending },
-                Milestone { description: "b".into(), amount: 6, deadline: 11, state: MilestoneState::Released { at: 12 } },
+                Milestone {
+                    description: "b".into(),
+                    amount: 6,
+                    deadline: 11,
+                    state: MilestoneState::Released { at: 12 },
+                },
                 Milestone {
                     description: "c".into(),
                     amount: 7,
@@ -1206,20 +1376,33 @@ mod tests {
         assert_eq!(v["status"], json!("Active"));
         assert_eq!(v["milestones"][0]["state"], json!("Pending"));
         assert_eq!(v["milestones"][1]["state"], json!({"Released": {"at": 12}}));
-        assert_eq!(v["milestones"][2]["state"], json!({"Disputed": {"by": hex32(2), "reason": "late", "at": 14, "overdue": true}}));
+        assert_eq!(
+            v["milestones"][2]["state"],
+            json!({"Disputed": {"by": hex32(2), "reason": "late", "at": 14, "overdue": true}})
+        );
         assert_eq!(encode_value(&meta.types, returns(&meta, "agreement"), &v).ok(), Some(bytes));
     }
 
     #[test]
     fn events_decode_and_re_encode() {
         let meta = bills();
-        let ev = utility_bills::UtilityEvent::BillPaid { bill_id: 1, provider: acct(2), payer: acct(3), amount: 10_100, late_fee: 100 };
+        let ev = utility_bills::UtilityEvent::BillPaid {
+            bill_id: 1,
+            provider: acct(2),
+            payer: acct(3),
+            amount: 10_100,
+            late_fee: 100,
+        };
         let v = decode_event(&meta, &ev.encode()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(v, json!({"BillPaid": {"bill_id": 1, "provider": hex32(2), "payer": hex32(3), "amount": 10100, "late_fee": 100}}));
+        assert_eq!(
+            v,
+            json!({"BillPaid": {"bill_id": 1, "provider": hex32(2), "payer": hex32(3), "amount": 10100, "late_fee": 100}})
+        );
         assert_eq!(meta.events.and_then(|t| encode_value(&meta.types, t, &v).ok()), Some(ev.encode()));
 
         let w = load(waste_disposal::WasteDisposal::metadata());
-        let ev = waste_disposal::WasteEvent::Rejected { id: 4, agency: acct(6), reason: "无许可".into(), refunded: 500 };
+        let ev =
+            waste_disposal::WasteEvent::Rejected { id: 4, agency: acct(6), reason: "无许可".into(), refunded: 500 };
         let v = decode_event(&w, &ev.encode()).unwrap_or_default();
         assert_eq!(v["Rejected"]["reason"], json!("无许可"));
         assert_eq!(w.events.and_then(|t| encode_value(&w.types, t, &v).ok()), Some(ev.encode()));
@@ -1277,7 +1460,8 @@ mod tests {
             issue(json!([hex32(1), "Coal", 1, "p", 5])),
             "argument `kind`: UtilityKind has no variant `Coal`; its variants: Water, Electricity, Gas, Heating, WasteFee"
         );
-        assert!(issue(json!([hex32(1), 3, 1, "p", 5])).starts_with("argument `kind`: expected UtilityKind (one of \"Water\""));
+        assert!(issue(json!([hex32(1), 3, 1, "p", 5]))
+            .starts_with("argument `kind`: expected UtilityKind (one of \"Water\""));
         assert_eq!(issue(json!([hex32(1), "Water", 1, 7, 5])), "argument `period`: expected String, got 7");
         assert_eq!(
             issue(json!([hex32(1), "Water", 1])),
@@ -1301,7 +1485,13 @@ mod tests {
                    "arbitrator": hex32(3), "milestones": milestones, "sign_deadline": 1})
         };
         assert_eq!(
-            err(&ec, "propose", base(json!([{"description": "a", "amount": 1, "deadline": 2}, {"description": "b", "amount": true, "deadline": 2}]))),
+            err(
+                &ec,
+                "propose",
+                base(
+                    json!([{"description": "a", "amount": 1, "deadline": 2}, {"description": "b", "amount": true, "deadline": 2}])
+                )
+            ),
             "argument `milestones`: at [1].amount: expected u64, got true"
         );
         assert_eq!(
@@ -1436,7 +1626,10 @@ mod tests {
     fn signatures_read_like_rust() {
         let meta = bills();
         let sig = |n: &str| meta.message(n).map(|m| meta.signature(m)).unwrap_or_default();
-        assert_eq!(sig("issue_bill"), "issue_bill(resident: AccountId, kind: UtilityKind, amount: u64, period: String, due: u64) -> u64");
+        assert_eq!(
+            sig("issue_bill"),
+            "issue_bill(resident: AccountId, kind: UtilityKind, amount: u64, period: String, due: u64) -> u64"
+        );
         assert_eq!(sig("bill"), "bill(id: u64) -> Option<Bill>");
         assert_eq!(sig("register_provider"), "register_provider(provider: AccountId, name: String, region: Region, kinds: Vec<UtilityKind>, late_fee_bps_per_day: u32) -> ()");
     }

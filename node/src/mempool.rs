@@ -164,6 +164,12 @@ impl Mempool {
         out
     }
 
+    /// Whether a block could take anything now: some sender's next nonce is pending. A pool
+    /// holding only transactions behind a nonce gap has nothing to propose.
+    pub fn has_runnable(&self, next_nonce: impl Fn(&AccountId) -> u64) -> bool {
+        self.senders.iter().any(|(sender, q)| q.contains_key(&next_nonce(sender)))
+    }
+
     /// Drops what a finalised block included, and every transaction whose nonce is now used.
     pub fn prune(&mut self, included: &[SignedTransaction], next_nonce: impl Fn(&AccountId) -> u64) {
         let mut touched: Vec<AccountId> = Vec::new();
@@ -265,7 +271,10 @@ mod tests {
         assert_eq!(batch.len(), 3);
         let from_b = batch.iter().filter(|t| t.tx.sender == b.account()).count();
         assert!(from_b >= 1, "senders take turns");
-        m.prune(&batch, |who| if *who == a.account() { 2 } else { 1 });
-        assert_eq!(m.len(), 2, "a's nonce 2 and b's nonce 1 remain");
+        // As if the batch were committed: each sender's next nonce is how many it had in it.
+        let committed = |who: &AccountId| batch.iter().filter(|t| t.tx.sender == *who).count() as u64;
+        m.prune(&batch, committed);
+        assert_eq!(m.len(), 2, "the two transactions left out of the batch remain");
+        assert!(batch.iter().all(|t| !m.contains(&t.hash())));
     }
 }

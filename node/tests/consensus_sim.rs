@@ -17,7 +17,7 @@ fn consensus_holds_over_many_seeds() {
     let started = std::time::Instant::now();
     let s = sim::run_seeds(0..seeds, threads());
     println!(
-        "consensus sim: {} seeds, {} commits, {} synced blocks, {} view changes, {} crashes, {} with an equivocating twin, {} messages, {:.1} s",
+        "consensus sim: {} seeds, {} commits, {} synced blocks, {} view changes, {} crashes, {} with an equivocating twin, {} messages, recovery after healing ≤ {} ms (virtual), {:.1} s",
         s.seeds,
         s.commits,
         s.synced_blocks,
@@ -25,6 +25,7 @@ fn consensus_holds_over_many_seeds() {
         s.crashes,
         s.twins,
         s.messages_delivered,
+        s.max_recovery_ms,
         started.elapsed().as_secs_f64()
     );
     let shown: Vec<&String> = s.failures.iter().take(5).collect();
@@ -76,7 +77,10 @@ fn an_equivocating_leader_never_splits_the_honest_validators() {
 fn a_crashed_leader_during_a_partition_recovers_after_healing() {
     for seed in 0..20 {
         let mut sc = Scenario::calm(seed, 4);
-        sc.crashes = vec![Crash { validator: 0, at_ms: 300, restart_at_ms: 9_000 }, Crash { validator: 2, at_ms: 4_000, restart_at_ms: 4_500 }];
+        sc.crashes = vec![
+            Crash { validator: 0, at_ms: 300, restart_at_ms: 9_000 },
+            Crash { validator: 2, at_ms: 4_000, restart_at_ms: 4_500 },
+        ];
         sc.partitions = vec![Partition { side_a: vec![0, 1], from_ms: 1_000, to_ms: 8_000 }];
         sc.drop_per_mille = 100;
         sc.duplicate_per_mille = 100;

@@ -12,7 +12,12 @@ use std::time::{Duration, Instant};
 
 const NET: &str = "jjj";
 
+/// Each devnet runs four node processes: on a 2-core machine two at once only measure contention,
+/// so the tests take turns.
+static ONE_DEVNET_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 struct Devnet {
+    _turn: std::sync::MutexGuard<'static, ()>,
     dir: tempfile::TempDir,
     base_rpc: u16,
     nodes: Vec<Option<Child>>,
@@ -28,6 +33,7 @@ fn bin(name: &str) -> PathBuf {
 impl Devnet {
     /// `base` picks a port range of its own so tests can run side by side.
     fn start(base: u16, senders: usize) -> Devnet {
+        let turn = ONE_DEVNET_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let dir = tempfile::tempdir().expect("tempdir");
         let mut init = Command::new(bin("jjj"));
         init.args(["network", "init", "--dev-keys", "--validators", "4", "--network", NET, "--view-timeout-ms", "500"])
@@ -40,7 +46,7 @@ impl Devnet {
         init.args(["--account", "sink=0"]);
         let out = init.output().expect("jjj network init");
         assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
-        let mut net = Devnet { dir, base_rpc: base + 10, nodes: vec![None, None, None, None] };
+        let mut net = Devnet { _turn: turn, dir, base_rpc: base + 10, nodes: vec![None, None, None, None] };
         for i in 0..4 {
             net.start_node(i);
         }
@@ -155,7 +161,12 @@ fn submit_batch(net: &Devnet, senders: &[Keypair], start_nonce: u64, per_sender:
 fn wait_receipts(net: &Devnet, node: usize, hashes: &[String]) {
     let rt = rt();
     for h in hashes {
-        let r: Option<ReceiptJson> = rt.block_on(net.rpc(node).call("tx_receipt", json!({"network": NET, "hash": h, "wait_ms": 30_000}))).expect("receipt");
+        let r: Option<ReceiptJson> = rt
+            .block_on(net.rpc(node).call("tx_receipt", json!({"network": NET, "hash": h, "wait_ms": 30_000})))
+            .unwrap_or_else(|e| {
+                let logs: Vec<String> = (0..4).map(|i| format!("--- validator {}:\n{}", i + 1, tail(&net.log(i)))).collect();
+                panic!("receipt of {h} from validator {}: {e}\n{}", node + 1, logs.join("\n"))
+            });
         let r = r.unwrap_or_else(|| panic!("no receipt for {h}"));
         assert_eq!(r.status, "success", "{r:?}");
     }

@@ -368,7 +368,7 @@ async fn a_valid_noise_handshake_with_a_forged_identity_is_refused() {
 async fn an_authenticated_peer_announcing_an_oversize_message_is_disconnected() {
     let peer = Keypair::from_name("oversize-peer");
     let node_key = Keypair::from_name("oversize-node");
-    let mut c = config(&node_key, local(), vec![], &[peer.clone()]);
+    let mut c = config(&node_key, local(), vec![], std::slice::from_ref(&peer));
     c.max_message_bytes = 1 << 20;
     let (n, mut rx) = Network::start(c).await.unwrap();
     let addr = n.local_addr();
@@ -389,12 +389,60 @@ async fn an_authenticated_peer_announcing_an_oversize_message_is_disconnected() 
     let mut events = n.subscribe();
     let _ = writer.write_message(&vec![7; (1 << 20) + 1]).await;
     let reason = loop {
-        match timeout(WAIT, events.recv()).await.unwrap().unwrap() {
-            PeerEvent::Disconnected { reason, .. } => break reason,
-            _ => {}
+        if let PeerEvent::Disconnected { reason, .. } = timeout(WAIT, events.recv()).await.unwrap().unwrap() {
+            break reason;
         }
     };
     assert!(reason.contains("exceeds the limit"), "{reason}");
     assert!(!n.is_connected(&peer.account()));
     assert!(rx.try_recv().is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_connection_replaces_the_older_one_and_the_dialler_recovers() {
+    let keys = keys("dup", 2);
+    let mut nodes = mesh(&keys).await;
+    let baddr = nodes[1].net.local_addr();
+    let a = keys[0].account();
+
+    // A second connection proving node A's key (say A restarted before B noticed): newest wins.
+    let mut s = forged_client(baddr, &keys[0], &keys[0], false).await;
+    let client_addr = s.local_addr().unwrap();
+    wait_for(&nodes[1].net, "the newer connection to take over", |h| {
+        h.peers().iter().any(|p| p.id == a && p.addr == client_addr && !p.outbound)
+    })
+    .await;
+    assert_eq!(nodes[1].net.peers().len(), 1, "still one connection per peer");
+
+    // A's own connection was closed by B, so A redials; that connection is newer again.
+    expect_closed(&mut s, "the replaced hand-made connection").await;
+    wait_for(&nodes[1].net, "A to reconnect", |h| h.peers().iter().any(|p| p.id == a && p.addr != client_addr))
+        .await;
+    wait_for(&nodes[0].net, "A to see B again", |h| h.is_connected(&keys[1].account())).await;
+    exchange_all(&mut nodes, 5).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_does_not_read_overflows_only_its_own_queue() {
+    let keys = keys("slow", 3);
+    let slow = &keys[1];
+    let mut c = config(&keys[2], local(), vec![], &keys);
+    c.peer_queue = 4;
+    let (net, rx) = Network::start(c).await.unwrap();
+    let addr = net.local_addr();
+    let (a, arx) = Network::start(config(&keys[0], local(), vec![(keys[2].account(), addr)], &keys)).await.unwrap();
+    let mut nodes = vec![Node { key: keys[0].clone(), net: a, rx: arx }, Node { key: keys[2].clone(), net, rx }];
+
+    // The slow peer completes the handshake and then never reads.
+    let s = forged_client(addr, slow, slow, false).await;
+    wait_for(&nodes[1].net, "both peers to connect", |h| h.peers().len() == 2).await;
+    for _ in 0..50 {
+        nodes[1].net.send(&slow.account(), vec![1; 1 << 20]);
+    }
+    let dropped = nodes[1].net.stats().dropped_outbound;
+    assert!(dropped >= 30, "a full queue drops instead of blocking (dropped {dropped})");
+    assert!(nodes[1].net.is_connected(&slow.account()));
+    // The other peer is unaffected.
+    exchange_all(&mut nodes, 6).await;
+    drop(s);
 }

@@ -13,9 +13,20 @@
 //!   (`Effect::Persist` precedes the `Effect::Broadcast`s of one `handle` call);
 //! - a view change carries the highest prepared certificate, and a NEW-VIEW must re-propose the
 //!   highest prepared block among its 2f + 1 view changes.
+//!
+//! Liveness rules:
+//! - a view's timer runs only when there is work: a proposal, vote or view change seen for the
+//!   height, or `on_pending_transactions` (an idle chain never changes view);
+//! - on expiry the node moves to the next view, unless the view progressed since the timer was
+//!   set (quorum of view changes, NEW-VIEW, prepared: one more period), or the node is waiting in
+//!   a view change that fewer than 2f + 1 validators joined (it re-sends its view change every
+//!   base timeout instead, so no node races ahead of the others);
+//! - f + 1 view changes for higher views pull a node up to them;
+//! - f + 1 validators seen at higher heights, or a commit certificate for an unknown block,
+//!   make the node ask for a `Sync`.
 use super::messages::{
-    Checker, CommitCertificate, ConsensusMessage, KeyCache, NewView, PreparedCertificate, Proposal, ValidatorSet, ViewChange, Vote,
-    VoteKind,
+    Checker, CommitCertificate, ConsensusMessage, KeyCache, NewView, PreparedCertificate, Proposal, ValidatorSet,
+    ViewChange, Vote, VoteKind,
 };
 use jjj_runtime::crypto::Keypair;
 use jjj_runtime::types::{AccountId, Block, Hash, NetworkId};
@@ -66,6 +77,8 @@ pub enum Input {
     Synced { height: u64 },
 }
 
+// A `Persist` per handled input at most; boxing it would buy nothing but an indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
     /// Write durably before carrying out any later effect of the same batch: a restart must
@@ -132,7 +145,8 @@ impl SafetyState {
 
     /// Whether this state accounts for this node's proposal of `block_hash` at (height, view).
     pub fn covers_proposal(&self, height: u64, view: u64, block_hash: &Hash) -> bool {
-        (self.height, self.view) > (height, view) || (self.height == height && self.view == view && self.proposed == Some(*block_hash))
+        (self.height, self.view) > (height, view)
+            || (self.height == height && self.view == view && self.proposed == Some(*block_hash))
     }
 }
 
@@ -194,6 +208,11 @@ pub struct Core {
     sync_requested: u64,
     /// A commit certificate for this height exists but its block is unknown.
     missing_committed_block: bool,
+    /// The current view moved forward (a quorum of view changes gathered, the view entered,
+    /// the block prepared) since its timer was set: the next expiry grants one more period.
+    progressed: bool,
+    /// A quorum of validators asked for the current view or a later one.
+    vc_quorum: bool,
 }
 
 impl Core {
@@ -222,6 +241,8 @@ impl Core {
             ahead: BTreeMap::new(),
             sync_requested: 0,
             missing_committed_block: false,
+            progressed: false,
+            vc_quorum: false,
         }
     }
 
@@ -235,7 +256,8 @@ impl Core {
         // Disk contents are ours, but keep only what is coherent with (height, view).
         let votes = votes.into_iter().filter(|v| v.height == height && v.view == view && v.voter == me).collect();
         let view_change = view_change.filter(|vc| vc.height == height && vc.voter == me && vc.new_view <= view);
-        let prepared = prepared.filter(|(c, b)| c.height == height && c.view <= view && b.header.hash() == c.block_hash);
+        let prepared =
+            prepared.filter(|(c, b)| c.height == height && c.view <= view && b.header.hash() == c.block_hash);
         core.view = view;
         // A NEW-VIEW entered before the crash is not remembered: wait for it (or the next view)
         // again rather than vote without knowing the view's proposal.
@@ -306,9 +328,29 @@ impl Core {
         if self.timer_view.is_some_and(|v| v >= self.view) {
             return;
         }
+        self.rearm_timer(self.timeout_for(self.view), fx);
+    }
+
+    /// Schedules another expiry of the current view's timer (the previous one just fired).
+    fn rearm_timer(&mut self, after_ms: u64, fx: &mut Fx) {
         self.timer_view = Some(self.view);
+        self.progressed = false;
         let timeout = Timeout { height: self.height, view: self.view };
-        fx.effects.push(Effect::ScheduleTimeout { timeout, after_ms: self.timeout_for(self.view) });
+        fx.effects.push(Effect::ScheduleTimeout { timeout, after_ms });
+    }
+
+    /// Validators (us included) that asked for the current view or a later one.
+    fn asking_for_current_view_or_later(&self) -> usize {
+        let others = self.vc_views.iter().filter(|(a, v)| **a != self.me && **v >= self.view).count();
+        others + usize::from(!self.entered && self.view > 0)
+    }
+
+    /// Notes a quorum of view changes for the current view or later, once per view.
+    fn note_vc_quorum(&mut self) {
+        if !self.vc_quorum && self.asking_for_current_view_or_later() >= self.quorum() {
+            self.vc_quorum = true;
+            self.progressed = true;
+        }
     }
 
     fn checker(&self) -> Checker<'_> {
@@ -338,6 +380,8 @@ impl Core {
         self.safety.proposed = None;
         fx.dirty = true;
         self.view_changes = self.view_changes.split_off(&view);
+        self.vc_quorum = false;
+        self.progressed = false;
     }
 
     // ----- inputs --------------------------------------------------------------------------
@@ -348,7 +392,11 @@ impl Core {
         }
         self.started = true;
         let s = &self.safety;
-        let active = s.view > 0 || !s.votes.is_empty() || s.view_change.is_some() || s.prepared.is_some() || s.proposed.is_some();
+        let active = s.view > 0
+            || !s.votes.is_empty()
+            || s.view_change.is_some()
+            || s.prepared.is_some()
+            || s.proposed.is_some();
         if active {
             // Restarted mid-height: the round has work, and what we signed may not have left
             // before the crash. Re-sending the same signed messages is safe.
@@ -370,7 +418,12 @@ impl Core {
 
     /// Asks the node for a view-0 block if we lead it and have not proposed.
     fn maybe_build(&mut self, fx: &mut Fx) {
-        if self.view == 0 && self.entered && self.leads(0) && self.safety.proposed.is_none() && self.pending_build.is_none() {
+        if self.view == 0
+            && self.entered
+            && self.leads(0)
+            && self.safety.proposed.is_none()
+            && self.pending_build.is_none()
+        {
             self.pending_build = Some(0);
             fx.effects.push(Effect::BuildProposal { height: self.height, view: 0 });
         }
@@ -380,17 +433,44 @@ impl Core {
         if t.height != self.height || t.view != self.view {
             return; // a timer of a view or height already left
         }
-        debug!(height = t.height, view = t.view, "view timed out");
         // Stuck perhaps because we are behind: ask again.
         if self.missing_committed_block {
             fx.effects.push(Effect::Sync { height: self.height });
         }
         self.check_behind(true, fx);
-        self.start_view_change(self.view + 1, fx);
+        if self.progressed {
+            // The view got somewhere since its timer was set (e.g. it was entered late in
+            // the period): give it one more period before giving up on it.
+            self.rearm_timer(self.timeout_for(self.view), fx);
+            self.resend_view_change(fx);
+            return;
+        }
+        if !self.entered && self.view > 0 && self.asking_for_current_view_or_later() < self.quorum() {
+            // Too few validators asked for this view yet. Moving further alone would only put
+            // us out of step with them (a node one view ahead of the rest, timing out first
+            // every time, can starve every view of its quorum): re-send our view change, which
+            // may have been lost, and keep waiting; f + 1 view changes above us still pull us up.
+            self.rearm_timer(self.cfg.base_timeout_ms.min(self.timeout_for(self.view)), fx);
+            self.resend_view_change(fx);
+            return;
+        }
+        debug!(height = t.height, view = t.view, "view timed out");
+        self.start_view_change(self.view.saturating_add(1), fx);
+    }
+
+    /// Broadcasts our view change for the current view again (the same signed message).
+    fn resend_view_change(&mut self, fx: &mut Fx) {
+        if let Some(vc) = self.safety.view_change.as_ref().filter(|vc| vc.new_view == self.view && !self.entered) {
+            fx.outbox.push(ConsensusMessage::ViewChange(vc.clone()));
+        }
     }
 
     fn on_built(&mut self, height: u64, view: u64, block: Block, fx: &mut Fx) {
-        if height != self.height || view != self.view || self.pending_build != Some(view) || self.safety.proposed.is_some() {
+        if height != self.height
+            || view != self.view
+            || self.pending_build != Some(view)
+            || self.safety.proposed.is_some()
+        {
             return;
         }
         if block.header.height != height || block.header.network != self.cfg.network {
@@ -444,7 +524,7 @@ impl Core {
             return;
         }
         debug!(height, "synced");
-        self.advance_to(height + 1, fx);
+        self.advance_to(height.saturating_add(1), fx);
     }
 
     fn on_message(&mut self, msg: ConsensusMessage, fx: &mut Fx) {
@@ -511,7 +591,8 @@ impl Core {
         }
         let hash = p.block_hash();
         if let Some(known) = self.proposals.get(&0) {
-            if *known != hash {
+            // Only a correctly signed second proposal is evidence worth a warning.
+            if *known != hash && p.check(&self.checker()).is_ok() {
                 warn!(height = self.height, leader = %p.proposer, "leader equivocates: second proposal for view 0 ignored");
             }
             return;
@@ -612,8 +693,13 @@ impl Core {
         }
         if self.safety.prepared.as_ref().is_none_or(|(c, _)| c.view < view) {
             if let Some(block) = self.blocks.get(&hash) {
-                let cert =
-                    PreparedCertificate { height: self.height, view, block_hash: hash, signatures: self.signatures(VoteKind::Prepare, view, hash) };
+                self.progressed = true;
+                let cert = PreparedCertificate {
+                    height: self.height,
+                    view,
+                    block_hash: hash,
+                    signatures: self.signatures(VoteKind::Prepare, view, hash),
+                };
                 self.safety.prepared = Some((cert, block.clone()));
                 fx.dirty = true;
             }
@@ -639,11 +725,15 @@ impl Core {
             }
             return;
         };
-        let certificate =
-            CommitCertificate { height: self.height, view, block_hash: hash, signatures: self.signatures(VoteKind::Commit, view, hash) };
+        let certificate = CommitCertificate {
+            height: self.height,
+            view,
+            block_hash: hash,
+            signatures: self.signatures(VoteKind::Commit, view, hash),
+        };
         debug!(height = self.height, view, block = %hash, "committed");
         fx.effects.push(Effect::Commit { block, certificate });
-        self.advance_to(self.height + 1, fx);
+        self.advance_to(self.height.saturating_add(1), fx);
     }
 
     /// A block just became known: it may complete a commit certificate.
@@ -674,6 +764,8 @@ impl Core {
         self.view_changes.clear();
         self.vc_views.clear();
         self.missing_committed_block = false;
+        self.progressed = false;
+        self.vc_quorum = false;
         self.safety = SafetyState::new(height);
         fx.dirty = true;
         let buffered = self.future.remove(&height).unwrap_or_default();
@@ -698,11 +790,17 @@ impl Core {
         }
         debug!(height = self.height, new_view, "view change");
         self.set_view(new_view, false, fx);
-        let vc = ViewChange::sign(&self.cfg.network, &self.cfg.key, self.height, new_view, self.safety.prepared.clone());
+        let vc =
+            ViewChange::sign(&self.cfg.network, &self.cfg.key, self.height, new_view, self.safety.prepared.clone());
         self.safety.view_change = Some(vc.clone());
         fx.outbox.push(ConsensusMessage::ViewChange(vc.clone()));
         self.arm_timer(fx);
         self.record_view_change(vc, fx);
+        if self.view == new_view && !self.entered {
+            // A quorum already there at entry needs no extra period: the timer is fresh.
+            self.note_vc_quorum();
+            self.progressed = false;
+        }
     }
 
     fn on_view_change(&mut self, vc: ViewChange, fx: &mut Fx) {
@@ -722,9 +820,14 @@ impl Core {
         }
         self.arm_timer(fx);
         self.vc_views.insert(vc.voter, nv);
+        if !self.entered {
+            self.note_vc_quorum();
+        }
         if nv <= self.view.saturating_add(VIEW_WINDOW) {
             let valid = {
-                let known = |kind: VoteKind, view: u64, hash: &Hash, voter: &AccountId, sig: &[u8; 64]| self.knows_vote(kind, view, hash, voter, sig);
+                let known = |kind: VoteKind, view: u64, hash: &Hash, voter: &AccountId, sig: &[u8; 64]| {
+                    self.knows_vote(kind, view, hash, voter, sig)
+                };
                 let mut c = self.checker();
                 c.known_sig = &known;
                 vc.check(&c)
@@ -759,7 +862,8 @@ impl Core {
     /// f + 1 validators asked for views above ours: at least one honest one gave up on our
     /// view, so join them at the highest view that f + 1 of them reached.
     fn maybe_join_view_change(&mut self, fx: &mut Fx) {
-        let mut higher: Vec<u64> = self.vc_views.iter().filter(|(a, v)| **a != self.me && **v > self.view).map(|(_, v)| *v).collect();
+        let mut higher: Vec<u64> =
+            self.vc_views.iter().filter(|(a, v)| **a != self.me && **v > self.view).map(|(_, v)| *v).collect();
         let f = self.f();
         if higher.len() <= f {
             return;
@@ -770,7 +874,8 @@ impl Core {
 
     /// The block the NEW-VIEW for the current view must carry, per the view changes we hold.
     fn required_block(&self) -> Option<Block> {
-        let vcs: Vec<ViewChange> = self.view_changes.get(&self.view).map(|m| m.values().cloned().collect()).unwrap_or_default();
+        let vcs: Vec<ViewChange> =
+            self.view_changes.get(&self.view).map(|m| m.values().cloned().collect()).unwrap_or_default();
         let (view, hash) = NewView::required_block(&vcs)?;
         vcs.into_iter().find_map(|vc| match vc.prepared {
             Some((c, b)) if c.view == view && c.block_hash == hash => Some(b),
@@ -799,7 +904,8 @@ impl Core {
     }
 
     fn send_new_view(&mut self, block: Block, fx: &mut Fx) {
-        let view_changes: Vec<ViewChange> = self.view_changes.get(&self.view).map(|m| m.values().cloned().collect()).unwrap_or_default();
+        let view_changes: Vec<ViewChange> =
+            self.view_changes.get(&self.view).map(|m| m.values().cloned().collect()).unwrap_or_default();
         if self.entered || view_changes.len() < self.quorum() || self.safety.proposed.is_some() {
             return;
         }
@@ -808,9 +914,15 @@ impl Core {
         self.safety.proposed = Some(hash);
         self.pending_build = None;
         fx.dirty = true;
-        fx.outbox.push(ConsensusMessage::NewView(NewView { height: self.height, view: self.view, view_changes, proposal }));
+        fx.outbox.push(ConsensusMessage::NewView(NewView {
+            height: self.height,
+            view: self.view,
+            view_changes,
+            proposal,
+        }));
         debug!(height = self.height, view = self.view, block = %hash, "new view");
         self.entered = true;
+        self.progressed = true;
         self.blocks.entry(hash).or_insert(block);
         self.proposals.insert(self.view, hash);
         // Either built by us or prepared by a quorum: valid either way.
@@ -838,7 +950,9 @@ impl Core {
         let verdict = {
             let known_vcs = self.view_changes.get(&nv.view);
             let known_vc = |vc: &ViewChange| known_vcs.and_then(|m| m.get(&vc.voter)).is_some_and(|k| k == vc);
-            let known_sig = |kind: VoteKind, view: u64, hash: &Hash, voter: &AccountId, sig: &[u8; 64]| self.knows_vote(kind, view, hash, voter, sig);
+            let known_sig = |kind: VoteKind, view: u64, hash: &Hash, voter: &AccountId, sig: &[u8; 64]| {
+                self.knows_vote(kind, view, hash, voter, sig)
+            };
             let mut c = self.checker();
             c.known_sig = &known_sig;
             c.known_vc = &known_vc;
@@ -852,6 +966,7 @@ impl Core {
             self.set_view(nv.view, true, fx);
         } else {
             self.entered = true;
+            self.progressed = true;
         }
         self.pending_build = None;
         // The current view's proposal is always kept, whatever the bound.
@@ -984,7 +1099,9 @@ mod tests {
                             ConsensusMessage::Vote(v) => disk.covers_vote(v),
                             ConsensusMessage::ViewChange(vc) => disk.covers_view_change(vc),
                             ConsensusMessage::Proposal(p) => disk.covers_proposal(p.height, p.view, &p.block_hash()),
-                            ConsensusMessage::NewView(nv) => disk.covers_proposal(nv.height, nv.view, &nv.proposal.block_hash()),
+                            ConsensusMessage::NewView(nv) => {
+                                disk.covers_proposal(nv.height, nv.view, &nv.proposal.block_hash())
+                            }
                         };
                         assert!(covered, "node {i} sent {m:?} before persisting it");
                         self.nodes[i].sent.push(m.clone());
@@ -1037,7 +1154,12 @@ mod tests {
         }
 
         fn block(&self, height: u64, proposer: usize, salt: u64) -> Block {
-            let parent = self.nodes.iter().find(|n| n.chain.len() as u64 + 1 == height).map(|n| tip_hash(&n.chain)).unwrap_or_default();
+            let parent = self
+                .nodes
+                .iter()
+                .find(|n| n.chain.len() as u64 + 1 == height)
+                .map(|n| tip_hash(&n.chain))
+                .unwrap_or_default();
             make_block(&self.net, height, parent, self.keys[proposer].account(), salt)
         }
 
@@ -1112,35 +1234,67 @@ mod tests {
     #[test]
     fn the_view_timer_backs_off_exponentially() {
         let mut h = Harness::new(4);
-        h.crash(0);
-        h.crash(1);
-        h.start(&[2, 3]);
+        h.filter = Box::new(|_, _, _| false);
+        h.start(&[0, 1, 2, 3]);
         let mut after = vec![];
-        for _ in 0..6 {
-            let fx = h.nodes[2].core.as_mut().expect("up").on_pending_transactions();
-            h.apply(2, fx.clone());
-            let core = h.nodes[2].core.as_ref().expect("up");
-            let t = Timeout { height: core.height(), view: core.view() };
-            let fx = h.feed(2, Input::Timeout(t));
-            after.extend(fx.iter().filter_map(|e| match e {
-                Effect::ScheduleTimeout { after_ms, .. } => Some(*after_ms),
-                _ => None,
-            }));
+        for view in 1..=6 {
+            // f + 1 = 2 validators ask for `view`: validator 2 joins them.
+            for j in [1, 3] {
+                let vc = ViewChange::sign(&h.net, &h.keys[j], 1, view, None);
+                let fx = h.feed(2, Input::Message(ConsensusMessage::ViewChange(vc)));
+                after.extend(fx.iter().filter_map(|e| match e {
+                    Effect::ScheduleTimeout { timeout, after_ms } if timeout.view == view => Some(*after_ms),
+                    _ => None,
+                }));
+            }
+            assert_eq!(h.nodes[2].core.as_ref().map(|c| c.view()), Some(view));
         }
         assert_eq!(after, vec![2 * BASE, 4 * BASE, 8 * BASE, 8 * BASE, 8 * BASE, 8 * BASE]);
-        assert_eq!(h.nodes[2].core.as_ref().map(|c| c.view()), Some(6));
+    }
+
+    #[test]
+    fn a_validator_alone_in_a_view_change_waits_and_re_sends() {
+        let mut h = Harness::new(4);
+        h.crash(0);
+        h.filter = Box::new(|_, _, _| false); // validator 2 hears nobody
+        h.start(&[1, 2, 3]);
+        h.pending(&[2]);
+        h.timeout(&[2]);
+        assert_eq!(h.nodes[2].core.as_ref().map(|c| c.view()), Some(1));
+        for _ in 0..3 {
+            let fx = h.feed(2, Input::Timeout(Timeout { height: 1, view: 1 }));
+            // Still view 1: the same signed view change again, and a short wait.
+            assert_eq!(h.nodes[2].core.as_ref().map(|c| c.view()), Some(1));
+            let vc = h.nodes[2].disk.as_ref().and_then(|d| d.view_change.clone()).expect("signed");
+            assert!(fx.contains(&Effect::Broadcast(ConsensusMessage::ViewChange(vc))));
+            let timeout = Timeout { height: 1, view: 1 };
+            assert!(fx.contains(&Effect::ScheduleTimeout { timeout, after_ms: BASE }));
+        }
+        // Once a quorum asked for view 1 (or later), its expiry moves on to view 2.
+        for j in [1, 3] {
+            let vc = ViewChange::sign(&h.net, &h.keys[j], 1, 1, None);
+            h.feed(2, Input::Message(ConsensusMessage::ViewChange(vc)));
+        }
+        h.feed(2, Input::Timeout(Timeout { height: 1, view: 1 })); // the quorum is new: one more period
+        assert_eq!(h.nodes[2].core.as_ref().map(|c| c.view()), Some(1));
+        h.feed(2, Input::Timeout(Timeout { height: 1, view: 1 }));
+        assert_eq!(h.nodes[2].core.as_ref().map(|c| c.view()), Some(2));
     }
 
     #[test]
     fn a_prepared_block_is_re_proposed_after_a_view_change() {
         let mut h = Harness::new(4);
         // Every COMMIT is lost: validators get prepared but cannot finish view 0.
-        h.filter = Box::new(|_, _, m| !matches!(m, ConsensusMessage::Vote(v) if v.kind == VoteKind::Commit && v.view == 0));
+        h.filter =
+            Box::new(|_, _, m| !matches!(m, ConsensusMessage::Vote(v) if v.kind == VoteKind::Commit && v.view == 0));
         h.start(&[0, 1, 2, 3]);
         let prepared = h.nodes[2].disk.as_ref().and_then(|d| d.prepared.clone()).expect("node 2 prepared");
         let x = prepared.0.block_hash;
         assert!(h.nodes.iter().all(|n| n.chain.is_empty()));
         h.pending(&[0, 1, 2, 3]);
+        // Being prepared is progress: the first expiry grants the view one more period.
+        h.timeout(&[0, 1, 2, 3]);
+        assert!(h.nodes.iter().all(|n| n.core.as_ref().is_some_and(|c| c.view() == 0)));
         h.timeout(&[0, 1, 2, 3]);
         for i in 0..4 {
             assert_eq!(h.committed(i), vec![x], "node {i} commits the block prepared in view 0");
@@ -1301,7 +1455,9 @@ mod tests {
         }
         assert!(h.votes_sent(2, VoteKind::Commit).is_empty());
 
-        // After a view change, a restart keeps the view: no vote in view 0 any more.
+        // After a view change, a restart keeps the view: no vote in view 0 any more. (Y got
+        // prepared meanwhile, which earns view 0 one more timer period: two expiries.)
+        h.feed(2, Input::Timeout(Timeout { height: 1, view: 0 }));
         h.feed(2, Input::Timeout(Timeout { height: 1, view: 0 }));
         assert_eq!(h.nodes[2].disk.as_ref().map(|d| d.view), Some(1));
         h.crash(2);

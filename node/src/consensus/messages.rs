@@ -124,7 +124,8 @@ pub struct KeyCache {
 
 impl KeyCache {
     pub fn new(validators: &ValidatorSet) -> KeyCache {
-        let keys = validators.validators.iter().filter_map(|a| VerifyingKey::from_bytes(&a.0).ok().map(|k| (*a, k))).collect();
+        let keys =
+            validators.validators.iter().filter_map(|a| VerifyingKey::from_bytes(&a.0).ok().map(|k| (*a, k))).collect();
         KeyCache { keys }
     }
 
@@ -291,7 +292,10 @@ impl Proposal {
     pub(crate) fn check(&self, c: &Checker) -> Result<(), String> {
         let (network, validators) = (c.network, c.validators);
         if self.block.header.height != self.height {
-            return Err(format!("proposal for height {} carries a block of height {}", self.height, self.block.header.height));
+            return Err(format!(
+                "proposal for height {} carries a block of height {}",
+                self.height, self.block.header.height
+            ));
         }
         if &self.block.header.network != network {
             return Err(format!("proposal carries a block of network {}", self.block.header.network));
@@ -417,12 +421,19 @@ impl NewView {
         }
         self.proposal.check(c)?;
         if self.view_changes.len() > validators.len() {
-            return Err(format!("NEW-VIEW carries {} view changes for {} validators", self.view_changes.len(), validators.len()));
+            return Err(format!(
+                "NEW-VIEW carries {} view changes for {} validators",
+                self.view_changes.len(),
+                validators.len()
+            ));
         }
         let mut voters = BTreeSet::new();
         for vc in &self.view_changes {
             if vc.height != self.height || vc.new_view != self.view {
-                return Err(format!("NEW-VIEW ({}, {}) carries a view change to ({}, {})", self.height, self.view, vc.height, vc.new_view));
+                return Err(format!(
+                    "NEW-VIEW ({}, {}) carries a view change to ({}, {})",
+                    self.height, self.view, vc.height, vc.new_view
+                ));
             }
             if !voters.insert(vc.voter) {
                 return Err(format!("NEW-VIEW carries two view changes by {}", vc.voter));
@@ -502,7 +513,9 @@ impl ConsensusMessage {
             ConsensusMessage::Proposal(p) => p.check(&c).is_ok(),
             ConsensusMessage::Vote(v) => v.verify_by(keys, network),
             ConsensusMessage::ViewChange(vc) => vc.signed_by(keys, network),
-            ConsensusMessage::NewView(nv) => nv.proposal.height == nv.height && nv.proposal.view == nv.view && nv.proposal.check(&c).is_ok(),
+            ConsensusMessage::NewView(nv) => {
+                nv.proposal.height == nv.height && nv.proposal.view == nv.view && nv.proposal.check(&c).is_ok()
+            }
         }
     }
 
@@ -662,8 +675,10 @@ mod tests {
         assert!(other.verify(&net(), &s).is_err());
 
         // NEW-VIEW must re-propose the prepared block.
-        let vcs: Vec<ViewChange> = vec![vc, ViewChange::sign(&net(), &k[0], 5, 1, None), ViewChange::sign(&net(), &k[2], 5, 1, None)];
-        let good = NewView { height: 5, view: 1, view_changes: vcs.clone(), proposal: Proposal::sign(&net(), &k[1], 5, 1, b) };
+        let vcs: Vec<ViewChange> =
+            vec![vc, ViewChange::sign(&net(), &k[0], 5, 1, None), ViewChange::sign(&net(), &k[2], 5, 1, None)];
+        let good =
+            NewView { height: 5, view: 1, view_changes: vcs.clone(), proposal: Proposal::sign(&net(), &k[1], 5, 1, b) };
         assert!(good.verify(&net(), &s).is_ok());
         let mut fresh = block(5);
         fresh.header.timestamp = 99;

@@ -129,7 +129,7 @@ impl Scenario {
             heal_at_ms,
             block_interval_ms: 1_000,
             target_height: 4,
-            progress_bound_ms: 120_000,
+            progress_bound_ms: 60_000,
             base_timeout_ms: 1_000,
             max_timeout_ms: 8_000,
         }
@@ -153,6 +153,8 @@ pub struct Outcome {
     /// The lowest committed height among honest validators at the end.
     pub min_height: u64,
     pub end_ms: u64,
+    /// Virtual time from healing until every honest validator reached the required height.
+    pub recovery_ms: u64,
     /// blake2b-256 over every event handled and every effect produced, in order.
     pub trace_hash: [u8; 32],
 }
@@ -167,6 +169,8 @@ pub struct Summary {
     pub crashes: u64,
     pub twins: u64,
     pub messages_delivered: u64,
+    /// The longest virtual time any seed took from healing to the required height.
+    pub max_recovery_ms: u64,
     /// "seed N: what went wrong", ordered by seed.
     pub failures: Vec<String>,
 }
@@ -202,6 +206,7 @@ pub fn run_seeds(seeds: std::ops::Range<u64>, threads: usize) -> Summary {
                 summary.crashes += o.crashes;
                 summary.twins += u64::from(o.twin);
                 summary.messages_delivered += o.messages_delivered;
+                summary.max_recovery_ms = summary.max_recovery_ms.max(o.recovery_ms);
             }
             Err(e) => summary.failures.push(format!("seed {seed}: {e}")),
         }
@@ -238,13 +243,38 @@ struct Instance {
 }
 
 enum Event {
-    Deliver { to: usize, msg: Rc<ConsensusMessage> },
-    Timer { to: usize, life: u64, timeout: Timeout },
-    Built { to: usize, life: u64, height: u64, view: u64 },
-    Validated { to: usize, life: u64, height: u64, view: u64, block: Block },
-    SyncDone { to: usize, life: u64 },
-    Crash { validator: usize },
-    Restart { validator: usize },
+    Deliver {
+        to: usize,
+        msg: Rc<ConsensusMessage>,
+    },
+    Timer {
+        to: usize,
+        life: u64,
+        timeout: Timeout,
+    },
+    Built {
+        to: usize,
+        life: u64,
+        height: u64,
+        view: u64,
+    },
+    Validated {
+        to: usize,
+        life: u64,
+        height: u64,
+        view: u64,
+        block: Box<Block>,
+    },
+    SyncDone {
+        to: usize,
+        life: u64,
+    },
+    Crash {
+        validator: usize,
+    },
+    Restart {
+        validator: usize,
+    },
     Heal,
     /// Transactions for one more block arrive.
     Tick,
@@ -278,7 +308,8 @@ struct Sim {
 impl Sim {
     fn new(sc: Scenario) -> Sim {
         let network = NetworkId::new("sim").unwrap_or_else(|_| unreachable!("a valid literal id"));
-        let keys: Vec<Keypair> = (0..sc.validators).map(|i| Keypair::from_name(&format!("sim-validator-{i}"))).collect();
+        let keys: Vec<Keypair> =
+            (0..sc.validators).map(|i| Keypair::from_name(&format!("sim-validator-{i}"))).collect();
         let validators = ValidatorSet { validators: keys.iter().map(|k| k.account()).collect() };
         let mut rng = StdRng::seed_from_u64(sc.seed);
         let mut instances = vec![];
@@ -309,6 +340,7 @@ impl Sim {
             messages_delivered: 0,
             min_height: 0,
             end_ms: 0,
+            recovery_ms: 0,
             trace_hash: [0; 32],
         };
         Sim {
@@ -377,6 +409,7 @@ impl Sim {
             self.event(event)?;
             if self.healed && self.progress_done() {
                 self.out.end_ms = self.now;
+                self.out.recovery_ms = self.now.saturating_sub(self.sc.heal_at_ms);
                 self.out.min_height = self.honest_heights().into_iter().min().unwrap_or(0);
                 self.out.trace_hash = self.trace.clone().finalize().into();
                 return Ok(self.out.clone());
@@ -482,7 +515,8 @@ impl Sim {
             }
             Event::Restart { validator } => {
                 self.trace((7u8, validator as u32));
-                let ids: Vec<usize> = (0..self.instances.len()).filter(|&i| self.instances[i].validator == validator).collect();
+                let ids: Vec<usize> =
+                    (0..self.instances.len()).filter(|&i| self.instances[i].validator == validator).collect();
                 for i in ids {
                     if self.instances[i].core.is_some() {
                         continue; // overlapping crash windows: already back
@@ -506,7 +540,8 @@ impl Sim {
                 self.trace(9u8);
                 for i in 0..self.instances.len() {
                     if self.instances[i].core.is_some() && self.has_work(i) {
-                        let effects = self.instances[i].core.as_mut().map(|c| c.on_pending_transactions()).unwrap_or_default();
+                        let effects =
+                            self.instances[i].core.as_mut().map(|c| c.on_pending_transactions()).unwrap_or_default();
                         self.effects(i, effects)?;
                     }
                 }
@@ -562,7 +597,7 @@ impl Sim {
                 Effect::ValidateProposal { height, view, block } => {
                     self.trace((13u8, i as u32, height, view, block.header.hash()));
                     let at = self.now + self.rng.gen_range(1..=10);
-                    self.schedule(at, Event::Validated { to: i, life, height, view, block });
+                    self.schedule(at, Event::Validated { to: i, life, height, view, block: Box::new(block) });
                 }
                 Effect::Commit { block, certificate } => {
                     self.trace((14u8, i as u32, block.header.height, block.header.hash()));
@@ -603,12 +638,16 @@ impl Sim {
                 };
                 (what, v.view, v.block_hash, disk.covers_vote(v))
             }
-            ConsensusMessage::Proposal(p) => (2, p.view, p.block_hash(), disk.covers_proposal(p.height, p.view, &p.block_hash())),
+            ConsensusMessage::Proposal(p) => {
+                (2, p.view, p.block_hash(), disk.covers_proposal(p.height, p.view, &p.block_hash()))
+            }
             ConsensusMessage::NewView(nv) => {
                 let h = nv.proposal.block_hash();
                 (2, nv.view, h, disk.covers_proposal(nv.height, nv.view, &h))
             }
-            ConsensusMessage::ViewChange(vc) => (3, vc.new_view, blake2_256(&vc.prepared_summary().encode()), disk.covers_view_change(vc)),
+            ConsensusMessage::ViewChange(vc) => {
+                (3, vc.new_view, blake2_256(&vc.prepared_summary().encode()), disk.covers_view_change(vc))
+            }
         };
         if !covered {
             return Err(format!(
@@ -622,7 +661,11 @@ impl Sim {
         let validator = x.validator;
         match self.signed.insert((validator, what, msg.height(), view), digest) {
             Some(before) if before != digest => {
-                return Err(format!("validator {validator} signed two conflicting {}s at ({}, {view})", msg.kind(), msg.height()))
+                return Err(format!(
+                    "validator {validator} signed two conflicting {}s at ({}, {view})",
+                    msg.kind(),
+                    msg.height()
+                ))
             }
             None if what == 3 => self.out.view_changes += 1,
             _ => {}
@@ -677,7 +720,10 @@ impl Sim {
         if honest {
             let who = x.validator;
             if block.header.height != height || cert.height != height {
-                return Err(format!("validator {who} committed height {} / certificate {} at chain height {height}", block.header.height, cert.height));
+                return Err(format!(
+                    "validator {who} committed height {} / certificate {} at chain height {height}",
+                    block.header.height, cert.height
+                ));
             }
             if block.header.parent_hash != tip_hash(&x.chain) {
                 return Err(format!("validator {who} committed a block at {height} that does not extend its chain"));
@@ -721,7 +767,10 @@ impl Sim {
     fn sync_from_peers(&mut self, to: usize) -> Result<u64, String> {
         let mut source = None;
         for (j, x) in self.instances.iter().enumerate() {
-            if j != to && x.role == Role::Honest && source.is_none_or(|s: usize| self.instances[s].chain.len() < x.chain.len()) {
+            if j != to
+                && x.role == Role::Honest
+                && source.is_none_or(|s: usize| self.instances[s].chain.len() < x.chain.len())
+            {
                 source = Some(j);
             }
         }

@@ -313,7 +313,7 @@ impl NetHandle {
     /// Connected peers, sorted by id.
     pub fn peers(&self) -> Vec<PeerInfo> {
         let mut out: Vec<PeerInfo> = self.shared.peers().values().map(|e| e.info.clone()).collect();
-        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out.sort_by_key(|p| p.id);
         out
     }
 

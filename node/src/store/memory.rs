@@ -4,7 +4,8 @@
 //! The state is the runtime's own [`MemoryState`]: the roots are the runtime's by construction.
 //! A commit copies it only while some state handle still holds the previous version.
 use super::{
-    check_genesis_header, check_next, event_records, ChainStore, EventFilter, EventRecord, StateHandle, StoreError, Tip, TxLocation,
+    check_genesis_header, check_next, event_records, ChainStore, EventFilter, EventRecord, StateHandle, StoreError,
+    Tip, TxLocation,
 };
 use jjj_runtime::state::{ChangeSet, MemoryState, StateCommitment, StateError, StateProof, StateReader};
 use jjj_runtime::types::{Block, Hash, Header, Receipt, SignedTransaction};
@@ -106,7 +107,13 @@ impl ChainStore for MemoryStore {
             .collect())
     }
 
-    fn commit_block(&self, block: &Block, certificate: &[u8], receipts: &[Receipt], changes: &ChangeSet) -> Result<Hash, StoreError> {
+    fn commit_block(
+        &self,
+        block: &Block,
+        certificate: &[u8],
+        receipts: &[Receipt],
+        changes: &ChangeSet,
+    ) -> Result<Hash, StoreError> {
         let mut l = self.write();
         let tip = l.tip.clone().ok_or(StoreError::NotInitialised)?;
         let tx_hashes = check_next(&tip, block, receipts)?;

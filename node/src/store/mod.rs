@@ -161,12 +161,19 @@ pub trait ChainStore: Send + Sync + 'static {
     /// head+1, whose parent is not the head, whose network is not genesis's, whose receipts do
     /// not match its transactions and header roots, or whose header.state_root differs from the
     /// root the changes give. Returns the new state root.
-    fn commit_block(&self, block: &Block, certificate: &[u8], receipts: &[Receipt], changes: &ChangeSet) -> Result<Hash, StoreError>;
+    fn commit_block(
+        &self,
+        block: &Block,
+        certificate: &[u8],
+        receipts: &[Receipt],
+        changes: &ChangeSet,
+    ) -> Result<Hash, StoreError>;
     /// Genesis: the initial state (height 0, no block). Only on an empty store; the header's
     /// height must be 0 and its state root the root of `changes`.
     fn init_genesis(&self, genesis_header: &Header, changes: &ChangeSet) -> Result<Hash, StoreError>;
     /// The latest finalised state, for execution. A handle taken before a later commit keeps
-    /// reading its own height's values, but can no longer compute `root_after` (an error).
+    /// reading its own height's values; its `root_after` then fails on [`RocksStore`] (whose
+    /// tree holds only the latest nodes) and still works on [`MemoryStore`] (a snapshot).
     fn state(&self) -> Arc<StateHandle>;
     /// Read-only state as of a finalised height.
     fn state_at(&self, height: u64) -> Result<Arc<dyn StateReader>, StoreError>;
@@ -224,7 +231,10 @@ pub(crate) fn check_next(tip: &Tip, block: &Block, receipts: &[Receipt]) -> Resu
     }
     let receipts_root = merkle_root(receipts.iter().map(|r| r.hash()));
     if receipts_root != h.receipts_root {
-        return Err(inconsistent(format!("receipts root {receipts_root} differs from the header's {}", h.receipts_root)));
+        return Err(inconsistent(format!(
+            "receipts root {receipts_root} differs from the header's {}",
+            h.receipts_root
+        )));
     }
     Ok(tx_hashes)
 }
@@ -323,7 +333,7 @@ pub(super) mod tests {
     }
 
     /// The next block, built by the real runtime over the store's latest state.
-    pub(super) fn build(store: &dyn ChainStore, txs: Vec<SignedTransaction>) -> (Block, BlockExecution) {
+    fn build(store: &dyn ChainStore, txs: Vec<SignedTransaction>) -> (Block, BlockExecution) {
         let (height, parent_hash) = store.head().expect("head").expect("genesis");
         let template = BlockTemplate {
             network: net(),
@@ -392,7 +402,10 @@ pub(super) mod tests {
                 assert_eq!(store.tx_location(&tx.hash()).expect("tx"), Some(TxLocation { height: h, index: i as u32 }));
             }
             let stored = store.stored_block(h).expect("stored block").expect("present");
-            assert_eq!(stored, StoredBlock { block: block.clone(), certificate: certificate(h), receipts: receipts.clone() });
+            assert_eq!(
+                stored,
+                StoredBlock { block: block.clone(), certificate: certificate(h), receipts: receipts.clone() }
+            );
         }
         assert_eq!(store.header(6).expect("header"), None);
         assert_eq!(store.block(6).expect("block"), None);
@@ -426,7 +439,10 @@ pub(super) mod tests {
         assert!(matches!(store.prove(b"k"), Err(StoreError::NotInitialised)));
 
         let wrong_root = Header { state_root: Hash([3; 32]), ..header.clone() };
-        assert!(matches!(store.init_genesis(&wrong_root, &changes), Err(StoreError::StateRootMismatch { height: 0, .. })));
+        assert!(matches!(
+            store.init_genesis(&wrong_root, &changes),
+            Err(StoreError::StateRootMismatch { height: 0, .. })
+        ));
         let wrong_height = Header { height: 1, ..header.clone() };
         assert!(matches!(store.init_genesis(&wrong_height, &changes), Err(StoreError::Inconsistent { .. })));
         assert_eq!(store.head().expect("head"), None, "a refused genesis writes nothing");
@@ -481,7 +497,9 @@ pub(super) mod tests {
         let before = snapshot(store);
         let (good, exec) = build(store, vec![transfer(store, "alice", "bob", 7)]);
         let cert = certificate(2);
-        let commit = |block: &Block, receipts: &[Receipt], changes: &ChangeSet| store.commit_block(block, &cert, receipts, changes);
+        let commit = |block: &Block, receipts: &[Receipt], changes: &ChangeSet| {
+            store.commit_block(block, &cert, receipts, changes)
+        };
 
         let mut b = good.clone();
         b.header.parent_hash = Hash([7; 32]);
@@ -506,7 +524,10 @@ pub(super) mod tests {
         assert!(matches!(commit(&good, &[], &exec.changes), Err(StoreError::Inconsistent { .. })), "receipts missing");
         let mut wrong_receipt = exec.receipts.clone();
         wrong_receipt[0].gas_used += 1;
-        assert!(matches!(commit(&good, &wrong_receipt, &exec.changes), Err(StoreError::Inconsistent { .. })), "receipts root");
+        assert!(
+            matches!(commit(&good, &wrong_receipt, &exec.changes), Err(StoreError::Inconsistent { .. })),
+            "receipts root"
+        );
         let mut b = good.clone();
         b.header.network = NetworkId::new("other").expect("id");
         assert!(matches!(commit(&b, &exec.receipts, &exec.changes), Err(StoreError::Inconsistent { .. })), "network");
@@ -520,7 +541,8 @@ pub(super) mod tests {
     }
 
     fn commit_good(store: &dyn ChainStore, good: &Block, exec: &BlockExecution) {
-        let root = store.commit_block(good, &certificate(2), &exec.receipts, &exec.changes).expect("the good block commits");
+        let root =
+            store.commit_block(good, &certificate(2), &exec.receipts, &exec.changes).expect("the good block commits");
         assert_eq!(root, good.header.state_root);
         assert_eq!(store.head().expect("head"), Some((2, good.header.hash())));
         assert_eq!(account(&*store.state(), "bob").balance, START - 1 + 7);
@@ -546,7 +568,12 @@ pub(super) mod tests {
     /// A block the store cannot tell from an executed one: its roots are those of the given
     /// transactions, receipts and state changes (the store does not execute). One transaction
     /// per entry of `events`.
-    fn synthetic(parent: (u64, Hash), mirror: &MemoryState, events: Vec<Vec<Event>>, changes: &ChangeSet) -> (Block, Vec<Receipt>) {
+    fn synthetic(
+        parent: (u64, Hash),
+        mirror: &MemoryState,
+        events: Vec<Vec<Event>>,
+        changes: &ChangeSet,
+    ) -> (Block, Vec<Receipt>) {
         let height = parent.0 + 1;
         let transactions: Vec<SignedTransaction> = (0..events.len() as u64)
             .map(|i| SignedTransaction {
@@ -563,7 +590,13 @@ pub(super) mod tests {
         let receipts: Vec<Receipt> = transactions
             .iter()
             .zip(events)
-            .map(|(tx, events)| Receipt { tx_hash: tx.hash(), status: ReceiptStatus::Success, gas_used: 1, events, output: vec![] })
+            .map(|(tx, events)| Receipt {
+                tx_hash: tx.hash(),
+                status: ReceiptStatus::Success,
+                gas_used: 1,
+                events,
+                output: vec![],
+            })
             .collect();
         let header = Header {
             network: net(),
@@ -583,7 +616,12 @@ pub(super) mod tests {
     }
 
     /// Commits the same synthetic block to every store and the mirror; checks the roots agree.
-    fn commit_everywhere(stores: &[&dyn ChainStore], mirror: &mut MemoryState, events: Vec<Vec<Event>>, changes: &ChangeSet) -> Block {
+    fn commit_everywhere(
+        stores: &[&dyn ChainStore],
+        mirror: &mut MemoryState,
+        events: Vec<Vec<Event>>,
+        changes: &ChangeSet,
+    ) -> Block {
         let head = stores[0].head().expect("head").expect("genesis");
         let (block, receipts) = synthetic(head, mirror, events, changes);
         let expected = mirror.apply(changes).expect("apply");
@@ -659,15 +697,26 @@ pub(super) mod tests {
         }
         let (c1, c2) = (AccountId([1; 32]), AccountId([2; 32]));
         let (t1, t2) = (Hash([0x11; 32]), Hash([0x22; 32]));
-        let ev = |contract: AccountId, topics: &[Hash], n: u8| Event { contract, topics: topics.to_vec(), data: vec![n] };
+        let ev =
+            |contract: AccountId, topics: &[Hash], n: u8| Event { contract, topics: topics.to_vec(), data: vec![n] };
         let blocks = [
-            commit_everywhere(&stores, &mut mirror, vec![vec![ev(c1, &[t1], 1), ev(c2, &[t2], 2)], vec![ev(c1, &[t1, t2], 3)]], &set(&[("a", Some("1"))])),
+            commit_everywhere(
+                &stores,
+                &mut mirror,
+                vec![vec![ev(c1, &[t1], 1), ev(c2, &[t2], 2)], vec![ev(c1, &[t1, t2], 3)]],
+                &set(&[("a", Some("1"))]),
+            ),
             commit_everywhere(&stores, &mut mirror, vec![vec![], vec![ev(c2, &[t1], 4)]], &ChangeSet::new()),
             commit_everywhere(&stores, &mut mirror, vec![vec![ev(c1, &[], 5)]], &ChangeSet::new()),
             commit_everywhere(&stores, &mut mirror, vec![vec![ev(c2, &[t2, t2], 6)]], &ChangeSet::new()),
         ];
         for s in stores {
-            let q = |contract: Option<AccountId>, topic: Option<Hash>, from_height: u64, to_height: Option<u64>, limit: usize| -> Vec<u8> {
+            let q = |contract: Option<AccountId>,
+                     topic: Option<Hash>,
+                     from_height: u64,
+                     to_height: Option<u64>,
+                     limit: usize|
+             -> Vec<u8> {
                 let f = EventFilter { contract, topic, from_height, to_height, limit };
                 s.events(&f).expect("events").iter().map(|r| r.event.data[0]).collect()
             };
@@ -689,10 +738,17 @@ pub(super) mod tests {
             assert_eq!(q(Some(AccountId([3; 32])), None, 0, None, 100), Vec::<u8>::new());
             assert_eq!(q(None, None, 5, None, 100), Vec::<u8>::new(), "past the head");
 
-            let all = s.events(&EventFilter { contract: None, topic: None, from_height: 0, to_height: None, limit: 100 }).expect("events");
+            let all = s
+                .events(&EventFilter { contract: None, topic: None, from_height: 0, to_height: None, limit: 100 })
+                .expect("events");
             assert_eq!(
                 all[0],
-                EventRecord { height: 1, tx_index: 0, tx_hash: blocks[0].transactions[0].hash(), event: ev(c1, &[t1], 1) }
+                EventRecord {
+                    height: 1,
+                    tx_index: 0,
+                    tx_hash: blocks[0].transactions[0].hash(),
+                    event: ev(c1, &[t1], 1)
+                }
             );
             assert_eq!((all[2].height, all[2].tx_index, all[2].tx_hash), (1, 1, blocks[0].transactions[1].hash()));
             assert_eq!((all[3].height, all[3].tx_index, all[3].tx_hash), (2, 1, blocks[1].transactions[1].hash()));
@@ -744,8 +800,10 @@ pub(super) mod tests {
             assert_eq!(block_r, block_m, "the same state gives the same block");
             assert_eq!(exec_r, exec_m);
             let h = block_r.header.height;
-            let root_r = rocks.commit_block(&block_r, &certificate(h), &exec_r.receipts, &exec_r.changes).expect("commit");
-            let root_m = memory.commit_block(&block_m, &certificate(h), &exec_m.receipts, &exec_m.changes).expect("commit");
+            let root_r =
+                rocks.commit_block(&block_r, &certificate(h), &exec_r.receipts, &exec_r.changes).expect("commit");
+            let root_m =
+                memory.commit_block(&block_m, &certificate(h), &exec_m.receipts, &exec_m.changes).expect("commit");
             assert_eq!(root_r, root_m);
             assert_eq!(mirror.apply(&exec_r.changes).expect("apply"), root_r);
         }

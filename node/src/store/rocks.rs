@@ -23,18 +23,21 @@
 //! The history key inverts the height so one forward seek finds the latest change of a key at
 //! or before a height; the length prefix keeps one key's entries from mixing with a longer key's.
 use super::{
-    check_genesis_header, check_next, decode_stored, event_records, ChainStore, EventFilter, EventRecord, StateHandle, StoreError, Tip,
-    TxLocation,
+    check_genesis_header, check_next, decode_stored, event_records, ChainStore, EventFilter, EventRecord, StateHandle,
+    StoreError, Tip, TxLocation,
 };
-use jjj_runtime::state::{stage_changes, Blake2bHasher, ChangeSet, StateCommitment, StateError, StateProof, StateReader, StagedStore};
-use jjj_runtime::types::{Block, Hash, Header, Receipt, SignedTransaction};
 use jjj_runtime::crypto::blake2_256;
+use jjj_runtime::state::{
+    stage_changes, Blake2bHasher, ChangeSet, StagedStore, StateCommitment, StateError, StateProof, StateReader,
+};
+use jjj_runtime::types::{Block, Hash, Header, Receipt, SignedTransaction};
 use parity_scale_codec::Encode;
 use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options, WriteBatch, WriteOptions, DB};
 use sparse_merkle_tree::error::Error as SmtError;
-use sparse_merkle_tree::traits::StoreReadOps;
 use sparse_merkle_tree::merge::MergeValue;
+use sparse_merkle_tree::traits::StoreReadOps;
 use sparse_merkle_tree::{BranchKey, BranchNode, SparseMerkleTree, H256};
+use std::collections::HashMap;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
@@ -102,7 +105,16 @@ struct Inner {
     tip: RwLock<TipState>,
     /// Serialises commits: validation and root computation happen outside the tip lock.
     commit: Mutex<()>,
+    /// State-tree branches as committed, read through from RocksDB (absent ones too): a root
+    /// computation walks 256 levels per changed key, mostly over the same nodes, and without
+    /// this cache each level is a RocksDB read. Updated only after a commit's batch is written.
+    branch_cache: Mutex<HashMap<Vec<u8>, Option<BranchNode>>>,
+    /// The branch writes of the commit being prepared, for the cache once it is written.
+    pending_branches: Mutex<Vec<(Vec<u8>, Option<BranchNode>)>>,
 }
+
+/// Entries the branch cache holds before it starts over (a few hundred MB at most).
+const BRANCH_CACHE_ENTRIES: usize = 2_000_000;
 
 fn db_err(context: impl Into<String>) -> impl FnOnce(rocksdb::Error) -> StoreError {
     let context = context.into();
@@ -207,7 +219,11 @@ fn decode_merge_value(bytes: &[u8]) -> Result<(MergeValue, &[u8]), String> {
     match bytes.split_first() {
         Some((0, rest)) if rest.len() >= 32 => Ok((MergeValue::Value(h256(&rest[..32])?), &rest[32..])),
         Some((1, rest)) if rest.len() >= 65 => Ok((
-            MergeValue::MergeWithZero { base_node: h256(&rest[..32])?, zero_bits: h256(&rest[32..64])?, zero_count: rest[64] },
+            MergeValue::MergeWithZero {
+                base_node: h256(&rest[..32])?,
+                zero_bits: h256(&rest[32..64])?,
+                zero_count: rest[64],
+            },
             &rest[65..],
         )),
         Some((tag, rest)) => Err(format!("merge value tag {tag} with {} bytes", rest.len())),
@@ -228,6 +244,7 @@ fn decode_branch_node(bytes: &[u8]) -> Result<BranchNode, String> {
 /// first real error is kept aside and returned in its place (a `Corrupt` stays a `Corrupt`).
 struct RocksTree<'a> {
     db: &'a DB,
+    cache: &'a Mutex<HashMap<Vec<u8>, Option<BranchNode>>>,
     branches: &'a ColumnFamily,
     leaves: &'a ColumnFamily,
     failure: RefCell<Option<StoreError>>,
@@ -235,7 +252,13 @@ struct RocksTree<'a> {
 
 impl<'a> RocksTree<'a> {
     fn new(inner: &'a Inner) -> Result<Self, StoreError> {
-        Ok(RocksTree { db: &inner.db, branches: inner.cf(CF_BRANCHES)?, leaves: inner.cf(CF_LEAVES)?, failure: RefCell::new(None) })
+        Ok(RocksTree {
+            db: &inner.db,
+            cache: &inner.branch_cache,
+            branches: inner.cf(CF_BRANCHES)?,
+            leaves: inner.cf(CF_LEAVES)?,
+            failure: RefCell::new(None),
+        })
     }
 
     fn fail(&self, e: StoreError) -> SmtError {
@@ -253,22 +276,32 @@ impl<'a> RocksTree<'a> {
 impl StoreReadOps<H256> for RocksTree<'_> {
     fn get_branch(&self, key: &BranchKey) -> Result<Option<BranchNode>, SmtError> {
         let k = encode_branch_key(key);
-        match self.db.get_pinned_cf(self.branches, k) {
-            Err(e) => Err(self.fail(StoreError::Db { context: "read a state tree branch".into(), source: e })),
-            Ok(None) => Ok(None),
-            Ok(Some(bytes)) => decode_branch_node(&bytes)
-                .map(Some)
-                .map_err(|reason| self.fail(corrupt(format!("state tree branch {}", hex::encode(k)), reason))),
+        if let Some(hit) = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get(k.as_ref() as &[u8]) {
+            return Ok(hit.clone());
         }
+        let node = match self.db.get_pinned_cf(self.branches, &k) {
+            Err(e) => return Err(self.fail(StoreError::Db { context: "read a state tree branch".into(), source: e })),
+            Ok(None) => None,
+            Ok(Some(bytes)) => Some(
+                decode_branch_node(&bytes)
+                    .map_err(|reason| self.fail(corrupt(format!("state tree branch {}", hex::encode(&k)), reason)))?,
+            ),
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= BRANCH_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(AsRef::<[u8]>::as_ref(&k).to_vec(), node.clone());
+        Ok(node)
     }
 
     fn get_leaf(&self, key: &H256) -> Result<Option<H256>, SmtError> {
         match self.db.get_pinned_cf(self.leaves, key.as_slice()) {
             Err(e) => Err(self.fail(StoreError::Db { context: "read a state tree leaf".into(), source: e })),
             Ok(None) => Ok(None),
-            Ok(Some(bytes)) => h256(&bytes)
-                .map(Some)
-                .map_err(|reason| self.fail(corrupt(format!("state tree leaf {}", hex::encode(key.as_slice())), reason))),
+            Ok(Some(bytes)) => h256(&bytes).map(Some).map_err(|reason| {
+                self.fail(corrupt(format!("state tree leaf {}", hex::encode(key.as_slice())), reason))
+            }),
         }
     }
 }
@@ -276,7 +309,9 @@ impl StoreReadOps<H256> for RocksTree<'_> {
 impl Inner {
     fn cf(&self, name: &'static str) -> Result<&ColumnFamily, StoreError> {
         // Every family is created at open, so a missing one means the database is not ours.
-        self.db.cf_handle(name).ok_or_else(|| corrupt(format!("database {}", self.path.display()), format!("column family {name} is missing")))
+        self.db.cf_handle(name).ok_or_else(|| {
+            corrupt(format!("database {}", self.path.display()), format!("column family {name} is missing"))
+        })
     }
 
     fn get(&self, cf: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
@@ -317,17 +352,27 @@ impl Inner {
 
     /// Computes the root of `changes` over the committed tree and puts the tree writes, the new
     /// values and their history at `height` into `batch`.
-    fn stage_state(&self, batch: &mut WriteBatch, root: Hash, changes: &ChangeSet, height: u64) -> Result<Hash, StoreError> {
+    fn stage_state(
+        &self,
+        batch: &mut WriteBatch,
+        root: Hash,
+        changes: &ChangeSet,
+        height: u64,
+    ) -> Result<Hash, StoreError> {
         let tree = RocksTree::new(self)?;
         let (new_root, staged): (Hash, StagedStore<'_, RocksTree<'_>>) =
             stage_changes(&tree, root, changes).map_err(|e| tree.error(e))?;
         let (branches, leaves) = (self.cf(CF_BRANCHES)?, self.cf(CF_LEAVES)?);
+        let mut pending = Vec::with_capacity(staged.branches.len());
         for (k, v) in &staged.branches {
+            let key = encode_branch_key(k);
             match v {
-                Some(node) => batch.put_cf(branches, encode_branch_key(k), encode_branch_node(node)),
-                None => batch.delete_cf(branches, encode_branch_key(k)),
+                Some(node) => batch.put_cf(branches, &key, encode_branch_node(node)),
+                None => batch.delete_cf(branches, &key),
             }
+            pending.push((AsRef::<[u8]>::as_ref(&key).to_vec(), v.clone()));
         }
+        *self.pending_branches.lock().unwrap_or_else(PoisonError::into_inner) = pending;
         for (k, v) in &staged.leaves {
             match v {
                 Some(value) => batch.put_cf(leaves, k.as_slice(), value.as_slice()),
@@ -360,6 +405,12 @@ impl Inner {
         opts.set_sync(true);
         let mut guard = self.tip.write().unwrap_or_else(PoisonError::into_inner);
         self.db.write_opt(batch, &opts).map_err(db_err(format!("commit height {}", tip.height)))?;
+        let written = std::mem::take(&mut *self.pending_branches.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut cache = self.branch_cache.lock().unwrap_or_else(PoisonError::into_inner);
+        for (k, v) in written {
+            cache.insert(k, v);
+        }
+        drop(cache);
         guard.version += 1;
         guard.tip = Some(tip);
         Ok(())
@@ -370,13 +421,18 @@ impl Inner {
             let version: [u8; 4] = v.as_slice().try_into().map_err(|_| corrupt("schema version", "not 4 bytes"))?;
             let version = u32::from_be_bytes(version);
             if version != SCHEMA_VERSION {
-                return Err(corrupt("schema version", format!("the database has schema {version}, this node reads {SCHEMA_VERSION}")));
+                return Err(corrupt(
+                    "schema version",
+                    format!("the database has schema {version}, this node reads {SCHEMA_VERSION}"),
+                ));
             }
         }
         let Some(head) = self.get(CF_META, KEY_HEAD)? else { return Ok(None) };
         let (height, hash, state_root) = decode_head(&head)?;
         let genesis = self.header(0)?.ok_or_else(|| corrupt("genesis header", "missing under a head"))?;
-        let top = self.header(height)?.ok_or_else(|| corrupt(format!("header at height {height}"), "the head's header is missing"))?;
+        let top = self
+            .header(height)?
+            .ok_or_else(|| corrupt(format!("header at height {height}"), "the head's header is missing"))?;
         if top.hash() != hash || top.state_root != state_root {
             return Err(corrupt("head record", format!("does not match the header at height {height}")));
         }
@@ -406,10 +462,12 @@ impl RocksStore {
             ColumnFamilyDescriptor::new(*name, cf_opts)
         });
         let db = DB::open_cf_descriptors(&opts, &path, cfs).map_err(db_err(format!("open {}", path.display())))?;
-        let inner = Inner { db, path, tip: RwLock::new(TipState { version: 0, tip: None }), commit: Mutex::new(()) };
+        let inner = Inner { db, path, tip: RwLock::new(TipState { version: 0, tip: None }), commit: Mutex::new(()), branch_cache: Mutex::default(), pending_branches: Mutex::default() };
         let tip = inner.load_tip()?;
         match &tip {
-            Some(t) => tracing::info!(path = %inner.path.display(), network = %t.network, height = t.height, "opened the ledger"),
+            Some(t) => {
+                tracing::info!(path = %inner.path.display(), network = %t.network, height = t.height, "opened the ledger")
+            }
             None => tracing::info!(path = %inner.path.display(), "opened an empty ledger"),
         }
         inner.tip.write().unwrap_or_else(PoisonError::into_inner).tip = tip;
@@ -517,7 +575,13 @@ impl ChainStore for RocksStore {
         Ok(out)
     }
 
-    fn commit_block(&self, block: &Block, certificate: &[u8], receipts: &[Receipt], changes: &ChangeSet) -> Result<Hash, StoreError> {
+    fn commit_block(
+        &self,
+        block: &Block,
+        certificate: &[u8],
+        receipts: &[Receipt],
+        changes: &ChangeSet,
+    ) -> Result<Hash, StoreError> {
         let inner = &*self.inner;
         let _commit = inner.commit.lock().unwrap_or_else(PoisonError::into_inner);
         let tip = inner.tip().tip.clone().ok_or(StoreError::NotInitialised)?;
@@ -600,7 +664,10 @@ impl ChainStore for RocksStore {
         let (version, root) = if height == tip.height {
             (guard.version, tip.state_root)
         } else {
-            let header = self.inner.header(height)?.ok_or_else(|| corrupt(format!("header at height {height}"), "missing below the head"))?;
+            let header = self
+                .inner
+                .header(height)?
+                .ok_or_else(|| corrupt(format!("header at height {height}"), "missing below the head"))?;
             (u64::MAX, header.state_root) // never current: always reads the history
         };
         Ok(Arc::new(RocksState { inner: self.inner.clone(), version, height: Some(height), root }))
@@ -610,7 +677,8 @@ impl ChainStore for RocksStore {
         let guard = self.inner.tip();
         let root = guard.tip.as_ref().ok_or(StoreError::NotInitialised)?.state_root;
         let value = self.inner.get(CF_STATE, key)?;
-        let tree: SparseMerkleTree<Blake2bHasher, H256, RocksTree<'_>> = SparseMerkleTree::new(root.0.into(), RocksTree::new(&self.inner)?);
+        let tree: SparseMerkleTree<Blake2bHasher, H256, RocksTree<'_>> =
+            SparseMerkleTree::new(root.0.into(), RocksTree::new(&self.inner)?);
         let leaf: H256 = blake2_256(key).0.into();
         let proof = tree
             .merkle_proof(vec![leaf])
@@ -705,16 +773,18 @@ mod tests {
 
     #[test]
     fn corrupt_bytes_on_disk_are_errors_not_panics() {
-        use super::super::tests::{build, init, transfer_blocks};
+        use super::super::tests::{init, transfer_block, transfer_blocks};
         use jjj_runtime::types::AccountId;
         let dir = tempfile::TempDir::new().expect("tempdir");
         let store = RocksStore::open(dir.path()).expect("open");
         init(&store);
         transfer_blocks(&store, 2);
-        let (next, exec) = build(&store, vec![]);
+        let (next, exec) = transfer_block(&store);
         let head = store.head().expect("head");
         let inner = &*store.inner;
-        let put = |cf: &'static str, key: &[u8], value: &[u8]| inner.db.put_cf(inner.cf(cf).expect("cf"), key, value).expect("put");
+        let put = |cf: &'static str, key: &[u8], value: &[u8]| {
+            inner.db.put_cf(inner.cf(cf).expect("cf"), key, value).expect("put")
+        };
         let is_corrupt = |r: Result<_, StoreError>| matches!(r, Err(StoreError::Corrupt { .. }));
 
         put(CF_HEADERS, &1u64.to_be_bytes(), b"\xff\xff");
@@ -731,10 +801,19 @@ mod tests {
         let key = event_key(2, 0, 0);
         put(CF_EVENTS, &key, b"\x01");
         put(CF_EVENTS_BY_CONTRACT, &[&[7u8; 32][..], &key[..]].concat(), b"");
-        put(CF_EVENTS_BY_TOPIC, &[&[8u8; 32][..], &key[..3]].concat(), b"");
-        let filter = |contract: Option<AccountId>, topic: Option<Hash>| EventFilter { contract, topic, from_height: 0, to_height: None, limit: 10 };
+        put(CF_EVENTS_BY_TOPIC, &[&[8u8; 32][..], &key[..], &[0]].concat(), b"");
+        let filter = |contract: Option<AccountId>, topic: Option<Hash>| EventFilter {
+            contract,
+            topic,
+            from_height: 0,
+            to_height: None,
+            limit: 10,
+        };
         assert!(is_corrupt(store.events(&filter(None, None)).map(|_| ())), "a bad record");
-        assert!(is_corrupt(store.events(&filter(Some(AccountId([7; 32])), None)).map(|_| ())), "an index to a bad record");
+        assert!(
+            is_corrupt(store.events(&filter(Some(AccountId([7; 32])), None)).map(|_| ())),
+            "an index to a bad record"
+        );
         assert!(is_corrupt(store.events(&filter(None, Some(Hash([8; 32])))).map(|_| ())), "a bad index key");
         put(CF_HISTORY, &history_key(b"zz", 0), b"\x07");
         let at = store.state_at(0).expect("state_at");
@@ -756,6 +835,8 @@ mod tests {
         for k in &branches {
             put(CF_BRANCHES, k, b"\x05");
         }
+        // What a restarted node would find: nothing cached, only the disk.
+        inner.branch_cache.lock().unwrap_or_else(PoisonError::into_inner).clear();
         assert!(is_corrupt(store.prove(b"anything").map(|_| ())));
         let changes: ChangeSet = [(b"k".to_vec(), Some(b"v".to_vec()))].into_iter().collect();
         assert!(matches!(store.state().root_after(&changes), Err(StateError::Corrupt { .. })));
