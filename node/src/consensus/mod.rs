@@ -6,6 +6,6 @@ pub mod sim;
 
 pub use self::core::{Core, CoreConfig, Effect, Input, SafetyState, Timeout};
 pub use self::messages::{
-    CommitCertificate, ConsensusMessage, NewView, PreparedCertificate, Proposal, ValidatorSet, ViewChange, Vote,
-    VoteKind,
+    CommitCertificate, ConsensusMessage, KeyCache, NewView, PreparedCertificate, Proposal, ValidatorSet, ViewChange,
+    Vote, VoteKind,
 };
