@@ -42,7 +42,14 @@ pub enum DriverInput {
     SyncRequest { from_peer: AccountId, from: u64 },
     SyncResponse { blocks: Vec<CertifiedBlock> },
     EmptyBlockTick,
+    /// Once a second: ask peers for blocks this node lacks (a restarted node on an idle
+    /// network hears no consensus message that would tell it it is behind) and re-gossip
+    /// transactions still waiting (gossip sent while a peer was away is lost).
+    Housekeeping,
 }
+
+/// How often the driver asks for missing blocks and re-gossips waiting transactions.
+const HOUSEKEEPING_MS: u64 = 1_000;
 
 /// The state of one network that RPC, p2p and the driver share.
 pub struct Chain {
@@ -138,8 +145,17 @@ impl Chain {
                 }
             });
         }
-        // Catch up with whatever the peers finalised while this node was away.
+        // Catch up with whatever the peers finalised while this node was away, and keep asking.
         chain.request_sync(head + 1);
+        let tx = chain.inputs.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(HOUSEKEEPING_MS)).await;
+                if tx.send(DriverInput::Housekeeping).await.is_err() {
+                    break;
+                }
+            }
+        });
         Ok(chain)
     }
 
@@ -260,6 +276,18 @@ impl Chain {
 }
 
 impl Chain {
+    fn housekeeping(&self) {
+        self.request_sync(self.head().0 + 1);
+        let state = self.store.state();
+        let waiting = match self.mempool.lock() {
+            Ok(mut pool) => pool.batch(MAX_GOSSIP_TXS, 4 * 1024 * 1024, |who| account(&*state, who).nonce),
+            Err(_) => Vec::new(),
+        };
+        if !waiting.is_empty() {
+            self.net.broadcast(WireMessage::Transactions { network: self.network.clone(), txs: waiting }.encode());
+        }
+    }
+
     /// Whether the mempool holds a transaction a block could include now.
     fn has_work(&self) -> bool {
         let state = self.store.state();
@@ -351,6 +379,7 @@ impl Driver {
                 }
             }
             DriverInput::SyncRequest { from_peer, from } => self.chain.answer_sync(&from_peer, from),
+            DriverInput::Housekeeping => self.chain.housekeeping(),
             DriverInput::SyncResponse { blocks } => {
                 let before = self.chain.head().0;
                 for cb in &blocks {
@@ -366,11 +395,12 @@ impl Driver {
                 if after > before {
                     tracing::info!(network = %self.chain.network, from = before, to = after, "caught up from peers");
                     self.executed.clear();
-                    self.queue.push_back(Input::Synced { height: after });
                     if blocks.len() as u64 == MAX_SYNC_BLOCKS {
                         self.chain.request_sync(after + 1);
                     }
                 }
+                // Even when nothing applied: the core then asks again at the next sign of lag.
+                self.queue.push_back(Input::Synced { height: after });
             }
         }
     }

@@ -337,7 +337,7 @@ fn report_receipt(r: &ReceiptJson, meta: Option<&crate::codec::LoadedMetadata>, 
 
 fn load_metadata(path: &Path) -> Result<crate::codec::LoadedMetadata, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read metadata {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("metadata {} is not valid: {e}", path.display()))
+    crate::codec::LoadedMetadata::from_json(&text).map_err(|e| format!("metadata {} is not valid: {e}", path.display()))
 }
 
 /// Metadata of the contracts bundled with this build of the CLI.
@@ -376,7 +376,7 @@ async fn contract(rpc_url: &str, net: &str, c: ContractCmd) -> Result<(), String
             let code = std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
             let meta = load_metadata(&metadata.unwrap_or_else(|| wasm.with_extension("json")))?;
             let args: serde_json::Value = serde_json::from_str(&args).map_err(|e| format!("--args is not JSON: {e}"))?;
-            let input = crate::codec::encode_call(&meta, &constructor, &args).map_err(|e| e.to_string())?;
+            let input = crate::codec::encode_constructor(&meta, &constructor, &args).map_err(|e| e.to_string())?;
             let code_hash = blake2_256(&code);
             let r = submit_and_wait(&rpc, net, &key, Call::UploadCode { code }, 100_000_000).await?;
             match (&r.status[..], &r.reason) {
