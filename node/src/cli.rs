@@ -138,6 +138,12 @@ pub struct InitArgs {
 
 #[derive(Subcommand)]
 pub enum ContractCmd {
+    /// Build contracts of this workspace to wasm (reproducibly; prints size and code hash) and
+    /// write the metadata of the bundled ones next to the wasm. Run from the workspace.
+    Build {
+        /// Contract crates (default: all under contracts/).
+        contracts: Vec<String>,
+    },
     /// Validate a wasm file as the chain would at upload: size, code hash, limits, imports.
     Check { wasm: PathBuf },
     /// Print the metadata (messages, types, events) of a contract bundled with this CLI.
@@ -353,6 +359,34 @@ pub fn bundled_metadata(name: &str) -> Option<jjj_sdk::metadata::ContractMetadat
 
 async fn contract(rpc_url: &str, net: &str, c: ContractCmd) -> Result<(), String> {
     match c {
+        ContractCmd::Build { contracts } => {
+            let mut dir = std::env::current_dir().map_err(|e| e.to_string())?;
+            while !dir.join("scripts/build-contracts.sh").exists() {
+                if !dir.pop() {
+                    return Err("run `jjj contract build` inside the jjj workspace (scripts/build-contracts.sh not found)".into());
+                }
+            }
+            let status = std::process::Command::new("bash")
+                .arg(dir.join("scripts/build-contracts.sh"))
+                .args(&contracts)
+                .current_dir(&dir)
+                .status()
+                .map_err(|e| format!("cannot run scripts/build-contracts.sh: {e}"))?;
+            if !status.success() {
+                return Err("building the contracts failed".into());
+            }
+            let out = std::env::var_os("JJJ_CONTRACTS_DIR").map(PathBuf::from).unwrap_or_else(|| dir.join("target/contracts"));
+            for name in ["utility-bills", "waste-disposal", "ecommerce-agreement", "counter"] {
+                if contracts.is_empty() || contracts.iter().any(|c| c == name) {
+                    if let Some(m) = bundled_metadata(name) {
+                        let path = out.join(format!("{}.json", name.replace('-', "_")));
+                        std::fs::write(&path, m.to_json()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                        println!("metadata: {}", path.display());
+                    }
+                }
+            }
+            Ok(())
+        }
         ContractCmd::Check { wasm } => {
             let code = std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
             let runtime = Runtime::new().map_err(|e| e.to_string())?;

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use utility_bills::{msg, Region, UtilityKind};
 
 const BILL_AMOUNT: u64 = 12_345;
+/// Bills (and pre-signed payments) for a measured run; `cargo test --benches` uses a few.
 const PRESIGNED: usize = 2_000;
+const PRESIGNED_QUICK: usize = 50;
 
 struct Setup {
     chain: TestChain,
@@ -28,7 +30,13 @@ struct Setup {
     presigned: Vec<SignedTransaction>,
 }
 
-fn setup() -> Setup {
+impl Setup {
+    fn n(&self) -> usize {
+        self.presigned.len()
+    }
+}
+
+fn setup(n_bills: usize) -> Setup {
     let mut chain = TestChain::new();
     let admin = chain.account("admin", 0);
     let water = chain.account("beijing-water", 0);
@@ -42,7 +50,7 @@ fn setup() -> Setup {
         msg::register_provider(water.id, "北京自来水".into(), Region::Beijing, vec![UtilityKind::Water], 5),
     );
     let due = chain.time() + 30 * utility_bills::DAY_MS;
-    for _ in 0..PRESIGNED {
+    for _ in 0..n_bills {
         chain.call_ok::<u64>(
             &water,
             &bills,
@@ -52,7 +60,7 @@ fn setup() -> Setup {
     }
     let counter_code = chain.upload(&admin, &contract_wasm("counter")).expect("upload");
     let counter = chain.instantiate(&admin, counter_code, 0, counter::msg::new(0)).expect("instantiate");
-    let presigned = (0..PRESIGNED)
+    let presigned = (0..n_bills)
         .map(|i| {
             resident.key.sign_tx(Transaction {
                 network: chain.network().clone(),
@@ -89,10 +97,10 @@ fn pay_signed(s: &Setup, n: u64) -> Duration {
     let mut overlay = Overlay::new(s.chain.state());
     let start = Instant::now();
     for i in 0..n as usize {
-        if i > 0 && i % PRESIGNED == 0 {
+        if i > 0 && i % s.n() == 0 {
             overlay = Overlay::new(s.chain.state());
         }
-        let r = s.chain.runtime().apply_transaction(&mut overlay, &c, &s.presigned[i % PRESIGNED]).expect("apply");
+        let r = s.chain.runtime().apply_transaction(&mut overlay, &c, &s.presigned[i % s.n()]).expect("apply");
         debug_assert!(r.is_success());
         black_box(r);
     }
@@ -185,9 +193,9 @@ fn table(s: &Setup, quick: bool) {
 }
 
 fn main() {
-    let s = setup();
     // `cargo test --benches` passes no --bench flag: run everything once, quickly.
     let quick = !std::env::args().any(|a| a == "--bench");
+    let s = setup(if quick { PRESIGNED_QUICK } else { PRESIGNED });
     let mut c = Criterion::default().configure_from_args();
     if !quick {
         c = c.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
