@@ -257,6 +257,18 @@ fn call(node: &Node, p: CallParams, query: bool) -> RpcResult<ReceiptJson> {
     Ok(json)
 }
 
+/// A subscription's parameters and the chain they name; the caller rejects the subscription
+/// with the error.
+fn subscription_params<P: serde::de::DeserializeOwned>(
+    params: &jsonrpsee::types::Params<'_>,
+    node: &Node,
+    network: impl Fn(&P) -> &String,
+) -> RpcResult<(P, Arc<Chain>)> {
+    let p: P = params.parse()?;
+    let c = chain(node, network(&p))?;
+    Ok((p, c))
+}
+
 /// Builds the RPC module over a running node.
 pub fn module(node: Arc<Node>) -> Result<RpcModule<Node>, String> {
     let mut m = RpcModule::from_arc(node);
@@ -434,15 +446,8 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Node>, String> {
     .map_err(reg)?;
 
     m.register_subscription("chain_subscribeFinalizedHeads", "chain_finalizedHead", "chain_unsubscribeFinalizedHeads", |params, pending: PendingSubscriptionSink, node, _| async move {
-        let p: NetworkParam = match params.parse() {
-            Ok(p) => p,
-            Err(e) => {
-                pending.reject(e).await;
-                return Ok(());
-            }
-        };
-        let c = match chain(&node, &p.network) {
-            Ok(c) => c,
+        let c = match subscription_params::<NetworkParam>(&params, &node, |p| &p.network) {
+            Ok((_, c)) => c,
             Err(e) => {
                 pending.reject(e).await;
                 return Ok(());
@@ -468,22 +473,12 @@ pub fn module(node: Arc<Node>) -> Result<RpcModule<Node>, String> {
     .map_err(reg)?;
 
     m.register_subscription("contract_subscribeEvents", "contract_event", "contract_unsubscribeEvents", |params, pending: PendingSubscriptionSink, node, _| async move {
-        let p: SubscribeEventsParams = match params.parse() {
-            Ok(p) => p,
-            Err(e) => {
-                pending.reject(e).await;
-                return Ok(());
-            }
-        };
-        let c = match chain(&node, &p.network) {
-            Ok(c) => c,
-            Err(e) => {
-                pending.reject(e).await;
-                return Ok(());
-            }
-        };
-        let only = match p.contract.as_deref().map(|s| account_param("contract", s)).transpose() {
-            Ok(o) => o,
+        let parsed = subscription_params::<SubscribeEventsParams>(&params, &node, |p| &p.network).and_then(|(p, c)| {
+            let only = p.contract.as_deref().map(|s| account_param("contract", s)).transpose()?;
+            Ok((c, only))
+        });
+        let (c, only) = match parsed {
+            Ok(x) => x,
             Err(e) => {
                 pending.reject(e).await;
                 return Ok(());
