@@ -4,8 +4,8 @@
 //! Exact balance checks are made on accounts that did not send the measured transaction (and on
 //! the contract itself), so they hold whatever the chain charges its senders for gas.
 use ecommerce_agreement::{msg, Agreement, AgreementEvent, MilestoneSpec, MilestoneState, Status};
-use jjj_runtime::testkit::{contract_wasm, TestAccount, TestChain};
-use jjj_runtime::types::Receipt;
+use jjj_testkit::{contract_wasm, TestAccount, TestChain};
+use jjj_primitives::Receipt;
 use jjj_sdk::codec::Decode;
 use jjj_sdk::{AccountId, Hash};
 

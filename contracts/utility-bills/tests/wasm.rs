@@ -1,7 +1,7 @@
 //! The real wasm on the real runtime: the utility-bills story across Beijing, Tianjin and Hebei,
 //! and the main refused paths, with exact balances, events and receipts.
-use jjj_runtime::testkit::{contract_wasm, TestAccount, TestChain};
-use jjj_runtime::types::{Event, Receipt};
+use jjj_testkit::{contract_wasm, TestAccount, TestChain};
+use jjj_primitives::{Event, Receipt};
 use jjj_sdk::AccountId;
 use parity_scale_codec::Decode;
 use utility_bills::{msg, Bill, PaymentReceipt, Provider, Region, UtilityEvent, UtilityKind, DAY_MS};

@@ -1,0 +1,261 @@
+//! `jjj contract …`: build, check, deploy, call, query, dry-run contracts and read their events,
+//! with arguments and results as JSON through the contract's metadata.
+use crate::tx::{status_to_result, submit_and_wait};
+use clap::{Args, Subcommand};
+use jjj_crypto::blake2_256;
+use jjj_executive::Runtime;
+use jjj_config::{load_key, parse_account};
+use jjj_primitives::*;
+use jjj_rpc_api::{hex0x, ReceiptJson, Rpc};
+use parity_scale_codec::Decode;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum ContractCmd {
+    /// Build contracts of this workspace to wasm (reproducibly; prints size and code hash) and
+    /// write the metadata of the bundled ones next to the wasm. Run from the workspace.
+    Build {
+        /// Contract crates (default: all under contracts/).
+        contracts: Vec<String>,
+    },
+    /// Validate a wasm file as the chain would at upload: size, code hash, limits, imports.
+    Check { wasm: PathBuf },
+    /// Print the metadata (messages, types, events) of a contract bundled with this CLI.
+    Metadata { name: String },
+    /// Upload (if new) and instantiate a contract; prints its address.
+    Deploy {
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        wasm: PathBuf,
+        /// Metadata JSON (default: the wasm path with .json).
+        #[arg(long)]
+        metadata: Option<PathBuf>,
+        #[arg(long, default_value = "new")]
+        constructor: String,
+        /// Constructor arguments as JSON (array or object).
+        #[arg(long, default_value = "[]")]
+        args: String,
+        #[arg(long, default_value_t = 0)]
+        value: u64,
+    },
+    /// Call a message in a transaction and wait for its receipt.
+    Call(CallArgs),
+    /// Read-only call at the latest (or a given) height; nothing is signed or stored.
+    Query(CallArgs),
+    /// Execute without storing: exact gas, output or revert reason, debug messages.
+    DryRun(CallArgs),
+    /// Events of a contract, decoded with its metadata.
+    Events {
+        #[arg(long)]
+        contract: String,
+        #[arg(long)]
+        metadata: Option<PathBuf>,
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        #[arg(long)]
+        to: Option<u64>,
+    },
+}
+
+#[derive(Args, Clone)]
+pub struct CallArgs {
+    /// Signing key (call, dry-run) — for query, only its account is used as the caller.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    #[arg(long)]
+    pub contract: String,
+    #[arg(long)]
+    pub metadata: PathBuf,
+    #[arg(long)]
+    pub message: String,
+    /// Arguments as JSON (array or object).
+    #[arg(long, default_value = "[]")]
+    pub args: String,
+    #[arg(long, default_value_t = 0)]
+    pub value: u64,
+    /// Gas limit (default: a dry run's gas plus 20 %).
+    #[arg(long)]
+    pub gas: Option<u64>,
+    /// Query at this finalised height.
+    #[arg(long)]
+    pub at: Option<u64>,
+}
+
+pub fn report_receipt(r: &ReceiptJson, meta: Option<&jjj_transcode::LoadedMetadata>, message: Option<&str>) {
+    match r.height {
+        Some(h) => println!("{} in block {h} (tx {}), gas {}", r.status, r.tx_hash, r.gas_used),
+        None => println!("{} (dry run), gas {}", r.status, r.gas_used),
+    }
+    if let Some(reason) = &r.reason {
+        println!("reason: {reason}");
+    }
+    if r.status == "success" {
+        if let (Some(meta), Some(msg)) = (meta, message) {
+            let out = hex::decode(r.output.trim_start_matches("0x")).unwrap_or_default();
+            match jjj_transcode::decode_output(meta, msg, &out) {
+                Ok(v) if !v.is_null() => println!("output: {v}"),
+                Ok(_) => {}
+                Err(e) => println!("output: {} (undecoded: {e})", r.output),
+            }
+        }
+    }
+    for e in &r.events {
+        let data = hex::decode(e.data.trim_start_matches("0x")).unwrap_or_default();
+        match meta.map(|m| jjj_transcode::decode_event(m, &data)) {
+            Some(Ok(v)) => println!("event: {v}"),
+            _ => println!("event from {}: {}", e.contract, e.data),
+        }
+    }
+    for d in &r.debug {
+        println!("debug: {d}");
+    }
+}
+
+fn load_metadata(path: &Path) -> Result<jjj_transcode::LoadedMetadata, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read metadata {}: {e}", path.display()))?;
+    jjj_transcode::LoadedMetadata::from_json(&text).map_err(|e| format!("metadata {} is not valid: {e}", path.display()))
+}
+
+/// Metadata of the contracts bundled with this build of the CLI.
+pub fn bundled_metadata(name: &str) -> Option<jjj_sdk::metadata::ContractMetadata> {
+    match name.replace('_', "-").as_str() {
+        "utility-bills" => Some(utility_bills::UtilityBills::metadata()),
+        "waste-disposal" => Some(waste_disposal::WasteDisposal::metadata()),
+        "ecommerce-agreement" => Some(ecommerce_agreement::EcommerceAgreement::metadata()),
+        "counter" => Some(counter::Counter::metadata()),
+        _ => None,
+    }
+}
+
+pub async fn run(rpc_url: &str, net: &str, c: ContractCmd) -> Result<(), String> {
+    match c {
+        ContractCmd::Build { contracts } => {
+            let mut dir = std::env::current_dir().map_err(|e| e.to_string())?;
+            while !dir.join("scripts/build-contracts.sh").exists() {
+                if !dir.pop() {
+                    return Err("run `jjj contract build` inside the jjj workspace (scripts/build-contracts.sh not found)".into());
+                }
+            }
+            let status = std::process::Command::new("bash")
+                .arg(dir.join("scripts/build-contracts.sh"))
+                .args(&contracts)
+                .current_dir(&dir)
+                .status()
+                .map_err(|e| format!("cannot run scripts/build-contracts.sh: {e}"))?;
+            if !status.success() {
+                return Err("building the contracts failed".into());
+            }
+            let out = std::env::var_os("JJJ_CONTRACTS_DIR").map(PathBuf::from).unwrap_or_else(|| dir.join("target/contracts"));
+            for name in ["utility-bills", "waste-disposal", "ecommerce-agreement", "counter"] {
+                if contracts.is_empty() || contracts.iter().any(|c| c == name) {
+                    if let Some(m) = bundled_metadata(name) {
+                        let path = out.join(format!("{}.json", name.replace('-', "_")));
+                        std::fs::write(&path, m.to_json()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                        println!("metadata: {}", path.display());
+                    }
+                }
+            }
+            Ok(())
+        }
+        ContractCmd::Check { wasm } => {
+            let code = std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
+            let runtime = Runtime::new().map_err(|e| e.to_string())?;
+            let hash = blake2_256(&code);
+            match runtime.vm().compile(&code) {
+                Ok(c) => {
+                    println!("ok: {} bytes, code hash {hash}, re-entrant: {}", code.len(), c.summary.reentrant);
+                    Ok(())
+                }
+                Err(e) => Err(format!("{}: {e}", wasm.display())),
+            }
+        }
+        ContractCmd::Metadata { name } => {
+            let m = bundled_metadata(&name).ok_or_else(|| format!("no bundled contract {name:?}: utility-bills, waste-disposal, ecommerce-agreement, counter"))?;
+            println!("{}", m.to_json());
+            Ok(())
+        }
+        ContractCmd::Deploy { key, wasm, metadata, constructor, args, value } => {
+            let rpc = Rpc::new(rpc_url)?;
+            let key = load_key(&key)?;
+            let code = std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
+            let meta = load_metadata(&metadata.unwrap_or_else(|| wasm.with_extension("json")))?;
+            let args: serde_json::Value = serde_json::from_str(&args).map_err(|e| format!("--args is not JSON: {e}"))?;
+            let input = jjj_transcode::encode_constructor(&meta, &constructor, &args).map_err(|e| e.to_string())?;
+            let code_hash = blake2_256(&code);
+            let r = submit_and_wait(&rpc, net, &key, Call::UploadCode { code }, 100_000_000).await?;
+            match (&r.status[..], &r.reason) {
+                ("success", _) => println!("uploaded code {code_hash} in block {}", r.height.unwrap_or(0)),
+                (_, Some(reason)) if reason.contains("already uploaded") => println!("code {code_hash} is already on chain"),
+                _ => return status_to_result(&r),
+            }
+            let r = submit_and_wait(&rpc, net, &key, Call::Instantiate { code_hash, input, value }, 50_000_000).await?;
+            status_to_result(&r)?;
+            let out = hex::decode(r.output.trim_start_matches("0x")).map_err(|e| e.to_string())?;
+            let address = AccountId::decode(&mut &out[..]).map_err(|e| e.to_string())?;
+            println!("{address}");
+            Ok(())
+        }
+        ContractCmd::Call(a) => {
+            let rpc = Rpc::new(rpc_url)?;
+            let keyfile = a.key.clone().ok_or("--key is needed to sign a call")?;
+            let key = load_key(&keyfile)?;
+            let meta = load_metadata(&a.metadata)?;
+            let input = encode_args(&meta, &a)?;
+            let contract = parse_account(&a.contract)?;
+            let gas = match a.gas {
+                Some(g) => g,
+                None => {
+                    let dry: ReceiptJson = rpc
+                        .call("contract_dryRun", json!({"network": net, "contract": a.contract, "input": hex0x(&input), "sender": key.account().to_string(), "value": a.value}))
+                        .await?;
+                    if dry.status != "success" {
+                        report_receipt(&dry, Some(&meta), Some(&a.message));
+                        return Err(format!("the dry run {}: not sending the transaction", dry.status));
+                    }
+                    // Intrinsic gas grows with the signed size; 20 % covers it and state drift.
+                    dry.gas_used + dry.gas_used / 5 + 20_000
+                }
+            };
+            let r = submit_and_wait(&rpc, net, &key, Call::Call { contract, input, value: a.value }, gas).await?;
+            report_receipt(&r, Some(&meta), Some(&a.message));
+            status_to_result(&r)
+        }
+        ContractCmd::Query(a) | ContractCmd::DryRun(a) => {
+            let rpc = Rpc::new(rpc_url)?;
+            let meta = load_metadata(&a.metadata)?;
+            let input = encode_args(&meta, &a)?;
+            let sender = match &a.key {
+                Some(k) => load_key(k)?.account().to_string(),
+                None => AccountId::default().to_string(),
+            };
+            let method = if a.at.is_some() || a.value == 0 && a.key.is_none() { "contract_query" } else { "contract_dryRun" };
+            let r: ReceiptJson = rpc
+                .call(method, json!({"network": net, "contract": a.contract, "input": hex0x(&input), "sender": sender, "value": a.value, "gas_limit": a.gas, "at": a.at}))
+                .await?;
+            report_receipt(&r, Some(&meta), Some(&a.message));
+            status_to_result(&r)
+        }
+        ContractCmd::Events { contract, metadata, from, to } => {
+            let rpc = Rpc::new(rpc_url)?;
+            let meta = metadata.map(|m| load_metadata(&m)).transpose()?;
+            let events: Vec<jjj_rpc_api::EventJson> = rpc.call("contract_events", json!({"network": net, "contract": contract, "from": from, "to": to})).await?;
+            for e in events {
+                let data = hex::decode(e.data.trim_start_matches("0x")).unwrap_or_default();
+                let decoded = meta.as_ref().and_then(|m| jjj_transcode::decode_event(m, &data).ok());
+                match decoded {
+                    Some(v) => println!("#{} tx {}: {v}", e.height, e.tx_index),
+                    None => println!("#{} tx {}: {}", e.height, e.tx_index, e.data),
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn encode_args(meta: &jjj_transcode::LoadedMetadata, a: &CallArgs) -> Result<Vec<u8>, String> {
+    let args: serde_json::Value = serde_json::from_str(&a.args).map_err(|e| format!("--args is not JSON: {e}"))?;
+    jjj_transcode::encode_call(meta, &a.message, &args).map_err(|e| e.to_string())
+}
+

@@ -1,0 +1,223 @@
+//! `jjj`, the command line: keys, networks, contracts, transfers, audits, load.
+//!
+//! It talks to nodes over JSON-RPC only: it links no RocksDB and no p2p.
+mod audit;
+mod bench;
+mod contract;
+mod network;
+mod tx;
+
+use clap::{Args, Parser, Subcommand};
+use jjj_config::{load_key, parse_account, save_key};
+use jjj_crypto::Keypair;
+use jjj_primitives::*;
+use jjj_rpc_api::Rpc;
+use serde_json::json;
+use std::path::PathBuf;
+
+/// jjj: talk to a jjj network — keys, networks, contracts, transfers, audits, load tests.
+///
+/// Most commands talk JSON-RPC to a node (--rpc) about one network (--network). Keys are files
+/// holding a 32-byte ed25519 seed in hex (`jjj key new`). Amounts are in fen (1/100 yuan).
+#[derive(Parser)]
+#[command(name = "jjj", version)]
+pub struct Cli {
+    /// JSON-RPC endpoint of a node.
+    #[arg(long, global = true, env = "JJJ_RPC", default_value = "http://127.0.0.1:9941")]
+    pub rpc: String,
+    /// Network (ledger) to talk about: jjj, jj, jh, th…
+    #[arg(long, global = true, env = "JJJ_NETWORK", default_value = "jjj")]
+    pub network: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create or show keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Create networks (genesis, node configs, keys).
+    #[command(subcommand)]
+    Network(NetworkCmd),
+    /// The node's health: networks, heights, peers.
+    Status,
+    /// A finalised block (default: the head).
+    Block {
+        height: Option<u64>,
+    },
+    /// An account's balance and nonce.
+    Account {
+        account: String,
+    },
+    /// Send fen to an account.
+    Transfer {
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        amount: u64,
+    },
+    /// Build, check, deploy and call contracts.
+    #[command(subcommand)]
+    Contract(contract::ContractCmd),
+    /// Replay and verify a network's history.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Load test: signed bill payments at a target rate; prints submitted and finalised tx/s,
+    /// success rate and p50/p99 finality latency.
+    Bench {
+        /// A funded key that deploys the contract and funds the residents.
+        #[arg(long)]
+        funder: PathBuf,
+        /// The utility-bills wasm.
+        #[arg(long, default_value = "target/contracts/utility_bills.wasm")]
+        wasm: PathBuf,
+        /// Residents paying (each pays its bills in nonce order).
+        #[arg(long, default_value_t = 200)]
+        accounts: usize,
+        /// Payments to send.
+        #[arg(long, default_value_t = 2_000)]
+        txs: usize,
+        /// Target send rate, tx/s.
+        #[arg(long, default_value_t = 1_000)]
+        rate: u64,
+        /// More RPC endpoints to spread the load over (besides --rpc). Repeatable.
+        #[arg(long = "also-rpc")]
+        also_rpc: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeyCmd {
+    /// Create a random key; print its account id.
+    New {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the account id of a key file.
+    Show { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+pub enum NetworkCmd {
+    /// Write keys, genesis files and one node config per validator into a directory.
+    ///
+    /// Example: four validators serving 京津冀 (all four) and 京津 (the first two):
+    ///   jjj network init --dir devnet --validators 4 --network jjj=1,2,3,4 --network jj=1,2 \
+    ///       --account beijing-water=0 --account hebei-resident=100000
+    Init(InitArgs),
+}
+
+#[derive(Args)]
+pub struct InitArgs {
+    #[arg(long)]
+    pub dir: PathBuf,
+    #[arg(long, default_value_t = 4)]
+    pub validators: usize,
+    /// NAME or NAME=i,j,k (1-based validator numbers; default all). Repeatable.
+    #[arg(long = "network", value_name = "NAME[=VALIDATORS]")]
+    pub networks: Vec<String>,
+    /// NAME=BALANCE: an account with a generated key in DIR/keys/NAME.key. Repeatable.
+    #[arg(long = "account", value_name = "NAME=FEN")]
+    pub accounts: Vec<String>,
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    #[arg(long, default_value_t = 30301)]
+    pub p2p_port: u16,
+    #[arg(long, default_value_t = 9941)]
+    pub rpc_port: u16,
+    #[arg(long, default_value_t = 9611)]
+    pub metrics_port: u16,
+    /// Deterministic keys from names (devnets and demos only).
+    #[arg(long)]
+    pub dev_keys: bool,
+    /// Base consensus view timeout, ms.
+    #[arg(long, default_value_t = 2000)]
+    pub view_timeout_ms: u64,
+}
+
+#[derive(Subcommand)]
+pub enum AuditCmd {
+    /// Fetch every block and certificate from a node (which need not be trusted), verify each
+    /// certificate against the genesis validators, re-execute every block from genesis and
+    /// compare every root. A mismatch names the height and what differs.
+    Replay {
+        /// The network's genesis file (the auditor's own copy).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// Stop at this height (default: the node's finalised head).
+        #[arg(long)]
+        to: Option<u64>,
+    },
+}
+fn main() {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = rt.block_on(run(cli)) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn print(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()));
+}
+
+pub async fn run(cli: Cli) -> Result<(), String> {
+    let net = cli.network.clone();
+    match cli.command {
+        Command::Key(KeyCmd::New { out }) => {
+            let mut seed = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
+            let key = Keypair::from_seed(seed);
+            save_key(&out, &key)?;
+            println!("{}", key.account());
+            Ok(())
+        }
+        Command::Key(KeyCmd::Show { file }) => {
+            println!("{}", load_key(&file)?.account());
+            Ok(())
+        }
+        Command::Network(NetworkCmd::Init(a)) => network::init(&a),
+        Command::Status => {
+            let rpc = Rpc::new(&cli.rpc)?;
+            print(&rpc.call("node_health", json!({})).await?);
+            Ok(())
+        }
+        Command::Block { height } => {
+            let rpc = Rpc::new(&cli.rpc)?;
+            print(&rpc.call::<serde_json::Value>("chain_getBlock", json!({"network": net, "height": height})).await?);
+            Ok(())
+        }
+        Command::Account { account } => {
+            let rpc = Rpc::new(&cli.rpc)?;
+            print(&rpc.call("state_getAccount", json!({"network": net, "account": account})).await?);
+            Ok(())
+        }
+        Command::Transfer { key, to, amount } => {
+            let rpc = Rpc::new(&cli.rpc)?;
+            let key = load_key(&key)?;
+            let to = parse_account(&to)?;
+            let r = tx::submit_and_wait(&rpc, &net, &key, Call::Transfer { to, amount }, 100_000).await?;
+            contract::report_receipt(&r, None, None);
+            tx::status_to_result(&r)
+        }
+        Command::Contract(c) => contract::run(&cli.rpc, &net, c).await,
+        Command::Audit(AuditCmd::Replay { genesis, to }) => audit::replay(&cli.rpc, &genesis, to).await,
+        Command::Bench { funder, wasm, accounts, txs, rate, also_rpc } => {
+            let mut rpcs = vec![cli.rpc.clone()];
+            rpcs.extend(also_rpc);
+            let code = std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
+            bench::run(bench::BenchArgs { rpcs, network: net, funder: load_key(&funder)?, wasm: code, accounts: accounts.max(1), txs, rate }).await
+        }
+    }
+}
+

@@ -1,0 +1,101 @@
+//! `jjj network init`: keys, one genesis per network and one node config per validator.
+use crate::InitArgs;
+use jjj_config::{save_key, Genesis, GenesisAccount, GenesisValidator, NodeConfig, PeerConfig};
+use jjj_crypto::Keypair;
+use crate::tx::now_ms;
+use std::path::PathBuf;
+
+pub fn init(a: &InitArgs) -> Result<(), String> {
+    if a.validators == 0 || a.validators > 64 {
+        return Err("--validators must be 1 to 64".into());
+    }
+    let keys_dir = a.dir.join("keys");
+    std::fs::create_dir_all(&keys_dir).map_err(|e| format!("cannot create {}: {e}", keys_dir.display()))?;
+    let new_key = |name: &str| -> Keypair {
+        if a.dev_keys {
+            Keypair::from_name(name)
+        } else {
+            let mut seed = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
+            Keypair::from_seed(seed)
+        }
+    };
+    let mut validators = Vec::new();
+    for i in 1..=a.validators {
+        let name = format!("validator-{i}");
+        let key = new_key(&name);
+        save_key(&keys_dir.join(format!("{name}.key")), &key)?;
+        validators.push((name, key));
+    }
+    let mut accounts = Vec::new();
+    for spec in &a.accounts {
+        let (name, bal) = spec.split_once('=').ok_or_else(|| format!("--account {spec:?}: expected NAME=FEN"))?;
+        let balance: u64 = bal.parse().map_err(|_| format!("--account {spec:?}: {bal:?} is not a number of fen"))?;
+        let key = new_key(name);
+        save_key(&keys_dir.join(format!("{name}.key")), &key)?;
+        accounts.push(GenesisAccount { id: key.account().to_string(), name: name.to_string(), balance });
+    }
+    let specs = if a.networks.is_empty() { vec!["jjj".to_string()] } else { a.networks.clone() };
+    let now = now_ms();
+    let mut serves: Vec<Vec<PathBuf>> = vec![Vec::new(); a.validators];
+    for spec in &specs {
+        let (name, members) = match spec.split_once('=') {
+            Some((n, m)) => {
+                let mut idx = Vec::new();
+                for part in m.split(',') {
+                    let i: usize = part.trim().parse().map_err(|_| format!("--network {spec:?}: {part:?} is not a validator number"))?;
+                    if i == 0 || i > a.validators {
+                        return Err(format!("--network {spec:?}: validator {i} does not exist (1..={})", a.validators));
+                    }
+                    idx.push(i - 1);
+                }
+                (n.to_string(), idx)
+            }
+            None => (spec.clone(), (0..a.validators).collect()),
+        };
+        let genesis = Genesis {
+            network: name.clone(),
+            timestamp: now,
+            validators: members.iter().map(|i| GenesisValidator { id: validators[*i].1.account().to_string(), name: validators[*i].0.clone() }).collect(),
+            accounts: accounts.clone(),
+            max_block_txs: 5_000,
+            max_block_bytes: 4 * 1024 * 1024,
+            empty_block_interval_ms: 0,
+        };
+        genesis.check()?;
+        let file = format!("genesis-{name}.json");
+        let text = serde_json::to_string_pretty(&genesis).map_err(|e| e.to_string())?;
+        std::fs::write(a.dir.join(&file), text).map_err(|e| format!("cannot write {file}: {e}"))?;
+        for i in members {
+            serves[i].push(PathBuf::from(&file));
+        }
+        println!("network {name}: genesis-{name}.json, header {}", genesis.header()?.hash());
+    }
+    for (i, (name, key)) in validators.iter().enumerate() {
+        let mut peers = Vec::new();
+        for (j, (_, k)) in validators.iter().enumerate() {
+            if j != i {
+                let addr = format!("{}:{}", a.host, a.p2p_port + j as u16).parse().map_err(|e| format!("--host {}: {e}", a.host))?;
+                peers.push(PeerConfig { id: k.account().to_string(), addr });
+            }
+        }
+        let sock = |port: u16| format!("{}:{port}", a.host).parse().map_err(|e| format!("{e}"));
+        let cfg = NodeConfig {
+            name: name.clone(),
+            key_file: PathBuf::from(format!("keys/{name}.key")),
+            data_dir: PathBuf::from(format!("data/{name}")),
+            p2p_listen: sock(a.p2p_port + i as u16)?,
+            rpc_listen: sock(a.rpc_port + i as u16)?,
+            metrics_listen: Some(sock(a.metrics_port + i as u16)?),
+            genesis: serves[i].clone(),
+            peers,
+            view_timeout_ms: a.view_timeout_ms,
+            mempool_capacity: 100_000,
+            mempool_per_sender: 1_024,
+        };
+        std::fs::write(a.dir.join(format!("{name}.toml")), cfg.to_toml()?).map_err(|e| e.to_string())?;
+        println!("{name}: {} (p2p {}, rpc http://{}:{})", key.account(), a.p2p_port + i as u16, a.host, a.rpc_port + i as u16);
+    }
+    Ok(())
+}
+

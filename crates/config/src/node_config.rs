@@ -1,0 +1,98 @@
+//! The node's TOML configuration: one file per node, written by `jjj network init`.
+//!
+//! ```toml
+//! name = "validator-1"
+//! key_file = "validator-1.key"        # 32-byte ed25519 seed, hex
+//! data_dir = "data/validator-1"       # one RocksDB per network below it
+//! p2p_listen = "127.0.0.1:30301"
+//! rpc_listen = "127.0.0.1:9944"       # JSON-RPC, HTTP and WebSocket
+//! metrics_listen = "127.0.0.1:9615"   # Prometheus /metrics and /health
+//! genesis = ["genesis-jjj.json"]      # every network this node serves
+//!
+//! [[peers]]
+//! id = "0x…"                          # the peer's node key
+//! addr = "127.0.0.1:30302"
+//! ```
+//! Relative paths are relative to the config file.
+use jjj_crypto::Keypair;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PeerConfig {
+    pub id: String,
+    pub addr: SocketAddr,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeConfig {
+    pub name: String,
+    pub key_file: PathBuf,
+    pub data_dir: PathBuf,
+    pub p2p_listen: SocketAddr,
+    pub rpc_listen: SocketAddr,
+    pub metrics_listen: Option<SocketAddr>,
+    pub genesis: Vec<PathBuf>,
+    #[serde(default)]
+    pub peers: Vec<PeerConfig>,
+    /// Base view timeout of consensus, ms (doubles per failed view).
+    #[serde(default = "default_view_timeout")]
+    pub view_timeout_ms: u64,
+    /// Most transactions waiting in one network's mempool.
+    #[serde(default = "default_mempool_capacity")]
+    pub mempool_capacity: usize,
+    /// Most pending transactions of one sender.
+    #[serde(default = "default_per_sender")]
+    pub mempool_per_sender: usize,
+}
+
+fn default_view_timeout() -> u64 {
+    2_000
+}
+fn default_mempool_capacity() -> usize {
+    100_000
+}
+fn default_per_sender() -> usize {
+    1_024
+}
+
+impl NodeConfig {
+    pub fn load(path: &Path) -> Result<NodeConfig, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        let mut c: NodeConfig = toml::from_str(&text).map_err(|e| format!("config {} is not valid: {e}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let rel = |p: &PathBuf| if p.is_relative() { base.join(p) } else { p.clone() };
+        c.key_file = rel(&c.key_file);
+        c.data_dir = rel(&c.data_dir);
+        c.genesis = c.genesis.iter().map(rel).collect();
+        if c.genesis.is_empty() {
+            return Err(format!("config {} serves no network: list at least one genesis file", path.display()));
+        }
+        Ok(c)
+    }
+
+    pub fn to_toml(&self) -> Result<String, String> {
+        toml::to_string_pretty(self).map_err(|e| e.to_string())
+    }
+}
+
+/// Reads a key file: the 32-byte ed25519 seed as hex.
+pub fn load_key(path: &Path) -> Result<Keypair, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read key {}: {e}", path.display()))?;
+    let t = text.trim();
+    let bytes = hex::decode(t.strip_prefix("0x").unwrap_or(t)).map_err(|e| format!("key {} is not hex: {e}", path.display()))?;
+    let seed: [u8; 32] = bytes.try_into().map_err(|_| format!("key {} is not a 32-byte seed", path.display()))?;
+    Ok(Keypair::from_seed(seed))
+}
+
+pub fn save_key(path: &Path, key: &Keypair) -> Result<(), String> {
+    let text = format!("{}\n", hex::encode(key.seed()));
+    std::fs::write(path, text).map_err(|e| format!("cannot write key {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! jjj-consensus: PBFT as a pure state machine (`core`: `Core::handle(input) -> effects`), its
+//! signed messages and certificates (`messages`), and, behind the `sim` feature, a seeded
+//! deterministic simulation of many validators over a faulty in-memory network (`sim`).
+//!
+//! No IO, no clock, no randomness in the core: the node feeds it inputs and carries out its
+//! effects.
+pub mod core;
+pub mod messages;
+#[cfg(feature = "sim")]
+pub mod sim;
+
+pub use self::core::{Core, CoreConfig, Effect, Input, SafetyState, Timeout};
+pub use self::messages::{
+    CommitCertificate, ConsensusMessage, KeyCache, NewView, PreparedCertificate, Proposal, ValidatorSet, ViewChange,
+    Vote, VoteKind,
+};

@@ -1,0 +1,690 @@
+//! What validators sign and send each other, SCALE-encoded on the wire and on disk.
+//!
+//! Every signature covers a domain tag plus the network id, so a signature made for one kind of
+//! message, or for one network, can never be replayed as another.
+use ed25519_dalek::VerifyingKey;
+use jjj_crypto::{ed25519_verify, Keypair};
+use jjj_primitives::{AccountId, Block, Hash, NetworkId};
+use parity_scale_codec::{Decode, DecodeWithMemTracking, Encode};
+use std::collections::{BTreeMap, BTreeSet};
+
+const VOTE_TAG: &[u8] = b"jjj/vote/v1";
+const PROPOSAL_TAG: &[u8] = b"jjj/proposal/v1";
+const VIEW_CHANGE_TAG: &[u8] = b"jjj/view-change/v1";
+
+/// The validators of a network, in leader order.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct ValidatorSet {
+    pub validators: Vec<AccountId>,
+}
+
+impl ValidatorSet {
+    /// A set of at least one validator, none listed twice.
+    pub fn new(validators: Vec<AccountId>) -> Result<Self, String> {
+        if validators.is_empty() {
+            return Err("a validator set needs at least one validator".into());
+        }
+        let mut seen = BTreeSet::new();
+        for v in &validators {
+            if !seen.insert(*v) {
+                return Err(format!("validator {v} is listed twice"));
+            }
+        }
+        Ok(ValidatorSet { validators })
+    }
+
+    pub fn len(&self) -> usize {
+        self.validators.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.validators.is_empty()
+    }
+
+    /// How many faulty validators the set tolerates: (n − 1) / 3.
+    pub fn f(&self) -> usize {
+        self.validators.len().saturating_sub(1) / 3
+    }
+
+    /// Votes needed for a certificate: n − f (= 2f + 1 when n = 3f + 1). Any two quorums share
+    /// at least f + 1 validators, so at least one honest one.
+    pub fn quorum(&self) -> usize {
+        self.validators.len() - self.f()
+    }
+
+    /// The leader of `view`: `validators[view mod n]`. An empty set has no leader; the zero
+    /// account returned then signs nothing.
+    pub fn leader(&self, view: u64) -> AccountId {
+        if self.validators.is_empty() {
+            return AccountId::default();
+        }
+        let i = (view % self.validators.len() as u64) as usize;
+        self.validators[i]
+    }
+
+    pub fn contains(&self, account: &AccountId) -> bool {
+        self.validators.contains(account)
+    }
+
+    pub fn index_of(&self, account: &AccountId) -> Option<usize> {
+        self.validators.iter().position(|v| v == account)
+    }
+}
+
+/// The two voting rounds of a view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, DecodeWithMemTracking)]
+pub enum VoteKind {
+    Prepare,
+    Commit,
+}
+
+/// A signed PREPARE or COMMIT for a block at (height, view).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct Vote {
+    pub kind: VoteKind,
+    pub height: u64,
+    pub view: u64,
+    pub block_hash: Hash,
+    pub voter: AccountId,
+    pub signature: [u8; 64],
+}
+
+impl Vote {
+    /// `b"jjj/vote/v1" ++ (network, kind, height, view, block_hash).encode()`.
+    pub fn signing_payload(network: &NetworkId, kind: VoteKind, height: u64, view: u64, block_hash: &Hash) -> Vec<u8> {
+        let mut payload = VOTE_TAG.to_vec();
+        (network, kind, height, view, block_hash).encode_to(&mut payload);
+        payload
+    }
+
+    pub fn sign(network: &NetworkId, key: &Keypair, kind: VoteKind, height: u64, view: u64, block_hash: Hash) -> Vote {
+        let sig = key.sign(&Self::signing_payload(network, kind, height, view, &block_hash));
+        Vote { kind, height, view, block_hash, voter: sig.signer, signature: sig.signature }
+    }
+
+    /// Whether the signature is the voter's over this vote on `network`.
+    pub fn verify(&self, network: &NetworkId) -> bool {
+        self.verify_by(&KeyCache::default(), network)
+    }
+
+    /// `verify`, with the voter's key taken from `keys` when it is there.
+    pub fn verify_by(&self, keys: &KeyCache, network: &NetworkId) -> bool {
+        let payload = Self::signing_payload(network, self.kind, self.height, self.view, &self.block_hash);
+        keys.verify(&self.voter, &payload, &self.signature)
+    }
+}
+
+/// ed25519 verification (strict, as `jjj_crypto::ed25519_verify`) with the validators'
+/// public keys decompressed once: decompressing a key costs about as much as half a
+/// verification, and every consensus message needs one.
+#[derive(Clone, Debug, Default)]
+pub struct KeyCache {
+    keys: BTreeMap<AccountId, VerifyingKey>,
+}
+
+impl KeyCache {
+    pub fn new(validators: &ValidatorSet) -> KeyCache {
+        let keys =
+            validators.validators.iter().filter_map(|a| VerifyingKey::from_bytes(&a.0).ok().map(|k| (*a, k))).collect();
+        KeyCache { keys }
+    }
+
+    pub fn verify(&self, signer: &AccountId, message: &[u8], signature: &[u8; 64]) -> bool {
+        match self.keys.get(signer) {
+            Some(key) => key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(signature)).is_ok(),
+            None => ed25519_verify(signer, message, signature),
+        }
+    }
+}
+
+/// Says whether a signature by a voter on a vote (kind, view, block hash) of the height at hand
+/// was already verified (the core's vote log), to skip verifying it again.
+pub(crate) type KnownSig<'a> = &'a dyn Fn(VoteKind, u64, &Hash, &AccountId, &[u8; 64]) -> bool;
+
+/// What checking a message needs; the core fills in its key cache and its logs of what it has
+/// already verified.
+pub(crate) struct Checker<'a> {
+    pub network: &'a NetworkId,
+    pub validators: &'a ValidatorSet,
+    pub keys: &'a KeyCache,
+    pub known_sig: KnownSig<'a>,
+    pub known_vc: &'a dyn Fn(&ViewChange) -> bool,
+}
+
+fn no_vc(_: &ViewChange) -> bool {
+    false
+}
+
+impl<'a> Checker<'a> {
+    pub fn plain(network: &'a NetworkId, validators: &'a ValidatorSet, keys: &'a KeyCache) -> Checker<'a> {
+        Checker { network, validators, keys, known_sig: &never_known, known_vc: &no_vc }
+    }
+}
+
+/// Checks a quorum of votes of one kind for (height, view, block_hash).
+pub(crate) fn verify_quorum(
+    c: &Checker,
+    kind: VoteKind,
+    height: u64,
+    view: u64,
+    block_hash: &Hash,
+    signatures: &[(AccountId, [u8; 64])],
+) -> Result<(), String> {
+    let (network, validators) = (c.network, c.validators);
+    if validators.is_empty() {
+        return Err("the validator set is empty".into());
+    }
+    let mut seen = BTreeSet::new();
+    for (voter, _) in signatures {
+        if !validators.contains(voter) {
+            return Err(format!("{voter} is not a validator"));
+        }
+        if !seen.insert(*voter) {
+            return Err(format!("validator {voter} signed twice"));
+        }
+    }
+    if seen.len() < validators.quorum() {
+        return Err(format!("{} signatures, {} needed", seen.len(), validators.quorum()));
+    }
+    // Signatures last: they are the expensive part.
+    let payload = Vote::signing_payload(network, kind, height, view, block_hash);
+    for (voter, signature) in signatures {
+        if !(c.known_sig)(kind, view, block_hash, voter, signature) && !c.keys.verify(voter, &payload, signature) {
+            return Err(format!("bad {kind:?} signature by {voter}"));
+        }
+    }
+    Ok(())
+}
+
+fn never_known(_: VoteKind, _: u64, _: &Hash, _: &AccountId, _: &[u8; 64]) -> bool {
+    false
+}
+
+/// 2f + 1 signed COMMITs for one block: the block is final.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct CommitCertificate {
+    pub height: u64,
+    pub view: u64,
+    pub block_hash: Hash,
+    pub signatures: Vec<(AccountId, [u8; 64])>,
+}
+
+impl CommitCertificate {
+    /// At least a quorum of distinct validators, every signature a valid COMMIT, no outsiders.
+    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), String> {
+        self.verify_by(&KeyCache::default(), network, validators)
+    }
+
+    /// `verify`, with validators' keys taken from `keys` when they are there.
+    pub fn verify_by(&self, keys: &KeyCache, network: &NetworkId, validators: &ValidatorSet) -> Result<(), String> {
+        self.check(&Checker::plain(network, validators, keys))
+    }
+
+    pub(crate) fn check(&self, c: &Checker) -> Result<(), String> {
+        verify_quorum(c, VoteKind::Commit, self.height, self.view, &self.block_hash, &self.signatures)
+            .map_err(|e| format!("commit certificate for height {} view {}: {e}", self.height, self.view))
+    }
+}
+
+/// 2f + 1 signed PREPAREs for one block in one view: no other block can be prepared in that view.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct PreparedCertificate {
+    pub height: u64,
+    pub view: u64,
+    pub block_hash: Hash,
+    pub signatures: Vec<(AccountId, [u8; 64])>,
+}
+
+impl PreparedCertificate {
+    /// At least a quorum of distinct validators, every signature a valid PREPARE, no outsiders.
+    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), String> {
+        self.check(&Checker::plain(network, validators, &KeyCache::default()))
+    }
+
+    pub(crate) fn check(&self, c: &Checker) -> Result<(), String> {
+        verify_quorum(c, VoteKind::Prepare, self.height, self.view, &self.block_hash, &self.signatures)
+            .map_err(|e| format!("prepared certificate for height {} view {}: {e}", self.height, self.view))
+    }
+}
+
+/// PRE-PREPARE: the leader of `view` proposes `block` for `height`.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct Proposal {
+    pub height: u64,
+    pub view: u64,
+    pub block: Block,
+    pub proposer: AccountId,
+    pub signature: [u8; 64],
+}
+
+impl Proposal {
+    /// `b"jjj/proposal/v1" ++ (network, height, view, block_hash).encode()`.
+    pub fn signing_payload(network: &NetworkId, height: u64, view: u64, block_hash: &Hash) -> Vec<u8> {
+        let mut payload = PROPOSAL_TAG.to_vec();
+        (network, height, view, block_hash).encode_to(&mut payload);
+        payload
+    }
+
+    pub fn sign(network: &NetworkId, key: &Keypair, height: u64, view: u64, block: Block) -> Proposal {
+        let sig = key.sign(&Self::signing_payload(network, height, view, &block.header.hash()));
+        Proposal { height, view, block, proposer: sig.signer, signature: sig.signature }
+    }
+
+    /// The proposed block's hash: its header's hash.
+    pub fn block_hash(&self) -> Hash {
+        self.block.header.hash()
+    }
+
+    pub fn verify_signature(&self, network: &NetworkId) -> bool {
+        self.signed_by(&KeyCache::default(), network)
+    }
+
+    fn signed_by(&self, keys: &KeyCache, network: &NetworkId) -> bool {
+        let payload = Self::signing_payload(network, self.height, self.view, &self.block_hash());
+        keys.verify(&self.proposer, &payload, &self.signature)
+    }
+
+    /// The block is for this height and network, the proposer leads this view and signed it.
+    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), String> {
+        self.check(&Checker::plain(network, validators, &KeyCache::default()))
+    }
+
+    pub(crate) fn check(&self, c: &Checker) -> Result<(), String> {
+        let (network, validators) = (c.network, c.validators);
+        if self.block.header.height != self.height {
+            return Err(format!(
+                "proposal for height {} carries a block of height {}",
+                self.height, self.block.header.height
+            ));
+        }
+        if &self.block.header.network != network {
+            return Err(format!("proposal carries a block of network {}", self.block.header.network));
+        }
+        if validators.is_empty() || self.proposer != validators.leader(self.view) {
+            return Err(format!("{} does not lead view {}", self.proposer, self.view));
+        }
+        if !self.signed_by(c.keys, network) {
+            return Err(format!("bad proposal signature by {}", self.proposer));
+        }
+        Ok(())
+    }
+}
+
+/// A validator gives up on view `new_view − 1` and asks for `new_view`, carrying the highest
+/// certificate it holds of a block prepared at this height, with the block.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct ViewChange {
+    pub height: u64,
+    pub new_view: u64,
+    pub prepared: Option<(PreparedCertificate, Block)>,
+    pub voter: AccountId,
+    pub signature: [u8; 64],
+}
+
+impl ViewChange {
+    /// `b"jjj/view-change/v1" ++ (network, height, new_view, prepared (view, block hash)).encode()`.
+    /// The signature covers which block was prepared, so a leader cannot strip a prepared
+    /// certificate from a view change and re-propose another block.
+    pub fn signing_payload(network: &NetworkId, height: u64, new_view: u64, prepared: Option<(u64, Hash)>) -> Vec<u8> {
+        let mut payload = VIEW_CHANGE_TAG.to_vec();
+        (network, height, new_view, prepared).encode_to(&mut payload);
+        payload
+    }
+
+    pub fn sign(
+        network: &NetworkId,
+        key: &Keypair,
+        height: u64,
+        new_view: u64,
+        prepared: Option<(PreparedCertificate, Block)>,
+    ) -> ViewChange {
+        let summary = prepared.as_ref().map(|(c, _)| (c.view, c.block_hash));
+        let sig = key.sign(&Self::signing_payload(network, height, new_view, summary));
+        ViewChange { height, new_view, prepared, voter: sig.signer, signature: sig.signature }
+    }
+
+    /// (view, block hash) of the carried prepared certificate.
+    pub fn prepared_summary(&self) -> Option<(u64, Hash)> {
+        self.prepared.as_ref().map(|(c, _)| (c.view, c.block_hash))
+    }
+
+    pub fn verify_signature(&self, network: &NetworkId) -> bool {
+        self.signed_by(&KeyCache::default(), network)
+    }
+
+    pub(crate) fn signed_by(&self, keys: &KeyCache, network: &NetworkId) -> bool {
+        let payload = Self::signing_payload(network, self.height, self.new_view, self.prepared_summary());
+        keys.verify(&self.voter, &payload, &self.signature)
+    }
+
+    /// Signed by a validator; a carried certificate is for this height, an earlier view, the
+    /// carried block, and holds a quorum of valid PREPAREs.
+    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), String> {
+        self.check(&Checker::plain(network, validators, &KeyCache::default()))
+    }
+
+    pub(crate) fn check(&self, c: &Checker) -> Result<(), String> {
+        if !c.validators.contains(&self.voter) {
+            return Err(format!("view change by non-validator {}", self.voter));
+        }
+        if !self.signed_by(c.keys, c.network) {
+            return Err(format!("bad view-change signature by {}", self.voter));
+        }
+        if let Some((cert, block)) = &self.prepared {
+            if cert.height != self.height || cert.view >= self.new_view {
+                return Err(format!(
+                    "view change to ({}, {}) carries a certificate for ({}, {})",
+                    self.height, self.new_view, cert.height, cert.view
+                ));
+            }
+            if block.header.hash() != cert.block_hash || block.header.height != self.height {
+                return Err("view change carries a block that does not match its certificate".into());
+            }
+            cert.check(c)?;
+        }
+        Ok(())
+    }
+}
+
+/// The new leader's proof that a quorum moved to `view`, and its proposal for that view.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct NewView {
+    pub height: u64,
+    pub view: u64,
+    pub view_changes: Vec<ViewChange>,
+    pub proposal: Proposal,
+}
+
+impl NewView {
+    /// The block a NEW-VIEW built from these view changes must propose: the block of the
+    /// highest-view prepared certificate among them, if any (view, block hash).
+    pub fn required_block(view_changes: &[ViewChange]) -> Option<(u64, Hash)> {
+        view_changes.iter().filter_map(|vc| vc.prepared_summary()).max()
+    }
+
+    /// A quorum of valid view changes for (height, view) by distinct validators, and a valid
+    /// proposal by the leader of `view` that re-proposes the highest prepared block, if any.
+    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), String> {
+        self.check(&Checker::plain(network, validators, &KeyCache::default()))
+    }
+
+    pub(crate) fn check(&self, c: &Checker) -> Result<(), String> {
+        let validators = c.validators;
+        if self.view == 0 {
+            return Err("there is no NEW-VIEW for view 0".into());
+        }
+        if self.proposal.height != self.height || self.proposal.view != self.view {
+            return Err(format!(
+                "NEW-VIEW ({}, {}) carries a proposal for ({}, {})",
+                self.height, self.view, self.proposal.height, self.proposal.view
+            ));
+        }
+        self.proposal.check(c)?;
+        if self.view_changes.len() > validators.len() {
+            return Err(format!(
+                "NEW-VIEW carries {} view changes for {} validators",
+                self.view_changes.len(),
+                validators.len()
+            ));
+        }
+        let mut voters = BTreeSet::new();
+        for vc in &self.view_changes {
+            if vc.height != self.height || vc.new_view != self.view {
+                return Err(format!(
+                    "NEW-VIEW ({}, {}) carries a view change to ({}, {})",
+                    self.height, self.view, vc.height, vc.new_view
+                ));
+            }
+            if !voters.insert(vc.voter) {
+                return Err(format!("NEW-VIEW carries two view changes by {}", vc.voter));
+            }
+        }
+        if voters.len() < validators.quorum() {
+            return Err(format!("NEW-VIEW carries {} view changes, {} needed", voters.len(), validators.quorum()));
+        }
+        if let Some((view, _)) = Self::required_block(&self.view_changes) {
+            let hash = self.proposal.block_hash();
+            let justified = self.view_changes.iter().any(|vc| vc.prepared_summary() == Some((view, hash)));
+            if !justified {
+                return Err(format!("NEW-VIEW does not re-propose the block prepared in view {view}"));
+            }
+        }
+        for vc in &self.view_changes {
+            if !(c.known_vc)(vc) {
+                vc.check(c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Everything validators send each other about consensus.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub enum ConsensusMessage {
+    Proposal(Proposal),
+    Vote(Vote),
+    ViewChange(ViewChange),
+    NewView(NewView),
+}
+
+impl ConsensusMessage {
+    pub fn height(&self) -> u64 {
+        match self {
+            ConsensusMessage::Proposal(p) => p.height,
+            ConsensusMessage::Vote(v) => v.height,
+            ConsensusMessage::ViewChange(vc) => vc.height,
+            ConsensusMessage::NewView(nv) => nv.height,
+        }
+    }
+
+    /// The view the message is about (a view change: the view it asks for).
+    pub fn view(&self) -> u64 {
+        match self {
+            ConsensusMessage::Proposal(p) => p.view,
+            ConsensusMessage::Vote(v) => v.view,
+            ConsensusMessage::ViewChange(vc) => vc.new_view,
+            ConsensusMessage::NewView(nv) => nv.view,
+        }
+    }
+
+    /// The validator whose signature makes the message (a NEW-VIEW: its proposer).
+    pub fn sender(&self) -> AccountId {
+        match self {
+            ConsensusMessage::Proposal(p) => p.proposer,
+            ConsensusMessage::Vote(v) => v.voter,
+            ConsensusMessage::ViewChange(vc) => vc.voter,
+            ConsensusMessage::NewView(nv) => nv.proposal.proposer,
+        }
+    }
+
+    /// Checks only the sender's own signature (not carried certificates): enough to believe a
+    /// validator has reached the message's height.
+    pub fn verify_sender(&self, network: &NetworkId, validators: &ValidatorSet) -> bool {
+        self.verify_sender_by(&KeyCache::default(), network, validators)
+    }
+
+    /// `verify_sender`, with validators' keys taken from `keys` when they are there.
+    pub fn verify_sender_by(&self, keys: &KeyCache, network: &NetworkId, validators: &ValidatorSet) -> bool {
+        if !validators.contains(&self.sender()) {
+            return false;
+        }
+        let c = Checker::plain(network, validators, keys);
+        match self {
+            ConsensusMessage::Proposal(p) => p.check(&c).is_ok(),
+            ConsensusMessage::Vote(v) => v.verify_by(keys, network),
+            ConsensusMessage::ViewChange(vc) => vc.signed_by(keys, network),
+            ConsensusMessage::NewView(nv) => {
+                nv.proposal.height == nv.height && nv.proposal.view == nv.view && nv.proposal.check(&c).is_ok()
+            }
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConsensusMessage::Proposal(_) => "proposal",
+            ConsensusMessage::Vote(v) => match v.kind {
+                VoteKind::Prepare => "prepare",
+                VoteKind::Commit => "commit",
+            },
+            ConsensusMessage::ViewChange(_) => "view-change",
+            ConsensusMessage::NewView(_) => "new-view",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jjj_primitives::Header;
+
+    fn net() -> NetworkId {
+        NetworkId::new("jjj").expect("network id")
+    }
+
+    fn keys(n: usize) -> Vec<Keypair> {
+        (0..n).map(|i| Keypair::from_name(&format!("msg-test-{i}"))).collect()
+    }
+
+    fn set(keys: &[Keypair]) -> ValidatorSet {
+        ValidatorSet::new(keys.iter().map(|k| k.account()).collect()).expect("set")
+    }
+
+    fn block(height: u64) -> Block {
+        Block {
+            header: Header {
+                network: net(),
+                height,
+                parent_hash: Hash::default(),
+                timestamp: 7,
+                proposer: AccountId::default(),
+                tx_root: Hash::default(),
+                receipts_root: Hash::default(),
+                state_root: Hash([9; 32]),
+            },
+            transactions: vec![],
+        }
+    }
+
+    fn commit_cert(keys: &[Keypair], signers: &[usize], hash: Hash) -> CommitCertificate {
+        let signatures = signers
+            .iter()
+            .map(|&i| {
+                let v = Vote::sign(&net(), &keys[i], VoteKind::Commit, 5, 1, hash);
+                (v.voter, v.signature)
+            })
+            .collect();
+        CommitCertificate { height: 5, view: 1, block_hash: hash, signatures }
+    }
+
+    #[test]
+    fn quorum_and_leader() {
+        for (n, f, q) in [(1, 0, 1), (3, 0, 3), (4, 1, 3), (5, 1, 4), (7, 2, 5), (10, 3, 7)] {
+            let s = set(&keys(n));
+            assert_eq!((s.f(), s.quorum()), (f, q), "n = {n}");
+        }
+        let k = keys(4);
+        let s = set(&k);
+        assert_eq!(s.leader(0), k[0].account());
+        assert_eq!(s.leader(6), k[2].account());
+        assert_eq!(s.index_of(&k[3].account()), Some(3));
+        assert!(ValidatorSet::new(vec![k[0].account(), k[0].account()]).is_err());
+        assert!(ValidatorSet::new(vec![]).is_err());
+    }
+
+    #[test]
+    fn vote_signatures_bind_every_field() {
+        let k = keys(1);
+        let v = Vote::sign(&net(), &k[0], VoteKind::Prepare, 3, 2, Hash([1; 32]));
+        assert!(v.verify(&net()));
+        assert!(!v.verify(&NetworkId::new("jj").expect("id")), "another network");
+        for tampered in [
+            Vote { kind: VoteKind::Commit, ..v.clone() },
+            Vote { height: 4, ..v.clone() },
+            Vote { view: 3, ..v.clone() },
+            Vote { block_hash: Hash([2; 32]), ..v.clone() },
+        ] {
+            assert!(!tampered.verify(&net()));
+        }
+        let decoded = Vote::decode(&mut &v.encode()[..]).expect("decode");
+        assert_eq!(decoded, v);
+    }
+
+    #[test]
+    fn commit_certificate_checks() {
+        let k = keys(5);
+        let outsider = Keypair::from_name("outsider");
+        let s = set(&k[..4]);
+        let h = Hash([3; 32]);
+        assert!(commit_cert(&k, &[0, 1, 2], h).verify(&net(), &s).is_ok());
+        let short = commit_cert(&k, &[0, 1], h).verify(&net(), &s).unwrap_err();
+        assert!(short.contains("2 signatures, 3 needed"), "{short}");
+        let dup = commit_cert(&k, &[0, 1, 1], h).verify(&net(), &s).unwrap_err();
+        assert!(dup.contains("twice"), "{dup}");
+        let mut c = commit_cert(&k, &[0, 1, 2], h);
+        c.signatures.push({
+            let v = Vote::sign(&net(), &outsider, VoteKind::Commit, 5, 1, h);
+            (v.voter, v.signature)
+        });
+        assert!(c.verify(&net(), &s).unwrap_err().contains("not a validator"));
+        let mut c = commit_cert(&k, &[0, 1, 2], h);
+        c.signatures[1].1[0] ^= 1;
+        assert!(c.verify(&net(), &s).unwrap_err().contains("bad Commit signature"));
+        let mut c = commit_cert(&k, &[0, 1, 2], h);
+        c.block_hash = Hash([4; 32]);
+        assert!(c.verify(&net(), &s).is_err(), "signatures are for another block");
+        // PREPARE signatures do not make a commit certificate.
+        let prepares = [0, 1, 2]
+            .iter()
+            .map(|&i| {
+                let v = Vote::sign(&net(), &k[i], VoteKind::Prepare, 5, 1, h);
+                (v.voter, v.signature)
+            })
+            .collect();
+        let c = CommitCertificate { height: 5, view: 1, block_hash: h, signatures: prepares };
+        assert!(c.verify(&net(), &s).is_err());
+    }
+
+    #[test]
+    fn proposal_and_view_change_checks() {
+        let k = keys(4);
+        let s = set(&k);
+        let p = Proposal::sign(&net(), &k[1], 5, 1, block(5));
+        assert!(p.verify(&net(), &s).is_ok());
+        assert!(Proposal::sign(&net(), &k[2], 5, 1, block(5)).verify(&net(), &s).is_err(), "not the leader");
+        assert!(Proposal::sign(&net(), &k[1], 5, 1, block(6)).verify(&net(), &s).is_err(), "wrong height");
+
+        let b = block(5);
+        let h = b.header.hash();
+        let signatures = (0..3)
+            .map(|i| {
+                let v = Vote::sign(&net(), &k[i], VoteKind::Prepare, 5, 0, h);
+                (v.voter, v.signature)
+            })
+            .collect();
+        let cert = PreparedCertificate { height: 5, view: 0, block_hash: h, signatures };
+        let vc = ViewChange::sign(&net(), &k[3], 5, 1, Some((cert.clone(), b.clone())));
+        assert!(vc.verify(&net(), &s).is_ok());
+        // Stripping the certificate breaks the signature.
+        let stripped = ViewChange { prepared: None, ..vc.clone() };
+        assert!(stripped.verify(&net(), &s).is_err());
+        // A certificate must be from an earlier view.
+        let same_view = ViewChange::sign(&net(), &k[3], 5, 0, Some((cert.clone(), b.clone())));
+        assert!(same_view.verify(&net(), &s).is_err());
+        // The block must match the certificate.
+        let other = ViewChange::sign(&net(), &k[3], 5, 1, Some((cert, block(6))));
+        assert!(other.verify(&net(), &s).is_err());
+
+        // NEW-VIEW must re-propose the prepared block.
+        let vcs: Vec<ViewChange> =
+            vec![vc, ViewChange::sign(&net(), &k[0], 5, 1, None), ViewChange::sign(&net(), &k[2], 5, 1, None)];
+        let good =
+            NewView { height: 5, view: 1, view_changes: vcs.clone(), proposal: Proposal::sign(&net(), &k[1], 5, 1, b) };
+        assert!(good.verify(&net(), &s).is_ok());
+        let mut fresh = block(5);
+        fresh.header.timestamp = 99;
+        let bad = NewView { proposal: Proposal::sign(&net(), &k[1], 5, 1, fresh), ..good.clone() };
+        assert!(bad.verify(&net(), &s).unwrap_err().contains("re-propose"));
+        let short = NewView { view_changes: vcs[..2].to_vec(), ..good };
+        assert!(short.verify(&net(), &s).unwrap_err().contains("needed"));
+    }
+}

@@ -1,0 +1,92 @@
+//! The seeded consensus simulation: agreement, valid certificates, persistence before sending,
+//! no double signing across restarts, and progress after the faults heal — over `JJJ_SIM_SEEDS`
+//! seeds (default 1000), plus hand-picked scenarios.
+use jjj_consensus::sim::{self, Crash, Partition, Scenario};
+
+fn seed_count() -> u64 {
+    std::env::var("JJJ_SIM_SEEDS").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(1000)
+}
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+#[test]
+fn consensus_holds_over_many_seeds() {
+    let seeds = seed_count();
+    let started = std::time::Instant::now();
+    let s = sim::run_seeds(0..seeds, threads());
+    println!(
+        "consensus sim: {} seeds, {} commits, {} synced blocks, {} view changes, {} crashes, {} with an equivocating twin, {} messages, recovery after healing ≤ {} ms (virtual), {:.1} s",
+        s.seeds,
+        s.commits,
+        s.synced_blocks,
+        s.view_changes,
+        s.crashes,
+        s.twins,
+        s.messages_delivered,
+        s.max_recovery_ms,
+        started.elapsed().as_secs_f64()
+    );
+    let shown: Vec<&String> = s.failures.iter().take(5).collect();
+    assert!(s.failures.is_empty(), "{} of {} seeds failed; first ones:\n{shown:#?}", s.failures.len(), s.seeds);
+    assert_eq!(s.seeds, seeds);
+    if seeds >= 50 {
+        // The faults are real: views changed, validators crashed, twins equivocated.
+        assert!(s.view_changes > 0 && s.crashes > 0 && s.twins > 0 && s.synced_blocks > 0, "{s:?}");
+    }
+}
+
+#[test]
+fn a_seed_replays_the_same_trace() {
+    for seed in [3, 17, 2024] {
+        let a = sim::run(&Scenario::from_seed(seed)).expect("run");
+        let b = sim::run(&Scenario::from_seed(seed)).expect("run again");
+        assert_eq!(a, b, "seed {seed}");
+    }
+    let a = sim::run(&Scenario::from_seed(3)).expect("run");
+    let b = sim::run(&Scenario::from_seed(4)).expect("run");
+    assert_ne!(a.trace_hash, b.trace_hash);
+}
+
+#[test]
+fn a_calm_network_commits_without_view_changes() {
+    for n in [1, 4, 5, 7] {
+        let o = sim::run(&Scenario::calm(n as u64, n)).expect("calm run");
+        assert_eq!(o.view_changes, 0, "n = {n}: {o:?}");
+        assert!(o.min_height >= 5, "{o:?}");
+        assert!(o.commits >= 5 * n as u64, "everyone commits each block itself: {o:?}");
+    }
+}
+
+#[test]
+fn an_equivocating_leader_never_splits_the_honest_validators() {
+    // Validator 0 leads view 0 of every height and shows each half of the others another block.
+    for seed in 0..40 {
+        for n in [4, 7] {
+            let mut sc = Scenario::calm(seed, n);
+            sc.twin = Some(0);
+            sc.heal_at_ms = 3_000;
+            sc.max_latency_ms = 80;
+            sim::run(&sc).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
+#[test]
+fn a_crashed_leader_during_a_partition_recovers_after_healing() {
+    for seed in 0..20 {
+        let mut sc = Scenario::calm(seed, 4);
+        sc.crashes = vec![
+            Crash { validator: 0, at_ms: 300, restart_at_ms: 9_000 },
+            Crash { validator: 2, at_ms: 4_000, restart_at_ms: 4_500 },
+        ];
+        sc.partitions = vec![Partition { side_a: vec![0, 1], from_ms: 1_000, to_ms: 8_000 }];
+        sc.drop_per_mille = 100;
+        sc.duplicate_per_mille = 100;
+        sc.heal_at_ms = 9_000;
+        sc.target_height = 6;
+        let o = sim::run(&sc).unwrap_or_else(|e| panic!("{e}"));
+        assert!(o.view_changes > 0, "{o:?}");
+    }
+}

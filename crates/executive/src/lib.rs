@@ -1,0 +1,668 @@
+//! jjj-executive: the state transition. Checking and applying transactions and blocks.
+//!
+//! `apply_transaction` either refuses a transaction ([`TxError`]: it cannot be in a block) or
+//! applies it and returns a receipt: a failed call still bumps the nonce, uses gas and yields a
+//! failed receipt; the block goes on. `build_block` is the proposer's side (skips what it must
+//! refuse), `apply_block` the replica's (refuses a block that holds such a transaction or whose
+//! roots differ from what re-execution gives).
+//!
+//! No IO, no clock, no environment: block time comes in the header, state through
+//! [`StateReader`]. Contract code runs in [`jjj_vm`] over [`ChainHost`].
+mod host;
+
+pub use host::ChainHost;
+
+use jjj_crypto::{blake2_256, ed25519_verify};
+use jjj_primitives::params::{MAX_CODE_SIZE, MAX_MULTISIG_MEMBERS, MAX_TX_GAS, MAX_TX_SIZE};
+use jjj_primitives::*;
+use jjj_state::{
+    decode_record, keys, load_account, load_contract, move_balance, store_account, Account, ChangeSet, CodeInfo,
+    ContractInfo, Multisig, Overlay, StateCommitment, StateError, StateReader,
+};
+use jjj_vm::limits::gas;
+use jjj_vm::{Entry, FrameEnd, Invocation, Vm, VmError};
+use parity_scale_codec::Encode;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// The VM as the state transition uses it: over the state overlay.
+pub type ChainVm = Vm<ChainHost>;
+
+/// Why a transaction cannot be included in a block. Nothing about it reaches the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxError {
+    #[error("transaction is for network {got}, this is {expected}")]
+    WrongNetwork { expected: NetworkId, got: NetworkId },
+    #[error("transaction of {size} bytes is over the limit of {MAX_TX_SIZE}")]
+    TooLarge { size: usize },
+    #[error("gas limit {gas_limit} is over the per-transaction maximum of {MAX_TX_GAS}")]
+    GasLimitTooHigh { gas_limit: u64 },
+    #[error("gas limit {gas_limit} does not cover the transaction's intrinsic cost of {intrinsic}")]
+    GasLimitTooLow { gas_limit: u64, intrinsic: u64 },
+    #[error("bad signature: {0}")]
+    BadSignature(String),
+    #[error("nonce {got} is not the sender's next nonce {expected}")]
+    BadNonce { expected: u64, got: u64 },
+    #[error("execution aborted: {0}")]
+    Aborted(String),
+    #[error("state: {0}")]
+    State(String),
+}
+
+impl From<StateError> for TxError {
+    fn from(e: StateError) -> Self {
+        TxError::State(e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    #[error("transaction {index} ({hash}) is invalid: {error}")]
+    InvalidTransaction { index: usize, hash: Hash, error: TxError },
+    #[error("{which} mismatch: the header says {expected}, execution gives {got}")]
+    RootMismatch { which: &'static str, expected: Hash, got: Hash },
+    #[error("state: {0}")]
+    State(String),
+}
+
+/// The result of executing a block's transactions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockExecution {
+    pub receipts: Vec<Receipt>,
+    pub changes: ChangeSet,
+    pub tx_root: Hash,
+    pub receipts_root: Hash,
+    pub state_root: Hash,
+}
+
+/// A read-only execution's result, with the gas it took and the debug lines it wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DryRun {
+    pub receipt: Receipt,
+    pub debug: Vec<String>,
+}
+
+/// What the proposer needs to start a block.
+#[derive(Debug, Clone)]
+pub struct BlockTemplate {
+    pub network: NetworkId,
+    pub height: u64,
+    pub parent_hash: Hash,
+    pub timestamp: u64,
+    pub proposer: AccountId,
+}
+
+/// The deterministic state transition. Cheap to clone; share one per node.
+#[derive(Clone)]
+pub struct Runtime {
+    vm: ChainVm,
+}
+
+/// The address a contract gets: from its deployer and the deployer's nonce at instantiation.
+pub fn contract_address(deployer: &AccountId, nonce: u64) -> AccountId {
+    let mut b = b"jjj/contract".to_vec();
+    b.extend_from_slice(&deployer.0);
+    b.extend_from_slice(&nonce.to_le_bytes());
+    AccountId(blake2_256(&b).0)
+}
+
+/// The id of a multisig account: from its sorted members and threshold.
+pub fn multisig_address(members: &[AccountId], threshold: u32) -> AccountId {
+    let mut sorted = members.to_vec();
+    sorted.sort();
+    let mut b = b"jjj/multisig".to_vec();
+    for m in &sorted {
+        b.extend_from_slice(&m.0);
+    }
+    b.extend_from_slice(&threshold.to_le_bytes());
+    AccountId(blake2_256(&b).0)
+}
+
+/// Genesis state: initial balances.
+pub fn genesis_changes(balances: &[(AccountId, u64)]) -> ChangeSet {
+    balances.iter().map(|(a, b)| (keys::account(a), Some(Account { nonce: 0, balance: *b }.encode()))).collect()
+}
+
+/// Encoded size of one signature list entry, with its length prefix.
+const SINGLE_SIGNATURE_BYTES: usize = 1 + 32 + 64;
+
+impl Runtime {
+    pub fn new() -> Result<Self, VmError> {
+        Ok(Runtime { vm: Vm::new()? })
+    }
+
+    pub fn vm(&self) -> &ChainVm {
+        &self.vm
+    }
+
+    /// Checks everything about a transaction that does not need execution: network, size, gas
+    /// limit, signatures and nonce against `overlay`. The mempool calls this too.
+    pub fn check_transaction(
+        &self,
+        overlay: &Overlay,
+        network: &NetworkId,
+        stx: &SignedTransaction,
+    ) -> Result<u64, TxError> {
+        let tx = &stx.tx;
+        if &tx.network != network {
+            return Err(TxError::WrongNetwork { expected: network.clone(), got: tx.network.clone() });
+        }
+        let size = stx.encoded_size();
+        if size > MAX_TX_SIZE {
+            return Err(TxError::TooLarge { size });
+        }
+        if tx.gas_limit > MAX_TX_GAS {
+            return Err(TxError::GasLimitTooHigh { gas_limit: tx.gas_limit });
+        }
+        let intrinsic = gas::TX.of(size) + gas::EXTRA_SIGNATURE * stx.signatures.len().saturating_sub(1) as u64;
+        if tx.gas_limit < intrinsic {
+            return Err(TxError::GasLimitTooLow { gas_limit: tx.gas_limit, intrinsic });
+        }
+        self.check_signatures(overlay, stx)?;
+        let account = load_account(overlay, &tx.sender)?;
+        if tx.nonce != account.nonce {
+            return Err(TxError::BadNonce { expected: account.nonce, got: tx.nonce });
+        }
+        Ok(intrinsic)
+    }
+
+    fn check_signatures(&self, overlay: &Overlay, stx: &SignedTransaction) -> Result<(), TxError> {
+        let payload = stx.tx.signing_payload();
+        if stx.signatures.is_empty() {
+            return Err(TxError::BadSignature("the transaction is not signed".into()));
+        }
+        let mut signers = BTreeSet::new();
+        for s in &stx.signatures {
+            if !ed25519_verify(&s.signer, &payload, &s.signature) {
+                return Err(TxError::BadSignature(format!("the signature of {} does not verify", s.signer)));
+            }
+            if !signers.insert(s.signer) {
+                return Err(TxError::BadSignature(format!("{} signed twice", s.signer)));
+            }
+        }
+        let sender = &stx.tx.sender;
+        let mkey = keys::multisig(sender);
+        match overlay.get(&mkey)? {
+            None => {
+                if stx.signatures.len() != 1 || stx.signatures[0].signer != *sender {
+                    return Err(TxError::BadSignature(format!(
+                        "a key account's transaction carries exactly its own signature ({sender})"
+                    )));
+                }
+            }
+            Some(bytes) => {
+                let ms: Multisig = decode_record(&mkey, &bytes)?;
+                if let Some(outsider) = signers.iter().find(|s| !ms.members.contains(s)) {
+                    return Err(TxError::BadSignature(format!("{outsider} is not a member of multisig {sender}")));
+                }
+                if (signers.len() as u32) < ms.threshold {
+                    return Err(TxError::BadSignature(format!(
+                        "multisig {sender} needs {} signatures, got {}",
+                        ms.threshold,
+                        signers.len()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies one transaction on top of `overlay`.
+    pub fn apply_transaction(
+        &self,
+        overlay: &mut Overlay,
+        ctx: &BlockContext,
+        stx: &SignedTransaction,
+    ) -> Result<Receipt, TxError> {
+        let intrinsic = self.check_transaction(overlay, &ctx.network, stx)?;
+        let tx = &stx.tx;
+        let mut sender = load_account(overlay, &tx.sender)?;
+        sender.nonce += 1;
+        store_account(overlay, &tx.sender, &sender);
+
+        overlay.checkpoint();
+        let budget = tx.gas_limit - intrinsic;
+        let (end, used, events) = self.dispatch(overlay, ctx, tx, budget, Mode::Block)?.into_parts();
+        match end {
+            FrameEnd::Success(_) => overlay.commit_checkpoint(),
+            _ => overlay.revert_checkpoint(),
+        }
+        Ok(make_receipt(stx.hash(), end, intrinsic + used, events))
+    }
+
+    /// Runs a call without signatures, nonce or persistence, with the debug buffer on: what a
+    /// node answers to `contract_dryRun`.
+    pub fn dry_run(
+        &self,
+        state: Arc<dyn StateReader>,
+        ctx: &BlockContext,
+        sender: AccountId,
+        call: Call,
+        gas_limit: u64,
+    ) -> Result<DryRun, TxError> {
+        self.run_unsigned(state, ctx, sender, call, gas_limit, Mode::DryRun)
+    }
+
+    /// A dry run that may not change state: a message that writes storage, transfers or sends
+    /// value fails with a reason saying so. What a node answers to `contract_query`.
+    pub fn query(
+        &self,
+        state: Arc<dyn StateReader>,
+        ctx: &BlockContext,
+        sender: AccountId,
+        call: Call,
+        gas_limit: u64,
+    ) -> Result<DryRun, TxError> {
+        self.run_unsigned(state, ctx, sender, call, gas_limit, Mode::Query)
+    }
+
+    fn run_unsigned(
+        &self,
+        state: Arc<dyn StateReader>,
+        ctx: &BlockContext,
+        sender: AccountId,
+        call: Call,
+        gas_limit: u64,
+        mode: Mode,
+    ) -> Result<DryRun, TxError> {
+        let mut overlay = Overlay::new(state);
+        let tx = Transaction { network: ctx.network.clone(), sender, nonce: 0, gas_limit, call };
+        // As if signed by one key: compact length (1) + signer (32) + signature (64).
+        let intrinsic = gas::TX.of(tx.encoded_size() + SINGLE_SIGNATURE_BYTES);
+        let budget = gas_limit.min(MAX_TX_GAS).saturating_sub(intrinsic);
+        let outcome = self.dispatch(&mut overlay, ctx, &tx, budget, mode)?;
+        let debug = outcome.debug.clone();
+        let (end, used, events) = outcome.into_parts();
+        Ok(DryRun { receipt: make_receipt(Hash::default(), end, intrinsic + used, events), debug })
+    }
+
+    fn dispatch(
+        &self,
+        overlay: &mut Overlay,
+        ctx: &BlockContext,
+        tx: &Transaction,
+        budget: u64,
+        mode: Mode,
+    ) -> Result<Dispatched, TxError> {
+        let plain = |end: FrameEnd, used: u64| Ok(Dispatched { end, used, events: vec![], debug: vec![] });
+        match &tx.call {
+            Call::Transfer { to, amount } => {
+                if move_balance(overlay, &tx.sender, to, *amount)? {
+                    plain(FrameEnd::Success(vec![]), 0)
+                } else {
+                    let have = load_account(overlay, &tx.sender)?.balance;
+                    plain(FrameEnd::Failed(format!("insufficient balance: has {have} fen, sends {amount}")), 0)
+                }
+            }
+            Call::UploadCode { code } => {
+                let cost = gas::UPLOAD_CODE.of(code.len());
+                if cost > budget {
+                    return plain(FrameEnd::Failed("out of gas".into()), budget);
+                }
+                if code.len() > MAX_CODE_SIZE {
+                    return plain(
+                        FrameEnd::Failed(format!("code is {} bytes, over the limit of {MAX_CODE_SIZE}", code.len())),
+                        cost,
+                    );
+                }
+                let hash = blake2_256(code);
+                if overlay.get(&keys::code_info(&hash))?.is_some() {
+                    return plain(
+                        FrameEnd::Failed(format!("code {hash} is already uploaded; instantiate it by its hash")),
+                        cost,
+                    );
+                }
+                let compiled = match self.vm.compile(code) {
+                    Ok(c) => c,
+                    Err(e) => return plain(FrameEnd::Failed(format!("code refused: {e}")), cost),
+                };
+                self.vm.insert(hash, &compiled);
+                let info = CodeInfo {
+                    uploader: tx.sender,
+                    size: code.len() as u32,
+                    reentrant: compiled.summary.reentrant,
+                    uploaded_at: ctx.height,
+                };
+                overlay.set(keys::code(&hash), code.clone());
+                overlay.set(keys::code_info(&hash), info.encode());
+                plain(FrameEnd::Success(hash.encode()), cost)
+            }
+            Call::Instantiate { code_hash, input, value } => {
+                if overlay.get(&keys::code_info(code_hash))?.is_none() {
+                    return plain(FrameEnd::Failed(format!("no code with hash {code_hash}: upload it first")), 0);
+                }
+                let address = contract_address(&tx.sender, tx.nonce);
+                if load_contract(overlay, &address)?.is_some() {
+                    return plain(FrameEnd::Failed(format!("a contract already lives at {address}")), 0);
+                }
+                let info = ContractInfo { code_hash: *code_hash, deployer: tx.sender, instantiated_at: ctx.height };
+                overlay.set(keys::contract(&address), info.encode());
+                let mut d = self.run_contract(
+                    overlay,
+                    ctx,
+                    Entry::Deploy,
+                    address,
+                    tx.sender,
+                    *value,
+                    input.clone(),
+                    budget,
+                    mode,
+                )?;
+                if let FrameEnd::Success(_) = d.end {
+                    d.end = FrameEnd::Success(address.encode());
+                }
+                Ok(d)
+            }
+            Call::Call { contract, input, value } => {
+                if load_contract(overlay, contract)?.is_none() {
+                    return plain(FrameEnd::Failed(format!("no contract at {contract}")), 0);
+                }
+                self.run_contract(overlay, ctx, Entry::Call, *contract, tx.sender, *value, input.clone(), budget, mode)
+            }
+            Call::CreateMultisig { members, threshold } => {
+                let cost = gas::CREATE_MULTISIG.of(members.len() * 32);
+                let distinct: BTreeSet<_> = members.iter().collect();
+                if members.len() < 2 || members.len() > MAX_MULTISIG_MEMBERS || distinct.len() != members.len() {
+                    return plain(
+                        FrameEnd::Failed(format!("a multisig has 2 to {MAX_MULTISIG_MEMBERS} distinct members")),
+                        cost,
+                    );
+                }
+                if *threshold == 0 || *threshold as usize > members.len() {
+                    return plain(
+                        FrameEnd::Failed(format!("threshold {threshold} must be between 1 and {}", members.len())),
+                        cost,
+                    );
+                }
+                let id = multisig_address(members, *threshold);
+                let key = keys::multisig(&id);
+                if overlay.get(&key)?.is_some() {
+                    return plain(FrameEnd::Failed(format!("multisig {id} exists already")), cost);
+                }
+                overlay.set(key, Multisig { members: members.clone(), threshold: *threshold }.encode());
+                plain(FrameEnd::Success(id.encode()), cost)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_contract(
+        &self,
+        overlay: &mut Overlay,
+        ctx: &BlockContext,
+        entry: Entry,
+        address: AccountId,
+        caller: AccountId,
+        value: u64,
+        input: Vec<u8>,
+        budget: u64,
+        mode: Mode,
+    ) -> Result<Dispatched, TxError> {
+        let host = ChainHost { overlay: std::mem::take(overlay) };
+        let call = Invocation {
+            ctx: ctx.clone(),
+            entry,
+            address,
+            caller,
+            value,
+            input,
+            gas_limit: budget,
+            debug: mode != Mode::Block,
+            read_only: mode == Mode::Query,
+        };
+        let outcome = self.vm.execute(host, call);
+        *overlay = outcome.host.overlay;
+        if outcome.aborted {
+            return Err(TxError::Aborted("execution exceeded the wall-clock backstop".into()));
+        }
+        Ok(Dispatched { end: outcome.end, used: outcome.gas_used, events: outcome.events, debug: outcome.debug })
+    }
+
+    /// Proposer: executes candidates in order on `state`, leaving out those that cannot be
+    /// included (returned with their reasons), and returns the block with its roots.
+    pub fn build_block<S>(
+        &self,
+        state: Arc<S>,
+        template: BlockTemplate,
+        candidates: Vec<SignedTransaction>,
+    ) -> Result<(Block, BlockExecution, Vec<(SignedTransaction, TxError)>), BlockError>
+    where
+        S: StateReader + StateCommitment + 'static,
+    {
+        let ctx =
+            BlockContext { network: template.network.clone(), height: template.height, timestamp: template.timestamp };
+        let mut overlay = Overlay::new(state.clone());
+        let mut included = Vec::new();
+        let mut receipts = Vec::new();
+        let mut refused = Vec::new();
+        for stx in candidates {
+            overlay.checkpoint();
+            match self.apply_transaction(&mut overlay, &ctx, &stx) {
+                Ok(r) => {
+                    overlay.commit_checkpoint();
+                    receipts.push(r);
+                    included.push(stx);
+                }
+                Err(e) => {
+                    overlay.revert_checkpoint();
+                    refused.push((stx, e));
+                }
+            }
+        }
+        let exec = finish_block(&*state, &included, receipts, overlay)?;
+        let header = Header {
+            network: template.network,
+            height: template.height,
+            parent_hash: template.parent_hash,
+            timestamp: template.timestamp,
+            proposer: template.proposer,
+            tx_root: exec.tx_root,
+            receipts_root: exec.receipts_root,
+            state_root: exec.state_root,
+        };
+        Ok((Block { header, transactions: included }, exec, refused))
+    }
+
+    /// Replica and auditor: re-executes a block on `state` and checks every root in its header.
+    pub fn apply_block<S>(&self, state: Arc<S>, block: &Block) -> Result<BlockExecution, BlockError>
+    where
+        S: StateReader + StateCommitment + 'static,
+    {
+        let ctx = block.header.context();
+        let mut overlay = Overlay::new(state.clone());
+        let mut receipts = Vec::with_capacity(block.transactions.len());
+        for (index, stx) in block.transactions.iter().enumerate() {
+            let r = self
+                .apply_transaction(&mut overlay, &ctx, stx)
+                .map_err(|error| BlockError::InvalidTransaction { index, hash: stx.hash(), error })?;
+            receipts.push(r);
+        }
+        let exec = finish_block(&*state, &block.transactions, receipts, overlay)?;
+        let h = &block.header;
+        for (which, expected, got) in [
+            ("tx root", h.tx_root, exec.tx_root),
+            ("receipts root", h.receipts_root, exec.receipts_root),
+            ("state root", h.state_root, exec.state_root),
+        ] {
+            if expected != got {
+                return Err(BlockError::RootMismatch { which, expected, got });
+            }
+        }
+        Ok(exec)
+    }
+}
+
+fn finish_block<S: StateCommitment + ?Sized>(
+    state: &S,
+    txs: &[SignedTransaction],
+    receipts: Vec<Receipt>,
+    overlay: Overlay,
+) -> Result<BlockExecution, BlockError> {
+    let changes = overlay.into_changes();
+    let state_root = state.root_after(&changes).map_err(|e| BlockError::State(e.to_string()))?;
+    Ok(BlockExecution {
+        tx_root: merkle_root(txs.iter().map(|t| t.hash())),
+        receipts_root: merkle_root(receipts.iter().map(|r| r.hash())),
+        receipts,
+        changes,
+        state_root,
+    })
+}
+
+/// How a call is run: in a block, as a dry run (debug lines kept), or as a query (read-only too).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    Block,
+    DryRun,
+    Query,
+}
+
+struct Dispatched {
+    end: FrameEnd,
+    used: u64,
+    events: Vec<Event>,
+    debug: Vec<String>,
+}
+
+impl Dispatched {
+    fn into_parts(self) -> (FrameEnd, u64, Vec<Event>) {
+        (self.end, self.used, self.events)
+    }
+}
+
+fn make_receipt(tx_hash: Hash, end: FrameEnd, gas_used: u64, events: Vec<Event>) -> Receipt {
+    let (status, output, events) = match end {
+        FrameEnd::Success(out) => (ReceiptStatus::Success, out, events),
+        FrameEnd::Reverted(m) => (ReceiptStatus::Reverted(m), vec![], vec![]),
+        FrameEnd::Failed(m) => (ReceiptStatus::Failed(m), vec![], vec![]),
+    };
+    Receipt { tx_hash, status, gas_used, events, output }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jjj_crypto::Keypair;
+    use jjj_state::MemoryState;
+
+    fn net() -> NetworkId {
+        NetworkId::new("jj").expect("id")
+    }
+
+    fn setup() -> (Runtime, Arc<MemoryState>, Keypair, Keypair) {
+        let a = Keypair::from_name("a");
+        let b = Keypair::from_name("b");
+        let mut s = MemoryState::new();
+        s.apply(&genesis_changes(&[(a.account(), 1_000)])).expect("genesis");
+        (Runtime::new().expect("runtime"), Arc::new(s), a, b)
+    }
+
+    fn transfer(from: &Keypair, nonce: u64, to: AccountId, amount: u64) -> SignedTransaction {
+        from.sign_tx(Transaction {
+            network: net(),
+            sender: from.account(),
+            nonce,
+            gas_limit: 100_000,
+            call: Call::Transfer { to, amount },
+        })
+    }
+
+    fn template(h: u64) -> BlockTemplate {
+        BlockTemplate {
+            network: net(),
+            height: h,
+            parent_hash: Hash::default(),
+            timestamp: 1_000,
+            proposer: AccountId::default(),
+        }
+    }
+
+    #[test]
+    fn transfers_and_failed_transfers_bump_nonces() {
+        let (rt, s, a, b) = setup();
+        let txs = vec![transfer(&a, 0, b.account(), 300), transfer(&a, 1, b.account(), 5_000)];
+        let (block, exec, refused) = rt.build_block(s.clone(), template(1), txs).expect("build");
+        assert!(refused.is_empty());
+        assert!(exec.receipts[0].is_success());
+        assert!(exec.receipts[1].reason().unwrap_or("").contains("insufficient balance"));
+        let mut s2 = (*s).clone();
+        s2.apply(&exec.changes).expect("apply");
+        let acct = |who: &AccountId| {
+            let o = Overlay::new(Arc::new(s2.clone()));
+            load_account(&o, who).expect("account")
+        };
+        assert_eq!(acct(&a.account()), Account { nonce: 2, balance: 700 });
+        assert_eq!(acct(&b.account()).balance, 300);
+        assert_eq!(rt.apply_block(s, &block).expect("replay").state_root, block.header.state_root);
+    }
+
+    #[test]
+    fn invalid_transactions_are_left_out_and_refuse_blocks() {
+        let (rt, s, a, b) = setup();
+        let mut bad_sig = transfer(&a, 0, b.account(), 1);
+        bad_sig.signatures[0].signature[0] ^= 1;
+        let wrong_net = a.sign_tx(Transaction {
+            network: NetworkId::new("other").expect("id"),
+            sender: a.account(),
+            nonce: 0,
+            gas_limit: 100_000,
+            call: Call::Transfer { to: b.account(), amount: 1 },
+        });
+        let replay = transfer(&a, 5, b.account(), 1);
+        let by_other = b.sign_tx(transfer(&a, 0, b.account(), 1).tx);
+        let good = transfer(&a, 0, b.account(), 1);
+        let (block, _, refused) = rt
+            .build_block(s.clone(), template(1), vec![bad_sig.clone(), wrong_net, replay, by_other, good.clone(), good])
+            .expect("build");
+        assert_eq!(block.transactions.len(), 1);
+        let reasons: Vec<String> = refused.iter().map(|(_, e)| e.to_string()).collect();
+        assert!(reasons[0].contains("does not verify"), "{reasons:?}");
+        assert!(reasons[1].contains("network other"), "{reasons:?}");
+        assert!(reasons[2].contains("nonce 5"), "{reasons:?}");
+        assert!(reasons[3].contains("exactly its own signature"), "{reasons:?}");
+        assert!(reasons[4].contains("nonce 0 is not the sender's next nonce 1"), "a replay: {reasons:?}");
+        let mut forged = block.clone();
+        forged.transactions = vec![bad_sig];
+        assert!(matches!(rt.apply_block(s.clone(), &forged), Err(BlockError::InvalidTransaction { index: 0, .. })));
+        let mut lying = block;
+        lying.header.state_root = Hash([9; 32]);
+        assert!(matches!(rt.apply_block(s, &lying), Err(BlockError::RootMismatch { which: "state root", .. })));
+    }
+
+    #[test]
+    fn multisig_accounts_need_their_threshold() {
+        let (rt, s, a, b) = setup();
+        let c = Keypair::from_name("c");
+        let ms = multisig_address(&[a.account(), b.account(), c.account()], 2);
+        let create = a.sign_tx(Transaction {
+            network: net(),
+            sender: a.account(),
+            nonce: 0,
+            gas_limit: 100_000,
+            call: Call::CreateMultisig { members: vec![a.account(), b.account(), c.account()], threshold: 2 },
+        });
+        let fund = transfer(&a, 1, ms, 500);
+        let (_, exec, refused) = rt.build_block(s.clone(), template(1), vec![create, fund]).expect("build");
+        assert!(refused.is_empty() && exec.receipts.iter().all(|r| r.is_success()), "{refused:?}");
+        let mut st = (*s).clone();
+        st.apply(&exec.changes).expect("apply");
+        let st = Arc::new(st);
+        let spend = Transaction {
+            network: net(),
+            sender: ms,
+            nonce: 0,
+            gas_limit: 100_000,
+            call: Call::Transfer { to: c.account(), amount: 200 },
+        };
+        let payload = spend.signing_payload();
+        let one = SignedTransaction { tx: spend.clone(), signatures: vec![a.sign(&payload)] };
+        let two = SignedTransaction { tx: spend.clone(), signatures: vec![a.sign(&payload), c.sign(&payload)] };
+        let outsider =
+            SignedTransaction { tx: spend, signatures: vec![a.sign(&payload), Keypair::from_name("z").sign(&payload)] };
+        let (block, exec, refused) = rt.build_block(st, template(2), vec![one, outsider, two]).expect("build");
+        assert_eq!(block.transactions.len(), 1);
+        assert!(exec.receipts[0].is_success());
+        assert!(refused[0].1.to_string().contains("needs 2 signatures, got 1"));
+        assert!(refused[1].1.to_string().contains("not a member"));
+    }
+}

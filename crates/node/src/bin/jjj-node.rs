@@ -1,0 +1,58 @@
+//! jjj-node: runs a validator (or follower) of one or more jjj networks.
+use clap::Parser;
+use std::path::PathBuf;
+
+/// Runs a jjj node: PBFT finality over one or more networks, a RocksDB ledger per network,
+/// authenticated p2p, JSON-RPC (HTTP + WebSocket) and Prometheus metrics.
+///
+/// The config file (TOML) is written by `jjj network init`; see crates/config/src/node_config.rs for every
+/// field. Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=info,jjj_node=debug) to choose levels.
+#[derive(Parser)]
+#[command(name = "jjj-node", version)]
+struct Args {
+    /// The node's TOML config file.
+    #[arg(long, short)]
+    config: PathBuf,
+}
+
+fn main() {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("jjj-node: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result: Result<(), String> = runtime.block_on(async {
+        let config = jjj_node::config::NodeConfig::load(&args.config)?;
+        let running = jjj_node::service::start(config).await?;
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        running.shutdown().await;
+        Ok(())
+    });
+    if let Err(e) = result {
+        eprintln!("jjj-node: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,14 @@
+//! jjj-node: the chain node.
+//!
+//! - [`chain`]: one network's driver: carries out the consensus core's effects with the state
+//!   transition, the store and the p2p transport; mempool admission; catch-up.
+//! - [`mempool`]: per-network pool of admitted transactions.
+//! - [`wire`]: the messages peers exchange, tagged with their network.
+//! - [`rpc`]: the JSON-RPC server (the interface is `jjj_rpc_api`'s).
+//! - [`metrics`], [`service`]: Prometheus metrics, and starting everything from a config.
+pub mod chain;
+pub mod mempool;
+pub mod metrics;
+pub mod rpc;
+pub mod service;
+pub mod wire;

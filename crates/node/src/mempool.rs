@@ -1,0 +1,286 @@
+//! The mempool of one network: bounded, refuses with a clear reason what can never be included,
+//! orders each sender's transactions by nonce, and hands the proposer batches taken round-robin
+//! across senders (so one busy account cannot starve the others).
+use jjj_executive::{Runtime, TxError};
+use jjj_primitives::params::MAX_TX_SIZE;
+use jjj_primitives::{AccountId, Hash, NetworkId, SignedTransaction};
+use jjj_rpc_api::ErrorCode;
+use jjj_state::{keys, Overlay, StateReader};
+use parity_scale_codec::Encode;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MempoolError {
+    #[error("{0}")]
+    Invalid(TxError),
+    #[error("transaction {0} is already pending")]
+    Duplicate(Hash),
+    #[error("nonce {got} is already used: the sender's next nonce is {expected}")]
+    StaleNonce { expected: u64, got: u64 },
+    #[error("nonce {got} is already pending for this sender with another transaction")]
+    NonceTaken { got: u64 },
+    #[error("nonce {got} is too far ahead of the sender's next nonce {expected} (at most {window} ahead)")]
+    NonceTooFar { expected: u64, got: u64, window: u64 },
+    #[error("unknown sender {0}: only accounts that exist on this network may send transactions")]
+    UnknownSender(AccountId),
+    #[error("the sender has {0} transactions pending, the most allowed")]
+    SenderFull(usize),
+    #[error("the mempool is full ({0} transactions)")]
+    Full(usize),
+    #[error("state: {0}")]
+    State(String),
+}
+
+impl MempoolError {
+    /// The RPC error code of this refusal.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            MempoolError::Invalid(TxError::BadSignature(_)) => ErrorCode::BadSignature,
+            MempoolError::Invalid(TxError::WrongNetwork { .. }) => ErrorCode::WrongNetwork,
+            MempoolError::Invalid(TxError::BadNonce { .. })
+            | MempoolError::StaleNonce { .. }
+            | MempoolError::NonceTaken { .. }
+            | MempoolError::NonceTooFar { .. } => ErrorCode::BadNonce,
+            MempoolError::Invalid(TxError::TooLarge { .. }) => ErrorCode::TooLarge,
+            MempoolError::Invalid(TxError::GasLimitTooHigh { .. } | TxError::GasLimitTooLow { .. }) => {
+                ErrorCode::GasLimitOutOfRange
+            }
+            MempoolError::Duplicate(_) => ErrorCode::DuplicateTransaction,
+            MempoolError::UnknownSender(_) => ErrorCode::UnknownSender,
+            MempoolError::SenderFull(_) | MempoolError::Full(_) => ErrorCode::MempoolFull,
+            MempoolError::Invalid(_) | MempoolError::State(_) => ErrorCode::TxRefused,
+        }
+    }
+}
+
+pub struct Mempool {
+    network: NetworkId,
+    capacity: usize,
+    per_sender: usize,
+    senders: BTreeMap<AccountId, BTreeMap<u64, SignedTransaction>>,
+    by_hash: HashMap<Hash, (AccountId, u64)>,
+    /// Where the next batch starts its round-robin, so senders take turns going first.
+    cursor: Option<AccountId>,
+}
+
+impl Mempool {
+    pub fn new(network: NetworkId, capacity: usize, per_sender: usize) -> Self {
+        Mempool { network, capacity, per_sender: per_sender.max(1), senders: BTreeMap::new(), by_hash: HashMap::new(), cursor: None }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.by_hash.contains_key(hash)
+    }
+
+    /// Admits a transaction after every check that does not need execution.
+    pub fn insert(&mut self, runtime: &Runtime, state: Arc<dyn StateReader>, stx: SignedTransaction) -> Result<Hash, MempoolError> {
+        let hash = stx.hash();
+        if self.by_hash.contains_key(&hash) {
+            return Err(MempoolError::Duplicate(hash));
+        }
+        let size = stx.encoded_size();
+        if size > MAX_TX_SIZE {
+            return Err(MempoolError::Invalid(TxError::TooLarge { size }));
+        }
+        let overlay = Overlay::new(state);
+        let sender = stx.tx.sender;
+        let known = overlay.get(&keys::account(&sender)).map_err(|e| MempoolError::State(e.to_string()))?.is_some()
+            || overlay.get(&keys::multisig(&sender)).map_err(|e| MempoolError::State(e.to_string()))?.is_some();
+        if !known {
+            // Signatures first, so a stranger learns nothing before proving a key.
+            if let Err(e @ (TxError::BadSignature(_) | TxError::WrongNetwork { .. })) = runtime.check_transaction(&overlay, &self.network, &stx) {
+                return Err(MempoolError::Invalid(e));
+            }
+            return Err(MempoolError::UnknownSender(sender));
+        }
+        // check_transaction verifies network, size, gas and signatures before the nonce, so a
+        // BadNonce for a future nonce means everything else is fine.
+        let expected = match runtime.check_transaction(&overlay, &self.network, &stx) {
+            Ok(_) => stx.tx.nonce,
+            Err(TxError::BadNonce { expected, got }) if got > expected => expected,
+            Err(TxError::BadNonce { expected, got }) => return Err(MempoolError::StaleNonce { expected, got }),
+            Err(e) => return Err(MempoolError::Invalid(e)),
+        };
+        let window = self.per_sender as u64;
+        if stx.tx.nonce >= expected.saturating_add(window) {
+            return Err(MempoolError::NonceTooFar { expected, got: stx.tx.nonce, window });
+        }
+        let queue = self.senders.get(&sender);
+        if queue.is_some_and(|q| q.contains_key(&stx.tx.nonce)) {
+            return Err(MempoolError::NonceTaken { got: stx.tx.nonce });
+        }
+        if queue.map_or(0, |q| q.len()) >= self.per_sender {
+            return Err(MempoolError::SenderFull(self.per_sender));
+        }
+        if self.len() >= self.capacity {
+            return Err(MempoolError::Full(self.capacity));
+        }
+        self.by_hash.insert(hash, (sender, stx.tx.nonce));
+        self.senders.entry(sender).or_default().insert(stx.tx.nonce, stx);
+        Ok(hash)
+    }
+
+    /// A batch for the next block: for each sender, consecutive nonces from its next nonce,
+    /// senders taking turns, within the count and byte limits.
+    pub fn batch(&mut self, max_txs: usize, max_bytes: usize, next_nonce: impl Fn(&AccountId) -> u64) -> Vec<SignedTransaction> {
+        let mut runs: Vec<(AccountId, Vec<&SignedTransaction>)> = Vec::new();
+        let start = self.cursor;
+        let ordered = self.senders.range(start.unwrap_or_default()..).chain(self.senders.range(..start.unwrap_or_default()));
+        for (sender, queue) in ordered {
+            let mut n = next_nonce(sender);
+            let mut run = Vec::new();
+            while let Some(tx) = queue.get(&n) {
+                run.push(tx);
+                n += 1;
+            }
+            if !run.is_empty() {
+                runs.push((*sender, run));
+            }
+        }
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        let mut depth = 0usize;
+        'fill: loop {
+            let mut any = false;
+            for (_, run) in &runs {
+                if let Some(tx) = run.get(depth) {
+                    any = true;
+                    let size = tx.encoded_size();
+                    if out.len() >= max_txs || bytes + size > max_bytes {
+                        break 'fill;
+                    }
+                    bytes += size;
+                    out.push((*tx).clone());
+                }
+            }
+            if !any {
+                break;
+            }
+            depth += 1;
+        }
+        // Next time, start after the first sender served this time.
+        self.cursor = runs.get(1).map(|(s, _)| *s);
+        out
+    }
+
+    /// Whether a block could take anything now: some sender's next nonce is pending. A pool
+    /// holding only transactions behind a nonce gap has nothing to propose.
+    pub fn has_runnable(&self, next_nonce: impl Fn(&AccountId) -> u64) -> bool {
+        self.senders.iter().any(|(sender, q)| q.contains_key(&next_nonce(sender)))
+    }
+
+    /// Drops what a finalised block included, and every transaction whose nonce is now used.
+    pub fn prune(&mut self, included: &[SignedTransaction], next_nonce: impl Fn(&AccountId) -> u64) {
+        let mut touched: Vec<AccountId> = Vec::new();
+        for stx in included {
+            let h = stx.hash();
+            if let Some((sender, nonce)) = self.by_hash.remove(&h) {
+                if let Some(q) = self.senders.get_mut(&sender) {
+                    q.remove(&nonce);
+                }
+            }
+            touched.push(stx.tx.sender);
+        }
+        touched.sort();
+        touched.dedup();
+        for sender in touched {
+            let next = next_nonce(&sender);
+            if let Some(q) = self.senders.get_mut(&sender) {
+                let stale: Vec<u64> = q.range(..next).map(|(n, _)| *n).collect();
+                for n in stale {
+                    if let Some(tx) = q.remove(&n) {
+                        self.by_hash.remove(&tx.hash());
+                    }
+                }
+                if q.is_empty() {
+                    self.senders.remove(&sender);
+                }
+            }
+        }
+    }
+
+    /// Every pending transaction's hash (for RPC and tests).
+    pub fn hashes(&self) -> Vec<Hash> {
+        self.by_hash.keys().copied().collect()
+    }
+
+    pub fn encoded_bytes(&self) -> usize {
+        self.senders.values().flat_map(|q| q.values()).map(|t| t.encode().len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jjj_crypto::Keypair;
+    use jjj_executive::genesis_changes;
+    use jjj_state::MemoryState;
+    use jjj_primitives::{Call, Transaction};
+
+    fn setup() -> (Runtime, Arc<MemoryState>, Keypair, Keypair, NetworkId) {
+        let a = Keypair::from_name("a");
+        let b = Keypair::from_name("b");
+        let mut s = MemoryState::new();
+        s.apply(&genesis_changes(&[(a.account(), 1_000), (b.account(), 1_000)])).expect("genesis");
+        (Runtime::new().expect("runtime"), Arc::new(s), a, b, NetworkId::new("jj").expect("id"))
+    }
+
+    fn tx(k: &Keypair, net: &NetworkId, nonce: u64) -> SignedTransaction {
+        k.sign_tx(Transaction { network: net.clone(), sender: k.account(), nonce, gas_limit: 100_000, call: Call::Transfer { to: AccountId([1; 32]), amount: 1 } })
+    }
+
+    #[test]
+    fn refuses_with_clear_reasons() {
+        let (rt, s, a, _, net) = setup();
+        let mut m = Mempool::new(net.clone(), 10, 3);
+        let ok = tx(&a, &net, 0);
+        m.insert(&rt, s.clone(), ok.clone()).expect("admit");
+        assert_eq!(m.insert(&rt, s.clone(), ok.clone()), Err(MempoolError::Duplicate(ok.hash())));
+        let mut bad = tx(&a, &net, 1);
+        bad.signatures[0].signature[3] ^= 1;
+        assert!(matches!(m.insert(&rt, s.clone(), bad), Err(MempoolError::Invalid(TxError::BadSignature(_)))));
+        let other = NetworkId::new("other").expect("id");
+        assert!(matches!(m.insert(&rt, s.clone(), tx(&a, &other, 1)), Err(MempoolError::Invalid(TxError::WrongNetwork { .. }))));
+        let stranger = Keypair::from_name("stranger");
+        assert!(matches!(m.insert(&rt, s.clone(), tx(&stranger, &net, 0)), Err(MempoolError::UnknownSender(_))));
+        assert!(matches!(m.insert(&rt, s.clone(), tx(&a, &net, 9)), Err(MempoolError::NonceTooFar { .. })));
+        let mut twin = tx(&a, &net, 0);
+        twin.tx.gas_limit += 1;
+        let twin = a.sign_tx(twin.tx);
+        assert_eq!(m.insert(&rt, s.clone(), twin), Err(MempoolError::NonceTaken { got: 0 }));
+        m.insert(&rt, s.clone(), tx(&a, &net, 1)).expect("future nonce admitted");
+        m.insert(&rt, s.clone(), tx(&a, &net, 2)).expect("future nonce admitted");
+        assert_eq!(m.insert(&rt, s.clone(), tx(&a, &net, 3)), Err(MempoolError::NonceTooFar { expected: 0, got: 3, window: 3 }));
+        assert_eq!(m.len(), 3);
+    }
+
+    #[test]
+    fn batches_follow_nonces_and_take_turns() {
+        let (rt, s, a, b, net) = setup();
+        let mut m = Mempool::new(net.clone(), 100, 10);
+        for n in [2, 0, 1] {
+            m.insert(&rt, s.clone(), tx(&a, &net, n)).expect("a");
+        }
+        m.insert(&rt, s.clone(), tx(&b, &net, 1)).expect("b future");
+        let batch = m.batch(10, usize::MAX, |_| 0);
+        let nonces: Vec<(bool, u64)> = batch.iter().map(|t| (t.tx.sender == a.account(), t.tx.nonce)).collect();
+        assert_eq!(nonces, vec![(true, 0), (true, 1), (true, 2)], "b's nonce 1 waits for its nonce 0");
+        m.insert(&rt, s.clone(), tx(&b, &net, 0)).expect("b");
+        let batch = m.batch(3, usize::MAX, |_| 0);
+        assert_eq!(batch.len(), 3);
+        let from_b = batch.iter().filter(|t| t.tx.sender == b.account()).count();
+        assert!(from_b >= 1, "senders take turns");
+        // As if the batch were committed: each sender's next nonce is how many it had in it.
+        let committed = |who: &AccountId| batch.iter().filter(|t| t.tx.sender == *who).count() as u64;
+        m.prune(&batch, committed);
+        assert_eq!(m.len(), 2, "the two transactions left out of the batch remain");
+        assert!(batch.iter().all(|t| !m.contains(&t.hash())));
+    }
+}

@@ -1,0 +1,174 @@
+//! The node: one process serving several networks behind one p2p port and one RPC port.
+//! Loads the config, key and genesis files, opens one RocksDB per network, starts the transport,
+//! one chain (consensus driver) per network, the p2p dispatcher, JSON-RPC and the metrics page.
+use crate::chain::{now_ms, Chain};
+use jjj_config::{load_key, NodeConfig};
+use jjj_config::{parse_account, Genesis};
+use jjj_p2p::{P2p, P2pConfig, P2pHandle};
+use jjj_store::{ChainStore, RocksStore};
+use crate::wire::WireMessage;
+use jjj_primitives::AccountId;
+use jjj_executive::Runtime;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+use jjj_primitives::params::MAX_PEER_MESSAGE;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+
+pub struct Node {
+    pub name: String,
+    pub id: AccountId,
+    pub chains: BTreeMap<String, Arc<Chain>>,
+    pub net: P2pHandle,
+    pub started_ms: u64,
+}
+
+impl Node {
+    pub fn health(&self) -> serde_json::Value {
+        let peers = self.net.peers().len();
+        let networks: Vec<serde_json::Value> = self
+            .chains
+            .values()
+            .map(|c| {
+                let (height, hash) = c.head();
+                serde_json::json!({
+                    "network": c.network.to_string(), "height": height, "head": hash.to_string(),
+                    "view": c.metrics.view.load(Relaxed), "mempool": c.metrics.mempool.load(Relaxed),
+                    "validator": c.validators.contains(&self.id),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "ok": true, "name": self.name, "id": self.id.to_string(), "peers": peers,
+            "uptime_ms": now_ms().saturating_sub(self.started_ms), "networks": networks,
+        })
+    }
+
+    pub fn metrics_page(&self) -> String {
+        let mut out = String::new();
+        let peers = self.net.peers().len() as u64;
+        for (name, c) in &self.chains {
+            c.metrics.peers.store(peers, Relaxed);
+            c.metrics.render(name, &mut out);
+        }
+        out
+    }
+}
+
+/// A running node; dropping it does not stop it: call `shutdown`.
+pub struct RunningNode {
+    pub node: Arc<Node>,
+    pub rpc: jsonrpsee::server::ServerHandle,
+    pub rpc_addr: std::net::SocketAddr,
+}
+
+impl RunningNode {
+    pub async fn shutdown(self) {
+        self.node.net.shutdown();
+        let _ = self.rpc.stop();
+        self.rpc.stopped().await;
+    }
+}
+
+pub async fn start(config: NodeConfig) -> Result<RunningNode, String> {
+    let key = load_key(&config.key_file)?;
+    let id = key.account();
+    let mut genesis = Vec::new();
+    for path in &config.genesis {
+        genesis.push(Genesis::load(path)?);
+    }
+    let mut allowed = BTreeSet::new();
+    for g in &genesis {
+        allowed.extend(g.validator_ids()?);
+    }
+    let mut peers = Vec::new();
+    for p in &config.peers {
+        let pid = parse_account(&p.id).map_err(|e| format!("peer {}: {e}", p.addr))?;
+        allowed.insert(pid);
+        peers.push((pid, p.addr));
+    }
+    allowed.remove(&id);
+    let mut net_config = P2pConfig::new(config.p2p_listen, key.clone());
+    net_config.peers = peers;
+    net_config.allowed = allowed.into_iter().collect();
+    net_config.max_message_bytes = MAX_PEER_MESSAGE;
+    // One connection per peer carries every network; each message names its network.
+    net_config.network_tag = b"jjj/p2p".to_vec();
+    let (net, mut inbound) = P2p::start(net_config)
+    .await
+    .map_err(|e| format!("p2p on {}: {e}", config.p2p_listen))?;
+
+    let runtime = Runtime::new().map_err(|e| e.to_string())?;
+    let mut chains = BTreeMap::new();
+    for g in genesis {
+        let name = g.network.clone();
+        let dir = config.data_dir.join(&name);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let store: Arc<dyn ChainStore> = Arc::new(RocksStore::open(&dir).map_err(|e| format!("ledger {}: {e}", dir.display()))?);
+        let chain = Chain::start(g, store, runtime.clone(), key.clone(), net.clone(), config.view_timeout_ms, config.mempool_capacity, config.mempool_per_sender)?;
+        tracing::info!(network = %name, height = chain.head().0, "serving network");
+        chains.insert(name, chain);
+    }
+    let node = Arc::new(Node { name: config.name.clone(), id, chains, net, started_ms: now_ms() });
+
+    // p2p dispatcher: authenticated bytes → the network they belong to.
+    let dispatch = node.clone();
+    tokio::spawn(async move {
+        while let Some(msg) = inbound.recv().await {
+            match WireMessage::decode_bounded(&msg.bytes) {
+                Ok(m) => match dispatch.chains.get(m.network().as_str()) {
+                    Some(c) => c.deliver(msg.from, m),
+                    None => tracing::debug!(peer = %msg.from, network = %m.network(), "message for a network this node does not serve"),
+                },
+                Err(e) => tracing::warn!(peer = %msg.from, "{e}"),
+            }
+        }
+    });
+
+    let rpc_config = jsonrpsee::server::ServerConfig::builder()
+        .max_request_body_size(crate::rpc::MAX_REQUEST_BYTES)
+        .max_response_body_size(64 * 1024 * 1024)
+        .max_connections(1_000)
+        .build();
+    let server = jsonrpsee::server::Server::builder()
+        .set_config(rpc_config)
+        .build(config.rpc_listen)
+        .await
+        .map_err(|e| format!("RPC on {}: {e}", config.rpc_listen))?;
+    let rpc_addr = server.local_addr().map_err(|e| e.to_string())?;
+    let rpc = server.start(crate::rpc::module(node.clone())?);
+    tracing::info!(%rpc_addr, p2p = %node.net.local_addr(), id = %node.id, "node {} started", node.name);
+
+    if let Some(addr) = config.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("metrics on {addr}: {e}"))?;
+        let n = node.clone();
+        tokio::spawn(serve_metrics(listener, n));
+    }
+    Ok(RunningNode { node, rpc, rpc_addr })
+}
+
+/// A minimal HTTP/1.1 endpoint: `GET /metrics` (Prometheus text) and `GET /health` (JSON).
+async fn serve_metrics(listener: tokio::net::TcpListener, node: Arc<Node>) {
+    loop {
+        let Ok((mut sock, _)) = listener.accept().await else { continue };
+        let node = node.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 2048];
+            let n = match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await {
+                Ok(Ok(n)) => n,
+                _ => return,
+            };
+            let req = String::from_utf8_lossy(&buf[..n]);
+            let path = req.split_whitespace().nth(1).unwrap_or("");
+            let (status, kind, body) = match path {
+                "/metrics" => ("200 OK", "text/plain; version=0.0.4", node.metrics_page()),
+                "/health" => ("200 OK", "application/json", node.health().to_string()),
+                _ => ("404 Not Found", "text/plain", "try /metrics or /health\n".to_string()),
+            };
+            let resp = format!("HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+            let _ = sock.write_all(resp.as_bytes()).await;
+        });
+    }
+}

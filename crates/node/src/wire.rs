@@ -1,0 +1,44 @@
+//! What validators say to each other, over the authenticated channel of `net`: consensus
+//! messages, transaction gossip and catch-up, each tagged with its network (one p2p port serves
+//! every network of the node). Decoding is bounded: a frame is at most the transport's maximum,
+//! nesting is limited, and trailing bytes are refused.
+use jjj_consensus::{CommitCertificate, ConsensusMessage};
+use jjj_primitives::{Block, NetworkId, SignedTransaction};
+use parity_scale_codec::{Decode, DecodeLimit, DecodeWithMemTracking, Encode};
+
+/// Most blocks in one catch-up answer.
+pub const MAX_SYNC_BLOCKS: u64 = 64;
+/// Most transactions in one gossip message.
+pub const MAX_GOSSIP_TXS: usize = 512;
+const MAX_DECODE_DEPTH: u32 = 32;
+
+/// A finalised block with the certificate that makes it final.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct CertifiedBlock {
+    pub block: Block,
+    pub certificate: CommitCertificate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub enum WireMessage {
+    Consensus { network: NetworkId, message: ConsensusMessage },
+    Transactions { network: NetworkId, txs: Vec<SignedTransaction> },
+    /// "Send me the finalised blocks from `from` on (at most `MAX_SYNC_BLOCKS`)."
+    SyncRequest { network: NetworkId, from: u64 },
+    SyncResponse { network: NetworkId, blocks: Vec<CertifiedBlock> },
+}
+
+impl WireMessage {
+    pub fn network(&self) -> &NetworkId {
+        match self {
+            WireMessage::Consensus { network, .. }
+            | WireMessage::Transactions { network, .. }
+            | WireMessage::SyncRequest { network, .. }
+            | WireMessage::SyncResponse { network, .. } => network,
+        }
+    }
+
+    pub fn decode_bounded(bytes: &[u8]) -> Result<WireMessage, String> {
+        WireMessage::decode_all_with_depth_limit(MAX_DECODE_DEPTH, &mut &bytes[..]).map_err(|e| format!("malformed peer message: {e}"))
+    }
+}

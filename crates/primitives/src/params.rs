@@ -1,0 +1,20 @@
+//! Protocol parameters: every limit that is a consensus rule or that several crates must agree
+//! on, named once. The engine's own limits (memory pages, stack, table sizes) live in
+//! `jjj_vm::limits`; the ABI's (key, value, event sizes) in `jjj_abi::limits`.
+
+/// Largest wasm module a transaction may upload.
+pub const MAX_CODE_SIZE: usize = 256 * 1024;
+/// Largest encoded signed transaction: an upload of the largest code plus room for the rest.
+pub const MAX_TX_SIZE: usize = MAX_CODE_SIZE + 4096;
+/// Most gas one transaction may ask for.
+pub const MAX_TX_GAS: u64 = 200_000_000;
+/// Most members of a multisig account.
+pub const MAX_MULTISIG_MEMBERS: usize = 16;
+/// How far ahead of a validator's clock a block's timestamp may be.
+pub const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
+/// Most transactions in a block, unless the genesis says otherwise.
+pub const DEFAULT_MAX_BLOCK_TXS: usize = 5_000;
+/// Most bytes of transactions in a block, unless the genesis says otherwise.
+pub const DEFAULT_MAX_BLOCK_BYTES: usize = 4 * 1024 * 1024;
+/// Largest message between peers (a block with its certificate must fit).
+pub const MAX_PEER_MESSAGE: usize = 16 * 1024 * 1024;

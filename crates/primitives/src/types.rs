@@ -1,0 +1,257 @@
+//! The chain's data types, SCALE-encoded on the wire, on disk and for hashing.
+use crate::blake2_256;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use alloc::format;
+use core::fmt;
+use parity_scale_codec::{Decode, DecodeWithMemTracking, Encode};
+
+pub use jjj_abi::{AccountId, Hash};
+
+/// Which network (ledger) a transaction or block belongs to: "jj", "jjj", "jh", "th"…
+/// At most [`NetworkId::MAX_LEN`] bytes of ASCII letters, digits and '-'.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, DecodeWithMemTracking)]
+pub struct NetworkId(String);
+
+impl NetworkId {
+    pub const MAX_LEN: usize = 32;
+
+    pub fn new(name: &str) -> Result<Self, String> {
+        if name.is_empty() || name.len() > Self::MAX_LEN {
+            return Err(format!("a network id has 1 to {} characters, got {}", Self::MAX_LEN, name.len()));
+        }
+        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(format!("network id {name:?} may only hold ASCII letters, digits and '-'"));
+        }
+        Ok(NetworkId(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NetworkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for NetworkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NetworkId({})", self.0)
+    }
+}
+
+/// What a transaction does.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub enum Call {
+    /// Moves fen between accounts.
+    Transfer { to: AccountId, amount: u64 },
+    /// Stores wasm code under its blake2b-256 hash, after validation. Uploading the same code
+    /// twice is refused: code is uploaded once and instantiated many times.
+    UploadCode { code: Vec<u8> },
+    /// Creates a contract from uploaded code, running its constructor with `input`.
+    Instantiate { code_hash: Hash, input: Vec<u8>, value: u64 },
+    /// Calls a contract.
+    Call { contract: AccountId, input: Vec<u8>, value: u64 },
+    /// Registers a multisig account of `members` needing `threshold` of their signatures.
+    CreateMultisig { members: Vec<AccountId>, threshold: u32 },
+}
+
+impl Call {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Call::Transfer { .. } => "transfer",
+            Call::UploadCode { .. } => "upload_code",
+            Call::Instantiate { .. } => "instantiate",
+            Call::Call { .. } => "call",
+            Call::CreateMultisig { .. } => "create_multisig",
+        }
+    }
+}
+
+/// The signed part of a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct Transaction {
+    pub network: NetworkId,
+    /// A key account (its ed25519 public key) or a multisig account.
+    pub sender: AccountId,
+    /// Must equal the sender's next nonce.
+    pub nonce: u64,
+    /// Most gas this transaction may use; fails with "out of gas" past it.
+    pub gas_limit: u64,
+    pub call: Call,
+}
+
+impl Transaction {
+    /// The bytes a signer signs: a domain tag, so a transaction signature can never be replayed
+    /// as any other kind of signed message, then the SCALE encoding.
+    pub fn signing_payload(&self) -> Vec<u8> {
+        let mut payload = b"jjj/tx/v1:".to_vec();
+        self.encode_to(&mut payload);
+        payload
+    }
+}
+
+/// One ed25519 signature and the key that made it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct Signature {
+    pub signer: AccountId,
+    pub signature: [u8; 64],
+}
+
+/// A transaction with its signatures: one for a key account, `threshold` distinct members'
+/// for a multisig account.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct SignedTransaction {
+    pub tx: Transaction,
+    pub signatures: Vec<Signature>,
+}
+
+impl SignedTransaction {
+    pub fn hash(&self) -> Hash {
+        blake2_256(&self.encode())
+    }
+}
+
+/// How a transaction ended.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub enum ReceiptStatus {
+    Success,
+    /// The contract chose to fail (an `Err`, `revert` or a panic): its message.
+    Reverted(String),
+    /// Execution failed: out of gas, a trap, a limit, insufficient balance…: the reason.
+    Failed(String),
+}
+
+/// An event emitted by a contract.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct Event {
+    pub contract: AccountId,
+    pub topics: Vec<Hash>,
+    pub data: Vec<u8>,
+}
+
+/// What a transaction did.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct Receipt {
+    pub tx_hash: Hash,
+    pub status: ReceiptStatus,
+    pub gas_used: u64,
+    /// Events of the calls that succeeded (a reverted call's events are dropped with it).
+    pub events: Vec<Event>,
+    /// The call's output (SCALE of the method's `Ok` value); for instantiate, the new address.
+    pub output: Vec<u8>,
+}
+
+impl Receipt {
+    pub fn is_success(&self) -> bool {
+        self.status == ReceiptStatus::Success
+    }
+    /// The revert message or failure reason.
+    pub fn reason(&self) -> Option<&str> {
+        match &self.status {
+            ReceiptStatus::Success => None,
+            ReceiptStatus::Reverted(m) | ReceiptStatus::Failed(m) => Some(m),
+        }
+    }
+    pub fn hash(&self) -> Hash {
+        blake2_256(&self.encode())
+    }
+}
+
+/// A block header: commits to the transactions, their receipts and the state after them.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct Header {
+    pub network: NetworkId,
+    pub height: u64,
+    pub parent_hash: Hash,
+    /// Milliseconds since the Unix epoch, chosen by the proposer.
+    pub timestamp: u64,
+    pub proposer: AccountId,
+    pub tx_root: Hash,
+    pub receipts_root: Hash,
+    pub state_root: Hash,
+}
+
+impl Header {
+    pub fn hash(&self) -> Hash {
+        blake2_256(&self.encode())
+    }
+    pub fn context(&self) -> BlockContext {
+        BlockContext { network: self.network.clone(), height: self.height, timestamp: self.timestamp }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct Block {
+    pub header: Header,
+    pub transactions: Vec<SignedTransaction>,
+}
+
+/// What contracts see of the block they run in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockContext {
+    pub network: NetworkId,
+    pub height: u64,
+    pub timestamp: u64,
+}
+
+/// A binary Merkle root over hashes (blake2b-256; an odd node is promoted; empty → zero hash).
+/// Leaves and inner nodes are domain-separated so a leaf can never pose as a node.
+pub fn merkle_root(leaves: impl IntoIterator<Item = Hash>) -> Hash {
+    let mut level: Vec<Hash> = leaves
+        .into_iter()
+        .map(|h| {
+            let mut b = [0u8; 33];
+            b[1..].copy_from_slice(&h.0);
+            blake2_256(&b)
+        })
+        .collect();
+    if level.is_empty() {
+        return Hash::default();
+    }
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| match pair {
+                [a, b] => {
+                    let mut buf = [0u8; 65];
+                    buf[0] = 1;
+                    buf[1..33].copy_from_slice(&a.0);
+                    buf[33..].copy_from_slice(&b.0);
+                    blake2_256(&buf)
+                }
+                [a] => *a,
+                _ => unreachable!("chunks(2) yields one or two"),
+            })
+            .collect();
+    }
+    level[0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_ids_are_checked() {
+        assert!(NetworkId::new("jjj").is_ok());
+        assert!(NetworkId::new("").is_err());
+        assert!(NetworkId::new("京津").is_err());
+        assert!(NetworkId::new(&"x".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn merkle_root_depends_on_every_leaf_and_order() {
+        let h = |n: u8| Hash([n; 32]);
+        let r = merkle_root([h(1), h(2), h(3)]);
+        assert_ne!(r, merkle_root([h(1), h(2)]));
+        assert_ne!(r, merkle_root([h(2), h(1), h(3)]));
+        assert_ne!(r, merkle_root([h(1), h(2), h(4)]));
+        assert_eq!(r, merkle_root([h(1), h(2), h(3)]));
+        assert_eq!(merkle_root([]), Hash::default());
+        assert_ne!(merkle_root([h(1)]), h(1), "a single leaf is hashed as a leaf");
+    }
+}

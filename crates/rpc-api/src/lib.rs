@@ -1,0 +1,234 @@
+//! jjj-rpc-api: the JSON-RPC interface of a jjj node, shared by the server (`jjj-node`), the CLI
+//! and the tests: request parameters and responses as types, the one [`ErrorCode`] enum every
+//! error carries, and a client.
+//!
+//! Parameters are one object per method (named) or the same fields as an array (positional).
+//! Bytes are 0x-hex; transactions and raw blocks are SCALE.
+pub mod client;
+
+pub use client::Rpc;
+
+use jjj_primitives::params::MAX_TX_SIZE;
+use jjj_primitives::{Event, Hash, Header, Receipt, ReceiptStatus};
+use serde::{Deserialize, Serialize};
+
+/// Every error code a node answers with, in one place. Clients match on these numbers; they
+/// never change meaning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum ErrorCode {
+    /// The request is not JSON (JSON-RPC's own code).
+    ParseError = -32700,
+    /// Unknown method (JSON-RPC's own code).
+    MethodNotFound = -32601,
+    /// The parameters do not fit the method (JSON-RPC's own code).
+    InvalidParams = -32602,
+    /// The transaction is refused for a reason without a code of its own.
+    TxRefused = 1000,
+    BadSignature = 1001,
+    WrongNetwork = 1002,
+    /// Stale, duplicate or too-far nonce.
+    BadNonce = 1003,
+    TooLarge = 1004,
+    /// Gas limit above the maximum or below the transaction's intrinsic cost.
+    GasLimitOutOfRange = 1005,
+    DuplicateTransaction = 1006,
+    UnknownSender = 1007,
+    /// The mempool, or the sender's share of it, is full.
+    MempoolFull = 1008,
+    UnknownNetwork = 2001,
+    /// Bad hex, bad SCALE, a malformed account or hash.
+    BadEncoding = 2003,
+    /// Execution was aborted by the node (a resource limit); it says nothing about the call.
+    ExecutionAborted = 2004,
+    Storage = 2005,
+    /// Waiting for finality timed out.
+    Timeout = 2006,
+}
+
+impl ErrorCode {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// Longest a `tx_receipt` call may wait for finality.
+pub const MAX_RECEIPT_WAIT_MS: u64 = 60_000;
+/// Largest request body: a maximal transaction as hex, plus room.
+pub const MAX_REQUEST_BYTES: u32 = (MAX_TX_SIZE as u32) * 2 + 64 * 1024;
+
+pub fn hex0x(b: &[u8]) -> String {
+    format!("0x{}", hex::encode(b))
+}
+
+/// Bytes from `0x`-hex (the prefix is optional).
+pub fn unhex(s: &str) -> Result<Vec<u8>, hex::FromHexError> {
+    hex::decode(s.strip_prefix("0x").unwrap_or(s))
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HeaderJson {
+    pub network: String,
+    pub height: u64,
+    pub hash: String,
+    pub parent_hash: String,
+    pub timestamp: u64,
+    pub proposer: String,
+    pub tx_root: String,
+    pub receipts_root: String,
+    pub state_root: String,
+}
+
+impl From<&Header> for HeaderJson {
+    fn from(h: &Header) -> Self {
+        HeaderJson {
+            network: h.network.to_string(),
+            height: h.height,
+            hash: h.hash().to_string(),
+            parent_hash: h.parent_hash.to_string(),
+            timestamp: h.timestamp,
+            proposer: h.proposer.to_string(),
+            tx_root: h.tx_root.to_string(),
+            receipts_root: h.receipts_root.to_string(),
+            state_root: h.state_root.to_string(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EventJson {
+    pub height: u64,
+    pub tx_index: u32,
+    pub tx_hash: String,
+    pub contract: String,
+    pub topics: Vec<String>,
+    pub data: String,
+}
+
+impl EventJson {
+    pub fn new(height: u64, tx_index: u32, tx_hash: &Hash, event: &Event) -> Self {
+        EventJson {
+            height,
+            tx_index,
+            tx_hash: tx_hash.to_string(),
+            contract: event.contract.to_string(),
+            topics: event.topics.iter().map(|t| t.to_string()).collect(),
+            data: hex0x(&event.data),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReceiptJson {
+    pub tx_hash: String,
+    pub height: Option<u64>,
+    pub index: Option<u32>,
+    /// "success", "reverted" or "failed".
+    pub status: String,
+    pub reason: Option<String>,
+    pub gas_used: u64,
+    pub output: String,
+    pub events: Vec<EventJson>,
+    /// Debug messages (dry runs only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub debug: Vec<String>,
+}
+
+impl ReceiptJson {
+    pub fn new(r: &Receipt, height: Option<u64>, index: Option<u32>) -> Self {
+        let (status, reason) = match &r.status {
+            ReceiptStatus::Success => ("success", None),
+            ReceiptStatus::Reverted(m) => ("reverted", Some(m.clone())),
+            ReceiptStatus::Failed(m) => ("failed", Some(m.clone())),
+        };
+        let events = r
+            .events
+            .iter()
+            .map(|e| EventJson::new(height.unwrap_or(0), index.unwrap_or(0), &r.tx_hash, e))
+            .collect();
+        ReceiptJson { tx_hash: r.tx_hash.to_string(), height, index, status: status.into(), reason, gas_used: r.gas_used, output: hex0x(&r.output), events, debug: vec![] }
+    }
+}
+
+/// Parameters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NetworkParam {
+    pub network: String,
+}
+/// Parameters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SubmitParams {
+    pub network: String,
+    pub tx: String,
+}
+/// Parameters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReceiptParams {
+    pub network: String,
+    pub hash: String,
+    #[serde(default)]
+    pub wait_ms: Option<u64>,
+}
+/// Parameters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BlockParams {
+    pub network: String,
+    #[serde(default)]
+    pub height: Option<u64>,
+    #[serde(default)]
+    pub hash: Option<String>,
+    /// Include the SCALE-encoded block and certificate (for auditors).
+    #[serde(default)]
+    pub raw: bool,
+}
+/// Parameters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HeightParams {
+    pub network: String,
+    pub height: u64,
+}
+/// Parameters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccountParams {
+    pub network: String,
+    pub account: String,
+}
+/// Parameters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CallParams {
+    pub network: String,
+    pub contract: String,
+    pub input: String,
+    #[serde(default)]
+    pub sender: Option<String>,
+    #[serde(default)]
+    pub value: u64,
+    #[serde(default)]
+    pub gas_limit: Option<u64>,
+    /// Query the state as of this finalised height (default: the latest).
+    #[serde(default)]
+    pub at: Option<u64>,
+}
+/// Parameters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EventsParams {
+    pub network: String,
+    #[serde(default)]
+    pub contract: Option<String>,
+    #[serde(default)]
+    pub topic: Option<String>,
+    #[serde(default)]
+    pub from: u64,
+    #[serde(default)]
+    pub to: Option<u64>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+/// Parameters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SubscribeEventsParams {
+    pub network: String,
+    #[serde(default)]
+    pub contract: Option<String>,
+}
+

@@ -1,0 +1,860 @@
+//! [`ChainStore`] over RocksDB: one database per network.
+//!
+//! Column families and their keys (heights big-endian, so key order is chain order):
+//!
+//! | column family | key | value |
+//! |---|---|---|
+//! | `meta` | `head`, `schema` | height ++ header hash ++ state root; schema version |
+//! | `headers` | height | SCALE [`Header`] (genesis at 0) |
+//! | `blocks` | height | SCALE transactions of the block (the header lives in `headers`) |
+//! | `block_hashes` | header hash | height |
+//! | `certificates` | height | the consensus certificate, opaque |
+//! | `receipts` | height | SCALE `Vec<Receipt>` |
+//! | `tx_index` | tx hash | height ++ index (u32) |
+//! | `events` | height ++ tx index ++ event index | SCALE [`EventRecord`] |
+//! | `events_by_contract` | contract ++ height ++ tx index ++ event index | empty |
+//! | `events_by_topic` | topic ++ height ++ tx index ++ event index | empty |
+//! | `state` | state key | latest value |
+//! | `history` | len(key) as u32 ++ key ++ (u64::MAX − height) | 0 (removed) or 1 ++ value |
+//! | `smt_branches` | tree height (u8) ++ node key | left ++ right merge values |
+//! | `smt_leaves` | leaf key | leaf value hash |
+//! | `consensus` | `record` | the consensus core's safety record, opaque |
+//!
+//! The history key inverts the height so one forward seek finds the latest change of a key at
+//! or before a height; the length prefix keeps one key's entries from mixing with a longer key's.
+use super::{
+    check_genesis_header, check_next, decode_stored, event_records, ChainStore, EventFilter, EventRecord, StateHandle,
+    StoreError, Tip, TxLocation,
+};
+use jjj_primitives::blake2_256;
+use jjj_state::{
+    stage_changes, Blake2bHasher, ChangeSet, StagedStore, StateCommitment, StateError, StateProof, StateReader,
+};
+use jjj_primitives::{Block, Hash, Header, Receipt, SignedTransaction};
+use parity_scale_codec::Encode;
+use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options, WriteBatch, WriteOptions, DB};
+use sparse_merkle_tree::error::Error as SmtError;
+use sparse_merkle_tree::merge::MergeValue;
+use sparse_merkle_tree::traits::StoreReadOps;
+use sparse_merkle_tree::{BranchKey, BranchNode, SparseMerkleTree, H256};
+use std::collections::HashMap;
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
+
+const CF_META: &str = "meta";
+const CF_HEADERS: &str = "headers";
+const CF_BLOCKS: &str = "blocks";
+const CF_BLOCK_HASHES: &str = "block_hashes";
+const CF_CERTIFICATES: &str = "certificates";
+const CF_RECEIPTS: &str = "receipts";
+const CF_TX_INDEX: &str = "tx_index";
+const CF_EVENTS: &str = "events";
+const CF_EVENTS_BY_CONTRACT: &str = "events_by_contract";
+const CF_EVENTS_BY_TOPIC: &str = "events_by_topic";
+const CF_STATE: &str = "state";
+const CF_HISTORY: &str = "history";
+const CF_BRANCHES: &str = "smt_branches";
+const CF_LEAVES: &str = "smt_leaves";
+const CF_CONSENSUS: &str = "consensus";
+
+const ALL_CFS: [&str; 15] = [
+    CF_META,
+    CF_HEADERS,
+    CF_BLOCKS,
+    CF_BLOCK_HASHES,
+    CF_CERTIFICATES,
+    CF_RECEIPTS,
+    CF_TX_INDEX,
+    CF_EVENTS,
+    CF_EVENTS_BY_CONTRACT,
+    CF_EVENTS_BY_TOPIC,
+    CF_STATE,
+    CF_HISTORY,
+    CF_BRANCHES,
+    CF_LEAVES,
+    CF_CONSENSUS,
+];
+
+const KEY_HEAD: &[u8] = b"head";
+const KEY_SCHEMA: &[u8] = b"schema";
+const KEY_CONSENSUS: &[u8] = b"record";
+const SCHEMA_VERSION: u32 = 1;
+
+/// Memtables of all column families together: several networks share one process.
+const WRITE_BUFFER_BYTES: usize = 64 << 20;
+
+/// The ledger of one network in RocksDB. Cheap to clone (shares the database).
+#[derive(Clone)]
+pub struct RocksStore {
+    inner: Arc<Inner>,
+}
+
+/// The in-memory tip and a version that changes with every commit: a state handle whose
+/// version still matches reads the latest values directly, an older one reads the history.
+struct TipState {
+    version: u64,
+    tip: Option<Tip>,
+}
+
+struct Inner {
+    db: DB,
+    path: PathBuf,
+    /// Write-locked only around the batch write, so a reader holding it sees one consistent
+    /// state (values and tree) and never a half-applied commit.
+    tip: RwLock<TipState>,
+    /// Serialises commits: validation and root computation happen outside the tip lock.
+    commit: Mutex<()>,
+    /// State-tree branches as committed, read through from RocksDB (absent ones too): a root
+    /// computation walks 256 levels per changed key, mostly over the same nodes, and without
+    /// this cache each level is a RocksDB read. Updated only after a commit's batch is written.
+    branch_cache: Mutex<HashMap<Vec<u8>, Option<BranchNode>>>,
+    /// The branch writes of the commit being prepared, for the cache once it is written.
+    pending_branches: Mutex<Vec<(Vec<u8>, Option<BranchNode>)>>,
+}
+
+/// Entries the branch cache holds before it starts over (a few hundred MB at most).
+const BRANCH_CACHE_ENTRIES: usize = 2_000_000;
+
+fn db_err(context: impl Into<String>) -> impl FnOnce(rocksdb::Error) -> StoreError {
+    let context = context.into();
+    move |e| StoreError::Db { context, message: e.to_string() }
+}
+
+fn corrupt(what: impl Into<String>, reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt { what: what.into(), reason: reason.into() }
+}
+
+fn history_prefix(key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(4 + key.len() + 8);
+    k.extend_from_slice(&(key.len() as u32).to_be_bytes());
+    k.extend_from_slice(key);
+    k
+}
+
+fn history_key(key: &[u8], height: u64) -> Vec<u8> {
+    let mut k = history_prefix(key);
+    k.extend_from_slice(&(u64::MAX - height).to_be_bytes());
+    k
+}
+
+fn event_key(height: u64, tx_index: u32, event_index: u32) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&height.to_be_bytes());
+    k[8..12].copy_from_slice(&tx_index.to_be_bytes());
+    k[12..].copy_from_slice(&event_index.to_be_bytes());
+    k
+}
+
+fn encode_head(tip: &Tip) -> Vec<u8> {
+    let mut v = Vec::with_capacity(72);
+    v.extend_from_slice(&tip.height.to_be_bytes());
+    v.extend_from_slice(&tip.hash.0);
+    v.extend_from_slice(&tip.state_root.0);
+    v
+}
+
+fn array32(bytes: &[u8]) -> Option<[u8; 32]> {
+    bytes.try_into().ok()
+}
+
+fn decode_head(bytes: &[u8]) -> Result<(u64, Hash, Hash), StoreError> {
+    if bytes.len() != 72 {
+        return Err(corrupt("head record", format!("{} bytes, expected 72", bytes.len())));
+    }
+    let mut h = [0u8; 8];
+    h.copy_from_slice(&bytes[..8]);
+    let hash = array32(&bytes[8..40]).map(Hash).ok_or_else(|| corrupt("head record", "hash"))?;
+    let root = array32(&bytes[40..72]).map(Hash).ok_or_else(|| corrupt("head record", "state root"))?;
+    Ok((u64::from_be_bytes(h), hash, root))
+}
+
+fn decode_u64(what: &str, bytes: &[u8]) -> Result<u64, StoreError> {
+    let b: [u8; 8] = bytes.try_into().map_err(|_| corrupt(what, format!("{} bytes, expected 8", bytes.len())))?;
+    Ok(u64::from_be_bytes(b))
+}
+
+// --- The state tree's nodes on disk: a small explicit encoding, independent of the crate's
+// in-memory layout. MergeValue: tag 0 ++ value (33 bytes) or tag 1 ++ base node ++ zero bits ++
+// zero count (66 bytes). BranchNode: left ++ right.
+
+fn encode_branch_key(key: &BranchKey) -> [u8; 33] {
+    let mut k = [0u8; 33];
+    k[0] = key.height;
+    k[1..].copy_from_slice(key.node_key.as_slice());
+    k
+}
+
+fn encode_merge_value(v: &MergeValue, out: &mut Vec<u8>) {
+    match v {
+        MergeValue::Value(h) => {
+            out.push(0);
+            out.extend_from_slice(h.as_slice());
+        }
+        MergeValue::MergeWithZero { base_node, zero_bits, zero_count } => {
+            out.push(1);
+            out.extend_from_slice(base_node.as_slice());
+            out.extend_from_slice(zero_bits.as_slice());
+            out.push(*zero_count);
+        }
+        // Only with the crate's "trie" feature, which this workspace does not enable; a
+        // compile-time guard would be nicer but the variant is feature-gated upstream.
+        #[allow(unreachable_patterns)]
+        _ => out.push(0xff),
+    }
+}
+
+fn encode_branch_node(n: &BranchNode) -> Vec<u8> {
+    let mut out = Vec::with_capacity(132);
+    encode_merge_value(&n.left, &mut out);
+    encode_merge_value(&n.right, &mut out);
+    out
+}
+
+fn h256(bytes: &[u8]) -> Result<H256, String> {
+    array32(bytes).map(H256::from).ok_or_else(|| format!("{} bytes where a 32-byte hash belongs", bytes.len()))
+}
+
+fn decode_merge_value(bytes: &[u8]) -> Result<(MergeValue, &[u8]), String> {
+    match bytes.split_first() {
+        Some((0, rest)) if rest.len() >= 32 => Ok((MergeValue::Value(h256(&rest[..32])?), &rest[32..])),
+        Some((1, rest)) if rest.len() >= 65 => Ok((
+            MergeValue::MergeWithZero {
+                base_node: h256(&rest[..32])?,
+                zero_bits: h256(&rest[32..64])?,
+                zero_count: rest[64],
+            },
+            &rest[65..],
+        )),
+        Some((tag, rest)) => Err(format!("merge value tag {tag} with {} bytes", rest.len())),
+        None => Err("a merge value is missing".into()),
+    }
+}
+
+fn decode_branch_node(bytes: &[u8]) -> Result<BranchNode, String> {
+    let (left, rest) = decode_merge_value(bytes)?;
+    let (right, rest) = decode_merge_value(rest)?;
+    if !rest.is_empty() {
+        return Err(format!("{} trailing bytes", rest.len()));
+    }
+    Ok(BranchNode { left, right })
+}
+
+/// The tree's nodes as read from RocksDB. The crate's error type carries only a string, so the
+/// first real error is kept aside and returned in its place (a `Corrupt` stays a `Corrupt`).
+struct RocksTree<'a> {
+    db: &'a DB,
+    cache: &'a Mutex<HashMap<Vec<u8>, Option<BranchNode>>>,
+    branches: &'a ColumnFamily,
+    leaves: &'a ColumnFamily,
+    failure: RefCell<Option<StoreError>>,
+}
+
+impl<'a> RocksTree<'a> {
+    fn new(inner: &'a Inner) -> Result<Self, StoreError> {
+        Ok(RocksTree {
+            db: &inner.db,
+            cache: &inner.branch_cache,
+            branches: inner.cf(CF_BRANCHES)?,
+            leaves: inner.cf(CF_LEAVES)?,
+            failure: RefCell::new(None),
+        })
+    }
+
+    fn fail(&self, e: StoreError) -> SmtError {
+        let message = e.to_string();
+        self.failure.borrow_mut().get_or_insert(e);
+        SmtError::Store(message)
+    }
+
+    /// The kept error, or the tree's own.
+    fn error(&self, e: StateError) -> StoreError {
+        self.failure.borrow_mut().take().unwrap_or(StoreError::State(e))
+    }
+}
+
+impl StoreReadOps<H256> for RocksTree<'_> {
+    fn get_branch(&self, key: &BranchKey) -> Result<Option<BranchNode>, SmtError> {
+        let k = encode_branch_key(key);
+        if let Some(hit) = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get(k.as_ref() as &[u8]) {
+            return Ok(hit.clone());
+        }
+        let node = match self.db.get_pinned_cf(self.branches, &k) {
+            Err(e) => return Err(self.fail(StoreError::Db { context: "read a state tree branch".into(), message: e.to_string() })),
+            Ok(None) => None,
+            Ok(Some(bytes)) => Some(
+                decode_branch_node(&bytes)
+                    .map_err(|reason| self.fail(corrupt(format!("state tree branch {}", hex::encode(&k)), reason)))?,
+            ),
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= BRANCH_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(AsRef::<[u8]>::as_ref(&k).to_vec(), node.clone());
+        Ok(node)
+    }
+
+    fn get_leaf(&self, key: &H256) -> Result<Option<H256>, SmtError> {
+        match self.db.get_pinned_cf(self.leaves, key.as_slice()) {
+            Err(e) => Err(self.fail(StoreError::Db { context: "read a state tree leaf".into(), message: e.to_string() })),
+            Ok(None) => Ok(None),
+            Ok(Some(bytes)) => h256(&bytes).map(Some).map_err(|reason| {
+                self.fail(corrupt(format!("state tree leaf {}", hex::encode(key.as_slice())), reason))
+            }),
+        }
+    }
+}
+
+impl Inner {
+    fn cf(&self, name: &'static str) -> Result<&ColumnFamily, StoreError> {
+        // Every family is created at open, so a missing one means the database is not ours.
+        self.db.cf_handle(name).ok_or_else(|| {
+            corrupt(format!("database {}", self.path.display()), format!("column family {name} is missing"))
+        })
+    }
+
+    fn get(&self, cf: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let handle = self.cf(cf)?;
+        self.db.get_cf(handle, key).map_err(db_err(format!("read {cf}")))
+    }
+
+    fn tip(&self) -> RwLockReadGuard<'_, TipState> {
+        // No code panics while holding the lock, so a poisoned lock still guards sound data.
+        self.tip.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn header(&self, height: u64) -> Result<Option<Header>, StoreError> {
+        match self.get(CF_HEADERS, &height.to_be_bytes())? {
+            None => Ok(None),
+            Some(b) => decode_stored(|| format!("header at height {height}"), &b).map(Some),
+        }
+    }
+
+    /// The value of `key` as of `height`: the latest change at or before it.
+    fn history_get(&self, key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let prefix = history_prefix(key);
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_HISTORY)?);
+        it.seek(history_key(key, height));
+        let Some((k, v)) = it.item() else {
+            it.status().map_err(db_err("read state history"))?;
+            return Ok(None);
+        };
+        if k.len() != prefix.len() + 8 || !k.starts_with(&prefix) {
+            return Ok(None); // no change of this key at or before `height`
+        }
+        match v.split_first() {
+            Some((0, [])) => Ok(None),
+            Some((1, value)) => Ok(Some(value.to_vec())),
+            _ => Err(corrupt(format!("state history of key {}", hex::encode(key)), "bad value tag")),
+        }
+    }
+
+    /// Computes the root of `changes` over the committed tree and puts the tree writes, the new
+    /// values and their history at `height` into `batch`.
+    fn stage_state(
+        &self,
+        batch: &mut WriteBatch,
+        root: Hash,
+        changes: &ChangeSet,
+        height: u64,
+    ) -> Result<Hash, StoreError> {
+        let tree = RocksTree::new(self)?;
+        let (new_root, staged): (Hash, StagedStore<'_, RocksTree<'_>>) =
+            stage_changes(&tree, root, changes).map_err(|e| tree.error(e))?;
+        let (branches, leaves) = (self.cf(CF_BRANCHES)?, self.cf(CF_LEAVES)?);
+        let mut pending = Vec::with_capacity(staged.branches.len());
+        for (k, v) in &staged.branches {
+            let key = encode_branch_key(k);
+            match v {
+                Some(node) => batch.put_cf(branches, &key, encode_branch_node(node)),
+                None => batch.delete_cf(branches, &key),
+            }
+            pending.push((AsRef::<[u8]>::as_ref(&key).to_vec(), v.clone()));
+        }
+        *self.pending_branches.lock().unwrap_or_else(PoisonError::into_inner) = pending;
+        for (k, v) in &staged.leaves {
+            match v {
+                Some(value) => batch.put_cf(leaves, k.as_slice(), value.as_slice()),
+                None => batch.delete_cf(leaves, k.as_slice()),
+            }
+        }
+        let (state, history) = (self.cf(CF_STATE)?, self.cf(CF_HISTORY)?);
+        for (k, v) in changes {
+            match v {
+                Some(value) => {
+                    batch.put_cf(state, k, value);
+                    let mut h = Vec::with_capacity(1 + value.len());
+                    h.push(1);
+                    h.extend_from_slice(value);
+                    batch.put_cf(history, history_key(k, height), h);
+                }
+                None => {
+                    batch.delete_cf(state, k);
+                    batch.put_cf(history, history_key(k, height), [0u8]);
+                }
+            }
+        }
+        Ok(new_root)
+    }
+
+    /// Writes `batch` synced and moves the tip, with readers held off for the write.
+    fn write_tip(&self, mut batch: WriteBatch, tip: Tip) -> Result<(), StoreError> {
+        batch.put_cf(self.cf(CF_META)?, KEY_HEAD, encode_head(&tip));
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        let mut guard = self.tip.write().unwrap_or_else(PoisonError::into_inner);
+        self.db.write_opt(batch, &opts).map_err(db_err(format!("commit height {}", tip.height)))?;
+        let written = std::mem::take(&mut *self.pending_branches.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut cache = self.branch_cache.lock().unwrap_or_else(PoisonError::into_inner);
+        for (k, v) in written {
+            cache.insert(k, v);
+        }
+        drop(cache);
+        guard.version += 1;
+        guard.tip = Some(tip);
+        Ok(())
+    }
+
+    fn load_tip(&self) -> Result<Option<Tip>, StoreError> {
+        if let Some(v) = self.get(CF_META, KEY_SCHEMA)? {
+            let version: [u8; 4] = v.as_slice().try_into().map_err(|_| corrupt("schema version", "not 4 bytes"))?;
+            let version = u32::from_be_bytes(version);
+            if version != SCHEMA_VERSION {
+                return Err(corrupt(
+                    "schema version",
+                    format!("the database has schema {version}, this node reads {SCHEMA_VERSION}"),
+                ));
+            }
+        }
+        let Some(head) = self.get(CF_META, KEY_HEAD)? else { return Ok(None) };
+        let (height, hash, state_root) = decode_head(&head)?;
+        let genesis = self.header(0)?.ok_or_else(|| corrupt("genesis header", "missing under a head"))?;
+        let top = self
+            .header(height)?
+            .ok_or_else(|| corrupt(format!("header at height {height}"), "the head's header is missing"))?;
+        if top.hash() != hash || top.state_root != state_root {
+            return Err(corrupt("head record", format!("does not match the header at height {height}")));
+        }
+        Ok(Some(Tip { height, hash, state_root, network: genesis.network }))
+    }
+
+    fn event_at(&self, key: &[u8]) -> Result<EventRecord, StoreError> {
+        let what = || format!("event {}", hex::encode(key));
+        let bytes = self.get(CF_EVENTS, key)?.ok_or_else(|| corrupt(what(), "an index names a missing event"))?;
+        decode_stored(what, &bytes)
+    }
+}
+
+impl RocksStore {
+    /// Opens (creating if needed) the database of one network at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_compression_type(DBCompressionType::Lz4);
+        opts.set_db_write_buffer_size(WRITE_BUFFER_BYTES);
+        opts.set_keep_log_file_num(4);
+        let cfs = ALL_CFS.iter().map(|name| {
+            let mut cf_opts = Options::default();
+            cf_opts.set_compression_type(DBCompressionType::Lz4);
+            ColumnFamilyDescriptor::new(*name, cf_opts)
+        });
+        let db = DB::open_cf_descriptors(&opts, &path, cfs).map_err(db_err(format!("open {}", path.display())))?;
+        let inner = Inner { db, path, tip: RwLock::new(TipState { version: 0, tip: None }), commit: Mutex::new(()), branch_cache: Mutex::default(), pending_branches: Mutex::default() };
+        let tip = inner.load_tip()?;
+        match &tip {
+            Some(t) => {
+                tracing::info!(path = %inner.path.display(), network = %t.network, height = t.height, "opened the ledger")
+            }
+            None => tracing::info!(path = %inner.path.display(), "opened an empty ledger"),
+        }
+        inner.tip.write().unwrap_or_else(PoisonError::into_inner).tip = tip;
+        Ok(RocksStore { inner: Arc::new(inner) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+}
+
+impl ChainStore for RocksStore {
+    fn head(&self) -> Result<Option<(u64, Hash)>, StoreError> {
+        Ok(self.inner.tip().tip.as_ref().map(|t| (t.height, t.hash)))
+    }
+
+    fn header(&self, height: u64) -> Result<Option<Header>, StoreError> {
+        self.inner.header(height)
+    }
+
+    fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
+        if height == 0 {
+            return Ok(None);
+        }
+        let Some(header) = self.inner.header(height)? else { return Ok(None) };
+        let body = self
+            .inner
+            .get(CF_BLOCKS, &height.to_be_bytes())?
+            .ok_or_else(|| corrupt(format!("block at height {height}"), "the header is stored but the block is not"))?;
+        let transactions: Vec<SignedTransaction> = decode_stored(|| format!("block at height {height}"), &body)?;
+        Ok(Some(Block { header, transactions }))
+    }
+
+    fn height_of(&self, block_hash: &Hash) -> Result<Option<u64>, StoreError> {
+        match self.inner.get(CF_BLOCK_HASHES, &block_hash.0)? {
+            None => Ok(None),
+            Some(b) => decode_u64(&format!("height of block {block_hash}"), &b).map(Some),
+        }
+    }
+
+    fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(CF_CERTIFICATES, &height.to_be_bytes())
+    }
+
+    fn receipts(&self, height: u64) -> Result<Vec<Receipt>, StoreError> {
+        match self.inner.get(CF_RECEIPTS, &height.to_be_bytes())? {
+            None => Ok(Vec::new()),
+            Some(b) => decode_stored(|| format!("receipts at height {height}"), &b),
+        }
+    }
+
+    fn tx_location(&self, tx_hash: &Hash) -> Result<Option<TxLocation>, StoreError> {
+        let Some(b) = self.inner.get(CF_TX_INDEX, &tx_hash.0)? else { return Ok(None) };
+        let what = || format!("location of transaction {tx_hash}");
+        if b.len() != 12 {
+            return Err(corrupt(what(), format!("{} bytes, expected 12", b.len())));
+        }
+        let height = decode_u64(&what(), &b[..8])?;
+        let index: [u8; 4] = b[8..].try_into().map_err(|_| corrupt(what(), "index"))?;
+        Ok(Some(TxLocation { height, index: u32::from_be_bytes(index) }))
+    }
+
+    fn events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>, StoreError> {
+        let mut out = Vec::new();
+        let to = filter.to_height.unwrap_or(u64::MAX);
+        if filter.limit == 0 || filter.from_height > to {
+            return Ok(out);
+        }
+        // The topic index is usually the narrower one; the other criterion is checked per record.
+        let (cf, prefix, indexed) = match (filter.topic, filter.contract) {
+            (Some(t), _) => (CF_EVENTS_BY_TOPIC, t.0.to_vec(), true),
+            (None, Some(c)) => (CF_EVENTS_BY_CONTRACT, c.0.to_vec(), true),
+            (None, None) => (CF_EVENTS, Vec::new(), false),
+        };
+        let mut it = self.inner.db.raw_iterator_cf(self.inner.cf(cf)?);
+        let mut start = prefix.clone();
+        start.extend_from_slice(&filter.from_height.to_be_bytes());
+        it.seek(&start);
+        while let Some((key, value)) = it.item() {
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let rest = &key[prefix.len()..];
+            if rest.len() != 16 {
+                return Err(corrupt(format!("{cf} entry {}", hex::encode(key)), "bad key length"));
+            }
+            let height = decode_u64(cf, &rest[..8])?;
+            if height > to {
+                break;
+            }
+            let record = if indexed {
+                self.inner.event_at(rest)?
+            } else {
+                decode_stored(|| format!("event {}", hex::encode(key)), value)?
+            };
+            if filter.matches(&record) {
+                out.push(record);
+                if out.len() >= filter.limit {
+                    break;
+                }
+            }
+            it.next();
+        }
+        it.status().map_err(db_err(format!("scan {cf}")))?;
+        Ok(out)
+    }
+
+    fn commit_block(
+        &self,
+        block: &Block,
+        certificate: &[u8],
+        receipts: &[Receipt],
+        changes: &ChangeSet,
+    ) -> Result<Hash, StoreError> {
+        let inner = &*self.inner;
+        let _commit = inner.commit.lock().unwrap_or_else(PoisonError::into_inner);
+        let tip = inner.tip().tip.clone().ok_or(StoreError::NotInitialised)?;
+        let tx_hashes = check_next(&tip, block, receipts)?;
+        let header = &block.header;
+        let height = header.height;
+        let hk = height.to_be_bytes();
+
+        let mut batch = WriteBatch::default();
+        let root = inner.stage_state(&mut batch, tip.state_root, changes, height)?;
+        if root != header.state_root {
+            return Err(StoreError::StateRootMismatch { height, expected: header.state_root, got: root });
+        }
+        let hash = header.hash();
+        batch.put_cf(inner.cf(CF_HEADERS)?, hk, header.encode());
+        batch.put_cf(inner.cf(CF_BLOCKS)?, hk, block.transactions.encode());
+        batch.put_cf(inner.cf(CF_BLOCK_HASHES)?, hash.0, hk);
+        batch.put_cf(inner.cf(CF_CERTIFICATES)?, hk, certificate);
+        batch.put_cf(inner.cf(CF_RECEIPTS)?, hk, receipts.encode());
+        let tx_index = inner.cf(CF_TX_INDEX)?;
+        for (i, tx_hash) in tx_hashes.iter().enumerate() {
+            let mut loc = [0u8; 12];
+            loc[..8].copy_from_slice(&hk);
+            loc[8..].copy_from_slice(&(i as u32).to_be_bytes());
+            batch.put_cf(tx_index, tx_hash.0, loc);
+        }
+        let (events, by_contract, by_topic) =
+            (inner.cf(CF_EVENTS)?, inner.cf(CF_EVENTS_BY_CONTRACT)?, inner.cf(CF_EVENTS_BY_TOPIC)?);
+        let records = event_records(height, &tx_hashes, receipts);
+        for (event_index, record) in &records {
+            let key = event_key(height, record.tx_index, *event_index);
+            batch.put_cf(events, key, record.encode());
+            batch.put_cf(by_contract, [&record.event.contract.0[..], &key[..]].concat(), b"");
+            for topic in &record.event.topics {
+                batch.put_cf(by_topic, [&topic.0[..], &key[..]].concat(), b"");
+            }
+        }
+        inner.write_tip(batch, Tip { height, hash, state_root: root, network: tip.network })?;
+        tracing::debug!(height, %hash, txs = block.transactions.len(), events = records.len(), %root, "committed block");
+        Ok(root)
+    }
+
+    fn init_genesis(&self, genesis_header: &Header, changes: &ChangeSet) -> Result<Hash, StoreError> {
+        let inner = &*self.inner;
+        let _commit = inner.commit.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(t) = &inner.tip().tip {
+            return Err(StoreError::AlreadyInitialised { height: t.height });
+        }
+        check_genesis_header(genesis_header)?;
+        let mut batch = WriteBatch::default();
+        let root = inner.stage_state(&mut batch, Hash::default(), changes, 0)?;
+        if root != genesis_header.state_root {
+            return Err(StoreError::StateRootMismatch { height: 0, expected: genesis_header.state_root, got: root });
+        }
+        let hash = genesis_header.hash();
+        batch.put_cf(inner.cf(CF_META)?, KEY_SCHEMA, SCHEMA_VERSION.to_be_bytes());
+        batch.put_cf(inner.cf(CF_HEADERS)?, 0u64.to_be_bytes(), genesis_header.encode());
+        batch.put_cf(inner.cf(CF_BLOCK_HASHES)?, hash.0, 0u64.to_be_bytes());
+        inner.write_tip(batch, Tip { height: 0, hash, state_root: root, network: genesis_header.network.clone() })?;
+        tracing::info!(network = %genesis_header.network, %hash, %root, keys = changes.len(), "wrote genesis");
+        Ok(root)
+    }
+
+    fn state(&self) -> Arc<StateHandle> {
+        let guard = self.inner.tip();
+        let (height, root) = match &guard.tip {
+            Some(t) => (Some(t.height), t.state_root),
+            None => (None, Hash::default()),
+        };
+        let state = RocksState { inner: self.inner.clone(), version: guard.version, height, root };
+        Arc::new(StateHandle::new(Arc::new(state)))
+    }
+
+    fn state_at(&self, height: u64) -> Result<Arc<dyn StateReader>, StoreError> {
+        let guard = self.inner.tip();
+        let tip = guard.tip.as_ref().ok_or(StoreError::NotInitialised)?;
+        if height > tip.height {
+            return Err(StoreError::UnknownHeight { height, head: tip.height });
+        }
+        let (version, root) = if height == tip.height {
+            (guard.version, tip.state_root)
+        } else {
+            let header = self
+                .inner
+                .header(height)?
+                .ok_or_else(|| corrupt(format!("header at height {height}"), "missing below the head"))?;
+            (u64::MAX, header.state_root) // never current: always reads the history
+        };
+        Ok(Arc::new(RocksState { inner: self.inner.clone(), version, height: Some(height), root }))
+    }
+
+    fn prove(&self, key: &[u8]) -> Result<StateProof, StoreError> {
+        let guard = self.inner.tip();
+        let root = guard.tip.as_ref().ok_or(StoreError::NotInitialised)?.state_root;
+        let value = self.inner.get(CF_STATE, key)?;
+        let tree: SparseMerkleTree<Blake2bHasher, H256, RocksTree<'_>> =
+            SparseMerkleTree::new(root.0.into(), RocksTree::new(&self.inner)?);
+        let leaf: H256 = blake2_256(key).0.into();
+        let proof = tree
+            .merkle_proof(vec![leaf])
+            .and_then(|p| p.compile(vec![leaf]))
+            .map_err(|e| tree.store().error(StateError::Backend(format!("merkle proof: {e}"))))?;
+        Ok(StateProof { key: key.to_vec(), value, proof: proof.0 })
+    }
+
+    fn save_consensus(&self, record: &[u8]) -> Result<(), StoreError> {
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        self.inner
+            .db
+            .put_cf_opt(self.inner.cf(CF_CONSENSUS)?, KEY_CONSENSUS, record, &opts)
+            .map_err(db_err("save the consensus record"))
+    }
+
+    fn load_consensus(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(CF_CONSENSUS, KEY_CONSENSUS)
+    }
+}
+
+/// A view of the state at one height. While no commit has happened since it was taken it reads
+/// the `state` family directly; afterwards it reads the history at its height.
+struct RocksState {
+    inner: Arc<Inner>,
+    version: u64,
+    /// `None`: taken before genesis, so nothing exists at its height.
+    height: Option<u64>,
+    root: Hash,
+}
+
+impl StateReader for RocksState {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        let guard = self.inner.tip();
+        if guard.version == self.version {
+            return Ok(self.inner.get(CF_STATE, key)?);
+        }
+        drop(guard);
+        match self.height {
+            Some(h) => Ok(self.inner.history_get(key, h)?),
+            None => Ok(None),
+        }
+    }
+}
+
+impl StateCommitment for RocksState {
+    fn state_root(&self) -> Hash {
+        self.root
+    }
+
+    fn root_after(&self, changes: &ChangeSet) -> Result<Hash, StateError> {
+        let guard = self.inner.tip();
+        if guard.version != self.version {
+            // The tree holds only the latest nodes; an older root's are gone.
+            let now = guard.tip.as_ref().map(|t| t.height);
+            return Err(StateError::Backend(format!(
+                "stale state handle: taken at height {:?}, the head is now at {now:?}",
+                self.height
+            )));
+        }
+        let tree = RocksTree::new(&self.inner)?;
+        let result = stage_changes(&tree, self.root, changes).map(|(root, _)| root);
+        result.map_err(|e| tree.error(e).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_node_encoding_round_trips_and_rejects_garbage() {
+        let a: H256 = [1u8; 32].into();
+        let b: H256 = [2u8; 32].into();
+        let node = BranchNode {
+            left: MergeValue::Value(a),
+            right: MergeValue::MergeWithZero { base_node: a, zero_bits: b, zero_count: 7 },
+        };
+        let bytes = encode_branch_node(&node);
+        assert_eq!(bytes.len(), 33 + 66);
+        let back = decode_branch_node(&bytes).expect("decodes");
+        assert_eq!(encode_branch_node(&back), bytes);
+        assert!(matches!(back.right, MergeValue::MergeWithZero { zero_count: 7, .. }));
+        assert!(decode_branch_node(&bytes[..bytes.len() - 1]).is_err(), "short");
+        assert!(decode_branch_node(&[bytes.clone(), vec![0]].concat()).is_err(), "trailing");
+        let mut bad_tag = bytes.clone();
+        bad_tag[0] = 9;
+        assert!(decode_branch_node(&bad_tag).is_err(), "unknown tag");
+        assert!(decode_branch_node(&[]).is_err(), "empty");
+    }
+
+    #[test]
+    fn corrupt_bytes_on_disk_are_errors_not_panics() {
+        use super::super::tests::{init, transfer_block, transfer_blocks};
+        use jjj_primitives::AccountId;
+        let dir = tempfile::TempDir::new().expect("tempdir");
+        let store = RocksStore::open(dir.path()).expect("open");
+        init(&store);
+        transfer_blocks(&store, 2);
+        let (next, exec) = transfer_block(&store);
+        let head = store.head().expect("head");
+        let inner = &*store.inner;
+        let put = |cf: &'static str, key: &[u8], value: &[u8]| {
+            inner.db.put_cf(inner.cf(cf).expect("cf"), key, value).expect("put")
+        };
+        let is_corrupt = |r: Result<_, StoreError>| matches!(r, Err(StoreError::Corrupt { .. }));
+
+        put(CF_HEADERS, &1u64.to_be_bytes(), b"\xff\xff");
+        assert!(is_corrupt(store.header(1).map(|_| ())));
+        assert!(is_corrupt(store.block(1).map(|_| ())));
+        put(CF_BLOCKS, &2u64.to_be_bytes(), b"\x09");
+        assert!(is_corrupt(store.block(2).map(|_| ())));
+        put(CF_RECEIPTS, &2u64.to_be_bytes(), b"\x04\x01");
+        assert!(is_corrupt(store.receipts(2).map(|_| ())));
+        put(CF_TX_INDEX, &[5u8; 32], b"abc");
+        assert!(is_corrupt(store.tx_location(&Hash([5; 32])).map(|_| ())));
+        put(CF_BLOCK_HASHES, &[6u8; 32], b"abc");
+        assert!(is_corrupt(store.height_of(&Hash([6; 32])).map(|_| ())));
+        let key = event_key(2, 0, 0);
+        put(CF_EVENTS, &key, b"\x01");
+        put(CF_EVENTS_BY_CONTRACT, &[&[7u8; 32][..], &key[..]].concat(), b"");
+        put(CF_EVENTS_BY_TOPIC, &[&[8u8; 32][..], &key[..], &[0]].concat(), b"");
+        let filter = |contract: Option<AccountId>, topic: Option<Hash>| EventFilter {
+            contract,
+            topic,
+            from_height: 0,
+            to_height: None,
+            limit: 10,
+        };
+        assert!(is_corrupt(store.events(&filter(None, None)).map(|_| ())), "a bad record");
+        assert!(
+            is_corrupt(store.events(&filter(Some(AccountId([7; 32])), None)).map(|_| ())),
+            "an index to a bad record"
+        );
+        assert!(is_corrupt(store.events(&filter(None, Some(Hash([8; 32])))).map(|_| ())), "a bad index key");
+        put(CF_HISTORY, &history_key(b"zz", 0), b"\x07");
+        let at = store.state_at(0).expect("state_at");
+        assert!(matches!(at.get(b"zz"), Err(StateError::Corrupt { .. })));
+        drop(at); // it shares the database, which must close before the reopen below
+
+        // Garble every node of the state tree.
+        let branches: Vec<Vec<u8>> = {
+            let mut it = inner.db.raw_iterator_cf(inner.cf(CF_BRANCHES).expect("cf"));
+            it.seek_to_first();
+            let mut keys = Vec::new();
+            while let Some(k) = it.key() {
+                keys.push(k.to_vec());
+                it.next();
+            }
+            keys
+        };
+        assert!(!branches.is_empty());
+        for k in &branches {
+            put(CF_BRANCHES, k, b"\x05");
+        }
+        // What a restarted node would find: nothing cached, only the disk.
+        inner.branch_cache.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        assert!(is_corrupt(store.prove(b"anything").map(|_| ())));
+        let changes: ChangeSet = [(b"k".to_vec(), Some(b"v".to_vec()))].into_iter().collect();
+        assert!(matches!(store.state().root_after(&changes), Err(StateError::Corrupt { .. })));
+        assert!(is_corrupt(store.commit_block(&next, b"", &exec.receipts, &exec.changes).map(|_| ())));
+        assert_eq!(store.head().expect("head"), head, "nothing committed");
+
+        put(CF_META, KEY_HEAD, b"short");
+        drop(store);
+        assert!(matches!(RocksStore::open(dir.path()), Err(StoreError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn history_keys_of_different_keys_never_interleave() {
+        // "a" at any height sorts before "ab" at any height: the length prefix separates them.
+        assert!(history_key(b"a", 0) < history_key(b"ab", u64::MAX));
+        assert!(history_key(b"b", 0) < history_key(b"ab", u64::MAX), "shorter keys first");
+        assert!(history_key(b"aa", 0) < history_key(b"ab", u64::MAX), "same length: by key");
+        // A later height sorts first, so a forward seek finds the newest change at or before it.
+        assert!(history_key(b"k", 9) < history_key(b"k", 3));
+    }
+}

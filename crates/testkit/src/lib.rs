@@ -1,0 +1,239 @@
+//! jjj-testkit: an in-memory chain for testing contracts as real wasm through the real runtime: every call is
+//! a signed transaction executed in a block of its own, and the block is re-applied on a copy of
+//! the state to check that its roots replay.
+//!
+//! ```ignore
+//! let mut chain = TestChain::new();
+//! let admin = chain.account("admin", 1_000_000);
+//! let code = chain.upload(&admin, &contract_wasm("utility_bills")).unwrap();
+//! let bills = chain.instantiate(&admin, code, 0, utility_bills::msg::new(admin.id)).unwrap();
+//! let receipt = chain.call(&admin, &bills, 0, utility_bills::msg::register_provider(..));
+//! ```
+use jjj_crypto::Keypair;
+use jjj_executive::{genesis_changes, BlockTemplate, DryRun, Runtime};
+use jjj_primitives::params::MAX_TX_GAS;
+use jjj_primitives::*;
+use jjj_state::{keys, Account, ChangeSet, MemoryState, StateCommitment, StateReader};
+use parity_scale_codec::{Decode, Encode};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A funded account with its signing key.
+#[derive(Clone, Debug)]
+pub struct TestAccount {
+    pub id: AccountId,
+    pub key: Keypair,
+}
+
+pub struct TestChain {
+    runtime: Runtime,
+    state: Arc<MemoryState>,
+    network: NetworkId,
+    height: u64,
+    time: u64,
+    parent: Hash,
+    /// Gas limit of every transaction the kit sends.
+    pub gas_limit: u64,
+    /// Every block so far, for replay tests.
+    pub blocks: Vec<Block>,
+}
+
+impl Default for TestChain {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestChain {
+    pub fn new() -> Self {
+        Self::with_runtime(Runtime::new().unwrap_or_else(|e| panic!("cannot start the runtime: {e}")))
+    }
+
+    pub fn with_runtime(runtime: Runtime) -> Self {
+        TestChain {
+            runtime,
+            state: Arc::new(MemoryState::new()),
+            network: NetworkId::new("test").unwrap_or_else(|e| panic!("{e}")),
+            height: 0,
+            time: 1_767_225_600_000, // 2026-01-01T00:00:00Z
+            parent: Hash::default(),
+            gas_limit: MAX_TX_GAS / 2,
+            blocks: Vec::new(),
+        }
+    }
+
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+    pub fn state(&self) -> Arc<MemoryState> {
+        self.state.clone()
+    }
+    pub fn network(&self) -> &NetworkId {
+        &self.network
+    }
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+    /// Timestamp of the next block, ms since the Unix epoch.
+    pub fn time(&self) -> u64 {
+        self.time
+    }
+    /// Moves the clock: the next blocks are `ms` later.
+    pub fn advance_time(&mut self, ms: u64) {
+        self.time += ms;
+    }
+
+    fn apply_changes(&mut self, changes: &ChangeSet) {
+        let mut next = (*self.state).clone();
+        next.apply(changes).unwrap_or_else(|e| panic!("state: {e}"));
+        self.state = Arc::new(next);
+    }
+
+    /// A deterministic key account named `name`, credited with `balance` fen (added to what it has).
+    pub fn account(&mut self, name: &str, balance: u64) -> TestAccount {
+        let key = Keypair::from_name(name);
+        let id = key.account();
+        let have = self.balance(&id);
+        let mut changes = genesis_changes(&[(id, have + balance)]);
+        if let Some(Some(v)) = changes.get_mut(&keys::account(&id)) {
+            *v = Account { nonce: self.nonce(&id), balance: have + balance }.encode();
+        }
+        self.apply_changes(&changes);
+        TestAccount { id, key }
+    }
+
+    fn account_record(&self, who: &AccountId) -> Account {
+        self.state
+            .get(&keys::account(who))
+            .ok()
+            .flatten()
+            .and_then(|b| Account::decode(&mut &b[..]).ok())
+            .unwrap_or_default()
+    }
+    pub fn balance(&self, who: &AccountId) -> u64 {
+        self.account_record(who).balance
+    }
+    pub fn nonce(&self, who: &AccountId) -> u64 {
+        self.account_record(who).nonce
+    }
+
+    /// Signs `call` as `from` and executes it in a block of its own; returns its receipt.
+    /// Panics if the transaction is refused outright (bad nonce and the like): a test bug.
+    pub fn submit(&mut self, from: &TestAccount, call: Call) -> Receipt {
+        let tx = Transaction {
+            network: self.network.clone(),
+            sender: from.id,
+            nonce: self.nonce(&from.id),
+            gas_limit: self.gas_limit,
+            call,
+        };
+        self.submit_signed(from.key.sign_tx(tx)).unwrap_or_else(|e| panic!("transaction refused: {e}"))
+    }
+
+    /// Executes a signed transaction in a block of its own; `Err` if it cannot be included.
+    pub fn submit_signed(&mut self, stx: SignedTransaction) -> Result<Receipt, String> {
+        self.height += 1;
+        let template = BlockTemplate {
+            network: self.network.clone(),
+            height: self.height,
+            parent_hash: self.parent,
+            timestamp: self.time,
+            proposer: AccountId::default(),
+        };
+        let (block, exec, refused) =
+            self.runtime.build_block(self.state.clone(), template, vec![stx]).map_err(|e| e.to_string())?;
+        if let Some((_, e)) = refused.into_iter().next() {
+            self.height -= 1;
+            return Err(e.to_string());
+        }
+        // The replica's view must agree with the proposer's.
+        let replay = self.runtime.apply_block(self.state.clone(), &block).map_err(|e| format!("replay: {e}"))?;
+        assert_eq!(replay, exec, "re-executing the block gave a different result");
+        self.apply_changes(&exec.changes);
+        assert_eq!(self.state.state_root(), block.header.state_root);
+        self.parent = block.header.hash();
+        self.blocks.push(block);
+        exec.receipts.into_iter().next().ok_or_else(|| "no receipt".to_string())
+    }
+
+    /// Uploads code; returns its hash or the refusal reason.
+    pub fn upload(&mut self, from: &TestAccount, code: &[u8]) -> Result<Hash, String> {
+        let r = self.submit(from, Call::UploadCode { code: code.to_vec() });
+        decode_output(&r)
+    }
+
+    /// Instantiates uploaded code with a constructor message; returns the contract's address.
+    pub fn instantiate(
+        &mut self,
+        from: &TestAccount,
+        code_hash: Hash,
+        value: u64,
+        input: Vec<u8>,
+    ) -> Result<AccountId, String> {
+        let r = self.submit(from, Call::Instantiate { code_hash, input, value });
+        decode_output(&r)
+    }
+
+    /// Calls a contract; returns the receipt, whatever happened.
+    pub fn call(&mut self, from: &TestAccount, contract: &AccountId, value: u64, input: Vec<u8>) -> Receipt {
+        self.submit(from, Call::Call { contract: *contract, input, value })
+    }
+
+    /// Calls and decodes the output; panics with the reason if the call failed.
+    pub fn call_ok<R: Decode>(&mut self, from: &TestAccount, contract: &AccountId, value: u64, input: Vec<u8>) -> R {
+        let r = self.call(from, contract, value, input);
+        decode_output(&r).unwrap_or_else(|e| panic!("call failed: {e}"))
+    }
+
+    /// Calls expecting failure; returns the reason (panics if the call succeeded).
+    pub fn call_err(&mut self, from: &TestAccount, contract: &AccountId, value: u64, input: Vec<u8>) -> String {
+        let r = self.call(from, contract, value, input);
+        match r.reason() {
+            Some(reason) => reason.to_string(),
+            None => panic!("the call succeeded but was expected to fail"),
+        }
+    }
+
+    /// A read-only call (dry run) at the current state.
+    pub fn query<R: Decode>(&self, from: &AccountId, contract: &AccountId, input: Vec<u8>) -> Result<R, String> {
+        let r = self.dry_run(from, contract, 0, input)?;
+        decode_output(&r.receipt)
+    }
+
+    /// A dry run: the receipt (with exact gas) and debug messages, nothing persisted.
+    pub fn dry_run(
+        &self,
+        from: &AccountId,
+        contract: &AccountId,
+        value: u64,
+        input: Vec<u8>,
+    ) -> Result<DryRun, String> {
+        let ctx = BlockContext { network: self.network.clone(), height: self.height + 1, timestamp: self.time };
+        let call = Call::Call { contract: *contract, input, value };
+        self.runtime.dry_run(self.state.clone(), &ctx, *from, call, self.gas_limit).map_err(|e| e.to_string())
+    }
+}
+
+/// Decodes a successful receipt's output, or returns its reason.
+pub fn decode_output<R: Decode>(r: &Receipt) -> Result<R, String> {
+    match r.reason() {
+        Some(reason) => Err(reason.to_string()),
+        None => R::decode(&mut &r.output[..]).map_err(|e| format!("cannot decode the output: {e}")),
+    }
+}
+
+/// Where `scripts/build-contracts.sh` puts the wasm: `$JJJ_CONTRACTS_DIR`, or `target/contracts`
+/// under the workspace.
+pub fn contracts_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("JJJ_CONTRACTS_DIR") {
+        return PathBuf::from(dir);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/contracts")
+}
+
+/// Loads a built contract by file name without extension ("utility_bills").
+pub fn contract_wasm(name: &str) -> Vec<u8> {
+    let path = contracts_dir().join(format!("{name}.wasm"));
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}; run scripts/build-contracts.sh first", path.display()))
+}

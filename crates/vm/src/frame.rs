@@ -1,0 +1,243 @@
+//! Running contract frames: the state one execution carries through wasmtime, and [`invoke`],
+//! which runs one frame (the transaction's own call and every nested `call_contract`) with its
+//! own checkpoint, value transfer and gas budget.
+use crate::host::Host;
+use crate::limits::{gas, MAX_INSTANCES_PER_TX, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS};
+use crate::VmInner;
+use jjj_primitives::{AccountId, BlockContext, Event};
+use std::sync::Arc;
+use wasmtime::{AsContextMut, Memory, StoreContextMut, StoreLimits, StoreLimitsBuilder, Trap};
+
+/// Why a frame stopped early. Carried through wasmtime as the error of a host call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostTrap {
+    #[error("reverted: {0}")]
+    Revert(String),
+    #[error("out of gas")]
+    OutOfGas,
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// How a frame ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameEnd {
+    Success(Vec<u8>),
+    Reverted(String),
+    Failed(String),
+}
+
+/// One contract call on the stack.
+pub struct Frame {
+    pub address: AccountId,
+    pub caller: AccountId,
+    pub value: u64,
+    pub input: Vec<u8>,
+    pub output: Vec<u8>,
+    /// Output or failure reason of this frame's last `call_contract`.
+    pub return_data: Vec<u8>,
+    pub memory: Option<Memory>,
+}
+
+/// Everything one execution owns while wasm runs: the host, the frames, the events.
+pub struct ExecutionState<H: Host> {
+    pub host: H,
+    pub ctx: BlockContext,
+    pub frames: Vec<Frame>,
+    pub events: Vec<Event>,
+    /// Debug lines; `Some` only in dry runs.
+    pub debug: Option<Vec<String>>,
+    pub(crate) debug_bytes: usize,
+    /// A query: storage writes and transfers are refused.
+    pub read_only: bool,
+    /// The wall-clock backstop fired: the whole execution is void.
+    pub aborted: bool,
+    pub limits: StoreLimits,
+    pub(crate) vm: Arc<VmInner<H>>,
+}
+
+impl<H: Host> ExecutionState<H> {
+    pub(crate) fn new(vm: Arc<VmInner<H>>, host: H, ctx: BlockContext, debug: bool, read_only: bool) -> Self {
+        ExecutionState {
+            host,
+            ctx,
+            frames: Vec::new(),
+            events: Vec::new(),
+            debug: debug.then(Vec::new),
+            debug_bytes: 0,
+            read_only,
+            aborted: false,
+            limits: StoreLimitsBuilder::new()
+                .memory_size(MAX_MEMORY_BYTES)
+                .table_elements(MAX_TABLE_ELEMENTS as usize)
+                .instances(MAX_INSTANCES_PER_TX)
+                .memories(MAX_INSTANCES_PER_TX)
+                .tables(MAX_INSTANCES_PER_TX)
+                .build(),
+            vm,
+        }
+    }
+
+    pub(crate) fn frame(&self) -> Result<&Frame, wasmtime::Error> {
+        self.frames.last().ok_or_else(|| failed("host function called outside a contract frame"))
+    }
+
+    pub(crate) fn frame_mut(&mut self) -> Result<&mut Frame, wasmtime::Error> {
+        self.frames.last_mut().ok_or_else(|| failed("host function called outside a contract frame"))
+    }
+}
+
+pub(crate) fn failed(msg: impl Into<String>) -> wasmtime::Error {
+    wasmtime::Error::new(HostTrap::Failed(msg.into()))
+}
+
+/// Classifies the error a frame's wasm call ended with.
+pub fn classify<H: Host>(e: &wasmtime::Error, state: &mut ExecutionState<H>) -> FrameEnd {
+    if let Some(t) = e.downcast_ref::<HostTrap>() {
+        return match t {
+            HostTrap::Revert(m) => FrameEnd::Reverted(m.clone()),
+            HostTrap::OutOfGas => FrameEnd::Failed("out of gas".into()),
+            HostTrap::Failed(m) => FrameEnd::Failed(m.clone()),
+        };
+    }
+    if let Some(trap) = e.downcast_ref::<Trap>() {
+        return FrameEnd::Failed(match trap {
+            Trap::OutOfFuel => "out of gas".into(),
+            Trap::StackOverflow => "call stack exhausted: recursion too deep".into(),
+            Trap::Interrupt => {
+                state.aborted = true;
+                "execution exceeded the wall-clock backstop".into()
+            }
+            Trap::UnreachableCodeReached => "trapped: unreachable executed (an abort without a message)".into(),
+            other => format!("trapped: {other}"),
+        });
+    }
+    FrameEnd::Failed(format!("{e:#}"))
+}
+
+/// Which entry point to run.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Entry {
+    Deploy,
+    Call,
+}
+
+impl Entry {
+    fn export(self) -> &'static str {
+        match self {
+            Entry::Deploy => jjj_abi::exports::DEPLOY,
+            Entry::Call => jjj_abi::exports::CALL,
+        }
+    }
+}
+
+/// Runs `entry` of the contract at `address` as a new frame: checkpoint, value transfer,
+/// instantiate, call, then commit or revert. `gas_limit` 0 means all the gas that is left.
+/// Returns how the frame ended and the gas it used; never an error for anything the contract did.
+pub fn invoke<H: Host>(
+    mut ctx: impl AsContextMut<Data = ExecutionState<H>>,
+    entry: Entry,
+    address: AccountId,
+    caller: AccountId,
+    value: u64,
+    input: Vec<u8>,
+    gas_limit: u64,
+) -> (FrameEnd, u64) {
+    let mut store = ctx.as_context_mut();
+    let before = store.get_fuel().unwrap_or(0);
+    let budget = if gas_limit == 0 || gas_limit > before { before } else { gas_limit };
+    if store.set_fuel(budget).is_err() {
+        return (FrameEnd::Failed("fuel is not enabled".into()), 0);
+    }
+    let events_before = store.data().events.len();
+    store.data_mut().host.checkpoint();
+
+    let end = run_frame(&mut store, entry, address, caller, value, input);
+
+    let left = store.get_fuel().unwrap_or(0);
+    let used = budget.saturating_sub(left);
+    let _ = store.set_fuel(before.saturating_sub(used));
+    let state = store.data_mut();
+    match &end {
+        FrameEnd::Success(_) => state.host.commit_checkpoint(),
+        _ => {
+            state.host.revert_checkpoint();
+            state.events.truncate(events_before);
+        }
+    }
+    (end, used)
+}
+
+fn run_frame<H: Host>(
+    store: &mut StoreContextMut<'_, ExecutionState<H>>,
+    entry: Entry,
+    address: AccountId,
+    caller: AccountId,
+    value: u64,
+    input: Vec<u8>,
+) -> FrameEnd {
+    let setup = (|| -> Result<_, String> {
+        let state = store.data_mut();
+        let code = state
+            .host
+            .contract(&address)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no contract at {address}"))?;
+        let pre = state.vm.clone().instance_pre(&state.host, &code.code_hash).map_err(|e| e.to_string())?;
+        if value > 0 && state.read_only {
+            return Err(read_only_refusal("send value"));
+        }
+        if !state.host.transfer(&caller, &address, value).map_err(|e| e.to_string())? {
+            return Err(format!("insufficient balance: {caller} cannot send {value} fen"));
+        }
+        Ok(pre)
+    })();
+    let pre = match setup {
+        Ok(p) => p,
+        Err(m) => return FrameEnd::Failed(m),
+    };
+    if let Err(e) = charge_setup(store, input.len()) {
+        return classify(&e, store.data_mut());
+    }
+    store.data_mut().frames.push(Frame {
+        address,
+        caller,
+        value,
+        input,
+        output: Vec::new(),
+        return_data: Vec::new(),
+        memory: None,
+    });
+    let result = (|| {
+        let instance = pre.instantiate(&mut *store)?;
+        let memory = instance.get_memory(&mut *store, jjj_abi::exports::MEMORY);
+        if let Some(f) = store.data_mut().frames.last_mut() {
+            f.memory = memory;
+        }
+        let func = instance.get_typed_func::<(), ()>(&mut *store, entry.export())?;
+        func.call(&mut *store, ())
+    })();
+    let frame = store.data_mut().frames.pop();
+    match result {
+        Ok(()) => FrameEnd::Success(frame.map(|f| f.output).unwrap_or_default()),
+        Err(e) => classify(&e, store.data_mut()),
+    }
+}
+
+/// The reason a query gets for trying to change state.
+pub(crate) fn read_only_refusal(what: &str) -> String {
+    format!("a query cannot {what}: call this message in a transaction (queries are read-only)")
+}
+
+fn charge_setup<H: Host>(
+    store: &mut StoreContextMut<'_, ExecutionState<H>>,
+    input_len: usize,
+) -> Result<(), wasmtime::Error> {
+    let cost = gas::INVOKE.of(input_len);
+    let left = store.get_fuel()?;
+    if left < cost {
+        store.set_fuel(0)?;
+        return Err(wasmtime::Error::new(HostTrap::OutOfGas));
+    }
+    store.set_fuel(left - cost)
+}

@@ -1,0 +1,165 @@
+//! The VM against a mock host: what a contract does reaches the chain only through `Host`, and
+//! the VM keeps its promises about frames (a failed call's writes and events are undone), gas and
+//! queries (read-only) without any chain behind it.
+use jjj_primitives::{AccountId, BlockContext, Hash, NetworkId};
+use jjj_vm::{ContractCode, Entry, FrameEnd, Host, HostError, Invocation, Vm};
+use std::collections::BTreeMap;
+
+/// A map of storage and balances with a stack of undo snapshots as checkpoints.
+#[derive(Default, Clone)]
+struct MapHost {
+    storage: BTreeMap<(AccountId, Vec<u8>), Vec<u8>>,
+    balances: BTreeMap<AccountId, u64>,
+    contracts: BTreeMap<AccountId, ContractCode>,
+    code: BTreeMap<Hash, Vec<u8>>,
+    snapshots: Vec<(BTreeMap<(AccountId, Vec<u8>), Vec<u8>>, BTreeMap<AccountId, u64>)>,
+}
+
+impl Host for MapHost {
+    fn storage_get(&self, contract: &AccountId, key: &[u8]) -> Result<Option<Vec<u8>>, HostError> {
+        Ok(self.storage.get(&(*contract, key.to_vec())).cloned())
+    }
+    fn storage_set(&mut self, contract: &AccountId, key: &[u8], value: Vec<u8>) {
+        self.storage.insert((*contract, key.to_vec()), value);
+    }
+    fn storage_remove(&mut self, contract: &AccountId, key: &[u8]) {
+        self.storage.remove(&(*contract, key.to_vec()));
+    }
+    fn balance(&self, account: &AccountId) -> Result<u64, HostError> {
+        Ok(self.balances.get(account).copied().unwrap_or(0))
+    }
+    fn transfer(&mut self, from: &AccountId, to: &AccountId, amount: u64) -> Result<bool, HostError> {
+        let have = self.balance(from)?;
+        if have < amount {
+            return Ok(false);
+        }
+        if amount > 0 && from != to {
+            self.balances.insert(*from, have - amount);
+            *self.balances.entry(*to).or_default() += amount;
+        }
+        Ok(true)
+    }
+    fn contract(&self, address: &AccountId) -> Result<Option<ContractCode>, HostError> {
+        Ok(self.contracts.get(address).copied())
+    }
+    fn code(&self, code_hash: &Hash) -> Result<Option<Vec<u8>>, HostError> {
+        Ok(self.code.get(code_hash).cloned())
+    }
+    fn checkpoint(&mut self) {
+        self.snapshots.push((self.storage.clone(), self.balances.clone()));
+    }
+    fn commit_checkpoint(&mut self) {
+        self.snapshots.pop();
+    }
+    fn revert_checkpoint(&mut self) {
+        if let Some((s, b)) = self.snapshots.pop() {
+            self.storage = s;
+            self.balances = b;
+        }
+    }
+}
+
+/// A contract that stores "v" under key "k", emits one event, pays 5 fen to its caller, then
+/// reverts when its input's first byte is 1.
+const WRITER: &str = r#"
+(module
+  (import "jjj" "input" (func $input (param i32 i32) (result i32)))
+  (import "jjj" "storage_set" (func $set (param i32 i32 i32 i32)))
+  (import "jjj" "emit_event" (func $emit (param i32 i32 i32 i32)))
+  (import "jjj" "caller" (func $caller (param i32)))
+  (import "jjj" "transfer" (func $transfer (param i32 i64) (result i32)))
+  (import "jjj" "revert" (func $revert (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "kv")
+  (data (i32.const 16) "no")
+  (func (export "deploy"))
+  (func (export "call")
+    (drop (call $input (i32.const 100) (i32.const 1)))
+    (call $set (i32.const 0) (i32.const 1) (i32.const 1) (i32.const 1))
+    (call $emit (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 2))
+    (call $caller (i32.const 200))
+    (drop (call $transfer (i32.const 200) (i64.const 5)))
+    (if (i32.eq (i32.load8_u (i32.const 100)) (i32.const 1))
+      (then (call $revert (i32.const 16) (i32.const 2))))))
+"#;
+
+fn setup() -> (Vm<MapHost>, MapHost, AccountId, AccountId) {
+    let vm = Vm::<MapHost>::new().expect("vm");
+    let code = wat::parse_str(WRITER).expect("wat");
+    let hash = Hash([7; 32]);
+    let contract = AccountId([1; 32]);
+    let user = AccountId([2; 32]);
+    let mut host = MapHost::default();
+    host.code.insert(hash, code);
+    host.contracts.insert(contract, ContractCode { code_hash: hash, reentrant: false });
+    host.balances.insert(contract, 100);
+    (vm, host, contract, user)
+}
+
+fn call(contract: AccountId, caller: AccountId, input: Vec<u8>, read_only: bool) -> Invocation {
+    Invocation {
+        ctx: BlockContext { network: NetworkId::new("test").expect("id"), height: 1, timestamp: 0 },
+        entry: Entry::Call,
+        address: contract,
+        caller,
+        value: 0,
+        input,
+        gas_limit: 1_000_000,
+        debug: false,
+        read_only,
+    }
+}
+
+#[test]
+fn writes_events_and_transfers_reach_the_host() {
+    let (vm, host, contract, user) = setup();
+    let out = vm.execute(host, call(contract, user, vec![0], false));
+    assert_eq!(out.end, FrameEnd::Success(vec![]));
+    assert_eq!(out.host.storage.get(&(contract, b"k".to_vec())), Some(&b"v".to_vec()));
+    assert_eq!(out.host.balances.get(&user), Some(&5));
+    assert_eq!(out.events.len(), 1);
+    assert_eq!(out.events[0].data, b"kv");
+    assert!(out.gas_used > 0 && !out.aborted);
+}
+
+#[test]
+fn a_revert_undoes_the_frame_through_the_host() {
+    let (vm, host, contract, user) = setup();
+    let out = vm.execute(host, call(contract, user, vec![1], false));
+    assert_eq!(out.end, FrameEnd::Reverted("no".into()));
+    assert!(out.host.storage.is_empty(), "the write was reverted");
+    assert_eq!(out.host.balances.get(&user), None, "the transfer was reverted");
+    assert!(out.events.is_empty());
+    assert!(out.host.snapshots.is_empty(), "every checkpoint was closed");
+}
+
+#[test]
+fn a_query_cannot_write() {
+    let (vm, host, contract, user) = setup();
+    let out = vm.execute(host, call(contract, user, vec![0], true));
+    match out.end {
+        FrameEnd::Failed(reason) => assert!(reason.contains("a query cannot write storage"), "{reason}"),
+        other => panic!("a query wrote: {other:?}"),
+    }
+    assert!(out.host.storage.is_empty());
+}
+
+#[test]
+fn a_missing_contract_or_code_fails_readably() {
+    let (vm, mut host, contract, user) = setup();
+    let out = vm.execute(host.clone(), call(AccountId([9; 32]), user, vec![], false));
+    assert!(matches!(&out.end, FrameEnd::Failed(r) if r.starts_with("no contract at")), "{:?}", out.end);
+    host.code.clear();
+    let out = vm.execute(host, call(contract, user, vec![], false));
+    assert!(matches!(&out.end, FrameEnd::Failed(r) if r.contains("is not uploaded")), "{:?}", out.end);
+}
+
+#[test]
+fn the_linker_defines_exactly_the_abi() {
+    let vm = Vm::<MapHost>::new().expect("vm");
+    let linked = vm.linked_functions().expect("linked");
+    for f in jjj_abi::HOST_FUNCTIONS {
+        assert!(linked.contains(&format!("jjj::{}", f.name)), "{} is in the ABI but not linked", f.name);
+    }
+    assert_eq!(linked.len(), jjj_abi::HOST_FUNCTIONS.len(), "linked: {linked:?}");
+}

@@ -1,1 +1,0 @@
-fn main() { jjj_node::cli::main() }
