@@ -6,4 +6,4 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 bash scripts/install-deps.sh
 bash scripts/build-contracts.sh
-cargo bench -p jjj-runtime --bench runtime
+cargo bench -p jjj-executive --bench runtime

@@ -8,7 +8,7 @@
 //! - upload + compile: validation and compilation of each contract's wasm.
 //!
 //! Needs the contracts built: `scripts/build-contracts.sh`. Run: `scripts/bench.sh` or
-//! `cargo bench -p jjj-runtime`.
+//! `cargo bench -p jjj-executive`.
 use criterion::{BenchmarkId, Criterion, Throughput};
 use jjj_state::Overlay;
 use jjj_testkit::{contract_wasm, TestAccount, TestChain};
