@@ -66,7 +66,7 @@ impl MetadataBuilder {
         returns: MetaType,
         docs: &[&str],
     ) {
-        let args = args.iter().map(|(n, t)| ArgSpec { name: (*n).into(), ty: self.register(t.clone()) }).collect();
+        let args = args.iter().map(|(n, t)| ArgSpec { name: (*n).into(), ty: self.register(*t) }).collect();
         let spec = MessageSpec {
             name: name.into(),
             selector: crate::error::hex(&selector),

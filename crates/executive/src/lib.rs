@@ -92,6 +92,9 @@ pub struct BlockTemplate {
     pub proposer: AccountId,
 }
 
+/// What the proposer gets: the block, its execution, and the candidates left out with why.
+pub type BuiltBlock = (Block, BlockExecution, Vec<(SignedTransaction, TxError)>);
+
 /// The deterministic state transition. Cheap to clone; share one per node.
 #[derive(Clone)]
 pub struct Runtime {
@@ -425,7 +428,7 @@ impl Runtime {
         state: Arc<S>,
         template: BlockTemplate,
         candidates: Vec<SignedTransaction>,
-    ) -> Result<(Block, BlockExecution, Vec<(SignedTransaction, TxError)>), BlockError>
+    ) -> Result<BuiltBlock, BlockError>
     where
         S: StateReader + StateCommitment + 'static,
     {

@@ -119,8 +119,8 @@ mod tests {
         o.commit_checkpoint();
         assert_eq!(o.depth(), 0);
         let changes = o.into_changes();
-        assert_eq!(changes.get(&b"a".to_vec()), Some(&Some(b"x".to_vec())));
-        assert_eq!(changes.get(&b"b".to_vec()), Some(&Some(b"2".to_vec())));
+        assert_eq!(changes.get(b"a".as_slice()), Some(&Some(b"x".to_vec())));
+        assert_eq!(changes.get(b"b".as_slice()), Some(&Some(b"2".to_vec())));
     }
 
     #[test]

@@ -251,11 +251,10 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
             let Some(code) = c.data().host.contract(&target).map_err(state_err)? else {
                 return refuse(&mut c, ReturnCode::NotAContract);
             };
-            if c.data().frames.iter().any(|f| f.address == target) {
-                if !code.reentrant {
+            if c.data().frames.iter().any(|f| f.address == target)
+                && !code.reentrant {
                     return refuse(&mut c, ReturnCode::ReentrancyDenied);
                 }
-            }
             if c.data().host.balance(&me).map_err(state_err)? < value {
                 return refuse(&mut c, ReturnCode::InsufficientBalance);
             }

@@ -5,14 +5,17 @@ use jjj_primitives::{AccountId, BlockContext, Hash, NetworkId};
 use jjj_vm::{ContractCode, Entry, FrameEnd, Host, HostError, Invocation, Vm};
 use std::collections::BTreeMap;
 
+type Storage = BTreeMap<(AccountId, Vec<u8>), Vec<u8>>;
+type Balances = BTreeMap<AccountId, u64>;
+
 /// A map of storage and balances with a stack of undo snapshots as checkpoints.
 #[derive(Default, Clone)]
 struct MapHost {
-    storage: BTreeMap<(AccountId, Vec<u8>), Vec<u8>>,
-    balances: BTreeMap<AccountId, u64>,
+    storage: Storage,
+    balances: Balances,
     contracts: BTreeMap<AccountId, ContractCode>,
     code: BTreeMap<Hash, Vec<u8>>,
-    snapshots: Vec<(BTreeMap<(AccountId, Vec<u8>), Vec<u8>>, BTreeMap<AccountId, u64>)>,
+    snapshots: Vec<(Storage, Balances)>,
 }
 
 impl Host for MapHost {
