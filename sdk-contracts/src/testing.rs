@@ -5,7 +5,7 @@
 //! let admin = TestEnv::account("admin");
 //! env.set_balance(&admin, 10_000);
 //! let bills = env.deploy(UtilityBills::ENTRY, &admin, 0, utility_bills::msg::new(admin)).unwrap();
-//! let out: u64 = env.call_decode(&bills, &admin, 0, utility_bills::msg::issue_bill(..)).unwrap();
+//! let out: u64 = env.call_decode(&admin, &bills, 0, utility_bills::msg::issue_bill(..)).unwrap();
 //! ```
 //!
 //! Several contracts can be deployed in one `TestEnv` and call each other through
@@ -315,11 +315,12 @@ impl TestEnv {
     }
 
     /// Calls a deployed contract as `caller` with `value` fen attached; returns the raw output
-    /// or the revert message.
+    /// or the revert message. The argument order is `TestChain::call`'s (who, whom, value, what),
+    /// so a test moves between the native host and the wasm chain without reordering.
     pub fn call(
         &self,
-        contract: &AccountId,
         caller: &AccountId,
+        contract: &AccountId,
         value: u64,
         input: Vec<u8>,
     ) -> Result<Vec<u8>, String> {
@@ -335,12 +336,12 @@ impl TestEnv {
     /// Calls and decodes the output as `R`.
     pub fn call_decode<R: Decode>(
         &self,
-        contract: &AccountId,
         caller: &AccountId,
+        contract: &AccountId,
         value: u64,
         input: Vec<u8>,
     ) -> Result<R, String> {
-        let out = self.call(contract, caller, value, input)?;
+        let out = self.call(caller, contract, value, input)?;
         R::decode(&mut &out[..]).map_err(|e| format!("cannot decode the output: {e}"))
     }
 
