@@ -60,7 +60,7 @@ pub mod prelude {
     pub use crate::call::{CallBuilder, CallError};
     pub use crate::env;
     pub use crate::event::ContractEvent;
-    pub use crate::storage::{Item, Map};
+    pub use crate::storage::{Item, List, ListMap, Map};
     pub use crate::{ensure, fail, AccountId, Error, Hash, Result};
     pub use alloc::boxed::Box;
     pub use alloc::collections::BTreeMap;

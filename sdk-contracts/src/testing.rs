@@ -361,4 +361,8 @@ impl TestEnv {
     pub fn storage(&self, contract: &AccountId, key: &[u8]) -> Option<Vec<u8>> {
         with_host(|h| h.ledger.storage.get(&(*contract, key.to_vec())).cloned())
     }
+    /// Overwrites raw storage of a contract, for tests of damaged or migrated state.
+    pub fn set_storage(&self, contract: &AccountId, key: &[u8], value: &[u8]) {
+        with_host(|h| h.ledger.storage.insert((*contract, key.to_vec()), value.to_vec()));
+    }
 }
