@@ -7,8 +7,10 @@ extern crate alloc;
 
 use jjj_sdk::prelude::*;
 
-static COUNT: Item<u64> = Item::new(b"count");
-static OWNER: Item<AccountId> = Item::new(b"owner");
+jjj_sdk::storage! {
+    static COUNT: Item<u64> = b"count";
+    static OWNER: Item<AccountId> = b"owner";
+}
 
 #[derive(Encode, Decode, TypeInfo, Clone, Debug, PartialEq, Eq)]
 pub enum CounterEvent {

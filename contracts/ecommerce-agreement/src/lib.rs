@@ -204,12 +204,12 @@ impl ContractEvent for AgreementEvent {
     }
 }
 
-static NEXT_ID: Item<u64> = Item::new(b"next_id");
-static AGREEMENTS: Map<u64, Agreement> = Map::new(b"agr/");
-/// How many agreements an account is in (party or arbitrator).
-static INDEX_LEN: Map<AccountId, u32> = Map::new(b"ilen/");
-/// The n-th agreement of an account (n from 0), so the index never outgrows a storage value.
-static INDEX: Map<(AccountId, u32), u64> = Map::new(b"idx/");
+jjj_sdk::storage! {
+    static NEXT_ID: Item<u64> = b"next_id";
+    static AGREEMENTS: Map<u64, Agreement> = b"agreements";
+    /// The ids of the agreements each account is in (party or arbitrator), oldest first.
+    static AGREEMENTS_OF: ListMap<AccountId, u64> = b"agreements_of";
+}
 
 fn load(id: u64) -> Result<Agreement> {
     match AGREEMENTS.get(&id) {
@@ -225,12 +225,6 @@ fn status_name(s: Status) -> &'static str {
         Status::Completed => "completed",
         Status::Cancelled => "cancelled",
     }
-}
-
-fn index(account: &AccountId, id: u64) {
-    let n = INDEX_LEN.get(account).unwrap_or(0);
-    INDEX.set(&(*account, n), &id);
-    INDEX_LEN.set(account, &(n + 1));
 }
 
 fn pay(to: &AccountId, amount: u64) -> Result<()> {
@@ -353,9 +347,9 @@ impl EcommerceAgreement {
         let id = NEXT_ID.get_or(1);
         NEXT_ID.set(&id.checked_add(1).ok_or_else(|| Error::new("agreement ids exhausted"))?);
         for p in &parties {
-            index(p, id);
+            AGREEMENTS_OF.push(p, &id)?;
         }
-        index(&arbitrator, id);
+        AGREEMENTS_OF.push(&arbitrator, &id)?;
         AGREEMENTS.set(
             &id,
             &Agreement {
@@ -549,15 +543,7 @@ impl EcommerceAgreement {
     /// (0 is its oldest), oldest first.
     #[message]
     pub fn agreements_of_page(account: AccountId, from: u32, limit: u32) -> Result<Vec<u64>> {
-        let n = INDEX_LEN.get(&account).unwrap_or(0);
-        let end = from.saturating_add(limit.min(MAX_PAGE)).min(n);
-        let mut out = Vec::new();
-        for k in from..end {
-            if let Some(id) = INDEX.get(&(account, k)) {
-                out.push(id);
-            }
-        }
-        Ok(out)
+        Ok(AGREEMENTS_OF.page(&account, from, limit.min(MAX_PAGE)))
     }
 
     /// Whether `document_hash` is the document agreement `id` is bound to: the check that the

@@ -169,21 +169,19 @@ impl ContractEvent for UtilityEvent {
     }
 }
 
-static ADMIN: Item<AccountId> = Item::new(b"admin");
-/// The last bill id issued (ids start at 1).
-static LAST_BILL: Item<u64> = Item::new(b"last_bill");
-static BILLS: Map<u64, Bill> = Map::new(b"bill/");
-static PROVIDERS: Map<AccountId, Provider> = Map::new(b"prov/");
-/// Registration order of providers: count, and index -> account.
-static PROVIDER_COUNT: Item<u32> = Item::new(b"prov_n");
-static PROVIDER_AT: Map<u32, AccountId> = Map::new(b"prov_at/");
-/// A resident's bills: count, and (resident, index) -> bill id. One entry per storage slot,
-/// so a long history never hits the storage value limit.
-static RESIDENT_BILL_COUNT: Map<AccountId, u32> = Map::new(b"rb_n/");
-static RESIDENT_BILL_AT: Map<(AccountId, u32), u64> = Map::new(b"rb/");
-/// A provider's payment receipts: count, and (provider, index) -> receipt.
-static RECEIPT_COUNT: Map<AccountId, u32> = Map::new(b"rc_n/");
-static RECEIPT_AT: Map<(AccountId, u32), PaymentReceipt> = Map::new(b"rc/");
+jjj_sdk::storage! {
+    static ADMIN: Item<AccountId> = b"admin";
+    /// The last bill id issued (ids start at 1).
+    static LAST_BILL: Item<u64> = b"last_bill";
+    static BILLS: Map<u64, Bill> = b"bills";
+    static PROVIDERS: Map<AccountId, Provider> = b"providers";
+    /// Providers in registration order.
+    static PROVIDER_LIST: List<AccountId> = b"provider_list";
+    /// Each resident's bill ids, oldest first.
+    static RESIDENT_BILLS: ListMap<AccountId, u64> = b"resident_bills";
+    /// Each provider's payment receipts, oldest first.
+    static RECEIPTS: ListMap<AccountId, PaymentReceipt> = b"receipts";
+}
 
 fn admin() -> Result<AccountId> {
     ADMIN.get().ok_or_else(|| Error::new("the contract has no admin: it was not constructed"))
@@ -222,34 +220,8 @@ fn total_due(bill: &Bill, now: u64) -> Result<(u64, u64)> {
     Ok((total, fee))
 }
 
-/// Entries `[start, start + limit)` of an indexed list of `count` entries, limit capped.
-fn page_range(count: u32, start: u32, limit: u32) -> core::ops::Range<u32> {
-    let from = start.min(count);
-    let to = from.saturating_add(limit.min(MAX_PAGE)).min(count);
-    from..to
-}
-
-fn bills_in(resident: &AccountId, range: core::ops::Range<u32>) -> Result<Vec<Bill>> {
-    let mut out = Vec::new();
-    for i in range {
-        let id = RESIDENT_BILL_AT
-            .get(&(*resident, i))
-            .ok_or_else(|| Error::new(format!("bill index {i} of {resident} is missing")))?;
-        out.push(load_bill(id)?);
-    }
-    Ok(out)
-}
-
-fn receipts_in(provider: &AccountId, range: core::ops::Range<u32>) -> Result<Vec<PaymentReceipt>> {
-    let mut out = Vec::new();
-    for i in range {
-        out.push(
-            RECEIPT_AT
-                .get(&(*provider, i))
-                .ok_or_else(|| Error::new(format!("receipt index {i} of {provider} is missing")))?,
-        );
-    }
-    Ok(out)
+fn load_bills(ids: Vec<u64>) -> Result<Vec<Bill>> {
+    ids.into_iter().map(load_bill).collect()
 }
 
 pub struct UtilityBills;
@@ -296,9 +268,7 @@ impl UtilityBills {
             late_fee_bps_per_day,
             MAX_LATE_FEE_BPS_PER_DAY
         );
-        let n = PROVIDER_COUNT.get_or(0);
-        PROVIDER_AT.set(&n, &provider);
-        PROVIDER_COUNT.set(&(n + 1));
+        PROVIDER_LIST.push(&provider)?;
         PROVIDERS.set(
             &provider,
             &Provider {
@@ -378,10 +348,7 @@ impl UtilityBills {
                 payment: None,
             },
         );
-        let n = RESIDENT_BILL_COUNT.get(&resident).unwrap_or(0);
-        RESIDENT_BILL_AT.set(&(resident, n), &id);
-        RESIDENT_BILL_COUNT
-            .set(&resident, &n.checked_add(1).ok_or_else(|| Error::new("too many bills for one resident"))?);
+        RESIDENT_BILLS.push(&resident, &id)?;
         env::emit(&UtilityEvent::BillIssued { bill_id: id, provider: caller, resident, amount, due });
         Ok(id)
     }
@@ -426,10 +393,7 @@ impl UtilityBills {
         let receipt = PaymentReceipt { bill_id, payer, amount_paid: total, late_fee, paid_at: now };
         bill.payment = Some(receipt.clone());
         BILLS.set(&bill_id, &bill);
-        let n = RECEIPT_COUNT.get(&bill.provider).unwrap_or(0);
-        RECEIPT_AT.set(&(bill.provider, n), &receipt);
-        RECEIPT_COUNT
-            .set(&bill.provider, &n.checked_add(1).ok_or_else(|| Error::new("too many receipts for one provider"))?);
+        RECEIPTS.push(&bill.provider, &receipt)?;
 
         env::transfer(&bill.provider, total)?;
         let excess = attached - total;
@@ -449,15 +413,13 @@ impl UtilityBills {
     /// All bills issued to `resident`, oldest first (for long histories use `bills_of_page`).
     #[message]
     pub fn bills_of(resident: AccountId) -> Result<Vec<Bill>> {
-        let n = RESIDENT_BILL_COUNT.get(&resident).unwrap_or(0);
-        bills_in(&resident, 0..n)
+        load_bills(RESIDENT_BILLS.iter(&resident).collect())
     }
 
     /// The bills issued to `resident` that are not yet paid, oldest first.
     #[message]
     pub fn unpaid_bills_of(resident: AccountId) -> Result<Vec<Bill>> {
-        let n = RESIDENT_BILL_COUNT.get(&resident).unwrap_or(0);
-        let mut all = bills_in(&resident, 0..n)?;
+        let mut all = load_bills(RESIDENT_BILLS.iter(&resident).collect())?;
         all.retain(|b| !b.is_paid());
         Ok(all)
     }
@@ -466,30 +428,27 @@ impl UtilityBills {
     /// oldest first.
     #[message]
     pub fn bills_of_page(resident: AccountId, start: u32, limit: u32) -> Result<Vec<Bill>> {
-        let n = RESIDENT_BILL_COUNT.get(&resident).unwrap_or(0);
-        bills_in(&resident, page_range(n, start, limit))
+        load_bills(RESIDENT_BILLS.page(&resident, start, limit.min(MAX_PAGE)))
     }
 
     /// How many bills were issued to `resident`.
     #[message]
     pub fn bill_count_of(resident: AccountId) -> Result<u32> {
-        Ok(RESIDENT_BILL_COUNT.get(&resident).unwrap_or(0))
+        Ok(RESIDENT_BILLS.len(&resident))
     }
 
     /// Every payment received by `provider`, oldest first (for long lists use
     /// `receipts_of_page`).
     #[message]
     pub fn receipts_of(provider: AccountId) -> Result<Vec<PaymentReceipt>> {
-        let n = RECEIPT_COUNT.get(&provider).unwrap_or(0);
-        receipts_in(&provider, 0..n)
+        Ok(RECEIPTS.iter(&provider).collect())
     }
 
     /// Up to `limit` (at most 50) of `provider`'s receipts, starting at its `start`-th
     /// (0-based), oldest first.
     #[message]
     pub fn receipts_of_page(provider: AccountId, start: u32, limit: u32) -> Result<Vec<PaymentReceipt>> {
-        let n = RECEIPT_COUNT.get(&provider).unwrap_or(0);
-        receipts_in(&provider, page_range(n, start, limit))
+        Ok(RECEIPTS.page(&provider, start, limit.min(MAX_PAGE)))
     }
 
     /// The provider registered under `account`, if any.
@@ -501,13 +460,7 @@ impl UtilityBills {
     /// Every registered provider, in registration order.
     #[message]
     pub fn providers() -> Result<Vec<Provider>> {
-        let n = PROVIDER_COUNT.get_or(0);
-        let mut out = Vec::new();
-        for i in 0..n {
-            let account = PROVIDER_AT.get(&i).ok_or_else(|| Error::new(format!("provider index {i} is missing")))?;
-            out.push(load_provider(&account)?);
-        }
-        Ok(out)
+        PROVIDER_LIST.iter().map(|account| load_provider(&account)).collect()
     }
 
     /// The admin account.

@@ -38,8 +38,6 @@ pub const BPS: u32 = 10_000;
 pub const MAX_NOTE_LEN: usize = 256;
 /// Longest transporter or facility name, in bytes.
 pub const MAX_NAME_LEN: usize = 64;
-/// Ids per storage chunk of an index (`manifests_of`, `flagged_manifests`).
-const CHUNK: u64 = 128;
 
 // ---------------------------------------------------------------- types
 
@@ -297,55 +295,22 @@ impl ContractEvent for WasteEvent {
 
 // ---------------------------------------------------------------- storage
 
-/// An append-only list of ids per key, stored in chunks so it never outgrows a storage value.
-struct IdIndex<K> {
-    len: Map<K, u64>,
-    chunks: Map<(K, u64), Vec<u64>>,
+jjj_sdk::storage! {
+    static ADMIN: Item<AccountId> = b"admin";
+    static TOLERANCE_BPS: Item<u32> = b"tolerance";
+    static NEXT_ID: Item<u64> = b"next_id";
+    static AGENCIES: Map<Region, AccountId> = b"agency";
+    static TRANSPORTERS: Map<AccountId, Transporter> = b"transporter";
+    static FACILITIES: Map<AccountId, Facility> = b"facility";
+    static MANIFESTS: Map<u64, Manifest> = b"manifest";
+    static HISTORY: Map<u64, Vec<HistoryEntry>> = b"history";
+    /// Cross-region manifests awaiting approval, per destination region (small: removed when decided).
+    static PENDING: Map<Region, Vec<u64>> = b"pending";
+    /// Ids of the manifests each account is generator, transporter or facility of, oldest first.
+    static BY_ACCOUNT: ListMap<AccountId, u64> = b"by_account";
+    /// Ids of every manifest ever flagged, oldest first.
+    static FLAGGED: List<u64> = b"flagged";
 }
-
-impl<K: Encode + Clone> IdIndex<K> {
-    const fn new(len: &'static [u8], chunks: &'static [u8]) -> Self {
-        IdIndex { len: Map::new(len), chunks: Map::new(chunks) }
-    }
-    fn len(&self, k: &K) -> u64 {
-        self.len.get(k).unwrap_or(0)
-    }
-    fn push(&self, k: &K, id: u64) {
-        let n = self.len(k);
-        self.chunks.update(&(k.clone(), n / CHUNK), |v| v.push(id));
-        self.len.set(k, &(n + 1));
-    }
-    /// Up to `limit` ids starting at position `start`.
-    fn range(&self, k: &K, start: u64, limit: u64) -> Vec<u64> {
-        let end = self.len(k).min(start.saturating_add(limit));
-        let mut out = Vec::new();
-        let mut pos = start;
-        while pos < end {
-            let chunk = self.chunks.get(&(k.clone(), pos / CHUNK)).unwrap_or_default();
-            let from = (pos % CHUNK) as usize;
-            let take = ((end - pos) as usize).min(chunk.len().saturating_sub(from));
-            if take == 0 {
-                break;
-            }
-            out.extend_from_slice(&chunk[from..from + take]);
-            pos += take as u64;
-        }
-        out
-    }
-}
-
-static ADMIN: Item<AccountId> = Item::new(b"admin");
-static TOLERANCE_BPS: Item<u32> = Item::new(b"tolerance");
-static NEXT_ID: Item<u64> = Item::new(b"next_id");
-static AGENCIES: Map<Region, AccountId> = Map::new(b"agency/");
-static TRANSPORTERS: Map<AccountId, Transporter> = Map::new(b"transporter/");
-static FACILITIES: Map<AccountId, Facility> = Map::new(b"facility/");
-static MANIFESTS: Map<u64, Manifest> = Map::new(b"manifest/");
-static HISTORY: Map<u64, Vec<HistoryEntry>> = Map::new(b"history/");
-/// Cross-region manifests awaiting approval, per destination region (small: removed when decided).
-static PENDING: Map<Region, Vec<u64>> = Map::new(b"pending/");
-static BY_ACCOUNT: IdIndex<AccountId> = IdIndex::new(b"by_account_len/", b"by_account/");
-static FLAGGED: IdIndex<()> = IdIndex::new(b"flagged_len/", b"flagged/");
 
 // ---------------------------------------------------------------- helpers
 
@@ -384,6 +349,12 @@ fn expect_status(m: &Manifest, allowed: &[Status], action: &str) -> Result<()> {
 fn record(id: u64, step: Step, note: String) {
     let entry = HistoryEntry { step, by: env::caller(), at: env::block_time(), note };
     HISTORY.update(&id, |h| h.push(entry));
+}
+
+/// A list position or count from a `u64` argument: lists have `u32` indexes, and anything past
+/// `u32::MAX` is past their end.
+fn index(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 fn agency_of(region: Region) -> Option<AccountId> {
@@ -538,12 +509,12 @@ impl WasteDisposal {
             created_at: env::block_time(),
         };
         MANIFESTS.set(&id, &m);
-        BY_ACCOUNT.push(&generator, id);
+        BY_ACCOUNT.push(&generator, &id)?;
         if transporter != generator {
-            BY_ACCOUNT.push(&transporter, id);
+            BY_ACCOUNT.push(&transporter, &id)?;
         }
         if facility != generator && facility != transporter {
-            BY_ACCOUNT.push(&facility, id);
+            BY_ACCOUNT.push(&facility, &id)?;
         }
         if cross {
             PENDING.update(&destination, |v| v.push(id));
@@ -651,7 +622,7 @@ impl WasteDisposal {
             measured_kg: measured_weight_kg,
         });
         if flagged {
-            FLAGGED.push(&(), manifest_id);
+            FLAGGED.push(&manifest_id)?;
             let off_bps = declared.abs_diff(measured_weight_kg) as u128 * BPS as u128 / declared as u128;
             record(
                 manifest_id,
@@ -749,26 +720,26 @@ impl WasteDisposal {
     /// (For accounts with thousands of manifests use `manifests_of_page`.)
     #[message]
     pub fn manifests_of(account: AccountId) -> Result<Vec<u64>> {
-        Ok(BY_ACCOUNT.range(&account, 0, u64::MAX))
+        Ok(BY_ACCOUNT.iter(&account).collect())
     }
 
     /// Up to `limit` ids of `manifests_of(account)` starting at position `start`.
     #[message]
     pub fn manifests_of_page(account: AccountId, start: u64, limit: u64) -> Result<Vec<u64>> {
-        Ok(BY_ACCOUNT.range(&account, start, limit))
+        Ok(BY_ACCOUNT.page(&account, index(start), index(limit)))
     }
 
     /// Ids of every manifest ever flagged for a weight discrepancy (cleared ones included),
     /// oldest first.
     #[message]
     pub fn flagged_manifests() -> Result<Vec<u64>> {
-        Ok(FLAGGED.range(&(), 0, u64::MAX))
+        Ok(FLAGGED.iter().collect())
     }
 
     /// Up to `limit` ids of `flagged_manifests()` starting at position `start`.
     #[message]
     pub fn flagged_manifests_page(start: u64, limit: u64) -> Result<Vec<u64>> {
-        Ok(FLAGGED.range(&(), start, limit))
+        Ok(FLAGGED.page(index(start), index(limit)))
     }
 
     /// Cross-region manifests bound for `region` that await its agency's approval.
