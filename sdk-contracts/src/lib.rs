@@ -52,6 +52,7 @@ mod wasm_runtime;
 pub use error::{Error, Result};
 pub use jjj_abi::{limits, AccountId, Hash, ReturnCode};
 pub use jjj_sdk_macros::contract;
+pub use jjj_sdk_macros::ContractEvent;
 pub use parity_scale_codec as codec;
 pub use scale_info;
 
@@ -59,7 +60,7 @@ pub use scale_info;
 pub mod prelude {
     pub use crate::call::{CallBuilder, CallError};
     pub use crate::env;
-    pub use crate::event::ContractEvent;
+    pub use crate::event::{ContractEvent, Topic};
     pub use crate::storage::{Item, List, ListMap, Map};
     pub use crate::{ensure, fail, AccountId, Error, Hash, Result};
     pub use alloc::boxed::Box;
@@ -95,12 +96,22 @@ pub mod __private {
         }
     }
 
-    /// Ends a call: encodes the output, or reverts with the error's message.
-    pub fn finish<T: Encode>(result: crate::Result<T>) {
+    /// Ends a call: encodes the output, or reverts with the error's text (its `Display`), so a
+    /// contract's own error enum reads the same in a receipt as an `Error` message.
+    pub fn finish<T: Encode, E: core::fmt::Display>(result: core::result::Result<T, E>) {
         match result {
             Ok(v) => backend::set_output(&v.encode()),
-            Err(e) => backend::revert(e.message()),
+            Err(e) => backend::revert(&alloc::string::ToString::to_string(&e)),
         }
+    }
+
+    /// Marks the running message as a query. On chain the node runs queries read-only; the
+    /// native test host refuses their writes here, so a mislabelled query fails its tests.
+    pub fn enter_query(message: &str) {
+        #[cfg(not(target_arch = "wasm32"))]
+        crate::testing::enter_query(message);
+        #[cfg(target_arch = "wasm32")]
+        let _ = message;
     }
 
     pub fn refuse_value(message: &str) {

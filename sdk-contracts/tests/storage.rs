@@ -32,7 +32,7 @@ mod store {
             Ok(())
         }
 
-        #[message]
+        #[message(query)]
         pub fn read_both() -> Result<(Option<u8>, Option<u8>)> {
             Ok((SHORT.get(b"bc"), LONG.get(b"c")))
         }
@@ -42,7 +42,7 @@ mod store {
             LOG.push(&line)
         }
 
-        #[message]
+        #[message(query)]
         pub fn lines(start: u32, limit: u32) -> Result<(u32, Vec<String>, Vec<String>, Option<String>)> {
             Ok((LOG.len(), LOG.page(start, limit), LOG.iter().collect(), LOG.get(start)))
         }
@@ -52,7 +52,7 @@ mod store {
             BY_KEY.push(&key, &value)
         }
 
-        #[message]
+        #[message(query)]
         pub fn of(key: u32, start: u32, limit: u32) -> Result<(u32, Vec<u64>, Vec<u64>)> {
             Ok((BY_KEY.len(&key), BY_KEY.page(&key, start, limit), BY_KEY.iter(&key).collect()))
         }
