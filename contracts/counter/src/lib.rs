@@ -12,15 +12,9 @@ jjj_sdk::storage! {
     static OWNER: Item<AccountId> = b"owner";
 }
 
-#[derive(Encode, Decode, TypeInfo, Clone, Debug, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, ContractEvent, Clone, Debug, PartialEq, Eq)]
 pub enum CounterEvent {
     Bumped { by: u64, now: u64 },
-}
-
-impl ContractEvent for CounterEvent {
-    fn name(&self) -> &'static str {
-        "Bumped"
-    }
 }
 
 pub struct Counter;
@@ -46,7 +40,7 @@ impl Counter {
     }
 
     /// The current count.
-    #[message]
+    #[message(query)]
     pub fn get() -> Result<u64> {
         Ok(COUNT.get_or(0))
     }

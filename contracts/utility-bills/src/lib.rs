@@ -32,7 +32,6 @@
 
 extern crate alloc;
 
-use jjj_sdk::event::{account_topic, u64_topic};
 use jjj_sdk::prelude::*;
 
 /// One day, in milliseconds: the late-fee unit.
@@ -141,32 +140,30 @@ impl Bill {
 }
 
 /// Events of the utility-bills contract.
-#[derive(Encode, Decode, TypeInfo, Debug, Clone, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, ContractEvent, Debug, Clone, PartialEq, Eq)]
 pub enum UtilityEvent {
-    /// Topics: bill id, provider, resident.
-    BillIssued { bill_id: u64, provider: AccountId, resident: AccountId, amount: u64, due: u64 },
-    /// Topics: bill id, provider, payer. `amount` is the total paid to the provider, late fee
-    /// included; `late_fee` is its late-fee part.
-    BillPaid { bill_id: u64, provider: AccountId, payer: AccountId, amount: u64, late_fee: u64 },
-}
-
-impl ContractEvent for UtilityEvent {
-    fn name(&self) -> &'static str {
-        match self {
-            UtilityEvent::BillIssued { .. } => "BillIssued",
-            UtilityEvent::BillPaid { .. } => "BillPaid",
-        }
-    }
-    fn indexed(&self) -> Vec<Hash> {
-        match self {
-            UtilityEvent::BillIssued { bill_id, provider, resident, .. } => {
-                vec![u64_topic(*bill_id), account_topic(provider), account_topic(resident)]
-            }
-            UtilityEvent::BillPaid { bill_id, provider, payer, .. } => {
-                vec![u64_topic(*bill_id), account_topic(provider), account_topic(payer)]
-            }
-        }
-    }
+    BillIssued {
+        #[topic]
+        bill_id: u64,
+        #[topic]
+        provider: AccountId,
+        #[topic]
+        resident: AccountId,
+        amount: u64,
+        due: u64,
+    },
+    /// `amount` is the total paid to the provider, late fee included; `late_fee` is its late-fee
+    /// part.
+    BillPaid {
+        #[topic]
+        bill_id: u64,
+        #[topic]
+        provider: AccountId,
+        #[topic]
+        payer: AccountId,
+        amount: u64,
+        late_fee: u64,
+    },
 }
 
 jjj_sdk::storage! {
@@ -355,7 +352,7 @@ impl UtilityBills {
 
     /// What paying bill `bill_id` costs now: its amount plus the late fee at the current block
     /// time. 0 for a bill already paid.
-    #[message]
+    #[message(query)]
     pub fn amount_due(bill_id: u64) -> Result<u64> {
         let bill = load_bill(bill_id)?;
         if bill.is_paid() {
@@ -405,19 +402,19 @@ impl UtilityBills {
     }
 
     /// The bill with id `id`, if any.
-    #[message]
+    #[message(query)]
     pub fn bill(id: u64) -> Result<Option<Bill>> {
         Ok(BILLS.get(&id))
     }
 
     /// All bills issued to `resident`, oldest first (for long histories use `bills_of_page`).
-    #[message]
+    #[message(query)]
     pub fn bills_of(resident: AccountId) -> Result<Vec<Bill>> {
         load_bills(RESIDENT_BILLS.iter(&resident).collect())
     }
 
     /// The bills issued to `resident` that are not yet paid, oldest first.
-    #[message]
+    #[message(query)]
     pub fn unpaid_bills_of(resident: AccountId) -> Result<Vec<Bill>> {
         let mut all = load_bills(RESIDENT_BILLS.iter(&resident).collect())?;
         all.retain(|b| !b.is_paid());
@@ -426,45 +423,45 @@ impl UtilityBills {
 
     /// Up to `limit` (at most 50) of `resident`'s bills, starting at its `start`-th (0-based),
     /// oldest first.
-    #[message]
+    #[message(query)]
     pub fn bills_of_page(resident: AccountId, start: u32, limit: u32) -> Result<Vec<Bill>> {
         load_bills(RESIDENT_BILLS.page(&resident, start, limit.min(MAX_PAGE)))
     }
 
     /// How many bills were issued to `resident`.
-    #[message]
+    #[message(query)]
     pub fn bill_count_of(resident: AccountId) -> Result<u32> {
         Ok(RESIDENT_BILLS.len(&resident))
     }
 
     /// Every payment received by `provider`, oldest first (for long lists use
     /// `receipts_of_page`).
-    #[message]
+    #[message(query)]
     pub fn receipts_of(provider: AccountId) -> Result<Vec<PaymentReceipt>> {
         Ok(RECEIPTS.iter(&provider).collect())
     }
 
     /// Up to `limit` (at most 50) of `provider`'s receipts, starting at its `start`-th
     /// (0-based), oldest first.
-    #[message]
+    #[message(query)]
     pub fn receipts_of_page(provider: AccountId, start: u32, limit: u32) -> Result<Vec<PaymentReceipt>> {
         Ok(RECEIPTS.page(&provider, start, limit.min(MAX_PAGE)))
     }
 
     /// The provider registered under `account`, if any.
-    #[message]
+    #[message(query)]
     pub fn provider(account: AccountId) -> Result<Option<Provider>> {
         Ok(PROVIDERS.get(&account))
     }
 
     /// Every registered provider, in registration order.
-    #[message]
+    #[message(query)]
     pub fn providers() -> Result<Vec<Provider>> {
         PROVIDER_LIST.iter().map(|account| load_provider(&account)).collect()
     }
 
     /// The admin account.
-    #[message]
+    #[message(query)]
     pub fn admin() -> Result<AccountId> {
         admin()
     }

@@ -29,7 +29,6 @@
 
 extern crate alloc;
 
-use jjj_sdk::event::{account_topic, u64_topic};
 use jjj_sdk::prelude::*;
 
 /// 100 % in basis points.
@@ -168,17 +167,20 @@ pub struct Facility {
     pub region: Region,
 }
 
-#[derive(Encode, Decode, TypeInfo, Debug, Clone, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, ContractEvent, Debug, Clone, PartialEq, Eq)]
 pub enum WasteEvent {
     AgencyRegistered {
         region: Region,
+        #[topic]
         agency: AccountId,
     },
     TransporterRegistered {
+        #[topic]
         transporter: AccountId,
         name: String,
     },
     FacilityRegistered {
+        #[topic]
         facility: AccountId,
         name: String,
         region: Region,
@@ -187,110 +189,83 @@ pub enum WasteEvent {
         tolerance_bps: u32,
     },
     ManifestCreated {
+        #[topic]
         id: u64,
         generator: AccountId,
         category: WasteCategory,
         weight_kg: u64,
         origin: Region,
         destination: Region,
+        #[topic]
         transporter: AccountId,
+        #[topic]
         facility: AccountId,
         fee: u64,
         needs_approval: bool,
     },
     Approved {
+        #[topic]
         id: u64,
+        #[topic]
         agency: AccountId,
     },
     Rejected {
+        #[topic]
         id: u64,
+        #[topic]
         agency: AccountId,
         reason: String,
         refunded: u64,
     },
     Cancelled {
+        #[topic]
         id: u64,
         refunded: u64,
     },
     PickedUp {
+        #[topic]
         id: u64,
+        #[topic]
         transporter: AccountId,
     },
     Received {
+        #[topic]
         id: u64,
+        #[topic]
         facility: AccountId,
         declared_kg: u64,
         measured_kg: u64,
     },
     /// A receipt weight out of tolerance, for the agencies of both ends (None: none registered).
+    /// Each agency is a topic once, even when one agency serves both ends.
     Flagged {
+        #[topic]
         id: u64,
         declared_kg: u64,
         measured_kg: u64,
         origin: Region,
         destination: Region,
+        #[topic]
         origin_agency: Option<AccountId>,
+        #[topic(distinct)]
         destination_agency: Option<AccountId>,
     },
     FlagCleared {
+        #[topic]
         id: u64,
+        #[topic]
         agency: AccountId,
     },
     Disposed {
+        #[topic]
         id: u64,
+        #[topic]
         transporter: AccountId,
         transporter_amount: u64,
+        #[topic]
         facility: AccountId,
         facility_amount: u64,
     },
-}
-
-impl ContractEvent for WasteEvent {
-    fn name(&self) -> &'static str {
-        match self {
-            WasteEvent::AgencyRegistered { .. } => "AgencyRegistered",
-            WasteEvent::TransporterRegistered { .. } => "TransporterRegistered",
-            WasteEvent::FacilityRegistered { .. } => "FacilityRegistered",
-            WasteEvent::ToleranceChanged { .. } => "ToleranceChanged",
-            WasteEvent::ManifestCreated { .. } => "ManifestCreated",
-            WasteEvent::Approved { .. } => "Approved",
-            WasteEvent::Rejected { .. } => "Rejected",
-            WasteEvent::Cancelled { .. } => "Cancelled",
-            WasteEvent::PickedUp { .. } => "PickedUp",
-            WasteEvent::Received { .. } => "Received",
-            WasteEvent::Flagged { .. } => "Flagged",
-            WasteEvent::FlagCleared { .. } => "FlagCleared",
-            WasteEvent::Disposed { .. } => "Disposed",
-        }
-    }
-    fn indexed(&self) -> Vec<Hash> {
-        match self {
-            WasteEvent::AgencyRegistered { agency, .. } => vec![account_topic(agency)],
-            WasteEvent::TransporterRegistered { transporter, .. } => vec![account_topic(transporter)],
-            WasteEvent::FacilityRegistered { facility, .. } => vec![account_topic(facility)],
-            WasteEvent::ToleranceChanged { .. } => vec![],
-            WasteEvent::ManifestCreated { id, transporter, facility, .. } => {
-                vec![u64_topic(*id), account_topic(transporter), account_topic(facility)]
-            }
-            WasteEvent::Approved { id, agency }
-            | WasteEvent::Rejected { id, agency, .. }
-            | WasteEvent::FlagCleared { id, agency } => {
-                vec![u64_topic(*id), account_topic(agency)]
-            }
-            WasteEvent::Cancelled { id, .. } => vec![u64_topic(*id)],
-            WasteEvent::PickedUp { id, transporter } => vec![u64_topic(*id), account_topic(transporter)],
-            WasteEvent::Received { id, facility, .. } => vec![u64_topic(*id), account_topic(facility)],
-            WasteEvent::Flagged { id, origin_agency, destination_agency, .. } => {
-                let mut t = vec![u64_topic(*id)];
-                t.extend(origin_agency.iter().map(account_topic));
-                t.extend(destination_agency.iter().filter(|d| Some(**d) != *origin_agency).map(account_topic));
-                t
-            }
-            WasteEvent::Disposed { id, transporter, facility, .. } => {
-                vec![u64_topic(*id), account_topic(transporter), account_topic(facility)]
-            }
-        }
-    }
 }
 
 // ---------------------------------------------------------------- storage
@@ -704,13 +679,13 @@ impl WasteDisposal {
     // ------------------------------------------------------------ queries
 
     /// A manifest, or None if there is no such id.
-    #[message]
+    #[message(query)]
     pub fn manifest(manifest_id: u64) -> Result<Option<Manifest>> {
         Ok(MANIFESTS.get(&manifest_id))
     }
 
     /// Every step of a manifest, oldest first (fails for an unknown id).
-    #[message]
+    #[message(query)]
     pub fn history(manifest_id: u64) -> Result<Vec<HistoryEntry>> {
         load(manifest_id)?;
         Ok(HISTORY.get(&manifest_id).unwrap_or_default())
@@ -718,68 +693,68 @@ impl WasteDisposal {
 
     /// Ids of the manifests where `account` is generator, transporter or facility, oldest first.
     /// (For accounts with thousands of manifests use `manifests_of_page`.)
-    #[message]
+    #[message(query)]
     pub fn manifests_of(account: AccountId) -> Result<Vec<u64>> {
         Ok(BY_ACCOUNT.iter(&account).collect())
     }
 
     /// Up to `limit` ids of `manifests_of(account)` starting at position `start`.
-    #[message]
+    #[message(query)]
     pub fn manifests_of_page(account: AccountId, start: u64, limit: u64) -> Result<Vec<u64>> {
         Ok(BY_ACCOUNT.page(&account, index(start), index(limit)))
     }
 
     /// Ids of every manifest ever flagged for a weight discrepancy (cleared ones included),
     /// oldest first.
-    #[message]
+    #[message(query)]
     pub fn flagged_manifests() -> Result<Vec<u64>> {
         Ok(FLAGGED.iter().collect())
     }
 
     /// Up to `limit` ids of `flagged_manifests()` starting at position `start`.
-    #[message]
+    #[message(query)]
     pub fn flagged_manifests_page(start: u64, limit: u64) -> Result<Vec<u64>> {
         Ok(FLAGGED.page(index(start), index(limit)))
     }
 
     /// Cross-region manifests bound for `region` that await its agency's approval.
-    #[message]
+    #[message(query)]
     pub fn pending_approvals(region: Region) -> Result<Vec<u64>> {
         Ok(PENDING.get(&region).unwrap_or_default())
     }
 
     /// The environment agency registered for a region.
-    #[message]
+    #[message(query)]
     pub fn agency(region: Region) -> Result<Option<AccountId>> {
         Ok(agency_of(region))
     }
 
     /// A registered transporter.
-    #[message]
+    #[message(query)]
     pub fn transporter(account: AccountId) -> Result<Option<Transporter>> {
         Ok(TRANSPORTERS.get(&account))
     }
 
     /// A registered facility.
-    #[message]
+    #[message(query)]
     pub fn facility(account: AccountId) -> Result<Option<Facility>> {
         Ok(FACILITIES.get(&account))
     }
 
     /// The admin account.
-    #[message]
+    #[message(query)]
     pub fn admin() -> Result<AccountId> {
         ADMIN.get().ok_or_else(|| Error::new("the contract has no admin"))
     }
 
     /// The weight tolerance at receipt, basis points of the declared weight.
-    #[message]
+    #[message(query)]
     pub fn tolerance_bps() -> Result<u32> {
         Ok(TOLERANCE_BPS.get_or(0))
     }
 
     /// How many manifests were created.
-    #[message]
+    #[message(query)]
     pub fn manifest_count() -> Result<u64> {
         Ok(NEXT_ID.get_or(1) - 1)
     }
