@@ -96,10 +96,30 @@ pub mod __private {
         }
     }
 
-    /// Ends a call: encodes the output, or reverts with the error's text (its `Display`), so a
-    /// contract's own error enum reads the same in a receipt as an `Error` message.
-    pub fn finish<T: Encode, E: core::fmt::Display>(result: core::result::Result<T, E>) {
-        match result {
+    /// What a contract method returns: `Result<T, E>`, `T` its SCALE-encoded output, `E`'s
+    /// `Display` text its revert reason (so a contract's own error enum reads the same in a
+    /// receipt as an `Error` message).
+    #[diagnostic::on_unimplemented(
+        message = "a contract method returns Result<T, E> with T: Encode and E: Display (e.g. jjj_sdk::Error), \
+                   not `{Self}`"
+    )]
+    pub trait MessageOutput {
+        type Ok: Encode;
+        type Err: core::fmt::Display;
+        fn into_result(self) -> core::result::Result<Self::Ok, Self::Err>;
+    }
+
+    impl<T: Encode, E: core::fmt::Display> MessageOutput for core::result::Result<T, E> {
+        type Ok = T;
+        type Err = E;
+        fn into_result(self) -> core::result::Result<T, E> {
+            self
+        }
+    }
+
+    /// Ends a call: encodes the output, or reverts with the error's text.
+    pub fn finish<R: MessageOutput>(result: R) {
+        match result.into_result() {
             Ok(v) => backend::set_output(&v.encode()),
             Err(e) => backend::revert(&alloc::string::ToString::to_string(&e)),
         }

@@ -98,23 +98,17 @@ fn marker(a: &Attribute, constructor: bool) -> syn::Result<Marker> {
     Ok(m)
 }
 
-/// `Result<T>` or `Result<T, E>` → T; anything else is refused.
+/// The `Ok` type of a method's return type, as the SDK's `MessageOutput` trait names it: any
+/// `Result<T, E>` with `E: Display`, also behind a type alias (the trait checks it, not us).
 fn ok_type(ret: &ReturnType) -> syn::Result<Type> {
-    let msg = "a contract method returns Result<T, E> (E: Display, e.g. jjj_sdk::Error): an Err reverts the call \
-               with its text";
-    let ReturnType::Type(_, ty) = ret else { return Err(Error::new(ret.span(), msg)) };
-    if let Type::Path(p) = &**ty {
-        if let Some(last) = p.path.segments.last() {
-            if last.ident == "Result" {
-                if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
-                    if let Some(syn::GenericArgument::Type(t)) = args.args.first() {
-                        return Ok(t.clone());
-                    }
-                }
-            }
-        }
-    }
-    Err(Error::new(ty.span(), msg))
+    let ReturnType::Type(_, ty) = ret else {
+        return Err(Error::new(
+            ret.span(),
+            "a contract method returns Result<T, E> (E: Display, e.g. jjj_sdk::Error): an Err reverts the call with \
+             its text",
+        ));
+    };
+    Ok(syn::parse_quote!(<#ty as ::jjj_sdk::__private::MessageOutput>::Ok))
 }
 
 fn docs(attrs: &[Attribute]) -> Vec<String> {
