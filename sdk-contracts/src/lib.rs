@@ -6,26 +6,38 @@
 //! ```ignore
 //! use jjj_sdk::prelude::*;
 //!
-//! static COUNT: Item<u64> = Item::new(b"count");
+//! jjj_sdk::storage! {
+//!     static COUNT: Item<u64> = b"count";
+//! }
+//!
+//! #[derive(Encode, Decode, TypeInfo, ContractEvent)]
+//! pub enum CounterEvent {
+//!     Bumped { #[topic] by: u64, now: u64 },
+//! }
 //!
 //! pub struct Counter;
 //!
-//! #[jjj_sdk::contract]
+//! #[jjj_sdk::contract(events = CounterEvent)]
 //! impl Counter {
 //!     #[constructor]
 //!     pub fn new(start: u64) -> Result<()> { COUNT.set(&start); Ok(()) }
 //!     #[message]
 //!     pub fn bump(by: u64) -> Result<u64> {
-//!         let n = COUNT.get().unwrap_or(0).checked_add(by).ok_or_else(|| Error::new("overflow"))?;
-//!         COUNT.set(&n);
-//!         Ok(n)
+//!         let now = COUNT.get_or(0).checked_add(by).ok_or_else(|| Error::new("overflow"))?;
+//!         COUNT.set(&now);
+//!         env::emit(&CounterEvent::Bumped { by, now });
+//!         Ok(now)
 //!     }
+//!     #[message(query)]
+//!     pub fn get() -> Result<u64> { Ok(COUNT.get_or(0)) }
 //! }
 //! ```
 //!
 //! A message is the 4-byte selector (blake2b-256 of the method name, first four bytes) followed
 //! by the SCALE-encoded arguments; the generated `msg` module builds them. An `Err` reverts the
-//! call with its message; so does a panic, whose message lands in the failed receipt.
+//! call with its `Display` text (an [`Error`] message or a contract's own error enum); so does a
+//! panic, whose message lands in the failed receipt. `#[message(query)]` marks a message that
+//! only reads state.
 //!
 //! Natively (`cargo test`), the same code runs against [`testing::TestEnv`], a mock host with
 //! accounts, balances, block time, events and several contracts calling each other.
