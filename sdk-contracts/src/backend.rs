@@ -147,7 +147,9 @@ mod imp {
         }
     }
     pub fn storage_remove(key: &[u8]) {
-        with_host(|h| h.storage_remove(key))
+        if let Err(e) = with_host(|h| h.storage_remove(key)) {
+            revert(&e)
+        }
     }
     pub fn storage_contains(key: &[u8]) -> bool {
         with_host(|h| h.storage_get(key).is_some())
@@ -165,6 +167,9 @@ mod imp {
         with_host(|h| h.balance(of))
     }
     pub fn transfer(to: &AccountId, amount: u64) -> ReturnCode {
+        if let Err(e) = with_host(|h| h.refuse_in_query("transfer value")) {
+            revert(&e)
+        }
         with_host(|h| {
             let from = h.frame().address;
             h.move_balance(&from, to, amount)
@@ -182,6 +187,11 @@ mod imp {
         }
     }
     pub fn call_contract(to: &AccountId, input: &[u8], value: u64, _gas_limit: u64) -> ReturnCode {
+        if value > 0 {
+            if let Err(e) = with_host(|h| h.refuse_in_query("transfer value")) {
+                revert(&e)
+            }
+        }
         crate::testing::nested_call(to, input, value)
     }
     pub fn return_data() -> Vec<u8> {

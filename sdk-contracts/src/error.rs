@@ -42,21 +42,36 @@ impl From<String> for Error {
     }
 }
 
-/// Returns `Err(Error)` with a formatted message unless the condition holds.
+/// Returns an error unless the condition holds: `ensure!(cond, "format {}", args…)` returns an
+/// [`Error`] with that message; `ensure!(cond, MyError::Variant)` returns the contract's own error
+/// (anything the function's error type converts `From`).
 #[macro_export]
 macro_rules! ensure {
-    ($cond:expr, $($msg:tt)+) => {
+    ($cond:expr, $fmt:literal $($args:tt)*) => {
         if !$cond {
-            return ::core::result::Result::Err($crate::Error::new($crate::prelude::format!($($msg)+)));
+            return ::core::result::Result::Err(::core::convert::From::from($crate::Error::new(
+                $crate::prelude::format!($fmt $($args)*),
+            )));
+        }
+    };
+    ($cond:expr, $err:expr $(,)?) => {
+        if !$cond {
+            return ::core::result::Result::Err(::core::convert::From::from($err));
         }
     };
 }
 
-/// Returns `Err(Error)` with a formatted message.
+/// Returns an error: `fail!("format {}", args…)` an [`Error`] with that message,
+/// `fail!(MyError::Variant)` the contract's own error.
 #[macro_export]
 macro_rules! fail {
-    ($($msg:tt)+) => {
-        return ::core::result::Result::Err($crate::Error::new($crate::prelude::format!($($msg)+)))
+    ($fmt:literal $($args:tt)*) => {
+        return ::core::result::Result::Err(::core::convert::From::from($crate::Error::new(
+            $crate::prelude::format!($fmt $($args)*),
+        )))
+    };
+    ($err:expr $(,)?) => {
+        return ::core::result::Result::Err(::core::convert::From::from($err))
     };
 }
 

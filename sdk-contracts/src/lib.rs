@@ -6,26 +6,38 @@
 //! ```ignore
 //! use jjj_sdk::prelude::*;
 //!
-//! static COUNT: Item<u64> = Item::new(b"count");
+//! jjj_sdk::storage! {
+//!     static COUNT: Item<u64> = b"count";
+//! }
+//!
+//! #[derive(Encode, Decode, TypeInfo, ContractEvent)]
+//! pub enum CounterEvent {
+//!     Bumped { #[topic] by: u64, now: u64 },
+//! }
 //!
 //! pub struct Counter;
 //!
-//! #[jjj_sdk::contract]
+//! #[jjj_sdk::contract(events = CounterEvent)]
 //! impl Counter {
 //!     #[constructor]
 //!     pub fn new(start: u64) -> Result<()> { COUNT.set(&start); Ok(()) }
 //!     #[message]
 //!     pub fn bump(by: u64) -> Result<u64> {
-//!         let n = COUNT.get().unwrap_or(0).checked_add(by).ok_or_else(|| Error::new("overflow"))?;
-//!         COUNT.set(&n);
-//!         Ok(n)
+//!         let now = COUNT.get_or(0).checked_add(by).ok_or_else(|| Error::new("overflow"))?;
+//!         COUNT.set(&now);
+//!         env::emit(&CounterEvent::Bumped { by, now });
+//!         Ok(now)
 //!     }
+//!     #[message(query)]
+//!     pub fn get() -> Result<u64> { Ok(COUNT.get_or(0)) }
 //! }
 //! ```
 //!
 //! A message is the 4-byte selector (blake2b-256 of the method name, first four bytes) followed
 //! by the SCALE-encoded arguments; the generated `msg` module builds them. An `Err` reverts the
-//! call with its message; so does a panic, whose message lands in the failed receipt.
+//! call with its `Display` text (an [`Error`] message or a contract's own error enum); so does a
+//! panic, whose message lands in the failed receipt. `#[message(query)]` marks a message that
+//! only reads state.
 //!
 //! Natively (`cargo test`), the same code runs against [`testing::TestEnv`], a mock host with
 //! accounts, balances, block time, events and several contracts calling each other.
@@ -52,6 +64,7 @@ mod wasm_runtime;
 pub use error::{Error, Result};
 pub use jjj_abi::{limits, AccountId, Hash, ReturnCode};
 pub use jjj_sdk_macros::contract;
+pub use jjj_sdk_macros::ContractEvent;
 pub use parity_scale_codec as codec;
 pub use scale_info;
 
@@ -59,8 +72,8 @@ pub use scale_info;
 pub mod prelude {
     pub use crate::call::{CallBuilder, CallError};
     pub use crate::env;
-    pub use crate::event::ContractEvent;
-    pub use crate::storage::{Item, Map};
+    pub use crate::event::{ContractEvent, Topic};
+    pub use crate::storage::{Item, List, ListMap, Map};
     pub use crate::{ensure, fail, AccountId, Error, Hash, Result};
     pub use alloc::boxed::Box;
     pub use alloc::collections::BTreeMap;
@@ -95,12 +108,42 @@ pub mod __private {
         }
     }
 
-    /// Ends a call: encodes the output, or reverts with the error's message.
-    pub fn finish<T: Encode>(result: crate::Result<T>) {
-        match result {
-            Ok(v) => backend::set_output(&v.encode()),
-            Err(e) => backend::revert(e.message()),
+    /// What a contract method returns: `Result<T, E>`, `T` its SCALE-encoded output, `E`'s
+    /// `Display` text its revert reason (so a contract's own error enum reads the same in a
+    /// receipt as an `Error` message).
+    #[diagnostic::on_unimplemented(
+        message = "a contract method returns Result<T, E> with T: Encode and E: Display (e.g. jjj_sdk::Error), \
+                   not `{Self}`"
+    )]
+    pub trait MessageOutput {
+        type Ok: Encode;
+        type Err: core::fmt::Display;
+        fn into_result(self) -> core::result::Result<Self::Ok, Self::Err>;
+    }
+
+    impl<T: Encode, E: core::fmt::Display> MessageOutput for core::result::Result<T, E> {
+        type Ok = T;
+        type Err = E;
+        fn into_result(self) -> core::result::Result<T, E> {
+            self
         }
+    }
+
+    /// Ends a call: encodes the output, or reverts with the error's text.
+    pub fn finish<R: MessageOutput>(result: R) {
+        match result.into_result() {
+            Ok(v) => backend::set_output(&v.encode()),
+            Err(e) => backend::revert(&alloc::string::ToString::to_string(&e)),
+        }
+    }
+
+    /// Marks the running message as a query. On chain the node runs queries read-only; the
+    /// native test host refuses their writes here, so a mislabelled query fails its tests.
+    pub fn enter_query(message: &str) {
+        #[cfg(not(target_arch = "wasm32"))]
+        crate::testing::enter_query(message);
+        #[cfg(target_arch = "wasm32")]
+        let _ = message;
     }
 
     pub fn refuse_value(message: &str) {

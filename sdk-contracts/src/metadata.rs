@@ -11,7 +11,19 @@ pub struct ContractMetadata {
     pub messages: Vec<MessageSpec>,
     /// The contract's event type (an enum), if it declared one with `#[contract(events = T)]`.
     pub events: Option<u32>,
+    /// Each kind of event (a variant of the event enum) and the fields that are its topics, in
+    /// topic order after the name topic. Empty when the event type does not derive
+    /// `ContractEvent` (a hand-written impl has no field list).
+    pub event_topics: Vec<EventTopics>,
     pub types: PortableRegistry,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EventTopics {
+    /// The event's name; its first topic is blake2b-256 of it.
+    pub name: String,
+    /// The fields that are topics (a `None` option or a repeated `distinct` one adds none).
+    pub topics: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -20,6 +32,9 @@ pub struct MessageSpec {
     /// The 4-byte selector, hex, as it prefixes the encoded message.
     pub selector: String,
     pub payable: bool,
+    /// Whether it may change state: false for `#[message(query)]`, which the node may run
+    /// read-only; true for every other message and every constructor.
+    pub mutates: bool,
     pub args: Vec<ArgSpec>,
     /// Type id (in `types`) of the `Ok` output.
     pub returns: u32,
@@ -40,6 +55,7 @@ pub struct MetadataBuilder {
     constructors: Vec<MessageSpec>,
     messages: Vec<MessageSpec>,
     events: Option<u32>,
+    event_topics: Vec<EventTopics>,
 }
 
 impl MetadataBuilder {
@@ -50,6 +66,7 @@ impl MetadataBuilder {
             constructors: vec![],
             messages: vec![],
             events: None,
+            event_topics: vec![],
         }
     }
     fn register(&mut self, ty: MetaType) -> u32 {
@@ -62,6 +79,7 @@ impl MetadataBuilder {
         name: &str,
         selector: [u8; 4],
         payable: bool,
+        mutates: bool,
         args: &[(&str, MetaType)],
         returns: MetaType,
         docs: &[&str],
@@ -71,6 +89,7 @@ impl MetadataBuilder {
             name: name.into(),
             selector: crate::error::hex(&selector),
             payable,
+            mutates,
             args,
             returns: self.register(returns),
             docs: docs.iter().map(|d| d.trim().to_string()).collect(),
@@ -81,8 +100,12 @@ impl MetadataBuilder {
             self.messages.push(spec)
         }
     }
-    pub fn events(&mut self, ty: MetaType) {
+    pub fn events(&mut self, ty: MetaType, specs: &[crate::event::EventSpec]) {
         self.events = Some(self.register(ty));
+        self.event_topics = specs
+            .iter()
+            .map(|s| EventTopics { name: s.name.into(), topics: s.topics.iter().map(|t| (*t).into()).collect() })
+            .collect();
     }
     pub fn build(self) -> ContractMetadata {
         let types: PortableRegistry = self.registry.into();
@@ -92,6 +115,7 @@ impl MetadataBuilder {
             constructors: self.constructors,
             messages: self.messages,
             events: self.events,
+            event_topics: self.event_topics,
             types,
         }
     }

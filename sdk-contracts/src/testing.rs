@@ -5,7 +5,7 @@
 //! let admin = TestEnv::account("admin");
 //! env.set_balance(&admin, 10_000);
 //! let bills = env.deploy(UtilityBills::ENTRY, &admin, 0, utility_bills::msg::new(admin)).unwrap();
-//! let out: u64 = env.call_decode(&bills, &admin, 0, utility_bills::msg::issue_bill(..)).unwrap();
+//! let out: u64 = env.call_decode(&admin, &bills, 0, utility_bills::msg::issue_bill(..)).unwrap();
 //! ```
 //!
 //! Several contracts can be deployed in one `TestEnv` and call each other through
@@ -55,6 +55,8 @@ pub struct Frame {
     pub input: Vec<u8>,
     pub output: Vec<u8>,
     pub return_data: Vec<u8>,
+    /// The query this frame runs under (its own, or its caller's): no writes allowed.
+    pub query: Option<String>,
 }
 
 /// The part of the host that a failed call rolls back.
@@ -129,7 +131,15 @@ impl Host {
     pub fn storage_get(&self, key: &[u8]) -> Option<Vec<u8>> {
         self.ledger.storage.get(&(self.frame().address, key.to_vec())).cloned()
     }
+    /// Refuses a state change inside a query, naming the query and the change.
+    pub fn refuse_in_query(&self, what: &str) -> Result<(), String> {
+        match &self.frame().query {
+            Some(q) => Err(format!("`{q}` is a query and may not {what}")),
+            None => Ok(()),
+        }
+    }
     pub fn storage_set(&mut self, key: &[u8], value: &[u8]) -> Result<(), String> {
+        self.refuse_in_query("write storage")?;
         if key.len() > MAX_STORAGE_KEY_LEN as usize {
             return Err(format!("storage key of {} bytes is over the limit of {MAX_STORAGE_KEY_LEN}", key.len()));
         }
@@ -140,9 +150,11 @@ impl Host {
         self.ledger.storage.insert((address, key.to_vec()), value.to_vec());
         Ok(())
     }
-    pub fn storage_remove(&mut self, key: &[u8]) {
+    pub fn storage_remove(&mut self, key: &[u8]) -> Result<(), String> {
+        self.refuse_in_query("remove storage")?;
         let address = self.frame().address;
         self.ledger.storage.remove(&(address, key.to_vec()));
+        Ok(())
     }
     pub fn balance(&self, of: &AccountId) -> u64 {
         self.ledger.balances.get(of).copied().unwrap_or(0)
@@ -158,6 +170,7 @@ impl Host {
         ReturnCode::Success
     }
     pub fn emit(&mut self, topics: &[Hash], data: &[u8]) -> Result<(), String> {
+        self.refuse_in_query("emit events")?;
         if topics.len() > MAX_EVENT_TOPICS as usize {
             return Err(format!("an event has at most {MAX_EVENT_TOPICS} topics, got {}", topics.len()));
         }
@@ -188,7 +201,11 @@ fn run_frame(entry: fn(), contract: AccountId, caller: AccountId, value: u64, in
     if paid != ReturnCode::Success {
         return Run::Reverted(format!("caller cannot pay the {value} fen attached"));
     }
-    with_host(|h| h.frames.push(Frame { address: contract, caller, value, input, ..Frame::default() }));
+    with_host(|h| {
+        // A contract called from a query runs under it too, as the node runs the whole call read-only.
+        let query = h.frames.last().and_then(|f| f.query.clone());
+        h.frames.push(Frame { address: contract, caller, value, input, query, ..Frame::default() })
+    });
     let result = catch_unwind(AssertUnwindSafe(entry));
     let frame = with_host(|h| {
         h.frames.truncate(depth + 1);
@@ -210,6 +227,17 @@ fn run_frame(entry: fn(), contract: AccountId, caller: AccountId, value: u64, in
             Run::Reverted(message)
         }
     }
+}
+
+/// The generated dispatch of a `#[message(query)]` calls this before running it.
+#[doc(hidden)]
+pub fn enter_query(message: &str) {
+    with_host(|h| {
+        let frame = h.frame_mut();
+        if frame.query.is_none() {
+            frame.query = Some(message.to_string());
+        }
+    })
 }
 
 #[doc(hidden)]
@@ -315,11 +343,12 @@ impl TestEnv {
     }
 
     /// Calls a deployed contract as `caller` with `value` fen attached; returns the raw output
-    /// or the revert message.
+    /// or the revert message. The argument order is `TestChain::call`'s (who, whom, value, what),
+    /// so a test moves between the native host and the wasm chain without reordering.
     pub fn call(
         &self,
-        contract: &AccountId,
         caller: &AccountId,
+        contract: &AccountId,
         value: u64,
         input: Vec<u8>,
     ) -> Result<Vec<u8>, String> {
@@ -335,12 +364,12 @@ impl TestEnv {
     /// Calls and decodes the output as `R`.
     pub fn call_decode<R: Decode>(
         &self,
-        contract: &AccountId,
         caller: &AccountId,
+        contract: &AccountId,
         value: u64,
         input: Vec<u8>,
     ) -> Result<R, String> {
-        let out = self.call(contract, caller, value, input)?;
+        let out = self.call(caller, contract, value, input)?;
         R::decode(&mut &out[..]).map_err(|e| format!("cannot decode the output: {e}"))
     }
 
@@ -359,5 +388,9 @@ impl TestEnv {
     /// Raw storage of a contract under a key, for tests that inspect layout.
     pub fn storage(&self, contract: &AccountId, key: &[u8]) -> Option<Vec<u8>> {
         with_host(|h| h.ledger.storage.get(&(*contract, key.to_vec())).cloned())
+    }
+    /// Overwrites raw storage of a contract, for tests of damaged or migrated state.
+    pub fn set_storage(&self, contract: &AccountId, key: &[u8], value: &[u8]) {
+        with_host(|h| h.ledger.storage.insert((*contract, key.to_vec()), value.to_vec()));
     }
 }

@@ -101,8 +101,8 @@ fn setup() -> (TestEnv, AccountId, AccountId) {
 #[test]
 fn messages_dispatch_and_persist() {
     let (env, alice, c) = setup();
-    assert_eq!(env.call_decode::<u64>(&c, &alice, 0, msg::bump(3)), Ok(8));
-    assert_eq!(env.call_decode::<u64>(&c, &alice, 0, msg::get()), Ok(8));
+    assert_eq!(env.call_decode::<u64>(&alice, &c, 0, msg::bump(3)), Ok(8));
+    assert_eq!(env.call_decode::<u64>(&alice, &c, 0, msg::get()), Ok(8));
     let events = env.events();
     assert_eq!(events.len(), 1);
     assert!(events[0].is("Bumped"));
@@ -112,29 +112,29 @@ fn messages_dispatch_and_persist() {
 #[test]
 fn errors_revert_their_writes_and_carry_the_message() {
     let (env, alice, c) = setup();
-    let err = env.call(&c, &alice, 0, msg::bump_then_fail(10)).unwrap_err();
+    let err = env.call(&alice, &c, 0, msg::bump_then_fail(10)).unwrap_err();
     assert_eq!(err, "failed after bumping by 10");
-    assert_eq!(env.call_decode::<u64>(&c, &alice, 0, msg::get()), Ok(5), "the bump was rolled back");
+    assert_eq!(env.call_decode::<u64>(&alice, &c, 0, msg::get()), Ok(5), "the bump was rolled back");
     assert!(env.events().is_empty(), "the event was rolled back");
 }
 
 #[test]
 fn panics_become_reverts_with_the_message() {
     let (env, alice, c) = setup();
-    let err = env.call(&c, &alice, 0, msg::divide(1, 0)).unwrap_err();
+    let err = env.call(&alice, &c, 0, msg::divide(1, 0)).unwrap_err();
     assert!(err.contains("divide by zero"), "{err}");
-    assert_eq!(env.call_decode::<u64>(&c, &alice, 0, msg::divide(9, 3)), Ok(3));
+    assert_eq!(env.call_decode::<u64>(&alice, &c, 0, msg::divide(9, 3)), Ok(3));
 }
 
 #[test]
 fn value_only_to_payable_messages() {
     let (env, alice, c) = setup();
-    let err = env.call(&c, &alice, 10, msg::bump(1)).unwrap_err();
+    let err = env.call(&alice, &c, 10, msg::bump(1)).unwrap_err();
     assert!(err.contains("does not accept value"), "{err}");
     assert_eq!(env.balance(&alice), 1_000, "refused value stays with the caller");
-    assert_eq!(env.call_decode::<u64>(&c, &alice, 40, msg::deposit()), Ok(40));
+    assert_eq!(env.call_decode::<u64>(&alice, &c, 40, msg::deposit()), Ok(40));
     assert_eq!(env.balance(&alice), 960);
-    let err = env.call(&c, &alice, 5_000, msg::deposit()).unwrap_err();
+    let err = env.call(&alice, &c, 5_000, msg::deposit()).unwrap_err();
     assert!(err.contains("cannot pay"), "{err}");
 }
 
@@ -142,36 +142,36 @@ fn value_only_to_payable_messages() {
 fn roles_and_maps() {
     let (env, alice, c) = setup();
     let bob = TestEnv::account("bob");
-    assert_eq!(env.call(&c, &bob, 0, msg::note(1, "hi".into())).unwrap_err(), "only the owner writes notes");
-    env.call(&c, &alice, 0, msg::note(1, "hi".into())).unwrap();
-    assert_eq!(env.call_decode::<Option<String>>(&c, &bob, 0, msg::read_note(1)), Ok(Some("hi".into())));
-    assert_eq!(env.call_decode::<Option<String>>(&c, &bob, 0, msg::read_note(2)), Ok(None));
+    assert_eq!(env.call(&bob, &c, 0, msg::note(1, "hi".into())).unwrap_err(), "only the owner writes notes");
+    env.call(&alice, &c, 0, msg::note(1, "hi".into())).unwrap();
+    assert_eq!(env.call_decode::<Option<String>>(&bob, &c, 0, msg::read_note(1)), Ok(Some("hi".into())));
+    assert_eq!(env.call_decode::<Option<String>>(&bob, &c, 0, msg::read_note(2)), Ok(None));
 }
 
 #[test]
 fn bad_input_is_refused_readably() {
     let (env, alice, c) = setup();
-    assert!(env.call(&c, &alice, 0, vec![1, 2]).unwrap_err().contains("selector"));
+    assert!(env.call(&alice, &c, 0, vec![1, 2]).unwrap_err().contains("selector"));
     assert!(env
-        .call(&c, &alice, 0, vec![0xde, 0xad, 0xbe, 0xef])
+        .call(&alice, &c, 0, vec![0xde, 0xad, 0xbe, 0xef])
         .unwrap_err()
         .contains("unknown message selector 0xdeadbeef"));
     let mut extra = msg::bump(1);
     extra.push(0);
-    assert!(env.call(&c, &alice, 0, extra).unwrap_err().contains("trailing"));
+    assert!(env.call(&alice, &c, 0, extra).unwrap_err().contains("trailing"));
     let short = msg::bump(1)[..6].to_vec();
-    assert!(env.call(&c, &alice, 0, short).unwrap_err().contains("cannot decode the arguments of `bump`"));
+    assert!(env.call(&alice, &c, 0, short).unwrap_err().contains("cannot decode the arguments of `bump`"));
 }
 
 #[test]
 fn cross_contract_calls_and_reentrancy() {
     let (env, alice, a) = setup();
     let b = env.deploy(Counter::ENTRY, &alice, 0, msg::new(100)).unwrap();
-    assert_eq!(env.call_decode::<u64>(&a, &alice, 0, msg::forward(b, 1)), Ok(101));
-    let err = env.call(&a, &alice, 0, msg::forward_to_self(1)).unwrap_err();
+    assert_eq!(env.call_decode::<u64>(&alice, &a, 0, msg::forward(b, 1)), Ok(101));
+    let err = env.call(&alice, &a, 0, msg::forward_to_self(1)).unwrap_err();
     assert!(err.contains("re-entrant call refused"), "{err}");
     let nobody = TestEnv::account("nobody");
-    let err = env.call(&a, &alice, 0, msg::forward(nobody, 1)).unwrap_err();
+    let err = env.call(&alice, &a, 0, msg::forward(nobody, 1)).unwrap_err();
     assert!(err.contains("no contract"), "{err}");
 }
 

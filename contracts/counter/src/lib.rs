@@ -7,18 +7,14 @@ extern crate alloc;
 
 use jjj_sdk::prelude::*;
 
-static COUNT: Item<u64> = Item::new(b"count");
-static OWNER: Item<AccountId> = Item::new(b"owner");
-
-#[derive(Encode, Decode, TypeInfo, Clone, Debug, PartialEq, Eq)]
-pub enum CounterEvent {
-    Bumped { by: u64, now: u64 },
+jjj_sdk::storage! {
+    static COUNT: Item<u64> = b"count";
+    static OWNER: Item<AccountId> = b"owner";
 }
 
-impl ContractEvent for CounterEvent {
-    fn name(&self) -> &'static str {
-        "Bumped"
-    }
+#[derive(Encode, Decode, TypeInfo, ContractEvent, Clone, Debug, PartialEq, Eq)]
+pub enum CounterEvent {
+    Bumped { by: u64, now: u64 },
 }
 
 pub struct Counter;
@@ -44,7 +40,7 @@ impl Counter {
     }
 
     /// The current count.
-    #[message]
+    #[message(query)]
     pub fn get() -> Result<u64> {
         Ok(COUNT.get_or(0))
     }

@@ -31,7 +31,6 @@
 
 extern crate alloc;
 
-use jjj_sdk::event::{account_topic, u64_topic};
 use jjj_sdk::prelude::*;
 
 /// Most parties an agreement may have.
@@ -127,89 +126,75 @@ impl Agreement {
     }
 }
 
-#[derive(Encode, Decode, TypeInfo, Debug, Clone, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, ContractEvent, Debug, Clone, PartialEq, Eq)]
 pub enum AgreementEvent {
     Proposed {
+        #[topic]
         id: u64,
+        #[topic]
         proposer: AccountId,
         document_hash: Hash,
         total: u64,
     },
     /// `escrowed` is the fen attached (the total for the buyer, 0 for the others).
     Signed {
+        #[topic]
         id: u64,
+        #[topic]
         party: AccountId,
         escrowed: u64,
     },
     Activated {
+        #[topic]
         id: u64,
         escrow: u64,
     },
     DeliveryConfirmed {
+        #[topic]
         id: u64,
+        #[topic]
         milestone: u32,
         amount: u64,
+        #[topic]
         seller: AccountId,
     },
     DisputeOpened {
+        #[topic]
         id: u64,
+        #[topic]
         milestone: u32,
+        #[topic]
         by: AccountId,
         reason: String,
         overdue: bool,
     },
     DisputeResolved {
+        #[topic]
         id: u64,
+        #[topic]
         milestone: u32,
         to_seller: u64,
         to_buyer: u64,
     },
     Cancelled {
+        #[topic]
         id: u64,
+        #[topic]
         by: AccountId,
         refunded: u64,
     },
     Completed {
+        #[topic]
         id: u64,
     },
 }
 
-impl ContractEvent for AgreementEvent {
-    fn name(&self) -> &'static str {
-        match self {
-            AgreementEvent::Proposed { .. } => "Proposed",
-            AgreementEvent::Signed { .. } => "Signed",
-            AgreementEvent::Activated { .. } => "Activated",
-            AgreementEvent::DeliveryConfirmed { .. } => "DeliveryConfirmed",
-            AgreementEvent::DisputeOpened { .. } => "DisputeOpened",
-            AgreementEvent::DisputeResolved { .. } => "DisputeResolved",
-            AgreementEvent::Cancelled { .. } => "Cancelled",
-            AgreementEvent::Completed { .. } => "Completed",
-        }
-    }
-    fn indexed(&self) -> Vec<Hash> {
-        match self {
-            AgreementEvent::Proposed { id, proposer, .. } => vec![u64_topic(*id), account_topic(proposer)],
-            AgreementEvent::Signed { id, party, .. } => vec![u64_topic(*id), account_topic(party)],
-            AgreementEvent::Activated { id, .. } | AgreementEvent::Completed { id } => vec![u64_topic(*id)],
-            AgreementEvent::DeliveryConfirmed { id, milestone, seller, .. } => {
-                vec![u64_topic(*id), u64_topic(*milestone as u64), account_topic(seller)]
-            }
-            AgreementEvent::DisputeOpened { id, milestone, by, .. } => {
-                vec![u64_topic(*id), u64_topic(*milestone as u64), account_topic(by)]
-            }
-            AgreementEvent::DisputeResolved { id, milestone, .. } => vec![u64_topic(*id), u64_topic(*milestone as u64)],
-            AgreementEvent::Cancelled { id, by, .. } => vec![u64_topic(*id), account_topic(by)],
-        }
-    }
+jjj_sdk::storage! {
+    static NEXT_ID: Item<u64> = b"next_id";
+    static AGREEMENTS: Map<u64, Agreement> = b"agreements";
+    /// The ids of the agreements each account is in (party or arbitrator), oldest first.
+    static AGREEMENTS_OF: ListMap<AccountId, u64> = b"agreements_of";
 }
-
-static NEXT_ID: Item<u64> = Item::new(b"next_id");
-static AGREEMENTS: Map<u64, Agreement> = Map::new(b"agr/");
-/// How many agreements an account is in (party or arbitrator).
-static INDEX_LEN: Map<AccountId, u32> = Map::new(b"ilen/");
-/// The n-th agreement of an account (n from 0), so the index never outgrows a storage value.
-static INDEX: Map<(AccountId, u32), u64> = Map::new(b"idx/");
 
 fn load(id: u64) -> Result<Agreement> {
     match AGREEMENTS.get(&id) {
@@ -225,12 +210,6 @@ fn status_name(s: Status) -> &'static str {
         Status::Completed => "completed",
         Status::Cancelled => "cancelled",
     }
-}
-
-fn index(account: &AccountId, id: u64) {
-    let n = INDEX_LEN.get(account).unwrap_or(0);
-    INDEX.set(&(*account, n), &id);
-    INDEX_LEN.set(account, &(n + 1));
 }
 
 fn pay(to: &AccountId, amount: u64) -> Result<()> {
@@ -353,9 +332,9 @@ impl EcommerceAgreement {
         let id = NEXT_ID.get_or(1);
         NEXT_ID.set(&id.checked_add(1).ok_or_else(|| Error::new("agreement ids exhausted"))?);
         for p in &parties {
-            index(p, id);
+            AGREEMENTS_OF.push(p, &id)?;
         }
-        index(&arbitrator, id);
+        AGREEMENTS_OF.push(&arbitrator, &id)?;
         AGREEMENTS.set(
             &id,
             &Agreement {
@@ -533,44 +512,36 @@ impl EcommerceAgreement {
     }
 
     /// Agreement `id` with its parties, signatures and milestone states, if it exists.
-    #[message]
+    #[message(query)]
     pub fn agreement(id: u64) -> Result<Option<Agreement>> {
         Ok(AGREEMENTS.get(&id))
     }
 
     /// Ids of the agreements `account` is in, as a party or as the arbitrator, oldest first:
     /// the first 500 of them; page through the rest with `agreements_of_page`.
-    #[message]
+    #[message(query)]
     pub fn agreements_of(account: AccountId) -> Result<Vec<u64>> {
         Self::agreements_of_page(account, 0, MAX_PAGE)
     }
 
     /// Up to `limit` (at most 500) ids of agreements `account` is in, from position `from`
     /// (0 is its oldest), oldest first.
-    #[message]
+    #[message(query)]
     pub fn agreements_of_page(account: AccountId, from: u32, limit: u32) -> Result<Vec<u64>> {
-        let n = INDEX_LEN.get(&account).unwrap_or(0);
-        let end = from.saturating_add(limit.min(MAX_PAGE)).min(n);
-        let mut out = Vec::new();
-        for k in from..end {
-            if let Some(id) = INDEX.get(&(account, k)) {
-                out.push(id);
-            }
-        }
-        Ok(out)
+        Ok(AGREEMENTS_OF.page(&account, from, limit.min(MAX_PAGE)))
     }
 
     /// Whether `document_hash` is the document agreement `id` is bound to: the check that the
     /// text in hand is the one the parties signed, not another version. Fails if there is no
     /// such agreement.
-    #[message]
+    #[message(query)]
     pub fn verify_document(id: u64, document_hash: Hash) -> Result<bool> {
         Ok(load(id)?.document_hash == document_hash)
     }
 
     /// Indexes of the milestones of active agreement `id` that are still pending (not
     /// confirmed, not disputed) and whose deadline has passed; empty if it is not active.
-    #[message]
+    #[message(query)]
     pub fn overdue_milestones(id: u64) -> Result<Vec<u32>> {
         let a = load(id)?;
         let now = env::block_time();

@@ -62,8 +62,8 @@ impl World {
         let now = self.env.block_time();
         self.env
             .call_decode(
-                &self.c,
                 &self.seller,
+                &self.c,
                 0,
                 msg::propose(
                     canonical(),
@@ -78,7 +78,7 @@ impl World {
             .expect("propose")
     }
     fn sign(&self, who: &AccountId, id: u64, value: u64) -> Result<Vec<u8>, String> {
-        self.env.call(&self.c, who, value, msg::sign(id, canonical()))
+        self.env.call(who, &self.c, value, msg::sign(id, canonical()))
     }
     /// Proposed and signed by all three: active, escrow funded.
     fn active(&self) -> u64 {
@@ -92,7 +92,7 @@ impl World {
         self.get(id).expect("agreement exists")
     }
     fn get(&self, id: u64) -> Option<Agreement> {
-        self.env.call_decode(&self.c, &self.outsider, 0, msg::agreement(id)).expect("query")
+        self.env.call_decode(&self.outsider, &self.c, 0, msg::agreement(id)).expect("query")
     }
     fn bal(&self, a: &AccountId) -> u64 {
         self.env.balance(a)
@@ -118,7 +118,7 @@ impl World {
             .collect()
     }
     fn err(&self, who: &AccountId, value: u64, input: Vec<u8>) -> String {
-        self.env.call(&self.c, who, value, input).expect_err("must be refused")
+        self.env.call(who, &self.c, value, input).expect_err("must be refused")
     }
 }
 
@@ -180,7 +180,7 @@ fn three_party_story_signed_by_all_two_milestones_released() {
     );
 
     // Milestone 0: shipped.
-    w.env.call(&w.c, &w.buyer, 0, msg::confirm_delivery(id, 0)).expect("confirm 0");
+    w.env.call(&w.buyer, &w.c, 0, msg::confirm_delivery(id, 0)).expect("confirm 0");
     assert_eq!(w.bal(&w.seller), START + 30_000);
     assert_eq!(w.bal(&w.c), 70_000);
     let a = w.agreement(id);
@@ -195,7 +195,7 @@ fn three_party_story_signed_by_all_two_milestones_released() {
 
     // Milestone 1: received. Completes.
     w.env.advance_time(5 * DAY);
-    w.env.call(&w.c, &w.buyer, 0, msg::confirm_delivery(id, 1)).expect("confirm 1");
+    w.env.call(&w.buyer, &w.c, 0, msg::confirm_delivery(id, 1)).expect("confirm 1");
     assert_eq!(w.bal(&w.seller), START + TOTAL);
     assert_eq!(w.bal(&w.buyer), START - TOTAL);
     assert_eq!(w.bal(&w.logistics), START, "the logistics firm signs, is not paid by this escrow");
@@ -221,11 +221,11 @@ fn three_party_story_signed_by_all_two_milestones_released() {
 
     // Queries.
     for p in [w.buyer, w.seller, w.logistics, w.arbitrator] {
-        assert_eq!(w.env.call_decode::<Vec<u64>>(&w.c, &w.outsider, 0, msg::agreements_of(p)), Ok(vec![id]));
+        assert_eq!(w.env.call_decode::<Vec<u64>>(&w.outsider, &w.c, 0, msg::agreements_of(p)), Ok(vec![id]));
     }
-    assert_eq!(w.env.call_decode::<Vec<u64>>(&w.c, &w.outsider, 0, msg::agreements_of(w.outsider)), Ok(vec![]));
-    assert_eq!(w.env.call_decode::<bool>(&w.c, &w.outsider, 0, msg::verify_document(id, canonical())), Ok(true));
-    assert_eq!(w.env.call_decode::<bool>(&w.c, &w.outsider, 0, msg::verify_document(id, doc("阴合同"))), Ok(false));
+    assert_eq!(w.env.call_decode::<Vec<u64>>(&w.outsider, &w.c, 0, msg::agreements_of(w.outsider)), Ok(vec![]));
+    assert_eq!(w.env.call_decode::<bool>(&w.outsider, &w.c, 0, msg::verify_document(id, canonical())), Ok(true));
+    assert_eq!(w.env.call_decode::<bool>(&w.outsider, &w.c, 0, msg::verify_document(id, doc("阴合同"))), Ok(false));
     assert_contains(&w.err(&w.outsider, 0, msg::verify_document(99, canonical())), "no agreement 99");
     assert_eq!(w.get(99), None);
 }
@@ -316,7 +316,7 @@ fn signing_after_the_deadline_is_refused() {
     assert_eq!(a.status, Status::Proposed);
     assert_eq!(a.signatures.len(), 2);
     // The stalled agreement can still be cancelled and the buyer refunded.
-    assert_eq!(w.env.call_decode::<u64>(&w.c, &w.logistics, 0, msg::cancel(id)), Ok(TOTAL));
+    assert_eq!(w.env.call_decode::<u64>(&w.logistics, &w.c, 0, msg::cancel(id)), Ok(TOTAL));
     assert_eq!(w.bal(&w.buyer), START);
 }
 
@@ -330,7 +330,7 @@ fn cancellation_before_all_signatures_refunds_exactly() {
     w.env.take_events();
     assert_contains(&w.err(&w.outsider, 0, msg::cancel(id)), "only a party may cancel agreement 1");
     assert_contains(&w.err(&w.arbitrator, 0, msg::cancel(id)), "only a party may cancel agreement 1");
-    assert_eq!(w.env.call_decode::<u64>(&w.c, &w.logistics, 0, msg::cancel(id)), Ok(TOTAL));
+    assert_eq!(w.env.call_decode::<u64>(&w.logistics, &w.c, 0, msg::cancel(id)), Ok(TOTAL));
     assert_eq!(w.bal(&w.buyer), START, "refunded to the fen");
     assert_eq!(w.bal(&w.c), 0);
     let a = w.agreement(id);
@@ -349,7 +349,7 @@ fn cancellation_without_escrow_refunds_nothing() {
     let w = world();
     let id = w.propose();
     w.sign(&w.seller, id, 0).unwrap();
-    assert_eq!(w.env.call_decode::<u64>(&w.c, &w.buyer, 0, msg::cancel(id)), Ok(0));
+    assert_eq!(w.env.call_decode::<u64>(&w.buyer, &w.c, 0, msg::cancel(id)), Ok(0));
     assert_eq!(w.bal(&w.buyer), START);
     assert_eq!(w.agreement(id).status, Status::Cancelled);
 }
@@ -377,12 +377,12 @@ fn dispute_goes_to_the_arbitrator_who_splits_exactly() {
     w.env.take_events();
     // Milestone 1 is overdue (deadline t0 + 20 days); the seller says goods arrived, buyer won't confirm.
     w.env.set_block(5, t0 + 21 * DAY);
-    assert_eq!(w.env.call_decode::<Vec<u32>>(&w.c, &w.outsider, 0, msg::overdue_milestones(id)), Ok(vec![0, 1]));
-    w.env.call(&w.c, &w.buyer, 0, msg::confirm_delivery(id, 0)).expect("confirm 0 late is fine");
-    assert_eq!(w.env.call_decode::<Vec<u32>>(&w.c, &w.outsider, 0, msg::overdue_milestones(id)), Ok(vec![1]));
+    assert_eq!(w.env.call_decode::<Vec<u32>>(&w.outsider, &w.c, 0, msg::overdue_milestones(id)), Ok(vec![0, 1]));
+    w.env.call(&w.buyer, &w.c, 0, msg::confirm_delivery(id, 0)).expect("confirm 0 late is fine");
+    assert_eq!(w.env.call_decode::<Vec<u32>>(&w.outsider, &w.c, 0, msg::overdue_milestones(id)), Ok(vec![1]));
     w.env.take_events();
     w.env
-        .call(&w.c, &w.seller, 0, msg::open_dispute(id, 1, "delivered 100 boxes, buyer silent".into()))
+        .call(&w.seller, &w.c, 0, msg::open_dispute(id, 1, "delivered 100 boxes, buyer silent".into()))
         .expect("dispute");
     assert_eq!(
         w.events(),
@@ -403,7 +403,7 @@ fn dispute_goes_to_the_arbitrator_who_splits_exactly() {
             overdue: true
         }
     );
-    assert_eq!(w.env.call_decode::<Vec<u32>>(&w.c, &w.outsider, 0, msg::overdue_milestones(id)), Ok(vec![]));
+    assert_eq!(w.env.call_decode::<Vec<u32>>(&w.outsider, &w.c, 0, msg::overdue_milestones(id)), Ok(vec![]));
     // The disputed amount is frozen: the buyer can no longer confirm it, nobody re-opens it.
     assert_contains(&w.err(&w.buyer, 0, msg::confirm_delivery(id, 1)), "milestone 1 of agreement 1 is under dispute");
     assert_contains(&w.err(&w.buyer, 0, msg::open_dispute(id, 1, "x".into())), "is under dispute");
@@ -426,7 +426,7 @@ fn dispute_goes_to_the_arbitrator_who_splits_exactly() {
     let seller_before = w.bal(&w.seller);
     let buyer_before = w.bal(&w.buyer);
 
-    w.env.call(&w.c, &w.arbitrator, 0, msg::resolve_dispute(id, 1, 45_000)).expect("resolve");
+    w.env.call(&w.arbitrator, &w.c, 0, msg::resolve_dispute(id, 1, 45_000)).expect("resolve");
     assert_eq!(w.bal(&w.seller), seller_before + 45_000);
     assert_eq!(w.bal(&w.buyer), buyer_before + 25_000);
     assert_eq!(w.bal(&w.arbitrator), START);
@@ -454,15 +454,15 @@ fn arbitrator_may_give_all_to_either_side_and_agreement_stays_active_until_all_s
     let w = world();
     let id = w.active();
     // Buyer disputes milestone 0 before its deadline: not overdue.
-    w.env.call(&w.c, &w.buyer, 0, msg::open_dispute(id, 0, "boxes damaged".into())).unwrap();
+    w.env.call(&w.buyer, &w.c, 0, msg::open_dispute(id, 0, "boxes damaged".into())).unwrap();
     assert!(matches!(w.agreement(id).milestones[0].state, MilestoneState::Disputed { overdue: false, .. }));
-    w.env.call(&w.c, &w.arbitrator, 0, msg::resolve_dispute(id, 0, 0)).unwrap();
+    w.env.call(&w.arbitrator, &w.c, 0, msg::resolve_dispute(id, 0, 0)).unwrap();
     assert_eq!(w.bal(&w.buyer), START - TOTAL + 30_000, "all of milestone 0 back to the buyer");
     assert_eq!(w.bal(&w.seller), START);
     assert_eq!(w.agreement(id).status, Status::Active, "milestone 1 still pending");
     assert_eq!(w.agreement(id).escrow, 70_000);
-    w.env.call(&w.c, &w.seller, 0, msg::open_dispute(id, 1, "paid nothing".into())).unwrap();
-    w.env.call(&w.c, &w.arbitrator, 0, msg::resolve_dispute(id, 1, 70_000)).unwrap();
+    w.env.call(&w.seller, &w.c, 0, msg::open_dispute(id, 1, "paid nothing".into())).unwrap();
+    w.env.call(&w.arbitrator, &w.c, 0, msg::resolve_dispute(id, 1, 70_000)).unwrap();
     assert_eq!(w.bal(&w.seller), START + 70_000, "all of milestone 1 to the seller");
     assert_eq!(w.bal(&w.c), 0);
     assert_eq!(w.agreement(id).status, Status::Completed);
@@ -494,7 +494,7 @@ fn only_buyer_or_seller_open_disputes_and_only_on_pending_milestones_of_active_a
         &w.err(&w.seller, 0, msg::open_dispute(id, 0, long)),
         "the reason is 600 bytes, over the limit of 512",
     );
-    w.env.call(&w.c, &w.buyer, 0, msg::confirm_delivery(id, 0)).unwrap();
+    w.env.call(&w.buyer, &w.c, 0, msg::confirm_delivery(id, 0)).unwrap();
     assert_contains(&w.err(&w.seller, 0, msg::open_dispute(id, 0, "x".into())), "already released to the seller");
     assert_contains(
         &w.err(&w.arbitrator, 0, msg::resolve_dispute(id, 1, 0)),
@@ -525,7 +525,7 @@ fn only_the_buyer_confirms_delivery_once_per_milestone() {
     assert_eq!(w.bal(&w.c), TOTAL);
     assert!(w.events().is_empty());
     assert_contains(&w.err(&w.buyer, 0, msg::confirm_delivery(id, 2)), "agreement 1 has no milestone 2");
-    w.env.call(&w.c, &w.buyer, 0, msg::confirm_delivery(id, 1)).expect("milestones in any order");
+    w.env.call(&w.buyer, &w.c, 0, msg::confirm_delivery(id, 1)).expect("milestones in any order");
     assert_eq!(w.bal(&w.seller), START + 70_000);
     assert_contains(
         &w.err(&w.buyer, 0, msg::confirm_delivery(id, 1)),
@@ -624,8 +624,8 @@ fn proposals_are_validated() {
     assert!(w.env.events().is_empty());
     // Sixteen parties is allowed; a two-party agreement too.
     let sixteen: Vec<AccountId> = (0..14).map(|i| TestEnv::account(&format!("p{i}"))).chain([b, s]).collect();
-    assert_eq!(w.env.call_decode::<u64>(&w.c, &b, 0, p(sixteen, b, s, a, ms(), dl)), Ok(1));
-    assert_eq!(w.env.call_decode::<u64>(&w.c, &b, 0, p(vec![s, b], b, s, a, ms(), dl)), Ok(2));
+    assert_eq!(w.env.call_decode::<u64>(&b, &w.c, 0, p(sixteen, b, s, a, ms(), dl)), Ok(1));
+    assert_eq!(w.env.call_decode::<u64>(&b, &w.c, 0, p(vec![s, b], b, s, a, ms(), dl)), Ok(2));
     assert_eq!(w.agreement(1).parties.len(), 16);
 }
 
@@ -638,8 +638,8 @@ fn one_instance_holds_many_agreements_with_separate_escrows() {
     let second: u64 = w
         .env
         .call_decode(
-            &w.c,
             &w.logistics,
+            &w.c,
             0,
             msg::propose(
                 doc("运输服务合同"),
@@ -658,22 +658,22 @@ fn one_instance_holds_many_agreements_with_separate_escrows() {
         &w.err(&w.seller, 0, msg::sign(second, canonical())),
         "the document differs: agreement 2 was proposed with document",
     );
-    w.env.call(&w.c, &w.seller, 0, msg::sign(second, doc("运输服务合同"))).unwrap();
-    w.env.call(&w.c, &w.logistics, 5_000, msg::sign(second, doc("运输服务合同"))).unwrap();
+    w.env.call(&w.seller, &w.c, 0, msg::sign(second, doc("运输服务合同"))).unwrap();
+    w.env.call(&w.logistics, &w.c, 5_000, msg::sign(second, doc("运输服务合同"))).unwrap();
     assert_eq!(w.bal(&w.c), TOTAL + 5_000);
-    w.env.call(&w.c, &w.logistics, 0, msg::confirm_delivery(second, 0)).unwrap();
+    w.env.call(&w.logistics, &w.c, 0, msg::confirm_delivery(second, 0)).unwrap();
     assert_eq!(w.agreement(second).status, Status::Completed);
     assert_eq!(w.agreement(first).status, Status::Active);
     assert_eq!(w.agreement(first).escrow, TOTAL);
     assert_eq!(w.bal(&w.c), TOTAL);
     assert_contains(&w.err(&w.buyer, 0, msg::confirm_delivery(second, 0)), "only the buyer of agreement 2");
-    let q = |a: AccountId| w.env.call_decode::<Vec<u64>>(&w.c, &w.outsider, 0, msg::agreements_of(a)).unwrap();
+    let q = |a: AccountId| w.env.call_decode::<Vec<u64>>(&w.outsider, &w.c, 0, msg::agreements_of(a)).unwrap();
     assert_eq!(q(w.seller), vec![1, 2]);
     assert_eq!(q(w.logistics), vec![1, 2]);
     assert_eq!(q(w.arbitrator), vec![1, 2]);
     assert_eq!(q(w.buyer), vec![1]);
     let page = |from, limit| {
-        w.env.call_decode::<Vec<u64>>(&w.c, &w.outsider, 0, msg::agreements_of_page(w.seller, from, limit)).unwrap()
+        w.env.call_decode::<Vec<u64>>(&w.outsider, &w.c, 0, msg::agreements_of_page(w.seller, from, limit)).unwrap()
     };
     assert_eq!(page(1, 10), vec![2]);
     assert_eq!(page(0, 1), vec![1]);
@@ -724,8 +724,8 @@ fn the_largest_agreement_fits_in_storage_output_and_events() {
     let id: u64 = w
         .env
         .call_decode(
-            &w.c,
             &w.buyer,
+            &w.c,
             0,
             msg::propose(canonical(), parties.clone(), w.buyer, w.seller, w.arbitrator, specs, now + DAY),
         )
@@ -738,15 +738,15 @@ fn the_largest_agreement_fits_in_storage_output_and_events() {
     let reason = "理".repeat(170) + "xx"; // 512 bytes
     assert_eq!(reason.len(), 512);
     for i in 0..16u32 {
-        w.env.call(&w.c, &w.seller, 0, msg::open_dispute(id, i, reason.clone())).expect("dispute");
+        w.env.call(&w.seller, &w.c, 0, msg::open_dispute(id, i, reason.clone())).expect("dispute");
     }
-    let raw = w.env.call(&w.c, &w.outsider, 0, msg::agreement(id)).expect("query");
+    let raw = w.env.call(&w.outsider, &w.c, 0, msg::agreement(id)).expect("query");
     assert!(raw.len() > 14_000 && raw.len() <= 16 * 1024, "agreement is {} bytes", raw.len());
     let a = w.agreement(id);
     assert_eq!(a.signatures.len(), 16);
     assert!(a.milestones.iter().all(|m| matches!(m.state, MilestoneState::Disputed { .. })));
     for i in 0..16u32 {
-        w.env.call(&w.c, &w.arbitrator, 0, msg::resolve_dispute(id, i, 500)).expect("resolve");
+        w.env.call(&w.arbitrator, &w.c, 0, msg::resolve_dispute(id, i, 500)).expect("resolve");
     }
     assert_eq!(w.agreement(id).status, Status::Completed);
     assert_eq!(w.bal(&w.seller), START + 16 * 500);

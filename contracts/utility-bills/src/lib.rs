@@ -32,7 +32,6 @@
 
 extern crate alloc;
 
-use jjj_sdk::event::{account_topic, u64_topic};
 use jjj_sdk::prelude::*;
 
 /// One day, in milliseconds: the late-fee unit.
@@ -141,65 +140,158 @@ impl Bill {
 }
 
 /// Events of the utility-bills contract.
-#[derive(Encode, Decode, TypeInfo, Debug, Clone, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, ContractEvent, Debug, Clone, PartialEq, Eq)]
 pub enum UtilityEvent {
-    /// Topics: bill id, provider, resident.
-    BillIssued { bill_id: u64, provider: AccountId, resident: AccountId, amount: u64, due: u64 },
-    /// Topics: bill id, provider, payer. `amount` is the total paid to the provider, late fee
-    /// included; `late_fee` is its late-fee part.
-    BillPaid { bill_id: u64, provider: AccountId, payer: AccountId, amount: u64, late_fee: u64 },
+    BillIssued {
+        #[topic]
+        bill_id: u64,
+        #[topic]
+        provider: AccountId,
+        #[topic]
+        resident: AccountId,
+        amount: u64,
+        due: u64,
+    },
+    /// `amount` is the total paid to the provider, late fee included; `late_fee` is its late-fee
+    /// part.
+    BillPaid {
+        #[topic]
+        bill_id: u64,
+        #[topic]
+        provider: AccountId,
+        #[topic]
+        payer: AccountId,
+        amount: u64,
+        late_fee: u64,
+    },
 }
 
-impl ContractEvent for UtilityEvent {
-    fn name(&self) -> &'static str {
+/// Why a call was refused. Its `Display` text is the revert reason in the receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BillError {
+    NotConstructed,
+    /// The caller is not the admin; says what it tried.
+    NotAdmin(&'static str),
+    NoSuchBill(u64),
+    NotAProvider(AccountId),
+    AlreadyAProvider(AccountId),
+    EmptyName,
+    NameTooLong(usize),
+    NoKinds,
+    KindListedTwice(UtilityKind),
+    LateFeeTooHigh(u32),
+    NotAnIssuer(AccountId),
+    /// Carries the provider's name.
+    ProviderInactive(String),
+    KindNotSupplied {
+        provider: String,
+        kind: UtilityKind,
+    },
+    BillsItself,
+    ZeroAmount,
+    EmptyPeriod,
+    PeriodTooLong(usize),
+    DueNotAfterNow {
+        due: u64,
+        now: u64,
+    },
+    BillIdsExhausted,
+    NotTheResident(u64),
+    AlreadyPaid(u64),
+    /// Less attached than the amount due (`amount` + `late_fee`).
+    Underpaid {
+        bill_id: u64,
+        total: u64,
+        amount: u64,
+        late_fee: u64,
+        attached: u64,
+    },
+    AmountDueOverflows(u64),
+    /// A failure reported by the SDK (a transfer, a full list).
+    Sdk(Error),
+}
+
+impl core::fmt::Display for BillError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use BillError::*;
         match self {
-            UtilityEvent::BillIssued { .. } => "BillIssued",
-            UtilityEvent::BillPaid { .. } => "BillPaid",
+            NotConstructed => f.write_str("the contract has no admin: it was not constructed"),
+            NotAdmin(action) => write!(f, "only the admin may {action}"),
+            NoSuchBill(id) => write!(f, "there is no bill {id}"),
+            NotAProvider(a) => write!(f, "{a} is not a registered provider"),
+            AlreadyAProvider(a) => write!(f, "{a} is already a registered provider"),
+            EmptyName => f.write_str("the provider name is empty"),
+            NameTooLong(n) => write!(f, "the provider name is {n} bytes, over the limit of {MAX_NAME_LEN}"),
+            NoKinds => f.write_str("a provider must supply at least one kind of utility"),
+            KindListedTwice(k) => write!(f, "utility kind {} is listed twice", kind_name(*k)),
+            LateFeeTooHigh(bps) => write!(
+                f,
+                "the late fee rate of {bps} bps per day is over the limit of {MAX_LATE_FEE_BPS_PER_DAY}"
+            ),
+            NotAnIssuer(a) => write!(f, "only a registered provider may issue bills; {a} is not one"),
+            ProviderInactive(name) => write!(f, "provider {name} is deactivated and may not issue bills"),
+            KindNotSupplied { provider, kind } => {
+                write!(f, "provider {provider} does not supply {}, so it may not bill it", kind_name(*kind))
+            }
+            BillsItself => f.write_str("a provider may not bill itself"),
+            ZeroAmount => f.write_str("a bill's amount must be more than 0 fen"),
+            EmptyPeriod => f.write_str("the billing period is empty"),
+            PeriodTooLong(n) => write!(f, "the billing period is {n} bytes, over the limit of {MAX_PERIOD_LEN}"),
+            DueNotAfterNow { due, now } => write!(f, "the due date {due} is not after the current time {now}"),
+            BillIdsExhausted => f.write_str("bill ids are exhausted"),
+            NotTheResident(id) => write!(f, "only the resident of bill {id} may pay it"),
+            AlreadyPaid(id) => write!(f, "bill {id} is already paid"),
+            Underpaid { bill_id, total, amount, late_fee, attached } if *late_fee > 0 => write!(
+                f,
+                "bill {bill_id} needs {total} fen ({amount} fen + {late_fee} fen late fee), only {attached} fen attached"
+            ),
+            Underpaid { bill_id, total, attached, .. } => {
+                write!(f, "bill {bill_id} needs {total} fen, only {attached} fen attached")
+            }
+            AmountDueOverflows(id) => write!(f, "the amount due on bill {id} overflows"),
+            Sdk(e) => write!(f, "{e}"),
         }
     }
-    fn indexed(&self) -> Vec<Hash> {
-        match self {
-            UtilityEvent::BillIssued { bill_id, provider, resident, .. } => {
-                vec![u64_topic(*bill_id), account_topic(provider), account_topic(resident)]
-            }
-            UtilityEvent::BillPaid { bill_id, provider, payer, .. } => {
-                vec![u64_topic(*bill_id), account_topic(provider), account_topic(payer)]
-            }
-        }
+}
+
+impl From<Error> for BillError {
+    fn from(e: Error) -> Self {
+        BillError::Sdk(e)
     }
 }
 
-static ADMIN: Item<AccountId> = Item::new(b"admin");
-/// The last bill id issued (ids start at 1).
-static LAST_BILL: Item<u64> = Item::new(b"last_bill");
-static BILLS: Map<u64, Bill> = Map::new(b"bill/");
-static PROVIDERS: Map<AccountId, Provider> = Map::new(b"prov/");
-/// Registration order of providers: count, and index -> account.
-static PROVIDER_COUNT: Item<u32> = Item::new(b"prov_n");
-static PROVIDER_AT: Map<u32, AccountId> = Map::new(b"prov_at/");
-/// A resident's bills: count, and (resident, index) -> bill id. One entry per storage slot,
-/// so a long history never hits the storage value limit.
-static RESIDENT_BILL_COUNT: Map<AccountId, u32> = Map::new(b"rb_n/");
-static RESIDENT_BILL_AT: Map<(AccountId, u32), u64> = Map::new(b"rb/");
-/// A provider's payment receipts: count, and (provider, index) -> receipt.
-static RECEIPT_COUNT: Map<AccountId, u32> = Map::new(b"rc_n/");
-static RECEIPT_AT: Map<(AccountId, u32), PaymentReceipt> = Map::new(b"rc/");
+/// The result of this contract's messages.
+pub type BillResult<T> = core::result::Result<T, BillError>;
 
-fn admin() -> Result<AccountId> {
-    ADMIN.get().ok_or_else(|| Error::new("the contract has no admin: it was not constructed"))
+jjj_sdk::storage! {
+    static ADMIN: Item<AccountId> = b"admin";
+    /// The last bill id issued (ids start at 1).
+    static LAST_BILL: Item<u64> = b"last_bill";
+    static BILLS: Map<u64, Bill> = b"bills";
+    static PROVIDERS: Map<AccountId, Provider> = b"providers";
+    /// Providers in registration order.
+    static PROVIDER_LIST: List<AccountId> = b"provider_list";
+    /// Each resident's bill ids, oldest first.
+    static RESIDENT_BILLS: ListMap<AccountId, u64> = b"resident_bills";
+    /// Each provider's payment receipts, oldest first.
+    static RECEIPTS: ListMap<AccountId, PaymentReceipt> = b"receipts";
 }
 
-fn only_admin(action: &str) -> Result<()> {
-    ensure!(env::caller() == admin()?, "only the admin may {}", action);
+fn admin() -> BillResult<AccountId> {
+    ADMIN.get().ok_or(BillError::NotConstructed)
+}
+
+fn only_admin(action: &'static str) -> BillResult<()> {
+    ensure!(env::caller() == admin()?, BillError::NotAdmin(action));
     Ok(())
 }
 
-fn load_bill(id: u64) -> Result<Bill> {
-    BILLS.get(&id).ok_or_else(|| Error::new(format!("there is no bill {id}")))
+fn load_bill(id: u64) -> BillResult<Bill> {
+    BILLS.get(&id).ok_or(BillError::NoSuchBill(id))
 }
 
-fn load_provider(account: &AccountId) -> Result<Provider> {
-    PROVIDERS.get(account).ok_or_else(|| Error::new(format!("{account} is not a registered provider")))
+fn load_provider(account: &AccountId) -> BillResult<Provider> {
+    PROVIDERS.get(account).ok_or(BillError::NotAProvider(*account))
 }
 
 fn kind_name(kind: UtilityKind) -> &'static str {
@@ -213,43 +305,14 @@ fn kind_name(kind: UtilityKind) -> &'static str {
 }
 
 /// `amount + late fee` of an unpaid bill at `now`.
-fn total_due(bill: &Bill, now: u64) -> Result<(u64, u64)> {
+fn total_due(bill: &Bill, now: u64) -> BillResult<(u64, u64)> {
     let fee = bill.late_fee_at(now);
-    let total = bill
-        .amount
-        .checked_add(fee)
-        .ok_or_else(|| Error::new(format!("the amount due on bill {} overflows", bill.id)))?;
+    let total = bill.amount.checked_add(fee).ok_or(BillError::AmountDueOverflows(bill.id))?;
     Ok((total, fee))
 }
 
-/// Entries `[start, start + limit)` of an indexed list of `count` entries, limit capped.
-fn page_range(count: u32, start: u32, limit: u32) -> core::ops::Range<u32> {
-    let from = start.min(count);
-    let to = from.saturating_add(limit.min(MAX_PAGE)).min(count);
-    from..to
-}
-
-fn bills_in(resident: &AccountId, range: core::ops::Range<u32>) -> Result<Vec<Bill>> {
-    let mut out = Vec::new();
-    for i in range {
-        let id = RESIDENT_BILL_AT
-            .get(&(*resident, i))
-            .ok_or_else(|| Error::new(format!("bill index {i} of {resident} is missing")))?;
-        out.push(load_bill(id)?);
-    }
-    Ok(out)
-}
-
-fn receipts_in(provider: &AccountId, range: core::ops::Range<u32>) -> Result<Vec<PaymentReceipt>> {
-    let mut out = Vec::new();
-    for i in range {
-        out.push(
-            RECEIPT_AT
-                .get(&(*provider, i))
-                .ok_or_else(|| Error::new(format!("receipt index {i} of {provider} is missing")))?,
-        );
-    }
-    Ok(out)
+fn load_bills(ids: Vec<u64>) -> BillResult<Vec<Bill>> {
+    ids.into_iter().map(load_bill).collect()
 }
 
 pub struct UtilityBills;
@@ -259,7 +322,7 @@ impl UtilityBills {
     /// Creates the contract with `admin` as the account that registers providers.
     #[constructor]
     #[allow(clippy::new_ret_no_self)]
-    pub fn new(admin: AccountId) -> Result<()> {
+    pub fn new(admin: AccountId) -> BillResult<()> {
         ADMIN.set(&admin);
         LAST_BILL.set(&0);
         Ok(())
@@ -276,29 +339,17 @@ impl UtilityBills {
         region: Region,
         kinds: Vec<UtilityKind>,
         late_fee_bps_per_day: u32,
-    ) -> Result<()> {
+    ) -> BillResult<()> {
         only_admin("register providers")?;
-        ensure!(!PROVIDERS.contains(&provider), "{} is already a registered provider", provider);
-        ensure!(!name.is_empty(), "the provider name is empty");
-        ensure!(
-            name.len() <= MAX_NAME_LEN,
-            "the provider name is {} bytes, over the limit of {}",
-            name.len(),
-            MAX_NAME_LEN
-        );
-        ensure!(!kinds.is_empty(), "a provider must supply at least one kind of utility");
+        ensure!(!PROVIDERS.contains(&provider), BillError::AlreadyAProvider(provider));
+        ensure!(!name.is_empty(), BillError::EmptyName);
+        ensure!(name.len() <= MAX_NAME_LEN, BillError::NameTooLong(name.len()));
+        ensure!(!kinds.is_empty(), BillError::NoKinds);
         for (i, k) in kinds.iter().enumerate() {
-            ensure!(!kinds[..i].contains(k), "utility kind {} is listed twice", kind_name(*k));
+            ensure!(!kinds[..i].contains(k), BillError::KindListedTwice(*k));
         }
-        ensure!(
-            late_fee_bps_per_day <= MAX_LATE_FEE_BPS_PER_DAY,
-            "the late fee rate of {} bps per day is over the limit of {}",
-            late_fee_bps_per_day,
-            MAX_LATE_FEE_BPS_PER_DAY
-        );
-        let n = PROVIDER_COUNT.get_or(0);
-        PROVIDER_AT.set(&n, &provider);
-        PROVIDER_COUNT.set(&(n + 1));
+        ensure!(late_fee_bps_per_day <= MAX_LATE_FEE_BPS_PER_DAY, BillError::LateFeeTooHigh(late_fee_bps_per_day));
+        PROVIDER_LIST.push(&provider)?;
         PROVIDERS.set(
             &provider,
             &Provider {
@@ -317,7 +368,7 @@ impl UtilityBills {
     /// Admin only: activates or deactivates a provider. A deactivated provider cannot issue
     /// bills; the bills it already issued stay payable to it.
     #[message]
-    pub fn set_provider_active(provider: AccountId, active: bool) -> Result<()> {
+    pub fn set_provider_active(provider: AccountId, active: bool) -> BillResult<()> {
         only_admin("activate or deactivate providers")?;
         let mut p = load_provider(&provider)?;
         p.active = active;
@@ -327,7 +378,7 @@ impl UtilityBills {
 
     /// Admin only: hands the admin role to `new_admin`.
     #[message]
-    pub fn transfer_admin(new_admin: AccountId) -> Result<()> {
+    pub fn transfer_admin(new_admin: AccountId) -> BillResult<()> {
         only_admin("hand over the admin role")?;
         ADMIN.set(&new_admin);
         Ok(())
@@ -337,31 +388,25 @@ impl UtilityBills {
     /// billing `period` (1..=64 bytes), due at `due` (ms since the Unix epoch, after now).
     /// The caller must be an active provider supplying `kind`. Returns the new bill's id.
     #[message]
-    pub fn issue_bill(resident: AccountId, kind: UtilityKind, amount: u64, period: String, due: u64) -> Result<u64> {
+    pub fn issue_bill(
+        resident: AccountId,
+        kind: UtilityKind,
+        amount: u64,
+        period: String,
+        due: u64,
+    ) -> BillResult<u64> {
         let caller = env::caller();
-        let provider = PROVIDERS
-            .get(&caller)
-            .ok_or_else(|| Error::new(format!("only a registered provider may issue bills; {caller} is not one")))?;
-        ensure!(provider.active, "provider {} is deactivated and may not issue bills", provider.name);
-        ensure!(
-            provider.kinds.contains(&kind),
-            "provider {} does not supply {}, so it may not bill it",
-            provider.name,
-            kind_name(kind)
-        );
-        ensure!(resident != caller, "a provider may not bill itself");
-        ensure!(amount > 0, "a bill's amount must be more than 0 fen");
-        ensure!(!period.is_empty(), "the billing period is empty");
-        ensure!(
-            period.len() <= MAX_PERIOD_LEN,
-            "the billing period is {} bytes, over the limit of {}",
-            period.len(),
-            MAX_PERIOD_LEN
-        );
+        let provider = PROVIDERS.get(&caller).ok_or(BillError::NotAnIssuer(caller))?;
+        ensure!(provider.active, BillError::ProviderInactive(provider.name));
+        ensure!(provider.kinds.contains(&kind), BillError::KindNotSupplied { provider: provider.name, kind });
+        ensure!(resident != caller, BillError::BillsItself);
+        ensure!(amount > 0, BillError::ZeroAmount);
+        ensure!(!period.is_empty(), BillError::EmptyPeriod);
+        ensure!(period.len() <= MAX_PERIOD_LEN, BillError::PeriodTooLong(period.len()));
         let now = env::block_time();
-        ensure!(due > now, "the due date {} is not after the current time {}", due, now);
+        ensure!(due > now, BillError::DueNotAfterNow { due, now });
 
-        let id = LAST_BILL.get_or(0).checked_add(1).ok_or_else(|| Error::new("bill ids are exhausted"))?;
+        let id = LAST_BILL.get_or(0).checked_add(1).ok_or(BillError::BillIdsExhausted)?;
         LAST_BILL.set(&id);
         BILLS.set(
             &id,
@@ -378,18 +423,15 @@ impl UtilityBills {
                 payment: None,
             },
         );
-        let n = RESIDENT_BILL_COUNT.get(&resident).unwrap_or(0);
-        RESIDENT_BILL_AT.set(&(resident, n), &id);
-        RESIDENT_BILL_COUNT
-            .set(&resident, &n.checked_add(1).ok_or_else(|| Error::new("too many bills for one resident"))?);
+        RESIDENT_BILLS.push(&resident, &id)?;
         env::emit(&UtilityEvent::BillIssued { bill_id: id, provider: caller, resident, amount, due });
         Ok(id)
     }
 
     /// What paying bill `bill_id` costs now: its amount plus the late fee at the current block
     /// time. 0 for a bill already paid.
-    #[message]
-    pub fn amount_due(bill_id: u64) -> Result<u64> {
+    #[message(query)]
+    pub fn amount_due(bill_id: u64) -> BillResult<u64> {
         let bill = load_bill(bill_id)?;
         if bill.is_paid() {
             return Ok(0);
@@ -402,34 +444,19 @@ impl UtilityBills {
     /// amount due. The amount due goes to the provider now. A bill is paid once.
     /// Returns the payment receipt.
     #[message(payable)]
-    pub fn pay(bill_id: u64) -> Result<PaymentReceipt> {
+    pub fn pay(bill_id: u64) -> BillResult<PaymentReceipt> {
         let mut bill = load_bill(bill_id)?;
         let payer = env::caller();
-        ensure!(payer == bill.resident, "only the resident of bill {} may pay it", bill_id);
-        ensure!(!bill.is_paid(), "bill {} is already paid", bill_id);
+        ensure!(payer == bill.resident, BillError::NotTheResident(bill_id));
+        ensure!(!bill.is_paid(), BillError::AlreadyPaid(bill_id));
         let now = env::block_time();
         let (total, late_fee) = total_due(&bill, now)?;
         let attached = env::value();
-        if attached < total {
-            if late_fee > 0 {
-                fail!(
-                    "bill {} needs {} fen ({} fen + {} fen late fee), only {} fen attached",
-                    bill_id,
-                    total,
-                    bill.amount,
-                    late_fee,
-                    attached
-                );
-            }
-            fail!("bill {} needs {} fen, only {} fen attached", bill_id, total, attached);
-        }
+        ensure!(attached >= total, BillError::Underpaid { bill_id, total, amount: bill.amount, late_fee, attached });
         let receipt = PaymentReceipt { bill_id, payer, amount_paid: total, late_fee, paid_at: now };
         bill.payment = Some(receipt.clone());
         BILLS.set(&bill_id, &bill);
-        let n = RECEIPT_COUNT.get(&bill.provider).unwrap_or(0);
-        RECEIPT_AT.set(&(bill.provider, n), &receipt);
-        RECEIPT_COUNT
-            .set(&bill.provider, &n.checked_add(1).ok_or_else(|| Error::new("too many receipts for one provider"))?);
+        RECEIPTS.push(&bill.provider, &receipt)?;
 
         env::transfer(&bill.provider, total)?;
         let excess = attached - total;
@@ -441,78 +468,67 @@ impl UtilityBills {
     }
 
     /// The bill with id `id`, if any.
-    #[message]
-    pub fn bill(id: u64) -> Result<Option<Bill>> {
+    #[message(query)]
+    pub fn bill(id: u64) -> BillResult<Option<Bill>> {
         Ok(BILLS.get(&id))
     }
 
     /// All bills issued to `resident`, oldest first (for long histories use `bills_of_page`).
-    #[message]
-    pub fn bills_of(resident: AccountId) -> Result<Vec<Bill>> {
-        let n = RESIDENT_BILL_COUNT.get(&resident).unwrap_or(0);
-        bills_in(&resident, 0..n)
+    #[message(query)]
+    pub fn bills_of(resident: AccountId) -> BillResult<Vec<Bill>> {
+        load_bills(RESIDENT_BILLS.iter(&resident).collect())
     }
 
     /// The bills issued to `resident` that are not yet paid, oldest first.
-    #[message]
-    pub fn unpaid_bills_of(resident: AccountId) -> Result<Vec<Bill>> {
-        let n = RESIDENT_BILL_COUNT.get(&resident).unwrap_or(0);
-        let mut all = bills_in(&resident, 0..n)?;
+    #[message(query)]
+    pub fn unpaid_bills_of(resident: AccountId) -> BillResult<Vec<Bill>> {
+        let mut all = load_bills(RESIDENT_BILLS.iter(&resident).collect())?;
         all.retain(|b| !b.is_paid());
         Ok(all)
     }
 
     /// Up to `limit` (at most 50) of `resident`'s bills, starting at its `start`-th (0-based),
     /// oldest first.
-    #[message]
-    pub fn bills_of_page(resident: AccountId, start: u32, limit: u32) -> Result<Vec<Bill>> {
-        let n = RESIDENT_BILL_COUNT.get(&resident).unwrap_or(0);
-        bills_in(&resident, page_range(n, start, limit))
+    #[message(query)]
+    pub fn bills_of_page(resident: AccountId, start: u32, limit: u32) -> BillResult<Vec<Bill>> {
+        load_bills(RESIDENT_BILLS.page(&resident, start, limit.min(MAX_PAGE)))
     }
 
     /// How many bills were issued to `resident`.
-    #[message]
-    pub fn bill_count_of(resident: AccountId) -> Result<u32> {
-        Ok(RESIDENT_BILL_COUNT.get(&resident).unwrap_or(0))
+    #[message(query)]
+    pub fn bill_count_of(resident: AccountId) -> BillResult<u32> {
+        Ok(RESIDENT_BILLS.len(&resident))
     }
 
     /// Every payment received by `provider`, oldest first (for long lists use
     /// `receipts_of_page`).
-    #[message]
-    pub fn receipts_of(provider: AccountId) -> Result<Vec<PaymentReceipt>> {
-        let n = RECEIPT_COUNT.get(&provider).unwrap_or(0);
-        receipts_in(&provider, 0..n)
+    #[message(query)]
+    pub fn receipts_of(provider: AccountId) -> BillResult<Vec<PaymentReceipt>> {
+        Ok(RECEIPTS.iter(&provider).collect())
     }
 
     /// Up to `limit` (at most 50) of `provider`'s receipts, starting at its `start`-th
     /// (0-based), oldest first.
-    #[message]
-    pub fn receipts_of_page(provider: AccountId, start: u32, limit: u32) -> Result<Vec<PaymentReceipt>> {
-        let n = RECEIPT_COUNT.get(&provider).unwrap_or(0);
-        receipts_in(&provider, page_range(n, start, limit))
+    #[message(query)]
+    pub fn receipts_of_page(provider: AccountId, start: u32, limit: u32) -> BillResult<Vec<PaymentReceipt>> {
+        Ok(RECEIPTS.page(&provider, start, limit.min(MAX_PAGE)))
     }
 
     /// The provider registered under `account`, if any.
-    #[message]
-    pub fn provider(account: AccountId) -> Result<Option<Provider>> {
+    #[message(query)]
+    pub fn provider(account: AccountId) -> BillResult<Option<Provider>> {
         Ok(PROVIDERS.get(&account))
     }
 
     /// Every registered provider, in registration order.
-    #[message]
-    pub fn providers() -> Result<Vec<Provider>> {
-        let n = PROVIDER_COUNT.get_or(0);
-        let mut out = Vec::new();
-        for i in 0..n {
-            let account = PROVIDER_AT.get(&i).ok_or_else(|| Error::new(format!("provider index {i} is missing")))?;
-            out.push(load_provider(&account)?);
-        }
-        Ok(out)
+    #[message(query)]
+    pub fn providers() -> BillResult<Vec<Provider>> {
+        PROVIDER_LIST.iter().map(|account| load_provider(&account)).collect()
     }
 
     /// The admin account.
-    #[message]
-    pub fn admin() -> Result<AccountId> {
+    #[message(query)]
+    pub fn admin() -> BillResult<AccountId> {
         admin()
     }
 }

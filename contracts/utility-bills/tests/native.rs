@@ -35,15 +35,15 @@ fn world() -> World {
     }
     let c = env.deploy(UtilityBills::ENTRY, &admin, 0, msg::new(admin)).expect("deploy");
     env.call(
-        &c,
         &admin,
+        &c,
         0,
         msg::register_provider(bj_water, "北京市自来水集团".into(), Region::Beijing, vec![UtilityKind::Water], 30),
     )
     .expect("register beijing water");
     env.call(
-        &c,
         &admin,
+        &c,
         0,
         msg::register_provider(
             tj_grid,
@@ -55,8 +55,8 @@ fn world() -> World {
     )
     .expect("register tianjin grid");
     env.call(
-        &c,
         &admin,
+        &c,
         0,
         msg::register_provider(
             hb_gas,
@@ -80,28 +80,28 @@ impl World {
         period: &str,
         due: u64,
     ) -> Result<u64, String> {
-        self.env.call_decode(&self.c, provider, 0, msg::issue_bill(resident, kind, amount, period.into(), due))
+        self.env.call_decode(provider, &self.c, 0, msg::issue_bill(resident, kind, amount, period.into(), due))
     }
     fn due_in_days(&self, days: u64) -> u64 {
         self.env.block_time() + days * DAY_MS
     }
     fn bill(&self, id: u64) -> Option<Bill> {
-        self.env.call_decode(&self.c, &self.stranger, 0, msg::bill(id)).unwrap()
+        self.env.call_decode(&self.stranger, &self.c, 0, msg::bill(id)).unwrap()
     }
     fn amount_due(&self, id: u64) -> Result<u64, String> {
-        self.env.call_decode(&self.c, &self.stranger, 0, msg::amount_due(id))
+        self.env.call_decode(&self.stranger, &self.c, 0, msg::amount_due(id))
     }
     fn pay(&self, payer: &AccountId, id: u64, value: u64) -> Result<PaymentReceipt, String> {
-        self.env.call_decode(&self.c, payer, value, msg::pay(id))
+        self.env.call_decode(payer, &self.c, value, msg::pay(id))
     }
     fn bills_of(&self, r: AccountId) -> Vec<Bill> {
-        self.env.call_decode(&self.c, &self.stranger, 0, msg::bills_of(r)).unwrap()
+        self.env.call_decode(&self.stranger, &self.c, 0, msg::bills_of(r)).unwrap()
     }
     fn unpaid_bills_of(&self, r: AccountId) -> Vec<Bill> {
-        self.env.call_decode(&self.c, &self.stranger, 0, msg::unpaid_bills_of(r)).unwrap()
+        self.env.call_decode(&self.stranger, &self.c, 0, msg::unpaid_bills_of(r)).unwrap()
     }
     fn receipts_of(&self, p: AccountId) -> Vec<PaymentReceipt> {
-        self.env.call_decode(&self.c, &self.stranger, 0, msg::receipts_of(p)).unwrap()
+        self.env.call_decode(&self.stranger, &self.c, 0, msg::receipts_of(p)).unwrap()
     }
     fn bal(&self, a: &AccountId) -> u64 {
         self.env.balance(a)
@@ -292,8 +292,8 @@ fn late_fee_is_capped_at_the_bill_amount() {
     let harsh = TestEnv::account("harsh-waste");
     w.env
         .call(
-            &w.c,
             &w.admin,
+            &w.c,
             0,
             msg::register_provider(harsh, "廊坊环卫".into(), Region::Hebei, vec![UtilityKind::WasteFee], 10_000),
         )
@@ -462,7 +462,7 @@ fn bill_contents_are_validated() {
     // Issuing is not payable.
     let err = w
         .env
-        .call(&w.c, &w.bj_water, 5, msg::issue_bill(r, UtilityKind::Water, 100, "2026-01".into(), due))
+        .call(&w.bj_water, &w.c, 5, msg::issue_bill(r, UtilityKind::Water, 100, "2026-01".into(), due))
         .unwrap_err();
     assert!(err.contains("does not accept value"), "{err}");
     assert_eq!(w.bal(&w.bj_water), START_BALANCE);
@@ -472,16 +472,16 @@ fn bill_contents_are_validated() {
 fn a_deactivated_provider_issues_nothing_but_its_bills_stay_payable() {
     let w = world();
     let id = w.issue(&w.bj_water, w.hebei_resident, UtilityKind::Water, 4_280, "2026-01", w.due_in_days(15)).unwrap();
-    let err = w.env.call(&w.c, &w.stranger, 0, msg::set_provider_active(w.bj_water, false)).unwrap_err();
+    let err = w.env.call(&w.stranger, &w.c, 0, msg::set_provider_active(w.bj_water, false)).unwrap_err();
     assert_eq!(err, "only the admin may activate or deactivate providers");
-    w.env.call(&w.c, &w.admin, 0, msg::set_provider_active(w.bj_water, false)).unwrap();
+    w.env.call(&w.admin, &w.c, 0, msg::set_provider_active(w.bj_water, false)).unwrap();
     let err = w.issue(&w.bj_water, w.hebei_resident, UtilityKind::Water, 1, "2026-02", w.due_in_days(15)).unwrap_err();
     assert_eq!(err, "provider 北京市自来水集团 is deactivated and may not issue bills");
     w.pay(&w.hebei_resident, id, 4_280).unwrap();
     assert_eq!(w.bal(&w.bj_water), START_BALANCE + 4_280);
-    w.env.call(&w.c, &w.admin, 0, msg::set_provider_active(w.bj_water, true)).unwrap();
+    w.env.call(&w.admin, &w.c, 0, msg::set_provider_active(w.bj_water, true)).unwrap();
     assert_eq!(w.issue(&w.bj_water, w.hebei_resident, UtilityKind::Water, 1, "2026-02", w.due_in_days(15)), Ok(2));
-    let err = w.env.call(&w.c, &w.admin, 0, msg::set_provider_active(w.stranger, true)).unwrap_err();
+    let err = w.env.call(&w.admin, &w.c, 0, msg::set_provider_active(w.stranger, true)).unwrap_err();
     assert_eq!(err, format!("{} is not a registered provider", w.stranger));
 }
 
@@ -490,7 +490,7 @@ fn provider_registration_rules() {
     let w = world();
     let p = TestEnv::account("new-provider");
     let reg = |who: &AccountId, name: &str, kinds: Vec<UtilityKind>, bps: u32| {
-        w.env.call(&w.c, who, 0, msg::register_provider(p, name.into(), Region::Tianjin, kinds, bps))
+        w.env.call(who, &w.c, 0, msg::register_provider(p, name.into(), Region::Tianjin, kinds, bps))
     };
     assert_eq!(reg(&w.stranger, "x", vec![UtilityKind::Gas], 0).unwrap_err(), "only the admin may register providers");
     assert_eq!(reg(&w.bj_water, "x", vec![UtilityKind::Gas], 0).unwrap_err(), "only the admin may register providers");
@@ -508,10 +508,10 @@ fn provider_registration_rules() {
         reg(&w.admin, "x", vec![UtilityKind::Gas], 10_001).unwrap_err(),
         "the late fee rate of 10001 bps per day is over the limit of 10000"
     );
-    assert_eq!(w.env.call_decode::<Option<Provider>>(&w.c, &w.stranger, 0, msg::provider(p)), Ok(None));
+    assert_eq!(w.env.call_decode::<Option<Provider>>(&w.stranger, &w.c, 0, msg::provider(p)), Ok(None));
 
     reg(&w.admin, "天津燃气", vec![UtilityKind::Gas], 10_000).unwrap();
-    let got: Option<Provider> = w.env.call_decode(&w.c, &w.stranger, 0, msg::provider(p)).unwrap();
+    let got: Option<Provider> = w.env.call_decode(&w.stranger, &w.c, 0, msg::provider(p)).unwrap();
     assert_eq!(
         got,
         Some(Provider {
@@ -529,7 +529,7 @@ fn provider_registration_rules() {
         format!("{p} is already a registered provider")
     );
 
-    let all: Vec<Provider> = w.env.call_decode(&w.c, &w.stranger, 0, msg::providers()).unwrap();
+    let all: Vec<Provider> = w.env.call_decode(&w.stranger, &w.c, 0, msg::providers()).unwrap();
     let regions: Vec<(AccountId, Region)> = all.iter().map(|p| (p.account, p.region)).collect();
     assert_eq!(
         regions,
@@ -547,15 +547,15 @@ fn the_admin_role_can_be_handed_over() {
     let w = world();
     let next = TestEnv::account("next-admin");
     assert_eq!(
-        w.env.call(&w.c, &w.stranger, 0, msg::transfer_admin(next)).unwrap_err(),
+        w.env.call(&w.stranger, &w.c, 0, msg::transfer_admin(next)).unwrap_err(),
         "only the admin may hand over the admin role"
     );
-    w.env.call(&w.c, &w.admin, 0, msg::transfer_admin(next)).unwrap();
-    assert_eq!(w.env.call_decode::<AccountId>(&w.c, &w.stranger, 0, msg::admin()), Ok(next));
+    w.env.call(&w.admin, &w.c, 0, msg::transfer_admin(next)).unwrap();
+    assert_eq!(w.env.call_decode::<AccountId>(&w.stranger, &w.c, 0, msg::admin()), Ok(next));
     let p = TestEnv::account("p");
     let input = msg::register_provider(p, "p".into(), Region::Hebei, vec![UtilityKind::Water], 0);
-    assert_eq!(w.env.call(&w.c, &w.admin, 0, input.clone()).unwrap_err(), "only the admin may register providers");
-    w.env.call(&w.c, &next, 0, input).unwrap();
+    assert_eq!(w.env.call(&w.admin, &w.c, 0, input.clone()).unwrap_err(), "only the admin may register providers");
+    w.env.call(&next, &w.c, 0, input).unwrap();
 }
 
 #[test]
@@ -565,14 +565,14 @@ fn paged_queries() {
     for i in 0..60u64 {
         w.issue(&w.bj_water, r, UtilityKind::Water, 100 + i, &format!("m{i}"), w.due_in_days(10)).unwrap();
     }
-    assert_eq!(w.env.call_decode::<u32>(&w.c, &w.stranger, 0, msg::bill_count_of(r)), Ok(60));
-    let page: Vec<Bill> = w.env.call_decode(&w.c, &w.stranger, 0, msg::bills_of_page(r, 10, 5)).unwrap();
+    assert_eq!(w.env.call_decode::<u32>(&w.stranger, &w.c, 0, msg::bill_count_of(r)), Ok(60));
+    let page: Vec<Bill> = w.env.call_decode(&w.stranger, &w.c, 0, msg::bills_of_page(r, 10, 5)).unwrap();
     assert_eq!(page.iter().map(|b| b.id).collect::<Vec<_>>(), vec![11, 12, 13, 14, 15]);
-    let big: Vec<Bill> = w.env.call_decode(&w.c, &w.stranger, 0, msg::bills_of_page(r, 0, 1_000)).unwrap();
+    let big: Vec<Bill> = w.env.call_decode(&w.stranger, &w.c, 0, msg::bills_of_page(r, 0, 1_000)).unwrap();
     assert_eq!(big.len(), 50, "a page holds at most 50");
-    let tail: Vec<Bill> = w.env.call_decode(&w.c, &w.stranger, 0, msg::bills_of_page(r, 58, 50)).unwrap();
+    let tail: Vec<Bill> = w.env.call_decode(&w.stranger, &w.c, 0, msg::bills_of_page(r, 58, 50)).unwrap();
     assert_eq!(tail.iter().map(|b| b.id).collect::<Vec<_>>(), vec![59, 60]);
-    let none: Vec<Bill> = w.env.call_decode(&w.c, &w.stranger, 0, msg::bills_of_page(r, 99, 5)).unwrap();
+    let none: Vec<Bill> = w.env.call_decode(&w.stranger, &w.c, 0, msg::bills_of_page(r, 99, 5)).unwrap();
     assert!(none.is_empty());
 
     for id in [3u64, 7, 9] {
@@ -581,7 +581,7 @@ fn paged_queries() {
     assert_eq!(w.unpaid_bills_of(r).len(), 57);
     assert!(w.unpaid_bills_of(r).iter().all(|b| ![3, 7, 9].contains(&b.id)));
     let receipts: Vec<PaymentReceipt> =
-        w.env.call_decode(&w.c, &w.stranger, 0, msg::receipts_of_page(w.bj_water, 1, 10)).unwrap();
+        w.env.call_decode(&w.stranger, &w.c, 0, msg::receipts_of_page(w.bj_water, 1, 10)).unwrap();
     assert_eq!(receipts.iter().map(|x| (x.bill_id, x.amount_paid)).collect::<Vec<_>>(), vec![(7, 106), (9, 108)]);
     assert_eq!(w.bal(&w.bj_water), START_BALANCE + 102 + 106 + 108);
 }

@@ -29,7 +29,6 @@
 
 extern crate alloc;
 
-use jjj_sdk::event::{account_topic, u64_topic};
 use jjj_sdk::prelude::*;
 
 /// 100 % in basis points.
@@ -38,8 +37,6 @@ pub const BPS: u32 = 10_000;
 pub const MAX_NOTE_LEN: usize = 256;
 /// Longest transporter or facility name, in bytes.
 pub const MAX_NAME_LEN: usize = 64;
-/// Ids per storage chunk of an index (`manifests_of`, `flagged_manifests`).
-const CHUNK: u64 = 128;
 
 // ---------------------------------------------------------------- types
 
@@ -170,17 +167,20 @@ pub struct Facility {
     pub region: Region,
 }
 
-#[derive(Encode, Decode, TypeInfo, Debug, Clone, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, ContractEvent, Debug, Clone, PartialEq, Eq)]
 pub enum WasteEvent {
     AgencyRegistered {
         region: Region,
+        #[topic]
         agency: AccountId,
     },
     TransporterRegistered {
+        #[topic]
         transporter: AccountId,
         name: String,
     },
     FacilityRegistered {
+        #[topic]
         facility: AccountId,
         name: String,
         region: Region,
@@ -189,163 +189,103 @@ pub enum WasteEvent {
         tolerance_bps: u32,
     },
     ManifestCreated {
+        #[topic]
         id: u64,
         generator: AccountId,
         category: WasteCategory,
         weight_kg: u64,
         origin: Region,
         destination: Region,
+        #[topic]
         transporter: AccountId,
+        #[topic]
         facility: AccountId,
         fee: u64,
         needs_approval: bool,
     },
     Approved {
+        #[topic]
         id: u64,
+        #[topic]
         agency: AccountId,
     },
     Rejected {
+        #[topic]
         id: u64,
+        #[topic]
         agency: AccountId,
         reason: String,
         refunded: u64,
     },
     Cancelled {
+        #[topic]
         id: u64,
         refunded: u64,
     },
     PickedUp {
+        #[topic]
         id: u64,
+        #[topic]
         transporter: AccountId,
     },
     Received {
+        #[topic]
         id: u64,
+        #[topic]
         facility: AccountId,
         declared_kg: u64,
         measured_kg: u64,
     },
     /// A receipt weight out of tolerance, for the agencies of both ends (None: none registered).
+    /// Each agency is a topic once, even when one agency serves both ends.
     Flagged {
+        #[topic]
         id: u64,
         declared_kg: u64,
         measured_kg: u64,
         origin: Region,
         destination: Region,
+        #[topic]
         origin_agency: Option<AccountId>,
+        #[topic(distinct)]
         destination_agency: Option<AccountId>,
     },
     FlagCleared {
+        #[topic]
         id: u64,
+        #[topic]
         agency: AccountId,
     },
     Disposed {
+        #[topic]
         id: u64,
+        #[topic]
         transporter: AccountId,
         transporter_amount: u64,
+        #[topic]
         facility: AccountId,
         facility_amount: u64,
     },
 }
 
-impl ContractEvent for WasteEvent {
-    fn name(&self) -> &'static str {
-        match self {
-            WasteEvent::AgencyRegistered { .. } => "AgencyRegistered",
-            WasteEvent::TransporterRegistered { .. } => "TransporterRegistered",
-            WasteEvent::FacilityRegistered { .. } => "FacilityRegistered",
-            WasteEvent::ToleranceChanged { .. } => "ToleranceChanged",
-            WasteEvent::ManifestCreated { .. } => "ManifestCreated",
-            WasteEvent::Approved { .. } => "Approved",
-            WasteEvent::Rejected { .. } => "Rejected",
-            WasteEvent::Cancelled { .. } => "Cancelled",
-            WasteEvent::PickedUp { .. } => "PickedUp",
-            WasteEvent::Received { .. } => "Received",
-            WasteEvent::Flagged { .. } => "Flagged",
-            WasteEvent::FlagCleared { .. } => "FlagCleared",
-            WasteEvent::Disposed { .. } => "Disposed",
-        }
-    }
-    fn indexed(&self) -> Vec<Hash> {
-        match self {
-            WasteEvent::AgencyRegistered { agency, .. } => vec![account_topic(agency)],
-            WasteEvent::TransporterRegistered { transporter, .. } => vec![account_topic(transporter)],
-            WasteEvent::FacilityRegistered { facility, .. } => vec![account_topic(facility)],
-            WasteEvent::ToleranceChanged { .. } => vec![],
-            WasteEvent::ManifestCreated { id, transporter, facility, .. } => {
-                vec![u64_topic(*id), account_topic(transporter), account_topic(facility)]
-            }
-            WasteEvent::Approved { id, agency }
-            | WasteEvent::Rejected { id, agency, .. }
-            | WasteEvent::FlagCleared { id, agency } => {
-                vec![u64_topic(*id), account_topic(agency)]
-            }
-            WasteEvent::Cancelled { id, .. } => vec![u64_topic(*id)],
-            WasteEvent::PickedUp { id, transporter } => vec![u64_topic(*id), account_topic(transporter)],
-            WasteEvent::Received { id, facility, .. } => vec![u64_topic(*id), account_topic(facility)],
-            WasteEvent::Flagged { id, origin_agency, destination_agency, .. } => {
-                let mut t = vec![u64_topic(*id)];
-                t.extend(origin_agency.iter().map(account_topic));
-                t.extend(destination_agency.iter().filter(|d| Some(**d) != *origin_agency).map(account_topic));
-                t
-            }
-            WasteEvent::Disposed { id, transporter, facility, .. } => {
-                vec![u64_topic(*id), account_topic(transporter), account_topic(facility)]
-            }
-        }
-    }
-}
-
 // ---------------------------------------------------------------- storage
 
-/// An append-only list of ids per key, stored in chunks so it never outgrows a storage value.
-struct IdIndex<K> {
-    len: Map<K, u64>,
-    chunks: Map<(K, u64), Vec<u64>>,
+jjj_sdk::storage! {
+    static ADMIN: Item<AccountId> = b"admin";
+    static TOLERANCE_BPS: Item<u32> = b"tolerance";
+    static NEXT_ID: Item<u64> = b"next_id";
+    static AGENCIES: Map<Region, AccountId> = b"agency";
+    static TRANSPORTERS: Map<AccountId, Transporter> = b"transporter";
+    static FACILITIES: Map<AccountId, Facility> = b"facility";
+    static MANIFESTS: Map<u64, Manifest> = b"manifest";
+    static HISTORY: Map<u64, Vec<HistoryEntry>> = b"history";
+    /// Cross-region manifests awaiting approval, per destination region (small: removed when decided).
+    static PENDING: Map<Region, Vec<u64>> = b"pending";
+    /// Ids of the manifests each account is generator, transporter or facility of, oldest first.
+    static BY_ACCOUNT: ListMap<AccountId, u64> = b"by_account";
+    /// Ids of every manifest ever flagged, oldest first.
+    static FLAGGED: List<u64> = b"flagged";
 }
-
-impl<K: Encode + Clone> IdIndex<K> {
-    const fn new(len: &'static [u8], chunks: &'static [u8]) -> Self {
-        IdIndex { len: Map::new(len), chunks: Map::new(chunks) }
-    }
-    fn len(&self, k: &K) -> u64 {
-        self.len.get(k).unwrap_or(0)
-    }
-    fn push(&self, k: &K, id: u64) {
-        let n = self.len(k);
-        self.chunks.update(&(k.clone(), n / CHUNK), |v| v.push(id));
-        self.len.set(k, &(n + 1));
-    }
-    /// Up to `limit` ids starting at position `start`.
-    fn range(&self, k: &K, start: u64, limit: u64) -> Vec<u64> {
-        let end = self.len(k).min(start.saturating_add(limit));
-        let mut out = Vec::new();
-        let mut pos = start;
-        while pos < end {
-            let chunk = self.chunks.get(&(k.clone(), pos / CHUNK)).unwrap_or_default();
-            let from = (pos % CHUNK) as usize;
-            let take = ((end - pos) as usize).min(chunk.len().saturating_sub(from));
-            if take == 0 {
-                break;
-            }
-            out.extend_from_slice(&chunk[from..from + take]);
-            pos += take as u64;
-        }
-        out
-    }
-}
-
-static ADMIN: Item<AccountId> = Item::new(b"admin");
-static TOLERANCE_BPS: Item<u32> = Item::new(b"tolerance");
-static NEXT_ID: Item<u64> = Item::new(b"next_id");
-static AGENCIES: Map<Region, AccountId> = Map::new(b"agency/");
-static TRANSPORTERS: Map<AccountId, Transporter> = Map::new(b"transporter/");
-static FACILITIES: Map<AccountId, Facility> = Map::new(b"facility/");
-static MANIFESTS: Map<u64, Manifest> = Map::new(b"manifest/");
-static HISTORY: Map<u64, Vec<HistoryEntry>> = Map::new(b"history/");
-/// Cross-region manifests awaiting approval, per destination region (small: removed when decided).
-static PENDING: Map<Region, Vec<u64>> = Map::new(b"pending/");
-static BY_ACCOUNT: IdIndex<AccountId> = IdIndex::new(b"by_account_len/", b"by_account/");
-static FLAGGED: IdIndex<()> = IdIndex::new(b"flagged_len/", b"flagged/");
 
 // ---------------------------------------------------------------- helpers
 
@@ -384,6 +324,12 @@ fn expect_status(m: &Manifest, allowed: &[Status], action: &str) -> Result<()> {
 fn record(id: u64, step: Step, note: String) {
     let entry = HistoryEntry { step, by: env::caller(), at: env::block_time(), note };
     HISTORY.update(&id, |h| h.push(entry));
+}
+
+/// A list position or count from a `u64` argument: lists have `u32` indexes, and anything past
+/// `u32::MAX` is past their end.
+fn index(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 fn agency_of(region: Region) -> Option<AccountId> {
@@ -538,12 +484,12 @@ impl WasteDisposal {
             created_at: env::block_time(),
         };
         MANIFESTS.set(&id, &m);
-        BY_ACCOUNT.push(&generator, id);
+        BY_ACCOUNT.push(&generator, &id)?;
         if transporter != generator {
-            BY_ACCOUNT.push(&transporter, id);
+            BY_ACCOUNT.push(&transporter, &id)?;
         }
         if facility != generator && facility != transporter {
-            BY_ACCOUNT.push(&facility, id);
+            BY_ACCOUNT.push(&facility, &id)?;
         }
         if cross {
             PENDING.update(&destination, |v| v.push(id));
@@ -651,7 +597,7 @@ impl WasteDisposal {
             measured_kg: measured_weight_kg,
         });
         if flagged {
-            FLAGGED.push(&(), manifest_id);
+            FLAGGED.push(&manifest_id)?;
             let off_bps = declared.abs_diff(measured_weight_kg) as u128 * BPS as u128 / declared as u128;
             record(
                 manifest_id,
@@ -733,13 +679,13 @@ impl WasteDisposal {
     // ------------------------------------------------------------ queries
 
     /// A manifest, or None if there is no such id.
-    #[message]
+    #[message(query)]
     pub fn manifest(manifest_id: u64) -> Result<Option<Manifest>> {
         Ok(MANIFESTS.get(&manifest_id))
     }
 
     /// Every step of a manifest, oldest first (fails for an unknown id).
-    #[message]
+    #[message(query)]
     pub fn history(manifest_id: u64) -> Result<Vec<HistoryEntry>> {
         load(manifest_id)?;
         Ok(HISTORY.get(&manifest_id).unwrap_or_default())
@@ -747,68 +693,68 @@ impl WasteDisposal {
 
     /// Ids of the manifests where `account` is generator, transporter or facility, oldest first.
     /// (For accounts with thousands of manifests use `manifests_of_page`.)
-    #[message]
+    #[message(query)]
     pub fn manifests_of(account: AccountId) -> Result<Vec<u64>> {
-        Ok(BY_ACCOUNT.range(&account, 0, u64::MAX))
+        Ok(BY_ACCOUNT.iter(&account).collect())
     }
 
     /// Up to `limit` ids of `manifests_of(account)` starting at position `start`.
-    #[message]
+    #[message(query)]
     pub fn manifests_of_page(account: AccountId, start: u64, limit: u64) -> Result<Vec<u64>> {
-        Ok(BY_ACCOUNT.range(&account, start, limit))
+        Ok(BY_ACCOUNT.page(&account, index(start), index(limit)))
     }
 
     /// Ids of every manifest ever flagged for a weight discrepancy (cleared ones included),
     /// oldest first.
-    #[message]
+    #[message(query)]
     pub fn flagged_manifests() -> Result<Vec<u64>> {
-        Ok(FLAGGED.range(&(), 0, u64::MAX))
+        Ok(FLAGGED.iter().collect())
     }
 
     /// Up to `limit` ids of `flagged_manifests()` starting at position `start`.
-    #[message]
+    #[message(query)]
     pub fn flagged_manifests_page(start: u64, limit: u64) -> Result<Vec<u64>> {
-        Ok(FLAGGED.range(&(), start, limit))
+        Ok(FLAGGED.page(index(start), index(limit)))
     }
 
     /// Cross-region manifests bound for `region` that await its agency's approval.
-    #[message]
+    #[message(query)]
     pub fn pending_approvals(region: Region) -> Result<Vec<u64>> {
         Ok(PENDING.get(&region).unwrap_or_default())
     }
 
     /// The environment agency registered for a region.
-    #[message]
+    #[message(query)]
     pub fn agency(region: Region) -> Result<Option<AccountId>> {
         Ok(agency_of(region))
     }
 
     /// A registered transporter.
-    #[message]
+    #[message(query)]
     pub fn transporter(account: AccountId) -> Result<Option<Transporter>> {
         Ok(TRANSPORTERS.get(&account))
     }
 
     /// A registered facility.
-    #[message]
+    #[message(query)]
     pub fn facility(account: AccountId) -> Result<Option<Facility>> {
         Ok(FACILITIES.get(&account))
     }
 
     /// The admin account.
-    #[message]
+    #[message(query)]
     pub fn admin() -> Result<AccountId> {
         ADMIN.get().ok_or_else(|| Error::new("the contract has no admin"))
     }
 
     /// The weight tolerance at receipt, basis points of the declared weight.
-    #[message]
+    #[message(query)]
     pub fn tolerance_bps() -> Result<u32> {
         Ok(TOLERANCE_BPS.get_or(0))
     }
 
     /// How many manifests were created.
-    #[message]
+    #[message(query)]
     pub fn manifest_count() -> Result<u64> {
         Ok(NEXT_ID.get_or(1) - 1)
     }

@@ -73,13 +73,13 @@ fn world() -> World {
 
 impl World {
     fn call(&self, who: &AccountId, value: u64, input: Vec<u8>) -> Result<Vec<u8>, String> {
-        self.env.call(&self.c, who, value, input)
+        self.env.call(who, &self.c, value, input)
     }
     fn ok(&self, who: &AccountId, value: u64, input: Vec<u8>) -> Vec<u8> {
         self.call(who, value, input).unwrap_or_else(|e| panic!("call failed: {e}"))
     }
     fn ok_decode<R: Decode>(&self, who: &AccountId, value: u64, input: Vec<u8>) -> R {
-        self.env.call_decode(&self.c, who, value, input).unwrap_or_else(|e| panic!("call failed: {e}"))
+        self.env.call_decode(who, &self.c, value, input).unwrap_or_else(|e| panic!("call failed: {e}"))
     }
     /// Expects a refusal whose message contains `needle`, and checks it changed nothing.
     fn refused(&self, who: &AccountId, value: u64, input: Vec<u8>, needle: &str) -> String {
@@ -284,8 +284,8 @@ fn cross_region_to_a_region_without_agency_is_refused() {
     // A fresh contract with no Tianjin agency.
     let c2 = w.env.deploy(WasteDisposal::ENTRY, &w.admin, 0, msg::new(w.admin, 0)).unwrap();
     let tj_facility = TestEnv::account("tianjin-plant");
-    w.env.call(&c2, &w.admin, 0, msg::register_transporter(w.transporter, "t".into())).unwrap();
-    w.env.call(&c2, &w.admin, 0, msg::register_facility(tj_facility, "plant".into(), Region::Tianjin)).unwrap();
+    w.env.call(&w.admin, &c2, 0, msg::register_transporter(w.transporter, "t".into())).unwrap();
+    w.env.call(&w.admin, &c2, 0, msg::register_facility(tj_facility, "plant".into(), Region::Tianjin)).unwrap();
     let input = msg::create_manifest(
         WasteCategory::Industrial,
         5,
@@ -295,7 +295,7 @@ fn cross_region_to_a_region_without_agency_is_refused() {
         tj_facility,
         0,
     );
-    let err = w.env.call(&c2, &w.generator, 100, input.clone()).unwrap_err();
+    let err = w.env.call(&w.generator, &c2, 100, input.clone()).unwrap_err();
     assert!(err.contains("no environment agency is registered for Tianjin"), "{err}");
     assert_eq!(w.env.balance(&w.generator), START, "fee refunded by the revert");
     // A same-region manifest there needs no agency.
@@ -308,9 +308,9 @@ fn cross_region_to_a_region_without_agency_is_refused() {
         tj_facility,
         0,
     );
-    assert_eq!(w.env.call_decode::<u64>(&c2, &w.generator, 100, same), Ok(1));
-    w.env.call(&c2, &w.admin, 0, msg::register_agency(Region::Tianjin, w.tj_agency)).unwrap();
-    assert_eq!(w.env.call_decode::<u64>(&c2, &w.generator, 100, input), Ok(2));
+    assert_eq!(w.env.call_decode::<u64>(&w.generator, &c2, 100, same), Ok(1));
+    w.env.call(&w.admin, &c2, 0, msg::register_agency(Region::Tianjin, w.tj_agency)).unwrap();
+    assert_eq!(w.env.call_decode::<u64>(&w.generator, &c2, 100, input), Ok(2));
 }
 
 #[test]

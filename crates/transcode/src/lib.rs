@@ -124,6 +124,9 @@ pub struct LoadedMetadata {
     /// Type id of the contract's event enum, if it declared one.
     #[serde(default)]
     pub events: Option<u32>,
+    /// Each event kind and its topic fields (absent in metadata from before the derive).
+    #[serde(default)]
+    pub event_topics: Vec<LoadedEventTopics>,
     #[serde(deserialize_with = "deserialize_registry")]
     pub types: PortableRegistry,
 }
@@ -135,12 +138,26 @@ pub struct LoadedMessage {
     pub selector: String,
     #[serde(default)]
     pub payable: bool,
+    /// False for a `#[message(query)]`. Metadata from before the flag says nothing: assume it
+    /// may change state.
+    #[serde(default = "mutates_unless_told")]
+    pub mutates: bool,
     #[serde(default)]
     pub args: Vec<LoadedArg>,
     /// Type id of the `Ok` output.
     pub returns: u32,
     #[serde(default)]
     pub docs: Vec<String>,
+}
+
+fn mutates_unless_told() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoadedEventTopics {
+    pub name: String,
+    pub topics: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -250,6 +267,7 @@ impl From<&jjj_sdk::metadata::ContractMetadata> for LoadedMetadata {
             name: s.name.clone(),
             selector: s.selector.clone(),
             payable: s.payable,
+            mutates: s.mutates,
             args: s.args.iter().map(|a| LoadedArg { name: a.name.clone(), ty: a.ty }).collect(),
             returns: s.returns,
             docs: s.docs.clone(),
@@ -259,6 +277,11 @@ impl From<&jjj_sdk::metadata::ContractMetadata> for LoadedMetadata {
             constructors: m.constructors.iter().map(conv).collect(),
             messages: m.messages.iter().map(conv).collect(),
             events: m.events,
+            event_topics: m
+                .event_topics
+                .iter()
+                .map(|e| LoadedEventTopics { name: e.name.clone(), topics: e.topics.clone() })
+                .collect(),
             types: m.types.clone(),
         }
     }
@@ -1135,6 +1158,23 @@ mod tests {
             let native = LoadedMetadata::from(&meta);
             assert_eq!(serde_json::to_value(&native).unwrap_or_default(), orig);
         }
+    }
+
+    #[test]
+    fn metadata_without_query_flags_or_event_topics_still_loads() {
+        let mut v: Value = serde_json::from_str(&utility_bills::UtilityBills::metadata().to_json()).unwrap_or_default();
+        assert_eq!(v["messages"].as_array().map(|m| m.iter().any(|m| m["mutates"] == json!(false))), Some(true));
+        for m in v["messages"].as_array_mut().into_iter().flatten().filter_map(Value::as_object_mut) {
+            m.remove("mutates");
+        }
+        if let Some(m) = v.as_object_mut() {
+            m.remove("event_topics");
+        }
+        let loaded = LoadedMetadata::from_json(&v.to_string()).unwrap_or_else(|e| panic!("older metadata loads: {e}"));
+        assert!(loaded.messages.iter().all(|m| m.mutates), "without the flag every message may change state");
+        assert!(loaded.event_topics.is_empty());
+        assert_eq!(bills().message("bill").map(|m| m.mutates), Some(false));
+        assert_eq!(bills().event_topics[0].topics, ["bill_id", "provider", "resident"]);
     }
 
     #[test]

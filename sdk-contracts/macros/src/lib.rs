@@ -1,15 +1,19 @@
-//! `#[contract]`: turns an `impl` block into a jjj contract's entry points.
+//! The jjj SDK's macros: `#[contract]`, which turns an `impl` block into a contract's entry
+//! points, and `#[derive(ContractEvent)]`, which gives an event type its name and topics.
 //!
-//! Methods marked `#[constructor]` run at instantiation, methods marked `#[message]` on calls;
-//! add `payable` (`#[message(payable)]`) to accept value. Methods take their arguments by value,
-//! no `self` (state lives in storage), and return `jjj_sdk::Result<T>`.
+//! `#[contract]`: methods marked `#[constructor]` run at instantiation, methods marked `#[message]`
+//! on calls; add `payable` (`#[message(payable)]`) to accept value, `query` (`#[message(query)]`)
+//! for a message that only reads state. Methods take their arguments by value, no `self` (state
+//! lives in storage), and return `Result<T, E>` with `E: Display` (usually `jjj_sdk::Error`, or a
+//! contract's own error enum).
 //!
 //! Generated, beside the impl: the wasm exports `deploy` and `call` (wasm32 only), which read the
 //! input, match the 4-byte selector (blake2b-256 of the method name, first four bytes), decode the
 //! arguments, refuse value sent to non-payable methods, run the method and set its SCALE-encoded
-//! output or revert with its error; a `msg` module with one function per method that encodes a
-//! call; and natively `Contract::ENTRY` (for `jjj_sdk::testing::TestEnv`) and
-//! `Contract::metadata()`.
+//! output or revert with its error's text; a `msg` module with one function per method that
+//! encodes a call; and natively `Contract::ENTRY` (for `jjj_sdk::testing::TestEnv`),
+//! `Contract::metadata()` and the free function `__jjj_contract_metadata()` (the same metadata
+//! under a fixed name, for `jjj contract build`).
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{format_ident, quote};
@@ -22,6 +26,9 @@ struct Method {
     ident: syn::Ident,
     constructor: bool,
     payable: bool,
+    /// `#[message(query)]`: reads state only (recorded in metadata; the native test host refuses
+    /// its writes, the node runs it read-only).
+    query: bool,
     args: Vec<(syn::Ident, Type)>,
     ok_type: Type,
     docs: Vec<String>,
@@ -34,8 +41,16 @@ fn selector(name: &str) -> [u8; 4] {
     [h[0], h[1], h[2], h[3]]
 }
 
-/// Reads and removes our marker attribute; returns (constructor?, payable?) if it was there.
-fn take_marker(attrs: &mut Vec<Attribute>) -> syn::Result<Option<(bool, bool)>> {
+/// What the marker attribute of a method says.
+#[derive(Clone, Copy)]
+struct Marker {
+    constructor: bool,
+    payable: bool,
+    query: bool,
+}
+
+/// Reads and removes our marker attribute (`#[constructor]`, `#[message]`, with options).
+fn take_marker(attrs: &mut Vec<Attribute>) -> syn::Result<Option<Marker>> {
     let mut found = None;
     let mut err = None;
     attrs.retain(|a| {
@@ -43,22 +58,10 @@ fn take_marker(attrs: &mut Vec<Attribute>) -> syn::Result<Option<(bool, bool)>> 
         if !(constructor || a.path().is_ident("message")) {
             return true;
         }
-        let payable = match &a.meta {
-            Meta::Path(_) => false,
-            Meta::List(l) => {
-                if l.tokens.to_string() == "payable" {
-                    true
-                } else {
-                    err = Some(Error::new(l.span(), "the only option is `payable`"));
-                    false
-                }
-            }
-            Meta::NameValue(nv) => {
-                err = Some(Error::new(nv.span(), "write #[message] or #[message(payable)]"));
-                false
-            }
-        };
-        found = Some((constructor, payable));
+        match marker(a, constructor) {
+            Ok(m) => found = Some(m),
+            Err(e) => err = Some(e),
+        }
         false
     });
     match err {
@@ -67,22 +70,46 @@ fn take_marker(attrs: &mut Vec<Attribute>) -> syn::Result<Option<(bool, bool)>> 
     }
 }
 
-/// `Result<T>` or `Result<T, E>` → T; anything else is refused.
-fn ok_type(ret: &ReturnType) -> syn::Result<Type> {
-    let msg = "a contract method returns jjj_sdk::Result<T>: an Err reverts the call with its message";
-    let ReturnType::Type(_, ty) = ret else { return Err(Error::new(ret.span(), msg)) };
-    if let Type::Path(p) = &**ty {
-        if let Some(last) = p.path.segments.last() {
-            if last.ident == "Result" {
-                if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
-                    if let Some(syn::GenericArgument::Type(t)) = args.args.first() {
-                        return Ok(t.clone());
-                    }
-                }
-            }
+fn marker(a: &Attribute, constructor: bool) -> syn::Result<Marker> {
+    let mut m = Marker { constructor, payable: false, query: false };
+    let options = match &a.meta {
+        Meta::Path(_) => return Ok(m),
+        Meta::List(l) => Punctuated::<syn::Ident, Token![,]>::parse_terminated.parse2(l.tokens.clone())?,
+        Meta::NameValue(nv) => {
+            return Err(Error::new(nv.span(), "write #[message], #[message(payable)] or #[message(query)]"))
+        }
+    };
+    for o in options {
+        if o == "payable" {
+            m.payable = true;
+        } else if o == "query" && !constructor {
+            m.query = true;
+        } else if o == "query" {
+            return Err(Error::new(o.span(), "a constructor always writes state: `query` is for messages"));
+        } else {
+            return Err(Error::new(o.span(), "the options are `payable` and `query`"));
         }
     }
-    Err(Error::new(ty.span(), msg))
+    if m.payable && m.query {
+        return Err(Error::new(
+            a.span(),
+            "a query changes no state, so it cannot accept value: drop `payable` or `query`",
+        ));
+    }
+    Ok(m)
+}
+
+/// The `Ok` type of a method's return type, as the SDK's `MessageOutput` trait names it: any
+/// `Result<T, E>` with `E: Display`, also behind a type alias (the trait checks it, not us).
+fn ok_type(ret: &ReturnType) -> syn::Result<Type> {
+    let ReturnType::Type(_, ty) = ret else {
+        return Err(Error::new(
+            ret.span(),
+            "a contract method returns Result<T, E> (E: Display, e.g. jjj_sdk::Error): an Err reverts the call with \
+             its text",
+        ));
+    };
+    Ok(syn::parse_quote!(<#ty as ::jjj_sdk::__private::MessageOutput>::Ok))
 }
 
 fn docs(attrs: &[Attribute]) -> Vec<String> {
@@ -123,7 +150,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     let mut methods = Vec::new();
     for item in &mut imp.items {
         let ImplItem::Fn(f) = item else { continue };
-        let Some((constructor, payable)) = take_marker(&mut f.attrs)? else { continue };
+        let Some(Marker { constructor, payable, query }) = take_marker(&mut f.attrs)? else { continue };
         let mut args = Vec::new();
         for input in &f.sig.inputs {
             match input {
@@ -144,6 +171,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             ident: f.sig.ident.clone(),
             constructor,
             payable,
+            query,
             args,
             ok_type: ok_type(&f.sig.output)?,
             docs: docs(&f.attrs),
@@ -172,9 +200,11 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             let names: Vec<_> = m.args.iter().map(|(n, _)| n).collect();
             let types: Vec<_> = m.args.iter().map(|(_, t)| t).collect();
             let value_check = if m.payable { quote!() } else { quote!(::jjj_sdk::__private::refuse_value(#name);) };
+            let query = if m.query { quote!(::jjj_sdk::__private::enter_query(#name);) } else { quote!() };
             quote! {
                 [#s0, #s1, #s2, #s3] => {
                     #value_check
+                    #query
                     let (#(#names,)*): (#(#types,)*) = ::jjj_sdk::__private::decode_args(args, #name);
                     ::jjj_sdk::__private::finish(<#self_ty>::#ident(#(#names),*));
                 }
@@ -219,18 +249,24 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         let name = m.ident.to_string();
         let constructor = m.constructor;
         let payable = m.payable;
+        let mutates = !m.query;
         let [s0, s1, s2, s3] = m.selector;
         let arg_names: Vec<_> = m.args.iter().map(|(n, _)| n.to_string()).collect();
         let arg_types: Vec<_> = m.args.iter().map(|(_, t)| t).collect();
         let ok = &m.ok_type;
         let docs = &m.docs;
         quote! {
-            b.message(#constructor, #name, [#s0, #s1, #s2, #s3], #payable,
+            b.message(#constructor, #name, [#s0, #s1, #s2, #s3], #payable, #mutates,
                 &[#((#arg_names, ::jjj_sdk::__private::meta_type::<#arg_types>())),*],
                 ::jjj_sdk::__private::meta_type::<#ok>(), &[#(#docs),*]);
         }
     });
-    let events_meta = events.map(|e| quote!(b.events(::jjj_sdk::__private::meta_type::<#e>());));
+    let events_meta = events.map(|e| {
+        quote!(b.events(
+            ::jjj_sdk::__private::meta_type::<#e>(),
+            <#e as ::jjj_sdk::event::ContractEvent>::SPECS,
+        );)
+    });
 
     Ok(quote! {
         #imp
@@ -252,6 +288,14 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
                 #events_meta
                 b.build()
             }
+        }
+
+        /// The metadata under a fixed name, for `jjj contract build`'s generated metadata
+        /// binary (which cannot know the contract's type name).
+        #[cfg(not(target_arch = "wasm32"))]
+        #[doc(hidden)]
+        pub fn __jjj_contract_metadata() -> ::jjj_sdk::metadata::ContractMetadata {
+            <#self_ty>::metadata()
         }
 
         #[doc(hidden)]
@@ -283,4 +327,131 @@ pub fn contract(attr: TokenStream, item: TokenStream) -> TokenStream {
         Ok(t) => t.into(),
         Err(e) => e.to_compile_error().into(),
     }
+}
+
+/// Most `#[topic]` fields of one event: the host allows 4 topics and the first names the event
+/// (`jjj_abi::limits::MAX_EVENT_TOPICS - 1`; the SDK's tests check the two agree).
+const MAX_TOPIC_FIELDS: usize = 3;
+
+/// `#[derive(ContractEvent)]` on a struct or an enum of events.
+///
+/// The event's name is the struct's name, or the variant's name for an enum; its first topic is
+/// the blake2b-256 hash of that name. Fields marked `#[topic]` (at most three per event) follow,
+/// in field order, each turned into a topic by `jjj_sdk::event::Topic` (an absent `Option` adds
+/// none). `#[topic(distinct)]` leaves the topic out when it equals an earlier topic of the same
+/// event, so an account named in two roles is indexed once.
+#[proc_macro_derive(ContractEvent, attributes(topic))]
+pub fn derive_contract_event(input: TokenStream) -> TokenStream {
+    match expand_event(syn::parse_macro_input!(input as syn::DeriveInput)) {
+        Ok(t) => t.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+/// One event kind: a struct, or one enum variant.
+struct EventKind {
+    name: String,
+    /// How to match `self` against this kind, binding the topic fields.
+    pattern: TokenStream2,
+    /// (binding, distinct?) of each topic field, in order.
+    topics: Vec<(syn::Ident, bool)>,
+    topic_names: Vec<String>,
+}
+
+fn expand_event(input: syn::DeriveInput) -> syn::Result<TokenStream2> {
+    let ty = &input.ident;
+    let mut kinds = Vec::new();
+    match &input.data {
+        syn::Data::Struct(s) => kinds.push(event_kind(ty.to_string(), quote!(Self), &s.fields)?),
+        syn::Data::Enum(e) => {
+            for v in &e.variants {
+                let ident = &v.ident;
+                kinds.push(event_kind(ident.to_string(), quote!(Self::#ident), &v.fields)?);
+            }
+        }
+        syn::Data::Union(u) => return Err(Error::new(u.union_token.span(), "an event is a struct or an enum")),
+    }
+    let names = kinds.iter().map(|k| &k.name);
+    let patterns: Vec<_> = kinds.iter().map(|k| &k.pattern).collect();
+    let pushes = kinds.iter().map(|k| {
+        let each = k.topics.iter().map(|(binding, distinct)| {
+            if *distinct {
+                quote!(::jjj_sdk::event::push_distinct_topic(&mut topics, #binding);)
+            } else {
+                quote!(::jjj_sdk::event::push_topic(&mut topics, #binding);)
+            }
+        });
+        quote!(#(#each)*)
+    });
+    let specs = kinds.iter().map(|k| {
+        let name = &k.name;
+        let topics = &k.topic_names;
+        quote!(::jjj_sdk::event::EventSpec { name: #name, topics: &[#(#topics),*] })
+    });
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    Ok(quote! {
+        impl #impl_generics ::jjj_sdk::event::ContractEvent for #ty #ty_generics #where_clause {
+            const SPECS: &'static [::jjj_sdk::event::EventSpec] = &[#(#specs),*];
+            fn name(&self) -> &'static str {
+                #[allow(unused_variables)]
+                match self {
+                    #(#patterns => #names,)*
+                }
+            }
+            #[allow(unused_mut, unused_variables)]
+            fn indexed(&self) -> ::jjj_sdk::__private::Vec<::jjj_sdk::Hash> {
+                let mut topics = ::jjj_sdk::__private::Vec::new();
+                match self {
+                    #(#patterns => { #pushes })*
+                }
+                topics
+            }
+        }
+    })
+}
+
+fn event_kind(name: String, path: TokenStream2, fields: &syn::Fields) -> syn::Result<EventKind> {
+    let mut topics = Vec::new();
+    let mut topic_names = Vec::new();
+    let mut bindings = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        let binding = format_ident!("__field_{}", i);
+        let mut is_topic = None;
+        for a in f.attrs.iter().filter(|a| a.path().is_ident("topic")) {
+            if is_topic.is_some() {
+                return Err(Error::new(a.span(), "#[topic] is given twice"));
+            }
+            is_topic = Some(match &a.meta {
+                Meta::Path(_) => false,
+                Meta::List(l) if l.tokens.to_string() == "distinct" => true,
+                _ => return Err(Error::new(a.span(), "write #[topic] or #[topic(distinct)]")),
+            });
+        }
+        if let Some(distinct) = is_topic {
+            if topics.len() == MAX_TOPIC_FIELDS {
+                return Err(Error::new(
+                    f.span(),
+                    format!(
+                        "event `{name}` has more than {MAX_TOPIC_FIELDS} #[topic] fields: the host allows 4 topics \
+                         and the first is the event's name"
+                    ),
+                ));
+            }
+            topics.push((binding.clone(), distinct));
+            topic_names.push(f.ident.as_ref().map(|i| i.to_string()).unwrap_or_else(|| i.to_string()));
+        }
+        bindings.push((f.ident.clone(), binding, is_topic.is_some()));
+    }
+    let pattern = match fields {
+        syn::Fields::Unit => path,
+        syn::Fields::Named(_) => {
+            let bound = bindings.iter().filter(|b| b.2).map(|(field, binding, _)| quote!(#field: #binding));
+            quote!(#path { #(#bound,)* .. })
+        }
+        syn::Fields::Unnamed(_) => {
+            let each = bindings.iter().map(|(_, binding, topic)| if *topic { quote!(#binding) } else { quote!(_) });
+            quote!(#path(#(#each),*))
+        }
+    };
+    Ok(EventKind { name, pattern, topics, topic_names })
 }
