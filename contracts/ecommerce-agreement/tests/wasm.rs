@@ -4,10 +4,10 @@
 //! Exact balance checks are made on accounts that did not send the measured transaction (and on
 //! the contract itself), so they hold whatever the chain charges its senders for gas.
 use ecommerce_agreement::{msg, Agreement, AgreementEvent, MilestoneSpec, MilestoneState, Status};
-use jjj_testkit::{contract_wasm, TestAccount, TestChain};
 use jjj_primitives::Receipt;
 use jjj_sdk::codec::Decode;
 use jjj_sdk::{AccountId, Hash};
+use jjj_testkit::{contract_wasm, TestAccount, TestChain};
 
 const DAY: u64 = 86_400_000;
 const FUNDS: u64 = 10_000_000;

@@ -1,9 +1,9 @@
 //! The real wasm on the real runtime: the stories of the native tests, played as signed
 //! transactions against the compiled contract (build it first with scripts/build-contracts.sh).
-use jjj_testkit::{contract_wasm, TestAccount, TestChain};
 use jjj_primitives::Receipt;
 use jjj_sdk::event::{account_topic, name_topic, u64_topic};
 use jjj_sdk::AccountId;
+use jjj_testkit::{contract_wasm, TestAccount, TestChain};
 use parity_scale_codec::Decode;
 use waste_disposal::{msg, HistoryEntry, Manifest, Region, Status, Step, WasteCategory, WasteEvent};
 

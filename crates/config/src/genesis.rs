@@ -2,8 +2,8 @@
 //! written by `jjj network init`; every member of the network must hold the same file (its hash
 //! is the genesis header's, so a node with a different file cannot join).
 use jjj_executive::genesis_changes;
-use jjj_state::{ChangeSet, MemoryState, StateCommitment};
 use jjj_primitives::{AccountId, Hash, Header, NetworkId};
+use jjj_state::{ChangeSet, MemoryState, StateCommitment};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -61,7 +61,8 @@ pub fn parse_hash(s: &str) -> Result<Hash, String> {
 impl Genesis {
     pub fn load(path: &Path) -> Result<Genesis, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read genesis {}: {e}", path.display()))?;
-        let g: Genesis = serde_json::from_str(&text).map_err(|e| format!("genesis {} is not valid: {e}", path.display()))?;
+        let g: Genesis =
+            serde_json::from_str(&text).map_err(|e| format!("genesis {} is not valid: {e}", path.display()))?;
         g.check()?;
         Ok(g)
     }

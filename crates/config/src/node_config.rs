@@ -60,7 +60,8 @@ fn default_per_sender() -> usize {
 impl NodeConfig {
     pub fn load(path: &Path) -> Result<NodeConfig, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-        let mut c: NodeConfig = toml::from_str(&text).map_err(|e| format!("config {} is not valid: {e}", path.display()))?;
+        let mut c: NodeConfig =
+            toml::from_str(&text).map_err(|e| format!("config {} is not valid: {e}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let rel = |p: &PathBuf| if p.is_relative() { base.join(p) } else { p.clone() };
         c.key_file = rel(&c.key_file);
@@ -81,7 +82,8 @@ impl NodeConfig {
 pub fn load_key(path: &Path) -> Result<Keypair, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read key {}: {e}", path.display()))?;
     let t = text.trim();
-    let bytes = hex::decode(t.strip_prefix("0x").unwrap_or(t)).map_err(|e| format!("key {} is not hex: {e}", path.display()))?;
+    let bytes = hex::decode(t.strip_prefix("0x").unwrap_or(t))
+        .map_err(|e| format!("key {} is not hex: {e}", path.display()))?;
     let seed: [u8; 32] = bytes.try_into().map_err(|_| format!("key {} is not a 32-byte seed", path.display()))?;
     Ok(Keypair::from_seed(seed))
 }

@@ -3,9 +3,9 @@
 //! ed25519 signs transactions, consensus votes and p2p identities; blake2b-256 (the chain's own
 //! hash) lives in `jjj_primitives` and is re-exported here. The 国密 suite (SM2/SM3) will sit
 //! beside ed25519 here, chosen per network.
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 pub use jjj_primitives::blake2_256;
 use jjj_primitives::{AccountId, Signature, SignedTransaction, Transaction};
-use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use sha2::Digest;
 
 pub fn sha256(data: &[u8]) -> [u8; 32] {

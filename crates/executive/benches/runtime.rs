@@ -10,9 +10,9 @@
 //! Needs the contracts built: `scripts/build-contracts.sh`. Run: `scripts/bench.sh` or
 //! `cargo bench -p jjj-executive`.
 use criterion::{BenchmarkId, Criterion, Throughput};
+use jjj_primitives::*;
 use jjj_state::Overlay;
 use jjj_testkit::{contract_wasm, TestAccount, TestChain};
-use jjj_primitives::*;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use utility_bills::{msg, Region, UtilityKind};

@@ -2,10 +2,10 @@
 //! calls, re-entrancy, panics, dry runs with exact gas, and determinism across fresh engines.
 use counter::msg;
 use jjj_crypto::Keypair;
+use jjj_executive::{BlockTemplate, Runtime};
+use jjj_primitives::*;
 use jjj_state::{MemoryState, StateCommitment};
 use jjj_testkit::{contract_wasm, decode_output, TestAccount, TestChain};
-use jjj_primitives::*;
-use jjj_executive::{BlockTemplate, Runtime};
 use parity_scale_codec::{Decode, Encode};
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! Hostile modules, hand-written in WAT: each is refused at upload or halted with a receipt a
 //! human can read, and the runtime goes on serving the next call.
-use jjj_testkit::{TestAccount, TestChain};
 use jjj_primitives::{AccountId, ReceiptStatus};
+use jjj_testkit::{TestAccount, TestChain};
 
 /// A module importing what the probes use, with `deploy` empty and `call` = `call_body`.
 fn module(call_body: &str, extra: &str) -> Vec<u8> {

@@ -66,7 +66,14 @@ pub struct Mempool {
 
 impl Mempool {
     pub fn new(network: NetworkId, capacity: usize, per_sender: usize) -> Self {
-        Mempool { network, capacity, per_sender: per_sender.max(1), senders: BTreeMap::new(), by_hash: HashMap::new(), cursor: None }
+        Mempool {
+            network,
+            capacity,
+            per_sender: per_sender.max(1),
+            senders: BTreeMap::new(),
+            by_hash: HashMap::new(),
+            cursor: None,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -80,7 +87,12 @@ impl Mempool {
     }
 
     /// Admits a transaction after every check that does not need execution.
-    pub fn insert(&mut self, runtime: &Runtime, state: Arc<dyn StateReader>, stx: SignedTransaction) -> Result<Hash, MempoolError> {
+    pub fn insert(
+        &mut self,
+        runtime: &Runtime,
+        state: Arc<dyn StateReader>,
+        stx: SignedTransaction,
+    ) -> Result<Hash, MempoolError> {
         let hash = stx.hash();
         if self.by_hash.contains_key(&hash) {
             return Err(MempoolError::Duplicate(hash));
@@ -95,7 +107,9 @@ impl Mempool {
             || overlay.get(&keys::multisig(&sender)).map_err(|e| MempoolError::State(e.to_string()))?.is_some();
         if !known {
             // Signatures first, so a stranger learns nothing before proving a key.
-            if let Err(e @ (TxError::BadSignature(_) | TxError::WrongNetwork { .. })) = runtime.check_transaction(&overlay, &self.network, &stx) {
+            if let Err(e @ (TxError::BadSignature(_) | TxError::WrongNetwork { .. })) =
+                runtime.check_transaction(&overlay, &self.network, &stx)
+            {
                 return Err(MempoolError::Invalid(e));
             }
             return Err(MempoolError::UnknownSender(sender));
@@ -129,10 +143,16 @@ impl Mempool {
 
     /// A batch for the next block: for each sender, consecutive nonces from its next nonce,
     /// senders taking turns, within the count and byte limits.
-    pub fn batch(&mut self, max_txs: usize, max_bytes: usize, next_nonce: impl Fn(&AccountId) -> u64) -> Vec<SignedTransaction> {
+    pub fn batch(
+        &mut self,
+        max_txs: usize,
+        max_bytes: usize,
+        next_nonce: impl Fn(&AccountId) -> u64,
+    ) -> Vec<SignedTransaction> {
         let mut runs: Vec<(AccountId, Vec<&SignedTransaction>)> = Vec::new();
         let start = self.cursor;
-        let ordered = self.senders.range(start.unwrap_or_default()..).chain(self.senders.range(..start.unwrap_or_default()));
+        let ordered =
+            self.senders.range(start.unwrap_or_default()..).chain(self.senders.range(..start.unwrap_or_default()));
         for (sender, queue) in ordered {
             let mut n = next_nonce(sender);
             let mut run = Vec::new();
@@ -221,8 +241,8 @@ mod tests {
     use super::*;
     use jjj_crypto::Keypair;
     use jjj_executive::genesis_changes;
-    use jjj_state::MemoryState;
     use jjj_primitives::{Call, Transaction};
+    use jjj_state::MemoryState;
 
     fn setup() -> (Runtime, Arc<MemoryState>, Keypair, Keypair, NetworkId) {
         let a = Keypair::from_name("a");
@@ -233,7 +253,13 @@ mod tests {
     }
 
     fn tx(k: &Keypair, net: &NetworkId, nonce: u64) -> SignedTransaction {
-        k.sign_tx(Transaction { network: net.clone(), sender: k.account(), nonce, gas_limit: 100_000, call: Call::Transfer { to: AccountId([1; 32]), amount: 1 } })
+        k.sign_tx(Transaction {
+            network: net.clone(),
+            sender: k.account(),
+            nonce,
+            gas_limit: 100_000,
+            call: Call::Transfer { to: AccountId([1; 32]), amount: 1 },
+        })
     }
 
     #[test]
@@ -247,7 +273,10 @@ mod tests {
         bad.signatures[0].signature[3] ^= 1;
         assert!(matches!(m.insert(&rt, s.clone(), bad), Err(MempoolError::Invalid(TxError::BadSignature(_)))));
         let other = NetworkId::new("other").expect("id");
-        assert!(matches!(m.insert(&rt, s.clone(), tx(&a, &other, 1)), Err(MempoolError::Invalid(TxError::WrongNetwork { .. }))));
+        assert!(matches!(
+            m.insert(&rt, s.clone(), tx(&a, &other, 1)),
+            Err(MempoolError::Invalid(TxError::WrongNetwork { .. }))
+        ));
         let stranger = Keypair::from_name("stranger");
         assert!(matches!(m.insert(&rt, s.clone(), tx(&stranger, &net, 0)), Err(MempoolError::UnknownSender(_))));
         assert!(matches!(m.insert(&rt, s.clone(), tx(&a, &net, 9)), Err(MempoolError::NonceTooFar { .. })));
@@ -257,7 +286,10 @@ mod tests {
         assert_eq!(m.insert(&rt, s.clone(), twin), Err(MempoolError::NonceTaken { got: 0 }));
         m.insert(&rt, s.clone(), tx(&a, &net, 1)).expect("future nonce admitted");
         m.insert(&rt, s.clone(), tx(&a, &net, 2)).expect("future nonce admitted");
-        assert_eq!(m.insert(&rt, s.clone(), tx(&a, &net, 3)), Err(MempoolError::NonceTooFar { expected: 0, got: 3, window: 3 }));
+        assert_eq!(
+            m.insert(&rt, s.clone(), tx(&a, &net, 3)),
+            Err(MempoolError::NonceTooFar { expected: 0, got: 3, window: 3 })
+        );
         assert_eq!(m.len(), 3);
     }
 

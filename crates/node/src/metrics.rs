@@ -43,11 +43,18 @@ impl Metrics {
         g(out, "jjj_view_changes_total", "View changes seen.", "counter", self.view_changes.load(Relaxed));
         g(out, "jjj_blocks_total", "Blocks finalised.", "counter", self.blocks.load(Relaxed));
         g(out, "jjj_transactions_total", "Transactions finalised.", "counter", self.transactions.load(Relaxed));
-        g(out, "jjj_transactions_refused_total", "Transactions refused at admission.", "counter", self.tx_refused.load(Relaxed));
+        g(
+            out,
+            "jjj_transactions_refused_total",
+            "Transactions refused at admission.",
+            "counter",
+            self.tx_refused.load(Relaxed),
+        );
         g(out, "jjj_mempool_transactions", "Transactions waiting in the mempool.", "gauge", self.mempool.load(Relaxed));
         g(out, "jjj_peers", "Connected peers.", "gauge", self.peers.load(Relaxed));
         let name = "jjj_finality_latency_ms";
-        let _ = writeln!(out, "# HELP {name} Block timestamp to local finality, milliseconds.\n# TYPE {name} histogram");
+        let _ =
+            writeln!(out, "# HELP {name} Block timestamp to local finality, milliseconds.\n# TYPE {name} histogram");
         for (i, b) in LATENCY_BUCKETS_MS.iter().enumerate() {
             let _ = writeln!(out, "{name}_bucket{{{l},le=\"{b}\"}} {}", self.latency_buckets[i].load(Relaxed));
         }

@@ -21,11 +21,23 @@ pub struct CertifiedBlock {
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
 pub enum WireMessage {
-    Consensus { network: NetworkId, message: ConsensusMessage },
-    Transactions { network: NetworkId, txs: Vec<SignedTransaction> },
+    Consensus {
+        network: NetworkId,
+        message: ConsensusMessage,
+    },
+    Transactions {
+        network: NetworkId,
+        txs: Vec<SignedTransaction>,
+    },
     /// "Send me the finalised blocks from `from` on (at most `MAX_SYNC_BLOCKS`)."
-    SyncRequest { network: NetworkId, from: u64 },
-    SyncResponse { network: NetworkId, blocks: Vec<CertifiedBlock> },
+    SyncRequest {
+        network: NetworkId,
+        from: u64,
+    },
+    SyncResponse {
+        network: NetworkId,
+        blocks: Vec<CertifiedBlock>,
+    },
 }
 
 impl WireMessage {
@@ -39,6 +51,7 @@ impl WireMessage {
     }
 
     pub fn decode_bounded(bytes: &[u8]) -> Result<WireMessage, String> {
-        WireMessage::decode_all_with_depth_limit(MAX_DECODE_DEPTH, &mut &bytes[..]).map_err(|e| format!("malformed peer message: {e}"))
+        WireMessage::decode_all_with_depth_limit(MAX_DECODE_DEPTH, &mut &bytes[..])
+            .map_err(|e| format!("malformed peer message: {e}"))
     }
 }

@@ -13,8 +13,8 @@ pub mod handshake;
 
 pub use frame::{FrameError, MessageReader, MessageWriter, Opener, Sealer, MAX_CHUNK_PLAINTEXT, MAX_FRAME_LEN};
 pub use handshake::{
-    handshake, identity_message, noise_handshake, signing_payload, verify_identity, Established, HandshakeError,
-    Role, IDENTITY_LEN, NOISE_PARAMS, PROTOCOL_TAG,
+    handshake, identity_message, noise_handshake, signing_payload, verify_identity, Established, HandshakeError, Role,
+    IDENTITY_LEN, NOISE_PARAMS, PROTOCOL_TAG,
 };
 
 use jjj_crypto::Keypair;
@@ -114,9 +114,16 @@ pub struct Inbound {
 pub enum PeerEvent {
     Connected(PeerInfo),
     /// The peer has no connection any more (not sent when a connection is replaced by a newer one).
-    Disconnected { id: AccountId, addr: SocketAddr, reason: String },
+    Disconnected {
+        id: AccountId,
+        addr: SocketAddr,
+        reason: String,
+    },
     /// A connection failed its handshake (unknown key, bad signature, garbage, timeout...).
-    Refused { addr: SocketAddr, reason: String },
+    Refused {
+        addr: SocketAddr,
+        reason: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -228,9 +235,8 @@ impl P2p {
         let params: NoiseParams = NOISE_PARAMS.parse()?;
         // A fresh x25519 static key per start: identity comes from the ed25519 signature, not it.
         let noise_key = snow::Builder::new(params).generate_keypair()?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| P2pError::Bind { addr: config.listen, source })?;
+        let listener =
+            TcpListener::bind(config.listen).await.map_err(|source| P2pError::Bind { addr: config.listen, source })?;
         let local_addr = listener.local_addr().map_err(P2pError::LocalAddr)?;
         let local_id = config.key.account();
 
@@ -501,7 +507,8 @@ async fn connection(
     let Established { peer, sealer, opener } = match result {
         Ok(est) => est,
         Err(e) => {
-            let quiet = expected.is_some() && matches!(e, HandshakeError::Frame(FrameError::Closed | FrameError::Io(_)));
+            let quiet =
+                expected.is_some() && matches!(e, HandshakeError::Frame(FrameError::Closed | FrameError::Io(_)));
             if quiet {
                 // A peer that is restarting: expected, the dialler retries.
                 debug!(%addr, error = %e, "handshake aborted by peer");
@@ -517,9 +524,8 @@ async fn connection(
     let cancel = shared.shutdown.child_token();
     let conn_id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
     let info = PeerInfo { id: peer, addr, connected_since_ms: now_ms(), outbound: expected.is_some() };
-    let replaced = shared
-        .peers()
-        .insert(peer, PeerEntry { conn_id, info: info.clone(), queue, cancel: cancel.clone() });
+    let replaced =
+        shared.peers().insert(peer, PeerEntry { conn_id, info: info.clone(), queue, cancel: cancel.clone() });
     if let Some(old) = replaced {
         info!(peer = %peer, old = %old.info.addr, new = %addr, "duplicate connection; keeping the newest");
         old.cancel.cancel();

@@ -1,10 +1,10 @@
 //! The p2p transport over real TCP on 127.0.0.1: mesh forming, chunked messages, refusal of
 //! strangers, forged identities and garbage, reconnection after a restart.
+use jjj_crypto::Keypair;
 use jjj_p2p::{
-    identity_message, noise_handshake, signing_payload, Inbound, P2pConfig, P2pHandle, P2p, PeerEvent, Role,
+    identity_message, noise_handshake, signing_payload, Inbound, P2p, P2pConfig, P2pHandle, PeerEvent, Role,
     MAX_CHUNK_PLAINTEXT, NOISE_PARAMS,
 };
-use jjj_crypto::Keypair;
 use jjj_primitives::AccountId;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -190,10 +190,8 @@ async fn a_stranger_is_refused_and_the_mesh_keeps_working() {
     let keys = keys("strangers", 3);
     let mut nodes = mesh(&keys).await;
     // A stranger whose id is smaller than everyone's, so it dials all three.
-    let stranger = (0..)
-        .map(|i| Keypair::from_name(&format!("stranger-{i}")))
-        .find(|k| k.account() < keys[0].account())
-        .unwrap();
+    let stranger =
+        (0..).map(|i| Keypair::from_name(&format!("stranger-{i}"))).find(|k| k.account() < keys[0].account()).unwrap();
     let mut watch: Vec<_> = nodes.iter().map(|n| n.net.subscribe()).collect();
     let peers = nodes.iter().map(|n| (n.id(), n.net.local_addr())).collect();
     let (s, _srx) = P2p::start(config(&stranger, local(), peers, &keys)).await.unwrap();
@@ -416,8 +414,7 @@ async fn a_duplicate_connection_replaces_the_older_one_and_the_dialler_recovers(
 
     // A's own connection was closed by B, so A redials; that connection is newer again.
     expect_closed(&mut s, "the replaced hand-made connection").await;
-    wait_for(&nodes[1].net, "A to reconnect", |h| h.peers().iter().any(|p| p.id == a && p.addr != client_addr))
-        .await;
+    wait_for(&nodes[1].net, "A to reconnect", |h| h.peers().iter().any(|p| p.id == a && p.addr != client_addr)).await;
     wait_for(&nodes[0].net, "A to see B again", |h| h.is_connected(&keys[1].account())).await;
     exchange_all(&mut nodes, 5).await;
 }

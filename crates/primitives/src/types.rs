@@ -1,8 +1,8 @@
 //! The chain's data types, SCALE-encoded on the wire, on disk and for hashing.
 use crate::blake2_256;
+use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use alloc::format;
 use core::fmt;
 use parity_scale_codec::{Decode, DecodeWithMemTracking, Encode};
 

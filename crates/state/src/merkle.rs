@@ -6,9 +6,9 @@
 //! tests keep them in memory. [`StagedStore`] layers uncommitted node writes over any store: a
 //! replica computes a proposal's root without touching its committed tree.
 use super::{ChangeSet, StateCommitment, StateError, StateReader};
+use blake2::digest::{consts::U32, Digest};
 use jjj_primitives::blake2_256;
 use jjj_primitives::Hash;
-use blake2::digest::{consts::U32, Digest};
 use sparse_merkle_tree::default_store::DefaultStore;
 use sparse_merkle_tree::error::Error as SmtError;
 use sparse_merkle_tree::traits::{Hasher, StoreReadOps, StoreWriteOps};

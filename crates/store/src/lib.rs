@@ -267,9 +267,9 @@ pub(crate) fn decode_stored<T: Decode>(what: impl FnOnce() -> String, bytes: &[u
 pub(super) mod tests {
     use super::*;
     use jjj_crypto::Keypair;
-    use jjj_state::{keys, verify_proof, Account, MemoryState};
-    use jjj_primitives::{Call, ReceiptStatus, SignedTransaction, Transaction};
     use jjj_executive::{genesis_changes, BlockExecution, BlockTemplate, Runtime};
+    use jjj_primitives::{Call, ReceiptStatus, SignedTransaction, Transaction};
+    use jjj_state::{keys, verify_proof, Account, MemoryState};
     use std::path::PathBuf;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::OnceLock;

@@ -7,8 +7,8 @@ use super::{
     check_genesis_header, check_next, event_records, ChainStore, EventFilter, EventRecord, StateHandle, StoreError,
     Tip, TxLocation,
 };
-use jjj_state::{ChangeSet, MemoryState, StateCommitment, StateError, StateProof, StateReader};
 use jjj_primitives::{Block, Hash, Header, Receipt, SignedTransaction};
+use jjj_state::{ChangeSet, MemoryState, StateCommitment, StateError, StateProof, StateReader};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 

@@ -27,18 +27,18 @@ use super::{
     StoreError, Tip, TxLocation,
 };
 use jjj_primitives::blake2_256;
+use jjj_primitives::{Block, Hash, Header, Receipt, SignedTransaction};
 use jjj_state::{
     stage_changes, Blake2bHasher, ChangeSet, StagedStore, StateCommitment, StateError, StateProof, StateReader,
 };
-use jjj_primitives::{Block, Hash, Header, Receipt, SignedTransaction};
 use parity_scale_codec::Encode;
 use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options, WriteBatch, WriteOptions, DB};
 use sparse_merkle_tree::error::Error as SmtError;
 use sparse_merkle_tree::merge::MergeValue;
 use sparse_merkle_tree::traits::StoreReadOps;
 use sparse_merkle_tree::{BranchKey, BranchNode, SparseMerkleTree, H256};
-use std::collections::HashMap;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 
@@ -280,7 +280,11 @@ impl StoreReadOps<H256> for RocksTree<'_> {
             return Ok(hit.clone());
         }
         let node = match self.db.get_pinned_cf(self.branches, &k) {
-            Err(e) => return Err(self.fail(StoreError::Db { context: "read a state tree branch".into(), message: e.to_string() })),
+            Err(e) => {
+                return Err(
+                    self.fail(StoreError::Db { context: "read a state tree branch".into(), message: e.to_string() })
+                )
+            }
             Ok(None) => None,
             Ok(Some(bytes)) => Some(
                 decode_branch_node(&bytes)
@@ -297,7 +301,9 @@ impl StoreReadOps<H256> for RocksTree<'_> {
 
     fn get_leaf(&self, key: &H256) -> Result<Option<H256>, SmtError> {
         match self.db.get_pinned_cf(self.leaves, key.as_slice()) {
-            Err(e) => Err(self.fail(StoreError::Db { context: "read a state tree leaf".into(), message: e.to_string() })),
+            Err(e) => {
+                Err(self.fail(StoreError::Db { context: "read a state tree leaf".into(), message: e.to_string() }))
+            }
             Ok(None) => Ok(None),
             Ok(Some(bytes)) => h256(&bytes).map(Some).map_err(|reason| {
                 self.fail(corrupt(format!("state tree leaf {}", hex::encode(key.as_slice())), reason))
@@ -462,7 +468,14 @@ impl RocksStore {
             ColumnFamilyDescriptor::new(*name, cf_opts)
         });
         let db = DB::open_cf_descriptors(&opts, &path, cfs).map_err(db_err(format!("open {}", path.display())))?;
-        let inner = Inner { db, path, tip: RwLock::new(TipState { version: 0, tip: None }), commit: Mutex::new(()), branch_cache: Mutex::default(), pending_branches: Mutex::default() };
+        let inner = Inner {
+            db,
+            path,
+            tip: RwLock::new(TipState { version: 0, tip: None }),
+            commit: Mutex::new(()),
+            branch_cache: Mutex::default(),
+            pending_branches: Mutex::default(),
+        };
         let tip = inner.load_tip()?;
         match &tip {
             Some(t) => {

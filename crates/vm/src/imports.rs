@@ -24,7 +24,6 @@ fn refuse_in_query<H: Host>(caller: &WasmCaller<'_, H>, what: &str) -> HostResul
     Ok(())
 }
 
-
 fn charge<H: Host>(caller: &mut WasmCaller<'_, H>, amount: u64) -> Result<(), wasmtime::Error> {
     let left = caller.get_fuel()?;
     if left < amount {
@@ -95,7 +94,6 @@ fn storage_key<H: Host>(
     Ok((address, key))
 }
 
-
 /// Links every function of the ABI. The names come from `jjj_abi::names`; a test checks the
 /// linker defines exactly `jjj_abi::HOST_FUNCTIONS`.
 pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()> {
@@ -153,19 +151,27 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
         },
     )?;
 
-    linker.func_wrap(m, names::storage_remove, |mut c: WasmCaller<'_, H>, key_ptr: u32, key_len: u32| -> HostResult<()> {
-        charge_cost(&mut c, gas::STORAGE_REMOVE, key_len as usize)?;
-        refuse_in_query(&c, "remove storage")?;
-        let (contract, key) = storage_key(&mut c, key_ptr, key_len)?;
-        c.data_mut().host.storage_remove(&contract, &key);
-        Ok(())
-    })?;
+    linker.func_wrap(
+        m,
+        names::storage_remove,
+        |mut c: WasmCaller<'_, H>, key_ptr: u32, key_len: u32| -> HostResult<()> {
+            charge_cost(&mut c, gas::STORAGE_REMOVE, key_len as usize)?;
+            refuse_in_query(&c, "remove storage")?;
+            let (contract, key) = storage_key(&mut c, key_ptr, key_len)?;
+            c.data_mut().host.storage_remove(&contract, &key);
+            Ok(())
+        },
+    )?;
 
-    linker.func_wrap(m, names::storage_contains, |mut c: WasmCaller<'_, H>, key_ptr: u32, key_len: u32| -> HostResult<u32> {
-        charge_cost(&mut c, gas::STORAGE_CONTAINS, key_len as usize)?;
-        let (contract, key) = storage_key(&mut c, key_ptr, key_len)?;
-        Ok(u32::from(c.data().host.storage_get(&contract, &key).map_err(state_err)?.is_some()))
-    })?;
+    linker.func_wrap(
+        m,
+        names::storage_contains,
+        |mut c: WasmCaller<'_, H>, key_ptr: u32, key_len: u32| -> HostResult<u32> {
+            charge_cost(&mut c, gas::STORAGE_CONTAINS, key_len as usize)?;
+            let (contract, key) = storage_key(&mut c, key_ptr, key_len)?;
+            Ok(u32::from(c.data().host.storage_get(&contract, &key).map_err(state_err)?.is_some()))
+        },
+    )?;
 
     linker.func_wrap(m, names::caller, |mut c: WasmCaller<'_, H>, out_ptr: u32| -> HostResult<()> {
         charge_cost(&mut c, gas::ENV_READ, 0)?;
@@ -212,7 +218,12 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
     linker.func_wrap(
         m,
         names::emit_event,
-        |mut c: WasmCaller<'_, H>, topics_ptr: u32, topics_count: u32, data_ptr: u32, data_len: u32| -> HostResult<()> {
+        |mut c: WasmCaller<'_, H>,
+         topics_ptr: u32,
+         topics_count: u32,
+         data_ptr: u32,
+         data_len: u32|
+         -> HostResult<()> {
             if topics_count > MAX_EVENT_TOPICS {
                 return Err(failed(format!(
                     "an event has at most {MAX_EVENT_TOPICS} topics, the contract gave {topics_count}"
@@ -235,7 +246,13 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
     linker.func_wrap(
         m,
         names::call_contract,
-        |mut c: WasmCaller<'_, H>, address_ptr: u32, input_ptr: u32, input_len: u32, value: u64, gas_limit: u64| -> HostResult<u32> {
+        |mut c: WasmCaller<'_, H>,
+         address_ptr: u32,
+         input_ptr: u32,
+         input_len: u32,
+         value: u64,
+         gas_limit: u64|
+         -> HostResult<u32> {
             bounded("call input", input_len, MAX_INPUT_LEN)?;
             charge_cost(&mut c, gas::CALL_CONTRACT, input_len as usize)?;
             let target = AccountId(read_array::<H, 32>(&mut c, address_ptr)?);
@@ -251,10 +268,9 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
             let Some(code) = c.data().host.contract(&target).map_err(state_err)? else {
                 return refuse(&mut c, ReturnCode::NotAContract);
             };
-            if c.data().frames.iter().any(|f| f.address == target)
-                && !code.reentrant {
-                    return refuse(&mut c, ReturnCode::ReentrancyDenied);
-                }
+            if c.data().frames.iter().any(|f| f.address == target) && !code.reentrant {
+                return refuse(&mut c, ReturnCode::ReentrancyDenied);
+            }
             if c.data().host.balance(&me).map_err(state_err)? < value {
                 return refuse(&mut c, ReturnCode::InsufficientBalance);
             }
@@ -272,30 +288,47 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
         },
     )?;
 
-    linker.func_wrap(m, names::return_data, |mut c: WasmCaller<'_, H>, out_ptr: u32, out_cap: u32| -> HostResult<u32> {
-        let data = c.data().frame()?.return_data.clone();
-        charge_cost(&mut c, gas::RETURN_DATA, data.len().min(out_cap as usize))?;
-        write_out(&mut c, out_ptr, out_cap, &data)
-    })?;
+    linker.func_wrap(
+        m,
+        names::return_data,
+        |mut c: WasmCaller<'_, H>, out_ptr: u32, out_cap: u32| -> HostResult<u32> {
+            let data = c.data().frame()?.return_data.clone();
+            charge_cost(&mut c, gas::RETURN_DATA, data.len().min(out_cap as usize))?;
+            write_out(&mut c, out_ptr, out_cap, &data)
+        },
+    )?;
 
-    linker.func_wrap(m, names::hash_blake2_256, |mut c: WasmCaller<'_, H>, ptr: u32, len: u32, out_ptr: u32| -> HostResult<()> {
-        bounded("hash input", len, MAX_CRYPTO_INPUT_LEN)?;
-        charge_cost(&mut c, gas::HASH_BLAKE2_256, len as usize)?;
-        let data = read(&mut c, ptr, len)?;
-        write(&mut c, out_ptr, &jjj_crypto::blake2_256(&data).0)
-    })?;
+    linker.func_wrap(
+        m,
+        names::hash_blake2_256,
+        |mut c: WasmCaller<'_, H>, ptr: u32, len: u32, out_ptr: u32| -> HostResult<()> {
+            bounded("hash input", len, MAX_CRYPTO_INPUT_LEN)?;
+            charge_cost(&mut c, gas::HASH_BLAKE2_256, len as usize)?;
+            let data = read(&mut c, ptr, len)?;
+            write(&mut c, out_ptr, &jjj_crypto::blake2_256(&data).0)
+        },
+    )?;
 
-    linker.func_wrap(m, names::hash_sha256, |mut c: WasmCaller<'_, H>, ptr: u32, len: u32, out_ptr: u32| -> HostResult<()> {
-        bounded("hash input", len, MAX_CRYPTO_INPUT_LEN)?;
-        charge_cost(&mut c, gas::HASH_SHA256, len as usize)?;
-        let data = read(&mut c, ptr, len)?;
-        write(&mut c, out_ptr, &jjj_crypto::sha256(&data))
-    })?;
+    linker.func_wrap(
+        m,
+        names::hash_sha256,
+        |mut c: WasmCaller<'_, H>, ptr: u32, len: u32, out_ptr: u32| -> HostResult<()> {
+            bounded("hash input", len, MAX_CRYPTO_INPUT_LEN)?;
+            charge_cost(&mut c, gas::HASH_SHA256, len as usize)?;
+            let data = read(&mut c, ptr, len)?;
+            write(&mut c, out_ptr, &jjj_crypto::sha256(&data))
+        },
+    )?;
 
     linker.func_wrap(
         m,
         names::ed25519_verify,
-        |mut c: WasmCaller<'_, H>, signature_ptr: u32, public_key_ptr: u32, msg_ptr: u32, msg_len: u32| -> HostResult<u32> {
+        |mut c: WasmCaller<'_, H>,
+         signature_ptr: u32,
+         public_key_ptr: u32,
+         msg_ptr: u32,
+         msg_len: u32|
+         -> HostResult<u32> {
             bounded("signed message", msg_len, MAX_CRYPTO_INPUT_LEN)?;
             charge_cost(&mut c, gas::ED25519_VERIFY, msg_len as usize)?;
             let sig = read_array::<H, 64>(&mut c, signature_ptr)?;

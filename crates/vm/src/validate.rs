@@ -57,10 +57,9 @@ pub fn check_structure(code: &[u8]) -> Result<(), ValidationError> {
     let mut functions = 0u64;
     for payload in Parser::new(0).parse_all(code) {
         match payload.map_err(malformed)? {
-            Payload::Version { encoding, .. }
-                if encoding != wasmparser::Encoding::Module => {
-                    return Err(ValidationError::Malformed("components are not contracts".into()));
-                }
+            Payload::Version { encoding, .. } if encoding != wasmparser::Encoding::Module => {
+                return Err(ValidationError::Malformed("components are not contracts".into()));
+            }
             Payload::ImportSection(r) => {
                 for imp in r.into_imports() {
                     let imp = imp.map_err(malformed)?;
