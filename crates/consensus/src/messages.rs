@@ -2,6 +2,7 @@
 //!
 //! Every signature covers a domain tag plus the network id, so a signature made for one kind of
 //! message, or for one network, can never be replayed as another.
+use crate::error::ConsensusError;
 use ed25519_dalek::VerifyingKey;
 use jjj_crypto::{ed25519_verify, Keypair};
 use jjj_primitives::{AccountId, Block, Hash, NetworkId};
@@ -20,14 +21,14 @@ pub struct ValidatorSet {
 
 impl ValidatorSet {
     /// A set of at least one validator, none listed twice.
-    pub fn new(validators: Vec<AccountId>) -> Result<Self, String> {
+    pub fn new(validators: Vec<AccountId>) -> Result<Self, ConsensusError> {
         if validators.is_empty() {
-            return Err("a validator set needs at least one validator".into());
+            return Err(ConsensusError::NoValidators);
         }
         let mut seen = BTreeSet::new();
         for v in &validators {
             if !seen.insert(*v) {
-                return Err(format!("validator {v} is listed twice"));
+                return Err(ConsensusError::ValidatorListedTwice(*v));
             }
         }
         Ok(ValidatorSet { validators })
@@ -139,7 +140,7 @@ impl KeyCache {
 
 /// Says whether a signature by a voter on a vote (kind, view, block hash) of the height at hand
 /// was already verified (the core's vote log), to skip verifying it again.
-pub(crate) type KnownSig<'a> = &'a dyn Fn(VoteKind, u64, &Hash, &AccountId, &[u8; 64]) -> bool;
+pub(crate) type KnownSignature<'a> = &'a dyn Fn(VoteKind, u64, &Hash, &AccountId, &[u8; 64]) -> bool;
 
 /// What checking a message needs; the core fills in its key cache and its logs of what it has
 /// already verified.
@@ -147,17 +148,23 @@ pub(crate) struct Checker<'a> {
     pub network: &'a NetworkId,
     pub validators: &'a ValidatorSet,
     pub keys: &'a KeyCache,
-    pub known_sig: KnownSig<'a>,
-    pub known_vc: &'a dyn Fn(&ViewChange) -> bool,
+    pub known_signature: KnownSignature<'a>,
+    pub known_view_change: &'a dyn Fn(&ViewChange) -> bool,
 }
 
-fn no_vc(_: &ViewChange) -> bool {
+fn no_known_view_change(_: &ViewChange) -> bool {
     false
 }
 
 impl<'a> Checker<'a> {
     pub fn plain(network: &'a NetworkId, validators: &'a ValidatorSet, keys: &'a KeyCache) -> Checker<'a> {
-        Checker { network, validators, keys, known_sig: &never_known, known_vc: &no_vc }
+        Checker {
+            network,
+            validators,
+            keys,
+            known_signature: &no_known_signature,
+            known_view_change: &no_known_view_change,
+        }
     }
 }
 
@@ -169,34 +176,35 @@ pub(crate) fn verify_quorum(
     view: u64,
     block_hash: &Hash,
     signatures: &[(AccountId, [u8; 64])],
-) -> Result<(), String> {
+) -> Result<(), ConsensusError> {
     let (network, validators) = (c.network, c.validators);
     if validators.is_empty() {
-        return Err("the validator set is empty".into());
+        return Err(ConsensusError::EmptyValidatorSet);
     }
     let mut seen = BTreeSet::new();
     for (voter, _) in signatures {
         if !validators.contains(voter) {
-            return Err(format!("{voter} is not a validator"));
+            return Err(ConsensusError::NotAValidator(*voter));
         }
         if !seen.insert(*voter) {
-            return Err(format!("validator {voter} signed twice"));
+            return Err(ConsensusError::SignedTwice(*voter));
         }
     }
     if seen.len() < validators.quorum() {
-        return Err(format!("{} signatures, {} needed", seen.len(), validators.quorum()));
+        return Err(ConsensusError::TooFewSignatures { got: seen.len(), needed: validators.quorum() });
     }
     // Signatures last: they are the expensive part.
     let payload = Vote::signing_payload(network, kind, height, view, block_hash);
     for (voter, signature) in signatures {
-        if !(c.known_sig)(kind, view, block_hash, voter, signature) && !c.keys.verify(voter, &payload, signature) {
-            return Err(format!("bad {kind:?} signature by {voter}"));
+        if !(c.known_signature)(kind, view, block_hash, voter, signature) && !c.keys.verify(voter, &payload, signature)
+        {
+            return Err(ConsensusError::BadVoteSignature { kind, voter: *voter });
         }
     }
     Ok(())
 }
 
-fn never_known(_: VoteKind, _: u64, _: &Hash, _: &AccountId, _: &[u8; 64]) -> bool {
+fn no_known_signature(_: VoteKind, _: u64, _: &Hash, _: &AccountId, _: &[u8; 64]) -> bool {
     false
 }
 
@@ -211,18 +219,28 @@ pub struct CommitCertificate {
 
 impl CommitCertificate {
     /// At least a quorum of distinct validators, every signature a valid COMMIT, no outsiders.
-    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), String> {
+    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
         self.verify_by(&KeyCache::default(), network, validators)
     }
 
     /// `verify`, with validators' keys taken from `keys` when they are there.
-    pub fn verify_by(&self, keys: &KeyCache, network: &NetworkId, validators: &ValidatorSet) -> Result<(), String> {
+    pub fn verify_by(
+        &self,
+        keys: &KeyCache,
+        network: &NetworkId,
+        validators: &ValidatorSet,
+    ) -> Result<(), ConsensusError> {
         self.check(&Checker::plain(network, validators, keys))
     }
 
-    pub(crate) fn check(&self, c: &Checker) -> Result<(), String> {
-        verify_quorum(c, VoteKind::Commit, self.height, self.view, &self.block_hash, &self.signatures)
-            .map_err(|e| format!("commit certificate for height {} view {}: {e}", self.height, self.view))
+    pub(crate) fn check(&self, c: &Checker) -> Result<(), ConsensusError> {
+        verify_quorum(c, VoteKind::Commit, self.height, self.view, &self.block_hash, &self.signatures).map_err(
+            |reason| ConsensusError::InvalidCommitCertificate {
+                height: self.height,
+                view: self.view,
+                reason: Box::new(reason),
+            },
+        )
     }
 }
 
@@ -237,13 +255,18 @@ pub struct PreparedCertificate {
 
 impl PreparedCertificate {
     /// At least a quorum of distinct validators, every signature a valid PREPARE, no outsiders.
-    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), String> {
+    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
         self.check(&Checker::plain(network, validators, &KeyCache::default()))
     }
 
-    pub(crate) fn check(&self, c: &Checker) -> Result<(), String> {
-        verify_quorum(c, VoteKind::Prepare, self.height, self.view, &self.block_hash, &self.signatures)
-            .map_err(|e| format!("prepared certificate for height {} view {}: {e}", self.height, self.view))
+    pub(crate) fn check(&self, c: &Checker) -> Result<(), ConsensusError> {
+        verify_quorum(c, VoteKind::Prepare, self.height, self.view, &self.block_hash, &self.signatures).map_err(
+            |reason| ConsensusError::InvalidPreparedCertificate {
+                height: self.height,
+                view: self.view,
+                reason: Box::new(reason),
+            },
+        )
     }
 }
 
@@ -285,26 +308,26 @@ impl Proposal {
     }
 
     /// The block is for this height and network, the proposer leads this view and signed it.
-    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), String> {
+    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
         self.check(&Checker::plain(network, validators, &KeyCache::default()))
     }
 
-    pub(crate) fn check(&self, c: &Checker) -> Result<(), String> {
+    pub(crate) fn check(&self, c: &Checker) -> Result<(), ConsensusError> {
         let (network, validators) = (c.network, c.validators);
         if self.block.header.height != self.height {
-            return Err(format!(
-                "proposal for height {} carries a block of height {}",
-                self.height, self.block.header.height
-            ));
+            return Err(ConsensusError::ProposalBlockHeight {
+                height: self.height,
+                block_height: self.block.header.height,
+            });
         }
         if &self.block.header.network != network {
-            return Err(format!("proposal carries a block of network {}", self.block.header.network));
+            return Err(ConsensusError::ProposalBlockNetwork(self.block.header.network.clone()));
         }
         if validators.is_empty() || self.proposer != validators.leader(self.view) {
-            return Err(format!("{} does not lead view {}", self.proposer, self.view));
+            return Err(ConsensusError::NotTheLeader { proposer: self.proposer, view: self.view });
         }
         if !self.signed_by(c.keys, network) {
-            return Err(format!("bad proposal signature by {}", self.proposer));
+            return Err(ConsensusError::BadProposalSignature(self.proposer));
         }
         Ok(())
     }
@@ -359,26 +382,28 @@ impl ViewChange {
 
     /// Signed by a validator; a carried certificate is for this height, an earlier view, the
     /// carried block, and holds a quorum of valid PREPAREs.
-    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), String> {
+    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
         self.check(&Checker::plain(network, validators, &KeyCache::default()))
     }
 
-    pub(crate) fn check(&self, c: &Checker) -> Result<(), String> {
+    pub(crate) fn check(&self, c: &Checker) -> Result<(), ConsensusError> {
         if !c.validators.contains(&self.voter) {
-            return Err(format!("view change by non-validator {}", self.voter));
+            return Err(ConsensusError::ViewChangeByNonValidator(self.voter));
         }
         if !self.signed_by(c.keys, c.network) {
-            return Err(format!("bad view-change signature by {}", self.voter));
+            return Err(ConsensusError::BadViewChangeSignature(self.voter));
         }
         if let Some((cert, block)) = &self.prepared {
             if cert.height != self.height || cert.view >= self.new_view {
-                return Err(format!(
-                    "view change to ({}, {}) carries a certificate for ({}, {})",
-                    self.height, self.new_view, cert.height, cert.view
-                ));
+                return Err(ConsensusError::ViewChangeCertificateSlot {
+                    height: self.height,
+                    new_view: self.new_view,
+                    certificate_height: cert.height,
+                    certificate_view: cert.view,
+                });
             }
             if block.header.hash() != cert.block_hash || block.header.height != self.height {
-                return Err("view change carries a block that does not match its certificate".into());
+                return Err(ConsensusError::ViewChangeBlockMismatch);
             }
             cert.check(c)?;
         }
@@ -404,53 +429,56 @@ impl NewView {
 
     /// A quorum of valid view changes for (height, view) by distinct validators, and a valid
     /// proposal by the leader of `view` that re-proposes the highest prepared block, if any.
-    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), String> {
+    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
         self.check(&Checker::plain(network, validators, &KeyCache::default()))
     }
 
-    pub(crate) fn check(&self, c: &Checker) -> Result<(), String> {
+    pub(crate) fn check(&self, c: &Checker) -> Result<(), ConsensusError> {
         let validators = c.validators;
         if self.view == 0 {
-            return Err("there is no NEW-VIEW for view 0".into());
+            return Err(ConsensusError::NewViewForViewZero);
         }
         if self.proposal.height != self.height || self.proposal.view != self.view {
-            return Err(format!(
-                "NEW-VIEW ({}, {}) carries a proposal for ({}, {})",
-                self.height, self.view, self.proposal.height, self.proposal.view
-            ));
+            return Err(ConsensusError::NewViewProposalSlot {
+                height: self.height,
+                view: self.view,
+                proposal_height: self.proposal.height,
+                proposal_view: self.proposal.view,
+            });
         }
         self.proposal.check(c)?;
         if self.view_changes.len() > validators.len() {
-            return Err(format!(
-                "NEW-VIEW carries {} view changes for {} validators",
-                self.view_changes.len(),
-                validators.len()
-            ));
+            return Err(ConsensusError::NewViewTooManyViewChanges {
+                view_changes: self.view_changes.len(),
+                validators: validators.len(),
+            });
         }
         let mut voters = BTreeSet::new();
         for vc in &self.view_changes {
             if vc.height != self.height || vc.new_view != self.view {
-                return Err(format!(
-                    "NEW-VIEW ({}, {}) carries a view change to ({}, {})",
-                    self.height, self.view, vc.height, vc.new_view
-                ));
+                return Err(ConsensusError::NewViewViewChangeSlot {
+                    height: self.height,
+                    view: self.view,
+                    view_change_height: vc.height,
+                    view_change_view: vc.new_view,
+                });
             }
             if !voters.insert(vc.voter) {
-                return Err(format!("NEW-VIEW carries two view changes by {}", vc.voter));
+                return Err(ConsensusError::NewViewDuplicateViewChange(vc.voter));
             }
         }
         if voters.len() < validators.quorum() {
-            return Err(format!("NEW-VIEW carries {} view changes, {} needed", voters.len(), validators.quorum()));
+            return Err(ConsensusError::NewViewTooFewViewChanges { got: voters.len(), needed: validators.quorum() });
         }
         if let Some((view, _)) = Self::required_block(&self.view_changes) {
             let hash = self.proposal.block_hash();
             let justified = self.view_changes.iter().any(|vc| vc.prepared_summary() == Some((view, hash)));
             if !justified {
-                return Err(format!("NEW-VIEW does not re-propose the block prepared in view {view}"));
+                return Err(ConsensusError::NewViewNotReproposingPrepared(view));
             }
         }
         for vc in &self.view_changes {
-            if !(c.known_vc)(vc) {
+            if !(c.known_view_change)(vc) {
                 vc.check(c)?;
             }
         }
@@ -616,19 +644,19 @@ mod tests {
         let s = set(&k[..4]);
         let h = Hash([3; 32]);
         assert!(commit_cert(&k, &[0, 1, 2], h).verify(&net(), &s).is_ok());
-        let short = commit_cert(&k, &[0, 1], h).verify(&net(), &s).unwrap_err();
+        let short = commit_cert(&k, &[0, 1], h).verify(&net(), &s).unwrap_err().to_string();
         assert!(short.contains("2 signatures, 3 needed"), "{short}");
-        let dup = commit_cert(&k, &[0, 1, 1], h).verify(&net(), &s).unwrap_err();
+        let dup = commit_cert(&k, &[0, 1, 1], h).verify(&net(), &s).unwrap_err().to_string();
         assert!(dup.contains("twice"), "{dup}");
         let mut c = commit_cert(&k, &[0, 1, 2], h);
         c.signatures.push({
             let v = Vote::sign(&net(), &outsider, VoteKind::Commit, 5, 1, h);
             (v.voter, v.signature)
         });
-        assert!(c.verify(&net(), &s).unwrap_err().contains("not a validator"));
+        assert!(c.verify(&net(), &s).unwrap_err().to_string().contains("not a validator"));
         let mut c = commit_cert(&k, &[0, 1, 2], h);
         c.signatures[1].1[0] ^= 1;
-        assert!(c.verify(&net(), &s).unwrap_err().contains("bad Commit signature"));
+        assert!(c.verify(&net(), &s).unwrap_err().to_string().contains("bad Commit signature"));
         let mut c = commit_cert(&k, &[0, 1, 2], h);
         c.block_hash = Hash([4; 32]);
         assert!(c.verify(&net(), &s).is_err(), "signatures are for another block");
@@ -683,8 +711,8 @@ mod tests {
         let mut fresh = block(5);
         fresh.header.timestamp = 99;
         let bad = NewView { proposal: Proposal::sign(&net(), &k[1], 5, 1, fresh), ..good.clone() };
-        assert!(bad.verify(&net(), &s).unwrap_err().contains("re-propose"));
+        assert!(bad.verify(&net(), &s).unwrap_err().to_string().contains("re-propose"));
         let short = NewView { view_changes: vcs[..2].to_vec(), ..good };
-        assert!(short.verify(&net(), &s).unwrap_err().contains("needed"));
+        assert!(short.verify(&net(), &s).unwrap_err().to_string().contains("needed"));
     }
 }

@@ -55,7 +55,7 @@ pub struct Scenario {
     pub max_latency_ms: u64,
     pub heal_at_ms: u64,
     /// Transactions for one more block arrive every `block_interval_ms`: a validator has work
-    /// (and says so with `on_pending_transactions`) while its chain is below
+    /// (and says so with `Input::TransactionsPending`) while its chain is below
     /// `1 + now / block_interval_ms`, and a leader builds only then, like a node waiting for
     /// transactions. Between bursts the chain idles, without view changes.
     pub block_interval_ms: u64,
@@ -281,7 +281,7 @@ enum Event {
 }
 
 struct Sim {
-    sc: Scenario,
+    scenario: Scenario,
     network: NetworkId,
     validators: ValidatorSet,
     keys: KeyCache,
@@ -302,19 +302,19 @@ struct Sim {
     signed: BTreeMap<(usize, u8, u64, u64), Hash>,
     /// Commit signatures already verified: (height, view, block, voter, signature).
     verified: BTreeSet<(u64, u64, Hash, AccountId, [u8; 64])>,
-    out: Outcome,
+    outcome: Outcome,
 }
 
 impl Sim {
-    fn new(sc: Scenario) -> Sim {
+    fn new(scenario: Scenario) -> Sim {
         let network = NetworkId::new("sim").unwrap_or_else(|_| unreachable!("a valid literal id"));
         let keys: Vec<Keypair> =
-            (0..sc.validators).map(|i| Keypair::from_name(&format!("sim-validator-{i}"))).collect();
+            (0..scenario.validators).map(|i| Keypair::from_name(&format!("sim-validator-{i}"))).collect();
         let validators = ValidatorSet { validators: keys.iter().map(|k| k.account()).collect() };
-        let mut rng = StdRng::seed_from_u64(sc.seed);
+        let mut rng = StdRng::seed_from_u64(scenario.seed);
         let mut instances = vec![];
         for (v, key) in keys.iter().enumerate() {
-            let roles: &[Role] = if sc.twin == Some(v) { &[Role::TwinA, Role::TwinB] } else { &[Role::Honest] };
+            let roles: &[Role] = if scenario.twin == Some(v) { &[Role::TwinA, Role::TwinB] } else { &[Role::Honest] };
             for &role in roles {
                 instances.push(Instance {
                     validator: v,
@@ -328,11 +328,11 @@ impl Sim {
                 });
             }
         }
-        let hears_twin_a = (0..sc.validators).map(|_| rng.gen_bool(0.5)).collect();
-        let out = Outcome {
-            seed: sc.seed,
-            validators: sc.validators,
-            twin: sc.twin.is_some(),
+        let hears_twin_a = (0..scenario.validators).map(|_| rng.gen_bool(0.5)).collect();
+        let outcome = Outcome {
+            seed: scenario.seed,
+            validators: scenario.validators,
+            twin: scenario.twin.is_some(),
             commits: 0,
             synced_blocks: 0,
             view_changes: 0,
@@ -345,9 +345,9 @@ impl Sim {
         };
         Sim {
             keys: KeyCache::new(&validators),
-            required_height: sc.target_height,
-            deadline_ms: sc.heal_at_ms + sc.progress_bound_ms,
-            sc,
+            required_height: scenario.target_height,
+            deadline_ms: scenario.heal_at_ms + scenario.progress_bound_ms,
+            scenario,
             network,
             validators,
             instances,
@@ -361,7 +361,7 @@ impl Sim {
             decided: BTreeMap::new(),
             signed: BTreeMap::new(),
             verified: BTreeSet::new(),
-            out,
+            outcome,
         }
     }
 
@@ -370,8 +370,8 @@ impl Sim {
             network: self.network.clone(),
             validators: self.validators.clone(),
             key: self.instances[i].key.clone(),
-            base_timeout_ms: self.sc.base_timeout_ms,
-            max_timeout_ms: self.sc.max_timeout_ms,
+            base_timeout_ms: self.scenario.base_timeout_ms,
+            max_timeout_ms: self.scenario.max_timeout_ms,
         }
     }
 
@@ -389,11 +389,11 @@ impl Sim {
     }
 
     fn run(&mut self) -> Result<Outcome, String> {
-        for c in self.sc.crashes.clone() {
+        for c in self.scenario.crashes.clone() {
             self.schedule(c.at_ms, Event::Crash { validator: c.validator });
             self.schedule(c.restart_at_ms, Event::Restart { validator: c.validator });
         }
-        self.schedule(self.sc.heal_at_ms, Event::Heal);
+        self.schedule(self.scenario.heal_at_ms, Event::Heal);
         self.schedule(self.interval(), Event::Tick);
         for i in 0..self.instances.len() {
             let core = Core::new(self.config(i), 1);
@@ -408,11 +408,11 @@ impl Sim {
             self.trace((at, seq));
             self.event(event)?;
             if self.healed && self.progress_done() {
-                self.out.end_ms = self.now;
-                self.out.recovery_ms = self.now.saturating_sub(self.sc.heal_at_ms);
-                self.out.min_height = self.honest_heights().into_iter().min().unwrap_or(0);
-                self.out.trace_hash = self.trace.clone().finalize().into();
-                return Ok(self.out.clone());
+                self.outcome.end_ms = self.now;
+                self.outcome.recovery_ms = self.now.saturating_sub(self.scenario.heal_at_ms);
+                self.outcome.min_height = self.honest_heights().into_iter().min().unwrap_or(0);
+                self.outcome.trace_hash = self.trace.clone().finalize().into();
+                return Ok(self.outcome.clone());
             }
         }
         Err(format!(
@@ -424,7 +424,7 @@ impl Sim {
     }
 
     fn interval(&self) -> u64 {
-        self.sc.block_interval_ms.max(1)
+        self.scenario.block_interval_ms.max(1)
     }
 
     /// The highest height there are transactions for.
@@ -450,7 +450,7 @@ impl Sim {
                 if self.instances[to].core.is_none() {
                     return Ok(()); // down: lost
                 }
-                self.out.messages_delivered += 1;
+                self.outcome.messages_delivered += 1;
                 self.trace((1u8, to as u32, msg.kind(), msg.height(), msg.view(), msg.sender()));
                 self.input(to, Input::Message((*msg).clone()))
             }
@@ -508,7 +508,7 @@ impl Sim {
                     if x.core.take().is_some() {
                         x.incarnation += 1;
                         x.sync_pending = false;
-                        self.out.crashes += 1;
+                        self.outcome.crashes += 1;
                     }
                 }
                 Ok(())
@@ -540,8 +540,11 @@ impl Sim {
                 self.trace(9u8);
                 for i in 0..self.instances.len() {
                     if self.instances[i].core.is_some() && self.has_work(i) {
-                        let effects =
-                            self.instances[i].core.as_mut().map(|c| c.on_pending_transactions()).unwrap_or_default();
+                        let effects = self.instances[i]
+                            .core
+                            .as_mut()
+                            .map(|c| c.handle(Input::TransactionsPending))
+                            .unwrap_or_default();
                         self.effects(i, effects)?;
                     }
                 }
@@ -551,7 +554,7 @@ impl Sim {
             Event::Heal => {
                 self.healed = true;
                 let highest = self.honest_heights().into_iter().max().unwrap_or(0);
-                self.required_height = self.sc.target_height.max(highest + 2);
+                self.required_height = self.scenario.target_height.max(highest + 2);
                 self.trace((8u8, self.required_height));
                 Ok(())
             }
@@ -569,7 +572,7 @@ impl Sim {
         let Some(core) = self.instances[i].core.as_mut() else { return Ok(()) };
         let mut effects = core.handle(input);
         if work {
-            effects.extend(core.on_pending_transactions());
+            effects.extend(core.handle(Input::TransactionsPending));
         }
         self.effects(i, effects)
     }
@@ -667,7 +670,7 @@ impl Sim {
                     msg.height()
                 ))
             }
-            None if what == 3 => self.out.view_changes += 1,
+            None if what == 3 => self.outcome.view_changes += 1,
             _ => {}
         }
         Ok(())
@@ -690,21 +693,21 @@ impl Sim {
                 if self.partitioned(from_validator, target) {
                     continue;
                 }
-                if self.rng.gen_range(0..1000) < self.sc.drop_per_mille {
+                if self.rng.gen_range(0..1000) < self.scenario.drop_per_mille {
                     continue;
                 }
             }
-            let at = self.now + self.rng.gen_range(self.sc.min_latency_ms..=self.sc.max_latency_ms);
+            let at = self.now + self.rng.gen_range(self.scenario.min_latency_ms..=self.scenario.max_latency_ms);
             self.schedule(at, Event::Deliver { to, msg: msg.clone() });
-            if !self.healed && self.rng.gen_range(0..1000) < self.sc.duplicate_per_mille {
-                let at = self.now + self.rng.gen_range(self.sc.min_latency_ms..=self.sc.max_latency_ms * 2);
+            if !self.healed && self.rng.gen_range(0..1000) < self.scenario.duplicate_per_mille {
+                let at = self.now + self.rng.gen_range(self.scenario.min_latency_ms..=self.scenario.max_latency_ms * 2);
                 self.schedule(at, Event::Deliver { to, msg: msg.clone() });
             }
         }
     }
 
     fn partitioned(&self, a: usize, b: usize) -> bool {
-        self.sc
+        self.scenario
             .partitions
             .iter()
             .any(|p| p.from_ms <= self.now && self.now < p.to_ms && p.side_a.contains(&a) != p.side_a.contains(&b))
@@ -740,9 +743,9 @@ impl Sim {
                 }
             }
             if synced {
-                self.out.synced_blocks += 1;
+                self.outcome.synced_blocks += 1;
             } else {
-                self.out.commits += 1;
+                self.outcome.commits += 1;
             }
         }
         self.instances[i].chain.push((block, cert));
@@ -754,8 +757,9 @@ impl Sim {
             kind == VoteKind::Commit && self.verified.contains(&(cert.height, view, *hash, *voter, *sig))
         };
         let mut c = Checker::plain(&self.network, &self.validators, &self.keys);
-        c.known_sig = &known;
-        verify_quorum(&c, VoteKind::Commit, cert.height, cert.view, &cert.block_hash, &cert.signatures)?;
+        c.known_signature = &known;
+        verify_quorum(&c, VoteKind::Commit, cert.height, cert.view, &cert.block_hash, &cert.signatures)
+            .map_err(|e| e.to_string())?;
         for (voter, sig) in &cert.signatures {
             self.verified.insert((cert.height, cert.view, cert.block_hash, *voter, *sig));
         }

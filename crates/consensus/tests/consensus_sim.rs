@@ -64,11 +64,11 @@ fn an_equivocating_leader_never_splits_the_honest_validators() {
     // Validator 0 leads view 0 of every height and shows each half of the others another block.
     for seed in 0..40 {
         for n in [4, 7] {
-            let mut sc = Scenario::calm(seed, n);
-            sc.twin = Some(0);
-            sc.heal_at_ms = 3_000;
-            sc.max_latency_ms = 80;
-            sim::run(&sc).unwrap_or_else(|e| panic!("{e}"));
+            let mut scenario = Scenario::calm(seed, n);
+            scenario.twin = Some(0);
+            scenario.heal_at_ms = 3_000;
+            scenario.max_latency_ms = 80;
+            sim::run(&scenario).unwrap_or_else(|e| panic!("{e}"));
         }
     }
 }
@@ -76,17 +76,17 @@ fn an_equivocating_leader_never_splits_the_honest_validators() {
 #[test]
 fn a_crashed_leader_during_a_partition_recovers_after_healing() {
     for seed in 0..20 {
-        let mut sc = Scenario::calm(seed, 4);
-        sc.crashes = vec![
+        let mut scenario = Scenario::calm(seed, 4);
+        scenario.crashes = vec![
             Crash { validator: 0, at_ms: 300, restart_at_ms: 9_000 },
             Crash { validator: 2, at_ms: 4_000, restart_at_ms: 4_500 },
         ];
-        sc.partitions = vec![Partition { side_a: vec![0, 1], from_ms: 1_000, to_ms: 8_000 }];
-        sc.drop_per_mille = 100;
-        sc.duplicate_per_mille = 100;
-        sc.heal_at_ms = 9_000;
-        sc.target_height = 6;
-        let o = sim::run(&sc).unwrap_or_else(|e| panic!("{e}"));
+        scenario.partitions = vec![Partition { side_a: vec![0, 1], from_ms: 1_000, to_ms: 8_000 }];
+        scenario.drop_per_mille = 100;
+        scenario.duplicate_per_mille = 100;
+        scenario.heal_at_ms = 9_000;
+        scenario.target_height = 6;
+        let o = sim::run(&scenario).unwrap_or_else(|e| panic!("{e}"));
         assert!(o.view_changes > 0, "{o:?}");
     }
 }

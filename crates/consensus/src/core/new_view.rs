@@ -1,0 +1,116 @@
+//! NEW-VIEW: as the new leader, proposing (the highest prepared block, or a new one) once 2f + 1
+//! validators asked for the view; as anyone else, entering the view on a verified NEW-VIEW.
+use super::{Core, Effect, Effects, VIEW_WINDOW};
+use crate::messages::{ConsensusMessage, NewView, Proposal, ViewChange, VoteKind};
+use jjj_primitives::{AccountId, Block, Hash};
+use tracing::debug;
+
+impl Core {
+    /// The block the NEW-VIEW for the current view must carry, per the view changes we hold.
+    pub(super) fn required_block(&self) -> Option<Block> {
+        let vcs: Vec<ViewChange> =
+            self.view_changes.get(&self.view).map(|m| m.values().cloned().collect()).unwrap_or_default();
+        let (view, hash) = NewView::required_block(&vcs)?;
+        vcs.into_iter().find_map(|vc| match vc.prepared {
+            Some((c, b)) if c.view == view && c.block_hash == hash => Some(b),
+            _ => None,
+        })
+    }
+
+    /// As the new leader with 2f + 1 view changes: re-propose the highest prepared block, or
+    /// ask the node for a new one.
+    pub(super) fn try_new_view(&mut self, effects: &mut Effects) {
+        if self.entered || self.view == 0 || !self.leads(self.view) || self.safety.proposed.is_some() {
+            return;
+        }
+        if self.view_changes.get(&self.view).map_or(0, |m| m.len()) < self.quorum() {
+            return;
+        }
+        match self.required_block() {
+            Some(block) => self.send_new_view(block, effects),
+            None => {
+                if self.pending_build != Some(self.view) {
+                    self.pending_build = Some(self.view);
+                    effects.push(Effect::BuildProposal { height: self.height, view: self.view });
+                }
+            }
+        }
+    }
+
+    pub(super) fn send_new_view(&mut self, block: Block, effects: &mut Effects) {
+        let view_changes: Vec<ViewChange> =
+            self.view_changes.get(&self.view).map(|m| m.values().cloned().collect()).unwrap_or_default();
+        if self.entered || view_changes.len() < self.quorum() || self.safety.proposed.is_some() {
+            return;
+        }
+        let hash = block.header.hash();
+        let proposal = Proposal::sign(&self.config.network, &self.config.key, self.height, self.view, block.clone());
+        self.safety.proposed = Some(hash);
+        self.pending_build = None;
+        effects.persist_safety();
+        effects.broadcast(ConsensusMessage::NewView(NewView {
+            height: self.height,
+            view: self.view,
+            view_changes,
+            proposal,
+        }));
+        debug!(height = self.height, view = self.view, block = %hash, "new view");
+        self.entered = true;
+        self.progressed = true;
+        self.blocks.entry(hash).or_insert(block);
+        self.proposals.insert(self.view, hash);
+        // Either built by us or prepared by a quorum: valid either way.
+        self.validated.insert(hash);
+        self.try_vote_prepare(effects);
+    }
+
+    pub(super) fn on_new_view(&mut self, new_view: NewView, effects: &mut Effects) {
+        if new_view.view == 0 || new_view.view > self.view.saturating_add(VIEW_WINDOW) {
+            return;
+        }
+        let hash = new_view.proposal.block_hash();
+        let height = self.height;
+        if new_view.view < self.view || (new_view.view == self.view && self.entered) {
+            // Too late to vote in it, but its block may complete a commit certificate.
+            // One block per view: a faulty leader cannot flood us with its proposals.
+            if !self.proposals.contains_key(&new_view.view) && new_view.proposal.check(&self.checker()).is_ok() {
+                self.proposals.insert(new_view.view, hash);
+                if self.add_block(hash, new_view.proposal.block) {
+                    self.check_commits_for(hash, effects);
+                }
+            }
+            return;
+        }
+        let verdict = {
+            let known_view_changes = self.view_changes.get(&new_view.view);
+            let known_view_change =
+                |vc: &ViewChange| known_view_changes.and_then(|m| m.get(&vc.voter)).is_some_and(|k| k == vc);
+            let known_signature = |kind: VoteKind, view: u64, hash: &Hash, voter: &AccountId, sig: &[u8; 64]| {
+                self.knows_vote(kind, view, hash, voter, sig)
+            };
+            let mut checker = self.checker();
+            checker.known_signature = &known_signature;
+            checker.known_view_change = &known_view_change;
+            new_view.check(&checker)
+        };
+        if let Err(e) = verdict {
+            debug!(height = new_view.height, view = new_view.view, "NEW-VIEW rejected: {e}");
+            return;
+        }
+        if new_view.view > self.view {
+            self.set_view(new_view.view, true, effects);
+        } else {
+            self.entered = true;
+            self.progressed = true;
+        }
+        self.pending_build = None;
+        // The current view's proposal is always kept, whatever the bound.
+        self.blocks.entry(hash).or_insert(new_view.proposal.block);
+        self.proposals.insert(new_view.view, hash);
+        self.arm_timer(effects);
+        self.check_commits_for(hash, effects);
+        if self.height == height && self.blocks.contains_key(&hash) {
+            self.consider_proposal(hash, effects);
+        }
+    }
+}
