@@ -25,11 +25,8 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "building (first time: several minutes — wasmtime and RocksDB are large)"
 bash scripts/install-deps.sh
-bash scripts/build-contracts.sh
+bash scripts/build-contracts.sh   # wasm and metadata JSON into $C
 cargo build --release -p jjj-node --bins --quiet
-for name in utility-bills waste-disposal ecommerce-agreement; do
-  "$BIN/jjj" contract metadata "$name" >"$C/${name//-/_}.json"
-done
 
 DIR=$(mktemp -d /tmp/jjj-demo.XXXXXX)
 export JJJ_RPC=http://127.0.0.1:${JJJ_RPC_PORT:-9941}

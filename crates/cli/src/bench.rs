@@ -4,7 +4,7 @@
 //! issue one bill per payment. Load (measured): every payment pre-signed, then sent at
 //! `rate` tx/s spread over the given RPC endpoints; finality is observed by following the
 //! finalised blocks. Reports submitted and finalised tx/s, success rate and p50/p99 latency from
-//! submission to finality.
+//! submission to finality. Calls are encoded from JSON through the contract's metadata.
 use crate::tx::{now_ms, submit_and_wait};
 use jjj_crypto::{blake2_256, Keypair};
 use jjj_primitives::*;
@@ -14,13 +14,16 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use utility_bills::{msg, Region, UtilityKind};
+
+const DAY_MS: u64 = 86_400_000;
 
 pub struct BenchArgs {
     pub rpcs: Vec<String>,
     pub network: String,
     pub funder: Keypair,
     pub wasm: Vec<u8>,
+    /// utility-bills' metadata (`jjj contract build` writes it next to the wasm).
+    pub metadata: jjj_transcode::LoadedMetadata,
     pub accounts: usize,
     pub txs: usize,
     pub rate: u64,
@@ -29,16 +32,24 @@ pub struct BenchArgs {
 /// Sends many transactions from one sender, in windows the mempool accepts, waiting for each.
 async fn send_many(rpc: &Rpc, network: &str, key: &Keypair, calls: Vec<Call>, gas: u64) -> Result<(), String> {
     let net = NetworkId::new(network)?;
-    let acct: serde_json::Value = rpc.call("state_getAccount", json!({"network": network, "account": key.account().to_string()})).await?;
+    let acct: serde_json::Value =
+        rpc.call("state_getAccount", json!({"network": network, "account": key.account().to_string()})).await?;
     let mut nonce = acct["nonce"].as_u64().unwrap_or(0);
     for chunk in calls.chunks(500) {
         let mut last = String::new();
         for call in chunk {
-            let stx = key.sign_tx(Transaction { network: net.clone(), sender: key.account(), nonce, gas_limit: gas, call: call.clone() });
+            let stx = key.sign_tx(Transaction {
+                network: net.clone(),
+                sender: key.account(),
+                nonce,
+                gas_limit: gas,
+                call: call.clone(),
+            });
             nonce += 1;
             last = rpc.call("tx_submit", json!({"network": network, "tx": hex0x(&stx.encode())})).await?;
         }
-        let r: Option<ReceiptJson> = rpc.call("tx_receipt", json!({"network": network, "hash": last, "wait_ms": 60_000})).await?;
+        let r: Option<ReceiptJson> =
+            rpc.call("tx_receipt", json!({"network": network, "hash": last, "wait_ms": 60_000})).await?;
         match r {
             Some(r) if r.status == "success" => {}
             Some(r) => return Err(format!("setup transaction failed: {:?}", r.reason)),
@@ -46,6 +57,11 @@ async fn send_many(rpc: &Rpc, network: &str, key: &Keypair, calls: Vec<Call>, ga
         }
     }
     Ok(())
+}
+
+/// The input of a call of `message` with JSON arguments.
+fn encode(meta: &jjj_transcode::LoadedMetadata, message: &str, args: serde_json::Value) -> Result<Vec<u8>, String> {
+    jjj_transcode::encode_call(meta, message, &args).map_err(|e| format!("{message}: {e}"))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -69,17 +85,35 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
     if r.status != "success" && !r.reason.as_deref().unwrap_or("").contains("already uploaded") {
         return Err(format!("upload: {:?}", r.reason));
     }
-    let r = submit_and_wait(rpc, net, &a.funder, Call::Instantiate { code_hash, input: msg::new(a.funder.account()), value: 0 }, 50_000_000).await?;
+    let meta = &a.metadata;
+    let input = jjj_transcode::encode_constructor(meta, "new", &json!([a.funder.account().to_string()]))
+        .map_err(|e| format!("new: {e}"))?;
+    let r = submit_and_wait(rpc, net, &a.funder, Call::Instantiate { code_hash, input, value: 0 }, 50_000_000).await?;
     let out = hex::decode(r.output.trim_start_matches("0x")).map_err(|e| e.to_string())?;
     let bills = AccountId::decode(&mut &out[..]).map_err(|e| format!("instantiate: {e} ({:?})", r.reason))?;
-    let mut funding: Vec<Call> = residents.iter().map(|k| Call::Transfer { to: k.account(), amount: 1_000_000 }).collect();
+    let mut funding: Vec<Call> =
+        residents.iter().map(|k| Call::Transfer { to: k.account(), amount: 1_000_000 }).collect();
     funding.push(Call::Transfer { to: provider.account(), amount: 1 });
-    funding.push(Call::Call { contract: bills, input: msg::register_provider(provider.account(), "bench water".into(), Region::Beijing, vec![UtilityKind::Water], 0), value: 0 });
+    let register = encode(
+        meta,
+        "register_provider",
+        json!([provider.account().to_string(), "bench water", "Beijing", ["Water"], 0]),
+    )?;
+    funding.push(Call::Call { contract: bills, input: register, value: 0 });
     send_many(rpc, net, &a.funder, funding, 5_000_000).await?;
-    let due = now_ms() + 30 * utility_bills::DAY_MS;
+    let due = now_ms() + 30 * DAY_MS;
     let issues: Vec<Call> = (0..a.txs)
-        .map(|i| Call::Call { contract: bills, input: msg::issue_bill(residents[i % a.accounts].account(), UtilityKind::Water, 100 + (i as u64 % 900), "2026-11".into(), due), value: 0 })
-        .collect();
+        .map(|i| {
+            let args = json!([
+                residents[i % a.accounts].account().to_string(),
+                "Water",
+                100 + (i as u64 % 900),
+                "2026-11",
+                due
+            ]);
+            Ok(Call::Call { contract: bills, input: encode(meta, "issue_bill", args)?, value: 0 })
+        })
+        .collect::<Result<_, String>>()?;
     send_many(rpc, net, &provider, issues, 5_000_000).await?;
     eprintln!("setup done in {:.1} s", setup_started.elapsed().as_secs_f64());
 
@@ -87,7 +121,8 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
     let netid = NetworkId::new(net)?;
     let mut nonces = vec![0u64; a.accounts];
     for (i, k) in residents.iter().enumerate() {
-        let v: serde_json::Value = rpc.call("state_getAccount", json!({"network": net, "account": k.account().to_string()})).await?;
+        let v: serde_json::Value =
+            rpc.call("state_getAccount", json!({"network": net, "account": k.account().to_string()})).await?;
         nonces[i] = v["nonce"].as_u64().unwrap_or(0);
     }
     let mut payments = Vec::with_capacity(a.txs);
@@ -99,7 +134,7 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
             sender: residents[r].account(),
             nonce: nonces[r],
             gas_limit: 2_000_000,
-            call: Call::Call { contract: bills, input: msg::pay(i as u64 + 1), value: amount },
+            call: Call::Call { contract: bills, input: encode(meta, "pay", json!([i as u64 + 1]))?, value: amount },
         });
         nonces[r] += 1;
         payments.push((stx.hash().to_string(), hex0x(&stx.encode())));
@@ -172,7 +207,8 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
         }
         let sent_done = feeder.is_finished() && handles.iter().all(|h| h.is_finished());
         let accepted = submitted.lock().map(|m| m.len()).unwrap_or(0);
-        let done = finalised_at.keys().filter(|h| submitted.lock().map(|m| m.contains_key(*h)).unwrap_or(false)).count();
+        let done =
+            finalised_at.keys().filter(|h| submitted.lock().map(|m| m.contains_key(*h)).unwrap_or(false)).count();
         if sent_done && done >= accepted {
             break;
         }
@@ -211,7 +247,11 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
     println!("| submitted tx/s | {:.0} |", m.len() as f64 / submit_secs);
     println!("| finalised | {} |", latencies.len());
     println!("| finalised tx/s | {:.0} |", latencies.len() as f64 / final_secs);
-    println!("| success rate (receipts, {} checked) | {:.1} % |", sample.len(), 100.0 * ok as f64 / sample.len().max(1) as f64);
+    println!(
+        "| success rate (receipts, {} checked) | {:.1} % |",
+        sample.len(),
+        100.0 * ok as f64 / sample.len().max(1) as f64
+    );
     println!("| finality latency p50 | {:.0} ms |", percentile(&latencies, 0.5).as_secs_f64() * 1e3);
     println!("| finality latency p99 | {:.0} ms |", percentile(&latencies, 0.99).as_secs_f64() * 1e3);
     println!("| blocks | {} |", next - start_head.height - 1);

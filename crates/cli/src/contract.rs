@@ -1,10 +1,10 @@
-//! `jjj contract …`: build, check, deploy, call, query, dry-run contracts and read their events,
+//! `jjj contract …`: scaffold, build, check, deploy, call, query, dry-run contracts and read their events,
 //! with arguments and results as JSON through the contract's metadata.
 use crate::tx::{status_to_result, submit_and_wait};
 use clap::{Args, Subcommand};
+use jjj_config::{load_key, parse_account};
 use jjj_crypto::blake2_256;
 use jjj_executive::Runtime;
-use jjj_config::{load_key, parse_account};
 use jjj_primitives::*;
 use jjj_rpc_api::{hex0x, ReceiptJson, Rpc};
 use parity_scale_codec::Decode;
@@ -13,16 +13,36 @@ use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
 pub enum ContractCmd {
-    /// Build contracts of this workspace to wasm (reproducibly; prints size and code hash) and
-    /// write the metadata of the bundled ones next to the wasm. Run from the workspace.
+    /// Write a new contract crate to start from: DIR/NAME, standalone (its own workspace), with
+    /// a native and a wasm test.
+    New {
+        name: String,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The SDK as a path dependency: a jjj checkout's sdk-contracts (default: the checkout
+        /// of this jjj binary).
+        #[arg(long)]
+        sdk_path: Option<PathBuf>,
+        /// The SDK (and testkit) as a git dependency from this repository instead.
+        #[arg(long)]
+        sdk_git: Option<String>,
+    },
+    /// Build contracts to wasm reproducibly (prints size and code hash) and write each one's
+    /// metadata JSON next to its wasm.
     Build {
-        /// Contract crates (default: all under contracts/).
+        /// Contract packages (default: every contract crate of the workspace).
         contracts: Vec<String>,
+        /// A contract's Cargo.toml, or a workspace's (default: the workspace of the current
+        /// directory).
+        #[arg(long)]
+        manifest_path: Option<PathBuf>,
+        /// Output directory (default: $JJJ_CONTRACTS_DIR, or target/contracts under the
+        /// workspace root).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Validate a wasm file as the chain would at upload: size, code hash, limits, imports.
     Check { wasm: PathBuf },
-    /// Print the metadata (messages, types, events) of a contract bundled with this CLI.
-    Metadata { name: String },
     /// Upload (if new) and instantiate a contract; prints its address.
     Deploy {
         #[arg(long)]
@@ -113,51 +133,19 @@ pub fn report_receipt(r: &ReceiptJson, meta: Option<&jjj_transcode::LoadedMetada
     }
 }
 
-fn load_metadata(path: &Path) -> Result<jjj_transcode::LoadedMetadata, String> {
+pub fn load_metadata(path: &Path) -> Result<jjj_transcode::LoadedMetadata, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read metadata {}: {e}", path.display()))?;
-    jjj_transcode::LoadedMetadata::from_json(&text).map_err(|e| format!("metadata {} is not valid: {e}", path.display()))
-}
-
-/// Metadata of the contracts bundled with this build of the CLI.
-pub fn bundled_metadata(name: &str) -> Option<jjj_sdk::metadata::ContractMetadata> {
-    match name.replace('_', "-").as_str() {
-        "utility-bills" => Some(utility_bills::UtilityBills::metadata()),
-        "waste-disposal" => Some(waste_disposal::WasteDisposal::metadata()),
-        "ecommerce-agreement" => Some(ecommerce_agreement::EcommerceAgreement::metadata()),
-        "counter" => Some(counter::Counter::metadata()),
-        _ => None,
-    }
+    jjj_transcode::LoadedMetadata::from_json(&text)
+        .map_err(|e| format!("metadata {} is not valid: {e}", path.display()))
 }
 
 pub async fn run(rpc_url: &str, net: &str, c: ContractCmd) -> Result<(), String> {
     match c {
-        ContractCmd::Build { contracts } => {
-            let mut dir = std::env::current_dir().map_err(|e| e.to_string())?;
-            while !dir.join("scripts/build-contracts.sh").exists() {
-                if !dir.pop() {
-                    return Err("run `jjj contract build` inside the jjj workspace (scripts/build-contracts.sh not found)".into());
-                }
-            }
-            let status = std::process::Command::new("bash")
-                .arg(dir.join("scripts/build-contracts.sh"))
-                .args(&contracts)
-                .current_dir(&dir)
-                .status()
-                .map_err(|e| format!("cannot run scripts/build-contracts.sh: {e}"))?;
-            if !status.success() {
-                return Err("building the contracts failed".into());
-            }
-            let out = std::env::var_os("JJJ_CONTRACTS_DIR").map(PathBuf::from).unwrap_or_else(|| dir.join("target/contracts"));
-            for name in ["utility-bills", "waste-disposal", "ecommerce-agreement", "counter"] {
-                if contracts.is_empty() || contracts.iter().any(|c| c == name) {
-                    if let Some(m) = bundled_metadata(name) {
-                        let path = out.join(format!("{}.json", name.replace('-', "_")));
-                        std::fs::write(&path, m.to_json()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                        println!("metadata: {}", path.display());
-                    }
-                }
-            }
-            Ok(())
+        ContractCmd::New { name, dir, sdk_path, sdk_git } => {
+            crate::scaffold::new_contract(crate::scaffold::NewContract { name, dir, sdk_path, sdk_git })
+        }
+        ContractCmd::Build { contracts, manifest_path, out } => {
+            crate::build::build(crate::build::BuildRequest { manifest_path, contracts, out })
         }
         ContractCmd::Check { wasm } => {
             let code = std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
@@ -171,23 +159,21 @@ pub async fn run(rpc_url: &str, net: &str, c: ContractCmd) -> Result<(), String>
                 Err(e) => Err(format!("{}: {e}", wasm.display())),
             }
         }
-        ContractCmd::Metadata { name } => {
-            let m = bundled_metadata(&name).ok_or_else(|| format!("no bundled contract {name:?}: utility-bills, waste-disposal, ecommerce-agreement, counter"))?;
-            println!("{}", m.to_json());
-            Ok(())
-        }
         ContractCmd::Deploy { key, wasm, metadata, constructor, args, value } => {
             let rpc = Rpc::new(rpc_url)?;
             let key = load_key(&key)?;
             let code = std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
             let meta = load_metadata(&metadata.unwrap_or_else(|| wasm.with_extension("json")))?;
-            let args: serde_json::Value = serde_json::from_str(&args).map_err(|e| format!("--args is not JSON: {e}"))?;
+            let args: serde_json::Value =
+                serde_json::from_str(&args).map_err(|e| format!("--args is not JSON: {e}"))?;
             let input = jjj_transcode::encode_constructor(&meta, &constructor, &args).map_err(|e| e.to_string())?;
             let code_hash = blake2_256(&code);
             let r = submit_and_wait(&rpc, net, &key, Call::UploadCode { code }, 100_000_000).await?;
             match (&r.status[..], &r.reason) {
                 ("success", _) => println!("uploaded code {code_hash} in block {}", r.height.unwrap_or(0)),
-                (_, Some(reason)) if reason.contains("already uploaded") => println!("code {code_hash} is already on chain"),
+                (_, Some(reason)) if reason.contains("already uploaded") => {
+                    println!("code {code_hash} is already on chain")
+                }
                 _ => return status_to_result(&r),
             }
             let r = submit_and_wait(&rpc, net, &key, Call::Instantiate { code_hash, input, value }, 50_000_000).await?;
@@ -230,7 +216,8 @@ pub async fn run(rpc_url: &str, net: &str, c: ContractCmd) -> Result<(), String>
                 Some(k) => load_key(k)?.account().to_string(),
                 None => AccountId::default().to_string(),
             };
-            let method = if a.at.is_some() || a.value == 0 && a.key.is_none() { "contract_query" } else { "contract_dryRun" };
+            let method =
+                if a.at.is_some() || a.value == 0 && a.key.is_none() { "contract_query" } else { "contract_dryRun" };
             let r: ReceiptJson = rpc
                 .call(method, json!({"network": net, "contract": a.contract, "input": hex0x(&input), "sender": sender, "value": a.value, "gas_limit": a.gas, "at": a.at}))
                 .await?;
@@ -240,7 +227,9 @@ pub async fn run(rpc_url: &str, net: &str, c: ContractCmd) -> Result<(), String>
         ContractCmd::Events { contract, metadata, from, to } => {
             let rpc = Rpc::new(rpc_url)?;
             let meta = metadata.map(|m| load_metadata(&m)).transpose()?;
-            let events: Vec<jjj_rpc_api::EventJson> = rpc.call("contract_events", json!({"network": net, "contract": contract, "from": from, "to": to})).await?;
+            let events: Vec<jjj_rpc_api::EventJson> = rpc
+                .call("contract_events", json!({"network": net, "contract": contract, "from": from, "to": to}))
+                .await?;
             for e in events {
                 let data = hex::decode(e.data.trim_start_matches("0x")).unwrap_or_default();
                 let decoded = meta.as_ref().and_then(|m| jjj_transcode::decode_event(m, &data).ok());
@@ -258,4 +247,3 @@ fn encode_args(meta: &jjj_transcode::LoadedMetadata, a: &CallArgs) -> Result<Vec
     let args: serde_json::Value = serde_json::from_str(&a.args).map_err(|e| format!("--args is not JSON: {e}"))?;
     jjj_transcode::encode_call(meta, &a.message, &args).map_err(|e| e.to_string())
 }
-

@@ -3,8 +3,10 @@
 //! It talks to nodes over JSON-RPC only: it links no RocksDB and no p2p.
 mod audit;
 mod bench;
+mod build;
 mod contract;
 mod network;
+mod scaffold;
 mod tx;
 
 use clap::{Args, Parser, Subcommand};
@@ -74,6 +76,9 @@ pub enum Command {
         /// The utility-bills wasm.
         #[arg(long, default_value = "target/contracts/utility_bills.wasm")]
         wasm: PathBuf,
+        /// Its metadata JSON (default: the wasm path with .json).
+        #[arg(long)]
+        metadata: Option<PathBuf>,
         /// Residents paying (each pays its bills in nonce order).
         #[arg(long, default_value_t = 200)]
         accounts: usize,
@@ -212,11 +217,22 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Contract(c) => contract::run(&cli.rpc, &net, c).await,
         Command::Audit(AuditCmd::Replay { genesis, to }) => audit::replay(&cli.rpc, &genesis, to).await,
-        Command::Bench { funder, wasm, accounts, txs, rate, also_rpc } => {
+        Command::Bench { funder, wasm, metadata, accounts, txs, rate, also_rpc } => {
             let mut rpcs = vec![cli.rpc.clone()];
             rpcs.extend(also_rpc);
             let code = std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
-            bench::run(bench::BenchArgs { rpcs, network: net, funder: load_key(&funder)?, wasm: code, accounts: accounts.max(1), txs, rate }).await
+            let metadata = contract::load_metadata(&metadata.unwrap_or_else(|| wasm.with_extension("json")))?;
+            bench::run(bench::BenchArgs {
+                rpcs,
+                network: net,
+                funder: load_key(&funder)?,
+                wasm: code,
+                metadata,
+                accounts: accounts.max(1),
+                txs,
+                rate,
+            })
+            .await
         }
     }
 }
