@@ -2,10 +2,9 @@
 //! driven over JSON-RPC, killed with SIGKILL and restarted.
 use jjj_crypto::Keypair;
 use jjj_primitives::{AccountId, Call, NetworkId, SignedTransaction, Transaction};
-use jjj_rpc_api::{hex0x, HeaderJson, ReceiptJson, Rpc};
+use jjj_rpc_api::{hex0x, ErrorCode, HeaderJson, NodeApiClient, Rpc};
 use jjj_tests::bin;
 use parity_scale_codec::Encode;
-use serde_json::json;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -32,7 +31,14 @@ impl Devnet {
         init.args(["network", "init", "--dev-keys", "--validators", "4", "--network", NET, "--view-timeout-ms", "500"])
             .arg("--dir")
             .arg(dir.path())
-            .args(["--p2p-port", &(base).to_string(), "--rpc-port", &(base + 10).to_string(), "--metrics-port", &(base + 20).to_string()]);
+            .args([
+                "--p2p-port",
+                &(base).to_string(),
+                "--rpc-port",
+                &(base + 10).to_string(),
+                "--metrics-port",
+                &(base + 20).to_string(),
+            ]);
         for i in 0..senders {
             init.args(["--account", &format!("sender-{i}=1000000000")]);
         }
@@ -81,7 +87,7 @@ impl Devnet {
         let rt = rt();
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if rt.block_on(self.rpc(i).call::<serde_json::Value>("node_health", json!({}))).is_ok() {
+            if rt.block_on(self.rpc(i).api().health()).is_ok() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -94,14 +100,15 @@ impl Devnet {
     }
 
     fn head(&self, i: usize) -> Option<HeaderJson> {
-        rt().block_on(self.rpc(i).call::<HeaderJson>("chain_getFinalizedHead", json!({"network": NET}))).ok()
+        rt().block_on(self.rpc(i).api().finalized_head(NET.into())).ok()
     }
 
     /// Waits until every running node is at least at `height`.
     fn wait_height(&self, height: u64, within: Duration) {
         let deadline = Instant::now() + within;
         loop {
-            let heights: Vec<Option<u64>> = (0..4).filter(|i| self.nodes[*i].is_some()).map(|i| self.head(i).map(|h| h.height)).collect();
+            let heights: Vec<Option<u64>> =
+                (0..4).filter(|i| self.nodes[*i].is_some()).map(|i| self.head(i).map(|h| h.height)).collect();
             if heights.iter().all(|h| h.is_some_and(|h| h >= height)) {
                 return;
             }
@@ -130,7 +137,13 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 fn transfer(key: &Keypair, nonce: u64, to: AccountId, amount: u64) -> SignedTransaction {
-    key.sign_tx(Transaction { network: NetworkId::new(NET).expect("id"), sender: key.account(), nonce, gas_limit: 100_000, call: Call::Transfer { to, amount } })
+    key.sign_tx(Transaction {
+        network: NetworkId::new(NET).expect("id"),
+        sender: key.account(),
+        nonce,
+        gas_limit: 100_000,
+        call: Call::Transfer { to, amount },
+    })
 }
 
 /// Submits `per_sender` transfers from each sender, round-robin over the running nodes; returns hashes.
@@ -144,7 +157,7 @@ fn submit_batch(net: &Devnet, senders: &[Keypair], start_nonce: u64, per_sender:
             let stx = transfer(s, n, sink, 1);
             let node = nodes[k % nodes.len()];
             k += 1;
-            let h: String = rt.block_on(net.rpc(node).call("tx_submit", json!({"network": NET, "tx": hex0x(&stx.encode())}))).expect("submit");
+            let h = rt.block_on(net.rpc(node).api().submit_tx(NET.into(), hex0x(&stx.encode()))).expect("submit");
             hashes.push(h);
         }
     }
@@ -154,12 +167,11 @@ fn submit_batch(net: &Devnet, senders: &[Keypair], start_nonce: u64, per_sender:
 fn wait_receipts(net: &Devnet, node: usize, hashes: &[String]) {
     let rt = rt();
     for h in hashes {
-        let r: Option<ReceiptJson> = rt
-            .block_on(net.rpc(node).call("tx_receipt", json!({"network": NET, "hash": h, "wait_ms": 30_000})))
-            .unwrap_or_else(|e| {
-                let logs: Vec<String> = (0..4).map(|i| format!("--- validator {}:\n{}", i + 1, tail(&net.log(i)))).collect();
-                panic!("receipt of {h} from validator {}: {e}\n{}", node + 1, logs.join("\n"))
-            });
+        let r = rt.block_on(net.rpc(node).api().receipt(NET.into(), h.clone(), Some(30_000))).unwrap_or_else(|e| {
+            let logs: Vec<String> =
+                (0..4).map(|i| format!("--- validator {}:\n{}", i + 1, tail(&net.log(i)))).collect();
+            panic!("receipt of {h} from validator {}: {e}\n{}", node + 1, logs.join("\n"))
+        });
         let r = r.unwrap_or_else(|| panic!("no receipt for {h}"));
         assert_eq!(r.status, "success", "{r:?}");
     }
@@ -170,8 +182,7 @@ fn senders(n: usize) -> Vec<Keypair> {
 }
 
 fn balance(net: &Devnet, node: usize, who: &AccountId) -> u64 {
-    let v: serde_json::Value = rt().block_on(net.rpc(node).call("state_getAccount", json!({"network": NET, "account": who.to_string()}))).expect("account");
-    v["balance"].as_u64().unwrap_or(0)
+    rt().block_on(net.rpc(node).api().account(NET.into(), who.to_string())).expect("account").balance
 }
 
 fn same_head_everywhere(net: &Devnet) -> HeaderJson {
@@ -203,9 +214,10 @@ fn four_validators_finalise_1000_transactions_with_equal_roots() {
         assert_eq!(balance(&net, i, &sink), 1000, "node {i}");
     }
     // Certificates verify and blocks chain up on another node.
-    let cert: serde_json::Value = rt().block_on(net.rpc(3).call("chain_getCertificate", json!({"network": NET, "height": head.height}))).expect("cert");
-    assert_eq!(cert["verified"], json!(true));
-    assert!(cert["signers"].as_array().map(|s| s.len()).unwrap_or(0) >= 3);
+    let cert =
+        rt().block_on(net.rpc(3).api().certificate(NET.into(), head.height)).expect("cert").expect("a certificate");
+    assert!(cert.verified);
+    assert!(cert.signers.len() >= 3);
 }
 
 #[test]
@@ -282,34 +294,58 @@ fn bad_input_gets_clear_errors_and_the_node_stays_up() {
     let port = net.base_rpc;
     // Malformed JSON, bad params, unknown method, oversize request.
     assert!(raw_post(port, b"{not json").contains("Parse error"));
-    assert!(raw_post(port, br#"{"jsonrpc":"2.0","id":1,"method":"state_getAccount","params":{"network":5}}"#).contains("-32602"));
-    assert!(raw_post(port, br#"{"jsonrpc":"2.0","id":1,"method":"no_such_method","params":[]}"#).contains("-32601"));
+    let code = |c: ErrorCode| c.code().to_string();
+    assert!(raw_post(port, br#"{"jsonrpc":"2.0","id":1,"method":"state_getAccount","params":{"network":5}}"#)
+        .contains(&code(ErrorCode::InvalidParams)));
+    assert!(raw_post(port, br#"{"jsonrpc":"2.0","id":1,"method":"no_such_method","params":[]}"#)
+        .contains(&code(ErrorCode::MethodNotFound)));
     let huge = vec![b'x'; 4 * 1024 * 1024];
     let r = raw_post(port, &huge);
     assert!(r.contains("413") || r.is_empty() || r.contains("too big"), "{r}");
-    let call = |tx: String| rt.block_on(rpc.call::<String>("tx_submit", json!({"network": NET, "tx": tx})));
+    let submit =
+        |network: &str, tx: String| rt.block_on(rpc.api().submit_tx(network.into(), tx)).map_err(|e| rpc.explain(e));
+    let call = |tx: String| submit(NET, tx);
     // Not hex, not SCALE, unknown network.
     assert!(call("zz".into()).unwrap_err().contains("not hex"));
     assert!(call("0x0102".into()).unwrap_err().contains("not a SCALE-encoded"));
-    let e = rt.block_on(rpc.call::<String>("tx_submit", json!({"network": "nope", "tx": "0x00"}))).unwrap_err();
-    assert!(e.contains("does not serve network") && e.contains("2001"), "{e}");
+    let e = submit("nope", "0x00".into()).unwrap_err();
+    assert!(e.contains("does not serve network") && e.contains(&code(ErrorCode::UnknownNetwork)), "{e}");
     // Bad signature, wrong network id, replayed nonce.
     let k = Keypair::from_name("sender-0");
     let sink = Keypair::from_name("sink").account();
     let mut bad = transfer(&k, 0, sink, 1);
     bad.signatures[0].signature[0] ^= 1;
     let e = call(hex0x(&bad.encode())).unwrap_err();
-    assert!(e.contains("does not verify") && e.contains("1001"), "{e}");
-    let other = k.sign_tx(Transaction { network: NetworkId::new("jj").expect("id"), sender: k.account(), nonce: 0, gas_limit: 100_000, call: Call::Transfer { to: sink, amount: 1 } });
-    assert!(call(hex0x(&other.encode())).unwrap_err().contains("1002"));
+    assert!(e.contains("does not verify") && e.contains(&code(ErrorCode::BadSignature)), "{e}");
+    let other = k.sign_tx(Transaction {
+        network: NetworkId::new("jj").expect("id"),
+        sender: k.account(),
+        nonce: 0,
+        gas_limit: 100_000,
+        call: Call::Transfer { to: sink, amount: 1 },
+    });
+    assert!(call(hex0x(&other.encode())).unwrap_err().contains(&code(ErrorCode::WrongNetwork)));
     let good = transfer(&k, 0, sink, 1);
     let h = call(hex0x(&good.encode())).expect("good tx");
-    let r: Option<ReceiptJson> = rt.block_on(rpc.call("tx_receipt", json!({"network": NET, "hash": h, "wait_ms": 20_000}))).expect("receipt");
+    let r = rt.block_on(rpc.api().receipt(NET.into(), h, Some(20_000))).expect("receipt");
     assert_eq!(r.map(|r| r.status), Some("success".into()));
     let e = call(hex0x(&good.encode())).unwrap_err();
-    assert!(e.contains("nonce 0 is already used") && e.contains("1003"), "a replay: {e}");
+    assert!(e.contains("nonce 0 is already used") && e.contains(&code(ErrorCode::BadNonce)), "a replay: {e}");
     // Still serving.
-    let health: serde_json::Value = rt.block_on(rpc.call("node_health", json!({}))).expect("health");
-    assert_eq!(health["ok"], json!(true));
+    let health = rt.block_on(rpc.api().health()).expect("health");
+    assert!(health.ok);
+    // Parameters by position as well as by name; optional ones may be left out.
+    let by_position = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"state_getAccount","params":["{NET}","{sink}"]}}"#);
+    let r = raw_post(port, by_position.as_bytes());
+    assert!(r.contains(r#""balance":1,"#), "{r}");
+    let wrong_type = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"state_getAccount","params":["{NET}",5]}}"#);
+    assert!(raw_post(port, wrong_type.as_bytes()).contains(&code(ErrorCode::InvalidParams)));
+    let head: HeaderJson =
+        rt.block_on(rpc.call("chain_getFinalizedHead", serde_json::json!({"network": NET}))).expect("by name");
+    let block: serde_json::Value = rt
+        .block_on(rpc.call("chain_getBlock", serde_json::json!({"network": NET, "height": head.height})))
+        .expect("block");
+    assert_eq!(block["header"]["hash"], serde_json::json!(head.hash));
+    assert!(block.get("raw_block").is_none(), "raw parts only when asked for");
     let _ = Path::new(".");
 }

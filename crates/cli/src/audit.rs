@@ -2,39 +2,48 @@
 use jjj_config::Genesis;
 use jjj_executive::Runtime;
 use jjj_primitives::*;
-use jjj_rpc_api::{HeaderJson, ReceiptJson, Rpc};
+use jjj_rpc_api::{NodeApiClient, ReceiptJson, Rpc};
 use jjj_state::{MemoryState, StateCommitment};
 use parity_scale_codec::Decode;
-use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
 
 pub async fn replay(rpc_url: &str, genesis_path: &Path, to: Option<u64>) -> Result<(), String> {
     let genesis = Genesis::load(genesis_path)?;
     let network = genesis.network.clone();
-    let validators = jjj_consensus::ValidatorSet::new(genesis.validator_ids()?)?;
+    let validators = jjj_consensus::ValidatorSet::new(genesis.validator_ids()?).map_err(|e| e.to_string())?;
     let net_id = genesis.network_id()?;
     let rpc = Rpc::new(rpc_url)?;
-    let head: HeaderJson = rpc.call("chain_getFinalizedHead", json!({"network": network})).await?;
+    let api = rpc.api();
+    let head = api.finalized_head(network.clone()).await.map_err(|e| rpc.explain(e))?;
     let last = to.unwrap_or(head.height).min(head.height);
     let mut state = MemoryState::new();
     state.apply(&genesis.state_changes()?).map_err(|e| e.to_string())?;
     let mut parent = genesis.header()?.hash();
-    let node_genesis: serde_json::Value = rpc.call("chain_getBlock", json!({"network": network, "height": 0})).await?;
-    if node_genesis["header"]["hash"].as_str() != Some(&parent.to_string()) {
-        return Err(format!("the node's genesis differs from {}: not the same network history", genesis_path.display()));
+    let node_genesis = api.block(network.clone(), Some(0), None, None).await.map_err(|e| rpc.explain(e))?;
+    if node_genesis.map(|b| b.header.hash) != Some(parent.to_string()) {
+        return Err(format!(
+            "the node's genesis differs from {}: not the same network history",
+            genesis_path.display()
+        ));
     }
     let runtime = Runtime::new().map_err(|e| e.to_string())?;
     let (mut txs, mut receipts_ok, mut receipts_failed) = (0usize, 0usize, 0usize);
     let started = std::time::Instant::now();
     for h in 1..=last {
-        let v: serde_json::Value = rpc.call("chain_getBlock", json!({"network": network, "height": h, "raw": true})).await?;
-        let raw = |k: &str| -> Result<Vec<u8>, String> {
-            let s = v[k].as_str().ok_or_else(|| format!("height {h}: the node sent no {k}"))?;
-            hex::decode(s.trim_start_matches("0x")).map_err(|e| format!("height {h}: {k}: {e}"))
+        let b = api
+            .block(network.clone(), Some(h), None, Some(true))
+            .await
+            .map_err(|e| rpc.explain(e))?
+            .ok_or_else(|| format!("height {h}: the node has no block"))?;
+        let raw = |k: &str, v: &Option<String>| -> Result<Vec<u8>, String> {
+            let s = v.as_deref().ok_or_else(|| format!("height {h}: the node sent no {k}"))?;
+            jjj_rpc_api::unhex(s).map_err(|e| format!("height {h}: {k}: {e}"))
         };
-        let block = Block::decode(&mut &raw("raw_block")?[..]).map_err(|e| format!("height {h}: block does not decode: {e}"))?;
-        let cert = jjj_consensus::CommitCertificate::decode(&mut &raw("raw_certificate")?[..]).map_err(|e| format!("height {h}: certificate does not decode: {e}"))?;
+        let block = Block::decode(&mut &raw("raw_block", &b.raw_block)?[..])
+            .map_err(|e| format!("height {h}: block does not decode: {e}"))?;
+        let cert = jjj_consensus::CommitCertificate::decode(&mut &raw("raw_certificate", &b.raw_certificate)?[..])
+            .map_err(|e| format!("height {h}: certificate does not decode: {e}"))?;
         let bh = block.header.hash();
         if block.header.height != h || block.header.parent_hash != parent {
             return Err(format!("height {h}: block does not extend the previous block"));
@@ -44,13 +53,28 @@ pub async fn replay(rpc_url: &str, genesis_path: &Path, to: Option<u64>) -> Resu
         }
         cert.verify(&net_id, &validators).map_err(|e| format!("height {h}: certificate invalid: {e}"))?;
         let shared = Arc::new(state.clone());
-        let exec = runtime.apply_block(shared, &block).map_err(|e| format!("height {h}: re-execution disagrees: {e}"))?;
+        let exec =
+            runtime.apply_block(shared, &block).map_err(|e| format!("height {h}: re-execution disagrees: {e}"))?;
         for (i, (stx, r)) in block.transactions.iter().zip(&exec.receipts).enumerate() {
-            let node_r: Option<ReceiptJson> = rpc.call("tx_receipt", json!({"network": network, "hash": stx.hash().to_string()})).await?;
+            let node_r =
+                api.receipt(network.clone(), stx.hash().to_string(), None).await.map_err(|e| rpc.explain(e))?;
             let ours = ReceiptJson::new(r, Some(h), Some(i as u32));
             match node_r {
-                Some(n) if n.status == ours.status && n.output == ours.output && n.gas_used == ours.gas_used && n.reason == ours.reason => {}
-                Some(n) => return Err(format!("height {h}, tx {i} ({}): the node's receipt differs: node says {} {:?}, replay says {} {:?}", stx.hash(), n.status, n.reason, ours.status, ours.reason)),
+                Some(n)
+                    if n.status == ours.status
+                        && n.output == ours.output
+                        && n.gas_used == ours.gas_used
+                        && n.reason == ours.reason => {}
+                Some(n) => {
+                    return Err(format!(
+                        "height {h}, tx {i} ({}): the node's receipt differs: node says {} {:?}, replay says {} {:?}",
+                        stx.hash(),
+                        n.status,
+                        n.reason,
+                        ours.status,
+                        ours.reason
+                    ))
+                }
                 None => return Err(format!("height {h}, tx {i}: the node has no receipt for {}", stx.hash())),
             }
             if r.is_success() {
@@ -74,4 +98,3 @@ pub async fn replay(rpc_url: &str, genesis_path: &Path, to: Option<u64>) -> Resu
     println!("final state root {} at height {last}", state.state_root());
     Ok(())
 }
-

@@ -13,8 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use jjj_config::{load_key, parse_account, save_key};
 use jjj_crypto::Keypair;
 use jjj_primitives::*;
-use jjj_rpc_api::Rpc;
-use serde_json::json;
+use jjj_rpc_api::{NodeApiClient, Rpc};
 use std::path::PathBuf;
 
 /// jjj: talk to a jjj network — keys, networks, contracts, transfers, audits, load tests.
@@ -172,8 +171,11 @@ fn main() {
     }
 }
 
-fn print(v: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()));
+/// Prints a node's answer as indented JSON.
+fn print(answer: serde_json::Result<serde_json::Value>) -> Result<(), String> {
+    let v = answer.map_err(|e| format!("cannot print the answer: {e}"))?;
+    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string()));
+    Ok(())
 }
 
 pub async fn run(cli: Cli) -> Result<(), String> {
@@ -194,18 +196,15 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Network(NetworkCmd::Init(a)) => network::init(&a),
         Command::Status => {
             let rpc = Rpc::new(&cli.rpc)?;
-            print(&rpc.call("node_health", json!({})).await?);
-            Ok(())
+            print(serde_json::to_value(rpc.api().health().await.map_err(|e| rpc.explain(e))?))
         }
         Command::Block { height } => {
             let rpc = Rpc::new(&cli.rpc)?;
-            print(&rpc.call::<serde_json::Value>("chain_getBlock", json!({"network": net, "height": height})).await?);
-            Ok(())
+            print(serde_json::to_value(rpc.api().block(net, height, None, None).await.map_err(|e| rpc.explain(e))?))
         }
         Command::Account { account } => {
             let rpc = Rpc::new(&cli.rpc)?;
-            print(&rpc.call("state_getAccount", json!({"network": net, "account": account})).await?);
-            Ok(())
+            print(serde_json::to_value(rpc.api().account(net, account).await.map_err(|e| rpc.explain(e))?))
         }
         Command::Transfer { key, to, amount } => {
             let rpc = Rpc::new(&cli.rpc)?;

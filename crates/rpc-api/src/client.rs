@@ -1,5 +1,6 @@
-//! A small JSON-RPC client for the CLI, tests and the load generator.
-use jsonrpsee::core::client::ClientT;
+//! The HTTP client the CLI, tests and the load generator hold: typed calls through
+//! [`NodeApiClient`](crate::NodeApiClient), errors as readable strings.
+use jsonrpsee::core::client::{ClientT, Error as ClientError};
 use jsonrpsee::core::params::ObjectParams;
 use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
 use serde::de::DeserializeOwned;
@@ -22,7 +23,23 @@ impl Rpc {
         Ok(Rpc { http, url: url.to_string() })
     }
 
-    /// Calls `method` with named parameters (a JSON object).
+    /// The typed client: with `NodeApiClient` in scope, `rpc.api().account(…)` and so on.
+    /// Subscriptions need a WebSocket client; over HTTP they fail.
+    pub fn api(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// A readable error: the node's answer as "message (code N)", or why the node could not be
+    /// asked.
+    pub fn explain(&self, error: ClientError) -> String {
+        match error {
+            ClientError::Call(obj) => format!("{} (code {})", obj.message(), obj.code()),
+            other => format!("RPC to {}: {other}", self.url),
+        }
+    }
+
+    /// Calls `method` by name with named parameters (a JSON object), for callers not yet on the
+    /// typed client.
     pub async fn call<T: DeserializeOwned>(&self, method: &str, params: serde_json::Value) -> Result<T, String> {
         let mut p = ObjectParams::new();
         if let serde_json::Value::Object(map) = params {
@@ -31,7 +48,7 @@ impl Rpc {
             }
         }
         self.http.request(method, p).await.map_err(|e| match e {
-            jsonrpsee::core::client::Error::Call(obj) => format!("{} (code {})", obj.message(), obj.code()),
+            ClientError::Call(obj) => format!("{} (code {})", obj.message(), obj.code()),
             other => format!("{method} on {}: {other}", self.url),
         })
     }

@@ -1,15 +1,24 @@
 //! jjj-rpc-api: the JSON-RPC interface of a jjj node, shared by the server (`jjj-node`), the CLI
-//! and the tests: request parameters and responses as types, the one [`ErrorCode`] enum every
-//! error carries, and a client.
+//! and the tests.
 //!
-//! Parameters are one object per method (named) or the same fields as an array (positional).
-//! Bytes are 0x-hex; transactions and raw blocks are SCALE.
+//! - [`NodeApi`]: every method and subscription, declared once as a jsonrpsee `#[rpc]` trait. The
+//!   macro generates `NodeApiClient` (typed calls over any jsonrpsee client) and, with the feature
+//!   `server` (which only the node enables), `NodeApiServer`, which the node implements.
+//! - The responses as types (`HeaderJson`, `ReceiptJson`, `BlockJson`…) and the one [`ErrorCode`]
+//!   enum every error carries.
+//! - [`Rpc`]: the HTTP client the CLI and tests hold.
+//!
+//! Parameters are accepted by name (a JSON object) or by position (an array, in declaration
+//! order); optional ones may be left out. Bytes are 0x-hex; transactions and raw blocks are SCALE.
+mod api;
 pub mod client;
 
+pub use api::*;
 pub use client::Rpc;
 
 use jjj_primitives::params::MAX_TX_SIZE;
 use jjj_primitives::{Event, Hash, Header, Receipt, ReceiptStatus};
+use jsonrpsee::types::{ErrorObject, ErrorObjectOwned};
 use serde::{Deserialize, Serialize};
 
 /// Every error code a node answers with, in one place. Clients match on these numbers; they
@@ -49,6 +58,11 @@ pub enum ErrorCode {
 impl ErrorCode {
     pub fn code(self) -> i32 {
         self as i32
+    }
+
+    /// The JSON-RPC error object with this code.
+    pub fn error(self, message: impl Into<String>) -> ErrorObjectOwned {
+        ErrorObject::owned(self.code(), message.into(), None::<()>)
     }
 }
 
@@ -141,94 +155,104 @@ impl ReceiptJson {
             ReceiptStatus::Reverted(m) => ("reverted", Some(m.clone())),
             ReceiptStatus::Failed(m) => ("failed", Some(m.clone())),
         };
-        let events = r
-            .events
-            .iter()
-            .map(|e| EventJson::new(height.unwrap_or(0), index.unwrap_or(0), &r.tx_hash, e))
-            .collect();
-        ReceiptJson { tx_hash: r.tx_hash.to_string(), height, index, status: status.into(), reason, gas_used: r.gas_used, output: hex0x(&r.output), events, debug: vec![] }
+        let events =
+            r.events.iter().map(|e| EventJson::new(height.unwrap_or(0), index.unwrap_or(0), &r.tx_hash, e)).collect();
+        ReceiptJson {
+            tx_hash: r.tx_hash.to_string(),
+            height,
+            index,
+            status: status.into(),
+            reason,
+            gas_used: r.gas_used,
+            output: hex0x(&r.output),
+            events,
+            debug: vec![],
+        }
     }
 }
 
-/// Parameters.
+/// A transaction as `chain_getBlock` lists it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct NetworkParam {
-    pub network: String,
-}
-/// Parameters.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SubmitParams {
-    pub network: String,
-    pub tx: String,
-}
-/// Parameters.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ReceiptParams {
-    pub network: String,
+pub struct BlockTxJson {
     pub hash: String,
-    #[serde(default)]
-    pub wait_ms: Option<u64>,
-}
-/// Parameters.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct BlockParams {
-    pub network: String,
-    #[serde(default)]
-    pub height: Option<u64>,
-    #[serde(default)]
-    pub hash: Option<String>,
-    /// Include the SCALE-encoded block and certificate (for auditors).
-    #[serde(default)]
-    pub raw: bool,
-}
-/// Parameters.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct HeightParams {
-    pub network: String,
-    pub height: u64,
-}
-/// Parameters.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct AccountParams {
-    pub network: String,
-    pub account: String,
-}
-/// Parameters.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct CallParams {
-    pub network: String,
-    pub contract: String,
-    pub input: String,
-    #[serde(default)]
-    pub sender: Option<String>,
-    #[serde(default)]
-    pub value: u64,
-    #[serde(default)]
-    pub gas_limit: Option<u64>,
-    /// Query the state as of this finalised height (default: the latest).
-    #[serde(default)]
-    pub at: Option<u64>,
-}
-/// Parameters.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct EventsParams {
-    pub network: String,
-    #[serde(default)]
-    pub contract: Option<String>,
-    #[serde(default)]
-    pub topic: Option<String>,
-    #[serde(default)]
-    pub from: u64,
-    #[serde(default)]
-    pub to: Option<u64>,
-    #[serde(default)]
-    pub limit: Option<usize>,
-}
-/// Parameters.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SubscribeEventsParams {
-    pub network: String,
-    #[serde(default)]
-    pub contract: Option<String>,
+    pub sender: String,
+    pub nonce: u64,
+    /// What the transaction does: "transfer", "call", …
+    pub call: String,
 }
 
+/// A finalised block (`chain_getBlock`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BlockJson {
+    pub header: HeaderJson,
+    pub transactions: Vec<BlockTxJson>,
+    /// With `raw`: the SCALE-encoded block, certificate and header (for auditors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_block: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_certificate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_header: Option<String>,
+}
+
+/// A block's commit certificate (`chain_getCertificate`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CertificateJson {
+    pub height: u64,
+    pub view: u64,
+    pub block_hash: String,
+    pub signers: Vec<String>,
+    /// Whether the node checked it against the network's validators.
+    pub verified: bool,
+    /// SCALE-encoded.
+    pub raw: String,
+}
+
+/// An account's balance (fen) and next nonce (`state_getAccount`); zero for an unknown account.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccountJson {
+    pub account: String,
+    pub balance: u64,
+    pub nonce: u64,
+}
+
+/// A deployed contract (`contract_info`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ContractInfoJson {
+    pub address: String,
+    pub code_hash: String,
+    pub deployer: String,
+    pub instantiated_at: u64,
+    pub code_size: Option<u32>,
+    pub reentrant: Option<bool>,
+}
+
+/// The node and each network it serves (`node_health`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HealthJson {
+    pub ok: bool,
+    pub name: String,
+    pub id: String,
+    pub peers: usize,
+    pub uptime_ms: u64,
+    pub networks: Vec<NetworkHealthJson>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NetworkHealthJson {
+    pub network: String,
+    pub height: u64,
+    pub head: String,
+    pub view: u64,
+    pub mempool: u64,
+    pub validator: bool,
+}
+
+/// A connected peer (`node_peers`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PeerJson {
+    pub id: String,
+    pub addr: String,
+    pub outbound: bool,
+    pub connected_since_ms: u64,
+}

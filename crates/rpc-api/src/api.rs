@@ -1,0 +1,121 @@
+//! The node's JSON-RPC methods and subscriptions, declared once.
+//!
+//! Every method takes the network it is about first. Parameters are declared one by one so that
+//! the server accepts them by name or by position; the client sends them by name
+//! (`param_kind = map`), as the node's other clients do. An `Option` parameter may be left out.
+use crate::{
+    AccountJson, BlockJson, CertificateJson, ContractInfoJson, EventJson, HeaderJson, HealthJson, PeerJson, ReceiptJson,
+};
+// Only the server half names these: the client half rewrites the return types.
+#[cfg_attr(not(feature = "server"), allow(unused_imports))]
+use jsonrpsee::core::{RpcResult, SubscriptionResult};
+use jsonrpsee::proc_macros::rpc;
+
+#[cfg_attr(feature = "server", rpc(server, client))]
+#[cfg_attr(not(feature = "server"), rpc(client))]
+pub trait NodeApi {
+    /// Admits a SCALE-encoded signed transaction (0x-hex) to the mempool; returns its hash.
+    #[method(name = "tx_submit", param_kind = map)]
+    fn submit_tx(&self, network: String, tx: String) -> RpcResult<String>;
+
+    /// The receipt of a finalised transaction, or null. With `wait_ms`, waits that long (at most
+    /// `MAX_RECEIPT_WAIT_MS`) for it to be finalised, then fails with `ErrorCode::Timeout`.
+    #[method(name = "tx_receipt", param_kind = map)]
+    async fn receipt(&self, network: String, hash: String, wait_ms: Option<u64>) -> RpcResult<Option<ReceiptJson>>;
+
+    /// A finalised block by height or hash (default: the head), or null. `raw` adds the
+    /// SCALE-encoded block, certificate and header.
+    #[method(name = "chain_getBlock", param_kind = map)]
+    fn block(
+        &self,
+        network: String,
+        height: Option<u64>,
+        hash: Option<String>,
+        raw: Option<bool>,
+    ) -> RpcResult<Option<BlockJson>>;
+
+    /// The header of the finalised head.
+    #[method(name = "chain_getFinalizedHead", param_kind = map)]
+    fn finalized_head(&self, network: String) -> RpcResult<HeaderJson>;
+
+    /// The commit certificate of the block at `height`, or null.
+    #[method(name = "chain_getCertificate", param_kind = map)]
+    fn certificate(&self, network: String, height: u64) -> RpcResult<Option<CertificateJson>>;
+
+    /// An account's balance and nonce at the finalised head.
+    #[method(name = "state_getAccount", param_kind = map)]
+    fn account(&self, network: String, account: String) -> RpcResult<AccountJson>;
+
+    /// Runs a contract message read-only (nothing is signed or stored) against the state at
+    /// height `at` (default: the finalised head); a message that would change state fails.
+    #[method(name = "contract_query", param_kind = map, blocking)]
+    #[allow(clippy::too_many_arguments)]
+    fn contract_query(
+        &self,
+        network: String,
+        contract: String,
+        input: String,
+        sender: Option<String>,
+        value: Option<u64>,
+        gas_limit: Option<u64>,
+        at: Option<u64>,
+    ) -> RpcResult<ReceiptJson>;
+
+    /// Runs a contract call as a transaction would, without storing anything; the receipt
+    /// carries the contract's debug messages.
+    #[method(name = "contract_dryRun", param_kind = map, blocking)]
+    #[allow(clippy::too_many_arguments)]
+    fn contract_dry_run(
+        &self,
+        network: String,
+        contract: String,
+        input: String,
+        sender: Option<String>,
+        value: Option<u64>,
+        gas_limit: Option<u64>,
+        at: Option<u64>,
+    ) -> RpcResult<ReceiptJson>;
+
+    /// Finalised events, oldest first, filtered by contract and topic, between heights `from`
+    /// and `to`; at most `limit` (default 1,000, at most 10,000).
+    #[method(name = "contract_events", param_kind = map)]
+    fn contract_events(
+        &self,
+        network: String,
+        contract: Option<String>,
+        topic: Option<String>,
+        from: Option<u64>,
+        to: Option<u64>,
+        limit: Option<usize>,
+    ) -> RpcResult<Vec<EventJson>>;
+
+    /// A deployed contract's code hash, deployer and code facts, or null.
+    #[method(name = "contract_info", param_kind = map)]
+    fn contract_info(&self, network: String, account: String) -> RpcResult<Option<ContractInfoJson>>;
+
+    /// The node, its peers count and each network's head.
+    #[method(name = "node_health")]
+    fn health(&self) -> RpcResult<HealthJson>;
+
+    /// The connected peers.
+    #[method(name = "node_peers")]
+    fn peers(&self) -> RpcResult<Vec<PeerJson>>;
+
+    /// Each newly finalised header (WebSocket).
+    #[subscription(
+        name = "chain_subscribeFinalizedHeads" => "chain_finalizedHead",
+        unsubscribe = "chain_unsubscribeFinalizedHeads",
+        item = HeaderJson,
+        param_kind = map
+    )]
+    async fn subscribe_finalized_heads(&self, network: String) -> SubscriptionResult;
+
+    /// Each newly finalised event, of one contract or all (WebSocket).
+    #[subscription(
+        name = "contract_subscribeEvents" => "contract_event",
+        unsubscribe = "contract_unsubscribeEvents",
+        item = EventJson,
+        param_kind = map
+    )]
+    async fn subscribe_contract_events(&self, network: String, contract: Option<String>) -> SubscriptionResult;
+}
