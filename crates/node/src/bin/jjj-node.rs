@@ -32,7 +32,7 @@ fn main() {
         }
     };
     let result: Result<(), String> = runtime.block_on(async {
-        let config = jjj_node::config::NodeConfig::load(&args.config)?;
+        let config = jjj_config::NodeConfig::load(&args.config)?;
         let running = jjj_node::service::start(config).await?;
         wait_for_signal().await;
         tracing::info!("shutting down");
