@@ -222,7 +222,8 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
         let m = submitted.lock().map_err(|_| "lock")?;
         m.values().max().map(|t| t.duration_since(started).as_secs_f64()).unwrap_or(0.0).max(1e-9)
     };
-    let m = submitted.lock().map_err(|_| "lock")?;
+    // A copy: the receipts below are awaited, and a lock must not be held across that.
+    let m = submitted.lock().map_err(|_| "lock")?.clone();
     for (h, t) in m.iter() {
         if let Some(f) = finalised_at.get(h) {
             latencies.push(f.duration_since(*t));
