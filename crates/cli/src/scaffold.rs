@@ -259,3 +259,40 @@ A jjj contract.
     jjj contract call  --key KEY --contract ADDRESS --metadata target/contracts/{lib}.json --message bump --args '[5]'
     jjj contract query --contract ADDRESS --metadata target/contracts/{lib}.json --message get
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_crate_and_type_names() {
+        assert_eq!(type_name("demo-counter"), "DemoCounter");
+        assert_eq!(type_name("my_first__contract"), "MyFirstContract");
+        assert!(check_name("demo-counter").is_ok());
+        assert!(check_name("1st").is_err());
+        assert!(check_name("a/b").is_err());
+        assert!(check_name("").is_err());
+    }
+
+    #[test]
+    fn refuses_a_non_empty_directory_and_two_sdk_sources() {
+        let dir = tempfile_dir();
+        std::fs::create_dir_all(dir.join("taken")).expect("mkdir");
+        std::fs::write(dir.join("taken/file"), "x").expect("write");
+        let req = |sdk_git: Option<&str>, sdk_path: Option<&Path>| NewContract {
+            name: "taken".into(),
+            dir: dir.clone(),
+            sdk_path: sdk_path.map(Path::to_path_buf),
+            sdk_git: sdk_git.map(str::to_string),
+        };
+        assert!(new_contract(req(Some("https://example.org/jjj"), None)).unwrap_err().contains("not empty"));
+        assert!(new_contract(req(Some("u"), Some(&dir))).unwrap_err().contains("not both"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("jjj-scaffold-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+}
