@@ -5,30 +5,49 @@
 //! commit finalised blocks to the store in one synced batch, schedule timers, catch up from
 //! peers — and feeds the answers back. Execution results are cached by block hash so a block
 //! validated (or built) here is not executed again at commit.
-use jjj_consensus::{CoreConfig, Core, Effect, Input, SafetyState, Timeout, ValidatorSet};
-use jjj_config::Genesis;
 use crate::mempool::{Mempool, MempoolError};
 use crate::metrics::Metrics;
-use jjj_p2p::P2pHandle;
-use jjj_store::{ChainStore, EventRecord};
 use crate::wire::{CertifiedBlock, WireMessage, MAX_GOSSIP_TXS, MAX_SYNC_BLOCKS};
+use jjj_config::Genesis;
+use jjj_consensus::{Core, CoreConfig, Effect, Input, SafetyState, Timeout, ValidatorSet};
 use jjj_crypto::Keypair;
-use jjj_state::{keys, Account, StateReader};
-use jjj_primitives::{AccountId, Block, Hash, Header, NetworkId, SignedTransaction};
 use jjj_executive::{BlockExecution, BlockTemplate, Runtime};
+use jjj_p2p::P2pHandle;
+use jjj_primitives::params::MAX_CLOCK_DRIFT_MS;
+use jjj_primitives::{AccountId, Block, Hash, Header, NetworkId, SignedTransaction};
+use jjj_state::{keys, Account, StateReader};
+use jjj_store::{ChainStore, EventRecord};
 use parity_scale_codec::{Decode, Encode};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use jjj_primitives::params::MAX_CLOCK_DRIFT_MS;
 use tokio::sync::{broadcast, mpsc};
 
 /// Inputs waiting for the driver.
 const INPUT_QUEUE: usize = 20_000;
 
+/// Where the driver reads the time (block timestamps, the empty-block interval, finality
+/// metrics): the system clock in a node, a virtual one when the driver runs under a simulation.
+pub trait Clock: Send + Sync {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
+}
+
+/// The operating system's wall clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        // A clock before 1970 reads as 0: timestamps then only ever grow from their parent's.
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    }
+}
+
+/// The system clock's time, for node code outside the driver (RPC, service uptime).
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemClock.now_ms()
 }
 
 /// What reaches the driver from outside.
@@ -38,8 +57,13 @@ pub enum DriverInput {
     Timeout(Timeout),
     /// New transactions in the mempool.
     Transactions,
-    SyncRequest { from_peer: AccountId, from: u64 },
-    SyncResponse { blocks: Vec<CertifiedBlock> },
+    SyncRequest {
+        from_peer: AccountId,
+        from: u64,
+    },
+    SyncResponse {
+        blocks: Vec<CertifiedBlock>,
+    },
     EmptyBlockTick,
     /// Once a second: ask peers for blocks this node lacks (a restarted node on an idle
     /// network hears no consensus message that would tell it it is behind) and re-gossip
@@ -64,10 +88,14 @@ pub struct Chain {
     pub events: broadcast::Sender<EventRecord>,
     inputs: mpsc::Sender<DriverInput>,
     net: P2pHandle,
+    /// The only source of time for this chain's driver.
+    clock: Arc<dyn Clock>,
 }
 
 impl Chain {
-    /// Opens (or initialises from genesis) one network's chain and starts its driver.
+    /// Opens (or initialises from genesis) one network's chain and starts its driver on the
+    /// system clock.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         genesis: Genesis,
         store: Arc<dyn ChainStore>,
@@ -77,6 +105,33 @@ impl Chain {
         view_timeout_ms: u64,
         mempool_capacity: usize,
         mempool_per_sender: usize,
+    ) -> Result<Arc<Chain>, String> {
+        let clock = Arc::new(SystemClock);
+        Chain::start_with_clock(
+            genesis,
+            store,
+            runtime,
+            key,
+            net,
+            view_timeout_ms,
+            mempool_capacity,
+            mempool_per_sender,
+            clock,
+        )
+    }
+
+    /// `start`, with the driver reading time from `clock`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn start_with_clock(
+        genesis: Genesis,
+        store: Arc<dyn ChainStore>,
+        runtime: Runtime,
+        key: Keypair,
+        net: P2pHandle,
+        view_timeout_ms: u64,
+        mempool_capacity: usize,
+        mempool_per_sender: usize,
+        clock: Arc<dyn Clock>,
     ) -> Result<Arc<Chain>, String> {
         let network = genesis.network_id()?;
         let header = genesis.header()?;
@@ -89,11 +144,13 @@ impl Chain {
             Some(_) => {
                 let stored = store.header(0).map_err(|e| e.to_string())?;
                 if stored.map(|h| h.hash()) != Some(genesis_hash) {
-                    return Err(format!("the ledger in the data directory belongs to another genesis of network {network}"));
+                    return Err(format!(
+                        "the ledger in the data directory belongs to another genesis of network {network}"
+                    ));
                 }
             }
         }
-        let validators = ValidatorSet::new(genesis.validator_ids()?)?;
+        let validators = ValidatorSet::new(genesis.validator_ids()?).map_err(|e| e.to_string())?;
         let (inputs, rx) = mpsc::channel(INPUT_QUEUE);
         let chain = Arc::new(Chain {
             network: network.clone(),
@@ -108,6 +165,7 @@ impl Chain {
             inputs,
             net,
             genesis,
+            clock,
         });
         let (head, _) = store.head().map_err(|e| e.to_string())?.unwrap_or((0, genesis_hash));
         chain.metrics.height.store(head, Relaxed);
@@ -120,13 +178,22 @@ impl Chain {
                 base_timeout_ms: view_timeout_ms,
                 max_timeout_ms: view_timeout_ms.saturating_mul(32),
             };
-            let saved = store.load_consensus().map_err(|e| e.to_string())?.and_then(|b| SafetyState::decode(&mut &b[..]).ok());
+            let saved =
+                store.load_consensus().map_err(|e| e.to_string())?.and_then(|b| SafetyState::decode(&mut &b[..]).ok());
             let core = match saved {
                 // A record for a height already committed is stale: start at the next height.
                 Some(s) if s.height == head + 1 => Core::restore(config, s),
                 _ => Core::new(config, head + 1),
             };
-            let driver = Driver { chain: chain.clone(), core, local, queue: VecDeque::new(), executed: HashMap::new(), pending_build: None, last_block_ms: now_ms() };
+            let last_block_ms = chain.clock.now_ms();
+            let driver = Driver {
+                chain: chain.clone(),
+                core,
+                local,
+                queue: VecDeque::new(),
+                executed: HashMap::new(),
+                last_block_ms,
+            };
             tokio::spawn(driver.run(rx));
         } else {
             tracing::info!(network = %chain.network, "not a validator of this network: following only");
@@ -233,24 +300,34 @@ impl Chain {
     }
 
     /// Stores a finalised block and tells everyone who listens.
-    fn commit(&self, block: &Block, certificate: &jjj_consensus::CommitCertificate, exec: &BlockExecution) -> Result<(), String> {
+    fn commit(
+        &self,
+        block: &Block,
+        certificate: &jjj_consensus::CommitCertificate,
+        execution: &BlockExecution,
+    ) -> Result<(), String> {
         self.store
-            .commit_block(block, &certificate.encode(), &exec.receipts, &exec.changes)
+            .commit_block(block, &certificate.encode(), &execution.receipts, &execution.changes)
             .map_err(|e| format!("cannot store block {}: {e}", block.header.height))?;
         let h = &block.header;
         self.metrics.height.store(h.height, Relaxed);
         self.metrics.blocks.fetch_add(1, Relaxed);
         self.metrics.transactions.fetch_add(block.transactions.len() as u64, Relaxed);
-        self.metrics.observe_finality(now_ms().saturating_sub(h.timestamp));
+        self.metrics.observe_finality(self.clock.now_ms().saturating_sub(h.timestamp));
         if let Ok(mut pool) = self.mempool.lock() {
             let state = self.store.state();
             pool.prune(&block.transactions, |who| account(&*state, who).nonce);
             self.metrics.mempool.store(pool.len() as u64, Relaxed);
         }
         let _ = self.heads.send(h.clone());
-        for (i, (stx, r)) in block.transactions.iter().zip(&exec.receipts).enumerate() {
+        for (i, (stx, r)) in block.transactions.iter().zip(&execution.receipts).enumerate() {
             for event in &r.events {
-                let _ = self.events.send(EventRecord { height: h.height, tx_index: i as u32, tx_hash: stx.hash(), event: event.clone() });
+                let _ = self.events.send(EventRecord {
+                    height: h.height,
+                    tx_index: i as u32,
+                    tx_hash: stx.hash(),
+                    event: event.clone(),
+                });
             }
         }
         tracing::info!(network = %self.network, height = h.height, txs = block.transactions.len(), hash = %h.hash(), "finalised");
@@ -258,19 +335,20 @@ impl Chain {
     }
 
     /// Checks a certified block from a peer and applies it: certificate, parent, re-execution.
-    fn apply_certified(&self, cb: &CertifiedBlock) -> Result<(), String> {
+    fn apply_certified(&self, certified: &CertifiedBlock) -> Result<(), String> {
         let (head, head_hash) = self.head();
-        let b = &cb.block;
-        if b.header.height != head + 1 || b.header.parent_hash != head_hash || b.header.network != self.network {
-            return Err(format!("block {} does not extend the finalised head {head}", b.header.height));
+        let block = &certified.block;
+        let header = &block.header;
+        if header.height != head + 1 || header.parent_hash != head_hash || header.network != self.network {
+            return Err(format!("block {} does not extend the finalised head {head}", header.height));
         }
-        let c = &cb.certificate;
-        if c.height != b.header.height || c.block_hash != b.header.hash() {
+        let certificate = &certified.certificate;
+        if certificate.height != header.height || certificate.block_hash != header.hash() {
             return Err("the certificate is for another block".into());
         }
-        c.verify(&self.network, &self.validators)?;
-        let exec = self.runtime.apply_block(self.store.state(), b).map_err(|e| e.to_string())?;
-        self.commit(b, c, &exec)
+        certificate.verify(&self.network, &self.validators).map_err(|e| e.to_string())?;
+        let execution = self.runtime.apply_block(self.store.state(), block).map_err(|e| e.to_string())?;
+        self.commit(block, certificate, &execution)
     }
 }
 
@@ -306,8 +384,8 @@ async fn follow(chain: Arc<Chain>, mut rx: mpsc::Receiver<DriverInput>) {
             input = rx.recv() => match input {
                 None => break,
                 Some(DriverInput::SyncResponse { blocks }) => {
-                    for cb in &blocks {
-                        if let Err(e) = chain.apply_certified(cb) {
+                    for certified in &blocks {
+                        if let Err(e) = chain.apply_certified(certified) {
                             tracing::debug!(network = %chain.network, "sync: {e}");
                             break;
                         }
@@ -328,8 +406,7 @@ struct Driver {
     local: AccountId,
     queue: VecDeque<Input>,
     executed: HashMap<Hash, BlockExecution>,
-    /// The core asked for a proposal; waiting for transactions (or the empty-block timer).
-    pending_build: Option<(u64, u64)>,
+    /// When this node last committed a block (or started): paces empty blocks.
     last_block_ms: u64,
 }
 
@@ -357,35 +434,34 @@ impl Driver {
 
     fn on_input(&mut self, input: DriverInput) {
         match input {
-            DriverInput::Consensus(m) => self.queue.push_back(Input::Message(m)),
-            DriverInput::Timeout(t) => self.queue.push_back(Input::Timeout(t)),
+            DriverInput::Consensus(message) => self.queue.push_back(Input::Message(message)),
+            DriverInput::Timeout(timeout) => self.queue.push_back(Input::Timeout(timeout)),
             DriverInput::Transactions => {
                 if !self.chain.has_work() {
                     // Only transactions behind a nonce gap: nothing to propose or wait for.
-                } else if let Some((h, v)) = self.pending_build {
-                    self.build(h, v);
+                } else if let Some((height, view)) = self.core.proposal_to_build() {
+                    // The core asked for a block and we held it back for transactions: build now.
+                    self.build(height, view);
                 } else {
-                    let effects = self.core.on_pending_transactions();
-                    if let Err(e) = self.carry_out(effects) {
-                        tracing::error!(network = %self.chain.network, "{e}");
-                    }
+                    self.queue.push_back(Input::TransactionsPending);
                 }
             }
             DriverInput::EmptyBlockTick => {
-                let due = now_ms().saturating_sub(self.last_block_ms) >= self.chain.genesis.empty_block_interval_ms;
-                if let (Some((h, v)), true) = (self.pending_build, due) {
-                    self.build(h, v);
+                let due = self.chain.clock.now_ms().saturating_sub(self.last_block_ms)
+                    >= self.chain.genesis.empty_block_interval_ms;
+                if let (Some((height, view)), true) = (self.core.proposal_to_build(), due) {
+                    self.build(height, view);
                 }
             }
             DriverInput::SyncRequest { from_peer, from } => self.chain.answer_sync(&from_peer, from),
             DriverInput::Housekeeping => self.chain.housekeeping(),
             DriverInput::SyncResponse { blocks } => {
                 let before = self.chain.head().0;
-                for cb in &blocks {
-                    if cb.block.header.height <= self.chain.head().0 {
+                for certified in &blocks {
+                    if certified.block.header.height <= self.chain.head().0 {
                         continue;
                     }
-                    if let Err(e) = self.chain.apply_certified(cb) {
+                    if let Err(e) = self.chain.apply_certified(certified) {
                         tracing::debug!(network = %self.chain.network, "sync: {e}");
                         break;
                     }
@@ -408,17 +484,20 @@ impl Driver {
         for effect in effects {
             match effect {
                 Effect::Persist(state) => {
-                    self.chain.store.save_consensus(&state.encode()).map_err(|e| format!("cannot persist the consensus record: {e}"))?;
+                    self.chain
+                        .store
+                        .save_consensus(&state.encode())
+                        .map_err(|e| format!("cannot persist the consensus record: {e}"))?;
                 }
                 Effect::Broadcast(message) => {
                     let bytes = WireMessage::Consensus { network: self.chain.network.clone(), message }.encode();
                     self.chain.net.broadcast(bytes);
                 }
                 Effect::BuildProposal { height, view } => {
+                    // View 0 waits for transactions (or the empty-block tick): the core keeps the
+                    // request until it is answered, see `Core::proposal_to_build`.
                     if view > 0 || self.chain.has_work() {
                         self.build(height, view);
-                    } else {
-                        self.pending_build = Some((height, view));
                     }
                 }
                 Effect::ValidateProposal { height, view, block } => {
@@ -428,14 +507,17 @@ impl Driver {
                 }
                 Effect::Commit { block, certificate } => {
                     let hash = block.header.hash();
-                    let exec = match self.executed.remove(&hash) {
+                    let execution = match self.executed.remove(&hash) {
                         Some(e) => e,
-                        None => self.chain.runtime.apply_block(self.chain.store.state(), &block).map_err(|e| format!("re-executing a certified block failed: {e}"))?,
+                        None => self
+                            .chain
+                            .runtime
+                            .apply_block(self.chain.store.state(), &block)
+                            .map_err(|e| format!("re-executing a certified block failed: {e}"))?,
                     };
-                    self.chain.commit(&block, &certificate, &exec)?;
+                    self.chain.commit(&block, &certificate, &execution)?;
                     self.executed.clear();
-                    self.pending_build = None;
-                    self.last_block_ms = now_ms();
+                    self.last_block_ms = self.chain.clock.now_ms();
                     if self.chain.has_work() {
                         let _ = self.chain.inputs.try_send(DriverInput::Transactions);
                     }
@@ -457,7 +539,6 @@ impl Driver {
     }
 
     fn build(&mut self, height: u64, view: u64) {
-        self.pending_build = None;
         let chain = self.chain.clone();
         let (head, parent_hash) = chain.head();
         if head + 1 != height {
@@ -466,18 +547,19 @@ impl Driver {
         let parent_time = chain.store.header(head).ok().flatten().map(|h| h.timestamp).unwrap_or(0);
         let state = chain.store.state();
         let batch = match chain.mempool.lock() {
-            Ok(mut pool) => pool.batch(chain.genesis.max_block_txs, chain.genesis.max_block_bytes, |who| account(&*state, who).nonce),
+            Ok(mut pool) => pool
+                .batch(chain.genesis.max_block_txs, chain.genesis.max_block_bytes, |who| account(&*state, who).nonce),
             Err(_) => Vec::new(),
         };
         let template = BlockTemplate {
             network: chain.network.clone(),
             height,
             parent_hash,
-            timestamp: now_ms().max(parent_time + 1),
+            timestamp: chain.clock.now_ms().max(parent_time + 1),
             proposer: self.local,
         };
         match chain.runtime.build_block(state, template, batch) {
-            Ok((block, exec, refused)) => {
+            Ok((block, execution, refused)) => {
                 if !refused.is_empty() {
                     tracing::debug!(network = %chain.network, refused = refused.len(), "left transactions out of the block");
                     if let Ok(mut pool) = chain.mempool.lock() {
@@ -486,7 +568,7 @@ impl Driver {
                         pool.prune(&txs, |who| account(&*st, who).nonce);
                     }
                 }
-                self.executed.insert(block.header.hash(), exec);
+                self.executed.insert(block.header.hash(), execution);
                 self.queue.push_back(Input::ProposalBuilt { height, view, block });
             }
             Err(e) => tracing::error!(network = %chain.network, "cannot build a block: {e}"),
@@ -506,13 +588,13 @@ impl Driver {
             tracing::warn!(network = %self.chain.network, height = h.height, "proposal does not extend the finalised head");
             return false;
         }
-        if h.timestamp <= parent_time || h.timestamp > now_ms() + MAX_CLOCK_DRIFT_MS {
+        if h.timestamp <= parent_time || h.timestamp > self.chain.clock.now_ms() + MAX_CLOCK_DRIFT_MS {
             tracing::warn!(network = %self.chain.network, height = h.height, "proposal timestamp out of range");
             return false;
         }
         match self.chain.runtime.apply_block(self.chain.store.state(), block) {
-            Ok(exec) => {
-                self.executed.insert(hash, exec);
+            Ok(execution) => {
+                self.executed.insert(hash, execution);
                 true
             }
             Err(e) => {
