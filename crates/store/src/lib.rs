@@ -264,7 +264,7 @@ pub(crate) fn decode_stored<T: Decode>(what: impl FnOnce() -> String, bytes: &[u
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use super::*;
     use jjj_crypto::Keypair;
     use jjj_executive::{genesis_changes, BlockExecution, BlockTemplate, Runtime};
