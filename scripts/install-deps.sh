@@ -16,3 +16,7 @@ if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unkno
   echo "installing the wasm32-unknown-unknown target…"
   rustup target add wasm32-unknown-unknown
 fi
+if ! rustup component list --installed 2>/dev/null | grep -q "^rustfmt"; then
+  echo "installing the rustfmt component (scripts/test.sh checks formatting)…"
+  rustup component add rustfmt
+fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh machine with nothing but the Rust toolchain:
-# installs what is missing (clang/libclang for RocksDB's bindings, the wasm target), builds the
+# installs what is missing (clang/libclang for RocksDB's bindings, the wasm target, rustfmt),
+# checks formatting (cargo fmt --check), builds the
 # contracts to wasm, then runs `cargo test` over the whole workspace, benches in test mode
 # included. One profile (release) for everything, shared with the demo and the benchmarks.
 #
@@ -16,13 +17,16 @@ seeds=1000
 for arg in "$@"; do
   case "$arg" in
     --long) seeds=20000 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
 export JJJ_SIM_SEEDS=${JJJ_SIM_SEEDS:-$seeds}
 
 bash scripts/install-deps.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
 
 echo "== building contracts"
 bash scripts/build-contracts.sh

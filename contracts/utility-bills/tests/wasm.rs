@@ -1,8 +1,8 @@
 //! The real wasm on the real runtime: the utility-bills story across Beijing, Tianjin and Hebei,
 //! and the main refused paths, with exact balances, events and receipts.
-use jjj_testkit::{contract_wasm, TestAccount, TestChain};
 use jjj_primitives::{Event, Receipt};
 use jjj_sdk::AccountId;
+use jjj_testkit::{contract_wasm, TestAccount, TestChain};
 use parity_scale_codec::Decode;
 use utility_bills::{msg, Bill, PaymentReceipt, Provider, Region, UtilityEvent, UtilityKind, DAY_MS};
 

@@ -44,13 +44,9 @@ pub enum Command {
     /// The node's health: networks, heights, peers.
     Status,
     /// A finalised block (default: the head).
-    Block {
-        height: Option<u64>,
-    },
+    Block { height: Option<u64> },
     /// An account's balance and nonce.
-    Account {
-        account: String,
-    },
+    Account { account: String },
     /// Send fen to an account.
     Transfer {
         #[arg(long)]
@@ -235,4 +231,3 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
     }
 }
-

@@ -1,8 +1,8 @@
 //! `jjj network init`: keys, one genesis per network and one node config per validator.
+use crate::tx::now_ms;
 use crate::InitArgs;
 use jjj_config::{save_key, Genesis, GenesisAccount, GenesisValidator, NodeConfig, PeerConfig};
 use jjj_crypto::Keypair;
-use crate::tx::now_ms;
 use std::path::PathBuf;
 
 pub fn init(a: &InitArgs) -> Result<(), String> {
@@ -43,7 +43,10 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
             Some((n, m)) => {
                 let mut idx = Vec::new();
                 for part in m.split(',') {
-                    let i: usize = part.trim().parse().map_err(|_| format!("--network {spec:?}: {part:?} is not a validator number"))?;
+                    let i: usize = part
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("--network {spec:?}: {part:?} is not a validator number"))?;
                     if i == 0 || i > a.validators {
                         return Err(format!("--network {spec:?}: validator {i} does not exist (1..={})", a.validators));
                     }
@@ -56,7 +59,13 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
         let genesis = Genesis {
             network: name.clone(),
             timestamp: now,
-            validators: members.iter().map(|i| GenesisValidator { id: validators[*i].1.account().to_string(), name: validators[*i].0.clone() }).collect(),
+            validators: members
+                .iter()
+                .map(|i| GenesisValidator {
+                    id: validators[*i].1.account().to_string(),
+                    name: validators[*i].0.clone(),
+                })
+                .collect(),
             accounts: accounts.clone(),
             max_block_txs: 5_000,
             max_block_bytes: 4 * 1024 * 1024,
@@ -75,7 +84,9 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
         let mut peers = Vec::new();
         for (j, (_, k)) in validators.iter().enumerate() {
             if j != i {
-                let addr = format!("{}:{}", a.host, a.p2p_port + j as u16).parse().map_err(|e| format!("--host {}: {e}", a.host))?;
+                let addr = format!("{}:{}", a.host, a.p2p_port + j as u16)
+                    .parse()
+                    .map_err(|e| format!("--host {}: {e}", a.host))?;
                 peers.push(PeerConfig { id: k.account().to_string(), addr });
             }
         }
@@ -94,8 +105,13 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
             mempool_per_sender: 1_024,
         };
         std::fs::write(a.dir.join(format!("{name}.toml")), cfg.to_toml()?).map_err(|e| e.to_string())?;
-        println!("{name}: {} (p2p {}, rpc http://{}:{})", key.account(), a.p2p_port + i as u16, a.host, a.rpc_port + i as u16);
+        println!(
+            "{name}: {} (p2p {}, rpc http://{}:{})",
+            key.account(),
+            a.p2p_port + i as u16,
+            a.host,
+            a.rpc_port + i as u16
+        );
     }
     Ok(())
 }
-

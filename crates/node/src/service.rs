@@ -2,20 +2,19 @@
 //! Loads the config, key and genesis files, opens one RocksDB per network, starts the transport,
 //! one chain (consensus driver) per network, the p2p dispatcher, JSON-RPC and the metrics page.
 use crate::chain::{now_ms, Chain};
+use crate::wire::WireMessage;
 use jjj_config::{load_key, NodeConfig};
 use jjj_config::{parse_account, Genesis};
-use jjj_p2p::{P2p, P2pConfig, P2pHandle};
-use jjj_store::{ChainStore, RocksStore};
-use crate::wire::WireMessage;
-use jjj_primitives::AccountId;
 use jjj_executive::Runtime;
+use jjj_p2p::{P2p, P2pConfig, P2pHandle};
+use jjj_primitives::params::MAX_PEER_MESSAGE;
+use jjj_primitives::AccountId;
+use jjj_store::{ChainStore, RocksStore};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
-use jjj_primitives::params::MAX_PEER_MESSAGE;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
 
 pub struct Node {
     pub name: String,
@@ -96,9 +95,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, String> {
     net_config.max_message_bytes = MAX_PEER_MESSAGE;
     // One connection per peer carries every network; each message names its network.
     net_config.network_tag = b"jjj/p2p".to_vec();
-    let (net, mut inbound) = P2p::start(net_config)
-    .await
-    .map_err(|e| format!("p2p on {}: {e}", config.p2p_listen))?;
+    let (net, mut inbound) = P2p::start(net_config).await.map_err(|e| format!("p2p on {}: {e}", config.p2p_listen))?;
 
     let runtime = Runtime::new().map_err(|e| e.to_string())?;
     let mut chains = BTreeMap::new();
@@ -106,8 +103,18 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, String> {
         let name = g.network.clone();
         let dir = config.data_dir.join(&name);
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let store: Arc<dyn ChainStore> = Arc::new(RocksStore::open(&dir).map_err(|e| format!("ledger {}: {e}", dir.display()))?);
-        let chain = Chain::start(g, store, runtime.clone(), key.clone(), net.clone(), config.view_timeout_ms, config.mempool_capacity, config.mempool_per_sender)?;
+        let store: Arc<dyn ChainStore> =
+            Arc::new(RocksStore::open(&dir).map_err(|e| format!("ledger {}: {e}", dir.display()))?);
+        let chain = Chain::start(
+            g,
+            store,
+            runtime.clone(),
+            key.clone(),
+            net.clone(),
+            config.view_timeout_ms,
+            config.mempool_capacity,
+            config.mempool_per_sender,
+        )?;
         tracing::info!(network = %name, height = chain.head().0, "serving network");
         chains.insert(name, chain);
     }
@@ -120,7 +127,9 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, String> {
             match WireMessage::decode_bounded(&msg.bytes) {
                 Ok(m) => match dispatch.chains.get(m.network().as_str()) {
                     Some(c) => c.deliver(msg.from, m),
-                    None => tracing::debug!(peer = %msg.from, network = %m.network(), "message for a network this node does not serve"),
+                    None => {
+                        tracing::debug!(peer = %msg.from, network = %m.network(), "message for a network this node does not serve")
+                    }
                 },
                 Err(e) => tracing::warn!(peer = %msg.from, "{e}"),
             }
@@ -167,7 +176,10 @@ async fn serve_metrics(listener: tokio::net::TcpListener, node: Arc<Node>) {
                 "/health" => ("200 OK", "application/json", node.health().to_string()),
                 _ => ("404 Not Found", "text/plain", "try /metrics or /health\n".to_string()),
             };
-            let resp = format!("HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+            let resp = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
             let _ = sock.write_all(resp.as_bytes()).await;
         });
     }
