@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh machine with nothing but the Rust toolchain:
-# installs what is missing (clang/libclang for RocksDB's bindings, the wasm target, rustfmt),
-# checks formatting (cargo fmt --check), builds the
-# contracts to wasm, then runs `cargo test` over the whole workspace, benches in test mode
+# installs what is missing (clang/libclang for RocksDB's bindings, the wasm target, rustfmt,
+# clippy), checks formatting (cargo fmt --check) and lints (cargo clippy, warnings denied), builds
+# the contracts to wasm, then runs `cargo test` over the whole workspace, benches in test mode
 # included. One profile (release) for everything, shared with the demo and the benchmarks.
 #
 #   scripts/test.sh            the CI run (consensus simulation: 1,000 seeds)
@@ -27,6 +27,9 @@ bash scripts/install-deps.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+
+echo "== cargo clippy (release, warnings denied)"
+cargo clippy --release --workspace --all-targets -- -D warnings
 
 echo "== building contracts"
 bash scripts/build-contracts.sh

@@ -1,4 +1,6 @@
 //! Storage layout: length-prefixed namespaces that cannot collide, and the append-only lists.
+// `lines` returns four views of one list at once, to compare them in one call.
+#![allow(clippy::type_complexity)]
 use jjj_sdk::prelude::*;
 use jjj_sdk::testing::TestEnv;
 

@@ -5,6 +5,8 @@
 //!
 //! No IO, no clock, no randomness in the core: the node feeds it inputs and carries out its
 //! effects.
+// Input from outside the process must never panic this crate: no unwrap/expect/panic! outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 pub mod core;
 pub mod error;
 pub mod messages;

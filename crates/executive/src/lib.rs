@@ -8,6 +8,8 @@
 //!
 //! No IO, no clock, no environment: block time comes in the header, state through
 //! [`StateReader`]. Contract code runs in [`jjj_vm`] over [`ChainHost`].
+// Input from outside the process must never panic this crate: no unwrap/expect/panic! outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 mod host;
 
 pub use host::ChainHost;

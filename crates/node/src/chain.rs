@@ -53,7 +53,8 @@ pub fn now_ms() -> u64 {
 /// What reaches the driver from outside.
 #[derive(Debug)]
 pub enum DriverInput {
-    Consensus(jjj_consensus::ConsensusMessage),
+    /// Boxed: the queue holds many inputs, most of them small.
+    Consensus(Box<jjj_consensus::ConsensusMessage>),
     Timeout(Timeout),
     /// New transactions in the mempool.
     Transactions,
@@ -260,7 +261,7 @@ impl Chain {
                 if !self.validators.contains(&from) {
                     return;
                 }
-                DriverInput::Consensus(message)
+                DriverInput::Consensus(Box::new(message))
             }
             WireMessage::Transactions { txs, .. } => {
                 let mut any = false;
@@ -434,7 +435,7 @@ impl Driver {
 
     fn on_input(&mut self, input: DriverInput) {
         match input {
-            DriverInput::Consensus(message) => self.queue.push_back(Input::Message(message)),
+            DriverInput::Consensus(message) => self.queue.push_back(Input::Message(*message)),
             DriverInput::Timeout(timeout) => self.queue.push_back(Input::Timeout(timeout)),
             DriverInput::Transactions => {
                 if !self.chain.has_work() {

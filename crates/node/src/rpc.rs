@@ -2,6 +2,8 @@
 //!
 //! The interface — method names, parameters, responses, error codes — is `jjj_rpc_api`'s
 //! `NodeApi` trait; this is its server over a node.
+// Input from outside the process must never panic this crate: no unwrap/expect/panic! outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 use crate::chain::Chain;
 use crate::service::Node;
 use jjj_primitives::params::{MAX_TX_GAS, MAX_TX_SIZE};

@@ -19,6 +19,8 @@ pub struct CertifiedBlock {
     pub certificate: CommitCertificate,
 }
 
+// Not boxed: a message is decoded, routed and dropped; none are kept in bulk.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
 pub enum WireMessage {
     Consensus {

@@ -8,6 +8,8 @@
 //! (e.g. the peer restarted before we noticed the old one dying) the newest wins.
 //!
 //! Dropping every [`P2pHandle`] clone shuts the network down, as does [`P2pHandle::shutdown`].
+// Input from outside the process must never panic this crate: no unwrap/expect/panic! outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 pub mod frame;
 pub mod handshake;
 

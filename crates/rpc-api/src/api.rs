@@ -3,6 +3,9 @@
 //! Every method takes the network it is about first. Parameters are declared one by one so that
 //! the server accepts them by name or by position; the client sends them by name
 //! (`param_kind = map`), as the node's other clients do. An `Option` parameter may be left out.
+// The methods mirror the JSON params one to one, so some take many arguments (also in the
+// client and server traits the `rpc` macro derives, hence module-wide).
+#![allow(clippy::too_many_arguments)]
 use crate::{
     AccountJson, BlockJson, CertificateJson, ContractInfoJson, EventJson, HeaderJson, HealthJson, PeerJson, ReceiptJson,
 };

@@ -10,6 +10,8 @@
 //!
 //! Parameters are accepted by name (a JSON object) or by position (an array, in declaration
 //! order); optional ones may be left out. Bytes are 0x-hex; transactions and raw blocks are SCALE.
+// Input from outside the process must never panic this crate: no unwrap/expect/panic! outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 mod api;
 pub mod client;
 

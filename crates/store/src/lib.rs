@@ -11,6 +11,8 @@
 //! `S: StateReader + StateCommitment`, which `dyn StateView` is not. [`ChainStore::state`]
 //! therefore returns `Arc<StateHandle>`, a concrete wrapper around `Arc<dyn StateView>` that
 //! implements both traits (and coerces to `Arc<dyn StateReader>` for `dry_run`).
+// Input from outside the process must never panic this crate: no unwrap/expect/panic! outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 mod memory;
 mod rocks;
 

@@ -279,7 +279,7 @@ impl StoreReadOps<H256> for RocksTree<'_> {
         if let Some(hit) = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get(k.as_ref() as &[u8]) {
             return Ok(hit.clone());
         }
-        let node = match self.db.get_pinned_cf(self.branches, &k) {
+        let node = match self.db.get_pinned_cf(self.branches, k) {
             Err(e) => {
                 return Err(
                     self.fail(StoreError::Db { context: "read a state tree branch".into(), message: e.to_string() })
@@ -288,7 +288,7 @@ impl StoreReadOps<H256> for RocksTree<'_> {
             Ok(None) => None,
             Ok(Some(bytes)) => Some(
                 decode_branch_node(&bytes)
-                    .map_err(|reason| self.fail(corrupt(format!("state tree branch {}", hex::encode(&k)), reason)))?,
+                    .map_err(|reason| self.fail(corrupt(format!("state tree branch {}", hex::encode(k)), reason)))?,
             ),
         };
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
@@ -373,8 +373,8 @@ impl Inner {
         for (k, v) in &staged.branches {
             let key = encode_branch_key(k);
             match v {
-                Some(node) => batch.put_cf(branches, &key, encode_branch_node(node)),
-                None => batch.delete_cf(branches, &key),
+                Some(node) => batch.put_cf(branches, key, encode_branch_node(node)),
+                None => batch.delete_cf(branches, key),
             }
             pending.push((AsRef::<[u8]>::as_ref(&key).to_vec(), v.clone()));
         }

@@ -4,6 +4,8 @@
 //! The VM sees the chain only through [`Host`] (storage, balances, contract lookup, code,
 //! checkpoints), the way cosmwasm-vm's `Backend` and nearcore's `External` keep their VMs
 //! ignorant of the chain: `jjj_executive` implements it over the state overlay.
+// Input from outside the process must never panic this crate: no unwrap/expect/panic! outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 pub mod frame;
 pub mod host;
 mod imports;
