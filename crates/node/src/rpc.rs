@@ -14,7 +14,6 @@ use jjj_store::{EventFilter, EventRecord};
 use jsonrpsee::core::{async_trait, RpcResult, SubscriptionResult};
 use jsonrpsee::{PendingSubscriptionSink, RpcModule, SubscriptionMessage};
 use parity_scale_codec::{Decode, DecodeLimit, Encode};
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -333,7 +332,7 @@ impl NodeApiServer for NodeRpc {
     }
 
     fn health(&self) -> RpcResult<HealthJson> {
-        Ok(health(&self.node))
+        Ok(self.node.health())
     }
 
     fn peers(&self) -> RpcResult<Vec<PeerJson>> {
@@ -390,32 +389,5 @@ impl NodeApiServer for NodeRpc {
             },
         )
         .await
-    }
-}
-
-/// The node and each network it serves, as `node_health` answers.
-pub fn health(node: &Node) -> HealthJson {
-    let networks = node
-        .chains
-        .values()
-        .map(|c| {
-            let (height, hash) = c.head();
-            NetworkHealthJson {
-                network: c.network.to_string(),
-                height,
-                head: hash.to_string(),
-                view: c.metrics.view.load(Relaxed),
-                mempool: c.metrics.mempool.load(Relaxed),
-                validator: c.validators.contains(&node.id),
-            }
-        })
-        .collect();
-    HealthJson {
-        ok: true,
-        name: node.name.clone(),
-        id: node.id.to_string(),
-        peers: node.net.peers().len(),
-        uptime_ms: crate::chain::now_ms().saturating_sub(node.started_ms),
-        networks,
     }
 }

@@ -9,6 +9,7 @@ use jjj_executive::Runtime;
 use jjj_p2p::{P2p, P2pConfig, P2pHandle};
 use jjj_primitives::params::MAX_PEER_MESSAGE;
 use jjj_primitives::AccountId;
+use jjj_rpc_api::{HealthJson, NetworkHealthJson};
 use jjj_store::{ChainStore, RocksStore};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering::Relaxed;
@@ -25,24 +26,31 @@ pub struct Node {
 }
 
 impl Node {
-    pub fn health(&self) -> serde_json::Value {
-        let peers = self.net.peers().len();
-        let networks: Vec<serde_json::Value> = self
+    /// The node and each network it serves: what `node_health` and `GET /health` answer.
+    pub fn health(&self) -> HealthJson {
+        let networks = self
             .chains
             .values()
             .map(|c| {
                 let (height, hash) = c.head();
-                serde_json::json!({
-                    "network": c.network.to_string(), "height": height, "head": hash.to_string(),
-                    "view": c.metrics.view.load(Relaxed), "mempool": c.metrics.mempool.load(Relaxed),
-                    "validator": c.validators.contains(&self.id),
-                })
+                NetworkHealthJson {
+                    network: c.network.to_string(),
+                    height,
+                    head: hash.to_string(),
+                    view: c.metrics.view.load(Relaxed),
+                    mempool: c.metrics.mempool.load(Relaxed),
+                    validator: c.validators.contains(&self.id),
+                }
             })
             .collect();
-        serde_json::json!({
-            "ok": true, "name": self.name, "id": self.id.to_string(), "peers": peers,
-            "uptime_ms": now_ms().saturating_sub(self.started_ms), "networks": networks,
-        })
+        HealthJson {
+            ok: true,
+            name: self.name.clone(),
+            id: self.id.to_string(),
+            peers: self.net.peers().len(),
+            uptime_ms: now_ms().saturating_sub(self.started_ms),
+            networks,
+        }
     }
 
     pub fn metrics_page(&self) -> String {
@@ -173,7 +181,7 @@ async fn serve_metrics(listener: tokio::net::TcpListener, node: Arc<Node>) {
             let path = req.split_whitespace().nth(1).unwrap_or("");
             let (status, kind, body) = match path {
                 "/metrics" => ("200 OK", "text/plain; version=0.0.4", node.metrics_page()),
-                "/health" => ("200 OK", "application/json", node.health().to_string()),
+                "/health" => ("200 OK", "application/json", serde_json::to_string(&node.health()).unwrap_or_default()),
                 _ => ("404 Not Found", "text/plain", "try /metrics or /health\n".to_string()),
             };
             let resp = format!(
