@@ -17,7 +17,7 @@ use jjj_primitives::params::MAX_CLOCK_DRIFT_MS;
 use jjj_primitives::{AccountId, Block, Hash, Header, NetworkId, SignedTransaction};
 use jjj_state::{keys, Account, StateReader};
 use jjj_store::{ChainStore, EventRecord};
-use parity_scale_codec::{Decode, Encode};
+use parity_scale_codec::{Decode, DecodeAll, Encode};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
@@ -93,46 +93,55 @@ pub struct Chain {
     clock: Arc<dyn Clock>,
 }
 
+/// How one network's chain runs on this node: the node config's knobs and the operator's flags.
+#[derive(Clone)]
+pub struct ChainOptions {
+    /// Base view timeout of consensus, ms.
+    pub view_timeout_ms: u64,
+    /// Most transactions waiting in the mempool.
+    pub mempool_capacity: usize,
+    /// Most pending transactions of one sender.
+    pub mempool_per_sender: usize,
+    /// Start a validator whose consensus record cannot be read (`jjj-node --reset-safety-record`).
+    /// It then signs nothing at the height the record was for: it follows the chain until that
+    /// height is final, and votes from the next one on.
+    pub reset_safety_record: bool,
+    /// The only source of time for the driver ([`SystemClock`] in a node).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl ChainOptions {
+    /// The given knobs, on the system clock, no override.
+    pub fn new(view_timeout_ms: u64, mempool_capacity: usize, mempool_per_sender: usize) -> ChainOptions {
+        ChainOptions {
+            view_timeout_ms,
+            mempool_capacity,
+            mempool_per_sender,
+            reset_safety_record: false,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// What a validator's stored consensus record says about how to start its core.
+enum SafetyRecord {
+    /// No record, or one for a height already committed: nothing signed at the next height.
+    Fresh,
+    Restore(Box<SafetyState>),
+    /// The record is unreadable and the operator said to start anyway: sign nothing at heights
+    /// up to and including this one.
+    Abstain(u64),
+}
+
 impl Chain {
-    /// Opens (or initialises from genesis) one network's chain and starts its driver on the
-    /// system clock.
-    #[allow(clippy::too_many_arguments)]
+    /// Opens (or initialises from genesis) one network's chain and starts its driver.
     pub fn start(
         genesis: Genesis,
         store: Arc<dyn ChainStore>,
         runtime: Runtime,
         key: Keypair,
         net: P2pHandle,
-        view_timeout_ms: u64,
-        mempool_capacity: usize,
-        mempool_per_sender: usize,
-    ) -> Result<Arc<Chain>, String> {
-        let clock = Arc::new(SystemClock);
-        Chain::start_with_clock(
-            genesis,
-            store,
-            runtime,
-            key,
-            net,
-            view_timeout_ms,
-            mempool_capacity,
-            mempool_per_sender,
-            clock,
-        )
-    }
-
-    /// `start`, with the driver reading time from `clock`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn start_with_clock(
-        genesis: Genesis,
-        store: Arc<dyn ChainStore>,
-        runtime: Runtime,
-        key: Keypair,
-        net: P2pHandle,
-        view_timeout_ms: u64,
-        mempool_capacity: usize,
-        mempool_per_sender: usize,
-        clock: Arc<dyn Clock>,
+        options: ChainOptions,
     ) -> Result<Arc<Chain>, String> {
         let network = genesis.network_id()?;
         let header = genesis.header()?;
@@ -152,6 +161,14 @@ impl Chain {
             }
         }
         let validators = ValidatorSet::new(genesis.validator_ids()?).map_err(|e| e.to_string())?;
+        let (head, _) = store.head().map_err(|e| e.to_string())?.unwrap_or((0, genesis_hash));
+        let is_validator = validators.contains(&key.account());
+        // Read before anything starts: an unreadable record stops the node here.
+        let record = if is_validator {
+            safety_record(&*store, &network, head, options.reset_safety_record)?
+        } else {
+            SafetyRecord::Fresh
+        };
         let (inputs, rx) = mpsc::channel(INPUT_QUEUE);
         let chain = Arc::new(Chain {
             network: network.clone(),
@@ -159,46 +176,47 @@ impl Chain {
             validators: validators.clone(),
             store: store.clone(),
             runtime,
-            mempool: Mutex::new(Mempool::new(network.clone(), mempool_capacity, mempool_per_sender)),
+            mempool: Mutex::new(Mempool::new(network.clone(), options.mempool_capacity, options.mempool_per_sender)),
             metrics: Metrics::default(),
             heads: broadcast::channel(1024).0,
             events: broadcast::channel(8192).0,
             inputs,
             net,
             genesis,
-            clock,
+            clock: options.clock.clone(),
         });
-        let (head, _) = store.head().map_err(|e| e.to_string())?.unwrap_or((0, genesis_hash));
         chain.metrics.height.store(head, Relaxed);
-        if validators.contains(&key.account()) {
+        if is_validator {
             let local = key.account();
             let config = CoreConfig {
                 network,
                 validators,
                 key,
-                base_timeout_ms: view_timeout_ms,
-                max_timeout_ms: view_timeout_ms.saturating_mul(32),
+                base_timeout_ms: options.view_timeout_ms,
+                max_timeout_ms: options.view_timeout_ms.saturating_mul(32),
             };
-            let saved =
-                store.load_consensus().map_err(|e| e.to_string())?.and_then(|b| SafetyState::decode(&mut &b[..]).ok());
-            let core = match saved {
-                // A record for a height already committed is stale: start at the next height.
-                Some(s) if s.height == head + 1 => Core::restore(config, s),
-                _ => Core::new(config, head + 1),
-            };
-            let last_block_ms = chain.clock.now_ms();
-            let driver = Driver {
-                chain: chain.clone(),
-                core,
-                local,
-                queue: VecDeque::new(),
-                executed: HashMap::new(),
-                last_block_ms,
-            };
-            tokio::spawn(driver.run(rx));
+            let chain = chain.clone();
+            tokio::spawn(async move {
+                let (rx, record) = match record {
+                    SafetyRecord::Abstain(through) => match follow(chain.clone(), rx, Some(through)).await {
+                        Some(rx) => {
+                            tracing::info!(network = %chain.network, height = through, "the height the lost record was for is final: voting from the next one");
+                            (rx, SafetyRecord::Fresh)
+                        }
+                        None => return,
+                    },
+                    record => (rx, record),
+                };
+                let head = chain.head().0;
+                let core = match record {
+                    SafetyRecord::Restore(s) => Core::restore(config, *s),
+                    _ => Core::new(config, head + 1),
+                };
+                Driver::new(chain, core, local).run(rx).await;
+            });
         } else {
             tracing::info!(network = %chain.network, "not a validator of this network: following only");
-            tokio::spawn(follow(chain.clone(), rx));
+            tokio::spawn(follow(chain.clone(), rx, None));
         }
         if chain.genesis.empty_block_interval_ms > 0 {
             let tx = chain.inputs.clone();
@@ -335,6 +353,20 @@ impl Chain {
         Ok(())
     }
 
+    /// Applies the blocks of a catch-up answer in order, from the first one above the head, up
+    /// to the first that does not check out (the rest of the answer builds on it).
+    fn apply_sync_response(&self, blocks: &[CertifiedBlock]) {
+        for certified in blocks {
+            if certified.block.header.height <= self.head().0 {
+                continue;
+            }
+            if let Err(e) = self.apply_certified(certified) {
+                tracing::debug!(network = %self.network, "sync: {e}");
+                break;
+            }
+        }
+    }
+
     /// Checks a certified block from a peer and applies it: certificate, parent, re-execution.
     fn apply_certified(&self, certified: &CertifiedBlock) -> Result<(), String> {
         let (head, head_hash) = self.head();
@@ -378,18 +410,26 @@ fn account(state: &dyn StateReader, who: &AccountId) -> Account {
 }
 
 /// A node that serves a network without validating it: applies certified blocks from peers.
-async fn follow(chain: Arc<Chain>, mut rx: mpsc::Receiver<DriverInput>) {
+/// With `until`, a validator that must not sign yet: returns the input queue once the ledger
+/// holds height `until` (None if the queue closed first).
+async fn follow(
+    chain: Arc<Chain>,
+    mut rx: mpsc::Receiver<DriverInput>,
+    until: Option<u64>,
+) -> Option<mpsc::Receiver<DriverInput>> {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
+        if until.is_some_and(|h| chain.head().0 >= h) {
+            return Some(rx);
+        }
         tokio::select! {
             input = rx.recv() => match input {
-                None => break,
+                None => return None,
                 Some(DriverInput::SyncResponse { blocks }) => {
-                    for certified in &blocks {
-                        if let Err(e) = chain.apply_certified(certified) {
-                            tracing::debug!(network = %chain.network, "sync: {e}");
-                            break;
-                        }
+                    let before = chain.head().0;
+                    chain.apply_sync_response(&blocks);
+                    if chain.head().0 > before {
+                        chain.request_sync(chain.head().0 + 1);
                     }
                 }
                 Some(DriverInput::SyncRequest { from_peer, from }) => chain.answer_sync(&from_peer, from),
@@ -397,6 +437,40 @@ async fn follow(chain: Arc<Chain>, mut rx: mpsc::Receiver<DriverInput>) {
             },
             _ = tick.tick() => chain.request_sync(chain.head().0 + 1),
         }
+    }
+}
+
+/// Reads a validator's consensus record. An unreadable one is an error unless the operator
+/// passed `reset` (`--reset-safety-record`): without its record a validator cannot know what it
+/// signed, and signing afresh at the same height could sign two conflicting votes.
+fn safety_record(store: &dyn ChainStore, network: &NetworkId, head: u64, reset: bool) -> Result<SafetyRecord, String> {
+    let bytes =
+        store.load_consensus().map_err(|e| format!("cannot read the consensus record of network {network}: {e}"))?;
+    let Some(bytes) = bytes else { return Ok(SafetyRecord::Fresh) };
+    match SafetyState::decode_all(&mut &bytes[..]) {
+        // A record for a height already committed is stale: start at the next height. One
+        // past the next (the driver kept deciding while it fetched a block it could not commit)
+        // is restored: the ledger catches up underneath it.
+        Ok(s) if s.height > head => Ok(SafetyRecord::Restore(Box::new(s))),
+        Ok(_) => Ok(SafetyRecord::Fresh),
+        Err(e) if reset => {
+            tracing::warn!(
+                %network,
+                height = head + 1,
+                "the consensus record is unreadable ({e}) and --reset-safety-record was given: this \
+                 validator may have voted at height {} before and will not vote (or propose) at it; it \
+                 follows the chain until that height is final and votes from the next one on",
+                head + 1
+            );
+            Ok(SafetyRecord::Abstain(head + 1))
+        }
+        Err(e) => Err(format!(
+            "the consensus record of network {network} is unreadable ({e}). Without it this validator \
+             cannot know what it signed at height {} and could vote twice. If the data directory was \
+             damaged, restart with --reset-safety-record: the node then signs nothing at that height, \
+             follows the chain until it is final and votes from the next height on",
+            head + 1
+        )),
     }
 }
 
@@ -409,28 +483,44 @@ struct Driver {
     executed: HashMap<Hash, BlockExecution>,
     /// When this node last committed a block (or started): paces empty blocks.
     last_block_ms: u64,
+    /// A proposal the core asked to validate whose parent this node has not committed yet (it is
+    /// catching up): validated once the ledger reaches its parent. One slot, the latest ask.
+    deferred: Option<(u64, u64, Block)>,
 }
 
 impl Driver {
+    /// `local` is the account of the core's key.
+    fn new(chain: Arc<Chain>, core: Core, local: AccountId) -> Driver {
+        let last_block_ms = chain.clock.now_ms();
+        Driver { local, chain, core, queue: VecDeque::new(), executed: HashMap::new(), last_block_ms, deferred: None }
+    }
+
     async fn run(mut self, mut rx: mpsc::Receiver<DriverInput>) {
         self.queue.push_back(Input::Start);
         loop {
-            while let Some(input) = self.queue.pop_front() {
-                let before = self.core.view();
-                let effects = self.core.handle(input);
-                if self.core.view() > before {
-                    self.chain.metrics.view_changes.fetch_add(self.core.view() - before, Relaxed);
-                }
-                self.chain.metrics.view.store(self.core.view(), Relaxed);
-                if let Err(e) = self.carry_out(effects) {
-                    // Storage failed: continuing could sign without a durable record. Stop.
-                    tracing::error!(network = %self.chain.network, "stopping consensus: {e}");
-                    return;
-                }
+            if let Err(e) = self.process() {
+                // Only the safety record's write fails here: continuing could sign without a
+                // durable record. Stop.
+                tracing::error!(network = %self.chain.network, "stopping consensus: {e}");
+                return;
             }
             let Some(input) = rx.recv().await else { return };
             self.on_input(input);
         }
+    }
+
+    /// Hands the queued inputs to the core and carries out its effects.
+    fn process(&mut self) -> Result<(), String> {
+        while let Some(input) = self.queue.pop_front() {
+            let before = self.core.view();
+            let effects = self.core.handle(input);
+            if self.core.view() > before {
+                self.chain.metrics.view_changes.fetch_add(self.core.view() - before, Relaxed);
+            }
+            self.chain.metrics.view.store(self.core.view(), Relaxed);
+            self.carry_out(effects)?;
+        }
+        Ok(())
     }
 
     fn on_input(&mut self, input: DriverInput) {
@@ -458,22 +548,15 @@ impl Driver {
             DriverInput::Housekeeping => self.chain.housekeeping(),
             DriverInput::SyncResponse { blocks } => {
                 let before = self.chain.head().0;
-                for certified in &blocks {
-                    if certified.block.header.height <= self.chain.head().0 {
-                        continue;
-                    }
-                    if let Err(e) = self.chain.apply_certified(certified) {
-                        tracing::debug!(network = %self.chain.network, "sync: {e}");
-                        break;
-                    }
-                }
+                self.chain.apply_sync_response(&blocks);
                 let after = self.chain.head().0;
                 if after > before {
                     tracing::info!(network = %self.chain.network, from = before, to = after, "caught up from peers");
                     self.executed.clear();
-                    if blocks.len() as u64 == MAX_SYNC_BLOCKS {
-                        self.chain.request_sync(after + 1);
-                    }
+                    self.last_block_ms = self.chain.clock.now_ms();
+                    // An answer holds what fits in one message: ask for the rest, if any.
+                    self.chain.request_sync(after + 1);
+                    self.validate_deferred();
                 }
                 // Even when nothing applied: the core then asks again at the next sign of lag.
                 self.queue.push_back(Input::Synced { height: after });
@@ -502,27 +585,17 @@ impl Driver {
                     }
                 }
                 Effect::ValidateProposal { height, view, block } => {
+                    if block.header.height > self.chain.head().0 + 1 {
+                        // Its parent is final but not here yet (we are catching up): answer once
+                        // it is, rather than refuse a block we cannot judge.
+                        self.deferred = Some((height, view, block));
+                        continue;
+                    }
                     let hash = block.header.hash();
                     let valid = self.validate(&block);
                     self.queue.push_back(Input::ProposalValidated { height, view, block_hash: hash, valid });
                 }
-                Effect::Commit { block, certificate } => {
-                    let hash = block.header.hash();
-                    let execution = match self.executed.remove(&hash) {
-                        Some(e) => e,
-                        None => self
-                            .chain
-                            .runtime
-                            .apply_block(self.chain.store.state(), &block)
-                            .map_err(|e| format!("re-executing a certified block failed: {e}"))?,
-                    };
-                    self.chain.commit(&block, &certificate, &execution)?;
-                    self.executed.clear();
-                    self.last_block_ms = self.chain.clock.now_ms();
-                    if self.chain.has_work() {
-                        let _ = self.chain.inputs.try_send(DriverInput::Transactions);
-                    }
-                }
+                Effect::Commit { block, certificate } => self.commit_decided(&block, &certificate),
                 Effect::ScheduleTimeout { timeout, after_ms } => {
                     let tx = self.chain.inputs.clone();
                     tokio::spawn(async move {
@@ -537,6 +610,60 @@ impl Driver {
             }
         }
         Ok(())
+    }
+
+    /// Stores a block the core decided. The certificate is final whatever happens here: if this
+    /// node's copy does not execute to the header's roots (a Byzantine relayer paired the
+    /// certified header with another body) or its parent is missing, the copy is dropped and the
+    /// block is fetched with its certificate from peers, like any block this node missed.
+    fn commit_decided(&mut self, block: &Block, certificate: &jjj_consensus::CommitCertificate) {
+        let hash = block.header.hash();
+        let height = block.header.height;
+        if self.chain.store.height_of(&hash).ok().flatten() == Some(height) {
+            // Already applied by catch-up while the core was deciding it.
+            self.executed.clear();
+            return;
+        }
+        let committed = match self.executed.remove(&hash) {
+            Some(execution) => Ok(execution),
+            None => self
+                .chain
+                .runtime
+                .apply_block(self.chain.store.state(), block)
+                .map_err(|e| format!("re-executing it failed: {e}")),
+        }
+        .and_then(|execution| self.chain.commit(block, certificate, &execution));
+        self.executed.clear();
+        match committed {
+            Ok(()) => {
+                self.last_block_ms = self.chain.clock.now_ms();
+                if self.chain.has_work() {
+                    let _ = self.chain.inputs.try_send(DriverInput::Transactions);
+                }
+            }
+            Err(e) => {
+                tracing::error!(
+                    network = %self.chain.network,
+                    height,
+                    block = %hash,
+                    "cannot commit the decided block ({e}): discarding this copy and fetching it with its certificate from peers"
+                );
+                self.chain.request_sync(self.chain.head().0 + 1);
+            }
+        }
+    }
+
+    /// The deferred proposal, now that the ledger may have reached its parent.
+    fn validate_deferred(&mut self) {
+        let Some((height, view, block)) = self.deferred.take() else { return };
+        let head = self.chain.head().0;
+        if block.header.height == head + 1 && height == self.core.height() {
+            let block_hash = block.header.hash();
+            let valid = self.validate(&block);
+            self.queue.push_back(Input::ProposalValidated { height, view, block_hash, valid });
+        } else if block.header.height > head + 1 {
+            self.deferred = Some((height, view, block));
+        }
     }
 
     fn build(&mut self, height: u64, view: u64) {
@@ -603,5 +730,264 @@ impl Driver {
                 false
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The driver over a real store, runtime and p2p transport, one peer on 127.0.0.1 standing
+    //! in for the rest of the network; time from a clock the test sets.
+    #![allow(dead_code)] // TEMP
+    use super::*;
+    use jjj_consensus::{CommitCertificate, Vote, VoteKind};
+    use jjj_p2p::{Inbound, P2p, P2pConfig};
+    use jjj_primitives::params::MAX_PEER_MESSAGE;
+    use jjj_primitives::{Call, Transaction};
+    use jjj_store::MemoryStore;
+    use std::sync::atomic::AtomicU64;
+
+    const T0: u64 = 1_767_225_600_000;
+    /// How long a test waits for a message before it calls the run a failure (a hang guard).
+    const WAIT: Duration = Duration::from_secs(60);
+
+    struct ManualClock(AtomicU64);
+
+    impl Clock for ManualClock {
+        fn now_ms(&self) -> u64 {
+            self.0.load(Relaxed)
+        }
+    }
+
+    impl ManualClock {
+        fn set(&self, ms: u64) {
+            self.0.store(ms, Relaxed);
+        }
+    }
+
+    fn validators() -> Vec<Keypair> {
+        (0..4).map(|i| Keypair::from_name(&format!("validator-{i}"))).collect()
+    }
+
+    fn payer() -> Keypair {
+        Keypair::from_name("payer")
+    }
+
+    fn network() -> NetworkId {
+        NetworkId::new("jj").unwrap()
+    }
+
+    /// Built from JSON, so fields other helpers add with defaults do not break it.
+    fn genesis() -> Genesis {
+        let validators: Vec<_> = validators()
+            .iter()
+            .enumerate()
+            .map(|(i, k)| serde_json::json!({"id": k.account().to_string(), "name": format!("v{i}")}))
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "network": "jj", "timestamp": T0, "validators": validators,
+            "accounts": [{"id": payer().account().to_string(), "name": "payer", "balance": 1_000_000_000_000u64}],
+        }))
+        .unwrap()
+    }
+
+    fn new_store() -> Arc<dyn ChainStore> {
+        let store: Arc<dyn ChainStore> = Arc::new(MemoryStore::new());
+        let g = genesis();
+        store.init_genesis(&g.header().unwrap(), &g.state_changes().unwrap()).unwrap();
+        store
+    }
+
+    fn runtime() -> Runtime {
+        Runtime::new().unwrap()
+    }
+
+    /// The payer's next transaction: a call to no contract carrying `input_bytes` (it fails,
+    /// but it is in the block and takes its room).
+    fn padding_tx(nonce: u64, input_bytes: usize) -> SignedTransaction {
+        let key = payer();
+        let call = Call::Call { contract: AccountId([7; 32]), input: vec![0xab; input_bytes], value: 0 };
+        key.sign_tx(Transaction { network: network(), sender: key.account(), nonce, gas_limit: 50_000_000, call })
+    }
+
+    fn transfer_tx(store: &dyn ChainStore, amount: u64) -> SignedTransaction {
+        let key = payer();
+        let nonce = account(&*store.state(), &key.account()).nonce;
+        let call = Call::Transfer { to: AccountId([9; 32]), amount };
+        key.sign_tx(Transaction { network: network(), sender: key.account(), nonce, gas_limit: 100_000, call })
+    }
+
+    /// Validators 1, 2 and 3 (a quorum of four) sign COMMIT for `block`.
+    fn certify(block: &Block) -> CommitCertificate {
+        let hash = block.header.hash();
+        let signatures = validators()[1..]
+            .iter()
+            .map(|k| {
+                let v = Vote::sign(&network(), k, VoteKind::Commit, block.header.height, 0, hash);
+                (v.voter, v.signature)
+            })
+            .collect();
+        CommitCertificate { height: block.header.height, view: 0, block_hash: hash, signatures }
+    }
+
+    /// The next block on `store` holding `txs`, timestamped `timestamp`, built by validator 1.
+    fn next_block(store: &dyn ChainStore, txs: Vec<SignedTransaction>, timestamp: u64) -> (Block, BlockExecution) {
+        let (height, parent_hash) = store.head().unwrap().unwrap();
+        let template = BlockTemplate {
+            network: network(),
+            height: height + 1,
+            parent_hash,
+            timestamp,
+            proposer: validators()[1].account(),
+        };
+        let (block, execution, refused) = runtime().build_block(store.state(), template, txs).unwrap();
+        assert!(refused.is_empty(), "refused: {refused:?}");
+        (block, execution)
+    }
+
+    /// Builds, certifies and stores the next block; returns it with its certificate.
+    fn append(store: &dyn ChainStore, txs: Vec<SignedTransaction>) -> CertifiedBlock {
+        let height = store.head().unwrap().unwrap().0 + 1;
+        let (block, execution) = next_block(store, txs, T0 + height * 1_000);
+        let certificate = certify(&block);
+        store.commit_block(&block, &certificate.encode(), &execution.receipts, &execution.changes).unwrap();
+        CertifiedBlock { block, certificate }
+    }
+
+    /// A p2p endpoint for `key`, connected to the other one.
+    async fn pair(
+        a: &Keypair,
+        b: &Keypair,
+    ) -> ((P2pHandle, mpsc::Receiver<Inbound>), (P2pHandle, mpsc::Receiver<Inbound>)) {
+        let config = |key: &Keypair, other: &Keypair, peers| {
+            let mut c = P2pConfig::new("127.0.0.1:0".parse().unwrap(), key.clone());
+            c.peers = peers;
+            c.allowed = vec![other.account()];
+            c.max_message_bytes = MAX_PEER_MESSAGE;
+            c.network_tag = b"jjj/p2p".to_vec();
+            c
+        };
+        // The smaller id dials: start the larger first and tell the smaller where it is.
+        let (small, large) = if a.account() < b.account() { (a, b) } else { (b, a) };
+        let (large_net, large_rx) = P2p::start(config(large, small, Vec::new())).await.unwrap();
+        let (small_net, small_rx) =
+            P2p::start(config(small, large, vec![(large.account(), large_net.local_addr())])).await.unwrap();
+        tokio::time::timeout(WAIT, async {
+            while !(small_net.is_connected(&large.account()) && large_net.is_connected(&small.account())) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the two endpoints connect");
+        let (small, large) = ((small_net, small_rx), (large_net, large_rx));
+        if a.account() < b.account() {
+            (small, large)
+        } else {
+            (large, small)
+        }
+    }
+
+    /// The chain of validator 0 over `store` (a follower task serves it: the test drives its
+    /// own `Driver`), and validator 1's endpoint as its one peer.
+    struct Net {
+        chain: Arc<Chain>,
+        clock: Arc<ManualClock>,
+        peer: P2pHandle,
+        peer_rx: mpsc::Receiver<Inbound>,
+    }
+
+    async fn net(store: Arc<dyn ChainStore>) -> Net {
+        let keys = validators();
+        let ((node, _node_rx), (peer, peer_rx)) = pair(&keys[0], &keys[1]).await;
+        let clock = Arc::new(ManualClock(AtomicU64::new(T0 + 1_000)));
+        // An observer key: the chain follows, and the test's own driver plays validator 0.
+        let chain =
+            Chain::start(genesis(), store, runtime(), Keypair::from_name("observer"), node, options(&clock)).unwrap();
+        Net { chain, clock, peer, peer_rx }
+    }
+
+    fn driver(chain: &Arc<Chain>) -> Driver {
+        let key = validators()[0].clone();
+        let config = CoreConfig {
+            network: network(),
+            validators: chain.validators.clone(),
+            key: key.clone(),
+            base_timeout_ms: 2_000,
+            max_timeout_ms: 64_000,
+        };
+        let core = Core::new(config, chain.head().0 + 1);
+        Driver::new(chain.clone(), core, key.account())
+    }
+
+    fn options(clock: &Arc<ManualClock>) -> ChainOptions {
+        ChainOptions { clock: clock.clone(), ..ChainOptions::new(2_000, 1_000, 100) }
+    }
+
+    /// The next wire message the peer receives.
+    async fn next_message(rx: &mut mpsc::Receiver<Inbound>) -> WireMessage {
+        let m = tokio::time::timeout(WAIT, rx.recv()).await.expect("a message").expect("the channel is open");
+        WireMessage::decode_bounded(&m.bytes).unwrap()
+    }
+
+    /// A Byzantine relayer gave this node the certified header with another body: executing it
+    /// at commit fails. The driver must not stop: it drops the body and catches up from peers.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_bad_body_at_commit_falls_back_to_sync() {
+        let reference = new_store();
+        let good = append(&*reference, vec![transfer_tx(&*reference, 5)]);
+        let net = net(new_store()).await;
+        let mut d = driver(&net.chain);
+        let mut bad = good.block.clone();
+        bad.transactions.clear(); // same header (and hash), another body
+        assert_eq!(bad.header.hash(), good.certificate.block_hash);
+
+        let committed = d.carry_out(vec![Effect::Commit { block: bad, certificate: good.certificate.clone() }]);
+        assert!(committed.is_ok(), "a bad body at commit stopped the driver: {committed:?}");
+        assert_eq!(net.chain.head().0, 0, "the bad body must not be stored");
+
+        // The peers' copy, with its certificate, arrives by catch-up and is applied.
+        d.on_input(DriverInput::SyncResponse { blocks: vec![good.clone()] });
+        d.process().unwrap();
+        assert_eq!(net.chain.head(), (1, good.block.header.hash()));
+        assert_eq!(net.chain.store.block(1).unwrap(), Some(good.block.clone()));
+        // And the driver goes on with the next height.
+        assert_eq!(d.core.height(), 2);
+        drop(net.peer);
+    }
+
+    /// A validator whose consensus record is unreadable must not start (it could vote twice).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_corrupt_safety_record_refuses_to_start() {
+        let store = new_store();
+        store.save_consensus(b"garbage").unwrap();
+        let keys = validators();
+        let (node, _rx) = P2p::start(P2pConfig::new("127.0.0.1:0".parse().unwrap(), keys[0].clone())).await.unwrap();
+        let clock = Arc::new(ManualClock(AtomicU64::new(T0 + 1_000)));
+        let started = Chain::start(genesis(), store.clone(), runtime(), keys[0].clone(), node.clone(), options(&clock));
+        let Err(e) = started else { panic!("started over a corrupt consensus record") };
+        assert!(e.contains("consensus record") && e.contains("--reset-safety-record"), "unclear error: {e}");
+
+        // The operator's override: the node starts (following until height 1 is final).
+        let reset = ChainOptions { reset_safety_record: true, ..options(&clock) };
+        let chain = Chain::start(genesis(), store.clone(), runtime(), keys[0].clone(), node, reset).unwrap();
+        assert_eq!(chain.head().0, 0);
+        // The record is left as it was until the core writes a new one at a later height.
+        assert_eq!(store.load_consensus().unwrap(), Some(b"garbage".to_vec()));
+    }
+
+    /// A readable record that does not fit the ledger is no reason to refuse; a record with
+    /// bytes past its end is unreadable.
+    #[test]
+    fn safety_records_are_read_whole() {
+        let store = new_store();
+        let net = network();
+        assert!(matches!(safety_record(&*store, &net, 0, false), Ok(SafetyRecord::Fresh)));
+        let mut record = SafetyState::new(1).encode();
+        store.save_consensus(&record).unwrap();
+        assert!(matches!(safety_record(&*store, &net, 0, false), Ok(SafetyRecord::Restore(s)) if s.height == 1));
+        assert!(matches!(safety_record(&*store, &net, 1, false), Ok(SafetyRecord::Fresh)));
+        record.push(0);
+        store.save_consensus(&record).unwrap();
+        assert!(safety_record(&*store, &net, 0, false).is_err());
+        assert!(matches!(safety_record(&*store, &net, 0, true), Ok(SafetyRecord::Abstain(1))));
     }
 }
