@@ -7,13 +7,13 @@
 //! validated (or built) here is not executed again at commit.
 use crate::mempool::{Mempool, MempoolError};
 use crate::metrics::Metrics;
-use crate::wire::{CertifiedBlock, WireMessage, MAX_GOSSIP_TXS, MAX_SYNC_BLOCKS};
+use crate::wire::{CertifiedBlock, WireMessage, MAX_GOSSIP_TXS, MAX_SYNC_BLOCKS, MAX_SYNC_BYTES};
 use jjj_config::Genesis;
 use jjj_consensus::{Core, CoreConfig, Effect, Input, SafetyState, Timeout, ValidatorSet};
 use jjj_crypto::Keypair;
 use jjj_executive::{BlockExecution, BlockTemplate, Runtime};
 use jjj_p2p::P2pHandle;
-use jjj_primitives::params::MAX_CLOCK_DRIFT_MS;
+use jjj_primitives::params::{MAX_CLOCK_DRIFT_MS, MAX_PEER_MESSAGE};
 use jjj_primitives::{AccountId, Block, Hash, Header, NetworkId, SignedTransaction};
 use jjj_state::{keys, Account, StateReader};
 use jjj_store::{ChainStore, EventRecord};
@@ -304,18 +304,47 @@ impl Chain {
     }
 
     fn answer_sync(&self, to: &AccountId, from: u64) {
+        if let Some(answer) = self.sync_answer(from) {
+            self.net.send(to, answer);
+        }
+    }
+
+    /// The encoded answer to "blocks from `from` on": consecutive certified blocks, as many as
+    /// fit in `MAX_SYNC_BYTES` (and `MAX_SYNC_BLOCKS`), at least one if it fits in a peer
+    /// message at all. None when there is nothing to send.
+    fn sync_answer(&self, from: u64) -> Option<Vec<u8>> {
         let (head, _) = self.head();
+        let envelope = WireMessage::SyncResponse { network: self.network.clone(), blocks: Vec::new() }.encoded_size();
+        // The block count's compact prefix grows from one byte to at most five.
+        let mut size = envelope + 4;
         let mut blocks = Vec::new();
         let mut h = from.max(1);
         while h <= head && (blocks.len() as u64) < MAX_SYNC_BLOCKS {
             let (Ok(Some(block)), Ok(Some(cert))) = (self.store.block(h), self.store.certificate(h)) else { break };
             let Ok(certificate) = jjj_consensus::CommitCertificate::decode(&mut &cert[..]) else { break };
-            blocks.push(CertifiedBlock { block, certificate });
+            let certified = CertifiedBlock { block, certificate };
+            let bytes = certified.encoded_size();
+            let budget = if blocks.is_empty() { MAX_PEER_MESSAGE } else { MAX_SYNC_BYTES };
+            if size + bytes > budget {
+                if blocks.is_empty() {
+                    tracing::error!(
+                        network = %self.network,
+                        height = h,
+                        bytes,
+                        max = MAX_PEER_MESSAGE,
+                        "a certified block is larger than a peer message: peers cannot catch up past it over p2p"
+                    );
+                }
+                break;
+            }
+            size += bytes;
+            blocks.push(certified);
             h += 1;
         }
-        if !blocks.is_empty() {
-            self.net.send(to, WireMessage::SyncResponse { network: self.network.clone(), blocks }.encode());
+        if blocks.is_empty() {
+            return None;
         }
+        Some(WireMessage::SyncResponse { network: self.network.clone(), blocks }.encode())
     }
 
     /// Stores a finalised block and tells everyone who listens.
@@ -989,5 +1018,60 @@ mod tests {
         store.save_consensus(&record).unwrap();
         assert!(safety_record(&*store, &net, 0, false).is_err());
         assert!(matches!(safety_record(&*store, &net, 0, true), Ok(SafetyRecord::Abstain(1))));
+    }
+
+    /// Blocks bigger in sum than a peer message: the answer carries what fits, never nothing.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sync_answers_fit_in_a_peer_message() {
+        let store = new_store();
+        // 20 blocks of about 1 MiB: 20 MiB in all, more than a peer message holds.
+        for _ in 0..20 {
+            let nonce = account(&*store.state(), &payer().account()).nonce;
+            append(&*store, (0..4).map(|i| padding_tx(nonce + i, 250_000)).collect());
+        }
+        let mut net = net(store).await;
+        let to = validators()[1].account();
+        net.chain.answer_sync(&to, 1);
+        assert_eq!(net.chain.net.stats().dropped_outbound, 0, "the answer was too big to send");
+        let blocks = loop {
+            if let WireMessage::SyncResponse { blocks, .. } = next_message(&mut net.peer_rx).await {
+                break blocks;
+            }
+        };
+        assert!(!blocks.is_empty());
+        let heights: Vec<u64> = blocks.iter().map(|b| b.block.header.height).collect();
+        assert_eq!(heights, (1..=heights.len() as u64).collect::<Vec<_>>());
+        assert!(heights.len() < 20);
+        // The answer is within its budget; the requester asks again from where it ends.
+        let encoded = net.chain.sync_answer(1).unwrap();
+        assert!(encoded.len() <= MAX_SYNC_BYTES, "{} bytes", encoded.len());
+        let WireMessage::SyncResponse { blocks: again, .. } = WireMessage::decode_bounded(&encoded).unwrap() else {
+            panic!("not a sync answer")
+        };
+        assert_eq!(again.len(), heights.len());
+        let rest = net.chain.sync_answer(heights.len() as u64 + 1).unwrap();
+        let WireMessage::SyncResponse { blocks: rest, .. } = WireMessage::decode_bounded(&rest).unwrap() else {
+            panic!("not a sync answer")
+        };
+        assert_eq!(rest[0].block.header.height, heights.len() as u64 + 1);
+        assert!(net.chain.sync_answer(21).is_none());
+    }
+
+    /// A block alone larger than the answer budget (but within a peer message) still goes.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_block_larger_than_the_sync_budget_goes_alone() {
+        let store = new_store();
+        let nonce = account(&*store.state(), &payer().account()).nonce;
+        // 36 transactions of 250 kB: about 9 MB in one block, above the 8 MiB answer budget.
+        let txs: Vec<_> = (0..36).map(|i| padding_tx(nonce + i, 250_000)).collect();
+        append(&*store, txs);
+        append(&*store, vec![transfer_tx(&*store, 1)]);
+        let net = net(store).await;
+        let answer = net.chain.sync_answer(1).unwrap();
+        assert!(answer.len() > MAX_SYNC_BYTES && answer.len() <= MAX_PEER_MESSAGE);
+        let WireMessage::SyncResponse { blocks, .. } = WireMessage::decode_bounded(&answer).unwrap() else {
+            panic!("not a sync answer")
+        };
+        assert_eq!(blocks.len(), 1);
     }
 }
