@@ -515,13 +515,26 @@ struct Driver {
     /// A proposal the core asked to validate whose parent this node has not committed yet (it is
     /// catching up): validated once the ledger reaches its parent. One slot, the latest ask.
     deferred: Option<(u64, u64, Block)>,
+    /// When this node's ledger reached its head (a restart counts from the head's timestamp):
+    /// the oldest a block re-proposed in a later view can be is measured from here.
+    height_since_ms: u64,
 }
 
 impl Driver {
     /// `local` is the account of the core's key.
     fn new(chain: Arc<Chain>, core: Core, local: AccountId) -> Driver {
         let last_block_ms = chain.clock.now_ms();
-        Driver { local, chain, core, queue: VecDeque::new(), executed: HashMap::new(), last_block_ms, deferred: None }
+        let head_time = chain.store.header(chain.head().0).ok().flatten().map_or(0, |h| h.timestamp);
+        Driver {
+            height_since_ms: head_time.min(last_block_ms),
+            local,
+            chain,
+            core,
+            queue: VecDeque::new(),
+            executed: HashMap::new(),
+            last_block_ms,
+            deferred: None,
+        }
     }
 
     async fn run(mut self, mut rx: mpsc::Receiver<DriverInput>) {
@@ -583,6 +596,7 @@ impl Driver {
                     tracing::info!(network = %self.chain.network, from = before, to = after, "caught up from peers");
                     self.executed.clear();
                     self.last_block_ms = self.chain.clock.now_ms();
+                    self.height_since_ms = self.last_block_ms;
                     // An answer holds what fits in one message: ask for the rest, if any.
                     self.chain.request_sync(after + 1);
                     self.validate_deferred();
@@ -621,7 +635,7 @@ impl Driver {
                         continue;
                     }
                     let hash = block.header.hash();
-                    let valid = self.validate(&block);
+                    let valid = self.validate(&block, view);
                     self.queue.push_back(Input::ProposalValidated { height, view, block_hash: hash, valid });
                 }
                 Effect::Commit { block, certificate } => self.commit_decided(&block, &certificate),
@@ -666,6 +680,7 @@ impl Driver {
         match committed {
             Ok(()) => {
                 self.last_block_ms = self.chain.clock.now_ms();
+                self.height_since_ms = self.last_block_ms;
                 if self.chain.has_work() {
                     let _ = self.chain.inputs.try_send(DriverInput::Transactions);
                 }
@@ -688,7 +703,7 @@ impl Driver {
         let head = self.chain.head().0;
         if block.header.height == head + 1 && height == self.core.height() {
             let block_hash = block.header.hash();
-            let valid = self.validate(&block);
+            let valid = self.validate(&block, view);
             self.queue.push_back(Input::ProposalValidated { height, view, block_hash, valid });
         } else if block.header.height > head + 1 {
             self.deferred = Some((height, view, block));
@@ -732,8 +747,9 @@ impl Driver {
         }
     }
 
-    /// Re-executes a proposal on the finalised head; true if every root matches.
-    fn validate(&mut self, block: &Block) -> bool {
+    /// Re-executes a proposal of `view` on the finalised head; true if every root matches and
+    /// its timestamp is within bounds.
+    fn validate(&mut self, block: &Block, view: u64) -> bool {
         let hash = block.header.hash();
         if self.executed.contains_key(&hash) {
             return true;
@@ -745,8 +761,25 @@ impl Driver {
             tracing::warn!(network = %self.chain.network, height = h.height, "proposal does not extend the finalised head");
             return false;
         }
-        if h.timestamp <= parent_time || h.timestamp > self.chain.clock.now_ms() + MAX_CLOCK_DRIFT_MS {
+        let now = self.chain.clock.now_ms();
+        if h.timestamp <= parent_time || h.timestamp > now + MAX_CLOCK_DRIFT_MS {
             tracing::warn!(network = %self.chain.network, height = h.height, "proposal timestamp out of range");
+            return false;
+        }
+        // A view-0 block is built as its view starts: it must be recent, or its proposer holds
+        // contract time back. A later view may re-propose a block prepared earlier at this
+        // height, so there the bound counts from when this node's ledger reached the parent.
+        let since = if view == 0 { now } else { now.min(self.height_since_ms) };
+        let lag = self.chain.genesis.max_timestamp_lag_ms;
+        if h.timestamp < since.saturating_sub(lag) {
+            tracing::warn!(
+                network = %self.chain.network,
+                height = h.height,
+                view,
+                behind_ms = now.saturating_sub(h.timestamp),
+                max_timestamp_lag_ms = lag,
+                "proposal timestamp too far behind the local clock"
+            );
             return false;
         }
         match self.chain.runtime.apply_block(self.chain.store.state(), block) {
@@ -1073,5 +1106,47 @@ mod tests {
             panic!("not a sync answer")
         };
         assert_eq!(blocks.len(), 1);
+    }
+
+    /// A proposal timestamped well behind the local clock is refused (time must not freeze);
+    /// catching up applies old blocks whatever the clock says.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_proposal_far_behind_the_clock_is_refused() {
+        let reference = new_store();
+        let net = net(new_store()).await;
+        let mut d = driver(&net.chain);
+        let (block, _) = next_block(&*reference, vec![transfer_tx(&*reference, 5)], T0 + 1_000);
+        let lag = 30_000;
+
+        assert_eq!(net.chain.genesis.max_timestamp_lag_ms, lag, "the default");
+
+        net.clock.set(T0 + 1_000 + lag - 1);
+        assert!(d.validate(&block, 0), "a proposal within the bound is valid");
+        d.executed.clear();
+        net.clock.set(T0 + 1_000 + lag + 1);
+        assert!(!d.validate(&block, 0), "a proposal far behind the clock was accepted");
+        // Re-proposed in a later view (it was prepared before): judged from when the ledger
+        // reached its parent (here the genesis, at T0), not from now.
+        assert!(d.validate(&block, 1));
+        d.executed.clear();
+        d.height_since_ms = T0 + 1_000 + lag + 1;
+        assert!(!d.validate(&block, 1));
+
+        // Catch-up is not live validation: a day-old certified block still applies.
+        net.clock.set(T0 + 86_400_000);
+        let first = append(&*reference, vec![transfer_tx(&*reference, 5)]);
+        let second = append(&*reference, vec![transfer_tx(&*reference, 6)]);
+        d.on_input(DriverInput::SyncResponse { blocks: vec![first, second] });
+        assert_eq!(net.chain.head().0, 2);
+    }
+
+    /// The lag bound is a genesis field with a default, and cannot be below the clock drift.
+    #[test]
+    fn the_timestamp_lag_is_checked_in_the_genesis() {
+        let mut g = genesis();
+        assert_eq!(g.max_timestamp_lag_ms, jjj_config::genesis::DEFAULT_MAX_TIMESTAMP_LAG_MS);
+        g.check().unwrap();
+        g.max_timestamp_lag_ms = MAX_CLOCK_DRIFT_MS - 1;
+        assert!(g.check().unwrap_err().contains("max_timestamp_lag_ms"));
     }
 }
