@@ -19,6 +19,7 @@ use jjj_state::{keys, Account, StateReader};
 use jjj_store::{ChainStore, EventRecord};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -26,6 +27,15 @@ use tokio::sync::{broadcast, mpsc};
 
 /// Inputs waiting for the driver.
 const INPUT_QUEUE: usize = 20_000;
+/// Bytes of peer messages one peer may have waiting in the driver queue: four of the largest.
+/// Past it that peer's messages are dropped; other peers' still get in.
+const INPUT_QUEUE_PEER_BYTES: usize = 4 * MAX_PEER_MESSAGE;
+/// Bytes of peer messages waiting in the driver queue, all peers together.
+const INPUT_QUEUE_BYTES: usize = 16 * MAX_PEER_MESSAGE;
+/// Least time between two catch-up answers to one peer. An answer is up to `MAX_SYNC_BYTES`
+/// read and encoded: a peer asking as fast as it can must not make us do that as fast. A node
+/// catching up asks again after applying an answer (which takes longer) or at housekeeping.
+const SYNC_ANSWER_INTERVAL_MS: u64 = 250;
 
 /// Where the driver reads the time (block timestamps, the empty-block interval, finality
 /// metrics): the system clock in a node, a virtual one when the driver runs under a simulation.
@@ -72,6 +82,57 @@ pub enum DriverInput {
     Housekeeping,
 }
 
+/// An input in the driver queue, with the peer bytes it holds there (given back when taken).
+#[derive(Debug)]
+struct Queued {
+    input: DriverInput,
+    charge: Option<(AccountId, usize)>,
+}
+
+impl From<DriverInput> for Queued {
+    fn from(input: DriverInput) -> Queued {
+        Queued { input, charge: None }
+    }
+}
+
+/// Bytes of peer messages waiting in the driver queue, in all and by peer.
+#[derive(Debug)]
+struct QueueBytes {
+    peer_limit: usize,
+    total_limit: usize,
+    total: usize,
+    /// Only peers with bytes waiting (and only authenticated peers send): bounded.
+    by_peer: HashMap<AccountId, usize>,
+}
+
+impl QueueBytes {
+    fn new(peer_limit: usize, total_limit: usize) -> QueueBytes {
+        QueueBytes { peer_limit, total_limit, total: 0, by_peer: HashMap::new() }
+    }
+
+    /// Takes `n` bytes for `peer` if they fit in its budget and in the total.
+    fn try_take(&mut self, peer: &AccountId, n: usize) -> bool {
+        let mine = self.by_peer.get(peer).copied().unwrap_or(0);
+        let fits = mine.checked_add(n).is_some_and(|m| m <= self.peer_limit)
+            && self.total.checked_add(n).is_some_and(|t| t <= self.total_limit);
+        if fits {
+            self.by_peer.insert(*peer, mine + n);
+            self.total += n;
+        }
+        fits
+    }
+
+    fn give_back(&mut self, peer: &AccountId, n: usize) {
+        self.total = self.total.saturating_sub(n);
+        if let Some(mine) = self.by_peer.get_mut(peer) {
+            *mine = mine.saturating_sub(n);
+            if *mine == 0 {
+                self.by_peer.remove(peer);
+            }
+        }
+    }
+}
+
 /// How often the driver asks for missing blocks and re-gossips waiting transactions.
 const HOUSEKEEPING_MS: u64 = 1_000;
 
@@ -87,7 +148,13 @@ pub struct Chain {
     pub metrics: Metrics,
     pub heads: broadcast::Sender<Header>,
     pub events: broadcast::Sender<EventRecord>,
-    inputs: mpsc::Sender<DriverInput>,
+    inputs: mpsc::Sender<Queued>,
+    /// Bytes of peer messages in `inputs`.
+    queued_bytes: Mutex<QueueBytes>,
+    /// Peer messages dropped because their sender's (or everyone's) budget was full.
+    dropped_inputs: AtomicU64,
+    /// When each peer was last sent a catch-up answer (clock ms).
+    sync_answered: Mutex<HashMap<AccountId, u64>>,
     net: P2pHandle,
     /// The only source of time for this chain's driver.
     clock: Arc<dyn Clock>,
@@ -181,6 +248,9 @@ impl Chain {
             heads: broadcast::channel(1024).0,
             events: broadcast::channel(8192).0,
             inputs,
+            queued_bytes: Mutex::new(QueueBytes::new(INPUT_QUEUE_PEER_BYTES, INPUT_QUEUE_BYTES)),
+            dropped_inputs: AtomicU64::new(0),
+            sync_answered: Mutex::new(HashMap::new()),
             net,
             genesis,
             clock: options.clock.clone(),
@@ -224,7 +294,7 @@ impl Chain {
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(every).await;
-                    if tx.send(DriverInput::EmptyBlockTick).await.is_err() {
+                    if tx.send(DriverInput::EmptyBlockTick.into()).await.is_err() {
                         break;
                     }
                 }
@@ -236,7 +306,7 @@ impl Chain {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(HOUSEKEEPING_MS)).await;
-                if tx.send(DriverInput::Housekeeping).await.is_err() {
+                if tx.send(DriverInput::Housekeeping.into()).await.is_err() {
                     break;
                 }
             }
@@ -257,7 +327,7 @@ impl Chain {
         let result = self.admit(stx.clone());
         if result.is_ok() {
             self.net.broadcast(WireMessage::Transactions { network: self.network.clone(), txs: vec![stx] }.encode());
-            let _ = self.inputs.try_send(DriverInput::Transactions);
+            let _ = self.inputs.try_send(DriverInput::Transactions.into());
         } else {
             self.metrics.tx_refused.fetch_add(1, Relaxed);
         }
@@ -272,12 +342,14 @@ impl Chain {
         r
     }
 
-    /// A message from a peer, already authenticated as `from` by the transport.
-    pub fn deliver(&self, from: AccountId, msg: WireMessage) {
+    /// A message from a peer, already authenticated as `from` by the transport; `wire_bytes` is
+    /// its size on the wire. False if it was dropped (its sender's queue budget is full, or
+    /// there was nothing to queue).
+    pub fn deliver(&self, from: AccountId, msg: WireMessage, wire_bytes: usize) -> bool {
         let input = match msg {
             WireMessage::Consensus { message, .. } => {
                 if !self.validators.contains(&from) {
-                    return;
+                    return false;
                 }
                 DriverInput::Consensus(Box::new(message))
             }
@@ -287,16 +359,38 @@ impl Chain {
                     any |= self.admit(stx).is_ok();
                 }
                 if !any {
-                    return;
+                    return false;
                 }
-                DriverInput::Transactions
+                // The transactions are in the mempool (bounded on its own): only a wake-up waits.
+                return self.inputs.try_send(DriverInput::Transactions.into()).is_ok();
             }
             WireMessage::SyncRequest { from: height, .. } => DriverInput::SyncRequest { from_peer: from, from: height },
             WireMessage::SyncResponse { blocks, .. } => DriverInput::SyncResponse { blocks },
         };
-        if self.inputs.try_send(input).is_err() {
-            tracing::warn!(network = %self.network, "driver queue full: dropped a peer message");
+        let taken = self.queued_bytes.lock().map(|mut q| q.try_take(&from, wire_bytes)).unwrap_or(false);
+        if !taken {
+            let n = self.dropped_inputs.fetch_add(1, Relaxed) + 1;
+            // Every drop is counted; the log line only at powers of two, or a flood floods the log.
+            if n.is_power_of_two() {
+                tracing::warn!(network = %self.network, peer = %from, wire_bytes, dropped_total = n, "the peer's share of the driver queue is full: dropped its message");
+            }
+            return false;
         }
+        let queued = Queued { input, charge: Some((from, wire_bytes)) };
+        if let Err(e) = self.inputs.try_send(queued) {
+            self.taken(e.into_inner());
+            tracing::warn!(network = %self.network, "driver queue full: dropped a peer message");
+            return false;
+        }
+        true
+    }
+
+    /// The input of a queued item, its bytes given back to the queue budget.
+    fn taken(&self, queued: Queued) -> DriverInput {
+        if let (Some((peer, n)), Ok(mut q)) = (queued.charge, self.queued_bytes.lock()) {
+            q.give_back(&peer, n);
+        }
+        queued.input
     }
 
     fn request_sync(&self, from: u64) {
@@ -304,6 +398,16 @@ impl Chain {
     }
 
     fn answer_sync(&self, to: &AccountId, from: u64) {
+        let now = self.clock.now_ms();
+        if let Ok(mut answered) = self.sync_answered.lock() {
+            // Keys are authenticated peers only: the map stays small.
+            let last = answered.get(to).copied();
+            if last.is_some_and(|t| now >= t && now - t < SYNC_ANSWER_INTERVAL_MS) {
+                tracing::debug!(network = %self.network, peer = %to, "catch-up request too soon after the last answer: ignored");
+                return;
+            }
+            answered.insert(*to, now);
+        }
         if let Some(answer) = self.sync_answer(from) {
             self.net.send(to, answer);
         }
@@ -443,16 +547,16 @@ fn account(state: &dyn StateReader, who: &AccountId) -> Account {
 /// holds height `until` (None if the queue closed first).
 async fn follow(
     chain: Arc<Chain>,
-    mut rx: mpsc::Receiver<DriverInput>,
+    mut rx: mpsc::Receiver<Queued>,
     until: Option<u64>,
-) -> Option<mpsc::Receiver<DriverInput>> {
+) -> Option<mpsc::Receiver<Queued>> {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
         if until.is_some_and(|h| chain.head().0 >= h) {
             return Some(rx);
         }
         tokio::select! {
-            input = rx.recv() => match input {
+            input = rx.recv() => match input.map(|q| chain.taken(q)) {
                 None => return None,
                 Some(DriverInput::SyncResponse { blocks }) => {
                     let before = chain.head().0;
@@ -537,7 +641,7 @@ impl Driver {
         }
     }
 
-    async fn run(mut self, mut rx: mpsc::Receiver<DriverInput>) {
+    async fn run(mut self, mut rx: mpsc::Receiver<Queued>) {
         self.queue.push_back(Input::Start);
         loop {
             if let Err(e) = self.process() {
@@ -546,7 +650,8 @@ impl Driver {
                 tracing::error!(network = %self.chain.network, "stopping consensus: {e}");
                 return;
             }
-            let Some(input) = rx.recv().await else { return };
+            let Some(queued) = rx.recv().await else { return };
+            let input = self.chain.taken(queued);
             self.on_input(input);
         }
     }
@@ -643,7 +748,7 @@ impl Driver {
                     let tx = self.chain.inputs.clone();
                     tokio::spawn(async move {
                         tokio::time::sleep(Duration::from_millis(after_ms)).await;
-                        let _ = tx.send(DriverInput::Timeout(timeout)).await;
+                        let _ = tx.send(DriverInput::Timeout(timeout).into()).await;
                     });
                 }
                 Effect::Sync { height } => {
@@ -682,7 +787,7 @@ impl Driver {
                 self.last_block_ms = self.chain.clock.now_ms();
                 self.height_since_ms = self.last_block_ms;
                 if self.chain.has_work() {
-                    let _ = self.chain.inputs.try_send(DriverInput::Transactions);
+                    let _ = self.chain.inputs.try_send(DriverInput::Transactions.into());
                 }
             }
             Err(e) => {
@@ -799,14 +904,12 @@ impl Driver {
 mod tests {
     //! The driver over a real store, runtime and p2p transport, one peer on 127.0.0.1 standing
     //! in for the rest of the network; time from a clock the test sets.
-    #![allow(dead_code)] // TEMP
     use super::*;
     use jjj_consensus::{CommitCertificate, Vote, VoteKind};
     use jjj_p2p::{Inbound, P2p, P2pConfig};
     use jjj_primitives::params::MAX_PEER_MESSAGE;
     use jjj_primitives::{Call, Transaction};
     use jjj_store::MemoryStore;
-    use std::sync::atomic::AtomicU64;
 
     const T0: u64 = 1_767_225_600_000;
     /// How long a test waits for a message before it calls the run a failure (a hang guard).
@@ -1148,5 +1251,52 @@ mod tests {
         g.check().unwrap();
         g.max_timestamp_lag_ms = MAX_CLOCK_DRIFT_MS - 1;
         assert!(g.check().unwrap_err().contains("max_timestamp_lag_ms"));
+    }
+
+    /// A burst of catch-up requests from one peer gets one answer per interval, not one each.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_burst_of_sync_requests_is_answered_once() {
+        let store = new_store();
+        for _ in 0..3 {
+            append(&*store, vec![transfer_tx(&*store, 5)]);
+        }
+        let mut net = net(store).await;
+        let mut d = driver(&net.chain);
+        let peer = validators()[1].account();
+        for _ in 0..50 {
+            d.on_input(DriverInput::SyncRequest { from_peer: peer, from: 1 });
+        }
+        // Later, a request the test can recognise: everything answered before it has arrived.
+        net.clock.set(T0 + 3_600_000);
+        d.on_input(DriverInput::SyncRequest { from_peer: peer, from: 2 });
+        let mut answered = 0;
+        loop {
+            if let WireMessage::SyncResponse { blocks, .. } = next_message(&mut net.peer_rx).await {
+                match blocks[0].block.header.height {
+                    1 => answered += 1,
+                    _ => break,
+                }
+            }
+        }
+        assert_eq!(answered, 1, "every request of the burst was answered");
+        drop(net.peer);
+    }
+
+    /// The driver queue's byte budget: per peer first, then in all.
+    #[test]
+    fn the_driver_queue_refuses_past_its_byte_budget() {
+        let (a, b, c) = (AccountId([1; 32]), AccountId([2; 32]), AccountId([3; 32]));
+        let mut q = QueueBytes::new(100, 150);
+        assert!(q.try_take(&a, 60));
+        assert!(!q.try_take(&a, 41), "past a's own budget");
+        assert!(q.try_take(&b, 90), "b's budget is its own");
+        assert!(!q.try_take(&c, 1), "past the total");
+        q.give_back(&a, 60);
+        assert!(q.try_take(&c, 60));
+        assert!(!q.try_take(&a, usize::MAX), "no overflow");
+        q.give_back(&b, 90);
+        q.give_back(&c, 60);
+        assert_eq!(q.total, 0);
+        assert!(q.by_peer.is_empty(), "peers with nothing queued are forgotten");
     }
 }

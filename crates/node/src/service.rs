@@ -132,7 +132,9 @@ pub async fn start_with(config: NodeConfig, flags: StartFlags) -> Result<Running
         while let Some(msg) = inbound.recv().await {
             match WireMessage::decode_bounded(&msg.bytes) {
                 Ok(m) => match dispatch.chains.get(m.network().as_str()) {
-                    Some(c) => c.deliver(msg.from, m),
+                    Some(c) => {
+                        c.deliver(msg.from, m, msg.bytes.len());
+                    }
                     None => {
                         tracing::debug!(peer = %msg.from, network = %m.network(), "message for a network this node does not serve")
                     }
