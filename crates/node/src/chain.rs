@@ -705,6 +705,12 @@ impl Driver {
                     // An answer holds what fits in one message: ask for the rest, if any.
                     self.chain.request_sync(after + 1);
                     self.validate_deferred();
+                    // A block the core asked for while the parent was missing can be built now.
+                    if let Some((height, view)) = self.core.proposal_to_build() {
+                        if view > 0 || self.chain.has_work() {
+                            self.build(height, view);
+                        }
+                    }
                 }
                 // Even when nothing applied: the core then asks again at the next sign of lag.
                 self.queue.push_back(Input::Synced { height: after });
@@ -1071,6 +1077,11 @@ mod tests {
     }
 
     fn driver(chain: &Arc<Chain>) -> Driver {
+        driver_at(chain, chain.head().0 + 1)
+    }
+
+    /// A driver whose core decides `height` (ahead of the ledger if above head + 1).
+    fn driver_at(chain: &Arc<Chain>, height: u64) -> Driver {
         let key = validators()[0].clone();
         let config = CoreConfig {
             network: network(),
@@ -1079,7 +1090,7 @@ mod tests {
             base_timeout_ms: 2_000,
             max_timeout_ms: 64_000,
         };
-        let core = Core::new(config, chain.head().0 + 1);
+        let core = Core::new(config, height);
         Driver::new(chain.clone(), core, key.account())
     }
 
@@ -1298,5 +1309,28 @@ mod tests {
         q.give_back(&c, 60);
         assert_eq!(q.total, 0);
         assert!(q.by_peer.is_empty(), "peers with nothing queued are forgotten");
+    }
+
+    /// After a failed commit the core is a height ahead of the ledger: a proposal for that
+    /// height is not refused while its parent is being fetched, but judged once it is here.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_proposal_waits_for_its_parent_to_be_fetched() {
+        let reference = new_store();
+        let first = append(&*reference, vec![transfer_tx(&*reference, 5)]);
+        let (second, _) = next_block(&*reference, vec![transfer_tx(&*reference, 6)], T0 + 2_000);
+        let net = net(new_store()).await;
+        net.clock.set(T0 + 2_000);
+        let mut d = driver_at(&net.chain, 2);
+        let hash = second.header.hash();
+
+        d.carry_out(vec![Effect::ValidateProposal { height: 2, view: 0, block: second }]).unwrap();
+        assert!(d.queue.is_empty(), "judged without its parent: {:?}", d.queue);
+        d.on_input(DriverInput::SyncResponse { blocks: vec![first] });
+        assert_eq!(net.chain.head().0, 1);
+        assert!(
+            d.queue.contains(&Input::ProposalValidated { height: 2, view: 0, block_hash: hash, valid: true }),
+            "{:?}",
+            d.queue
+        );
     }
 }
