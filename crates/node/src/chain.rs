@@ -5,6 +5,10 @@
 //! commit finalised blocks to the store in one synced batch, schedule timers, catch up from
 //! peers — and feeds the answers back. Execution results are cached by block hash so a block
 //! validated (or built) here is not executed again at commit.
+//!
+//! Only a failed write of the safety record stops the driver. A decided block that does not
+//! execute or store here is fetched with its certificate from peers instead; peer messages are
+//! bounded in bytes per peer in the input queue, and catch-up answers in bytes and in rate.
 use crate::mempool::{Mempool, MempoolError};
 use crate::metrics::Metrics;
 use crate::wire::{CertifiedBlock, WireMessage, MAX_GOSSIP_TXS, MAX_SYNC_BLOCKS, MAX_SYNC_BYTES};
