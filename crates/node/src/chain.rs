@@ -1337,4 +1337,42 @@ mod tests {
             d.queue
         );
     }
+
+    /// With the override, a validator whose record was lost signs nothing at that height: once
+    /// the height is final without it, its first consensus message is for the next one.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn with_the_override_a_validator_abstains_at_the_lost_height() {
+        let reference = new_store();
+        let first = append(&*reference, Vec::new());
+        let store = new_store();
+        store.save_consensus(b"garbage").unwrap();
+        let keys = validators();
+        let ((node, _node_rx), (_peer, mut peer_rx)) = pair(&keys[0], &keys[1]).await;
+        let clock = Arc::new(ManualClock(AtomicU64::new(T0 + 1_000)));
+        let reset = ChainOptions { reset_safety_record: true, ..options(&clock) };
+        let chain = Chain::start(genesis(), store, runtime(), keys[0].clone(), node, reset).unwrap();
+        // Work at the lost height: a validator taking part would propose or start a view change.
+        chain.submit(transfer_tx(&*chain.store, 5)).unwrap();
+        // Height 1 becomes final without it.
+        let answer = WireMessage::SyncResponse { network: network(), blocks: vec![first] };
+        let size = answer.encoded_size();
+        assert!(chain.deliver(keys[1].account(), answer, size));
+        tokio::time::timeout(WAIT, async {
+            while chain.head().0 < 1 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("block 1 applied");
+        // More work: from height 2 on the validator takes part.
+        let call = Call::Transfer { to: AccountId([9; 32]), amount: 6 };
+        let tx = Transaction { network: network(), sender: payer().account(), nonce: 1, gas_limit: 100_000, call };
+        chain.submit(payer().sign_tx(tx)).unwrap();
+        let message = loop {
+            if let WireMessage::Consensus { message, .. } = next_message(&mut peer_rx).await {
+                break message;
+            }
+        };
+        assert_eq!(message.height(), 2, "signed at the height whose record was lost: {message:?}");
+    }
 }
