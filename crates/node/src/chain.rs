@@ -322,6 +322,12 @@ impl Chain {
         self.store.head().ok().flatten().unwrap_or((0, self.genesis_hash))
     }
 
+    /// Peer messages dropped so far because their sender's share of the driver queue (or the
+    /// whole queue's byte budget) was full: for the metrics page.
+    pub fn dropped_peer_messages(&self) -> u64 {
+        self.dropped_inputs.load(Relaxed)
+    }
+
     pub fn next_nonce(&self, who: &AccountId) -> u64 {
         account(&*self.store.state(), who).nonce
     }
