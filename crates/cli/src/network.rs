@@ -70,6 +70,7 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
             max_block_txs: 5_000,
             max_block_bytes: 4 * 1024 * 1024,
             empty_block_interval_ms: 0,
+            max_timestamp_lag_ms: jjj_config::genesis::DEFAULT_MAX_TIMESTAMP_LAG_MS,
         };
         genesis.check()?;
         let file = format!("genesis-{name}.json");

@@ -38,13 +38,27 @@ pub struct Genesis {
     /// Propose an empty block after this many ms without transactions (0 = never).
     #[serde(default)]
     pub empty_block_interval_ms: u64,
+    /// How far behind a validator's clock a live proposal's timestamp may be, ms (at least
+    /// `MAX_CLOCK_DRIFT_MS`): a proposer cannot hold contract time back (no late fees) by stamping
+    /// blocks just above their parent. Catch-up and replay never read the clock.
+    #[serde(default = "default_max_timestamp_lag_ms")]
+    pub max_timestamp_lag_ms: u64,
 }
+
+/// `max_timestamp_lag_ms` unless the genesis says otherwise: the clock skew validators already
+/// tolerate ahead (`MAX_CLOCK_DRIFT_MS`, 10 s) plus 20 s for a proposal to be built, delivered
+/// (4 MiB over a slow link) and validated, or replayed from the buffer of a validator that
+/// reached the height a little late.
+pub const DEFAULT_MAX_TIMESTAMP_LAG_MS: u64 = 30_000;
 
 fn default_max_block_txs() -> usize {
     jjj_primitives::params::DEFAULT_MAX_BLOCK_TXS
 }
 fn default_max_block_bytes() -> usize {
     jjj_primitives::params::DEFAULT_MAX_BLOCK_BYTES
+}
+fn default_max_timestamp_lag_ms() -> u64 {
+    DEFAULT_MAX_TIMESTAMP_LAG_MS
 }
 
 pub fn parse_account(s: &str) -> Result<AccountId, String> {
@@ -82,6 +96,15 @@ impl Genesis {
         self.balances()?;
         if self.max_block_txs == 0 || self.max_block_bytes == 0 {
             return Err("block limits must be positive".into());
+        }
+        let drift = jjj_primitives::params::MAX_CLOCK_DRIFT_MS;
+        if self.max_timestamp_lag_ms < drift {
+            // Clocks may differ by the drift either way: a fresh proposal from a validator whose
+            // clock is behind ours would look that old.
+            return Err(format!(
+                "max_timestamp_lag_ms is {} but must be at least the tolerated clock drift, {drift} ms",
+                self.max_timestamp_lag_ms
+            ));
         }
         Ok(())
     }

@@ -5,20 +5,25 @@
 //! commit finalised blocks to the store in one synced batch, schedule timers, catch up from
 //! peers — and feeds the answers back. Execution results are cached by block hash so a block
 //! validated (or built) here is not executed again at commit.
+//!
+//! Only a failed write of the safety record stops the driver. A decided block that does not
+//! execute or store here is fetched with its certificate from peers instead; peer messages are
+//! bounded in bytes per peer in the input queue, and catch-up answers in bytes and in rate.
 use crate::mempool::{Mempool, MempoolError};
 use crate::metrics::Metrics;
-use crate::wire::{CertifiedBlock, WireMessage, MAX_GOSSIP_TXS, MAX_SYNC_BLOCKS};
+use crate::wire::{CertifiedBlock, WireMessage, MAX_GOSSIP_TXS, MAX_SYNC_BLOCKS, MAX_SYNC_BYTES};
 use jjj_config::Genesis;
 use jjj_consensus::{Core, CoreConfig, Effect, Input, SafetyState, Timeout, ValidatorSet};
 use jjj_crypto::Keypair;
 use jjj_executive::{BlockExecution, BlockTemplate, Runtime};
 use jjj_p2p::P2pHandle;
-use jjj_primitives::params::MAX_CLOCK_DRIFT_MS;
+use jjj_primitives::params::{MAX_CLOCK_DRIFT_MS, MAX_PEER_MESSAGE};
 use jjj_primitives::{AccountId, Block, Hash, Header, NetworkId, SignedTransaction};
 use jjj_state::{keys, Account, StateReader};
 use jjj_store::{ChainStore, EventRecord};
-use parity_scale_codec::{Decode, Encode};
+use parity_scale_codec::{Decode, DecodeAll, Encode};
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -26,6 +31,15 @@ use tokio::sync::{broadcast, mpsc};
 
 /// Inputs waiting for the driver.
 const INPUT_QUEUE: usize = 20_000;
+/// Bytes of peer messages one peer may have waiting in the driver queue: four of the largest.
+/// Past it that peer's messages are dropped; other peers' still get in.
+const INPUT_QUEUE_PEER_BYTES: usize = 4 * MAX_PEER_MESSAGE;
+/// Bytes of peer messages waiting in the driver queue, all peers together.
+const INPUT_QUEUE_BYTES: usize = 16 * MAX_PEER_MESSAGE;
+/// Least time between two catch-up answers to one peer. An answer is up to `MAX_SYNC_BYTES`
+/// read and encoded: a peer asking as fast as it can must not make us do that as fast. A node
+/// catching up asks again after applying an answer (which takes longer) or at housekeeping.
+const SYNC_ANSWER_INTERVAL_MS: u64 = 250;
 
 /// Where the driver reads the time (block timestamps, the empty-block interval, finality
 /// metrics): the system clock in a node, a virtual one when the driver runs under a simulation.
@@ -72,6 +86,57 @@ pub enum DriverInput {
     Housekeeping,
 }
 
+/// An input in the driver queue, with the peer bytes it holds there (given back when taken).
+#[derive(Debug)]
+struct Queued {
+    input: DriverInput,
+    charge: Option<(AccountId, usize)>,
+}
+
+impl From<DriverInput> for Queued {
+    fn from(input: DriverInput) -> Queued {
+        Queued { input, charge: None }
+    }
+}
+
+/// Bytes of peer messages waiting in the driver queue, in all and by peer.
+#[derive(Debug)]
+struct QueueBytes {
+    peer_limit: usize,
+    total_limit: usize,
+    total: usize,
+    /// Only peers with bytes waiting (and only authenticated peers send): bounded.
+    by_peer: HashMap<AccountId, usize>,
+}
+
+impl QueueBytes {
+    fn new(peer_limit: usize, total_limit: usize) -> QueueBytes {
+        QueueBytes { peer_limit, total_limit, total: 0, by_peer: HashMap::new() }
+    }
+
+    /// Takes `n` bytes for `peer` if they fit in its budget and in the total.
+    fn try_take(&mut self, peer: &AccountId, n: usize) -> bool {
+        let mine = self.by_peer.get(peer).copied().unwrap_or(0);
+        let fits = mine.checked_add(n).is_some_and(|m| m <= self.peer_limit)
+            && self.total.checked_add(n).is_some_and(|t| t <= self.total_limit);
+        if fits {
+            self.by_peer.insert(*peer, mine + n);
+            self.total += n;
+        }
+        fits
+    }
+
+    fn give_back(&mut self, peer: &AccountId, n: usize) {
+        self.total = self.total.saturating_sub(n);
+        if let Some(mine) = self.by_peer.get_mut(peer) {
+            *mine = mine.saturating_sub(n);
+            if *mine == 0 {
+                self.by_peer.remove(peer);
+            }
+        }
+    }
+}
+
 /// How often the driver asks for missing blocks and re-gossips waiting transactions.
 const HOUSEKEEPING_MS: u64 = 1_000;
 
@@ -87,52 +152,67 @@ pub struct Chain {
     pub metrics: Metrics,
     pub heads: broadcast::Sender<Header>,
     pub events: broadcast::Sender<EventRecord>,
-    inputs: mpsc::Sender<DriverInput>,
+    inputs: mpsc::Sender<Queued>,
+    /// Bytes of peer messages in `inputs`.
+    queued_bytes: Mutex<QueueBytes>,
+    /// Peer messages dropped because their sender's (or everyone's) budget was full.
+    dropped_inputs: AtomicU64,
+    /// When each peer was last sent a catch-up answer (clock ms).
+    sync_answered: Mutex<HashMap<AccountId, u64>>,
     net: P2pHandle,
     /// The only source of time for this chain's driver.
     clock: Arc<dyn Clock>,
 }
 
+/// How one network's chain runs on this node: the node config's knobs and the operator's flags.
+#[derive(Clone)]
+pub struct ChainOptions {
+    /// Base view timeout of consensus, ms.
+    pub view_timeout_ms: u64,
+    /// Most transactions waiting in the mempool.
+    pub mempool_capacity: usize,
+    /// Most pending transactions of one sender.
+    pub mempool_per_sender: usize,
+    /// Start a validator whose consensus record cannot be read (`jjj-node --reset-safety-record`).
+    /// It then signs nothing at the height the record was for: it follows the chain until that
+    /// height is final, and votes from the next one on.
+    pub reset_safety_record: bool,
+    /// The only source of time for the driver ([`SystemClock`] in a node).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl ChainOptions {
+    /// The given knobs, on the system clock, no override.
+    pub fn new(view_timeout_ms: u64, mempool_capacity: usize, mempool_per_sender: usize) -> ChainOptions {
+        ChainOptions {
+            view_timeout_ms,
+            mempool_capacity,
+            mempool_per_sender,
+            reset_safety_record: false,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// What a validator's stored consensus record says about how to start its core.
+enum SafetyRecord {
+    /// No record, or one for a height already committed: nothing signed at the next height.
+    Fresh,
+    Restore(Box<SafetyState>),
+    /// The record is unreadable and the operator said to start anyway: sign nothing at heights
+    /// up to and including this one.
+    Abstain(u64),
+}
+
 impl Chain {
-    /// Opens (or initialises from genesis) one network's chain and starts its driver on the
-    /// system clock.
-    #[allow(clippy::too_many_arguments)]
+    /// Opens (or initialises from genesis) one network's chain and starts its driver.
     pub fn start(
         genesis: Genesis,
         store: Arc<dyn ChainStore>,
         runtime: Runtime,
         key: Keypair,
         net: P2pHandle,
-        view_timeout_ms: u64,
-        mempool_capacity: usize,
-        mempool_per_sender: usize,
-    ) -> Result<Arc<Chain>, String> {
-        let clock = Arc::new(SystemClock);
-        Chain::start_with_clock(
-            genesis,
-            store,
-            runtime,
-            key,
-            net,
-            view_timeout_ms,
-            mempool_capacity,
-            mempool_per_sender,
-            clock,
-        )
-    }
-
-    /// `start`, with the driver reading time from `clock`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn start_with_clock(
-        genesis: Genesis,
-        store: Arc<dyn ChainStore>,
-        runtime: Runtime,
-        key: Keypair,
-        net: P2pHandle,
-        view_timeout_ms: u64,
-        mempool_capacity: usize,
-        mempool_per_sender: usize,
-        clock: Arc<dyn Clock>,
+        options: ChainOptions,
     ) -> Result<Arc<Chain>, String> {
         let network = genesis.network_id()?;
         let header = genesis.header()?;
@@ -152,6 +232,14 @@ impl Chain {
             }
         }
         let validators = ValidatorSet::new(genesis.validator_ids()?).map_err(|e| e.to_string())?;
+        let (head, _) = store.head().map_err(|e| e.to_string())?.unwrap_or((0, genesis_hash));
+        let is_validator = validators.contains(&key.account());
+        // Read before anything starts: an unreadable record stops the node here.
+        let record = if is_validator {
+            safety_record(&*store, &network, head, options.reset_safety_record)?
+        } else {
+            SafetyRecord::Fresh
+        };
         let (inputs, rx) = mpsc::channel(INPUT_QUEUE);
         let chain = Arc::new(Chain {
             network: network.clone(),
@@ -159,46 +247,50 @@ impl Chain {
             validators: validators.clone(),
             store: store.clone(),
             runtime,
-            mempool: Mutex::new(Mempool::new(network.clone(), mempool_capacity, mempool_per_sender)),
+            mempool: Mutex::new(Mempool::new(network.clone(), options.mempool_capacity, options.mempool_per_sender)),
             metrics: Metrics::default(),
             heads: broadcast::channel(1024).0,
             events: broadcast::channel(8192).0,
             inputs,
+            queued_bytes: Mutex::new(QueueBytes::new(INPUT_QUEUE_PEER_BYTES, INPUT_QUEUE_BYTES)),
+            dropped_inputs: AtomicU64::new(0),
+            sync_answered: Mutex::new(HashMap::new()),
             net,
             genesis,
-            clock,
+            clock: options.clock.clone(),
         });
-        let (head, _) = store.head().map_err(|e| e.to_string())?.unwrap_or((0, genesis_hash));
         chain.metrics.height.store(head, Relaxed);
-        if validators.contains(&key.account()) {
+        if is_validator {
             let local = key.account();
             let config = CoreConfig {
                 network,
                 validators,
                 key,
-                base_timeout_ms: view_timeout_ms,
-                max_timeout_ms: view_timeout_ms.saturating_mul(32),
+                base_timeout_ms: options.view_timeout_ms,
+                max_timeout_ms: options.view_timeout_ms.saturating_mul(32),
             };
-            let saved =
-                store.load_consensus().map_err(|e| e.to_string())?.and_then(|b| SafetyState::decode(&mut &b[..]).ok());
-            let core = match saved {
-                // A record for a height already committed is stale: start at the next height.
-                Some(s) if s.height == head + 1 => Core::restore(config, s),
-                _ => Core::new(config, head + 1),
-            };
-            let last_block_ms = chain.clock.now_ms();
-            let driver = Driver {
-                chain: chain.clone(),
-                core,
-                local,
-                queue: VecDeque::new(),
-                executed: HashMap::new(),
-                last_block_ms,
-            };
-            tokio::spawn(driver.run(rx));
+            let chain = chain.clone();
+            tokio::spawn(async move {
+                let (rx, record) = match record {
+                    SafetyRecord::Abstain(through) => match follow(chain.clone(), rx, Some(through)).await {
+                        Some(rx) => {
+                            tracing::info!(network = %chain.network, height = through, "the height the lost record was for is final: voting from the next one");
+                            (rx, SafetyRecord::Fresh)
+                        }
+                        None => return,
+                    },
+                    record => (rx, record),
+                };
+                let head = chain.head().0;
+                let core = match record {
+                    SafetyRecord::Restore(s) => Core::restore(config, *s),
+                    _ => Core::new(config, head + 1),
+                };
+                Driver::new(chain, core, local).run(rx).await;
+            });
         } else {
             tracing::info!(network = %chain.network, "not a validator of this network: following only");
-            tokio::spawn(follow(chain.clone(), rx));
+            tokio::spawn(follow(chain.clone(), rx, None));
         }
         if chain.genesis.empty_block_interval_ms > 0 {
             let tx = chain.inputs.clone();
@@ -206,7 +298,7 @@ impl Chain {
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(every).await;
-                    if tx.send(DriverInput::EmptyBlockTick).await.is_err() {
+                    if tx.send(DriverInput::EmptyBlockTick.into()).await.is_err() {
                         break;
                     }
                 }
@@ -218,7 +310,7 @@ impl Chain {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(HOUSEKEEPING_MS)).await;
-                if tx.send(DriverInput::Housekeeping).await.is_err() {
+                if tx.send(DriverInput::Housekeeping.into()).await.is_err() {
                     break;
                 }
             }
@@ -230,6 +322,12 @@ impl Chain {
         self.store.head().ok().flatten().unwrap_or((0, self.genesis_hash))
     }
 
+    /// Peer messages dropped so far because their sender's share of the driver queue (or the
+    /// whole queue's byte budget) was full: for the metrics page.
+    pub fn dropped_peer_messages(&self) -> u64 {
+        self.dropped_inputs.load(Relaxed)
+    }
+
     pub fn next_nonce(&self, who: &AccountId) -> u64 {
         account(&*self.store.state(), who).nonce
     }
@@ -239,7 +337,7 @@ impl Chain {
         let result = self.admit(stx.clone());
         if result.is_ok() {
             self.net.broadcast(WireMessage::Transactions { network: self.network.clone(), txs: vec![stx] }.encode());
-            let _ = self.inputs.try_send(DriverInput::Transactions);
+            let _ = self.inputs.try_send(DriverInput::Transactions.into());
         } else {
             self.metrics.tx_refused.fetch_add(1, Relaxed);
         }
@@ -254,12 +352,14 @@ impl Chain {
         r
     }
 
-    /// A message from a peer, already authenticated as `from` by the transport.
-    pub fn deliver(&self, from: AccountId, msg: WireMessage) {
+    /// A message from a peer, already authenticated as `from` by the transport; `wire_bytes` is
+    /// its size on the wire. False if it was dropped (its sender's queue budget is full, or
+    /// there was nothing to queue).
+    pub fn deliver(&self, from: AccountId, msg: WireMessage, wire_bytes: usize) -> bool {
         let input = match msg {
             WireMessage::Consensus { message, .. } => {
                 if !self.validators.contains(&from) {
-                    return;
+                    return false;
                 }
                 DriverInput::Consensus(Box::new(message))
             }
@@ -269,16 +369,38 @@ impl Chain {
                     any |= self.admit(stx).is_ok();
                 }
                 if !any {
-                    return;
+                    return false;
                 }
-                DriverInput::Transactions
+                // The transactions are in the mempool (bounded on its own): only a wake-up waits.
+                return self.inputs.try_send(DriverInput::Transactions.into()).is_ok();
             }
             WireMessage::SyncRequest { from: height, .. } => DriverInput::SyncRequest { from_peer: from, from: height },
             WireMessage::SyncResponse { blocks, .. } => DriverInput::SyncResponse { blocks },
         };
-        if self.inputs.try_send(input).is_err() {
-            tracing::warn!(network = %self.network, "driver queue full: dropped a peer message");
+        let taken = self.queued_bytes.lock().map(|mut q| q.try_take(&from, wire_bytes)).unwrap_or(false);
+        if !taken {
+            let n = self.dropped_inputs.fetch_add(1, Relaxed) + 1;
+            // Every drop is counted; the log line only at powers of two, or a flood floods the log.
+            if n.is_power_of_two() {
+                tracing::warn!(network = %self.network, peer = %from, wire_bytes, dropped_total = n, "the peer's share of the driver queue is full: dropped its message");
+            }
+            return false;
         }
+        let queued = Queued { input, charge: Some((from, wire_bytes)) };
+        if let Err(e) = self.inputs.try_send(queued) {
+            self.taken(e.into_inner());
+            tracing::warn!(network = %self.network, "driver queue full: dropped a peer message");
+            return false;
+        }
+        true
+    }
+
+    /// The input of a queued item, its bytes given back to the queue budget.
+    fn taken(&self, queued: Queued) -> DriverInput {
+        if let (Some((peer, n)), Ok(mut q)) = (queued.charge, self.queued_bytes.lock()) {
+            q.give_back(&peer, n);
+        }
+        queued.input
     }
 
     fn request_sync(&self, from: u64) {
@@ -286,18 +408,57 @@ impl Chain {
     }
 
     fn answer_sync(&self, to: &AccountId, from: u64) {
+        let now = self.clock.now_ms();
+        if let Ok(mut answered) = self.sync_answered.lock() {
+            // Keys are authenticated peers only: the map stays small.
+            let last = answered.get(to).copied();
+            if last.is_some_and(|t| now >= t && now - t < SYNC_ANSWER_INTERVAL_MS) {
+                tracing::debug!(network = %self.network, peer = %to, "catch-up request too soon after the last answer: ignored");
+                return;
+            }
+            answered.insert(*to, now);
+        }
+        if let Some(answer) = self.sync_answer(from) {
+            self.net.send(to, answer);
+        }
+    }
+
+    /// The encoded answer to "blocks from `from` on": consecutive certified blocks, as many as
+    /// fit in `MAX_SYNC_BYTES` (and `MAX_SYNC_BLOCKS`), at least one if it fits in a peer
+    /// message at all. None when there is nothing to send.
+    fn sync_answer(&self, from: u64) -> Option<Vec<u8>> {
         let (head, _) = self.head();
+        let envelope = WireMessage::SyncResponse { network: self.network.clone(), blocks: Vec::new() }.encoded_size();
+        // The block count's compact prefix grows from one byte to at most five.
+        let mut size = envelope + 4;
         let mut blocks = Vec::new();
         let mut h = from.max(1);
         while h <= head && (blocks.len() as u64) < MAX_SYNC_BLOCKS {
             let (Ok(Some(block)), Ok(Some(cert))) = (self.store.block(h), self.store.certificate(h)) else { break };
             let Ok(certificate) = jjj_consensus::CommitCertificate::decode(&mut &cert[..]) else { break };
-            blocks.push(CertifiedBlock { block, certificate });
+            let certified = CertifiedBlock { block, certificate };
+            let bytes = certified.encoded_size();
+            let budget = if blocks.is_empty() { MAX_PEER_MESSAGE } else { MAX_SYNC_BYTES };
+            if size + bytes > budget {
+                if blocks.is_empty() {
+                    tracing::error!(
+                        network = %self.network,
+                        height = h,
+                        bytes,
+                        max = MAX_PEER_MESSAGE,
+                        "a certified block is larger than a peer message: peers cannot catch up past it over p2p"
+                    );
+                }
+                break;
+            }
+            size += bytes;
+            blocks.push(certified);
             h += 1;
         }
-        if !blocks.is_empty() {
-            self.net.send(to, WireMessage::SyncResponse { network: self.network.clone(), blocks }.encode());
+        if blocks.is_empty() {
+            return None;
         }
+        Some(WireMessage::SyncResponse { network: self.network.clone(), blocks }.encode())
     }
 
     /// Stores a finalised block and tells everyone who listens.
@@ -333,6 +494,20 @@ impl Chain {
         }
         tracing::info!(network = %self.network, height = h.height, txs = block.transactions.len(), hash = %h.hash(), "finalised");
         Ok(())
+    }
+
+    /// Applies the blocks of a catch-up answer in order, from the first one above the head, up
+    /// to the first that does not check out (the rest of the answer builds on it).
+    fn apply_sync_response(&self, blocks: &[CertifiedBlock]) {
+        for certified in blocks {
+            if certified.block.header.height <= self.head().0 {
+                continue;
+            }
+            if let Err(e) = self.apply_certified(certified) {
+                tracing::debug!(network = %self.network, "sync: {e}");
+                break;
+            }
+        }
     }
 
     /// Checks a certified block from a peer and applies it: certificate, parent, re-execution.
@@ -378,18 +553,26 @@ fn account(state: &dyn StateReader, who: &AccountId) -> Account {
 }
 
 /// A node that serves a network without validating it: applies certified blocks from peers.
-async fn follow(chain: Arc<Chain>, mut rx: mpsc::Receiver<DriverInput>) {
+/// With `until`, a validator that must not sign yet: returns the input queue once the ledger
+/// holds height `until` (None if the queue closed first).
+async fn follow(
+    chain: Arc<Chain>,
+    mut rx: mpsc::Receiver<Queued>,
+    until: Option<u64>,
+) -> Option<mpsc::Receiver<Queued>> {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
+        if until.is_some_and(|h| chain.head().0 >= h) {
+            return Some(rx);
+        }
         tokio::select! {
-            input = rx.recv() => match input {
-                None => break,
+            input = rx.recv() => match input.map(|q| chain.taken(q)) {
+                None => return None,
                 Some(DriverInput::SyncResponse { blocks }) => {
-                    for certified in &blocks {
-                        if let Err(e) = chain.apply_certified(certified) {
-                            tracing::debug!(network = %chain.network, "sync: {e}");
-                            break;
-                        }
+                    let before = chain.head().0;
+                    chain.apply_sync_response(&blocks);
+                    if chain.head().0 > before {
+                        chain.request_sync(chain.head().0 + 1);
                     }
                 }
                 Some(DriverInput::SyncRequest { from_peer, from }) => chain.answer_sync(&from_peer, from),
@@ -397,6 +580,40 @@ async fn follow(chain: Arc<Chain>, mut rx: mpsc::Receiver<DriverInput>) {
             },
             _ = tick.tick() => chain.request_sync(chain.head().0 + 1),
         }
+    }
+}
+
+/// Reads a validator's consensus record. An unreadable one is an error unless the operator
+/// passed `reset` (`--reset-safety-record`): without its record a validator cannot know what it
+/// signed, and signing afresh at the same height could sign two conflicting votes.
+fn safety_record(store: &dyn ChainStore, network: &NetworkId, head: u64, reset: bool) -> Result<SafetyRecord, String> {
+    let bytes =
+        store.load_consensus().map_err(|e| format!("cannot read the consensus record of network {network}: {e}"))?;
+    let Some(bytes) = bytes else { return Ok(SafetyRecord::Fresh) };
+    match SafetyState::decode_all(&mut &bytes[..]) {
+        // A record for a height already committed is stale: start at the next height. One
+        // past the next (the driver kept deciding while it fetched a block it could not commit)
+        // is restored: the ledger catches up underneath it.
+        Ok(s) if s.height > head => Ok(SafetyRecord::Restore(Box::new(s))),
+        Ok(_) => Ok(SafetyRecord::Fresh),
+        Err(e) if reset => {
+            tracing::warn!(
+                %network,
+                height = head + 1,
+                "the consensus record is unreadable ({e}) and --reset-safety-record was given: this \
+                 validator may have voted at height {} before and will not vote (or propose) at it; it \
+                 follows the chain until that height is final and votes from the next one on",
+                head + 1
+            );
+            Ok(SafetyRecord::Abstain(head + 1))
+        }
+        Err(e) => Err(format!(
+            "the consensus record of network {network} is unreadable ({e}). Without it this validator \
+             cannot know what it signed at height {} and could vote twice. If the data directory was \
+             damaged, restart with --reset-safety-record: the node then signs nothing at that height, \
+             follows the chain until it is final and votes from the next height on",
+            head + 1
+        )),
     }
 }
 
@@ -409,28 +626,58 @@ struct Driver {
     executed: HashMap<Hash, BlockExecution>,
     /// When this node last committed a block (or started): paces empty blocks.
     last_block_ms: u64,
+    /// A proposal the core asked to validate whose parent this node has not committed yet (it is
+    /// catching up): validated once the ledger reaches its parent. One slot, the latest ask.
+    deferred: Option<(u64, u64, Block)>,
+    /// When this node's ledger reached its head (a restart counts from the head's timestamp):
+    /// the oldest a block re-proposed in a later view can be is measured from here.
+    height_since_ms: u64,
 }
 
 impl Driver {
-    async fn run(mut self, mut rx: mpsc::Receiver<DriverInput>) {
+    /// `local` is the account of the core's key.
+    fn new(chain: Arc<Chain>, core: Core, local: AccountId) -> Driver {
+        let last_block_ms = chain.clock.now_ms();
+        let head_time = chain.store.header(chain.head().0).ok().flatten().map_or(0, |h| h.timestamp);
+        Driver {
+            height_since_ms: head_time.min(last_block_ms),
+            local,
+            chain,
+            core,
+            queue: VecDeque::new(),
+            executed: HashMap::new(),
+            last_block_ms,
+            deferred: None,
+        }
+    }
+
+    async fn run(mut self, mut rx: mpsc::Receiver<Queued>) {
         self.queue.push_back(Input::Start);
         loop {
-            while let Some(input) = self.queue.pop_front() {
-                let before = self.core.view();
-                let effects = self.core.handle(input);
-                if self.core.view() > before {
-                    self.chain.metrics.view_changes.fetch_add(self.core.view() - before, Relaxed);
-                }
-                self.chain.metrics.view.store(self.core.view(), Relaxed);
-                if let Err(e) = self.carry_out(effects) {
-                    // Storage failed: continuing could sign without a durable record. Stop.
-                    tracing::error!(network = %self.chain.network, "stopping consensus: {e}");
-                    return;
-                }
+            if let Err(e) = self.process() {
+                // Only the safety record's write fails here: continuing could sign without a
+                // durable record. Stop.
+                tracing::error!(network = %self.chain.network, "stopping consensus: {e}");
+                return;
             }
-            let Some(input) = rx.recv().await else { return };
+            let Some(queued) = rx.recv().await else { return };
+            let input = self.chain.taken(queued);
             self.on_input(input);
         }
+    }
+
+    /// Hands the queued inputs to the core and carries out its effects.
+    fn process(&mut self) -> Result<(), String> {
+        while let Some(input) = self.queue.pop_front() {
+            let before = self.core.view();
+            let effects = self.core.handle(input);
+            if self.core.view() > before {
+                self.chain.metrics.view_changes.fetch_add(self.core.view() - before, Relaxed);
+            }
+            self.chain.metrics.view.store(self.core.view(), Relaxed);
+            self.carry_out(effects)?;
+        }
+        Ok(())
     }
 
     fn on_input(&mut self, input: DriverInput) {
@@ -458,21 +705,21 @@ impl Driver {
             DriverInput::Housekeeping => self.chain.housekeeping(),
             DriverInput::SyncResponse { blocks } => {
                 let before = self.chain.head().0;
-                for certified in &blocks {
-                    if certified.block.header.height <= self.chain.head().0 {
-                        continue;
-                    }
-                    if let Err(e) = self.chain.apply_certified(certified) {
-                        tracing::debug!(network = %self.chain.network, "sync: {e}");
-                        break;
-                    }
-                }
+                self.chain.apply_sync_response(&blocks);
                 let after = self.chain.head().0;
                 if after > before {
                     tracing::info!(network = %self.chain.network, from = before, to = after, "caught up from peers");
                     self.executed.clear();
-                    if blocks.len() as u64 == MAX_SYNC_BLOCKS {
-                        self.chain.request_sync(after + 1);
+                    self.last_block_ms = self.chain.clock.now_ms();
+                    self.height_since_ms = self.last_block_ms;
+                    // An answer holds what fits in one message: ask for the rest, if any.
+                    self.chain.request_sync(after + 1);
+                    self.validate_deferred();
+                    // A block the core asked for while the parent was missing can be built now.
+                    if let Some((height, view)) = self.core.proposal_to_build() {
+                        if view > 0 || self.chain.has_work() {
+                            self.build(height, view);
+                        }
                     }
                 }
                 // Even when nothing applied: the core then asks again at the next sign of lag.
@@ -502,32 +749,22 @@ impl Driver {
                     }
                 }
                 Effect::ValidateProposal { height, view, block } => {
+                    if block.header.height > self.chain.head().0 + 1 {
+                        // Its parent is final but not here yet (we are catching up): answer once
+                        // it is, rather than refuse a block we cannot judge.
+                        self.deferred = Some((height, view, block));
+                        continue;
+                    }
                     let hash = block.header.hash();
-                    let valid = self.validate(&block);
+                    let valid = self.validate(&block, view);
                     self.queue.push_back(Input::ProposalValidated { height, view, block_hash: hash, valid });
                 }
-                Effect::Commit { block, certificate } => {
-                    let hash = block.header.hash();
-                    let execution = match self.executed.remove(&hash) {
-                        Some(e) => e,
-                        None => self
-                            .chain
-                            .runtime
-                            .apply_block(self.chain.store.state(), &block)
-                            .map_err(|e| format!("re-executing a certified block failed: {e}"))?,
-                    };
-                    self.chain.commit(&block, &certificate, &execution)?;
-                    self.executed.clear();
-                    self.last_block_ms = self.chain.clock.now_ms();
-                    if self.chain.has_work() {
-                        let _ = self.chain.inputs.try_send(DriverInput::Transactions);
-                    }
-                }
+                Effect::Commit { block, certificate } => self.commit_decided(&block, &certificate),
                 Effect::ScheduleTimeout { timeout, after_ms } => {
                     let tx = self.chain.inputs.clone();
                     tokio::spawn(async move {
                         tokio::time::sleep(Duration::from_millis(after_ms)).await;
-                        let _ = tx.send(DriverInput::Timeout(timeout)).await;
+                        let _ = tx.send(DriverInput::Timeout(timeout).into()).await;
                     });
                 }
                 Effect::Sync { height } => {
@@ -537,6 +774,61 @@ impl Driver {
             }
         }
         Ok(())
+    }
+
+    /// Stores a block the core decided. The certificate is final whatever happens here: if this
+    /// node's copy does not execute to the header's roots (a Byzantine relayer paired the
+    /// certified header with another body) or its parent is missing, the copy is dropped and the
+    /// block is fetched with its certificate from peers, like any block this node missed.
+    fn commit_decided(&mut self, block: &Block, certificate: &jjj_consensus::CommitCertificate) {
+        let hash = block.header.hash();
+        let height = block.header.height;
+        if self.chain.store.height_of(&hash).ok().flatten() == Some(height) {
+            // Already applied by catch-up while the core was deciding it.
+            self.executed.clear();
+            return;
+        }
+        let committed = match self.executed.remove(&hash) {
+            Some(execution) => Ok(execution),
+            None => self
+                .chain
+                .runtime
+                .apply_block(self.chain.store.state(), block)
+                .map_err(|e| format!("re-executing it failed: {e}")),
+        }
+        .and_then(|execution| self.chain.commit(block, certificate, &execution));
+        self.executed.clear();
+        match committed {
+            Ok(()) => {
+                self.last_block_ms = self.chain.clock.now_ms();
+                self.height_since_ms = self.last_block_ms;
+                if self.chain.has_work() {
+                    let _ = self.chain.inputs.try_send(DriverInput::Transactions.into());
+                }
+            }
+            Err(e) => {
+                tracing::error!(
+                    network = %self.chain.network,
+                    height,
+                    block = %hash,
+                    "cannot commit the decided block ({e}): discarding this copy and fetching it with its certificate from peers"
+                );
+                self.chain.request_sync(self.chain.head().0 + 1);
+            }
+        }
+    }
+
+    /// The deferred proposal, now that the ledger may have reached its parent.
+    fn validate_deferred(&mut self) {
+        let Some((height, view, block)) = self.deferred.take() else { return };
+        let head = self.chain.head().0;
+        if block.header.height == head + 1 && height == self.core.height() {
+            let block_hash = block.header.hash();
+            let valid = self.validate(&block, view);
+            self.queue.push_back(Input::ProposalValidated { height, view, block_hash, valid });
+        } else if block.header.height > head + 1 {
+            self.deferred = Some((height, view, block));
+        }
     }
 
     fn build(&mut self, height: u64, view: u64) {
@@ -576,8 +868,9 @@ impl Driver {
         }
     }
 
-    /// Re-executes a proposal on the finalised head; true if every root matches.
-    fn validate(&mut self, block: &Block) -> bool {
+    /// Re-executes a proposal of `view` on the finalised head; true if every root matches and
+    /// its timestamp is within bounds.
+    fn validate(&mut self, block: &Block, view: u64) -> bool {
         let hash = block.header.hash();
         if self.executed.contains_key(&hash) {
             return true;
@@ -589,8 +882,25 @@ impl Driver {
             tracing::warn!(network = %self.chain.network, height = h.height, "proposal does not extend the finalised head");
             return false;
         }
-        if h.timestamp <= parent_time || h.timestamp > self.chain.clock.now_ms() + MAX_CLOCK_DRIFT_MS {
+        let now = self.chain.clock.now_ms();
+        if h.timestamp <= parent_time || h.timestamp > now + MAX_CLOCK_DRIFT_MS {
             tracing::warn!(network = %self.chain.network, height = h.height, "proposal timestamp out of range");
+            return false;
+        }
+        // A view-0 block is built as its view starts: it must be recent, or its proposer holds
+        // contract time back. A later view may re-propose a block prepared earlier at this
+        // height, so there the bound counts from when this node's ledger reached the parent.
+        let since = if view == 0 { now } else { now.min(self.height_since_ms) };
+        let lag = self.chain.genesis.max_timestamp_lag_ms;
+        if h.timestamp < since.saturating_sub(lag) {
+            tracing::warn!(
+                network = %self.chain.network,
+                height = h.height,
+                view,
+                behind_ms = now.saturating_sub(h.timestamp),
+                max_timestamp_lag_ms = lag,
+                "proposal timestamp too far behind the local clock"
+            );
             return false;
         }
         match self.chain.runtime.apply_block(self.chain.store.state(), block) {
@@ -603,5 +913,472 @@ impl Driver {
                 false
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The driver over a real store, runtime and p2p transport, one peer on 127.0.0.1 standing
+    //! in for the rest of the network; time from a clock the test sets.
+    use super::*;
+    use jjj_consensus::{CommitCertificate, Vote, VoteKind};
+    use jjj_p2p::{Inbound, P2p, P2pConfig};
+    use jjj_primitives::params::MAX_PEER_MESSAGE;
+    use jjj_primitives::{Call, Transaction};
+    use jjj_store::MemoryStore;
+
+    const T0: u64 = 1_767_225_600_000;
+    /// How long a test waits for a message before it calls the run a failure (a hang guard).
+    const WAIT: Duration = Duration::from_secs(60);
+
+    struct ManualClock(AtomicU64);
+
+    impl Clock for ManualClock {
+        fn now_ms(&self) -> u64 {
+            self.0.load(Relaxed)
+        }
+    }
+
+    impl ManualClock {
+        fn set(&self, ms: u64) {
+            self.0.store(ms, Relaxed);
+        }
+    }
+
+    fn validators() -> Vec<Keypair> {
+        (0..4).map(|i| Keypair::from_name(&format!("validator-{i}"))).collect()
+    }
+
+    fn payer() -> Keypair {
+        Keypair::from_name("payer")
+    }
+
+    fn network() -> NetworkId {
+        NetworkId::new("jj").unwrap()
+    }
+
+    /// Built from JSON, so fields other helpers add with defaults do not break it.
+    fn genesis() -> Genesis {
+        let validators: Vec<_> = validators()
+            .iter()
+            .enumerate()
+            .map(|(i, k)| serde_json::json!({"id": k.account().to_string(), "name": format!("v{i}")}))
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "network": "jj", "timestamp": T0, "validators": validators,
+            "accounts": [{"id": payer().account().to_string(), "name": "payer", "balance": 1_000_000_000_000u64}],
+        }))
+        .unwrap()
+    }
+
+    fn new_store() -> Arc<dyn ChainStore> {
+        let store: Arc<dyn ChainStore> = Arc::new(MemoryStore::new());
+        let g = genesis();
+        store.init_genesis(&g.header().unwrap(), &g.state_changes().unwrap()).unwrap();
+        store
+    }
+
+    fn runtime() -> Runtime {
+        Runtime::new().unwrap()
+    }
+
+    /// The payer's next transaction: a call to no contract carrying `input_bytes` (it fails,
+    /// but it is in the block and takes its room).
+    fn padding_tx(nonce: u64, input_bytes: usize) -> SignedTransaction {
+        let key = payer();
+        let call = Call::Call { contract: AccountId([7; 32]), input: vec![0xab; input_bytes], value: 0 };
+        key.sign_tx(Transaction { network: network(), sender: key.account(), nonce, gas_limit: 50_000_000, call })
+    }
+
+    fn transfer_tx(store: &dyn ChainStore, amount: u64) -> SignedTransaction {
+        let key = payer();
+        let nonce = account(&*store.state(), &key.account()).nonce;
+        let call = Call::Transfer { to: AccountId([9; 32]), amount };
+        key.sign_tx(Transaction { network: network(), sender: key.account(), nonce, gas_limit: 100_000, call })
+    }
+
+    /// Validators 1, 2 and 3 (a quorum of four) sign COMMIT for `block`.
+    fn certify(block: &Block) -> CommitCertificate {
+        let hash = block.header.hash();
+        let signatures = validators()[1..]
+            .iter()
+            .map(|k| {
+                let v = Vote::sign(&network(), k, VoteKind::Commit, block.header.height, 0, hash);
+                (v.voter, v.signature)
+            })
+            .collect();
+        CommitCertificate { height: block.header.height, view: 0, block_hash: hash, signatures }
+    }
+
+    /// The next block on `store` holding `txs`, timestamped `timestamp`, built by validator 1.
+    fn next_block(store: &dyn ChainStore, txs: Vec<SignedTransaction>, timestamp: u64) -> (Block, BlockExecution) {
+        let (height, parent_hash) = store.head().unwrap().unwrap();
+        let template = BlockTemplate {
+            network: network(),
+            height: height + 1,
+            parent_hash,
+            timestamp,
+            proposer: validators()[1].account(),
+        };
+        let (block, execution, refused) = runtime().build_block(store.state(), template, txs).unwrap();
+        assert!(refused.is_empty(), "refused: {refused:?}");
+        (block, execution)
+    }
+
+    /// Builds, certifies and stores the next block; returns it with its certificate.
+    fn append(store: &dyn ChainStore, txs: Vec<SignedTransaction>) -> CertifiedBlock {
+        let height = store.head().unwrap().unwrap().0 + 1;
+        let (block, execution) = next_block(store, txs, T0 + height * 1_000);
+        let certificate = certify(&block);
+        store.commit_block(&block, &certificate.encode(), &execution.receipts, &execution.changes).unwrap();
+        CertifiedBlock { block, certificate }
+    }
+
+    /// A p2p endpoint for `key`, connected to the other one.
+    async fn pair(
+        a: &Keypair,
+        b: &Keypair,
+    ) -> ((P2pHandle, mpsc::Receiver<Inbound>), (P2pHandle, mpsc::Receiver<Inbound>)) {
+        let config = |key: &Keypair, other: &Keypair, peers| {
+            let mut c = P2pConfig::new("127.0.0.1:0".parse().unwrap(), key.clone());
+            c.peers = peers;
+            c.allowed = vec![other.account()];
+            c.max_message_bytes = MAX_PEER_MESSAGE;
+            c.network_tag = b"jjj/p2p".to_vec();
+            c
+        };
+        // The smaller id dials: start the larger first and tell the smaller where it is.
+        let (small, large) = if a.account() < b.account() { (a, b) } else { (b, a) };
+        let (large_net, large_rx) = P2p::start(config(large, small, Vec::new())).await.unwrap();
+        let (small_net, small_rx) =
+            P2p::start(config(small, large, vec![(large.account(), large_net.local_addr())])).await.unwrap();
+        tokio::time::timeout(WAIT, async {
+            while !(small_net.is_connected(&large.account()) && large_net.is_connected(&small.account())) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the two endpoints connect");
+        let (small, large) = ((small_net, small_rx), (large_net, large_rx));
+        if a.account() < b.account() {
+            (small, large)
+        } else {
+            (large, small)
+        }
+    }
+
+    /// The chain of validator 0 over `store` (a follower task serves it: the test drives its
+    /// own `Driver`), and validator 1's endpoint as its one peer.
+    struct Net {
+        chain: Arc<Chain>,
+        clock: Arc<ManualClock>,
+        peer: P2pHandle,
+        peer_rx: mpsc::Receiver<Inbound>,
+    }
+
+    async fn net(store: Arc<dyn ChainStore>) -> Net {
+        let keys = validators();
+        let ((node, _node_rx), (peer, peer_rx)) = pair(&keys[0], &keys[1]).await;
+        let clock = Arc::new(ManualClock(AtomicU64::new(T0 + 1_000)));
+        // An observer key: the chain follows, and the test's own driver plays validator 0.
+        let chain =
+            Chain::start(genesis(), store, runtime(), Keypair::from_name("observer"), node, options(&clock)).unwrap();
+        Net { chain, clock, peer, peer_rx }
+    }
+
+    fn driver(chain: &Arc<Chain>) -> Driver {
+        driver_at(chain, chain.head().0 + 1)
+    }
+
+    /// A driver whose core decides `height` (ahead of the ledger if above head + 1).
+    fn driver_at(chain: &Arc<Chain>, height: u64) -> Driver {
+        let key = validators()[0].clone();
+        let config = CoreConfig {
+            network: network(),
+            validators: chain.validators.clone(),
+            key: key.clone(),
+            base_timeout_ms: 2_000,
+            max_timeout_ms: 64_000,
+        };
+        let core = Core::new(config, height);
+        Driver::new(chain.clone(), core, key.account())
+    }
+
+    fn options(clock: &Arc<ManualClock>) -> ChainOptions {
+        ChainOptions { clock: clock.clone(), ..ChainOptions::new(2_000, 1_000, 100) }
+    }
+
+    /// The next wire message the peer receives.
+    async fn next_message(rx: &mut mpsc::Receiver<Inbound>) -> WireMessage {
+        let m = tokio::time::timeout(WAIT, rx.recv()).await.expect("a message").expect("the channel is open");
+        WireMessage::decode_bounded(&m.bytes).unwrap()
+    }
+
+    /// A Byzantine relayer gave this node the certified header with another body: executing it
+    /// at commit fails. The driver must not stop: it drops the body and catches up from peers.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_bad_body_at_commit_falls_back_to_sync() {
+        let reference = new_store();
+        let good = append(&*reference, vec![transfer_tx(&*reference, 5)]);
+        let net = net(new_store()).await;
+        let mut d = driver(&net.chain);
+        let mut bad = good.block.clone();
+        bad.transactions.clear(); // same header (and hash), another body
+        assert_eq!(bad.header.hash(), good.certificate.block_hash);
+
+        let committed = d.carry_out(vec![Effect::Commit { block: bad, certificate: good.certificate.clone() }]);
+        assert!(committed.is_ok(), "a bad body at commit stopped the driver: {committed:?}");
+        assert_eq!(net.chain.head().0, 0, "the bad body must not be stored");
+
+        // The peers' copy, with its certificate, arrives by catch-up and is applied.
+        d.on_input(DriverInput::SyncResponse { blocks: vec![good.clone()] });
+        d.process().unwrap();
+        assert_eq!(net.chain.head(), (1, good.block.header.hash()));
+        assert_eq!(net.chain.store.block(1).unwrap(), Some(good.block.clone()));
+        // And the driver goes on with the next height.
+        assert_eq!(d.core.height(), 2);
+        drop(net.peer);
+    }
+
+    /// A validator whose consensus record is unreadable must not start (it could vote twice).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_corrupt_safety_record_refuses_to_start() {
+        let store = new_store();
+        store.save_consensus(b"garbage").unwrap();
+        let keys = validators();
+        let (node, _rx) = P2p::start(P2pConfig::new("127.0.0.1:0".parse().unwrap(), keys[0].clone())).await.unwrap();
+        let clock = Arc::new(ManualClock(AtomicU64::new(T0 + 1_000)));
+        let started = Chain::start(genesis(), store.clone(), runtime(), keys[0].clone(), node.clone(), options(&clock));
+        let Err(e) = started else { panic!("started over a corrupt consensus record") };
+        assert!(e.contains("consensus record") && e.contains("--reset-safety-record"), "unclear error: {e}");
+
+        // The operator's override: the node starts (following until height 1 is final).
+        let reset = ChainOptions { reset_safety_record: true, ..options(&clock) };
+        let chain = Chain::start(genesis(), store.clone(), runtime(), keys[0].clone(), node, reset).unwrap();
+        assert_eq!(chain.head().0, 0);
+        // The record is left as it was until the core writes a new one at a later height.
+        assert_eq!(store.load_consensus().unwrap(), Some(b"garbage".to_vec()));
+    }
+
+    /// A readable record that does not fit the ledger is no reason to refuse; a record with
+    /// bytes past its end is unreadable.
+    #[test]
+    fn safety_records_are_read_whole() {
+        let store = new_store();
+        let net = network();
+        assert!(matches!(safety_record(&*store, &net, 0, false), Ok(SafetyRecord::Fresh)));
+        let mut record = SafetyState::new(1).encode();
+        store.save_consensus(&record).unwrap();
+        assert!(matches!(safety_record(&*store, &net, 0, false), Ok(SafetyRecord::Restore(s)) if s.height == 1));
+        assert!(matches!(safety_record(&*store, &net, 1, false), Ok(SafetyRecord::Fresh)));
+        record.push(0);
+        store.save_consensus(&record).unwrap();
+        assert!(safety_record(&*store, &net, 0, false).is_err());
+        assert!(matches!(safety_record(&*store, &net, 0, true), Ok(SafetyRecord::Abstain(1))));
+    }
+
+    /// Blocks bigger in sum than a peer message: the answer carries what fits, never nothing.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sync_answers_fit_in_a_peer_message() {
+        let store = new_store();
+        // 20 blocks of about 1 MiB: 20 MiB in all, more than a peer message holds.
+        for _ in 0..20 {
+            let nonce = account(&*store.state(), &payer().account()).nonce;
+            append(&*store, (0..4).map(|i| padding_tx(nonce + i, 250_000)).collect());
+        }
+        let mut net = net(store).await;
+        let to = validators()[1].account();
+        net.chain.answer_sync(&to, 1);
+        assert_eq!(net.chain.net.stats().dropped_outbound, 0, "the answer was too big to send");
+        let blocks = loop {
+            if let WireMessage::SyncResponse { blocks, .. } = next_message(&mut net.peer_rx).await {
+                break blocks;
+            }
+        };
+        assert!(!blocks.is_empty());
+        let heights: Vec<u64> = blocks.iter().map(|b| b.block.header.height).collect();
+        assert_eq!(heights, (1..=heights.len() as u64).collect::<Vec<_>>());
+        assert!(heights.len() < 20);
+        // The answer is within its budget; the requester asks again from where it ends.
+        let encoded = net.chain.sync_answer(1).unwrap();
+        assert!(encoded.len() <= MAX_SYNC_BYTES, "{} bytes", encoded.len());
+        let WireMessage::SyncResponse { blocks: again, .. } = WireMessage::decode_bounded(&encoded).unwrap() else {
+            panic!("not a sync answer")
+        };
+        assert_eq!(again.len(), heights.len());
+        let rest = net.chain.sync_answer(heights.len() as u64 + 1).unwrap();
+        let WireMessage::SyncResponse { blocks: rest, .. } = WireMessage::decode_bounded(&rest).unwrap() else {
+            panic!("not a sync answer")
+        };
+        assert_eq!(rest[0].block.header.height, heights.len() as u64 + 1);
+        assert!(net.chain.sync_answer(21).is_none());
+    }
+
+    /// A block alone larger than the answer budget (but within a peer message) still goes.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_block_larger_than_the_sync_budget_goes_alone() {
+        let store = new_store();
+        let nonce = account(&*store.state(), &payer().account()).nonce;
+        // 36 transactions of 250 kB: about 9 MB in one block, above the 8 MiB answer budget.
+        let txs: Vec<_> = (0..36).map(|i| padding_tx(nonce + i, 250_000)).collect();
+        append(&*store, txs);
+        append(&*store, vec![transfer_tx(&*store, 1)]);
+        let net = net(store).await;
+        let answer = net.chain.sync_answer(1).unwrap();
+        assert!(answer.len() > MAX_SYNC_BYTES && answer.len() <= MAX_PEER_MESSAGE);
+        let WireMessage::SyncResponse { blocks, .. } = WireMessage::decode_bounded(&answer).unwrap() else {
+            panic!("not a sync answer")
+        };
+        assert_eq!(blocks.len(), 1);
+    }
+
+    /// A proposal timestamped well behind the local clock is refused (time must not freeze);
+    /// catching up applies old blocks whatever the clock says.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_proposal_far_behind_the_clock_is_refused() {
+        let reference = new_store();
+        let net = net(new_store()).await;
+        let mut d = driver(&net.chain);
+        let (block, _) = next_block(&*reference, vec![transfer_tx(&*reference, 5)], T0 + 1_000);
+        let lag = 30_000;
+
+        assert_eq!(net.chain.genesis.max_timestamp_lag_ms, lag, "the default");
+
+        net.clock.set(T0 + 1_000 + lag - 1);
+        assert!(d.validate(&block, 0), "a proposal within the bound is valid");
+        d.executed.clear();
+        net.clock.set(T0 + 1_000 + lag + 1);
+        assert!(!d.validate(&block, 0), "a proposal far behind the clock was accepted");
+        // Re-proposed in a later view (it was prepared before): judged from when the ledger
+        // reached its parent (here the genesis, at T0), not from now.
+        assert!(d.validate(&block, 1));
+        d.executed.clear();
+        d.height_since_ms = T0 + 1_000 + lag + 1;
+        assert!(!d.validate(&block, 1));
+
+        // Catch-up is not live validation: a day-old certified block still applies.
+        net.clock.set(T0 + 86_400_000);
+        let first = append(&*reference, vec![transfer_tx(&*reference, 5)]);
+        let second = append(&*reference, vec![transfer_tx(&*reference, 6)]);
+        d.on_input(DriverInput::SyncResponse { blocks: vec![first, second] });
+        assert_eq!(net.chain.head().0, 2);
+    }
+
+    /// The lag bound is a genesis field with a default, and cannot be below the clock drift.
+    #[test]
+    fn the_timestamp_lag_is_checked_in_the_genesis() {
+        let mut g = genesis();
+        assert_eq!(g.max_timestamp_lag_ms, jjj_config::genesis::DEFAULT_MAX_TIMESTAMP_LAG_MS);
+        g.check().unwrap();
+        g.max_timestamp_lag_ms = MAX_CLOCK_DRIFT_MS - 1;
+        assert!(g.check().unwrap_err().contains("max_timestamp_lag_ms"));
+    }
+
+    /// A burst of catch-up requests from one peer gets one answer per interval, not one each.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_burst_of_sync_requests_is_answered_once() {
+        let store = new_store();
+        for _ in 0..3 {
+            append(&*store, vec![transfer_tx(&*store, 5)]);
+        }
+        let mut net = net(store).await;
+        let mut d = driver(&net.chain);
+        let peer = validators()[1].account();
+        for _ in 0..50 {
+            d.on_input(DriverInput::SyncRequest { from_peer: peer, from: 1 });
+        }
+        // Later, a request the test can recognise: everything answered before it has arrived.
+        net.clock.set(T0 + 3_600_000);
+        d.on_input(DriverInput::SyncRequest { from_peer: peer, from: 2 });
+        let mut answered = 0;
+        loop {
+            if let WireMessage::SyncResponse { blocks, .. } = next_message(&mut net.peer_rx).await {
+                match blocks[0].block.header.height {
+                    1 => answered += 1,
+                    _ => break,
+                }
+            }
+        }
+        assert_eq!(answered, 1, "every request of the burst was answered");
+        drop(net.peer);
+    }
+
+    /// The driver queue's byte budget: per peer first, then in all.
+    #[test]
+    fn the_driver_queue_refuses_past_its_byte_budget() {
+        let (a, b, c) = (AccountId([1; 32]), AccountId([2; 32]), AccountId([3; 32]));
+        let mut q = QueueBytes::new(100, 150);
+        assert!(q.try_take(&a, 60));
+        assert!(!q.try_take(&a, 41), "past a's own budget");
+        assert!(q.try_take(&b, 90), "b's budget is its own");
+        assert!(!q.try_take(&c, 1), "past the total");
+        q.give_back(&a, 60);
+        assert!(q.try_take(&c, 60));
+        assert!(!q.try_take(&a, usize::MAX), "no overflow");
+        q.give_back(&b, 90);
+        q.give_back(&c, 60);
+        assert_eq!(q.total, 0);
+        assert!(q.by_peer.is_empty(), "peers with nothing queued are forgotten");
+    }
+
+    /// After a failed commit the core is a height ahead of the ledger: a proposal for that
+    /// height is not refused while its parent is being fetched, but judged once it is here.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_proposal_waits_for_its_parent_to_be_fetched() {
+        let reference = new_store();
+        let first = append(&*reference, vec![transfer_tx(&*reference, 5)]);
+        let (second, _) = next_block(&*reference, vec![transfer_tx(&*reference, 6)], T0 + 2_000);
+        let net = net(new_store()).await;
+        net.clock.set(T0 + 2_000);
+        let mut d = driver_at(&net.chain, 2);
+        let hash = second.header.hash();
+
+        d.carry_out(vec![Effect::ValidateProposal { height: 2, view: 0, block: second }]).unwrap();
+        assert!(d.queue.is_empty(), "judged without its parent: {:?}", d.queue);
+        d.on_input(DriverInput::SyncResponse { blocks: vec![first] });
+        assert_eq!(net.chain.head().0, 1);
+        assert!(
+            d.queue.contains(&Input::ProposalValidated { height: 2, view: 0, block_hash: hash, valid: true }),
+            "{:?}",
+            d.queue
+        );
+    }
+
+    /// With the override, a validator whose record was lost signs nothing at that height: once
+    /// the height is final without it, its first consensus message is for the next one.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn with_the_override_a_validator_abstains_at_the_lost_height() {
+        let reference = new_store();
+        let first = append(&*reference, Vec::new());
+        let store = new_store();
+        store.save_consensus(b"garbage").unwrap();
+        let keys = validators();
+        let ((node, _node_rx), (_peer, mut peer_rx)) = pair(&keys[0], &keys[1]).await;
+        let clock = Arc::new(ManualClock(AtomicU64::new(T0 + 1_000)));
+        let reset = ChainOptions { reset_safety_record: true, ..options(&clock) };
+        let chain = Chain::start(genesis(), store, runtime(), keys[0].clone(), node, reset).unwrap();
+        // Work at the lost height: a validator taking part would propose or start a view change.
+        chain.submit(transfer_tx(&*chain.store, 5)).unwrap();
+        // Height 1 becomes final without it.
+        let answer = WireMessage::SyncResponse { network: network(), blocks: vec![first] };
+        let size = answer.encoded_size();
+        assert!(chain.deliver(keys[1].account(), answer, size));
+        tokio::time::timeout(WAIT, async {
+            while chain.head().0 < 1 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("block 1 applied");
+        // More work: from height 2 on the validator takes part.
+        let call = Call::Transfer { to: AccountId([9; 32]), amount: 6 };
+        let tx = Transaction { network: network(), sender: payer().account(), nonce: 1, gas_limit: 100_000, call };
+        chain.submit(payer().sign_tx(tx)).unwrap();
+        let message = loop {
+            if let WireMessage::Consensus { message, .. } = next_message(&mut peer_rx).await {
+                break message;
+            }
+        };
+        assert_eq!(message.height(), 2, "signed at the height whose record was lost: {message:?}");
     }
 }

@@ -1,7 +1,7 @@
 //! The node: one process serving several networks behind one p2p port and one RPC port.
 //! Loads the config, key and genesis files, opens one RocksDB per network, starts the transport,
 //! one chain (consensus driver) per network, the p2p dispatcher, JSON-RPC and the metrics page.
-use crate::chain::{now_ms, Chain};
+use crate::chain::{now_ms, Chain, ChainOptions};
 use crate::wire::WireMessage;
 use jjj_config::{load_key, NodeConfig};
 use jjj_config::{parse_account, Genesis};
@@ -79,7 +79,18 @@ impl RunningNode {
     }
 }
 
+/// What the operator says on the command line, beside the config file.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StartFlags {
+    /// Start validators whose consensus record is unreadable (see `ChainOptions`).
+    pub reset_safety_record: bool,
+}
+
 pub async fn start(config: NodeConfig) -> Result<RunningNode, String> {
+    start_with(config, StartFlags::default()).await
+}
+
+pub async fn start_with(config: NodeConfig, flags: StartFlags) -> Result<RunningNode, String> {
     let key = load_key(&config.key_file)?;
     let id = key.account();
     let mut genesis = Vec::new();
@@ -113,16 +124,11 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, String> {
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let store: Arc<dyn ChainStore> =
             Arc::new(RocksStore::open(&dir).map_err(|e| format!("ledger {}: {e}", dir.display()))?);
-        let chain = Chain::start(
-            g,
-            store,
-            runtime.clone(),
-            key.clone(),
-            net.clone(),
-            config.view_timeout_ms,
-            config.mempool_capacity,
-            config.mempool_per_sender,
-        )?;
+        let options = ChainOptions {
+            reset_safety_record: flags.reset_safety_record,
+            ..ChainOptions::new(config.view_timeout_ms, config.mempool_capacity, config.mempool_per_sender)
+        };
+        let chain = Chain::start(g, store, runtime.clone(), key.clone(), net.clone(), options)?;
         tracing::info!(network = %name, height = chain.head().0, "serving network");
         chains.insert(name, chain);
     }
@@ -134,7 +140,9 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, String> {
         while let Some(msg) = inbound.recv().await {
             match WireMessage::decode_bounded(&msg.bytes) {
                 Ok(m) => match dispatch.chains.get(m.network().as_str()) {
-                    Some(c) => c.deliver(msg.from, m),
+                    Some(c) => {
+                        c.deliver(msg.from, m, msg.bytes.len());
+                    }
                     None => {
                         tracing::debug!(peer = %msg.from, network = %m.network(), "message for a network this node does not serve")
                     }

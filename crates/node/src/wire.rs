@@ -3,11 +3,16 @@
 //! every network of the node). Decoding is bounded: a frame is at most the transport's maximum,
 //! nesting is limited, and trailing bytes are refused.
 use jjj_consensus::{CommitCertificate, ConsensusMessage};
+use jjj_primitives::params::MAX_PEER_MESSAGE;
 use jjj_primitives::{Block, NetworkId, SignedTransaction};
 use parity_scale_codec::{Decode, DecodeLimit, DecodeWithMemTracking, Encode};
 
 /// Most blocks in one catch-up answer.
 pub const MAX_SYNC_BLOCKS: u64 = 64;
+/// Most bytes of certified blocks in one catch-up answer (more blocks are not added past it;
+/// a single block larger than this still goes alone if it fits in a peer message). Half a peer
+/// message: an answer always fits, and a peer asking over and over costs us a bounded amount.
+pub const MAX_SYNC_BYTES: usize = MAX_PEER_MESSAGE / 2;
 /// Most transactions in one gossip message.
 pub const MAX_GOSSIP_TXS: usize = 512;
 const MAX_DECODE_DEPTH: u32 = 32;
@@ -31,7 +36,8 @@ pub enum WireMessage {
         network: NetworkId,
         txs: Vec<SignedTransaction>,
     },
-    /// "Send me the finalised blocks from `from` on (at most `MAX_SYNC_BLOCKS`)."
+    /// "Send me the finalised blocks from `from` on" (at most `MAX_SYNC_BLOCKS`, and
+    /// `MAX_SYNC_BYTES`: the requester asks again from where the answer ends).
     SyncRequest {
         network: NetworkId,
         from: u64,

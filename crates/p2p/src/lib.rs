@@ -26,7 +26,7 @@ use snow::params::NoiseParams;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -42,6 +42,13 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_PEER_QUEUE: usize = 1024;
 /// Default length of the inbound channel handed to the node, in messages.
 pub const DEFAULT_INBOUND_QUEUE: usize = 10_000;
+/// Default bytes queued for one peer: four of the largest messages.
+pub const DEFAULT_PEER_QUEUE_BYTES: usize = 4 * DEFAULT_MAX_MESSAGE_BYTES;
+/// Default bytes received from one peer that the node has not taken yet: four of the largest
+/// messages.
+pub const DEFAULT_PEER_INBOUND_BYTES: usize = 4 * DEFAULT_MAX_MESSAGE_BYTES;
+/// Default bytes received from all peers that the node has not taken yet.
+pub const DEFAULT_INBOUND_BYTES: usize = 16 * DEFAULT_MAX_MESSAGE_BYTES;
 
 /// Each side pings this often when otherwise idle...
 const KEEPALIVE: Duration = Duration::from_secs(5);
@@ -76,6 +83,15 @@ pub struct P2pConfig {
     pub handshake_timeout: Duration,
     pub peer_queue: usize,
     pub inbound_queue: usize,
+    /// Bytes queued for one peer (besides `peer_queue` messages): a message past it is dropped
+    /// and counted, like one past the count. At least `max_message_bytes`.
+    pub peer_queue_bytes: usize,
+    /// Bytes received from one peer and not yet taken by the node (an [`Inbound`] holds its
+    /// bytes until dropped). Past it that connection stops reading, so TCP pushes back on that
+    /// peer alone. At least `max_message_bytes`.
+    pub peer_inbound_bytes: usize,
+    /// The same over all peers. At least `max_message_bytes`.
+    pub inbound_bytes: usize,
 }
 
 impl P2pConfig {
@@ -91,6 +107,9 @@ impl P2pConfig {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             peer_queue: DEFAULT_PEER_QUEUE,
             inbound_queue: DEFAULT_INBOUND_QUEUE,
+            peer_queue_bytes: DEFAULT_PEER_QUEUE_BYTES,
+            peer_inbound_bytes: DEFAULT_PEER_INBOUND_BYTES,
+            inbound_bytes: DEFAULT_INBOUND_BYTES,
         }
     }
 }
@@ -109,6 +128,64 @@ pub struct PeerInfo {
 pub struct Inbound {
     pub from: AccountId,
     pub bytes: Vec<u8>,
+    /// The message's share of the inbound byte budgets, given back when the last clone drops.
+    held: Held,
+}
+
+/// Permits of the inbound byte budgets (the sender's and everyone's). Not part of a message's
+/// identity: every `Held` compares equal.
+#[derive(Clone)]
+struct Held {
+    _permits: Arc<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
+}
+
+impl PartialEq for Held {
+    fn eq(&self, _: &Held) -> bool {
+        true
+    }
+}
+
+impl Eq for Held {}
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Held")
+    }
+}
+
+/// A byte budget for a queue its producers add to and its consumer drains.
+#[derive(Debug)]
+pub struct ByteBudget {
+    limit: usize,
+    used: AtomicUsize,
+}
+
+impl ByteBudget {
+    pub fn new(limit: usize) -> ByteBudget {
+        ByteBudget { limit, used: AtomicUsize::new(0) }
+    }
+
+    /// Takes `n` bytes if they fit under the limit; false (and nothing taken) if not.
+    pub fn try_take(&self, n: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(n).filter(|total| *total <= self.limit)
+            })
+            .is_ok()
+    }
+
+    /// Gives back `n` bytes taken before.
+    pub fn give_back(&self, n: usize) {
+        let _ = self.used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| Some(used.saturating_sub(n)));
+    }
+
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Acquire)
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
 }
 
 /// Connection events, for the node above (e.g. to catch a peer up when it connects) and tests.
@@ -152,6 +229,8 @@ struct PeerEntry {
     conn_id: u64,
     info: PeerInfo,
     queue: mpsc::Sender<Arc<Vec<u8>>>,
+    /// Bytes in `queue` and the message being written.
+    queued: Arc<ByteBudget>,
     cancel: CancellationToken,
 }
 
@@ -165,6 +244,10 @@ struct Shared {
     max_message_bytes: usize,
     handshake_timeout: Duration,
     peer_queue: usize,
+    peer_queue_bytes: usize,
+    peer_inbound_bytes: usize,
+    /// Bytes received from all peers that the node has not taken yet.
+    inbound_bytes: Arc<Semaphore>,
     peers: Mutex<HashMap<AccountId, PeerEntry>>,
     next_conn: AtomicU64,
     inbound: mpsc::Sender<Inbound>,
@@ -234,6 +317,16 @@ impl P2p {
         if config.peer_queue == 0 || config.inbound_queue == 0 {
             return Err(P2pError::Config("peer_queue and inbound_queue must be positive".into()));
         }
+        // A message larger than a byte budget could never be queued (and inbound, would wait
+        // for ever).
+        let budgets = [config.peer_queue_bytes, config.peer_inbound_bytes, config.inbound_bytes];
+        if budgets.iter().any(|b| *b < config.max_message_bytes || *b > Semaphore::MAX_PERMITS) {
+            return Err(P2pError::Config(format!(
+                "peer_queue_bytes, peer_inbound_bytes and inbound_bytes must be in {}..={}",
+                config.max_message_bytes,
+                Semaphore::MAX_PERMITS
+            )));
+        }
         let params: NoiseParams = NOISE_PARAMS.parse()?;
         // A fresh x25519 static key per start: identity comes from the ed25519 signature, not it.
         let noise_key = snow::Builder::new(params).generate_keypair()?;
@@ -259,6 +352,9 @@ impl P2p {
             max_message_bytes: config.max_message_bytes,
             handshake_timeout: config.handshake_timeout,
             peer_queue: config.peer_queue,
+            peer_queue_bytes: config.peer_queue_bytes,
+            peer_inbound_bytes: config.peer_inbound_bytes,
+            inbound_bytes: Arc::new(Semaphore::new(config.inbound_bytes)),
             peers: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(0),
             inbound: inbound_tx,
@@ -373,9 +469,19 @@ impl P2pHandle {
 
     fn enqueue(&self, entry: &PeerEntry, bytes: Arc<Vec<u8>>) {
         // Drop the newest on overflow: the queue already holds older messages the peer needs first.
-        if entry.queue.try_send(bytes).is_err() {
+        let len = bytes.len();
+        let full = if entry.queued.try_take(len) {
+            let refused = entry.queue.try_send(bytes).is_err();
+            if refused {
+                entry.queued.give_back(len);
+            }
+            refused
+        } else {
+            true
+        };
+        if full {
             let n = self.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            debug!(peer = %entry.info.id, dropped_total = n, "peer queue full; message dropped");
+            debug!(peer = %entry.info.id, len, queued_bytes = entry.queued.used(), dropped_total = n, "peer queue full; message dropped");
         }
     }
 }
@@ -523,11 +629,13 @@ async fn connection(
     };
 
     let (queue, rx) = mpsc::channel(shared.peer_queue);
+    let queued = Arc::new(ByteBudget::new(shared.peer_queue_bytes));
     let cancel = shared.shutdown.child_token();
     let conn_id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
     let info = PeerInfo { id: peer, addr, connected_since_ms: now_ms(), outbound: expected.is_some() };
-    let replaced =
-        shared.peers().insert(peer, PeerEntry { conn_id, info: info.clone(), queue, cancel: cancel.clone() });
+    let replaced = shared
+        .peers()
+        .insert(peer, PeerEntry { conn_id, info: info.clone(), queue, queued: queued.clone(), cancel: cancel.clone() });
     if let Some(old) = replaced {
         info!(peer = %peer, old = %old.info.addr, new = %addr, "duplicate connection; keeping the newest");
         old.cancel.cancel();
@@ -542,7 +650,7 @@ async fn connection(
     let reason = tokio::select! {
         _ = cancel.cancelled() => "closed locally".to_string(),
         e = read_loop(&shared, peer, reader) => format!("read: {e}"),
-        e = write_loop(rx, writer) => format!("write: {e}"),
+        e = write_loop(rx, writer, &queued) => format!("write: {e}"),
     };
 
     let removed = {
@@ -562,25 +670,43 @@ async fn connection(
 }
 
 async fn read_loop(shared: &Shared, from: AccountId, mut reader: MessageReader<OwnedReadHalf>) -> FrameError {
+    // What this peer sent that the node has not taken yet.
+    let own = Arc::new(Semaphore::new(shared.peer_inbound_bytes));
     loop {
         match reader.read_message().await {
-            // Awaiting here pushes back on the peer (through TCP) when the node falls behind.
+            // Awaiting here pushes back on the peer (through TCP) when the node falls behind:
+            // first on its own budget, so a peer flooding us stalls before anyone else does.
             // A closed receiver means nobody listens any more; keep draining the peer.
             Ok(bytes) => {
-                let _ = shared.inbound.send(Inbound { from, bytes }).await;
+                // Fits: `max_message_bytes` ≤ u32::MAX and ≤ every budget (checked at start).
+                let n = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+                let Ok(mine) = own.clone().acquire_many_owned(n).await else { return FrameError::Closed };
+                let Ok(all) = shared.inbound_bytes.clone().acquire_many_owned(n).await else {
+                    return FrameError::Closed;
+                };
+                let held = Held { _permits: Arc::new((mine, all)) };
+                let _ = shared.inbound.send(Inbound { from, bytes, held }).await;
             }
             Err(e) => return e,
         }
     }
 }
 
-async fn write_loop(mut rx: mpsc::Receiver<Arc<Vec<u8>>>, mut writer: MessageWriter<OwnedWriteHalf>) -> FrameError {
+async fn write_loop(
+    mut rx: mpsc::Receiver<Arc<Vec<u8>>>,
+    mut writer: MessageWriter<OwnedWriteHalf>,
+    queued: &ByteBudget,
+) -> FrameError {
     let mut keepalive = tokio::time::interval(KEEPALIVE);
     keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let write = tokio::select! {
             msg = rx.recv() => match msg {
-                Some(msg) => tokio::time::timeout(WRITE_TIMEOUT, writer.write_message(&msg)).await,
+                Some(msg) => {
+                    let written = tokio::time::timeout(WRITE_TIMEOUT, writer.write_message(&msg)).await;
+                    queued.give_back(msg.len());
+                    written
+                }
                 None => return FrameError::Closed,
             },
             _ = keepalive.tick() => tokio::time::timeout(WRITE_TIMEOUT, writer.write_ping()).await,
@@ -590,5 +716,25 @@ async fn write_loop(mut rx: mpsc::Receiver<Arc<Vec<u8>>>, mut writer: MessageWri
             Ok(Err(e)) => return e,
             Err(_) => return FrameError::Timeout(WRITE_TIMEOUT),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ByteBudget;
+
+    #[test]
+    fn a_byte_budget_refuses_what_does_not_fit() {
+        let budget = ByteBudget::new(100);
+        assert!(budget.try_take(60));
+        assert!(!budget.try_take(41), "past the budget");
+        assert_eq!(budget.used(), 60, "a refusal takes nothing");
+        assert!(budget.try_take(40));
+        assert!(!budget.try_take(1));
+        budget.give_back(60);
+        assert!(budget.try_take(60));
+        assert!(!budget.try_take(usize::MAX), "no overflow");
+        budget.give_back(usize::MAX);
+        assert_eq!(budget.used(), 0);
     }
 }

@@ -57,10 +57,17 @@ impl Node {
 
 /// Starts one node per key, largest id first, each dialling the (larger) nodes already up.
 async fn mesh(keys: &[Keypair]) -> Vec<Node> {
+    mesh_with(keys, |_| {}).await
+}
+
+/// `mesh`, with every node's config changed by `tweak`.
+async fn mesh_with(keys: &[Keypair], tweak: impl Fn(&mut P2pConfig)) -> Vec<Node> {
     let mut nodes: Vec<Node> = Vec::new();
     for key in keys.iter().rev() {
         let peers = nodes.iter().map(|n| (n.id(), n.net.local_addr())).collect();
-        let (net, rx) = P2p::start(config(key, local(), peers, keys)).await.unwrap();
+        let mut c = config(key, local(), peers, keys);
+        tweak(&mut c);
+        let (net, rx) = P2p::start(c).await.unwrap();
         nodes.push(Node { key: key.clone(), net, rx });
     }
     nodes.reverse();
@@ -442,4 +449,70 @@ async fn a_peer_that_does_not_read_overflows_only_its_own_queue() {
     // The other peer is unaffected.
     exchange_all(&mut nodes, 6).await;
     drop(s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_queue_is_bounded_in_bytes_not_only_in_messages() {
+    let keys = keys("bytes", 3);
+    let slow = &keys[1];
+    let mut c = config(&keys[2], local(), vec![], &keys);
+    c.max_message_bytes = 1 << 20;
+    c.peer_queue_bytes = 4 << 20; // four messages of 1 MiB; the count (1024) is far away
+    let (net, rx) = P2p::start(c).await.unwrap();
+    let addr = net.local_addr();
+    let (a, arx) = P2p::start(config(&keys[0], local(), vec![(keys[2].account(), addr)], &keys)).await.unwrap();
+    let mut nodes = vec![Node { key: keys[0].clone(), net: a, rx: arx }, Node { key: keys[2].clone(), net, rx }];
+
+    let s = forged_client(addr, slow, slow, false).await;
+    wait_for(&nodes[1].net, "both peers to connect", |h| h.peers().len() == 2).await;
+    for _ in 0..50 {
+        nodes[1].net.send(&slow.account(), vec![1; 1 << 20]);
+    }
+    let dropped = nodes[1].net.stats().dropped_outbound;
+    assert!(dropped >= 30, "a queue past its byte budget drops (dropped {dropped})");
+    assert!(nodes[1].net.is_connected(&slow.account()));
+    exchange_all(&mut nodes, 7).await;
+    drop(s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_peer_waits_on_its_own_inbound_budget_and_others_get_through() {
+    let keys = keys("flood", 3);
+    let mut nodes = mesh_with(&keys, |c| {
+        c.max_message_bytes = 1 << 20;
+        c.peer_inbound_bytes = 2 << 20; // two messages of 1 MiB per peer
+    })
+    .await;
+    let receiver = nodes[0].id();
+    let (flooder, other) = (nodes[1].id(), nodes[2].id());
+    for i in 0..20u8 {
+        nodes[1].net.send(&receiver, vec![i; 1 << 20]);
+    }
+    // The receiver does not take anything: the flooder's budget fills and its connection waits.
+    let deadline = Instant::now() + WAIT;
+    while nodes[0].rx.len() < 2 {
+        assert!(Instant::now() < deadline, "the flooder's first messages never arrived");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    nodes[2].net.send(&receiver, vec![42]);
+    while nodes[0].rx.len() < 3 {
+        assert!(Instant::now() < deadline, "the other peer's message did not get through");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut before_other = 0;
+    loop {
+        let m = nodes[0].recv().await;
+        if m.from == other {
+            assert_eq!(m.bytes, vec![42]);
+            break;
+        }
+        assert_eq!(m.from, flooder);
+        before_other += 1;
+    }
+    assert_eq!(before_other, 2, "the flooder got past its own inbound budget");
+    // Nothing was lost: taking messages frees the budget and the rest follows, in order.
+    for i in 2..20u8 {
+        let m = nodes[0].recv().await;
+        assert_eq!((m.from, m.bytes[0], m.bytes.len()), (flooder, i, 1 << 20));
+    }
 }

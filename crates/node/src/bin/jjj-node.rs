@@ -13,6 +13,12 @@ struct Args {
     /// The node's TOML config file.
     #[arg(long, short)]
     config: PathBuf,
+    /// Start even if a network's consensus record (what this validator signed, kept so a
+    /// restart never votes twice) is unreadable, e.g. after disk damage. The validator then
+    /// signs nothing at the height the record was for: it follows the chain until that height is
+    /// final and votes from the next one on. Without this flag such a node refuses to start.
+    #[arg(long)]
+    reset_safety_record: bool,
 }
 
 fn main() {
@@ -33,7 +39,8 @@ fn main() {
     };
     let result: Result<(), String> = runtime.block_on(async {
         let config = jjj_config::NodeConfig::load(&args.config)?;
-        let running = jjj_node::service::start(config).await?;
+        let flags = jjj_node::service::StartFlags { reset_safety_record: args.reset_safety_record };
+        let running = jjj_node::service::start_with(config, flags).await?;
         wait_for_signal().await;
         tracing::info!("shutting down");
         running.shutdown().await;
