@@ -152,6 +152,8 @@ impl Chain {
             }
         }
         let validators = ValidatorSet::new(genesis.validator_ids()?).map_err(|e| e.to_string())?;
+        // Proposals are built, and peers' blocks checked, against this network's block limits.
+        let runtime = runtime.with_block_limits(genesis.block_limits());
         let (inputs, rx) = mpsc::channel(INPUT_QUEUE);
         let chain = Arc::new(Chain {
             network: network.clone(),

@@ -6,7 +6,7 @@ use crate::limits::{gas, MAX_INSTANCES_PER_TX, MAX_MEMORY_BYTES, MAX_TABLE_ELEME
 use crate::VmInner;
 use jjj_primitives::{AccountId, BlockContext, Event};
 use std::sync::Arc;
-use wasmtime::{AsContextMut, Memory, StoreContextMut, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{AsContextMut, Instance, InstancePre, Memory, StoreContextMut, StoreLimits, StoreLimitsBuilder, Trap};
 
 /// Why a frame stopped early. Carried through wasmtime as the error of a host call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,8 +50,14 @@ pub struct ExecutionState<H: Host> {
     pub(crate) debug_bytes: usize,
     /// A query: storage writes and transfers are refused.
     pub read_only: bool,
-    /// The wall-clock backstop fired: the whole execution is void.
+    /// The execution was cut short by this node's resources (the wall-clock backstop, an
+    /// exhausted instance pool): the whole execution is void and must decide nothing.
     pub aborted: bool,
+    /// Why `aborted` is set: the first resource error met.
+    pub abort_reason: Option<String>,
+    /// Instances created so far; counted here so the per-transaction limit is a contract
+    /// failure with its own message, never confused with the pool running dry.
+    pub(crate) instances: usize,
     pub limits: StoreLimits,
     pub(crate) vm: Arc<VmInner<H>>,
 }
@@ -67,6 +73,8 @@ impl<H: Host> ExecutionState<H> {
             debug_bytes: 0,
             read_only,
             aborted: false,
+            abort_reason: None,
+            instances: 0,
             limits: StoreLimitsBuilder::new()
                 .memory_size(MAX_MEMORY_BYTES)
                 .table_elements(MAX_TABLE_ELEMENTS as usize)
@@ -76,6 +84,12 @@ impl<H: Host> ExecutionState<H> {
                 .build(),
             vm,
         }
+    }
+
+    /// Marks the execution void because of a local resource error; the first reason wins.
+    pub(crate) fn abort(&mut self, reason: String) {
+        self.aborted = true;
+        self.abort_reason.get_or_insert(reason);
     }
 
     pub(crate) fn frame(&self) -> Result<&Frame, wasmtime::Error> {
@@ -105,8 +119,9 @@ pub fn classify<H: Host>(e: &wasmtime::Error, state: &mut ExecutionState<H>) -> 
             Trap::OutOfFuel => "out of gas".into(),
             Trap::StackOverflow => "call stack exhausted: recursion too deep".into(),
             Trap::Interrupt => {
-                state.aborted = true;
-                "execution exceeded the wall-clock backstop".into()
+                // Also how a nested call's abort unwinds its callers: the first reason is kept.
+                state.abort("execution exceeded the wall-clock backstop".into());
+                "execution aborted".into()
             }
             Trap::UnreachableCodeReached => "trapped: unreachable executed (an abort without a message)".into(),
             other => format!("trapped: {other}"),
@@ -209,7 +224,7 @@ fn run_frame<H: Host>(
         memory: None,
     });
     let result = (|| {
-        let instance = pre.instantiate(&mut *store)?;
+        let instance = instantiate(store, &pre)?;
         let memory = instance.get_memory(&mut *store, jjj_abi::exports::MEMORY);
         if let Some(f) = store.data_mut().frames.last_mut() {
             f.memory = memory;
@@ -221,6 +236,31 @@ fn run_frame<H: Host>(
     match result {
         Ok(()) => FrameEnd::Success(frame.map(|f| f.output).unwrap_or_default()),
         Err(e) => classify(&e, store.data_mut()),
+    }
+}
+
+/// Instantiates a frame's module. The per-transaction instance limit is the contract's doing
+/// (a failure); any other refusal to instantiate a validated module (the pool has no free slot,
+/// the OS has no memory) is this node's load and aborts the whole execution.
+fn instantiate<H: Host>(
+    store: &mut StoreContextMut<'_, ExecutionState<H>>,
+    pre: &InstancePre<ExecutionState<H>>,
+) -> Result<Instance, wasmtime::Error> {
+    let state = store.data_mut();
+    if state.instances >= MAX_INSTANCES_PER_TX {
+        return Err(failed(format!("a transaction creates at most {MAX_INSTANCES_PER_TX} contract instances")));
+    }
+    state.instances += 1;
+    match pre.instantiate(&mut *store) {
+        Ok(instance) => Ok(instance),
+        // A trap while initialising (a segment out of bounds) is deterministic.
+        Err(e) if e.downcast_ref::<Trap>().is_some() => Err(e),
+        Err(e) => {
+            let reason = format!("cannot instantiate a contract on this node: {}", crate::root_cause(&e));
+            tracing::warn!("execution aborted: {reason}");
+            store.data_mut().abort(reason);
+            Err(wasmtime::Error::new(Trap::Interrupt))
+        }
     }
 }
 

@@ -166,3 +166,33 @@ fn the_linker_defines_exactly_the_abi() {
     }
     assert_eq!(linked.len(), jjj_abi::HOST_FUNCTIONS.len(), "linked: {linked:?}");
 }
+
+/// Deploys `wat` at a fresh address of `host`; returns the address.
+fn deploy(host: &mut MapHost, seed: u8, wat: &str) -> AccountId {
+    let hash = Hash([seed; 32]);
+    let address = AccountId([seed; 32]);
+    host.code.insert(hash, wat::parse_str(wat).expect("wat"));
+    host.contracts.insert(address, ContractCode { code_hash: hash, reentrant: false });
+    address
+}
+
+#[test]
+fn input_is_charged_for_its_full_length_before_copying() {
+    // Asks for the input's length only (a zero-capacity buffer): the host used to copy the
+    // whole input first and charge for none of it.
+    let probe = r#"(module
+      (import "jjj" "input" (func $input (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "deploy"))
+      (func (export "call") (drop (call $input (i32.const 0) (i32.const 0)))))"#;
+    let (vm, mut host, _, user) = setup();
+    let contract = deploy(&mut host, 3, probe);
+    let gas = |len: usize| {
+        let out = vm.execute(host.clone(), call(contract, user, vec![7; len], false));
+        assert_eq!(out.end, FrameEnd::Success(vec![]));
+        out.gas_used
+    };
+    let (small, big) = (gas(10), gas(60_010));
+    let per_byte = jjj_vm::limits::gas::INVOKE.per_byte + jjj_vm::limits::gas::INPUT.per_byte;
+    assert_eq!(big - small, 60_000 * per_byte, "call setup and `input` both charge per byte of input");
+}
