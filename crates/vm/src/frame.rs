@@ -2,11 +2,63 @@
 //! which runs one frame (the transaction's own call and every nested `call_contract`) with its
 //! own checkpoint, value transfer and gas budget.
 use crate::host::Host;
-use crate::limits::{gas, MAX_INSTANCES_PER_TX, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS};
+use crate::limits::{gas, MAX_INSTANCES_PER_TX, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS, WASM_PAGE_BYTES};
 use crate::VmInner;
 use jjj_primitives::{AccountId, BlockContext, Event};
 use std::sync::Arc;
-use wasmtime::{AsContextMut, Instance, InstancePre, Memory, StoreContextMut, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{
+    AsContextMut, Instance, InstancePre, Memory, ResourceLimiter, StoreContextMut, StoreLimits, StoreLimitsBuilder,
+    Trap,
+};
+
+/// The store's resource limiter: the engine's limits, and a count of the linear-memory pages
+/// instances were given (initial and grown) that gas has not yet been charged for. The limiter
+/// cannot reach the fuel, so the pages are charged at the next host call or frame end.
+pub struct Limiter {
+    limits: StoreLimits,
+    pub(crate) unpaid_pages: u64,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            let pages = desired.saturating_sub(current) / WASM_PAGE_BYTES;
+            self.unpaid_pages = self.unpaid_pages.saturating_add(pages as u64);
+        }
+        Ok(allowed)
+    }
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
+}
+
+/// Charges the memory pages given out since the last charge. Out of gas leaves no fuel.
+pub(crate) fn charge_memory_pages<H: Host>(
+    mut ctx: impl AsContextMut<Data = ExecutionState<H>>,
+) -> Result<(), wasmtime::Error> {
+    let mut store = ctx.as_context_mut();
+    let pages = std::mem::take(&mut store.data_mut().limits.unpaid_pages);
+    if pages == 0 {
+        return Ok(());
+    }
+    let cost = gas::MEMORY_PAGE.saturating_mul(pages);
+    let left = store.get_fuel()?;
+    if left < cost {
+        store.set_fuel(0)?;
+        return Err(wasmtime::Error::new(HostTrap::OutOfGas));
+    }
+    store.set_fuel(left - cost)
+}
 
 /// Why a frame stopped early. Carried through wasmtime as the error of a host call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,7 +110,7 @@ pub struct ExecutionState<H: Host> {
     /// Instances created so far; counted here so the per-transaction limit is a contract
     /// failure with its own message, never confused with the pool running dry.
     pub(crate) instances: usize,
-    pub limits: StoreLimits,
+    pub limits: Limiter,
     pub(crate) vm: Arc<VmInner<H>>,
 }
 
@@ -75,13 +127,16 @@ impl<H: Host> ExecutionState<H> {
             aborted: false,
             abort_reason: None,
             instances: 0,
-            limits: StoreLimitsBuilder::new()
-                .memory_size(MAX_MEMORY_BYTES)
-                .table_elements(MAX_TABLE_ELEMENTS as usize)
-                .instances(MAX_INSTANCES_PER_TX)
-                .memories(MAX_INSTANCES_PER_TX)
-                .tables(MAX_INSTANCES_PER_TX)
-                .build(),
+            limits: Limiter {
+                limits: StoreLimitsBuilder::new()
+                    .memory_size(MAX_MEMORY_BYTES)
+                    .table_elements(MAX_TABLE_ELEMENTS as usize)
+                    .instances(MAX_INSTANCES_PER_TX)
+                    .memories(MAX_INSTANCES_PER_TX)
+                    .tables(MAX_INSTANCES_PER_TX)
+                    .build(),
+                unpaid_pages: 0,
+            },
             vm,
         }
     }
@@ -167,7 +222,11 @@ pub fn invoke<H: Host>(
     let events_before = store.data().events.len();
     store.data_mut().host.checkpoint();
 
-    let end = run_frame(&mut store, entry, address, caller, value, input);
+    let mut end = run_frame(&mut store, entry, address, caller, value, input);
+    // Pages this frame's instance got and no host call has paid for yet.
+    if charge_memory_pages(&mut store).is_err() && matches!(end, FrameEnd::Success(_)) {
+        end = FrameEnd::Failed("out of gas".into());
+    }
 
     let left = store.get_fuel().unwrap_or(0);
     let used = budget.saturating_sub(left);

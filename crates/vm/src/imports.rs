@@ -1,7 +1,9 @@
 //! The host functions of the jjj ABI, linked into every instance. Each charges its gas (the
 //! schedule in `limits::gas`) before it does the work, and reaches the chain only through
 //! [`Host`].
-use crate::frame::{failed, invoke, read_only_refusal, Entry, ExecutionState, Frame, FrameEnd, HostTrap};
+use crate::frame::{
+    charge_memory_pages, failed, invoke, read_only_refusal, Entry, ExecutionState, Frame, FrameEnd, HostTrap,
+};
 use crate::host::{Host, HostError};
 use crate::limits::{gas, HostCost};
 use jjj_abi::{limits::*, names, ReturnCode, NOT_FOUND};
@@ -25,6 +27,7 @@ fn refuse_in_query<H: Host>(caller: &WasmCaller<'_, H>, what: &str) -> HostResul
 }
 
 fn charge<H: Host>(caller: &mut WasmCaller<'_, H>, amount: u64) -> Result<(), wasmtime::Error> {
+    charge_memory_pages(&mut *caller)?;
     let left = caller.get_fuel()?;
     if left < amount {
         caller.set_fuel(0)?;

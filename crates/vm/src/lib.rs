@@ -70,6 +70,7 @@ fn engine_config(config: &VmConfig) -> Config {
     // Threads, GC, exceptions and function references are off: wasmtime is built without those features.
     let mut c = Config::new();
     c.consume_fuel(true)
+        .operator_cost(operator_costs())
         .epoch_interruption(true)
         .cranelift_nan_canonicalization(true)
         .cranelift_opt_level(OptLevel::Speed)
