@@ -17,6 +17,8 @@ use wasmtime::{
 pub struct Limiter {
     limits: StoreLimits,
     pub(crate) unpaid_pages: u64,
+    /// A memory growth the limits allowed failed anyway: the OS could not give the memory.
+    pub(crate) memory_failure: Option<String>,
 }
 
 impl ResourceLimiter for Limiter {
@@ -27,6 +29,13 @@ impl ResourceLimiter for Limiter {
             self.unpaid_pages = self.unpaid_pages.saturating_add(pages as u64);
         }
         Ok(allowed)
+    }
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        // `memory_growing` (through `StoreLimits`) refuses every growth past the module's
+        // maximum or the engine's limit, so a growth it allowed fails only for want of memory
+        // on this node: that must not become the contract's `-1`. Trap, and abort the call.
+        self.memory_failure.get_or_insert_with(|| format!("this node could not grow a contract's memory: {error}"));
+        Err(error)
     }
     fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         self.limits.table_growing(current, desired, maximum)
@@ -136,6 +145,7 @@ impl<H: Host> ExecutionState<H> {
                     .tables(MAX_INSTANCES_PER_TX)
                     .build(),
                 unpaid_pages: 0,
+                memory_failure: None,
             },
             vm,
         }
@@ -223,6 +233,10 @@ pub fn invoke<H: Host>(
     store.data_mut().host.checkpoint();
 
     let mut end = run_frame(&mut store, entry, address, caller, value, input);
+    if let Some(reason) = store.data_mut().limits.memory_failure.take() {
+        tracing::warn!("execution aborted: {reason}");
+        store.data_mut().abort(reason);
+    }
     // Pages this frame's instance got and no host call has paid for yet.
     if charge_memory_pages(&mut store).is_err() && matches!(end, FrameEnd::Success(_)) {
         end = FrameEnd::Failed("out of gas".into());
