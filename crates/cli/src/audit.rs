@@ -27,7 +27,7 @@ pub async fn replay(rpc_url: &str, genesis_path: &Path, to: Option<u64>) -> Resu
             genesis_path.display()
         ));
     }
-    let runtime = Runtime::new().map_err(|e| e.to_string())?;
+    let runtime = Runtime::new().map_err(|e| e.to_string())?.with_block_limits(genesis.block_limits());
     let (mut txs, mut receipts_ok, mut receipts_failed) = (0usize, 0usize, 0usize);
     let started = std::time::Instant::now();
     for h in 1..=last {

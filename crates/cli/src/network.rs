@@ -69,6 +69,7 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
             accounts: accounts.clone(),
             max_block_txs: 5_000,
             max_block_bytes: 4 * 1024 * 1024,
+            block_gas_limit: jjj_primitives::params::DEFAULT_BLOCK_GAS_LIMIT,
             empty_block_interval_ms: 0,
             max_timestamp_lag_ms: jjj_config::genesis::DEFAULT_MAX_TIMESTAMP_LAG_MS,
         };

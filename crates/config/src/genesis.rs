@@ -1,7 +1,8 @@
 //! A network's genesis: its id, validators, initial accounts and parameters. JSON on disk,
 //! written by `jjj network init`; every member of the network must hold the same file (its hash
 //! is the genesis header's, so a node with a different file cannot join).
-use jjj_executive::genesis_changes;
+use jjj_executive::{genesis_changes, BlockLimits};
+use jjj_primitives::params::{BLOCK_MESSAGE_OVERHEAD, MAX_BLOCK_GAS_LIMIT, MAX_PEER_MESSAGE, MAX_TX_GAS};
 use jjj_primitives::{AccountId, Hash, Header, NetworkId};
 use jjj_state::{ChangeSet, MemoryState, StateCommitment};
 use serde::{Deserialize, Serialize};
@@ -32,9 +33,14 @@ pub struct Genesis {
     /// Most transactions in one block.
     #[serde(default = "default_max_block_txs")]
     pub max_block_txs: usize,
-    /// Most bytes of transactions in one block.
+    /// Most bytes of transactions in one block; with `BLOCK_MESSAGE_OVERHEAD` it must fit in
+    /// one peer message (`MAX_PEER_MESSAGE`).
     #[serde(default = "default_max_block_bytes")]
     pub max_block_bytes: usize,
+    /// Most gas one block's transactions may use together: each transaction's gas limit must fit
+    /// in what those before it left. Between `MAX_TX_GAS` and `MAX_BLOCK_GAS_LIMIT`.
+    #[serde(default = "default_block_gas_limit")]
+    pub block_gas_limit: u64,
     /// Propose an empty block after this many ms without transactions (0 = never).
     #[serde(default)]
     pub empty_block_interval_ms: u64,
@@ -59,6 +65,9 @@ fn default_max_block_bytes() -> usize {
 }
 fn default_max_timestamp_lag_ms() -> u64 {
     DEFAULT_MAX_TIMESTAMP_LAG_MS
+}
+fn default_block_gas_limit() -> u64 {
+    jjj_primitives::params::DEFAULT_BLOCK_GAS_LIMIT
 }
 
 pub fn parse_account(s: &str) -> Result<AccountId, String> {
@@ -106,7 +115,26 @@ impl Genesis {
                 self.max_timestamp_lag_ms
             ));
         }
+        let room = MAX_PEER_MESSAGE - BLOCK_MESSAGE_OVERHEAD;
+        if self.max_block_bytes > room {
+            return Err(format!(
+                "max_block_bytes {} does not fit in a peer message: at most {room} ({MAX_PEER_MESSAGE} less \
+                 {BLOCK_MESSAGE_OVERHEAD} for the header and certificate)",
+                self.max_block_bytes
+            ));
+        }
+        if !(MAX_TX_GAS..=MAX_BLOCK_GAS_LIMIT).contains(&self.block_gas_limit) {
+            return Err(format!(
+                "block_gas_limit {} must be between {MAX_TX_GAS} (one transaction's most) and {MAX_BLOCK_GAS_LIMIT}",
+                self.block_gas_limit
+            ));
+        }
         Ok(())
+    }
+
+    /// What one block of this network may hold, for the runtime (`Runtime::with_block_limits`).
+    pub fn block_limits(&self) -> BlockLimits {
+        BlockLimits { max_txs: self.max_block_txs, max_bytes: self.max_block_bytes, max_gas: self.block_gas_limit }
     }
 
     pub fn network_id(&self) -> Result<NetworkId, String> {
@@ -147,5 +175,39 @@ impl Genesis {
             receipts_root: Hash::default(),
             state_root: state.state_root(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn genesis(extra: &str) -> Result<Genesis, String> {
+        let json = format!(
+            r#"{{"network": "jj", "timestamp": 0, "accounts": [],
+                "validators": [{{"id": "0x{}", "name": "v"}}] {extra}}}"#,
+            "11".repeat(32)
+        );
+        let g: Genesis = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+        g.check().map(|()| g)
+    }
+
+    #[test]
+    fn block_gas_limit_has_a_default_and_is_checked() {
+        let g = genesis("").expect("defaults");
+        assert_eq!(g.block_gas_limit, jjj_primitives::params::DEFAULT_BLOCK_GAS_LIMIT);
+        assert_eq!(g.block_limits(), BlockLimits::default());
+        let err = genesis(&format!(r#", "block_gas_limit": {}"#, MAX_TX_GAS - 1)).expect_err("too low");
+        assert!(err.contains("block_gas_limit"), "{err}");
+        let err = genesis(&format!(r#", "block_gas_limit": {}"#, MAX_BLOCK_GAS_LIMIT + 1)).expect_err("too high");
+        assert!(err.contains("block_gas_limit"), "{err}");
+    }
+
+    #[test]
+    fn a_block_must_fit_in_a_peer_message() {
+        let err = genesis(&format!(r#", "max_block_bytes": {MAX_PEER_MESSAGE}"#)).expect_err("too large");
+        assert!(err.contains("does not fit in a peer message"), "{err}");
+        let fits = MAX_PEER_MESSAGE - BLOCK_MESSAGE_OVERHEAD;
+        assert!(genesis(&format!(r#", "max_block_bytes": {fits}"#)).is_ok());
     }
 }

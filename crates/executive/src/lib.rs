@@ -15,7 +15,10 @@ mod host;
 pub use host::ChainHost;
 
 use jjj_crypto::{blake2_256, ed25519_verify};
-use jjj_primitives::params::{MAX_CODE_SIZE, MAX_MULTISIG_MEMBERS, MAX_TX_GAS, MAX_TX_SIZE};
+use jjj_primitives::params::{
+    DEFAULT_BLOCK_GAS_LIMIT, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_MAX_BLOCK_TXS, MAX_CODE_SIZE, MAX_MULTISIG_MEMBERS,
+    MAX_TX_GAS, MAX_TX_SIZE,
+};
 use jjj_primitives::*;
 use jjj_state::{
     decode_record, keys, load_account, load_contract, move_balance, store_account, Account, ChangeSet, CodeInfo,
@@ -23,6 +26,8 @@ use jjj_state::{
 };
 use jjj_vm::limits::gas;
 use jjj_vm::{Entry, FrameEnd, Invocation, Vm, VmError};
+
+pub use jjj_vm::VmConfig;
 use parity_scale_codec::Encode;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -45,8 +50,13 @@ pub enum TxError {
     BadSignature(String),
     #[error("nonce {got} is not the sender's next nonce {expected}")]
     BadNonce { expected: u64, got: u64 },
+    /// This node could not finish executing it (the wall-clock backstop, an exhausted instance
+    /// pool): says nothing about the transaction, and never becomes a receipt.
     #[error("execution aborted: {0}")]
     Aborted(String),
+    /// It can never fit in a block of this network (larger than a whole block allows).
+    #[error("{0}")]
+    OverBlockLimit(String),
     #[error("state: {0}")]
     State(String),
 }
@@ -61,6 +71,17 @@ impl From<StateError> for TxError {
 pub enum BlockError {
     #[error("transaction {index} ({hash}) is invalid: {error}")]
     InvalidTransaction { index: usize, hash: Hash, error: TxError },
+    #[error("the block holds {count} transactions, over the limit of {limit}")]
+    TooManyTransactions { count: usize, limit: usize },
+    #[error("the block's transactions take {bytes} bytes, over the limit of {limit}")]
+    TooLarge { bytes: usize, limit: usize },
+    #[error(
+        "transaction {index}'s gas limit {gas_limit} is over the gas left in the block ({left} of the block gas limit {limit})"
+    )]
+    GasLimitExceeded { index: usize, gas_limit: u64, left: u64, limit: u64 },
+    /// This node could not execute the block (see [`TxError::Aborted`]): not a verdict on it.
+    #[error("execution of transaction {index} ({hash}) aborted on this node: {reason}")]
+    Aborted { index: usize, hash: Hash, reason: String },
     #[error("{which} mismatch: the header says {expected}, execution gives {got}")]
     RootMismatch { which: &'static str, expected: Hash, got: Hash },
     #[error("state: {0}")]
@@ -97,10 +118,33 @@ pub struct BlockTemplate {
 /// What the proposer gets: the block, its execution, and the candidates left out with why.
 pub type BuiltBlock = (Block, BlockExecution, Vec<(SignedTransaction, TxError)>);
 
-/// The deterministic state transition. Cheap to clone; share one per node.
+/// What one block may hold: consensus rules from the genesis, enforced by the proposer
+/// (`build_block` stops short of them) and by replicas (`apply_block` refuses a block over them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockLimits {
+    pub max_txs: usize,
+    /// Bytes of the block's encoded signed transactions.
+    pub max_bytes: usize,
+    /// Gas the block's receipts may use together.
+    pub max_gas: u64,
+}
+
+impl Default for BlockLimits {
+    fn default() -> Self {
+        BlockLimits {
+            max_txs: DEFAULT_MAX_BLOCK_TXS,
+            max_bytes: DEFAULT_MAX_BLOCK_BYTES,
+            max_gas: DEFAULT_BLOCK_GAS_LIMIT,
+        }
+    }
+}
+
+/// The deterministic state transition. Cheap to clone; share one per network (the VM inside is
+/// shared by the clones; the block limits are the network's).
 #[derive(Clone)]
 pub struct Runtime {
     vm: ChainVm,
+    limits: BlockLimits,
 }
 
 /// The address a contract gets: from its deployer and the deployer's nonce at instantiation.
@@ -133,7 +177,22 @@ const SINGLE_SIGNATURE_BYTES: usize = 1 + 32 + 64;
 
 impl Runtime {
     pub fn new() -> Result<Self, VmError> {
-        Ok(Runtime { vm: Vm::new()? })
+        Self::with_config(VmConfig::default())
+    }
+
+    /// A runtime with its own VM (engine, instance pool, module cache): a node gives RPC dry
+    /// runs and queries a second, smaller one, so they cannot starve block execution.
+    pub fn with_config(config: VmConfig) -> Result<Self, VmError> {
+        Ok(Runtime { vm: Vm::with_config(config)?, limits: BlockLimits::default() })
+    }
+
+    /// The same runtime (sharing its VM) with a network's block limits.
+    pub fn with_block_limits(&self, limits: BlockLimits) -> Self {
+        Runtime { vm: self.vm.clone(), limits }
+    }
+
+    pub fn block_limits(&self) -> BlockLimits {
+        self.limits
     }
 
     pub fn vm(&self) -> &ChainVm {
@@ -227,7 +286,15 @@ impl Runtime {
 
         overlay.checkpoint();
         let budget = tx.gas_limit - intrinsic;
-        let (end, used, events) = self.dispatch(overlay, ctx, tx, budget, Mode::Block)?.into_parts();
+        let dispatched = match self.dispatch(overlay, ctx, tx, budget, Mode::Block) {
+            Ok(d) => d,
+            Err(e) => {
+                // Leave the overlay as balanced as it came: the caller undoes the nonce bump.
+                overlay.revert_checkpoint();
+                return Err(e);
+            }
+        };
+        let (end, used, events) = dispatched.into_parts();
         match end {
             FrameEnd::Success(_) => overlay.commit_checkpoint(),
             _ => overlay.revert_checkpoint(),
@@ -418,13 +485,20 @@ impl Runtime {
         let outcome = self.vm.execute(host, call);
         *overlay = outcome.host.overlay;
         if outcome.aborted {
-            return Err(TxError::Aborted("execution exceeded the wall-clock backstop".into()));
+            let reason = outcome.abort_reason.unwrap_or_else(|| "a resource limit of this node".into());
+            return Err(TxError::Aborted(reason));
         }
         Ok(Dispatched { end: outcome.end, used: outcome.gas_used, events: outcome.events, debug: outcome.debug })
     }
 
     /// Proposer: executes candidates in order on `state`, leaving out those that cannot be
-    /// included (returned with their reasons), and returns the block with its roots.
+    /// included (returned with their reasons: the node drops them), and returns the block with
+    /// its roots. The block keeps to the runtime's [`BlockLimits`]: a candidate that does not
+    /// fit what is left (its gas limit over the gas the block has left after the gas used by
+    /// those before it, its bytes over the bytes left) is neither included nor refused, and
+    /// neither are its sender's later ones: they wait for the next block. Since a transaction
+    /// never uses more than its gas limit, the block's execution is bounded by the block gas
+    /// limit before anything runs; replicas check the same rule.
     pub fn build_block<S>(
         &self,
         state: Arc<S>,
@@ -440,11 +514,36 @@ impl Runtime {
         let mut included = Vec::new();
         let mut receipts = Vec::new();
         let mut refused = Vec::new();
+        let limits = self.limits;
+        let (mut bytes, mut gas_used) = (0usize, 0u64);
+        let mut waiting: BTreeSet<AccountId> = BTreeSet::new();
         for stx in candidates {
+            if included.len() >= limits.max_txs {
+                break;
+            }
+            let size = stx.encoded_size();
+            if size > limits.max_bytes || stx.tx.gas_limit > limits.max_gas {
+                let why = format!(
+                    "a transaction of {size} bytes and gas limit {} can never fit in a block of this network \
+                     (at most {} bytes and {} gas)",
+                    stx.tx.gas_limit, limits.max_bytes, limits.max_gas
+                );
+                refused.push((stx, TxError::OverBlockLimit(why)));
+                continue;
+            }
+            if waiting.contains(&stx.tx.sender)
+                || bytes + size > limits.max_bytes
+                || gas_used.saturating_add(stx.tx.gas_limit) > limits.max_gas
+            {
+                waiting.insert(stx.tx.sender);
+                continue;
+            }
             overlay.checkpoint();
             match self.apply_transaction(&mut overlay, &ctx, &stx) {
                 Ok(r) => {
                     overlay.commit_checkpoint();
+                    bytes += size;
+                    gas_used = gas_used.saturating_add(r.gas_used);
                     receipts.push(r);
                     included.push(stx);
                 }
@@ -473,13 +572,32 @@ impl Runtime {
     where
         S: StateReader + StateCommitment + 'static,
     {
+        let limits = self.limits;
+        let count = block.transactions.len();
+        if count > limits.max_txs {
+            return Err(BlockError::TooManyTransactions { count, limit: limits.max_txs });
+        }
+        let bytes: usize = block.transactions.iter().map(|t| t.encoded_size()).sum();
+        if bytes > limits.max_bytes {
+            return Err(BlockError::TooLarge { bytes, limit: limits.max_bytes });
+        }
         let ctx = block.header.context();
         let mut overlay = Overlay::new(state.clone());
-        let mut receipts = Vec::with_capacity(block.transactions.len());
+        let mut receipts = Vec::with_capacity(count);
+        let mut gas_used = 0u64;
         for (index, stx) in block.transactions.iter().enumerate() {
-            let r = self
-                .apply_transaction(&mut overlay, &ctx, stx)
-                .map_err(|error| BlockError::InvalidTransaction { index, hash: stx.hash(), error })?;
+            // The proposer's rule (see `build_block`), checked before running the transaction:
+            // it bounds a replica's work on any block, honest or not, by the block gas limit.
+            let left = limits.max_gas.saturating_sub(gas_used);
+            if stx.tx.gas_limit > left {
+                let gas_limit = stx.tx.gas_limit;
+                return Err(BlockError::GasLimitExceeded { index, gas_limit, left, limit: limits.max_gas });
+            }
+            let r = self.apply_transaction(&mut overlay, &ctx, stx).map_err(|error| match error {
+                TxError::Aborted(reason) => BlockError::Aborted { index, hash: stx.hash(), reason },
+                error => BlockError::InvalidTransaction { index, hash: stx.hash(), error },
+            })?;
+            gas_used = gas_used.saturating_add(r.gas_used);
             receipts.push(r);
         }
         let exec = finish_block(&*state, &block.transactions, receipts, overlay)?;

@@ -240,6 +240,8 @@ impl Chain {
         } else {
             SafetyRecord::Fresh
         };
+        // Proposals are built, and peers' blocks checked, against this network's block limits.
+        let runtime = runtime.with_block_limits(genesis.block_limits());
         let (inputs, rx) = mpsc::channel(INPUT_QUEUE);
         let chain = Arc::new(Chain {
             network: network.clone(),

@@ -18,3 +18,15 @@ pub const DEFAULT_MAX_BLOCK_TXS: usize = 5_000;
 pub const DEFAULT_MAX_BLOCK_BYTES: usize = 4 * 1024 * 1024;
 /// Largest message between peers (a block with its certificate must fit).
 pub const MAX_PEER_MESSAGE: usize = 16 * 1024 * 1024;
+/// Most gas the transactions of one block may use together, unless the genesis says otherwise.
+/// A block's execution must end well inside the consensus view timeout (2 s by default): gas is
+/// priced so that no operation costs more than about 1 ns per gas (`cargo bench -p jjj-vm
+/// --bench gas`), so this many gas is at most about 0.4 s; `MAX_BLOCK_GAS_LIMIT` about 0.8 s.
+pub const DEFAULT_BLOCK_GAS_LIMIT: u64 = 2 * MAX_TX_GAS;
+/// Largest block gas limit a genesis may set (and at least `MAX_TX_GAS`, so every admissible
+/// transaction fits in some block).
+pub const MAX_BLOCK_GAS_LIMIT: u64 = 4 * MAX_TX_GAS;
+/// Room a block message needs beyond its transactions' bytes: header, commit certificate
+/// (a signature and key per validator), wire and SCALE framing. A genesis's `max_block_bytes`
+/// plus this must fit in `MAX_PEER_MESSAGE`.
+pub const BLOCK_MESSAGE_OVERHEAD: usize = 1024 * 1024;

@@ -2,11 +2,72 @@
 //! which runs one frame (the transaction's own call and every nested `call_contract`) with its
 //! own checkpoint, value transfer and gas budget.
 use crate::host::Host;
-use crate::limits::{gas, MAX_INSTANCES_PER_TX, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS};
+use crate::limits::{gas, MAX_INSTANCES_PER_TX, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS, WASM_PAGE_BYTES};
 use crate::VmInner;
 use jjj_primitives::{AccountId, BlockContext, Event};
 use std::sync::Arc;
-use wasmtime::{AsContextMut, Memory, StoreContextMut, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{
+    AsContextMut, Instance, InstancePre, Memory, ResourceLimiter, StoreContextMut, StoreLimits, StoreLimitsBuilder,
+    Trap,
+};
+
+/// The store's resource limiter: the engine's limits, and a count of the linear-memory pages
+/// instances were given (initial and grown) that gas has not yet been charged for. The limiter
+/// cannot reach the fuel, so the pages are charged at the next host call or frame end.
+pub struct Limiter {
+    limits: StoreLimits,
+    pub(crate) unpaid_pages: u64,
+    /// A memory growth the limits allowed failed anyway: the OS could not give the memory.
+    pub(crate) memory_failure: Option<String>,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            let pages = desired.saturating_sub(current) / WASM_PAGE_BYTES;
+            self.unpaid_pages = self.unpaid_pages.saturating_add(pages as u64);
+        }
+        Ok(allowed)
+    }
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        // `memory_growing` (through `StoreLimits`) refuses every growth past the module's
+        // maximum or the engine's limit, so a growth it allowed fails only for want of memory
+        // on this node: that must not become the contract's `-1`. Trap, and abort the call.
+        self.memory_failure.get_or_insert_with(|| format!("this node could not grow a contract's memory: {error}"));
+        Err(error)
+    }
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
+}
+
+/// Charges the memory pages given out since the last charge. Out of gas leaves no fuel.
+pub(crate) fn charge_memory_pages<H: Host>(
+    mut ctx: impl AsContextMut<Data = ExecutionState<H>>,
+) -> Result<(), wasmtime::Error> {
+    let mut store = ctx.as_context_mut();
+    let pages = std::mem::take(&mut store.data_mut().limits.unpaid_pages);
+    if pages == 0 {
+        return Ok(());
+    }
+    let cost = gas::MEMORY_PAGE.saturating_mul(pages);
+    let left = store.get_fuel()?;
+    if left < cost {
+        store.set_fuel(0)?;
+        return Err(wasmtime::Error::new(HostTrap::OutOfGas));
+    }
+    store.set_fuel(left - cost)
+}
 
 /// Why a frame stopped early. Carried through wasmtime as the error of a host call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,9 +111,15 @@ pub struct ExecutionState<H: Host> {
     pub(crate) debug_bytes: usize,
     /// A query: storage writes and transfers are refused.
     pub read_only: bool,
-    /// The wall-clock backstop fired: the whole execution is void.
+    /// The execution was cut short by this node's resources (the wall-clock backstop, an
+    /// exhausted instance pool): the whole execution is void and must decide nothing.
     pub aborted: bool,
-    pub limits: StoreLimits,
+    /// Why `aborted` is set: the first resource error met.
+    pub abort_reason: Option<String>,
+    /// Instances created so far; counted here so the per-transaction limit is a contract
+    /// failure with its own message, never confused with the pool running dry.
+    pub(crate) instances: usize,
+    pub limits: Limiter,
     pub(crate) vm: Arc<VmInner<H>>,
 }
 
@@ -67,15 +134,27 @@ impl<H: Host> ExecutionState<H> {
             debug_bytes: 0,
             read_only,
             aborted: false,
-            limits: StoreLimitsBuilder::new()
-                .memory_size(MAX_MEMORY_BYTES)
-                .table_elements(MAX_TABLE_ELEMENTS as usize)
-                .instances(MAX_INSTANCES_PER_TX)
-                .memories(MAX_INSTANCES_PER_TX)
-                .tables(MAX_INSTANCES_PER_TX)
-                .build(),
+            abort_reason: None,
+            instances: 0,
+            limits: Limiter {
+                limits: StoreLimitsBuilder::new()
+                    .memory_size(MAX_MEMORY_BYTES)
+                    .table_elements(MAX_TABLE_ELEMENTS as usize)
+                    .instances(MAX_INSTANCES_PER_TX)
+                    .memories(MAX_INSTANCES_PER_TX)
+                    .tables(MAX_INSTANCES_PER_TX)
+                    .build(),
+                unpaid_pages: 0,
+                memory_failure: None,
+            },
             vm,
         }
+    }
+
+    /// Marks the execution void because of a local resource error; the first reason wins.
+    pub(crate) fn abort(&mut self, reason: String) {
+        self.aborted = true;
+        self.abort_reason.get_or_insert(reason);
     }
 
     pub(crate) fn frame(&self) -> Result<&Frame, wasmtime::Error> {
@@ -105,8 +184,9 @@ pub fn classify<H: Host>(e: &wasmtime::Error, state: &mut ExecutionState<H>) -> 
             Trap::OutOfFuel => "out of gas".into(),
             Trap::StackOverflow => "call stack exhausted: recursion too deep".into(),
             Trap::Interrupt => {
-                state.aborted = true;
-                "execution exceeded the wall-clock backstop".into()
+                // Also how a nested call's abort unwinds its callers: the first reason is kept.
+                state.abort("execution exceeded the wall-clock backstop".into());
+                "execution aborted".into()
             }
             Trap::UnreachableCodeReached => "trapped: unreachable executed (an abort without a message)".into(),
             other => format!("trapped: {other}"),
@@ -152,7 +232,15 @@ pub fn invoke<H: Host>(
     let events_before = store.data().events.len();
     store.data_mut().host.checkpoint();
 
-    let end = run_frame(&mut store, entry, address, caller, value, input);
+    let mut end = run_frame(&mut store, entry, address, caller, value, input);
+    if let Some(reason) = store.data_mut().limits.memory_failure.take() {
+        tracing::warn!("execution aborted: {reason}");
+        store.data_mut().abort(reason);
+    }
+    // Pages this frame's instance got and no host call has paid for yet.
+    if charge_memory_pages(&mut store).is_err() && matches!(end, FrameEnd::Success(_)) {
+        end = FrameEnd::Failed("out of gas".into());
+    }
 
     let left = store.get_fuel().unwrap_or(0);
     let used = budget.saturating_sub(left);
@@ -209,7 +297,7 @@ fn run_frame<H: Host>(
         memory: None,
     });
     let result = (|| {
-        let instance = pre.instantiate(&mut *store)?;
+        let instance = instantiate(store, &pre)?;
         let memory = instance.get_memory(&mut *store, jjj_abi::exports::MEMORY);
         if let Some(f) = store.data_mut().frames.last_mut() {
             f.memory = memory;
@@ -221,6 +309,31 @@ fn run_frame<H: Host>(
     match result {
         Ok(()) => FrameEnd::Success(frame.map(|f| f.output).unwrap_or_default()),
         Err(e) => classify(&e, store.data_mut()),
+    }
+}
+
+/// Instantiates a frame's module. The per-transaction instance limit is the contract's doing
+/// (a failure); any other refusal to instantiate a validated module (the pool has no free slot,
+/// the OS has no memory) is this node's load and aborts the whole execution.
+fn instantiate<H: Host>(
+    store: &mut StoreContextMut<'_, ExecutionState<H>>,
+    pre: &InstancePre<ExecutionState<H>>,
+) -> Result<Instance, wasmtime::Error> {
+    let state = store.data_mut();
+    if state.instances >= MAX_INSTANCES_PER_TX {
+        return Err(failed(format!("a transaction creates at most {MAX_INSTANCES_PER_TX} contract instances")));
+    }
+    state.instances += 1;
+    match pre.instantiate(&mut *store) {
+        Ok(instance) => Ok(instance),
+        // A trap while initialising (a segment out of bounds) is deterministic.
+        Err(e) if e.downcast_ref::<Trap>().is_some() => Err(e),
+        Err(e) => {
+            let reason = format!("cannot instantiate a contract on this node: {}", crate::root_cause(&e));
+            tracing::warn!("execution aborted: {reason}");
+            store.data_mut().abort(reason);
+            Err(wasmtime::Error::new(Trap::Interrupt))
+        }
     }
 }
 

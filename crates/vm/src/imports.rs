@@ -1,7 +1,9 @@
 //! The host functions of the jjj ABI, linked into every instance. Each charges its gas (the
 //! schedule in `limits::gas`) before it does the work, and reaches the chain only through
 //! [`Host`].
-use crate::frame::{failed, invoke, read_only_refusal, Entry, ExecutionState, FrameEnd, HostTrap};
+use crate::frame::{
+    charge_memory_pages, failed, invoke, read_only_refusal, Entry, ExecutionState, Frame, FrameEnd, HostTrap,
+};
 use crate::host::{Host, HostError};
 use crate::limits::{gas, HostCost};
 use jjj_abi::{limits::*, names, ReturnCode, NOT_FOUND};
@@ -25,6 +27,7 @@ fn refuse_in_query<H: Host>(caller: &WasmCaller<'_, H>, what: &str) -> HostResul
 }
 
 fn charge<H: Host>(caller: &mut WasmCaller<'_, H>, amount: u64) -> Result<(), wasmtime::Error> {
+    charge_memory_pages(&mut *caller)?;
     let left = caller.get_fuel()?;
     if left < amount {
         caller.set_fuel(0)?;
@@ -75,6 +78,27 @@ fn write_out<H: Host>(
     Ok(data.len() as u32)
 }
 
+/// `write_out` for a buffer of the running frame: copies what fits straight from the frame
+/// into linear memory, without an intermediate copy of the whole buffer.
+fn copy_out<H: Host>(
+    caller: &mut WasmCaller<'_, H>,
+    out_ptr: u32,
+    out_cap: u32,
+    pick: impl Fn(&Frame) -> &[u8],
+) -> Result<u32, wasmtime::Error> {
+    let mem = memory(caller)?;
+    let (bytes, state) = mem.data_and_store_mut(&mut *caller);
+    let data = pick(state.frame()?);
+    let n = data.len().min(out_cap as usize);
+    let start = out_ptr as usize;
+    let dst = start
+        .checked_add(n)
+        .and_then(|end| bytes.get_mut(start..end))
+        .ok_or_else(|| failed(format!("the contract passed memory [{out_ptr}, +{n}) outside its linear memory")))?;
+    dst.copy_from_slice(&data[..n]);
+    Ok(data.len() as u32)
+}
+
 fn bounded(what: &str, len: u32, limit: u32) -> Result<(), wasmtime::Error> {
     if len > limit {
         return Err(failed(format!("{what} of {len} bytes is over the limit of {limit} bytes")));
@@ -100,9 +124,11 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
     let m = jjj_abi::HOST_MODULE;
 
     linker.func_wrap(m, names::input, |mut c: WasmCaller<'_, H>, out_ptr: u32, out_cap: u32| -> HostResult<u32> {
-        let input = c.data().frame()?.input.clone();
-        charge_cost(&mut c, gas::INPUT, input.len().min(out_cap as usize))?;
-        write_out(&mut c, out_ptr, out_cap, &input)
+        // Charged on the whole input before anything is copied: a call asking for the length
+        // alone must not make the host move the input for free.
+        let len = c.data().frame()?.input.len();
+        charge_cost(&mut c, gas::INPUT, len)?;
+        copy_out(&mut c, out_ptr, out_cap, |f| &f.input)
     })?;
 
     linker.func_wrap(m, names::set_output, |mut c: WasmCaller<'_, H>, ptr: u32, len: u32| -> HostResult<()> {
@@ -292,9 +318,9 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
         m,
         names::return_data,
         |mut c: WasmCaller<'_, H>, out_ptr: u32, out_cap: u32| -> HostResult<u32> {
-            let data = c.data().frame()?.return_data.clone();
-            charge_cost(&mut c, gas::RETURN_DATA, data.len().min(out_cap as usize))?;
-            write_out(&mut c, out_ptr, out_cap, &data)
+            let len = c.data().frame()?.return_data.len();
+            charge_cost(&mut c, gas::RETURN_DATA, len)?;
+            copy_out(&mut c, out_ptr, out_cap, |f| &f.return_data)
         },
     )?;
 

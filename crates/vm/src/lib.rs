@@ -36,13 +36,32 @@ pub enum VmError {
     State(String),
 }
 
-/// The engine configuration. Every choice here is a consensus rule: two nodes must execute the
-/// same code to the same result and the same gas.
-fn engine_config() -> Config {
+/// What may differ between two VMs of one node: local capacity, never a consensus rule. A node
+/// runs one VM for blocks and may run a second, smaller one for RPC dry runs and queries, so a
+/// flood of queries cannot take the instances blocks need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VmConfig {
+    /// Instances the pooling allocator keeps ready, across concurrent executions. An execution
+    /// that finds none free is aborted, never failed.
+    pub pooled_instances: u32,
+    /// Compiled modules kept in memory.
+    pub module_cache_capacity: usize,
+}
+
+impl Default for VmConfig {
+    fn default() -> Self {
+        VmConfig { pooled_instances: POOLED_INSTANCES, module_cache_capacity: MODULE_CACHE_CAPACITY }
+    }
+}
+
+/// The engine configuration. Every choice here but the pool's size is a consensus rule: two
+/// nodes must execute the same code to the same result and the same gas.
+fn engine_config(config: &VmConfig) -> Config {
+    let instances = config.pooled_instances.max(1);
     let mut pool = PoolingAllocationConfig::new();
-    pool.total_core_instances(POOLED_INSTANCES)
-        .total_memories(POOLED_INSTANCES)
-        .total_tables(POOLED_INSTANCES)
+    pool.total_core_instances(instances)
+        .total_memories(instances)
+        .total_tables(instances)
         .max_memories_per_module(1)
         .max_tables_per_module(MAX_TABLES)
         .table_elements(MAX_TABLE_ELEMENTS as usize)
@@ -51,6 +70,7 @@ fn engine_config() -> Config {
     // Threads, GC, exceptions and function references are off: wasmtime is built without those features.
     let mut c = Config::new();
     c.consume_fuel(true)
+        .operator_cost(operator_costs())
         .epoch_interruption(true)
         .cranelift_nan_canonicalization(true)
         .cranelift_opt_level(OptLevel::Speed)
@@ -75,6 +95,7 @@ pub(crate) struct VmInner<H: Host> {
     pub engine: Engine,
     pub linker: Linker<ExecutionState<H>>,
     cache: Mutex<HashMap<Hash, InstancePre<ExecutionState<H>>>>,
+    cache_capacity: usize,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -115,8 +136,11 @@ pub struct Outcome<H> {
     pub gas_used: u64,
     pub events: Vec<Event>,
     pub debug: Vec<String>,
-    /// The wall-clock backstop fired: the result is void and must not decide anything.
+    /// A local resource error (the wall-clock backstop, an exhausted instance pool) cut the
+    /// execution short: the result is void and must not decide anything.
     pub aborted: bool,
+    /// Why, when `aborted`.
+    pub abort_reason: Option<String>,
 }
 
 /// The VM: cheap to clone, shared by every execution of a node.
@@ -132,7 +156,12 @@ impl<H: Host> Clone for Vm<H> {
 
 impl<H: Host> Vm<H> {
     pub fn new() -> Result<Self, VmError> {
-        let engine = Engine::new(&engine_config()).map_err(|e| VmError::Setup(format!("{e:#}")))?;
+        Self::with_config(VmConfig::default())
+    }
+
+    /// A VM with its own engine, instance pool and module cache.
+    pub fn with_config(config: VmConfig) -> Result<Self, VmError> {
+        let engine = Engine::new(&engine_config(&config)).map_err(|e| VmError::Setup(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         imports::define(&mut linker).map_err(|e| VmError::Setup(format!("{e:#}")))?;
         let stop_ticker = Arc::new(AtomicBool::new(false));
@@ -146,7 +175,15 @@ impl<H: Host> Vm<H> {
                 }
             })
             .map_err(|e| VmError::Setup(format!("epoch thread: {e}")))?;
-        Ok(Vm { inner: Arc::new(VmInner { engine, linker, cache: Mutex::new(HashMap::new()), stop_ticker }) })
+        Ok(Vm {
+            inner: Arc::new(VmInner {
+                engine,
+                linker,
+                cache: Mutex::new(HashMap::new()),
+                cache_capacity: config.module_cache_capacity.max(1),
+                stop_ticker,
+            }),
+        })
     }
 
     /// Validates and compiles code; the result is what `UploadCode` stores.
@@ -202,6 +239,7 @@ impl<H: Host> Vm<H> {
             events: state.events,
             debug: state.debug.unwrap_or_default(),
             aborted: state.aborted,
+            abort_reason: state.abort_reason,
         }
     }
 }
@@ -217,7 +255,7 @@ impl<H: Host> VmInner<H> {
 
     fn insert(&self, hash: Hash, pre: InstancePre<ExecutionState<H>>) {
         if let Ok(mut cache) = self.cache.lock() {
-            if cache.len() >= MODULE_CACHE_CAPACITY {
+            if cache.len() >= self.cache_capacity {
                 // Evict an arbitrary entry; a miss costs one compile, never a wrong result.
                 if let Some(k) = cache.keys().next().copied() {
                     cache.remove(&k);

@@ -18,7 +18,7 @@ pub const MAX_TABLE_ELEMENTS: u32 = 4096;
 pub const MAX_SEGMENTS: u32 = 1024;
 /// Largest linear memory of an instance: 64 pages of 64 KiB.
 pub const MAX_MEMORY_PAGES: u64 = 64;
-pub const MAX_MEMORY_BYTES: usize = MAX_MEMORY_PAGES as usize * 65536;
+pub const MAX_MEMORY_BYTES: usize = MAX_MEMORY_PAGES as usize * WASM_PAGE_BYTES;
 /// Native stack the wasm code may use; deeper recursion traps with "call stack exhausted".
 pub const MAX_WASM_STACK: usize = 256 * 1024;
 /// Most contract instances one transaction may create (each call makes one).
@@ -32,6 +32,9 @@ pub const MODULE_CACHE_CAPACITY: usize = 128;
 /// Fuel ends every honest execution long before.
 pub const EPOCH_TICK_MS: u64 = 50;
 pub const EPOCH_DEADLINE_TICKS: u64 = 100;
+
+/// Bytes in a wasm page.
+pub const WASM_PAGE_BYTES: usize = 65536;
 
 /// Gas of one host function: a base plus a price per byte it touches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,9 +52,43 @@ impl HostCost {
     }
 }
 
-/// Gas outside contract code. Wasm instructions cost 1 gas each (wasmtime fuel).
+/// Gas outside contract code, and the wasm operators that cost more than the 1 gas (wasmtime
+/// fuel) of an ordinary instruction.
 pub mod gas {
     use super::HostCost;
+
+    /// Wasm operators priced by what they cost, not 1 each: those that leave compiled code
+    /// (libcalls into the runtime, calls) or whose work grows with an operand. Calibrated by
+    /// `cargo bench -p jjj-vm --bench gas`, which runs the worst-case loop of each and prints
+    /// ns per gas: each stays within 2x of a plain instruction loop. Fuel costs are `u8`.
+    pub mod wasm {
+        /// `memory.grow`, even when it fails: a call into the runtime and its limiter. The
+        /// pages it adds are charged apart, as `gas::MEMORY_PAGE` each.
+        pub const MEMORY_GROW: u8 = 200;
+        /// `memory.size` reads the runtime's memory definition.
+        pub const MEMORY_SIZE: u8 = 4;
+        /// `memory.fill`, `memory.copy`, `memory.init`, `data.drop`: a call into the runtime.
+        pub const MEMORY_BULK: u8 = 30;
+        /// Per byte that `memory.fill`, `memory.copy` or `memory.init` touches.
+        pub const MEMORY_BULK_PER_BYTE: u8 = 1;
+        /// `table.grow`, `table.fill`, `table.copy`, `table.init`, `elem.drop`: runtime calls.
+        pub const TABLE_BULK: u8 = 100;
+        /// Per element a table operation touches or asks for.
+        pub const TABLE_BULK_PER_ELEMENT: u8 = 2;
+        /// `table.get`, `table.set`, `table.size`.
+        pub const TABLE_ACCESS: u8 = 4;
+        /// `call`: frame setup and the stack check.
+        pub const CALL: u8 = 30;
+        /// `call_indirect`: a bounds and signature check on top of a call (measured no
+        /// slower than `call`).
+        pub const CALL_INDIRECT: u8 = 30;
+    }
+
+    /// Per 64 KiB page of linear memory an instance gets, initial or grown: the first touch
+    /// of each page costs the OS page faults and zeroing. Charged at the next host call or
+    /// when the frame ends, whichever comes first.
+    pub const MEMORY_PAGE: u64 = 5_000;
+
     /// Every transaction: base plus per byte of its encoding.
     pub const TX: HostCost = HostCost::new(10_000, 10);
     /// Per signature checked beyond the first (multisig).
@@ -62,27 +99,63 @@ pub mod gas {
     pub const INVOKE: HostCost = HostCost::new(5_000, 2);
     pub const CREATE_MULTISIG: HostCost = HostCost::new(10_000, 100);
 
-    pub const INPUT: HostCost = HostCost::new(50, 1);
-    pub const SET_OUTPUT: HostCost = HostCost::new(50, 1);
-    pub const REVERT: HostCost = HostCost::new(50, 1);
+    pub const INPUT: HostCost = HostCost::new(100, 1);
+    pub const SET_OUTPUT: HostCost = HostCost::new(100, 1);
+    pub const REVERT: HostCost = HostCost::new(100, 1);
     /// Per byte of key and of value read.
     pub const STORAGE_GET: HostCost = HostCost::new(1_000, 2);
     /// Per byte of key and of value written.
     pub const STORAGE_SET: HostCost = HostCost::new(3_000, 20);
     pub const STORAGE_REMOVE: HostCost = HostCost::new(2_000, 2);
     pub const STORAGE_CONTAINS: HostCost = HostCost::new(1_000, 2);
-    pub const ENV_READ: HostCost = HostCost::new(50, 0);
+    /// Every host call costs at least 100: entering and leaving the host takes as long as
+    /// about a hundred plain instructions (see the gas bench).
+    pub const ENV_READ: HostCost = HostCost::new(100, 0);
     pub const BALANCE: HostCost = HostCost::new(500, 0);
     pub const TRANSFER: HostCost = HostCost::new(3_000, 0);
     /// Per topic counts 32 bytes; per byte of data.
     pub const EMIT_EVENT: HostCost = HostCost::new(1_000, 8);
     /// Per byte of input; the callee's own execution is charged as it runs.
     pub const CALL_CONTRACT: HostCost = HostCost::new(10_000, 2);
-    pub const RETURN_DATA: HostCost = HostCost::new(50, 1);
+    pub const RETURN_DATA: HostCost = HostCost::new(100, 1);
     pub const HASH_BLAKE2_256: HostCost = HostCost::new(200, 1);
     pub const HASH_SHA256: HostCost = HostCost::new(200, 2);
     pub const ED25519_VERIFY: HostCost = HostCost::new(30_000, 1);
     pub const DEBUG_MESSAGE: HostCost = HostCost::new(100, 1);
+}
+
+/// The fuel wasmtime charges per operator: 1 for ordinary instructions (0 for `nop`, `drop` and
+/// block structure, as wasmtime does by default), the prices of [`gas::wasm`] for the rest.
+pub fn operator_costs() -> wasmtime::OperatorCost {
+    use gas::wasm::*;
+    let mut c = wasmtime::OperatorCost::new();
+    c.MemoryGrow = MEMORY_GROW;
+    c.MemorySize = MEMORY_SIZE;
+    c.MemoryFill = MEMORY_BULK;
+    c.MemoryCopy = MEMORY_BULK;
+    c.MemoryInit = MEMORY_BULK;
+    c.DataDrop = MEMORY_BULK;
+    c.TableGrow = TABLE_BULK;
+    c.TableFill = TABLE_BULK;
+    c.TableCopy = TABLE_BULK;
+    c.TableInit = TABLE_BULK;
+    c.ElemDrop = TABLE_BULK;
+    c.TableGet = TABLE_ACCESS;
+    c.TableSet = TABLE_ACCESS;
+    c.TableSize = TABLE_ACCESS;
+    c.Call = CALL;
+    c.CallIndirect = CALL_INDIRECT;
+    let v = &mut c.variable;
+    // Grown pages are charged by the store's limiter (`gas::MEMORY_PAGE`), initial ones too.
+    v.memory_grow_per_page = 0;
+    v.memory_fill_per_byte = MEMORY_BULK_PER_BYTE;
+    v.memory_copy_per_byte = MEMORY_BULK_PER_BYTE;
+    v.memory_init_per_byte = MEMORY_BULK_PER_BYTE;
+    v.table_grow_per_element = TABLE_BULK_PER_ELEMENT;
+    v.table_fill_per_element = TABLE_BULK_PER_ELEMENT;
+    v.table_copy_per_element = TABLE_BULK_PER_ELEMENT;
+    v.table_init_per_element = TABLE_BULK_PER_ELEMENT;
+    c
 }
 
 /// The gas schedule of every host function, by ABI name. A test checks it covers the ABI.

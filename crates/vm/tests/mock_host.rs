@@ -166,3 +166,82 @@ fn the_linker_defines_exactly_the_abi() {
     }
     assert_eq!(linked.len(), jjj_abi::HOST_FUNCTIONS.len(), "linked: {linked:?}");
 }
+
+/// Deploys `wat` at a fresh address of `host`; returns the address.
+fn deploy(host: &mut MapHost, seed: u8, wat: &str) -> AccountId {
+    let hash = Hash([seed; 32]);
+    let address = AccountId([seed; 32]);
+    host.code.insert(hash, wat::parse_str(wat).expect("wat"));
+    host.contracts.insert(address, ContractCode { code_hash: hash, reentrant: false });
+    address
+}
+
+#[test]
+fn input_is_charged_for_its_full_length_before_copying() {
+    // Asks for the input's length only (a zero-capacity buffer): the host used to copy the
+    // whole input first and charge for none of it.
+    let probe = r#"(module
+      (import "jjj" "input" (func $input (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "deploy"))
+      (func (export "call") (drop (call $input (i32.const 0) (i32.const 0)))))"#;
+    let (vm, mut host, _, user) = setup();
+    let contract = deploy(&mut host, 3, probe);
+    let gas = |len: usize| {
+        let out = vm.execute(host.clone(), call(contract, user, vec![7; len], false));
+        assert_eq!(out.end, FrameEnd::Success(vec![]));
+        out.gas_used
+    };
+    let (small, big) = (gas(10), gas(60_010));
+    let per_byte = jjj_vm::limits::gas::INVOKE.per_byte + jjj_vm::limits::gas::INPUT.per_byte;
+    assert_eq!(big - small, 60_000 * per_byte, "call setup and `input` both charge per byte of input");
+}
+
+#[test]
+fn a_failing_memory_grow_costs_gas() {
+    // A memory already at its maximum: every grow fails. A failing grow costs the host a call
+    // into the limiter; it used to cost one gas like an add.
+    let module = |body: &str| {
+        format!(
+            r#"(module (memory (export "memory") 1 1) (func (export "deploy"))
+               (func (export "call") {body}))"#
+        )
+    };
+    let (vm, mut host, _, user) = setup();
+    let plain = deploy(&mut host, 4, &module("(drop (i32.const 1))"));
+    let grow = deploy(&mut host, 5, &module("(drop (memory.grow (i32.const 1)))"));
+    let run = |c| vm.execute(host.clone(), call(c, user, vec![], false));
+    let (a, b) = (run(plain), run(grow));
+    assert_eq!(b.end, FrameEnd::Success(vec![]));
+    assert!(b.gas_used - a.gas_used >= 20, "a failing memory.grow cost {} gas", b.gas_used - a.gas_used);
+    assert_eq!(b.gas_used - a.gas_used, u64::from(jjj_vm::limits::gas::wasm::MEMORY_GROW));
+}
+
+#[test]
+fn memory_pages_cost_gas_initial_and_grown() {
+    use jjj_vm::limits::gas::{wasm, MEMORY_PAGE};
+    let module = |pages: u32, body: &str| {
+        format!(r#"(module (memory (export "memory") {pages}) (func (export "deploy")) (func (export "call") {body}))"#)
+    };
+    let (vm, mut host, _, user) = setup();
+    let one = deploy(&mut host, 6, &module(1, ""));
+    let two = deploy(&mut host, 7, &module(2, ""));
+    let grow0 = deploy(&mut host, 8, &module(1, "(drop (memory.grow (i32.const 0)))"));
+    let grow3 = deploy(&mut host, 9, &module(1, "(drop (memory.grow (i32.const 3)))"));
+    let run = |c, gas_limit| {
+        let mut inv = call(c, user, vec![], false);
+        inv.gas_limit = gas_limit;
+        vm.execute(host.clone(), inv)
+    };
+    let gas = |c| {
+        let out = run(c, 1_000_000);
+        assert_eq!(out.end, FrameEnd::Success(vec![]));
+        out.gas_used
+    };
+    assert_eq!(gas(two) - gas(one), MEMORY_PAGE, "an initial page");
+    assert_eq!(gas(grow3) - gas(grow0), 3 * MEMORY_PAGE, "grown pages");
+    assert!(gas(grow0) > u64::from(wasm::MEMORY_GROW) + MEMORY_PAGE);
+    // Pages are paid for even when no host call follows: the frame fails when it cannot pay.
+    let out = run(grow3, gas(grow3) - 1);
+    assert_eq!(out.end, FrameEnd::Failed("out of gas".into()));
+}
