@@ -1022,7 +1022,11 @@ mod tests {
             timestamp,
             proposer: validators()[1].account(),
         };
-        let (block, execution, refused) = runtime().build_block(store.state(), template, txs).unwrap();
+        // Test blocks as large as a test needs (the sync tests pack ~9 MB): the block limits
+        // themselves are tested in the executive.
+        let unlimited = jjj_executive::BlockLimits { max_txs: usize::MAX, max_bytes: usize::MAX, max_gas: u64::MAX };
+        let (block, execution, refused) =
+            runtime().with_block_limits(unlimited).build_block(store.state(), template, txs).unwrap();
         assert!(refused.is_empty(), "refused: {refused:?}");
         (block, execution)
     }
