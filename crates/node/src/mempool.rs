@@ -5,10 +5,10 @@ use jjj_executive::{Runtime, TxError};
 use jjj_primitives::params::MAX_TX_SIZE;
 use jjj_primitives::{AccountId, Hash, NetworkId, SignedTransaction};
 use jjj_rpc_api::ErrorCode;
-use jjj_state::{keys, Overlay, StateReader};
+use jjj_state::{keys, load_account, Overlay, StateReader};
 use parity_scale_codec::Encode;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MempoolError {
@@ -86,46 +86,78 @@ impl Mempool {
         self.by_hash.contains_key(hash)
     }
 
-    /// Admits a transaction after every check that does not need execution.
-    pub fn insert(
+    /// The cheap refusals, under the lock: a transaction already pending costs a hash lookup.
+    fn precheck(&self, hash: &Hash, stx: &SignedTransaction) -> Result<(), MempoolError> {
+        if self.by_hash.contains_key(hash) {
+            return Err(MempoolError::Duplicate(*hash));
+        }
+        let size = stx.encoded_size();
+        if size > MAX_TX_SIZE {
+            return Err(MempoolError::Invalid(TxError::TooLarge { size }));
+        }
+        Ok(())
+    }
+
+    /// Everything about a transaction that needs state or signatures but not the pool: who
+    /// signed (cheap) and the nonce against the state, then signature verification, the
+    /// expensive part, last. Returns the sender's next nonce. Runs without the mempool lock.
+    fn check(
+        runtime: &Runtime,
+        network: &NetworkId,
+        window: u64,
+        state: Arc<dyn StateReader>,
+        stx: &SignedTransaction,
+    ) -> Result<u64, MempoolError> {
+        let overlay = Overlay::new(state);
+        let sender = stx.tx.sender;
+        let st = |e: jjj_state::StateError| MempoolError::State(e.to_string());
+        let known = overlay.get(&keys::account(&sender)).map_err(st)?.is_some()
+            || overlay.get(&keys::multisig(&sender)).map_err(st)?.is_some();
+        if !known {
+            // Signatures first, so a stranger learns nothing before proving a key.
+            return match runtime.check_structure(&overlay, network, stx) {
+                Err(e @ (TxError::BadSignature(_) | TxError::WrongNetwork { .. })) => Err(MempoolError::Invalid(e)),
+                Ok(_) => match Runtime::verify_signatures(stx) {
+                    Err(e) => Err(MempoolError::Invalid(e)),
+                    Ok(()) => Err(MempoolError::UnknownSender(sender)),
+                },
+                Err(_) => Err(MempoolError::UnknownSender(sender)),
+            };
+        }
+        runtime.check_structure(&overlay, network, stx).map_err(MempoolError::Invalid)?;
+        let expected = load_account(&overlay, &sender).map_err(st)?.nonce;
+        let got = stx.tx.nonce;
+        if got < expected {
+            return Err(MempoolError::StaleNonce { expected, got });
+        }
+        if got >= expected.saturating_add(window) {
+            return Err(MempoolError::NonceTooFar { expected, got, window });
+        }
+        Runtime::verify_signatures(stx).map_err(MempoolError::Invalid)?;
+        Ok(expected)
+    }
+
+    /// [`admit`] without a lock around the pool (tests).
+    #[cfg(test)]
+    fn insert(
         &mut self,
         runtime: &Runtime,
         state: Arc<dyn StateReader>,
         stx: SignedTransaction,
     ) -> Result<Hash, MempoolError> {
         let hash = stx.hash();
+        self.precheck(&hash, &stx)?;
+        Mempool::check(runtime, &self.network, self.per_sender as u64, state, &stx)?;
+        self.insert_checked(hash, stx)
+    }
+
+    /// The pool's own rules, under the lock, for a transaction that passed [`Mempool::check`].
+    fn insert_checked(&mut self, hash: Hash, stx: SignedTransaction) -> Result<Hash, MempoolError> {
+        // Checked again: another thread may have admitted the same transaction meanwhile.
         if self.by_hash.contains_key(&hash) {
             return Err(MempoolError::Duplicate(hash));
         }
-        let size = stx.encoded_size();
-        if size > MAX_TX_SIZE {
-            return Err(MempoolError::Invalid(TxError::TooLarge { size }));
-        }
-        let overlay = Overlay::new(state);
         let sender = stx.tx.sender;
-        let known = overlay.get(&keys::account(&sender)).map_err(|e| MempoolError::State(e.to_string()))?.is_some()
-            || overlay.get(&keys::multisig(&sender)).map_err(|e| MempoolError::State(e.to_string()))?.is_some();
-        if !known {
-            // Signatures first, so a stranger learns nothing before proving a key.
-            if let Err(e @ (TxError::BadSignature(_) | TxError::WrongNetwork { .. })) =
-                runtime.check_transaction(&overlay, &self.network, &stx)
-            {
-                return Err(MempoolError::Invalid(e));
-            }
-            return Err(MempoolError::UnknownSender(sender));
-        }
-        // check_transaction verifies network, size, gas and signatures before the nonce, so a
-        // BadNonce for a future nonce means everything else is fine.
-        let expected = match runtime.check_transaction(&overlay, &self.network, &stx) {
-            Ok(_) => stx.tx.nonce,
-            Err(TxError::BadNonce { expected, got }) if got > expected => expected,
-            Err(TxError::BadNonce { expected, got }) => return Err(MempoolError::StaleNonce { expected, got }),
-            Err(e) => return Err(MempoolError::Invalid(e)),
-        };
-        let window = self.per_sender as u64;
-        if stx.tx.nonce >= expected.saturating_add(window) {
-            return Err(MempoolError::NonceTooFar { expected, got: stx.tx.nonce, window });
-        }
         let queue = self.senders.get(&sender);
         if queue.is_some_and(|q| q.contains_key(&stx.tx.nonce)) {
             return Err(MempoolError::NonceTaken { got: stx.tx.nonce });
@@ -236,6 +268,29 @@ impl Mempool {
     }
 }
 
+/// Admits a transaction into `pool` after every check that does not need execution. The lock
+/// is held only for the cheap parts: a duplicate costs a hash lookup, and signatures are
+/// verified with the lock released, so one expensive transaction never stalls the others.
+pub fn admit(
+    pool: &Mutex<Mempool>,
+    runtime: &Runtime,
+    state: Arc<dyn StateReader>,
+    stx: SignedTransaction,
+) -> Result<Hash, MempoolError> {
+    let hash = stx.hash();
+    let (network, window) = {
+        let p = lock(pool)?;
+        p.precheck(&hash, &stx)?;
+        (p.network.clone(), p.per_sender as u64)
+    };
+    Mempool::check(runtime, &network, window, state, &stx)?;
+    lock(pool)?.insert_checked(hash, stx)
+}
+
+fn lock(pool: &Mutex<Mempool>) -> Result<std::sync::MutexGuard<'_, Mempool>, MempoolError> {
+    pool.lock().map_err(|_| MempoolError::State("mempool lock poisoned".into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,5 +369,43 @@ mod tests {
         m.prune(&batch, committed);
         assert_eq!(m.len(), 2, "the two transactions left out of the batch remain");
         assert!(batch.iter().all(|t| !m.contains(&t.hash())));
+    }
+
+    #[test]
+    fn cheap_refusals_verify_no_signature() {
+        let (rt, s, a, b, net) = setup();
+        let m = Mutex::new(Mempool::new(net.clone(), 10, 3));
+        let ok = tx(&a, &net, 0);
+        admit(&m, &rt, s.clone(), ok.clone()).expect("admit");
+        let verified = Runtime::signatures_verified_on_this_thread;
+        let before = verified();
+        assert_eq!(admit(&m, &rt, s.clone(), ok.clone()), Err(MempoolError::Duplicate(ok.hash())));
+        assert_eq!(verified(), before, "a duplicate costs a hash lookup");
+        // 2,700 valid-looking signatures on a key account's transaction.
+        let mut many = tx(&a, &net, 1);
+        many.tx.gas_limit = 20_000_000;
+        let sig = a.sign(&many.tx.signing_payload());
+        many.signatures = vec![sig; 2_700];
+        let err = admit(&m, &rt, s.clone(), many).expect_err("refused");
+        assert!(err.to_string().contains("no account takes more than"), "{err}");
+        let mut stranger_signed = tx(&a, &net, 1);
+        stranger_signed.signatures = vec![b.sign(&stranger_signed.tx.signing_payload())];
+        let err = admit(&m, &rt, s.clone(), stranger_signed).expect_err("refused");
+        assert!(err.to_string().contains("exactly its own signature"), "{err}");
+        assert_eq!(verified(), before, "refused on who signed, before verifying");
+        // A nonce already used on chain (a replay of an included transaction).
+        let mut st = (*s).clone();
+        st.apply(
+            &[(keys::account(&b.account()), Some(jjj_state::Account { nonce: 5, balance: 1_000 }.encode()))]
+                .into_iter()
+                .collect(),
+        )
+        .expect("bump");
+        let st = Arc::new(st);
+        assert_eq!(admit(&m, &rt, st.clone(), tx(&b, &net, 4)), Err(MempoolError::StaleNonce { expected: 5, got: 4 }));
+        assert!(matches!(admit(&m, &rt, st.clone(), tx(&b, &net, 9)), Err(MempoolError::NonceTooFar { .. })));
+        assert_eq!(verified(), before, "nonce refusals come before verification");
+        admit(&m, &rt, st, tx(&b, &net, 5)).expect("admit");
+        assert_eq!(verified(), before + 1);
     }
 }
