@@ -1,13 +1,14 @@
 //! The mempool of one network: bounded, refuses with a clear reason what can never be included,
 //! orders each sender's transactions by nonce, and hands the proposer batches taken round-robin
 //! across senders (so one busy account cannot starve the others).
+use jjj_config::{DEFAULT_MEMPOOL_MAX_BYTES, DEFAULT_MEMPOOL_SENDER_MAX_BYTES};
 use jjj_executive::{Runtime, TxError};
 use jjj_primitives::params::MAX_TX_SIZE;
 use jjj_primitives::{AccountId, Hash, NetworkId, SignedTransaction};
 use jjj_rpc_api::ErrorCode;
 use jjj_state::{keys, load_account, Overlay, StateReader};
 use parity_scale_codec::Encode;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,8 +27,12 @@ pub enum MempoolError {
     UnknownSender(AccountId),
     #[error("the sender has {0} transactions pending, the most allowed")]
     SenderFull(usize),
-    #[error("the mempool is full ({0} transactions)")]
+    #[error("the sender has {0} bytes of transactions pending, the most allowed")]
+    SenderBytesFull(usize),
+    #[error("the mempool is full ({0} transactions) and no sender holds more of it than this one would")]
     Full(usize),
+    #[error("the mempool is full ({0} bytes) and no sender holds more of it than this one would")]
+    FullBytes(usize),
     #[error("state: {0}")]
     State(String),
 }
@@ -48,7 +53,10 @@ impl MempoolError {
             }
             MempoolError::Duplicate(_) => ErrorCode::DuplicateTransaction,
             MempoolError::UnknownSender(_) => ErrorCode::UnknownSender,
-            MempoolError::SenderFull(_) | MempoolError::Full(_) => ErrorCode::MempoolFull,
+            MempoolError::SenderFull(_)
+            | MempoolError::SenderBytesFull(_)
+            | MempoolError::Full(_)
+            | MempoolError::FullBytes(_) => ErrorCode::MempoolFull,
             MempoolError::Invalid(_) | MempoolError::State(_) => ErrorCode::TxRefused,
         }
     }
@@ -58,8 +66,18 @@ pub struct Mempool {
     network: NetworkId,
     capacity: usize,
     per_sender: usize,
+    /// Most encoded bytes pending in all; the count alone would let 266 KB transactions take
+    /// tens of GB.
+    max_bytes: usize,
+    /// Most encoded bytes one sender may have pending.
+    max_sender_bytes: usize,
     senders: BTreeMap<AccountId, BTreeMap<u64, SignedTransaction>>,
     by_hash: HashMap<Hash, (AccountId, u64)>,
+    /// Encoded bytes pending, in all and per sender; `by_weight` orders senders by their bytes,
+    /// so the heaviest is found in O(log n) when the pool must make room.
+    bytes: usize,
+    sender_bytes: HashMap<AccountId, usize>,
+    by_weight: BTreeSet<(usize, AccountId)>,
     /// Where the next batch starts its round-robin, so senders take turns going first.
     cursor: Option<AccountId>,
 }
@@ -70,10 +88,22 @@ impl Mempool {
             network,
             capacity,
             per_sender: per_sender.max(1),
+            max_bytes: DEFAULT_MEMPOOL_MAX_BYTES,
+            max_sender_bytes: DEFAULT_MEMPOOL_SENDER_MAX_BYTES,
             senders: BTreeMap::new(),
             by_hash: HashMap::new(),
+            bytes: 0,
+            sender_bytes: HashMap::new(),
+            by_weight: BTreeSet::new(),
             cursor: None,
         }
+    }
+
+    /// Sets the byte limits (in all, per sender); a limit below one transaction's size keeps
+    /// such transactions out.
+    pub fn set_byte_limits(&mut self, max_bytes: usize, max_sender_bytes: usize) {
+        self.max_bytes = max_bytes;
+        self.max_sender_bytes = max_sender_bytes.min(max_bytes);
     }
 
     pub fn len(&self) -> usize {
@@ -165,12 +195,67 @@ impl Mempool {
         if queue.map_or(0, |q| q.len()) >= self.per_sender {
             return Err(MempoolError::SenderFull(self.per_sender));
         }
-        if self.len() >= self.capacity {
-            return Err(MempoolError::Full(self.capacity));
+        let size = stx.encoded_size();
+        let held = self.sender_bytes.get(&sender).copied().unwrap_or(0);
+        if held + size > self.max_sender_bytes {
+            return Err(MempoolError::SenderBytesFull(self.max_sender_bytes));
         }
+        self.make_room(&sender, held + size, size)?;
         self.by_hash.insert(hash, (sender, stx.tx.nonce));
         self.senders.entry(sender).or_default().insert(stx.tx.nonce, stx);
+        self.bytes += size;
+        self.reweigh(sender, held, held + size);
         Ok(hash)
+    }
+
+    /// Frees room for `size` more bytes and one more transaction, when the pool is full, by
+    /// evicting the highest nonces of the senders holding the most bytes — only of senders
+    /// holding more than the newcomer's sender would (`weight`), so a sender can never push
+    /// out someone with a smaller share, and whoever holds the most waits.
+    fn make_room(&mut self, sender: &AccountId, weight: usize, size: usize) -> Result<(), MempoolError> {
+        loop {
+            let over_count = self.len() >= self.capacity;
+            let over_bytes = self.bytes + size > self.max_bytes;
+            if !over_count && !over_bytes {
+                return Ok(());
+            }
+            let refusal =
+                if over_bytes { MempoolError::FullBytes(self.max_bytes) } else { MempoolError::Full(self.capacity) };
+            let Some(&(heaviest, victim)) = self.by_weight.last() else { return Err(refusal) };
+            if victim == *sender || heaviest <= weight {
+                return Err(refusal);
+            }
+            let Some(nonce) = self.senders.get(&victim).and_then(|q| q.keys().next_back().copied()) else {
+                return Err(refusal);
+            };
+            tracing::debug!(network = %self.network, %victim, nonce, "mempool full: evicted the heaviest sender's highest nonce");
+            self.remove(&victim, nonce);
+        }
+    }
+
+    /// Removes one pending transaction, keeping every index and byte count in step.
+    fn remove(&mut self, sender: &AccountId, nonce: u64) -> Option<SignedTransaction> {
+        let queue = self.senders.get_mut(sender)?;
+        let tx = queue.remove(&nonce)?;
+        if queue.is_empty() {
+            self.senders.remove(sender);
+        }
+        self.by_hash.remove(&tx.hash());
+        let size = tx.encoded_size();
+        self.bytes = self.bytes.saturating_sub(size);
+        let held = self.sender_bytes.get(sender).copied().unwrap_or(0);
+        self.reweigh(*sender, held, held.saturating_sub(size));
+        Some(tx)
+    }
+
+    fn reweigh(&mut self, sender: AccountId, old: usize, new: usize) {
+        self.by_weight.remove(&(old, sender));
+        if new == 0 {
+            self.sender_bytes.remove(&sender);
+        } else {
+            self.sender_bytes.insert(sender, new);
+            self.by_weight.insert((new, sender));
+        }
     }
 
     /// A batch for the next block: for each sender, consecutive nonces from its next nonce,
@@ -232,11 +317,8 @@ impl Mempool {
     pub fn prune(&mut self, included: &[SignedTransaction], next_nonce: impl Fn(&AccountId) -> u64) {
         let mut touched: Vec<AccountId> = Vec::new();
         for stx in included {
-            let h = stx.hash();
-            if let Some((sender, nonce)) = self.by_hash.remove(&h) {
-                if let Some(q) = self.senders.get_mut(&sender) {
-                    q.remove(&nonce);
-                }
+            if let Some((sender, nonce)) = self.by_hash.get(&stx.hash()).copied() {
+                self.remove(&sender, nonce);
             }
             touched.push(stx.tx.sender);
         }
@@ -244,16 +326,10 @@ impl Mempool {
         touched.dedup();
         for sender in touched {
             let next = next_nonce(&sender);
-            if let Some(q) = self.senders.get_mut(&sender) {
-                let stale: Vec<u64> = q.range(..next).map(|(n, _)| *n).collect();
-                for n in stale {
-                    if let Some(tx) = q.remove(&n) {
-                        self.by_hash.remove(&tx.hash());
-                    }
-                }
-                if q.is_empty() {
-                    self.senders.remove(&sender);
-                }
+            let stale: Vec<u64> =
+                self.senders.get(&sender).map(|q| q.range(..next).map(|(n, _)| *n).collect()).unwrap_or_default();
+            for n in stale {
+                self.remove(&sender, n);
             }
         }
     }
@@ -263,8 +339,9 @@ impl Mempool {
         self.by_hash.keys().copied().collect()
     }
 
+    /// Encoded bytes of every pending transaction.
     pub fn encoded_bytes(&self) -> usize {
-        self.senders.values().flat_map(|q| q.values()).map(|t| t.encode().len()).sum()
+        self.bytes
     }
 }
 
@@ -407,5 +484,73 @@ mod tests {
         assert_eq!(verified(), before, "nonce refusals come before verification");
         admit(&m, &rt, st, tx(&b, &net, 5)).expect("admit");
         assert_eq!(verified(), before + 1);
+    }
+
+    /// A transaction of `code` bytes of payload (admission does not execute it).
+    fn sized(k: &Keypair, net: &NetworkId, nonce: u64, code: usize) -> SignedTransaction {
+        k.sign_tx(Transaction {
+            network: net.clone(),
+            sender: k.account(),
+            nonce,
+            gas_limit: 2_000_000,
+            call: Call::UploadCode { code: vec![0; code] },
+        })
+    }
+
+    #[test]
+    fn a_sender_cannot_fill_the_pool_alone() {
+        let (rt, s, a, b, net) = setup();
+        let size = sized(&a, &net, 0, 1_000).encoded_size();
+        let mut m = Mempool::new(net.clone(), 100, 100);
+        m.set_byte_limits(6 * size, 4 * size);
+        for n in 0..4 {
+            m.insert(&rt, s.clone(), sized(&a, &net, n, 1_000)).expect("within the sender's bytes");
+        }
+        let err = m.insert(&rt, s.clone(), sized(&a, &net, 4, 1_000)).expect_err("over the sender's bytes");
+        assert_eq!(err, MempoolError::SenderBytesFull(4 * size));
+        assert_eq!(err.code(), ErrorCode::MempoolFull);
+        assert!(err.to_string().contains("bytes"), "says which limit: {err}");
+        assert_eq!(m.encoded_bytes(), 4 * size);
+        m.insert(&rt, s.clone(), sized(&b, &net, 0, 1_000)).expect("another sender still gets in");
+        assert_eq!(m.encoded_bytes(), 5 * size);
+    }
+
+    #[test]
+    fn a_full_pool_evicts_the_heaviest_senders_highest_nonce() {
+        let (rt, s, a, b, net) = setup();
+        let c = Keypair::from_name("c");
+        let mut st = (*s).clone();
+        st.apply(&genesis_changes(&[(c.account(), 1_000)])).expect("c");
+        let s = Arc::new(st);
+        let size = sized(&a, &net, 0, 1_000).encoded_size();
+        let mut m = Mempool::new(net.clone(), 100, 100);
+        m.set_byte_limits(6 * size, 4 * size);
+        for n in 0..4 {
+            m.insert(&rt, s.clone(), sized(&a, &net, n, 1_000)).expect("a");
+        }
+        for n in 0..2 {
+            m.insert(&rt, s.clone(), sized(&b, &net, n, 1_000)).expect("b");
+        }
+        assert_eq!(m.encoded_bytes(), 6 * size, "full");
+        let newcomer = sized(&c, &net, 0, 1_000);
+        m.insert(&rt, s.clone(), newcomer.clone()).expect("c displaces the heaviest sender");
+        assert!(m.contains(&newcomer.hash()));
+        assert!(!m.contains(&sized(&a, &net, 3, 1_000).hash()), "a's highest nonce went");
+        assert!(m.contains(&sized(&a, &net, 2, 1_000).hash()), "a keeps a run without gaps");
+        assert_eq!(m.encoded_bytes(), 6 * size, "the byte limit holds");
+        // a and b now hold 3 and 2: b's third would make it as heavy as a, so it must wait.
+        let err = m.insert(&rt, s.clone(), sized(&b, &net, 2, 1_000)).expect_err("no heavier sender to evict");
+        assert_eq!(err, MempoolError::FullBytes(6 * size));
+        // The count limit evicts the same way.
+        let mut m = Mempool::new(net.clone(), 3, 100);
+        for n in 0..3 {
+            m.insert(&rt, s.clone(), tx(&a, &net, n)).expect("a");
+        }
+        m.insert(&rt, s.clone(), tx(&b, &net, 0)).expect("b displaces a's highest nonce");
+        assert!(!m.contains(&tx(&a, &net, 2).hash()));
+        assert_eq!(m.len(), 3);
+        m.insert(&rt, s.clone(), tx(&c, &net, 0)).expect("a holds 2, c would hold 1");
+        assert!(!m.contains(&tx(&a, &net, 1).hash()));
+        assert_eq!(m.insert(&rt, s.clone(), tx(&b, &net, 1)), Err(MempoolError::Full(3)), "b would hold the most");
     }
 }

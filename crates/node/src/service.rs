@@ -115,6 +115,11 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, String> {
             config.mempool_capacity,
             config.mempool_per_sender,
         )?;
+        chain
+            .mempool
+            .lock()
+            .map_err(|_| "mempool lock poisoned".to_string())?
+            .set_byte_limits(config.mempool_max_bytes, config.mempool_sender_max_bytes);
         tracing::info!(network = %name, height = chain.head().0, "serving network");
         chains.insert(name, chain);
     }
