@@ -144,7 +144,9 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, String> {
     let rpc_config = jsonrpsee::server::ServerConfig::builder()
         .max_request_body_size(jjj_rpc_api::MAX_REQUEST_BYTES)
         .max_response_body_size(64 * 1024 * 1024)
-        .max_connections(1_000)
+        .max_connections(config.rpc.max_connections)
+        .max_subscriptions_per_connection(config.rpc.max_subscriptions_per_connection)
+        .set_batch_request_config(jsonrpsee::server::BatchRequestConfig::Limit(config.rpc.max_batch_len))
         .build();
     let server = jsonrpsee::server::Server::builder()
         .set_config(rpc_config)
@@ -152,7 +154,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, String> {
         .await
         .map_err(|e| format!("RPC on {}: {e}", config.rpc_listen))?;
     let rpc_addr = server.local_addr().map_err(|e| e.to_string())?;
-    let rpc = server.start(crate::rpc::module(node.clone()));
+    let rpc = server.start(crate::rpc::module(node.clone(), &config.rpc)?);
     tracing::info!(%rpc_addr, p2p = %node.net.local_addr(), id = %node.id, "node {} started", node.name);
 
     if let Some(addr) = config.metrics_listen {
