@@ -148,3 +148,31 @@ pub fn save_key(path: &Path, key: &Keypair) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+name = "v"
+key_file = "v.key"
+data_dir = "data"
+p2p_listen = "127.0.0.1:30301"
+rpc_listen = "127.0.0.1:9944"
+genesis = ["genesis.json"]
+"#;
+
+    #[test]
+    fn limits_default_when_left_out_and_may_be_set_one_by_one() {
+        let c: NodeConfig = toml::from_str(BASE).expect("an older config still loads");
+        assert_eq!(c.mempool_max_bytes, DEFAULT_MEMPOOL_MAX_BYTES);
+        assert_eq!(c.mempool_sender_max_bytes, DEFAULT_MEMPOOL_SENDER_MAX_BYTES);
+        assert_eq!(c.rpc, RpcLimits::default());
+        let text = format!("{BASE}mempool_max_bytes = 1000\n\n[rpc]\nmax_batch_len = 4\n");
+        let c: NodeConfig = toml::from_str(&text).expect("config");
+        assert_eq!(c.mempool_max_bytes, 1000);
+        assert_eq!(c.rpc, RpcLimits { max_batch_len: 4, ..RpcLimits::default() });
+        let back: NodeConfig = toml::from_str(&c.to_toml().expect("toml")).expect("round trip");
+        assert_eq!(back.rpc, c.rpc);
+    }
+}
