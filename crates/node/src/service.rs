@@ -50,6 +50,9 @@ impl Node {
         let peers = self.net.peers().len() as u64;
         for (name, c) in &self.chains {
             c.metrics.peers.store(peers, Relaxed);
+            if let Ok(pool) = c.mempool.lock() {
+                c.metrics.mempool_bytes.store(pool.encoded_bytes() as u64, Relaxed);
+            }
             c.metrics.render(name, &mut out);
         }
         out
