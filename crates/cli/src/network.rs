@@ -105,6 +105,9 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
             view_timeout_ms: a.view_timeout_ms,
             mempool_capacity: 100_000,
             mempool_per_sender: 1_024,
+            mempool_max_bytes: jjj_config::DEFAULT_MEMPOOL_MAX_BYTES,
+            mempool_sender_max_bytes: jjj_config::DEFAULT_MEMPOOL_SENDER_MAX_BYTES,
+            rpc: Default::default(),
         };
         std::fs::write(a.dir.join(format!("{name}.toml")), cfg.to_toml()?).map_err(|e| e.to_string())?;
         println!(

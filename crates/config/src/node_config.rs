@@ -45,6 +45,50 @@ pub struct NodeConfig {
     /// Most pending transactions of one sender.
     #[serde(default = "default_per_sender")]
     pub mempool_per_sender: usize,
+    /// Most encoded bytes of transactions waiting in one network's mempool. When full, the
+    /// senders holding the most bytes lose their highest nonces to make room.
+    #[serde(default = "default_mempool_max_bytes")]
+    pub mempool_max_bytes: usize,
+    /// Most encoded bytes of one sender's pending transactions.
+    #[serde(default = "default_mempool_sender_max_bytes")]
+    pub mempool_sender_max_bytes: usize,
+    /// What one RPC client may cost the node (the `[rpc]` table).
+    #[serde(default)]
+    pub rpc: RpcLimits,
+}
+
+/// Default of `mempool_max_bytes`: 64 blocks of the default 4 MiB.
+pub const DEFAULT_MEMPOOL_MAX_BYTES: usize = 256 * 1024 * 1024;
+/// Default of `mempool_sender_max_bytes`: room for dozens of the largest transactions.
+pub const DEFAULT_MEMPOOL_SENDER_MAX_BYTES: usize = 16 * 1024 * 1024;
+
+/// The RPC server's limits (`[rpc]` in the node config); every field may be left out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RpcLimits {
+    /// Most simultaneous HTTP/WebSocket connections.
+    pub max_connections: u32,
+    /// Most subscriptions one WebSocket connection may hold.
+    pub max_subscriptions_per_connection: u32,
+    /// Most calls in one JSON-RPC batch.
+    pub max_batch_len: u32,
+    /// Most RPC calls doing blocking work (contract queries and dry runs, storage reads) at
+    /// once; more are answered "busy, retry" at once instead of queueing.
+    pub max_concurrent_calls: usize,
+    /// Gas of a `contract_query`/`contract_dryRun` that names none, and the most one may ask for.
+    pub call_gas_limit: u64,
+}
+
+impl Default for RpcLimits {
+    fn default() -> Self {
+        RpcLimits {
+            max_connections: 256,
+            max_subscriptions_per_connection: 32,
+            max_batch_len: 32,
+            max_concurrent_calls: 4,
+            call_gas_limit: 20_000_000,
+        }
+    }
 }
 
 fn default_view_timeout() -> u64 {
@@ -55,6 +99,12 @@ fn default_mempool_capacity() -> usize {
 }
 fn default_per_sender() -> usize {
     1_024
+}
+fn default_mempool_max_bytes() -> usize {
+    DEFAULT_MEMPOOL_MAX_BYTES
+}
+fn default_mempool_sender_max_bytes() -> usize {
+    DEFAULT_MEMPOOL_SENDER_MAX_BYTES
 }
 
 impl NodeConfig {
@@ -97,4 +147,32 @@ pub fn save_key(path: &Path, key: &Keypair) -> Result<(), String> {
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+name = "v"
+key_file = "v.key"
+data_dir = "data"
+p2p_listen = "127.0.0.1:30301"
+rpc_listen = "127.0.0.1:9944"
+genesis = ["genesis.json"]
+"#;
+
+    #[test]
+    fn limits_default_when_left_out_and_may_be_set_one_by_one() {
+        let c: NodeConfig = toml::from_str(BASE).expect("an older config still loads");
+        assert_eq!(c.mempool_max_bytes, DEFAULT_MEMPOOL_MAX_BYTES);
+        assert_eq!(c.mempool_sender_max_bytes, DEFAULT_MEMPOOL_SENDER_MAX_BYTES);
+        assert_eq!(c.rpc, RpcLimits::default());
+        let text = format!("{BASE}mempool_max_bytes = 1000\n\n[rpc]\nmax_batch_len = 4\n");
+        let c: NodeConfig = toml::from_str(&text).expect("config");
+        assert_eq!(c.mempool_max_bytes, 1000);
+        assert_eq!(c.rpc, RpcLimits { max_batch_len: 4, ..RpcLimits::default() });
+        let back: NodeConfig = toml::from_str(&c.to_toml().expect("toml")).expect("round trip");
+        assert_eq!(back.rpc, c.rpc);
+    }
 }

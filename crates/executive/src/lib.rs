@@ -27,7 +27,7 @@ use jjj_state::{
 use jjj_vm::limits::gas;
 use jjj_vm::{Entry, FrameEnd, Invocation, Vm, VmError};
 
-pub use jjj_vm::VmConfig;
+pub use jjj_vm::{limits::MAX_INSTANCES_PER_TX, VmConfig};
 use parity_scale_codec::Encode;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -200,8 +200,28 @@ impl Runtime {
     }
 
     /// Checks everything about a transaction that does not need execution: network, size, gas
-    /// limit, signatures and nonce against `overlay`. The mempool calls this too.
+    /// limit, signatures and nonce against `overlay`. The mempool calls the parts separately
+    /// ([`Runtime::check_structure`], [`Runtime::verify_signatures`]) to keep the expensive one last.
     pub fn check_transaction(
+        &self,
+        overlay: &Overlay,
+        network: &NetworkId,
+        stx: &SignedTransaction,
+    ) -> Result<u64, TxError> {
+        let intrinsic = self.check_structure(overlay, network, stx)?;
+        Self::verify_signatures(stx)?;
+        let account = load_account(overlay, &stx.tx.sender)?;
+        if stx.tx.nonce != account.nonce {
+            return Err(TxError::BadNonce { expected: account.nonce, got: stx.tx.nonce });
+        }
+        Ok(intrinsic)
+    }
+
+    /// Every check that costs no signature verification: network, size, gas limit, and who
+    /// signed (count, distinctness, the sender or its multisig members). Returns the intrinsic
+    /// gas. Run before [`Runtime::verify_signatures`] so a malformed transaction is refused for the
+    /// price of a state read, however many signatures it carries.
+    pub fn check_structure(
         &self,
         overlay: &Overlay,
         network: &NetworkId,
@@ -223,32 +243,28 @@ impl Runtime {
             return Err(TxError::GasLimitTooLow { gas_limit: tx.gas_limit, intrinsic });
         }
         self.check_signatures(overlay, stx)?;
-        let account = load_account(overlay, &tx.sender)?;
-        if tx.nonce != account.nonce {
-            return Err(TxError::BadNonce { expected: account.nonce, got: tx.nonce });
-        }
         Ok(intrinsic)
     }
 
+    /// Who signed, without verifying any signature: a key account's transaction carries exactly
+    /// its own signature; a multisig's carries distinct members' signatures, at least its
+    /// threshold and at most its member count.
     fn check_signatures(&self, overlay: &Overlay, stx: &SignedTransaction) -> Result<(), TxError> {
-        let payload = stx.tx.signing_payload();
-        if stx.signatures.is_empty() {
+        let sender = &stx.tx.sender;
+        let count = stx.signatures.len();
+        if count == 0 {
             return Err(TxError::BadSignature("the transaction is not signed".into()));
         }
-        let mut signers = BTreeSet::new();
-        for s in &stx.signatures {
-            if !ed25519_verify(&s.signer, &payload, &s.signature) {
-                return Err(TxError::BadSignature(format!("the signature of {} does not verify", s.signer)));
-            }
-            if !signers.insert(s.signer) {
-                return Err(TxError::BadSignature(format!("{} signed twice", s.signer)));
-            }
+        // No account can use more: refused before even the state read.
+        if count > MAX_MULTISIG_MEMBERS {
+            return Err(TxError::BadSignature(format!(
+                "{count} signatures: no account takes more than {MAX_MULTISIG_MEMBERS}"
+            )));
         }
-        let sender = &stx.tx.sender;
         let mkey = keys::multisig(sender);
         match overlay.get(&mkey)? {
             None => {
-                if stx.signatures.len() != 1 || stx.signatures[0].signer != *sender {
+                if count != 1 || stx.signatures[0].signer != *sender {
                     return Err(TxError::BadSignature(format!(
                         "a key account's transaction carries exactly its own signature ({sender})"
                     )));
@@ -256,8 +272,17 @@ impl Runtime {
             }
             Some(bytes) => {
                 let ms: Multisig = decode_record(&mkey, &bytes)?;
-                if let Some(outsider) = signers.iter().find(|s| !ms.members.contains(s)) {
-                    return Err(TxError::BadSignature(format!("{outsider} is not a member of multisig {sender}")));
+                let mut signers = BTreeSet::new();
+                for s in &stx.signatures {
+                    if !ms.members.contains(&s.signer) {
+                        return Err(TxError::BadSignature(format!(
+                            "{} is not a member of multisig {sender}",
+                            s.signer
+                        )));
+                    }
+                    if !signers.insert(s.signer) {
+                        return Err(TxError::BadSignature(format!("{} signed twice", s.signer)));
+                    }
                 }
                 if (signers.len() as u32) < ms.threshold {
                     return Err(TxError::BadSignature(format!(
@@ -269,6 +294,30 @@ impl Runtime {
             }
         }
         Ok(())
+    }
+
+    /// Verifies every signature of a transaction (ed25519, the costly part of admission). Whether
+    /// the signers are the right ones is [`Runtime::check_structure`]'s question.
+    pub fn verify_signatures(stx: &SignedTransaction) -> Result<(), TxError> {
+        let payload = stx.tx.signing_payload();
+        for s in &stx.signatures {
+            Self::verified_counter().with(|c| c.set(c.get() + 1));
+            if !ed25519_verify(&s.signer, &payload, &s.signature) {
+                return Err(TxError::BadSignature(format!("the signature of {} does not verify", s.signer)));
+            }
+        }
+        Ok(())
+    }
+
+    /// How many signatures the calling thread has verified so far: lets tests show that a
+    /// refusal came before any verification.
+    pub fn signatures_verified_on_this_thread() -> u64 {
+        Self::verified_counter().with(|c| c.get())
+    }
+
+    fn verified_counter() -> &'static std::thread::LocalKey<std::cell::Cell<u64>> {
+        thread_local!(static VERIFIED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) });
+        &VERIFIED
     }
 
     /// Applies one transaction on top of `overlay`.
@@ -787,5 +836,72 @@ mod tests {
         assert!(exec.receipts[0].is_success());
         assert!(refused[0].1.to_string().contains("needs 2 signatures, got 1"));
         assert!(refused[1].1.to_string().contains("not a member"));
+    }
+
+    #[test]
+    fn who_signed_is_checked_before_any_signature_is_verified() {
+        let (rt, s, a, b) = setup();
+        let overlay = Overlay::new(s.clone());
+        let garbage = |who: &Keypair| Signature { signer: who.account(), signature: [7; 64] };
+        let mut many = transfer(&a, 0, b.account(), 1);
+        many.tx.gas_limit = 20_000_000;
+        many.signatures = (0..2_700).map(|_| garbage(&a)).collect();
+        let mut two = transfer(&a, 0, b.account(), 1);
+        two.signatures = vec![garbage(&a), garbage(&b)];
+        let mut stranger = transfer(&a, 0, b.account(), 1);
+        stranger.signatures = vec![garbage(&b)];
+        for (stx, why) in [
+            (many, "no account takes more than 16"),
+            (two, "exactly its own signature"),
+            (stranger, "exactly its own signature"),
+        ] {
+            let before = Runtime::signatures_verified_on_this_thread();
+            let err = rt.check_transaction(&overlay, &net(), &stx).expect_err("refused");
+            assert!(err.to_string().contains(why), "{err}");
+            assert_eq!(Runtime::signatures_verified_on_this_thread(), before, "{why}: no signature verified");
+        }
+        // A well-formed transaction with a bad signature still costs exactly its verifications.
+        let mut bad = transfer(&a, 0, b.account(), 1);
+        bad.signatures[0].signature[0] ^= 1;
+        let before = Runtime::signatures_verified_on_this_thread();
+        assert!(rt.check_transaction(&overlay, &net(), &bad).expect_err("bad").to_string().contains("does not verify"));
+        assert_eq!(Runtime::signatures_verified_on_this_thread(), before + 1);
+    }
+
+    #[test]
+    fn a_multisig_takes_only_distinct_members_and_no_more_than_it_has() {
+        let (rt, s, a, b) = setup();
+        let c = Keypair::from_name("c");
+        let create = a.sign_tx(Transaction {
+            network: net(),
+            sender: a.account(),
+            nonce: 0,
+            gas_limit: 100_000,
+            call: Call::CreateMultisig { members: vec![a.account(), b.account()], threshold: 2 },
+        });
+        let (_, exec, _) = rt.build_block(s.clone(), template(1), vec![create]).expect("build");
+        let mut st = (*s).clone();
+        st.apply(&exec.changes).expect("apply");
+        let overlay = Overlay::new(Arc::new(st));
+        let ms = multisig_address(&[a.account(), b.account()], 2);
+        let tx = Transaction {
+            network: net(),
+            sender: ms,
+            nonce: 0,
+            gas_limit: 1_000_000,
+            call: Call::Transfer { to: c.account(), amount: 1 },
+        };
+        let garbage = |who: &Keypair| Signature { signer: who.account(), signature: [7; 64] };
+        for (signatures, why) in [
+            (vec![garbage(&a), garbage(&b), garbage(&c)], "not a member"),
+            (vec![garbage(&a), garbage(&a)], "signed twice"),
+            (vec![garbage(&a), garbage(&b), garbage(&a)], "signed twice"),
+        ] {
+            let stx = SignedTransaction { tx: tx.clone(), signatures };
+            let before = Runtime::signatures_verified_on_this_thread();
+            let err = rt.check_transaction(&overlay, &net(), &stx).expect_err("refused");
+            assert!(err.to_string().contains(why), "{err}");
+            assert_eq!(Runtime::signatures_verified_on_this_thread(), before, "{why}: no signature verified");
+        }
     }
 }

@@ -347,10 +347,10 @@ impl Chain {
     }
 
     fn admit(&self, stx: SignedTransaction) -> Result<Hash, MempoolError> {
-        let state = self.store.state();
-        let mut pool = self.mempool.lock().map_err(|_| MempoolError::State("mempool lock poisoned".into()))?;
-        let r = pool.insert(&self.runtime, state, stx);
-        self.metrics.mempool.store(pool.len() as u64, Relaxed);
+        let r = crate::mempool::admit(&self.mempool, &self.runtime, self.store.state(), stx);
+        if let Ok(pool) = self.mempool.lock() {
+            self.metrics.mempool.store(pool.len() as u64, Relaxed);
+        }
         r
     }
 

@@ -1,14 +1,15 @@
 //! The mempool of one network: bounded, refuses with a clear reason what can never be included,
 //! orders each sender's transactions by nonce, and hands the proposer batches taken round-robin
 //! across senders (so one busy account cannot starve the others).
+use jjj_config::{DEFAULT_MEMPOOL_MAX_BYTES, DEFAULT_MEMPOOL_SENDER_MAX_BYTES};
 use jjj_executive::{Runtime, TxError};
 use jjj_primitives::params::MAX_TX_SIZE;
 use jjj_primitives::{AccountId, Hash, NetworkId, SignedTransaction};
 use jjj_rpc_api::ErrorCode;
-use jjj_state::{keys, Overlay, StateReader};
+use jjj_state::{keys, load_account, Overlay, StateReader};
 use parity_scale_codec::Encode;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MempoolError {
@@ -26,8 +27,12 @@ pub enum MempoolError {
     UnknownSender(AccountId),
     #[error("the sender has {0} transactions pending, the most allowed")]
     SenderFull(usize),
-    #[error("the mempool is full ({0} transactions)")]
+    #[error("the sender has {0} bytes of transactions pending, the most allowed")]
+    SenderBytesFull(usize),
+    #[error("the mempool is full ({0} transactions) and no sender holds more of it than this one would")]
     Full(usize),
+    #[error("the mempool is full ({0} bytes) and no sender holds more of it than this one would")]
+    FullBytes(usize),
     #[error("state: {0}")]
     State(String),
 }
@@ -48,7 +53,10 @@ impl MempoolError {
             }
             MempoolError::Duplicate(_) => ErrorCode::DuplicateTransaction,
             MempoolError::UnknownSender(_) => ErrorCode::UnknownSender,
-            MempoolError::SenderFull(_) | MempoolError::Full(_) => ErrorCode::MempoolFull,
+            MempoolError::SenderFull(_)
+            | MempoolError::SenderBytesFull(_)
+            | MempoolError::Full(_)
+            | MempoolError::FullBytes(_) => ErrorCode::MempoolFull,
             MempoolError::Invalid(_) | MempoolError::State(_) => ErrorCode::TxRefused,
         }
     }
@@ -58,8 +66,18 @@ pub struct Mempool {
     network: NetworkId,
     capacity: usize,
     per_sender: usize,
+    /// Most encoded bytes pending in all; the count alone would let 266 KB transactions take
+    /// tens of GB.
+    max_bytes: usize,
+    /// Most encoded bytes one sender may have pending.
+    max_sender_bytes: usize,
     senders: BTreeMap<AccountId, BTreeMap<u64, SignedTransaction>>,
     by_hash: HashMap<Hash, (AccountId, u64)>,
+    /// Encoded bytes pending, in all and per sender; `by_weight` orders senders by their bytes,
+    /// so the heaviest is found in O(log n) when the pool must make room.
+    bytes: usize,
+    sender_bytes: HashMap<AccountId, usize>,
+    by_weight: BTreeSet<(usize, AccountId)>,
     /// Where the next batch starts its round-robin, so senders take turns going first.
     cursor: Option<AccountId>,
 }
@@ -70,10 +88,22 @@ impl Mempool {
             network,
             capacity,
             per_sender: per_sender.max(1),
+            max_bytes: DEFAULT_MEMPOOL_MAX_BYTES,
+            max_sender_bytes: DEFAULT_MEMPOOL_SENDER_MAX_BYTES,
             senders: BTreeMap::new(),
             by_hash: HashMap::new(),
+            bytes: 0,
+            sender_bytes: HashMap::new(),
+            by_weight: BTreeSet::new(),
             cursor: None,
         }
+    }
+
+    /// Sets the byte limits (in all, per sender); a limit below one transaction's size keeps
+    /// such transactions out.
+    pub fn set_byte_limits(&mut self, max_bytes: usize, max_sender_bytes: usize) {
+        self.max_bytes = max_bytes;
+        self.max_sender_bytes = max_sender_bytes.min(max_bytes);
     }
 
     pub fn len(&self) -> usize {
@@ -86,46 +116,78 @@ impl Mempool {
         self.by_hash.contains_key(hash)
     }
 
-    /// Admits a transaction after every check that does not need execution.
-    pub fn insert(
+    /// The cheap refusals, under the lock: a transaction already pending costs a hash lookup.
+    fn precheck(&self, hash: &Hash, stx: &SignedTransaction) -> Result<(), MempoolError> {
+        if self.by_hash.contains_key(hash) {
+            return Err(MempoolError::Duplicate(*hash));
+        }
+        let size = stx.encoded_size();
+        if size > MAX_TX_SIZE {
+            return Err(MempoolError::Invalid(TxError::TooLarge { size }));
+        }
+        Ok(())
+    }
+
+    /// Everything about a transaction that needs state or signatures but not the pool: who
+    /// signed (cheap) and the nonce against the state, then signature verification, the
+    /// expensive part, last. Returns the sender's next nonce. Runs without the mempool lock.
+    fn check(
+        runtime: &Runtime,
+        network: &NetworkId,
+        window: u64,
+        state: Arc<dyn StateReader>,
+        stx: &SignedTransaction,
+    ) -> Result<u64, MempoolError> {
+        let overlay = Overlay::new(state);
+        let sender = stx.tx.sender;
+        let st = |e: jjj_state::StateError| MempoolError::State(e.to_string());
+        let known = overlay.get(&keys::account(&sender)).map_err(st)?.is_some()
+            || overlay.get(&keys::multisig(&sender)).map_err(st)?.is_some();
+        if !known {
+            // Signatures first, so a stranger learns nothing before proving a key.
+            return match runtime.check_structure(&overlay, network, stx) {
+                Err(e @ (TxError::BadSignature(_) | TxError::WrongNetwork { .. })) => Err(MempoolError::Invalid(e)),
+                Ok(_) => match Runtime::verify_signatures(stx) {
+                    Err(e) => Err(MempoolError::Invalid(e)),
+                    Ok(()) => Err(MempoolError::UnknownSender(sender)),
+                },
+                Err(_) => Err(MempoolError::UnknownSender(sender)),
+            };
+        }
+        runtime.check_structure(&overlay, network, stx).map_err(MempoolError::Invalid)?;
+        let expected = load_account(&overlay, &sender).map_err(st)?.nonce;
+        let got = stx.tx.nonce;
+        if got < expected {
+            return Err(MempoolError::StaleNonce { expected, got });
+        }
+        if got >= expected.saturating_add(window) {
+            return Err(MempoolError::NonceTooFar { expected, got, window });
+        }
+        Runtime::verify_signatures(stx).map_err(MempoolError::Invalid)?;
+        Ok(expected)
+    }
+
+    /// [`admit`] without a lock around the pool (tests).
+    #[cfg(test)]
+    fn insert(
         &mut self,
         runtime: &Runtime,
         state: Arc<dyn StateReader>,
         stx: SignedTransaction,
     ) -> Result<Hash, MempoolError> {
         let hash = stx.hash();
+        self.precheck(&hash, &stx)?;
+        Mempool::check(runtime, &self.network, self.per_sender as u64, state, &stx)?;
+        self.insert_checked(hash, stx)
+    }
+
+    /// The pool's own rules, under the lock, for a transaction that passed [`Mempool::check`].
+    fn insert_checked(&mut self, hash: Hash, stx: SignedTransaction) -> Result<Hash, MempoolError> {
+        // Checked again: another thread may have admitted the same transaction meanwhile.
         if self.by_hash.contains_key(&hash) {
             return Err(MempoolError::Duplicate(hash));
         }
-        let size = stx.encoded_size();
-        if size > MAX_TX_SIZE {
-            return Err(MempoolError::Invalid(TxError::TooLarge { size }));
-        }
-        let overlay = Overlay::new(state);
         let sender = stx.tx.sender;
-        let known = overlay.get(&keys::account(&sender)).map_err(|e| MempoolError::State(e.to_string()))?.is_some()
-            || overlay.get(&keys::multisig(&sender)).map_err(|e| MempoolError::State(e.to_string()))?.is_some();
-        if !known {
-            // Signatures first, so a stranger learns nothing before proving a key.
-            if let Err(e @ (TxError::BadSignature(_) | TxError::WrongNetwork { .. })) =
-                runtime.check_transaction(&overlay, &self.network, &stx)
-            {
-                return Err(MempoolError::Invalid(e));
-            }
-            return Err(MempoolError::UnknownSender(sender));
-        }
-        // check_transaction verifies network, size, gas and signatures before the nonce, so a
-        // BadNonce for a future nonce means everything else is fine.
-        let expected = match runtime.check_transaction(&overlay, &self.network, &stx) {
-            Ok(_) => stx.tx.nonce,
-            Err(TxError::BadNonce { expected, got }) if got > expected => expected,
-            Err(TxError::BadNonce { expected, got }) => return Err(MempoolError::StaleNonce { expected, got }),
-            Err(e) => return Err(MempoolError::Invalid(e)),
-        };
-        let window = self.per_sender as u64;
-        if stx.tx.nonce >= expected.saturating_add(window) {
-            return Err(MempoolError::NonceTooFar { expected, got: stx.tx.nonce, window });
-        }
         let queue = self.senders.get(&sender);
         if queue.is_some_and(|q| q.contains_key(&stx.tx.nonce)) {
             return Err(MempoolError::NonceTaken { got: stx.tx.nonce });
@@ -133,12 +195,67 @@ impl Mempool {
         if queue.map_or(0, |q| q.len()) >= self.per_sender {
             return Err(MempoolError::SenderFull(self.per_sender));
         }
-        if self.len() >= self.capacity {
-            return Err(MempoolError::Full(self.capacity));
+        let size = stx.encoded_size();
+        let held = self.sender_bytes.get(&sender).copied().unwrap_or(0);
+        if held + size > self.max_sender_bytes {
+            return Err(MempoolError::SenderBytesFull(self.max_sender_bytes));
         }
+        self.make_room(&sender, held + size, size)?;
         self.by_hash.insert(hash, (sender, stx.tx.nonce));
         self.senders.entry(sender).or_default().insert(stx.tx.nonce, stx);
+        self.bytes += size;
+        self.reweigh(sender, held, held + size);
         Ok(hash)
+    }
+
+    /// Frees room for `size` more bytes and one more transaction, when the pool is full, by
+    /// evicting the highest nonces of the senders holding the most bytes — only of senders
+    /// holding more than the newcomer's sender would (`weight`), so a sender can never push
+    /// out someone with a smaller share, and whoever holds the most waits.
+    fn make_room(&mut self, sender: &AccountId, weight: usize, size: usize) -> Result<(), MempoolError> {
+        loop {
+            let over_count = self.len() >= self.capacity;
+            let over_bytes = self.bytes + size > self.max_bytes;
+            if !over_count && !over_bytes {
+                return Ok(());
+            }
+            let refusal =
+                if over_bytes { MempoolError::FullBytes(self.max_bytes) } else { MempoolError::Full(self.capacity) };
+            let Some(&(heaviest, victim)) = self.by_weight.last() else { return Err(refusal) };
+            if victim == *sender || heaviest <= weight {
+                return Err(refusal);
+            }
+            let Some(nonce) = self.senders.get(&victim).and_then(|q| q.keys().next_back().copied()) else {
+                return Err(refusal);
+            };
+            tracing::debug!(network = %self.network, %victim, nonce, "mempool full: evicted the heaviest sender's highest nonce");
+            self.remove(&victim, nonce);
+        }
+    }
+
+    /// Removes one pending transaction, keeping every index and byte count in step.
+    fn remove(&mut self, sender: &AccountId, nonce: u64) -> Option<SignedTransaction> {
+        let queue = self.senders.get_mut(sender)?;
+        let tx = queue.remove(&nonce)?;
+        if queue.is_empty() {
+            self.senders.remove(sender);
+        }
+        self.by_hash.remove(&tx.hash());
+        let size = tx.encoded_size();
+        self.bytes = self.bytes.saturating_sub(size);
+        let held = self.sender_bytes.get(sender).copied().unwrap_or(0);
+        self.reweigh(*sender, held, held.saturating_sub(size));
+        Some(tx)
+    }
+
+    fn reweigh(&mut self, sender: AccountId, old: usize, new: usize) {
+        self.by_weight.remove(&(old, sender));
+        if new == 0 {
+            self.sender_bytes.remove(&sender);
+        } else {
+            self.sender_bytes.insert(sender, new);
+            self.by_weight.insert((new, sender));
+        }
     }
 
     /// A batch for the next block: for each sender, consecutive nonces from its next nonce,
@@ -200,11 +317,8 @@ impl Mempool {
     pub fn prune(&mut self, included: &[SignedTransaction], next_nonce: impl Fn(&AccountId) -> u64) {
         let mut touched: Vec<AccountId> = Vec::new();
         for stx in included {
-            let h = stx.hash();
-            if let Some((sender, nonce)) = self.by_hash.remove(&h) {
-                if let Some(q) = self.senders.get_mut(&sender) {
-                    q.remove(&nonce);
-                }
+            if let Some((sender, nonce)) = self.by_hash.get(&stx.hash()).copied() {
+                self.remove(&sender, nonce);
             }
             touched.push(stx.tx.sender);
         }
@@ -212,16 +326,10 @@ impl Mempool {
         touched.dedup();
         for sender in touched {
             let next = next_nonce(&sender);
-            if let Some(q) = self.senders.get_mut(&sender) {
-                let stale: Vec<u64> = q.range(..next).map(|(n, _)| *n).collect();
-                for n in stale {
-                    if let Some(tx) = q.remove(&n) {
-                        self.by_hash.remove(&tx.hash());
-                    }
-                }
-                if q.is_empty() {
-                    self.senders.remove(&sender);
-                }
+            let stale: Vec<u64> =
+                self.senders.get(&sender).map(|q| q.range(..next).map(|(n, _)| *n).collect()).unwrap_or_default();
+            for n in stale {
+                self.remove(&sender, n);
             }
         }
     }
@@ -231,9 +339,33 @@ impl Mempool {
         self.by_hash.keys().copied().collect()
     }
 
+    /// Encoded bytes of every pending transaction.
     pub fn encoded_bytes(&self) -> usize {
-        self.senders.values().flat_map(|q| q.values()).map(|t| t.encode().len()).sum()
+        self.bytes
     }
+}
+
+/// Admits a transaction into `pool` after every check that does not need execution. The lock
+/// is held only for the cheap parts: a duplicate costs a hash lookup, and signatures are
+/// verified with the lock released, so one expensive transaction never stalls the others.
+pub fn admit(
+    pool: &Mutex<Mempool>,
+    runtime: &Runtime,
+    state: Arc<dyn StateReader>,
+    stx: SignedTransaction,
+) -> Result<Hash, MempoolError> {
+    let hash = stx.hash();
+    let (network, window) = {
+        let p = lock(pool)?;
+        p.precheck(&hash, &stx)?;
+        (p.network.clone(), p.per_sender as u64)
+    };
+    Mempool::check(runtime, &network, window, state, &stx)?;
+    lock(pool)?.insert_checked(hash, stx)
+}
+
+fn lock(pool: &Mutex<Mempool>) -> Result<std::sync::MutexGuard<'_, Mempool>, MempoolError> {
+    pool.lock().map_err(|_| MempoolError::State("mempool lock poisoned".into()))
 }
 
 #[cfg(test)]
@@ -314,5 +446,111 @@ mod tests {
         m.prune(&batch, committed);
         assert_eq!(m.len(), 2, "the two transactions left out of the batch remain");
         assert!(batch.iter().all(|t| !m.contains(&t.hash())));
+    }
+
+    #[test]
+    fn cheap_refusals_verify_no_signature() {
+        let (rt, s, a, b, net) = setup();
+        let m = Mutex::new(Mempool::new(net.clone(), 10, 3));
+        let ok = tx(&a, &net, 0);
+        admit(&m, &rt, s.clone(), ok.clone()).expect("admit");
+        let verified = Runtime::signatures_verified_on_this_thread;
+        let before = verified();
+        assert_eq!(admit(&m, &rt, s.clone(), ok.clone()), Err(MempoolError::Duplicate(ok.hash())));
+        assert_eq!(verified(), before, "a duplicate costs a hash lookup");
+        // 2,700 valid-looking signatures on a key account's transaction.
+        let mut many = tx(&a, &net, 1);
+        many.tx.gas_limit = 20_000_000;
+        let sig = a.sign(&many.tx.signing_payload());
+        many.signatures = vec![sig; 2_700];
+        let err = admit(&m, &rt, s.clone(), many).expect_err("refused");
+        assert!(err.to_string().contains("no account takes more than"), "{err}");
+        let mut stranger_signed = tx(&a, &net, 1);
+        stranger_signed.signatures = vec![b.sign(&stranger_signed.tx.signing_payload())];
+        let err = admit(&m, &rt, s.clone(), stranger_signed).expect_err("refused");
+        assert!(err.to_string().contains("exactly its own signature"), "{err}");
+        assert_eq!(verified(), before, "refused on who signed, before verifying");
+        // A nonce already used on chain (a replay of an included transaction).
+        let mut st = (*s).clone();
+        st.apply(
+            &[(keys::account(&b.account()), Some(jjj_state::Account { nonce: 5, balance: 1_000 }.encode()))]
+                .into_iter()
+                .collect(),
+        )
+        .expect("bump");
+        let st = Arc::new(st);
+        assert_eq!(admit(&m, &rt, st.clone(), tx(&b, &net, 4)), Err(MempoolError::StaleNonce { expected: 5, got: 4 }));
+        assert!(matches!(admit(&m, &rt, st.clone(), tx(&b, &net, 9)), Err(MempoolError::NonceTooFar { .. })));
+        assert_eq!(verified(), before, "nonce refusals come before verification");
+        admit(&m, &rt, st, tx(&b, &net, 5)).expect("admit");
+        assert_eq!(verified(), before + 1);
+    }
+
+    /// A transaction of `code` bytes of payload (admission does not execute it).
+    fn sized(k: &Keypair, net: &NetworkId, nonce: u64, code: usize) -> SignedTransaction {
+        k.sign_tx(Transaction {
+            network: net.clone(),
+            sender: k.account(),
+            nonce,
+            gas_limit: 2_000_000,
+            call: Call::UploadCode { code: vec![0; code] },
+        })
+    }
+
+    #[test]
+    fn a_sender_cannot_fill_the_pool_alone() {
+        let (rt, s, a, b, net) = setup();
+        let size = sized(&a, &net, 0, 1_000).encoded_size();
+        let mut m = Mempool::new(net.clone(), 100, 100);
+        m.set_byte_limits(6 * size, 4 * size);
+        for n in 0..4 {
+            m.insert(&rt, s.clone(), sized(&a, &net, n, 1_000)).expect("within the sender's bytes");
+        }
+        let err = m.insert(&rt, s.clone(), sized(&a, &net, 4, 1_000)).expect_err("over the sender's bytes");
+        assert_eq!(err, MempoolError::SenderBytesFull(4 * size));
+        assert_eq!(err.code(), ErrorCode::MempoolFull);
+        assert!(err.to_string().contains("bytes"), "says which limit: {err}");
+        assert_eq!(m.encoded_bytes(), 4 * size);
+        m.insert(&rt, s.clone(), sized(&b, &net, 0, 1_000)).expect("another sender still gets in");
+        assert_eq!(m.encoded_bytes(), 5 * size);
+    }
+
+    #[test]
+    fn a_full_pool_evicts_the_heaviest_senders_highest_nonce() {
+        let (rt, s, a, b, net) = setup();
+        let c = Keypair::from_name("c");
+        let mut st = (*s).clone();
+        st.apply(&genesis_changes(&[(c.account(), 1_000)])).expect("c");
+        let s = Arc::new(st);
+        let size = sized(&a, &net, 0, 1_000).encoded_size();
+        let mut m = Mempool::new(net.clone(), 100, 100);
+        m.set_byte_limits(6 * size, 4 * size);
+        for n in 0..4 {
+            m.insert(&rt, s.clone(), sized(&a, &net, n, 1_000)).expect("a");
+        }
+        for n in 0..2 {
+            m.insert(&rt, s.clone(), sized(&b, &net, n, 1_000)).expect("b");
+        }
+        assert_eq!(m.encoded_bytes(), 6 * size, "full");
+        let newcomer = sized(&c, &net, 0, 1_000);
+        m.insert(&rt, s.clone(), newcomer.clone()).expect("c displaces the heaviest sender");
+        assert!(m.contains(&newcomer.hash()));
+        assert!(!m.contains(&sized(&a, &net, 3, 1_000).hash()), "a's highest nonce went");
+        assert!(m.contains(&sized(&a, &net, 2, 1_000).hash()), "a keeps a run without gaps");
+        assert_eq!(m.encoded_bytes(), 6 * size, "the byte limit holds");
+        // a and b now hold 3 and 2: b's third would make it as heavy as a, so it must wait.
+        let err = m.insert(&rt, s.clone(), sized(&b, &net, 2, 1_000)).expect_err("no heavier sender to evict");
+        assert_eq!(err, MempoolError::FullBytes(6 * size));
+        // The count limit evicts the same way.
+        let mut m = Mempool::new(net.clone(), 3, 100);
+        for n in 0..3 {
+            m.insert(&rt, s.clone(), tx(&a, &net, n)).expect("a");
+        }
+        m.insert(&rt, s.clone(), tx(&b, &net, 0)).expect("b displaces a's highest nonce");
+        assert!(!m.contains(&tx(&a, &net, 2).hash()));
+        assert_eq!(m.len(), 3);
+        m.insert(&rt, s.clone(), tx(&c, &net, 0)).expect("a holds 2, c would hold 1");
+        assert!(!m.contains(&tx(&a, &net, 1).hash()));
+        assert_eq!(m.insert(&rt, s.clone(), tx(&b, &net, 1)), Err(MempoolError::Full(3)), "b would hold the most");
     }
 }

@@ -13,6 +13,8 @@ pub struct Metrics {
     pub blocks: AtomicU64,
     pub transactions: AtomicU64,
     pub mempool: AtomicU64,
+    /// Encoded bytes waiting in the mempool (read when the page is rendered).
+    pub mempool_bytes: AtomicU64,
     pub peers: AtomicU64,
     pub tx_refused: AtomicU64,
     latency_buckets: [AtomicU64; 12],
@@ -51,6 +53,13 @@ impl Metrics {
             self.tx_refused.load(Relaxed),
         );
         g(out, "jjj_mempool_transactions", "Transactions waiting in the mempool.", "gauge", self.mempool.load(Relaxed));
+        g(
+            out,
+            "jjj_mempool_bytes",
+            "Encoded bytes of transactions waiting in the mempool.",
+            "gauge",
+            self.mempool_bytes.load(Relaxed),
+        );
         g(out, "jjj_peers", "Connected peers.", "gauge", self.peers.load(Relaxed));
         let name = "jjj_finality_latency_ms";
         let _ =
@@ -62,5 +71,19 @@ impl Metrics {
         let _ = writeln!(out, "{name}_bucket{{{l},le=\"+Inf\"}} {count}");
         let _ = writeln!(out, "{name}_sum{{{l}}} {}", self.latency_sum_ms.load(Relaxed));
         let _ = writeln!(out, "{name}_count{{{l}}} {count}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_shows_the_mempool_in_bytes() {
+        let m = Metrics::default();
+        m.mempool_bytes.store(123_456, Relaxed);
+        let mut page = String::new();
+        m.render("jj", &mut page);
+        assert!(page.contains("jjj_mempool_bytes{network=\"jj\"} 123456"), "{page}");
     }
 }

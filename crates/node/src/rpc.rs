@@ -16,18 +16,92 @@ use jsonrpsee::{PendingSubscriptionSink, RpcModule, SubscriptionMessage};
 use parity_scale_codec::{Decode, DecodeLimit, Encode};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// Events a `contract_events` call returns when it names no limit, and the most it may ask for.
 const DEFAULT_EVENTS_LIMIT: usize = 1_000;
 const MAX_EVENTS_LIMIT: usize = 10_000;
 
-/// The RPC methods over a running node.
-pub fn module(node: Arc<Node>) -> RpcModule<NodeRpc> {
-    NodeRpc { node }.into_rpc()
+/// Most RPC calls reading the store (blocks, accounts, events…) at once; more are answered
+/// "busy" rather than queued behind them.
+const MAX_CONCURRENT_READS: usize = 16;
+/// Most blocks one `contract_events` call may scan: the store walks the index height by height,
+/// so the range bounds the rows a filter that matches little can make it read.
+pub const MAX_EVENTS_BLOCK_RANGE: u64 = 10_000;
+
+/// The RPC methods over a running node. Contract queries and dry runs execute on a runtime of
+/// their own (its own engine and instance pool), so RPC load can never take an instance a block
+/// needs and turn into a failed receipt.
+pub fn module(node: Arc<Node>, limits: &jjj_config::RpcLimits) -> Result<RpcModule<NodeRpc>, String> {
+    Ok(NodeRpc::new(node, limits)?.into_rpc())
 }
 
 pub struct NodeRpc {
     node: Arc<Node>,
+    /// Executes `contract_query`/`contract_dryRun`: never the runtime blocks are built with.
+    runtime: jjj_executive::Runtime,
+    /// Permits for contract executions, and for store reads: blocking work runs on tokio's
+    /// blocking pool only while holding one, and a call finding none is refused at once.
+    executions: Arc<Semaphore>,
+    reads: Arc<Semaphore>,
+    /// Gas of a query or dry run that names none, and the most one may ask for.
+    call_gas_limit: u64,
+}
+
+impl NodeRpc {
+    fn new(node: Arc<Node>, limits: &jjj_config::RpcLimits) -> Result<NodeRpc, String> {
+        // Its own engine and instance pool, sized for the calls it may run at once (each uses at
+        // most MAX_INSTANCES_PER_TX instances): RPC load never reaches the block runtime's pool.
+        let calls = limits.max_concurrent_calls.max(1);
+        let pooled_instances =
+            u32::try_from(calls.saturating_mul(jjj_executive::MAX_INSTANCES_PER_TX)).unwrap_or(u32::MAX);
+        let config = jjj_executive::VmConfig { pooled_instances, ..Default::default() };
+        let runtime = jjj_executive::Runtime::with_config(config).map_err(|e| format!("RPC runtime: {e}"))?;
+        Ok(NodeRpc {
+            node,
+            runtime,
+            executions: Arc::new(Semaphore::new(calls)),
+            reads: Arc::new(Semaphore::new(MAX_CONCURRENT_READS)),
+            call_gas_limit: limits.call_gas_limit.min(MAX_TX_GAS),
+        })
+    }
+
+    /// Runs blocking work off the async workers, under a permit of `permits`; none free means
+    /// `ErrorCode::Busy`, never an unbounded wait.
+    async fn offload<T: Send + 'static>(
+        &self,
+        permits: &Arc<Semaphore>,
+        what: &str,
+        work: impl FnOnce(&Node) -> RpcResult<T> + Send + 'static,
+    ) -> RpcResult<T> {
+        let permit = permits.clone().try_acquire_owned().map_err(|_| {
+            ErrorCode::Busy.error(format!("the node is running as many {what} as it allows; retry shortly"))
+        })?;
+        let node = self.node.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work(&node)
+        })
+        .await
+        .map_err(|e| ErrorCode::Storage.error(format!("the call did not finish: {e}")))?
+    }
+
+    async fn read<T: Send + 'static>(&self, work: impl FnOnce(&Node) -> RpcResult<T> + Send + 'static) -> RpcResult<T> {
+        self.offload(&self.reads, "store reads", work).await
+    }
+
+    async fn execute(&self, p: CallRequest, query: bool) -> RpcResult<ReceiptJson> {
+        let gas = p.gas_limit.unwrap_or(self.call_gas_limit);
+        if gas > self.call_gas_limit {
+            return Err(ErrorCode::InvalidParams.error(format!(
+                "gas_limit {gas} is over this node's limit of {} for queries and dry runs",
+                self.call_gas_limit
+            )));
+        }
+        let runtime = self.runtime.clone();
+        self.offload(&self.executions, "contract queries and dry runs", move |node| call(node, &runtime, p, gas, query))
+            .await
+    }
 }
 
 fn unhex(what: &str, s: &str) -> RpcResult<Vec<u8>> {
@@ -74,8 +148,14 @@ struct CallRequest {
     at: Option<u64>,
 }
 
-/// Runs a call; blocking (contract execution), so never on the async workers.
-fn call(node: &Node, p: CallRequest, query: bool) -> RpcResult<ReceiptJson> {
+/// Runs a call on `runtime`; blocking (contract execution), so never on the async workers.
+fn call(
+    node: &Node,
+    runtime: &jjj_executive::Runtime,
+    p: CallRequest,
+    gas: u64,
+    query: bool,
+) -> RpcResult<ReceiptJson> {
     let c = chain(node, &p.network)?;
     let contract = account_param("contract", &p.contract)?;
     let sender = match &p.sender {
@@ -97,13 +177,12 @@ fn call(node: &Node, p: CallRequest, query: bool) -> RpcResult<ReceiptJson> {
     };
     let ctx = BlockContext { network: c.network.clone(), height: height + 1, timestamp: time };
     let value = if query { 0 } else { p.value.unwrap_or(0) };
-    let gas = p.gas_limit.unwrap_or(MAX_TX_GAS);
     let call = Call::Call { contract, input, value };
     // A query runs read-only: a message that would change state fails, saying so.
     let dry = if query {
-        c.runtime.query(state, &ctx, sender, call, gas)
+        runtime.query(state, &ctx, sender, call, gas)
     } else {
-        c.runtime.dry_run(state, &ctx, sender, call, gas)
+        runtime.dry_run(state, &ctx, sender, call, gas)
     }
     .map_err(|e| ErrorCode::ExecutionAborted.error(e.to_string()))?;
     let mut json = ReceiptJson::new(&dry.receipt, None, None);
@@ -111,11 +190,66 @@ fn call(node: &Node, p: CallRequest, query: bool) -> RpcResult<ReceiptJson> {
     Ok(json)
 }
 
-/// Forwards `updates` to a subscriber as they come, until either side closes; a subscriber
-/// that falls behind skips what it missed.
+/// `chain_getBlock`.
+fn block(
+    node: &Node,
+    network: String,
+    height: Option<u64>,
+    hash: Option<String>,
+    raw: Option<bool>,
+) -> RpcResult<Option<BlockJson>> {
+    let c = chain(node, &network)?;
+    let height = match (height, &hash) {
+        (Some(h), _) => h,
+        (None, Some(s)) => match storage(c.store.height_of(&hash_param(s)?))? {
+            Some(h) => h,
+            None => return Ok(None),
+        },
+        (None, None) => c.head().0,
+    };
+    let Some(header) = storage(c.store.header(height))? else { return Ok(None) };
+    let block = storage(c.store.block(height))?;
+    let transactions = block
+        .as_ref()
+        .map(|b| {
+            b.transactions
+                .iter()
+                .map(|t| BlockTxJson {
+                    hash: t.hash().to_string(),
+                    sender: t.tx.sender.to_string(),
+                    nonce: t.tx.nonce,
+                    call: t.tx.call.kind().to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = BlockJson {
+        header: HeaderJson::from(&header),
+        transactions,
+        raw_block: None,
+        raw_certificate: None,
+        raw_header: None,
+    };
+    if raw.unwrap_or(false) {
+        out.raw_block = block.map(|b| hex0x(&b.encode()));
+        out.raw_certificate = storage(c.store.certificate(height))?.map(|b| hex0x(&b));
+        out.raw_header = Some(hex0x(&header.encode()));
+    }
+    Ok(Some(out))
+}
+
+/// Forwards `updates` to a subscriber as they come, until either side closes. A subscriber
+/// that falls behind (the channel's backlog is bounded) gets a [`LaggedJson`] notice saying
+/// from which height to resubscribe, and the subscription ends: never a silent gap.
+/// `height_of` gives an update's height; `resume_after` is the height of the last update
+/// delivered (or, before any, the finalised head when the subscription began) and
+/// `next_height` turns it into the first height that may be missing.
 async fn forward<T: Clone, J: serde::Serialize>(
     pending: PendingSubscriptionSink,
     mut updates: tokio::sync::broadcast::Receiver<T>,
+    mut resume_after: u64,
+    next_height: fn(u64) -> u64,
+    height_of: impl Fn(&T) -> u64,
     to_json: impl Fn(&T) -> Option<J>,
 ) -> SubscriptionResult {
     let sink = pending.accept().await?;
@@ -129,8 +263,23 @@ async fn forward<T: Clone, J: serde::Serialize>(
                     if sink.send(msg).await.is_err() {
                         break;
                     }
+                    resume_after = height_of(&u);
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    let from = next_height(resume_after);
+                    let notice = LaggedJson {
+                        code: ErrorCode::Lagged.code(),
+                        message: format!(
+                            "this subscriber fell behind and missed {missed} items; resubscribe and fill the gap from height {from}"
+                        ),
+                        missed,
+                        resubscribe_from: from,
+                    };
+                    tracing::debug!(missed, from, "a subscriber lagged: subscription ended with a notice");
+                    let msg: SubscriptionMessage = serde_json::value::to_raw_value(&notice)?.into();
+                    let _ = sink.send(msg).await;
+                    break;
+                }
                 Err(_) => break,
             }
         }
@@ -181,89 +330,61 @@ impl NodeApiServer for NodeRpc {
         }
     }
 
-    fn block(
+    async fn block(
         &self,
         network: String,
         height: Option<u64>,
         hash: Option<String>,
         raw: Option<bool>,
     ) -> RpcResult<Option<BlockJson>> {
-        let c = chain(&self.node, &network)?;
-        let height = match (height, &hash) {
-            (Some(h), _) => h,
-            (None, Some(s)) => match storage(c.store.height_of(&hash_param(s)?))? {
-                Some(h) => h,
-                None => return Ok(None),
-            },
-            (None, None) => c.head().0,
-        };
-        let Some(header) = storage(c.store.header(height))? else { return Ok(None) };
-        let block = storage(c.store.block(height))?;
-        let transactions = block
-            .as_ref()
-            .map(|b| {
-                b.transactions
-                    .iter()
-                    .map(|t| BlockTxJson {
-                        hash: t.hash().to_string(),
-                        sender: t.tx.sender.to_string(),
-                        nonce: t.tx.nonce,
-                        call: t.tx.call.kind().to_string(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut out = BlockJson {
-            header: HeaderJson::from(&header),
-            transactions,
-            raw_block: None,
-            raw_certificate: None,
-            raw_header: None,
-        };
-        if raw.unwrap_or(false) {
-            out.raw_block = block.map(|b| hex0x(&b.encode()));
-            out.raw_certificate = storage(c.store.certificate(height))?.map(|b| hex0x(&b));
-            out.raw_header = Some(hex0x(&header.encode()));
-        }
-        Ok(Some(out))
+        self.read(move |node| block(node, network, height, hash, raw)).await
     }
 
-    fn finalized_head(&self, network: String) -> RpcResult<HeaderJson> {
-        let c = chain(&self.node, &network)?;
-        let (h, _) = c.head();
-        let header =
-            storage(c.store.header(h))?.ok_or_else(|| ErrorCode::Storage.error("the finalised head has no header"))?;
-        Ok(HeaderJson::from(&header))
+    async fn finalized_head(&self, network: String) -> RpcResult<HeaderJson> {
+        self.read(move |node| {
+            let c = chain(node, &network)?;
+            let (h, _) = c.head();
+            storage(c.store.header(h))?
+                .map(|header| HeaderJson::from(&header))
+                .ok_or_else(|| ErrorCode::Storage.error("the finalised head has no header"))
+        })
+        .await
     }
 
-    fn certificate(&self, network: String, height: u64) -> RpcResult<Option<CertificateJson>> {
-        let c = chain(&self.node, &network)?;
-        let Some(raw) = storage(c.store.certificate(height))? else { return Ok(None) };
-        let cert = jjj_consensus::CommitCertificate::decode(&mut &raw[..])
-            .map_err(|e| ErrorCode::Storage.error(format!("stored certificate: {e}")))?;
-        let verified = cert.verify(&c.network, &c.validators).is_ok();
-        Ok(Some(CertificateJson {
-            height: cert.height,
-            view: cert.view,
-            block_hash: cert.block_hash.to_string(),
-            signers: cert.signatures.iter().map(|(a, _)| a.to_string()).collect(),
-            verified,
-            raw: hex0x(&raw),
-        }))
+    async fn certificate(&self, network: String, height: u64) -> RpcResult<Option<CertificateJson>> {
+        self.read(move |node| {
+            let c = chain(node, &network)?;
+            let Some(raw) = storage(c.store.certificate(height))? else { return Ok(None) };
+            let cert = jjj_consensus::CommitCertificate::decode(&mut &raw[..])
+                .map_err(|e| ErrorCode::Storage.error(format!("stored certificate: {e}")))?;
+            let verified = cert.verify(&c.network, &c.validators).is_ok();
+            Ok(Some(CertificateJson {
+                height: cert.height,
+                view: cert.view,
+                block_hash: cert.block_hash.to_string(),
+                signers: cert.signatures.iter().map(|(a, _)| a.to_string()).collect(),
+                verified,
+                raw: hex0x(&raw),
+            }))
+        })
+        .await
     }
 
-    fn account(&self, network: String, account: String) -> RpcResult<AccountJson> {
-        let c = chain(&self.node, &network)?;
-        let who = account_param("account", &account)?;
-        let key = keys::account(&who);
-        let acct = match storage(c.store.state().get(&key))? {
-            Some(b) => storage(decode_record::<jjj_state::Account>(&key, &b))?,
-            None => Default::default(),
-        };
-        Ok(AccountJson { account: who.to_string(), balance: acct.balance, nonce: acct.nonce })
+    async fn account(&self, network: String, account: String) -> RpcResult<AccountJson> {
+        self.read(move |node| {
+            let c = chain(node, &network)?;
+            let who = account_param("account", &account)?;
+            let key = keys::account(&who);
+            let acct = match storage(c.store.state().get(&key))? {
+                Some(b) => storage(decode_record::<jjj_state::Account>(&key, &b))?,
+                None => Default::default(),
+            };
+            Ok(AccountJson { account: who.to_string(), balance: acct.balance, nonce: acct.nonce })
+        })
+        .await
     }
 
-    fn contract_query(
+    async fn contract_query(
         &self,
         network: String,
         contract: String,
@@ -273,10 +394,10 @@ impl NodeApiServer for NodeRpc {
         gas_limit: Option<u64>,
         at: Option<u64>,
     ) -> RpcResult<ReceiptJson> {
-        call(&self.node, CallRequest { network, contract, input, sender, value, gas_limit, at }, true)
+        self.execute(CallRequest { network, contract, input, sender, value, gas_limit, at }, true).await
     }
 
-    fn contract_dry_run(
+    async fn contract_dry_run(
         &self,
         network: String,
         contract: String,
@@ -286,10 +407,10 @@ impl NodeApiServer for NodeRpc {
         gas_limit: Option<u64>,
         at: Option<u64>,
     ) -> RpcResult<ReceiptJson> {
-        call(&self.node, CallRequest { network, contract, input, sender, value, gas_limit, at }, false)
+        self.execute(CallRequest { network, contract, input, sender, value, gas_limit, at }, false).await
     }
 
-    fn contract_events(
+    async fn contract_events(
         &self,
         network: String,
         contract: Option<String>,
@@ -298,37 +419,51 @@ impl NodeApiServer for NodeRpc {
         to: Option<u64>,
         limit: Option<usize>,
     ) -> RpcResult<Vec<EventJson>> {
-        let c = chain(&self.node, &network)?;
-        let filter = EventFilter {
-            contract: contract.as_deref().map(|s| account_param("contract", s)).transpose()?,
-            topic: topic.as_deref().map(hash_param).transpose()?,
-            from_height: from.unwrap_or(0),
-            to_height: to,
-            limit: limit.unwrap_or(DEFAULT_EVENTS_LIMIT).min(MAX_EVENTS_LIMIT),
-        };
-        Ok(storage(c.store.events(&filter))?.iter().map(event_json).collect())
+        self.read(move |node| {
+            let c = chain(node, &network)?;
+            let from_height = from.unwrap_or(0);
+            let to_height = to.unwrap_or_else(|| c.head().0);
+            if to_height.saturating_sub(from_height) >= MAX_EVENTS_BLOCK_RANGE {
+                return Err(ErrorCode::InvalidParams.error(format!(
+                    "heights {from_height} to {to_height} span more than {MAX_EVENTS_BLOCK_RANGE} blocks: \
+                     name `from` and `to` and ask in parts"
+                )));
+            }
+            let filter = EventFilter {
+                contract: contract.as_deref().map(|s| account_param("contract", s)).transpose()?,
+                topic: topic.as_deref().map(hash_param).transpose()?,
+                from_height,
+                to_height: Some(to_height),
+                limit: limit.unwrap_or(DEFAULT_EVENTS_LIMIT).min(MAX_EVENTS_LIMIT),
+            };
+            Ok(storage(c.store.events(&filter))?.iter().map(event_json).collect())
+        })
+        .await
     }
 
-    fn contract_info(&self, network: String, account: String) -> RpcResult<Option<ContractInfoJson>> {
-        let c = chain(&self.node, &network)?;
-        let who = account_param("account", &account)?;
-        let state = c.store.state();
-        let key = keys::contract(&who);
-        let Some(b) = storage(state.get(&key))? else { return Ok(None) };
-        let info: ContractInfo = storage(decode_record(&key, &b))?;
-        let code_key = keys::code_info(&info.code_hash);
-        let code: Option<CodeInfo> = match storage(state.get(&code_key))? {
-            Some(b) => Some(storage(decode_record(&code_key, &b))?),
-            None => None,
-        };
-        Ok(Some(ContractInfoJson {
-            address: who.to_string(),
-            code_hash: info.code_hash.to_string(),
-            deployer: info.deployer.to_string(),
-            instantiated_at: info.instantiated_at,
-            code_size: code.as_ref().map(|c| c.size),
-            reentrant: code.map(|c| c.reentrant),
-        }))
+    async fn contract_info(&self, network: String, account: String) -> RpcResult<Option<ContractInfoJson>> {
+        self.read(move |node| {
+            let c = chain(node, &network)?;
+            let who = account_param("account", &account)?;
+            let state = c.store.state();
+            let key = keys::contract(&who);
+            let Some(b) = storage(state.get(&key))? else { return Ok(None) };
+            let info: ContractInfo = storage(decode_record(&key, &b))?;
+            let code_key = keys::code_info(&info.code_hash);
+            let code: Option<CodeInfo> = match storage(state.get(&code_key))? {
+                Some(b) => Some(storage(decode_record(&code_key, &b))?),
+                None => None,
+            };
+            Ok(Some(ContractInfoJson {
+                address: who.to_string(),
+                code_hash: info.code_hash.to_string(),
+                deployer: info.deployer.to_string(),
+                instantiated_at: info.instantiated_at,
+                code_size: code.as_ref().map(|c| c.size),
+                reentrant: code.map(|c| c.reentrant),
+            }))
+        })
+        .await
     }
 
     fn health(&self) -> RpcResult<HealthJson> {
@@ -358,7 +493,10 @@ impl NodeApiServer for NodeRpc {
                 return Ok(());
             }
         };
-        forward(pending, c.heads.subscribe(), |h: &Header| Some(HeaderJson::from(h))).await
+        let updates = c.heads.subscribe();
+        // Heads come whole: after head h, the first one that can be missing is h + 1.
+        forward(pending, updates, c.head().0, |h| h + 1, |h: &Header| h.height, |h: &Header| Some(HeaderJson::from(h)))
+            .await
     }
 
     async fn subscribe_contract_events(
@@ -377,9 +515,15 @@ impl NodeApiServer for NodeRpc {
             }
         };
         let events = c.events.subscribe();
+        // Events of one block may be split by a lag: resume from the last delivered event's own
+        // height (the subscriber drops what it already has); before any, after the head.
+        let (head, _) = c.head();
         forward(
             pending,
             events,
+            head + 1,
+            |h| h,
+            |r: &EventRecord| r.height,
             |r: &EventRecord| {
                 if only.is_some_and(|c| c != r.event.contract) {
                     None
@@ -389,5 +533,194 @@ impl NodeApiServer for NodeRpc {
             },
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::RunningNode;
+    use jjj_config::{Genesis, GenesisAccount, GenesisValidator, NodeConfig, RpcLimits};
+    use jjj_crypto::Keypair;
+    use jsonrpsee::core::params::ObjectParams;
+    use jsonrpsee::MethodsError;
+
+    /// A one-validator node in this process, on free ports, with `rpc` limits.
+    async fn start(dir: &std::path::Path, rpc: RpcLimits) -> RunningNode {
+        let key = Keypair::from_name("validator");
+        jjj_config::save_key(&dir.join("v.key"), &key).expect("key");
+        let genesis = Genesis {
+            network: "jj".into(),
+            timestamp: 1_000,
+            validators: vec![GenesisValidator { id: key.account().to_string(), name: "v".into() }],
+            accounts: vec![GenesisAccount {
+                id: Keypair::from_name("a").account().to_string(),
+                name: "a".into(),
+                balance: 1_000,
+            }],
+            max_block_txs: 100,
+            max_block_bytes: 1 << 20,
+            block_gas_limit: jjj_primitives::params::DEFAULT_BLOCK_GAS_LIMIT,
+            empty_block_interval_ms: 0,
+            max_timestamp_lag_ms: jjj_config::genesis::DEFAULT_MAX_TIMESTAMP_LAG_MS,
+        };
+        std::fs::write(dir.join("genesis.json"), serde_json::to_string(&genesis).expect("json")).expect("genesis");
+        let config = NodeConfig {
+            name: "v".into(),
+            key_file: dir.join("v.key"),
+            data_dir: dir.join("data"),
+            p2p_listen: "127.0.0.1:0".parse().expect("addr"),
+            rpc_listen: "127.0.0.1:0".parse().expect("addr"),
+            metrics_listen: None,
+            genesis: vec![dir.join("genesis.json")],
+            peers: vec![],
+            view_timeout_ms: 2_000,
+            mempool_capacity: 100,
+            mempool_per_sender: 10,
+            mempool_max_bytes: jjj_config::DEFAULT_MEMPOOL_MAX_BYTES,
+            mempool_sender_max_bytes: jjj_config::DEFAULT_MEMPOOL_SENDER_MAX_BYTES,
+            rpc,
+        };
+        crate::service::start(config).await.expect("node starts")
+    }
+
+    fn params(pairs: &[(&str, serde_json::Value)]) -> ObjectParams {
+        let mut p = ObjectParams::new();
+        for (k, v) in pairs {
+            p.insert(k, v.clone()).expect("param");
+        }
+        p
+    }
+
+    fn dry_run(gas: Option<u64>) -> ObjectParams {
+        let mut p = vec![
+            ("network", serde_json::json!("jj")),
+            ("contract", serde_json::json!(AccountId([9; 32]).to_string())),
+            ("input", serde_json::json!("0x")),
+        ];
+        if let Some(g) = gas {
+            p.push(("gas_limit", serde_json::json!(g)));
+        }
+        params(&p)
+    }
+
+    fn code_of(e: MethodsError) -> i32 {
+        match e {
+            MethodsError::JsonRpc(obj) => obj.code(),
+            other => panic!("not an RPC error: {other}"),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dry_runs_over_the_cap_are_busy_and_never_touch_the_block_runtime() {
+        let dir = tempfile::tempdir().expect("dir");
+        let limits = RpcLimits { max_concurrent_calls: 2, ..RpcLimits::default() };
+        let node = start(dir.path(), limits.clone()).await;
+        let rpc = NodeRpc::new(node.node.clone(), &limits).expect("rpc");
+        let executions = rpc.executions.clone();
+        let module = rpc.into_rpc();
+        // Two dry runs in flight (their permits held): a third is refused at once, not queued.
+        let held = [executions.clone().try_acquire_owned().expect("1"), executions.try_acquire_owned().expect("2")];
+        for method in ["contract_dryRun", "contract_query"] {
+            let err = module.call::<_, ReceiptJson>(method, dry_run(None)).await.expect_err("busy");
+            assert_eq!(code_of(err), ErrorCode::Busy.code(), "{method}");
+        }
+        // Store reads have their own permits: they still answer.
+        let acct: AccountJson = module
+            .call(
+                "state_getAccount",
+                params(&[("network", "jj".into()), ("account", AccountId([1; 32]).to_string().into())]),
+            )
+            .await
+            .expect("reads are not starved by executions");
+        assert_eq!(acct.balance, 0);
+        drop(held);
+        let receipt: ReceiptJson = module.call("contract_dryRun", dry_run(None)).await.expect("a permit is free again");
+        assert_eq!(receipt.status, "failed", "there is no contract at that address");
+        node.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn calls_are_bounded_in_gas_and_event_scans_in_blocks() {
+        let dir = tempfile::tempdir().expect("dir");
+        let limits = RpcLimits { call_gas_limit: 5_000_000, ..RpcLimits::default() };
+        let node = start(dir.path(), limits.clone()).await;
+        let module = module(node.node.clone(), &limits).expect("rpc");
+        let err = module.call::<_, ReceiptJson>("contract_dryRun", dry_run(Some(100_000_000))).await.expect_err("gas");
+        assert_eq!(code_of(err), ErrorCode::InvalidParams.code());
+        let err = module.call::<_, ReceiptJson>("contract_query", dry_run(Some(5_000_001))).await.expect_err("gas");
+        assert_eq!(code_of(err), ErrorCode::InvalidParams.code());
+        module.call::<_, ReceiptJson>("contract_dryRun", dry_run(Some(5_000_000))).await.expect("at the limit");
+        let events = |from: u64, to: u64| params(&[("network", "jj".into()), ("from", from.into()), ("to", to.into())]);
+        let err = module.call::<_, Vec<EventJson>>("contract_events", events(0, MAX_EVENTS_BLOCK_RANGE)).await;
+        assert_eq!(code_of(err.expect_err("too wide")), ErrorCode::InvalidParams.code());
+        let ok: Vec<EventJson> =
+            module.call("contract_events", events(5, 4 + MAX_EVENTS_BLOCK_RANGE)).await.expect("within range");
+        assert!(ok.is_empty());
+        node.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lagging_subscriber_is_told_where_to_resubscribe() {
+        let dir = tempfile::tempdir().expect("dir");
+        let node = start(dir.path(), RpcLimits::default()).await;
+        let module = module(node.node.clone(), &RpcLimits::default()).expect("rpc");
+        // A subscriber that reads nothing while far more heads than the backlog go by.
+        let mut sub = module
+            .subscribe("chain_subscribeFinalizedHeads", params(&[("network", "jj".into())]), 1)
+            .await
+            .expect("subscribed");
+        let chain = node.node.chains.get("jj").expect("chain").clone();
+        let template = chain.store.header(0).expect("store").expect("genesis");
+        for height in 1..=5_000u64 {
+            let mut h = template.clone();
+            h.height = height;
+            let _ = chain.heads.send(h);
+        }
+        let mut last_delivered = 0;
+        let notice = loop {
+            let (item, _) = sub.next::<serde_json::Value>().await.expect("a notice before the end").expect("json");
+            if item.get("code").is_some() {
+                break item;
+            }
+            let height = item["height"].as_u64().expect("a header");
+            assert_eq!(height, last_delivered + 1, "a silent gap in the heads");
+            last_delivered = height;
+        };
+        let notice: LaggedJson = serde_json::from_value(notice).expect("notice");
+        assert_eq!(notice.code, ErrorCode::Lagged.code());
+        assert!(notice.missed > 0);
+        assert_eq!(notice.resubscribe_from, last_delivered + 1, "nothing before it was skipped");
+        assert!(sub.next::<serde_json::Value>().await.is_none(), "the subscription ends after the notice");
+        node.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batches_are_capped() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = tempfile::tempdir().expect("dir");
+        let node = start(dir.path(), RpcLimits { max_batch_len: 2, ..RpcLimits::default() }).await;
+        let post = |n: usize| {
+            let calls: Vec<String> =
+                (0..n).map(|i| format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"node_health","params":[]}}"#)).collect();
+            let body = format!("[{}]", calls.join(","));
+            let addr = node.rpc_addr;
+            async move {
+                let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
+                let req = format!(
+                    "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                sock.write_all(req.as_bytes()).await.expect("send");
+                let mut out = String::new();
+                sock.read_to_string(&mut out).await.expect("read");
+                out
+            }
+        };
+        let two = post(2).await;
+        assert_eq!(two.matches("\"result\"").count(), 2, "{two}");
+        let three = post(3).await;
+        assert!(three.contains("too large") && !three.contains("\"result\""), "{three}");
+        node.shutdown().await;
     }
 }

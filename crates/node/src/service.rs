@@ -58,6 +58,9 @@ impl Node {
         let peers = self.net.peers().len() as u64;
         for (name, c) in &self.chains {
             c.metrics.peers.store(peers, Relaxed);
+            if let Ok(pool) = c.mempool.lock() {
+                c.metrics.mempool_bytes.store(pool.encoded_bytes() as u64, Relaxed);
+            }
             c.metrics.render(name, &mut out);
         }
         out
@@ -129,6 +132,11 @@ pub async fn start_with(config: NodeConfig, flags: StartFlags) -> Result<Running
             ..ChainOptions::new(config.view_timeout_ms, config.mempool_capacity, config.mempool_per_sender)
         };
         let chain = Chain::start(g, store, runtime.clone(), key.clone(), net.clone(), options)?;
+        chain
+            .mempool
+            .lock()
+            .map_err(|_| "mempool lock poisoned".to_string())?
+            .set_byte_limits(config.mempool_max_bytes, config.mempool_sender_max_bytes);
         tracing::info!(network = %name, height = chain.head().0, "serving network");
         chains.insert(name, chain);
     }
@@ -155,7 +163,9 @@ pub async fn start_with(config: NodeConfig, flags: StartFlags) -> Result<Running
     let rpc_config = jsonrpsee::server::ServerConfig::builder()
         .max_request_body_size(jjj_rpc_api::MAX_REQUEST_BYTES)
         .max_response_body_size(64 * 1024 * 1024)
-        .max_connections(1_000)
+        .max_connections(config.rpc.max_connections)
+        .max_subscriptions_per_connection(config.rpc.max_subscriptions_per_connection)
+        .set_batch_request_config(jsonrpsee::server::BatchRequestConfig::Limit(config.rpc.max_batch_len))
         .build();
     let server = jsonrpsee::server::Server::builder()
         .set_config(rpc_config)
@@ -163,7 +173,7 @@ pub async fn start_with(config: NodeConfig, flags: StartFlags) -> Result<Running
         .await
         .map_err(|e| format!("RPC on {}: {e}", config.rpc_listen))?;
     let rpc_addr = server.local_addr().map_err(|e| e.to_string())?;
-    let rpc = server.start(crate::rpc::module(node.clone()));
+    let rpc = server.start(crate::rpc::module(node.clone(), &config.rpc)?);
     tracing::info!(%rpc_addr, p2p = %node.net.local_addr(), id = %node.id, "node {} started", node.name);
 
     if let Some(addr) = config.metrics_listen {

@@ -29,7 +29,7 @@ pub trait NodeApi {
     /// A finalised block by height or hash (default: the head), or null. `raw` adds the
     /// SCALE-encoded block, certificate and header.
     #[method(name = "chain_getBlock", param_kind = map)]
-    fn block(
+    async fn block(
         &self,
         network: String,
         height: Option<u64>,
@@ -39,21 +39,24 @@ pub trait NodeApi {
 
     /// The header of the finalised head.
     #[method(name = "chain_getFinalizedHead", param_kind = map)]
-    fn finalized_head(&self, network: String) -> RpcResult<HeaderJson>;
+    async fn finalized_head(&self, network: String) -> RpcResult<HeaderJson>;
 
     /// The commit certificate of the block at `height`, or null.
     #[method(name = "chain_getCertificate", param_kind = map)]
-    fn certificate(&self, network: String, height: u64) -> RpcResult<Option<CertificateJson>>;
+    async fn certificate(&self, network: String, height: u64) -> RpcResult<Option<CertificateJson>>;
 
     /// An account's balance and nonce at the finalised head.
     #[method(name = "state_getAccount", param_kind = map)]
-    fn account(&self, network: String, account: String) -> RpcResult<AccountJson>;
+    async fn account(&self, network: String, account: String) -> RpcResult<AccountJson>;
 
     /// Runs a contract message read-only (nothing is signed or stored) against the state at
     /// height `at` (default: the finalised head); a message that would change state fails.
-    #[method(name = "contract_query", param_kind = map, blocking)]
+    /// `gas_limit` defaults to, and may not exceed, the node's `[rpc] call_gas_limit`; when the
+    /// node already runs `[rpc] max_concurrent_calls` queries and dry runs, the answer is
+    /// `ErrorCode::Busy` (retry).
+    #[method(name = "contract_query", param_kind = map)]
     #[allow(clippy::too_many_arguments)]
-    fn contract_query(
+    async fn contract_query(
         &self,
         network: String,
         contract: String,
@@ -65,10 +68,10 @@ pub trait NodeApi {
     ) -> RpcResult<ReceiptJson>;
 
     /// Runs a contract call as a transaction would, without storing anything; the receipt
-    /// carries the contract's debug messages.
-    #[method(name = "contract_dryRun", param_kind = map, blocking)]
+    /// carries the contract's debug messages. Gas and concurrency limits as `contract_query`.
+    #[method(name = "contract_dryRun", param_kind = map)]
     #[allow(clippy::too_many_arguments)]
-    fn contract_dry_run(
+    async fn contract_dry_run(
         &self,
         network: String,
         contract: String,
@@ -80,9 +83,10 @@ pub trait NodeApi {
     ) -> RpcResult<ReceiptJson>;
 
     /// Finalised events, oldest first, filtered by contract and topic, between heights `from`
-    /// and `to`; at most `limit` (default 1,000, at most 10,000).
+    /// (default 0) and `to` (default: the head), at most 10,000 blocks apart (wider is
+    /// refused: ask in parts); at most `limit` (default 1,000, at most 10,000).
     #[method(name = "contract_events", param_kind = map)]
-    fn contract_events(
+    async fn contract_events(
         &self,
         network: String,
         contract: Option<String>,
@@ -94,7 +98,7 @@ pub trait NodeApi {
 
     /// A deployed contract's code hash, deployer and code facts, or null.
     #[method(name = "contract_info", param_kind = map)]
-    fn contract_info(&self, network: String, account: String) -> RpcResult<Option<ContractInfoJson>>;
+    async fn contract_info(&self, network: String, account: String) -> RpcResult<Option<ContractInfoJson>>;
 
     /// The node, its peers count and each network's head.
     #[method(name = "node_health")]
@@ -104,7 +108,8 @@ pub trait NodeApi {
     #[method(name = "node_peers")]
     fn peers(&self) -> RpcResult<Vec<PeerJson>>;
 
-    /// Each newly finalised header (WebSocket).
+    /// Each newly finalised header (WebSocket). A subscriber that falls behind gets a last
+    /// notification `LaggedJson` (code 2008, `resubscribe_from`) and the subscription ends.
     #[subscription(
         name = "chain_subscribeFinalizedHeads" => "chain_finalizedHead",
         unsubscribe = "chain_unsubscribeFinalizedHeads",
@@ -113,7 +118,7 @@ pub trait NodeApi {
     )]
     async fn subscribe_finalized_heads(&self, network: String) -> SubscriptionResult;
 
-    /// Each newly finalised event, of one contract or all (WebSocket).
+    /// Each newly finalised event, of one contract or all (WebSocket); lagging as for heads.
     #[subscription(
         name = "contract_subscribeEvents" => "contract_event",
         unsubscribe = "contract_unsubscribeEvents",

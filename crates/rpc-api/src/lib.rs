@@ -55,6 +55,10 @@ pub enum ErrorCode {
     Storage = 2005,
     /// Waiting for finality timed out.
     Timeout = 2006,
+    /// The node is running as many RPC calls of this kind as it allows; retry shortly.
+    Busy = 2007,
+    /// A subscriber fell behind and missed items: the notice says where to resubscribe from.
+    Lagged = 2008,
 }
 
 impl ErrorCode {
@@ -171,6 +175,21 @@ impl ReceiptJson {
             debug: vec![],
         }
     }
+}
+
+/// The last notification of a subscription whose subscriber fell behind (the node keeps a
+/// bounded backlog per subscription): items were missed, the subscription ends, and the
+/// subscriber resubscribes and fills the gap from `resubscribe_from` (for events with
+/// `contract_events`, for heads with `chain_getBlock`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LaggedJson {
+    /// Always `ErrorCode::Lagged` (2008).
+    pub code: i32,
+    pub message: String,
+    /// How many items were dropped.
+    pub missed: u64,
+    /// The first height whose items this subscriber may not have received.
+    pub resubscribe_from: u64,
 }
 
 /// A transaction as `chain_getBlock` lists it.
