@@ -42,8 +42,8 @@ pub enum ConsensusError {
     ProposalBlockHeight { height: u64, block_height: u64 },
     #[error("proposal carries a block of network {0}")]
     ProposalBlockNetwork(NetworkId),
-    #[error("{proposer} does not lead view {view}")]
-    NotTheLeader { proposer: AccountId, view: u64 },
+    #[error("{proposer} does not lead view {view} of height {height}")]
+    NotTheLeader { proposer: AccountId, height: u64, view: u64 },
     #[error("bad proposal signature by {0}")]
     BadProposalSignature(AccountId),
 

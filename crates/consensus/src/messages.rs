@@ -53,14 +53,19 @@ impl ValidatorSet {
         self.validators.len() - self.f()
     }
 
-    /// The leader of `view`: `validators[view mod n]`. An empty set has no leader; the zero
-    /// account returned then signs nothing.
-    pub fn leader(&self, view: u64) -> AccountId {
-        if self.validators.is_empty() {
+    /// The leader of (height, view): `validators[(height − 1 + view) mod n]`, so the view-0
+    /// leader rotates with the height (validator 0 proposes block 1, validator 1 block 2, …)
+    /// and a view change hands the height to the next one. A fixed leader could censor every
+    /// block without ever triggering a view change. The one function every part of the chain
+    /// asks. An empty set has no leader; the zero account returned then signs nothing.
+    pub fn leader(&self, height: u64, view: u64) -> AccountId {
+        let n = self.validators.len() as u64;
+        if n == 0 {
             return AccountId::default();
         }
-        let i = (view % self.validators.len() as u64) as usize;
-        self.validators[i]
+        // Reduced mod n first: no overflow for any height or view.
+        let i = (height.wrapping_sub(1) % n + view % n) % n;
+        self.validators[i as usize]
     }
 
     pub fn contains(&self, account: &AccountId) -> bool {
@@ -323,8 +328,8 @@ impl Proposal {
         if &self.block.header.network != network {
             return Err(ConsensusError::ProposalBlockNetwork(self.block.header.network.clone()));
         }
-        if validators.is_empty() || self.proposer != validators.leader(self.view) {
-            return Err(ConsensusError::NotTheLeader { proposer: self.proposer, view: self.view });
+        if validators.is_empty() || self.proposer != validators.leader(self.height, self.view) {
+            return Err(ConsensusError::NotTheLeader { proposer: self.proposer, height: self.height, view: self.view });
         }
         if !self.signed_by(c.keys, network) {
             return Err(ConsensusError::BadProposalSignature(self.proposer));
@@ -612,8 +617,13 @@ mod tests {
         }
         let k = keys(4);
         let s = set(&k);
-        assert_eq!(s.leader(0), k[0].account());
-        assert_eq!(s.leader(6), k[2].account());
+        assert_eq!(s.leader(1, 0), k[0].account());
+        assert_eq!(s.leader(1, 6), k[2].account());
+        assert_eq!(s.leader(2, 0), k[1].account());
+        assert_eq!(s.leader(4, 1), k[0].account());
+        assert_eq!(s.leader(u64::MAX, u64::MAX), s.leader(u64::MAX, u64::MAX), "no overflow");
+        let proposers: BTreeSet<AccountId> = (7..11).map(|h| s.leader(h, 0)).collect();
+        assert_eq!(proposers.len(), 4, "every validator leads view 0 once in n heights");
         assert_eq!(s.index_of(&k[3].account()), Some(3));
         assert!(ValidatorSet::new(vec![k[0].account(), k[0].account()]).is_err());
         assert!(ValidatorSet::new(vec![]).is_err());

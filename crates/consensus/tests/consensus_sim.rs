@@ -61,7 +61,8 @@ fn a_calm_network_commits_without_view_changes() {
 
 #[test]
 fn an_equivocating_leader_never_splits_the_honest_validators() {
-    // Validator 0 leads view 0 of every height and shows each half of the others another block.
+    // Validator 0 leads view 0 of heights 1, n + 1, … and shows each half of the others
+    // another block there; elsewhere it votes both ways.
     for seed in 0..40 {
         for n in [4, 7] {
             let mut scenario = Scenario::calm(seed, n);

@@ -2,8 +2,9 @@
 //!
 //! No IO, no clock, no randomness: the node feeds inputs (messages, timeouts, execution results)
 //! and carries out the returned effects in order. Block-level PBFT: each height is decided by
-//! PRE-PREPARE (proposal) → PREPARE → COMMIT in views 0, 1, 2…; the leader of view v is
-//! `validators[v mod n]`; 2f + 1 COMMITs form the commit certificate that makes a block final.
+//! PRE-PREPARE (proposal) → PREPARE → COMMIT in views 0, 1, 2…; the leader of (height, view) is
+//! `validators[(height − 1 + view) mod n]` (`ValidatorSet::leader`); 2f + 1 COMMITs form the
+//! commit certificate that makes a block final.
 //!
 //! Safety rules, each relied upon by the view-change argument:
 //! - a node votes only in its current view, at most one PREPARE and one COMMIT per view, and
@@ -208,8 +209,9 @@ impl Core {
         self.config.validators.f()
     }
 
+    /// Whether we lead `view` at the current height.
     fn leads(&self, view: u64) -> bool {
-        self.config.validators.leader(view) == self.me
+        self.config.validators.leader(self.height, view) == self.me
     }
 
     fn checker(&self) -> Checker<'_> {

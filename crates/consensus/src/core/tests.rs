@@ -209,10 +209,14 @@ fn four_validators_commit_in_the_normal_case() {
         let core = h.nodes[i].core.as_ref().expect("up");
         assert_eq!((core.height(), core.view()), (4, 0));
     }
-    // The leader of view 0 proposed every block; nobody needed a view change.
-    assert!(h.nodes[0].chain.iter().all(|(b, _)| b.header.proposer == h.keys[0].account()));
+    // The leader of view 0 of each height proposed its block; nobody needed a view change.
+    for (height, (b, _)) in (1..).zip(&h.nodes[0].chain) {
+        assert_eq!(b.header.proposer, h.keys[(height as usize - 1) % 4].account());
+    }
     assert!(h.nodes.iter().all(|n| !n.sent.iter().any(|m| matches!(m, ConsensusMessage::ViewChange(_)))));
-    assert_eq!(h.nodes[0].builds, vec![(1, 0), (2, 0), (3, 0), (4, 0)]);
+    for i in 0..4 {
+        assert_eq!(h.nodes[i].builds, vec![(i as u64 + 1, 0)], "node {i} leads view 0 of height {}", i + 1);
+    }
     // Each validator signed one PREPARE and one COMMIT per height.
     for i in 0..4 {
         assert_eq!(h.votes_sent(i, VoteKind::Prepare).len(), 3);
@@ -274,7 +278,8 @@ fn a_dead_leader_is_replaced_by_a_view_change() {
         assert_eq!(h.nodes[i].chain[0].1.view, 1);
     }
     assert_eq!(h.nodes[1].chain[0].0.header.proposer, h.keys[1].account(), "the leader of view 1 proposed");
-    assert_eq!(h.nodes[1].builds, vec![(1, 1)]);
+    // It built for view 1 of height 1, then for view 0 of height 2, which it leads too.
+    assert_eq!(h.nodes[1].builds, vec![(1, 1), (2, 0)]);
 }
 
 #[test]
@@ -344,7 +349,7 @@ fn a_prepared_block_is_re_proposed_after_a_view_change() {
     for i in 0..4 {
         assert_eq!(h.committed(i), vec![x], "node {i} commits the block prepared in view 0");
     }
-    assert!(h.nodes[1].builds.is_empty(), "the new leader re-proposes instead of building");
+    assert!(!h.nodes[1].builds.contains(&(1, 1)), "the new leader re-proposes instead of building");
 }
 
 #[test]
@@ -527,8 +532,9 @@ fn a_lagging_validator_catches_up_through_sync() {
     h.nodes[3].core = Some(Core::new(h.nodes[3].config.clone(), 1));
     h.build_until = 3;
     h.start(&[3]);
-    let b3 = h.block(3, 0, 0);
-    let p = ConsensusMessage::Proposal(Proposal::sign(&h.net, &h.keys[0], 3, 0, b3.clone()));
+    // Validator 2 leads view 0 of height 3.
+    let b3 = h.block(3, 2, 0);
+    let p = ConsensusMessage::Proposal(Proposal::sign(&h.net, &h.keys[2], 3, 0, b3.clone()));
     h.feed(3, Input::Message(p.clone()));
     assert!(h.nodes[3].syncs.is_empty(), "one validator ahead proves nothing");
     let v = h.vote(1, VoteKind::Prepare, 3, 0, b3.header.hash());
@@ -545,4 +551,25 @@ fn a_lagging_validator_catches_up_through_sync() {
     // The buffered height-3 proposal was replayed: validator 3 validated and voted.
     assert_eq!(h.nodes[3].core.as_ref().map(|c| c.height()), Some(3));
     assert_eq!(h.votes_sent(3, VoteKind::Prepare), vec![(3, 0, b3.header.hash())]);
+}
+
+#[test]
+fn the_leader_rotates_by_height() {
+    // Over n consecutive heights every validator proposes once in view 0: no single validator
+    // can censor every block without a view change ever replacing it.
+    for n in [1, 4, 5, 7] {
+        let mut h = Harness::new(n);
+        h.build_until = 2 * n as u64;
+        h.start(&(0..n).collect::<Vec<_>>());
+        assert_eq!(h.nodes[0].chain.len(), 2 * n, "n = {n}");
+        for window in h.nodes[0].chain.windows(n) {
+            let proposers: BTreeSet<AccountId> = window.iter().map(|(b, _)| b.header.proposer).collect();
+            assert_eq!(proposers.len(), n, "n = {n}: every validator proposes once in {n} heights");
+        }
+        for (b, c) in &h.nodes[0].chain {
+            assert_eq!(c.view, 0, "no view change was needed");
+            assert_eq!(b.header.proposer, h.set.leader(b.header.height, 0));
+        }
+        assert!(h.nodes.iter().all(|x| !x.sent.iter().any(|m| matches!(m, ConsensusMessage::ViewChange(_)))));
+    }
 }
