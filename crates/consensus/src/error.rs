@@ -1,7 +1,7 @@
 //! Why a message, certificate or validator set is refused. The wording of each case is what the
 //! node logs and the CLI prints.
 use crate::messages::VoteKind;
-use jjj_primitives::{AccountId, NetworkId};
+use jjj_primitives::{AccountId, Hash, NetworkId};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConsensusError {
@@ -36,6 +36,10 @@ pub enum ConsensusError {
         #[source]
         reason: Box<ConsensusError>,
     },
+
+    // ----- block bodies -----
+    #[error("block {block}: its transactions do not match the tx root of its header")]
+    BlockBodyMismatch { block: Hash },
 
     // ----- proposal -----
     #[error("proposal for height {height} carries a block of height {block_height}")]

@@ -5,13 +5,24 @@
 use crate::error::ConsensusError;
 use ed25519_dalek::VerifyingKey;
 use jjj_crypto::{ed25519_verify, Keypair};
-use jjj_primitives::{AccountId, Block, Hash, NetworkId};
+use jjj_primitives::{merkle_root, AccountId, Block, Hash, NetworkId};
 use parity_scale_codec::{Decode, DecodeWithMemTracking, Encode};
 use std::collections::{BTreeMap, BTreeSet};
 
 const VOTE_TAG: &[u8] = b"jjj/vote/v1";
 const PROPOSAL_TAG: &[u8] = b"jjj/proposal/v1";
 const VIEW_CHANGE_TAG: &[u8] = b"jjj/view-change/v1";
+
+/// Whether a block's body is the one its header commits to: the Merkle root over its
+/// transactions' hashes, computed as the executive computes `tx_root`, equals the header's. The
+/// header hash (what is signed and voted on) covers `tx_root` only, so without this check a
+/// relayer could forward a signed header under another body.
+pub fn check_body(block: &Block) -> Result<(), ConsensusError> {
+    if merkle_root(block.transactions.iter().map(|t| t.hash())) != block.header.tx_root {
+        return Err(ConsensusError::BlockBodyMismatch { block: block.header.hash() });
+    }
+    Ok(())
+}
 
 /// The validators of a network, in leader order.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
@@ -312,7 +323,8 @@ impl Proposal {
         keys.verify(&self.proposer, &payload, &self.signature)
     }
 
-    /// The block is for this height and network, the proposer leads this view and signed it.
+    /// The block is for this height and network, the proposer leads this view and signed it,
+    /// and the body is the one the header commits to.
     pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
         self.check(&Checker::plain(network, validators, &KeyCache::default()))
     }
@@ -334,7 +346,8 @@ impl Proposal {
         if !self.signed_by(c.keys, network) {
             return Err(ConsensusError::BadProposalSignature(self.proposer));
         }
-        Ok(())
+        // Last: hashing the body is the expensive part, and only a signed header earns it.
+        check_body(&self.block)
     }
 }
 
@@ -411,6 +424,7 @@ impl ViewChange {
                 return Err(ConsensusError::ViewChangeBlockMismatch);
             }
             cert.check(c)?;
+            check_body(block)?;
         }
         Ok(())
     }
@@ -680,6 +694,35 @@ mod tests {
             .collect();
         let c = CommitCertificate { height: 5, view: 1, block_hash: h, signatures: prepares };
         assert!(c.verify(&net(), &s).is_err());
+    }
+
+    #[test]
+    fn a_body_that_does_not_match_its_header_is_refused() {
+        let k = keys(4);
+        let s = set(&k);
+        let good = crate::sim::make_block(&net(), 5, Hash::default(), k[1].account(), 0);
+        let hash = good.header.hash();
+        assert_eq!(check_body(&good), Ok(()));
+        for salt in [0, 1] {
+            let swapped = crate::sim::swap_body(&good, salt);
+            assert_eq!(swapped.header.hash(), hash, "same header");
+            assert_eq!(check_body(&swapped), Err(ConsensusError::BlockBodyMismatch { block: hash }));
+            // Signed by the leader over the header hash: the signature alone cannot tell.
+            let p = Proposal::sign(&net(), &k[(5 - 1 + 1) % 4], 5, 1, swapped.clone());
+            assert!(p.verify_signature(&net()));
+            assert_eq!(p.verify(&net(), &s), Err(ConsensusError::BlockBodyMismatch { block: hash }));
+            // A view change carrying the prepared block under another body.
+            let signatures = (0..3)
+                .map(|i| {
+                    let v = Vote::sign(&net(), &k[i], VoteKind::Prepare, 5, 0, hash);
+                    (v.voter, v.signature)
+                })
+                .collect();
+            let cert = PreparedCertificate { height: 5, view: 0, block_hash: hash, signatures };
+            let vc = ViewChange::sign(&net(), &k[3], 5, 1, Some((cert.clone(), swapped)));
+            assert_eq!(vc.verify(&net(), &s), Err(ConsensusError::BlockBodyMismatch { block: hash }));
+            assert!(ViewChange::sign(&net(), &k[3], 5, 1, Some((cert, good.clone()))).verify(&net(), &s).is_ok());
+        }
     }
 
     #[test]

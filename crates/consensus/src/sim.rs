@@ -14,7 +14,7 @@ use super::messages::{verify_quorum, Checker, CommitCertificate, ConsensusMessag
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
 use jjj_crypto::{blake2_256, Keypair};
-use jjj_primitives::{AccountId, Block, Hash, Header, NetworkId};
+use jjj_primitives::{merkle_root, AccountId, Block, Call, Hash, Header, NetworkId, SignedTransaction, Transaction};
 use parity_scale_codec::Encode;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -734,6 +734,11 @@ impl Sim {
             if cert.block_hash != hash {
                 return Err(format!("validator {who} committed a block at {height} its certificate is not for"));
             }
+            // Validity: what is final is a block its node can apply (a body swapped under the
+            // header would make the node's commit fail).
+            if !app_accepts(&self.network, &x.chain, &block) {
+                return Err(format!("validator {who} committed a block at {height} that its node cannot apply"));
+            }
             self.verify_certificate(&cert).map_err(|e| format!("validator {who}: {e}"))?;
             match self.decided.get(&height) {
                 Some(h) if *h != hash => return Err(format!("agreement violated at height {height}: {h} and {hash}")),
@@ -806,8 +811,32 @@ fn state_root(parent: &Hash, height: u64) -> Hash {
     blake2_256(&(b"jjj/sim/state", parent, height).encode())
 }
 
-/// A transaction-free block on top of `parent`; `salt` makes a twin's blocks differ.
+/// A block of one transaction on top of `parent`; `salt` makes a twin's blocks differ.
 pub(crate) fn make_block(network: &NetworkId, height: u64, parent: Hash, proposer: AccountId, salt: u64) -> Block {
+    make_block_with_body(network, height, parent, proposer, salt, 0)
+}
+
+/// `make_block` whose transaction carries `payload` bytes of call input (a large body).
+pub fn make_block_with_body(
+    network: &NetworkId,
+    height: u64,
+    parent: Hash,
+    proposer: AccountId,
+    salt: u64,
+    payload: usize,
+) -> Block {
+    // Unsigned: the core never looks inside transactions, and the fake execution checks the
+    // body only against the header's tx root, as the executive does.
+    let tx = SignedTransaction {
+        tx: Transaction {
+            network: network.clone(),
+            sender: proposer,
+            nonce: height,
+            gas_limit: salt,
+            call: Call::Call { contract: AccountId::default(), input: vec![0x5a; payload], value: 0 },
+        },
+        signatures: vec![],
+    };
     Block {
         header: Header {
             network: network.clone(),
@@ -815,15 +844,38 @@ pub(crate) fn make_block(network: &NetworkId, height: u64, parent: Hash, propose
             parent_hash: parent,
             timestamp: height * 1_000 + salt,
             proposer,
-            tx_root: Hash::default(),
+            tx_root: merkle_root([tx.hash()]),
             receipts_root: Hash::default(),
             state_root: state_root(&parent, height),
         },
-        transactions: vec![],
+        transactions: vec![tx],
     }
 }
 
-/// The fake re-execution: valid when it extends our chain and reaches the expected root.
+/// The same header with another body: what a body-swapping relayer forwards.
+pub fn swap_body(block: &Block, salt: u64) -> Block {
+    let transactions = match salt % 2 {
+        0 => vec![],
+        _ => {
+            let mut txs = block.transactions.clone();
+            txs.push(SignedTransaction {
+                tx: Transaction {
+                    network: block.header.network.clone(),
+                    sender: AccountId::default(),
+                    nonce: salt,
+                    gas_limit: 0,
+                    call: Call::Transfer { to: AccountId::default(), amount: salt },
+                },
+                signatures: vec![],
+            });
+            txs
+        }
+    };
+    Block { header: block.header.clone(), transactions }
+}
+
+/// The fake re-execution: valid when it extends our chain, its body is the one its header
+/// commits to, and it reaches the expected root.
 pub(crate) fn app_accepts(network: &NetworkId, chain: &[(Block, CommitCertificate)], block: &Block) -> bool {
     let parent = tip_hash(chain);
     let h = &block.header;
@@ -831,5 +883,5 @@ pub(crate) fn app_accepts(network: &NetworkId, chain: &[(Block, CommitCertificat
         && h.height == chain.len() as u64 + 1
         && h.parent_hash == parent
         && h.state_root == state_root(&parent, h.height)
-        && block.transactions.is_empty()
+        && h.tx_root == merkle_root(block.transactions.iter().map(|t| t.hash()))
 }

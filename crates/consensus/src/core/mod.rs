@@ -52,7 +52,7 @@ pub use self::effect::Effect;
 use self::effect::Effects;
 pub use self::input::{Input, Timeout};
 pub use self::safety::SafetyState;
-use crate::messages::{Checker, ConsensusMessage, KeyCache, ValidatorSet, ViewChange, VoteKind};
+use crate::messages::{check_body, Checker, ConsensusMessage, KeyCache, ValidatorSet, ViewChange, VoteKind};
 use jjj_crypto::Keypair;
 use jjj_primitives::{AccountId, Block, Hash, NetworkId};
 use std::collections::{BTreeMap, BTreeSet};
@@ -160,8 +160,9 @@ impl Core {
         // Disk contents are ours, but keep only what is coherent with (height, view).
         let votes = votes.into_iter().filter(|v| v.height == height && v.view == view && v.voter == me).collect();
         let view_change = view_change.filter(|vc| vc.height == height && vc.voter == me && vc.new_view <= view);
-        let prepared =
-            prepared.filter(|(c, b)| c.height == height && c.view <= view && b.header.hash() == c.block_hash);
+        let prepared = prepared.filter(|(c, b)| {
+            c.height == height && c.view <= view && b.header.hash() == c.block_hash && check_body(b).is_ok()
+        });
         core.view = view;
         // A NEW-VIEW entered before the crash is not remembered: wait for it (or the next view)
         // again rather than vote without knowing the view's proposal.

@@ -1,8 +1,9 @@
 //! The core driven by hand: several `Core`s wired synchronously, each scenario asserting what
 //! was signed, sent, persisted and committed.
 use super::*;
+use crate::error::ConsensusError;
 use crate::messages::{CommitCertificate, NewView, PreparedCertificate, Proposal, Vote};
-use crate::sim::{app_accepts, make_block, tip_hash};
+use crate::sim::{app_accepts, make_block, swap_body, tip_hash};
 use std::collections::VecDeque;
 
 const BASE: u64 = 1_000;
@@ -146,6 +147,10 @@ impl Harness {
                 Effect::Commit { block, certificate } => {
                     certificate.verify(&self.net, &self.set).expect("a valid commit certificate");
                     assert_eq!(certificate.block_hash, block.header.hash());
+                    assert!(
+                        app_accepts(&self.net, &self.nodes[i].chain, &block),
+                        "node {i} commits a block it can apply"
+                    );
                     let chain = &mut self.nodes[i].chain;
                     assert_eq!(block.header.height, chain.len() as u64 + 1);
                     assert_eq!(block.header.parent_hash, tip_hash(chain));
@@ -572,4 +577,48 @@ fn the_leader_rotates_by_height() {
         }
         assert!(h.nodes.iter().all(|x| !x.sent.iter().any(|m| matches!(m, ConsensusMessage::ViewChange(_)))));
     }
+}
+
+#[test]
+fn a_relayed_proposal_with_a_swapped_body_is_refused() {
+    let mut h = Harness::new(4);
+    h.crash(3); // byzantine: relays the leader's signed proposal under another body
+                // Node 2 misses the leader's proposal at first.
+    h.filter = Box::new(|from, to, m| !(from == 0 && to == 2 && matches!(m, ConsensusMessage::Proposal(_))));
+    h.start(&[0, 1, 2]);
+    let original = h.nodes[0]
+        .sent
+        .iter()
+        .find_map(|m| match m {
+            ConsensusMessage::Proposal(p) => Some(p.clone()),
+            _ => None,
+        })
+        .expect("node 0 leads height 1");
+    let x = original.block.clone();
+    let hx = x.header.hash();
+    for salt in [0, 1] {
+        // Same header, same leader signature, another body: the signature still verifies.
+        let swapped = Proposal { block: swap_body(&x, salt), ..original.clone() };
+        assert!(swapped.verify_signature(&h.net));
+        assert_eq!(swapped.verify(&h.net, &h.set), Err(ConsensusError::BlockBodyMismatch { block: hx }));
+        let effects = h.feed(2, Input::Message(ConsensusMessage::Proposal(swapped)));
+        assert!(effects.is_empty(), "refused before anything is stored or validated: {effects:?}");
+    }
+    h.run();
+    // The leader's own copy still gets through and is the one validated, voted and committed.
+    h.filter = Box::new(|_, _, _| true);
+    h.feed(2, Input::Message(ConsensusMessage::Proposal(original)));
+    h.run();
+    for kind in [VoteKind::Prepare, VoteKind::Commit] {
+        let v = h.vote(3, kind, 1, 0, hx);
+        for i in 0..3 {
+            h.work.push_back((i, Input::Message(v.clone())));
+        }
+        h.run();
+    }
+    for i in 0..3 {
+        assert_eq!(h.nodes[i].chain.len(), 1, "node {i}");
+        assert_eq!(h.nodes[i].chain[0].0, x, "node {i} committed the leader's body");
+    }
+    assert_eq!(h.votes_sent(2, VoteKind::Prepare), vec![(1, 0, hx)]);
 }
