@@ -60,8 +60,12 @@ pub enum ConsensusError {
         "view change to ({height}, {new_view}) carries a certificate for ({certificate_height}, {certificate_view})"
     )]
     ViewChangeCertificateSlot { height: u64, new_view: u64, certificate_height: u64, certificate_view: u64 },
-    #[error("view change carries a block that does not match its certificate")]
+    #[error("view change carries a certificate or block that does not match what it signed")]
     ViewChangeBlockMismatch,
+    #[error("view change by {0} names a prepared block without its certificate and block")]
+    ViewChangeWithoutProof(AccountId),
+    #[error("view change by {0} carries a certificate and block it does not name")]
+    ViewChangeProofWithoutClaim(AccountId),
 
     // ----- NEW-VIEW -----
     #[error("there is no NEW-VIEW for view 0")]
@@ -78,4 +82,10 @@ pub enum ConsensusError {
     NewViewTooFewViewChanges { got: usize, needed: usize },
     #[error("NEW-VIEW does not re-propose the block prepared in view {0}")]
     NewViewNotReproposingPrepared(u64),
+    #[error("NEW-VIEW carries the view change of {0} with its block: a NEW-VIEW carries the block once")]
+    NewViewViewChangeWithProof(AccountId),
+    #[error("NEW-VIEW lacks the certificate of the block prepared in view {0}")]
+    NewViewMissingCertificate(u64),
+    #[error("NEW-VIEW carries a prepared certificate none of its view changes names")]
+    NewViewUnaskedCertificate,
 }

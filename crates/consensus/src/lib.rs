@@ -16,6 +16,6 @@ pub mod sim;
 pub use self::core::{Core, CoreConfig, Effect, Input, SafetyState, Timeout};
 pub use self::error::ConsensusError;
 pub use self::messages::{
-    CommitCertificate, ConsensusMessage, KeyCache, NewView, PreparedCertificate, Proposal, ValidatorSet, ViewChange,
-    Vote, VoteKind,
+    check_body, CommitCertificate, ConsensusMessage, KeyCache, NewView, PreparedCertificate, PreparedProof, Proposal,
+    ValidatorSet, ViewChange, Vote, VoteKind,
 };

@@ -56,9 +56,9 @@ impl Core {
             self.arm_timer(effects);
             self.try_vote_prepare(effects);
         } else {
-            // A view change may have brought a prepared block meanwhile: that one must go.
-            let block = self.required_block().unwrap_or(block);
-            self.send_new_view(block, effects);
+            // A view change may have brought a prepared block meanwhile: `send_new_view`
+            // re-proposes that one instead.
+            self.send_new_view(Some(block), effects);
         }
     }
 }

@@ -1,18 +1,18 @@
 //! NEW-VIEW: as the new leader, proposing (the highest prepared block, or a new one) once 2f + 1
 //! validators asked for the view; as anyone else, entering the view on a verified NEW-VIEW.
 use super::{Core, Effect, Effects, VIEW_WINDOW};
-use crate::messages::{ConsensusMessage, NewView, Proposal, ViewChange, VoteKind};
+use crate::messages::{ConsensusMessage, NewView, PreparedCertificate, Proposal, ViewChange, VoteKind};
 use jjj_primitives::{AccountId, Block, Hash};
 use tracing::debug;
 
 impl Core {
-    /// The block the NEW-VIEW for the current view must carry, per the view changes we hold.
-    pub(super) fn required_block(&self) -> Option<Block> {
-        let vcs: Vec<ViewChange> =
-            self.view_changes.get(&self.view).map(|m| m.values().cloned().collect()).unwrap_or_default();
-        let (view, hash) = NewView::required_block(&vcs)?;
-        vcs.into_iter().find_map(|vc| match vc.prepared {
-            Some((c, b)) if c.view == view && c.block_hash == hash => Some(b),
+    /// The certificate and block the NEW-VIEW for the current view must carry, per the view
+    /// changes we hold (each verified with its proof on receipt).
+    pub(super) fn required_block(&self) -> Option<(PreparedCertificate, Block)> {
+        let vcs = self.view_changes.get(&self.view)?;
+        let required = vcs.values().filter_map(|vc| vc.prepared_summary()).max()?;
+        vcs.values().find_map(|vc| match &vc.proof {
+            Some(p) if vc.prepared == Some(required) => Some((p.certificate.clone(), p.block.clone())),
             _ => None,
         })
     }
@@ -26,23 +26,27 @@ impl Core {
         if self.view_changes.get(&self.view).map_or(0, |m| m.len()) < self.quorum() {
             return;
         }
-        match self.required_block() {
-            Some(block) => self.send_new_view(block, effects),
-            None => {
-                if self.pending_build != Some(self.view) {
-                    self.pending_build = Some(self.view);
-                    effects.push(Effect::BuildProposal { height: self.height, view: self.view });
-                }
-            }
+        if self.required_block().is_some() {
+            self.send_new_view(None, effects);
+        } else if self.pending_build != Some(self.view) {
+            self.pending_build = Some(self.view);
+            effects.push(Effect::BuildProposal { height: self.height, view: self.view });
         }
     }
 
-    pub(super) fn send_new_view(&mut self, block: Block, effects: &mut Effects) {
-        let view_changes: Vec<ViewChange> =
-            self.view_changes.get(&self.view).map(|m| m.values().cloned().collect()).unwrap_or_default();
-        if self.entered || view_changes.len() < self.quorum() || self.safety.proposed.is_some() {
+    /// Proposes, as the leader of the current view, the highest prepared block the view changes
+    /// name or else `built`, in a NEW-VIEW carrying that block and its certificate once.
+    pub(super) fn send_new_view(&mut self, built: Option<Block>, effects: &mut Effects) {
+        let Some(vcs) = self.view_changes.get(&self.view) else { return };
+        if self.entered || vcs.len() < self.quorum() || self.safety.proposed.is_some() {
             return;
         }
+        let view_changes: Vec<ViewChange> = vcs.values().map(ViewChange::without_proof).collect();
+        let (prepared, block) = match (self.required_block(), built) {
+            (Some((cert, block)), _) => (Some(Box::new(cert)), block),
+            (None, Some(block)) => (None, block),
+            (None, None) => return,
+        };
         let hash = block.header.hash();
         let proposal = Proposal::sign(&self.config.network, &self.config.key, self.height, self.view, block.clone());
         self.safety.proposed = Some(hash);
@@ -52,6 +56,7 @@ impl Core {
             height: self.height,
             view: self.view,
             view_changes,
+            prepared,
             proposal,
         }));
         debug!(height = self.height, view = self.view, block = %hash, "new view");
@@ -84,7 +89,7 @@ impl Core {
         let verdict = {
             let known_view_changes = self.view_changes.get(&new_view.view);
             let known_view_change =
-                |vc: &ViewChange| known_view_changes.and_then(|m| m.get(&vc.voter)).is_some_and(|k| k == vc);
+                |vc: &ViewChange| known_view_changes.and_then(|m| m.get(&vc.voter)).is_some_and(|k| k.same_signed(vc));
             let known_signature = |kind: VoteKind, view: u64, hash: &Hash, voter: &AccountId, sig: &[u8; 64]| {
                 self.knows_vote(kind, view, hash, voter, sig)
             };

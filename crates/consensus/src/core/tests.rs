@@ -3,7 +3,8 @@
 use super::*;
 use crate::error::ConsensusError;
 use crate::messages::{CommitCertificate, NewView, PreparedCertificate, Proposal, Vote};
-use crate::sim::{app_accepts, make_block, swap_body, tip_hash};
+use crate::sim::{app_accepts, make_block, make_block_with_body, swap_body, tip_hash};
+use parity_scale_codec::Encode;
 use std::collections::VecDeque;
 
 const BASE: u64 = 1_000;
@@ -33,6 +34,8 @@ struct Harness {
     build_until: u64,
     /// Whether a message from one node reaches another.
     filter: Filter,
+    /// Bytes of call input in the transaction of each block built (a large body).
+    body_bytes: usize,
 }
 
 impl Harness {
@@ -62,7 +65,16 @@ impl Harness {
                 }
             })
             .collect();
-        Harness { net, keys, set, nodes, work: VecDeque::new(), build_until: 1, filter: Box::new(|_, _, _| true) }
+        Harness {
+            net,
+            keys,
+            set,
+            nodes,
+            work: VecDeque::new(),
+            build_until: 1,
+            filter: Box::new(|_, _, _| true),
+            body_bytes: 0,
+        }
     }
 
     fn start(&mut self, ids: &[usize]) {
@@ -135,7 +147,9 @@ impl Harness {
                     self.nodes[i].builds.push((height, view));
                     let chain = &self.nodes[i].chain;
                     if height <= self.build_until && chain.len() as u64 + 1 == height {
-                        let block = make_block(&self.net, height, tip_hash(chain), self.keys[i].account(), 0);
+                        let proposer = self.keys[i].account();
+                        let block =
+                            make_block_with_body(&self.net, height, tip_hash(chain), proposer, 0, self.body_bytes);
                         self.work.push_back((i, Input::ProposalBuilt { height, view, block }));
                     }
                 }
@@ -432,11 +446,11 @@ fn forged_and_foreign_messages_are_ignored() {
     // A NEW-VIEW with too few view changes, and one with a forged view change.
     let (net, keys) = (h.net.clone(), h.keys.clone());
     let vc = |i: usize| ViewChange::sign(&net, &keys[i], 1, 1, None);
-    let short = NewView { height: 1, view: 1, view_changes: vec![vc(0), vc(1)], proposal: p.clone() };
+    let short = NewView { height: 1, view: 1, view_changes: vec![vc(0), vc(1)], prepared: None, proposal: p.clone() };
     assert!(h.feed(2, Input::Message(ConsensusMessage::NewView(short))).is_empty());
     let mut forged = vc(3);
     forged.signature[0] ^= 1;
-    let nv = NewView { height: 1, view: 1, view_changes: vec![vc(0), vc(1), forged], proposal: p };
+    let nv = NewView { height: 1, view: 1, view_changes: vec![vc(0), vc(1), forged], prepared: None, proposal: p };
     assert!(h.feed(2, Input::Message(ConsensusMessage::NewView(nv))).is_empty());
     assert_eq!(h.nodes[2].core.as_ref().map(|c| c.view()), Some(0));
     // A view change carrying a prepared certificate with a forged signature does not count
@@ -621,4 +635,38 @@ fn a_relayed_proposal_with_a_swapped_body_is_refused() {
         assert_eq!(h.nodes[i].chain[0].0, x, "node {i} committed the leader's body");
     }
     assert_eq!(h.votes_sent(2, VoteKind::Prepare), vec![(1, 0, hx)]);
+}
+
+#[test]
+fn a_new_view_carries_the_prepared_block_once() {
+    // Every validator prepared a large block, then every COMMIT was lost: the view change
+    // must re-propose it without one copy per view change (with k + 1 copies of a block near
+    // the peer message limit the NEW-VIEW could never be sent, and the height would stick).
+    let mut h = Harness::new(4);
+    h.body_bytes = 256 * 1024;
+    h.filter = Box::new(|_, _, m| !matches!(m, ConsensusMessage::Vote(v) if v.kind == VoteKind::Commit && v.view == 0));
+    h.start(&[0, 1, 2, 3]);
+    let (cert, x) = h.nodes[2].disk.as_ref().and_then(|d| d.prepared.clone()).expect("node 2 prepared");
+    let block_size = x.encoded_size();
+    assert!(block_size > h.body_bytes);
+    h.pending(&[0, 1, 2, 3]);
+    h.timeout(&[0, 1, 2, 3]);
+    h.timeout(&[0, 1, 2, 3]);
+    for i in 0..4 {
+        assert_eq!(h.committed(i), vec![cert.block_hash], "node {i} commits the prepared block");
+    }
+    // Bounded by one block and O(n) signatures (a signature with its signer: 96 bytes; a
+    // view change without its block: under 300).
+    let bound = block_size + 4 * 300 + 4 * 96 + 1024;
+    let mut new_views = 0;
+    for node in &h.nodes {
+        for m in &node.sent {
+            let size = m.encoded_size();
+            if matches!(m, ConsensusMessage::NewView(_)) {
+                new_views += 1;
+            }
+            assert!(size <= bound, "a {} of {size} bytes for a block of {block_size}", m.kind());
+        }
+    }
+    assert_eq!(new_views, 1);
 }

@@ -92,9 +92,9 @@ impl Core {
     pub(super) fn record_view_change(&mut self, vc: ViewChange, effects: &mut Effects) {
         let height = self.height;
         let asked_view = vc.new_view;
-        if let Some((cert, block)) = &vc.prepared {
-            let hash = cert.block_hash;
-            if self.add_block(hash, block.clone()) {
+        if let Some(proof) = &vc.proof {
+            let hash = proof.certificate.block_hash;
+            if self.add_block(hash, proof.block.clone()) {
                 self.check_commits_for(hash, effects);
                 if self.height != height {
                     return;
