@@ -35,6 +35,8 @@
 mod build;
 mod effect;
 mod future;
+#[cfg(test)]
+use self::future::{FUTURE_BYTES_PER_SENDER, FUTURE_BYTES_TOTAL};
 mod input;
 mod new_view;
 mod pending;
@@ -106,6 +108,9 @@ pub struct Core {
     asked_views: BTreeMap<AccountId, u64>,
     /// Messages for heights above ours, replayed on arrival there.
     future: BTreeMap<u64, Vec<ConsensusMessage>>,
+    /// Bytes (encoded) of `future` per sender, and in all.
+    future_bytes: BTreeMap<AccountId, usize>,
+    future_total: usize,
     /// The highest height each validator was seen signing at (signature checked).
     heights_seen: BTreeMap<AccountId, u64>,
     /// The highest height a `Sync` was requested for.
@@ -142,6 +147,8 @@ impl Core {
             view_changes: BTreeMap::new(),
             asked_views: BTreeMap::new(),
             future: BTreeMap::new(),
+            future_bytes: BTreeMap::new(),
+            future_total: 0,
             heights_seen: BTreeMap::new(),
             sync_requested: 0,
             missing_committed_block: false,

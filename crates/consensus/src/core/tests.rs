@@ -670,3 +670,74 @@ fn a_new_view_carries_the_prepared_block_once() {
     }
     assert_eq!(new_views, 1);
 }
+
+/// The bytes a core holds in messages buffered for later heights, counted from the buffer.
+fn future_bytes_held(core: &Core) -> (usize, BTreeMap<AccountId, usize>) {
+    let mut per_sender = BTreeMap::new();
+    let mut total = 0;
+    for m in core.future.values().flatten() {
+        let size = m.encoded_size();
+        total += size;
+        *per_sender.entry(m.sender()).or_insert(0) += size;
+    }
+    (total, per_sender)
+}
+
+#[test]
+fn a_flood_of_future_messages_stays_within_the_byte_budget() {
+    // Ten validators; 3..=9 flood (more than f = 3, to fill the total budget too).
+    let mut h = Harness::new(10);
+    h.filter = Box::new(|_, _, _| false);
+    h.start(&[2]);
+    // Each sends, per round, a NEW-VIEW for height 2 in a view it leads (a proposal of a 1 MiB
+    // block, no view changes) and view changes for heights 3 and 4 carrying a junk 1 MiB
+    // "proof": for a later height only the sender's signature is checked.
+    let junk = make_block_with_body(&h.net, 2, Hash::default(), h.keys[3].account(), 0, 1 << 20);
+    let junk_hash = junk.header.hash();
+    let mut flood_bytes = 0;
+    for round in 0..20u64 {
+        for flooder in 3..10 {
+            let view = flooder as u64 - 1 + 10 * round; // leader(2, view) = validators[(1 + view) mod 10]
+            let proposal = Proposal::sign(&h.net, &h.keys[flooder], 2, view, junk.clone());
+            let mut flood = vec![ConsensusMessage::NewView(NewView {
+                height: 2,
+                view,
+                view_changes: vec![],
+                prepared: None,
+                proposal,
+            })];
+            for height in 3..=4 {
+                let cert = PreparedCertificate { height, view: 0, block_hash: junk_hash, signatures: vec![] };
+                let vc = ViewChange::sign(&h.net, &h.keys[flooder], height, 1 + round, Some((cert, junk.clone())));
+                flood.push(ConsensusMessage::ViewChange(vc));
+            }
+            for m in flood {
+                flood_bytes += m.encoded_size();
+                h.feed(2, Input::Message(m));
+            }
+        }
+    }
+    // Honest validators at height 2: its leader's proposal and a vote.
+    let b2 = make_block(&h.net, 2, Hash([1; 32]), h.keys[1].account(), 0);
+    let p2 = ConsensusMessage::Proposal(Proposal::sign(&h.net, &h.keys[1], 2, 0, b2.clone()));
+    h.feed(2, Input::Message(p2));
+    h.feed(2, Input::Message(h.vote(0, VoteKind::Prepare, 2, 0, b2.header.hash())));
+    let core = h.nodes[2].core.as_ref().expect("up");
+    let (total, per_sender) = future_bytes_held(core);
+    assert!(flood_bytes > 100 << 20, "the flood is large: {flood_bytes}");
+    assert!(total <= FUTURE_BYTES_TOTAL, "{total} bytes held");
+    for flooder in 3..10 {
+        let held = per_sender.get(&h.keys[flooder].account()).copied().unwrap_or(0);
+        assert!(held <= FUTURE_BYTES_PER_SENDER, "{held} bytes held for validator {flooder}");
+    }
+    assert!(per_sender.len() > 2, "within the budgets flooders are still heard: {per_sender:?}");
+    assert_eq!(core.future_buffer_bytes(), total, "the core's own count is exact");
+    // The honest messages got through: once at height 2, the proposal is replayed and validated.
+    let effects = h.feed(2, Input::Synced { height: 1 });
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::ValidateProposal { height: 2, block, .. } if *block == b2)),
+        "{effects:?}"
+    );
+    let (total, _) = future_bytes_held(h.nodes[2].core.as_ref().expect("up"));
+    assert_eq!(h.nodes[2].core.as_ref().map(|c| c.future_buffer_bytes()), Some(total));
+}
