@@ -16,9 +16,9 @@ const FUTURE_PER_SENDER: usize = 16;
 /// proposal of the largest block) fits. Only the sender's signature is checked before a message
 /// is kept, so without a byte bound one faulty validator could make us hold
 /// `FUTURE_HEIGHTS · FUTURE_PER_SENDER` messages of that size.
-pub(super) const FUTURE_BYTES_PER_SENDER: usize = MAX_PEER_MESSAGE;
+pub const FUTURE_BYTES_PER_SENDER: usize = MAX_PEER_MESSAGE;
 /// Bytes kept in all, whatever the number of validators.
-pub(super) const FUTURE_BYTES_TOTAL: usize = 4 * MAX_PEER_MESSAGE;
+pub const FUTURE_BYTES_TOTAL: usize = 4 * MAX_PEER_MESSAGE;
 
 impl Core {
     pub(super) fn on_future(&mut self, message: ConsensusMessage, effects: &mut Effects) {

@@ -35,8 +35,7 @@
 mod build;
 mod effect;
 mod future;
-#[cfg(test)]
-use self::future::{FUTURE_BYTES_PER_SENDER, FUTURE_BYTES_TOTAL};
+pub use self::future::{FUTURE_BYTES_PER_SENDER, FUTURE_BYTES_TOTAL};
 mod input;
 mod new_view;
 mod pending;
