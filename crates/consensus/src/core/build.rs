@@ -49,7 +49,7 @@ impl Core {
             self.safety.proposed = Some(hash);
             effects.persist_safety();
             effects.broadcast(ConsensusMessage::Proposal(proposal));
-            self.blocks.entry(hash).or_insert(block);
+            self.keep_block(hash, block);
             self.proposals.insert(0, hash);
             // We built it, so it is valid by our own execution.
             self.validated.insert(hash);

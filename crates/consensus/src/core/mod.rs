@@ -55,13 +55,20 @@ pub use self::input::{Input, Timeout};
 pub use self::safety::SafetyState;
 use crate::messages::{check_body, Checker, ConsensusMessage, KeyCache, ValidatorSet, ViewChange, VoteKind};
 use jjj_crypto::Keypair;
+use jjj_primitives::params::MAX_PEER_MESSAGE;
 use jjj_primitives::{AccountId, Block, Hash, NetworkId};
+use parity_scale_codec::Encode;
 use std::collections::{BTreeMap, BTreeSet};
+use tracing::debug;
 
 /// Votes and view changes for views further than this above ours are not stored.
 const VIEW_WINDOW: u64 = 64;
 /// Candidate blocks kept per height (proposals of all views, blocks of prepared certificates).
 const MAX_BLOCKS: usize = 256;
+/// Bytes (encoded) of candidate blocks kept per height: several blocks of the largest size a
+/// peer may send. Past it, only the current view's proposal and our own blocks are still kept:
+/// a faulty leader of many past views cannot make us hold `MAX_BLOCKS` blocks of 16 MiB.
+const MAX_BLOCK_BYTES: usize = 4 * MAX_PEER_MESSAGE;
 
 #[derive(Clone, Debug)]
 pub struct CoreConfig {
@@ -92,8 +99,9 @@ pub struct Core {
     pending_build: Option<u64>,
     /// Per view, the hash of the verified proposal of that view (the first one seen).
     proposals: BTreeMap<u64, Hash>,
-    /// Candidate blocks of this height, by header hash.
+    /// Candidate blocks of this height, by header hash, and their bytes (encoded).
     blocks: BTreeMap<Hash, Block>,
+    blocks_bytes: usize,
     /// Blocks the node reported valid (validity does not depend on the view).
     validated: BTreeSet<Hash>,
     /// Verified votes: (kind, view, block) → voter → signature.
@@ -140,6 +148,7 @@ impl Core {
             pending_build: None,
             proposals: BTreeMap::new(),
             blocks: BTreeMap::new(),
+            blocks_bytes: 0,
             validated: BTreeSet::new(),
             tallies: BTreeMap::new(),
             voted: BTreeMap::new(),
@@ -230,12 +239,26 @@ impl Core {
         self.tallies.get(&(kind, view, *hash)).and_then(|t| t.get(voter)).is_some_and(|s| s == sig)
     }
 
+    /// Keeps a candidate block (a late proposal, a prepared block) within the count and byte
+    /// bounds; whether it is new and kept.
     fn add_block(&mut self, hash: Hash, block: Block) -> bool {
         if self.blocks.contains_key(&hash) || self.blocks.len() >= MAX_BLOCKS {
             return false;
         }
-        self.blocks.insert(hash, block);
+        if self.blocks_bytes.saturating_add(block.encoded_size()) > MAX_BLOCK_BYTES {
+            debug!(height = self.height, block = %hash, "candidate blocks over their byte budget: block not kept");
+            return false;
+        }
+        self.keep_block(hash, block);
         true
+    }
+
+    /// Keeps a block whatever the bounds: the current view's proposal, or our own.
+    fn keep_block(&mut self, hash: Hash, block: Block) {
+        if let std::collections::btree_map::Entry::Vacant(e) = self.blocks.entry(hash) {
+            self.blocks_bytes = self.blocks_bytes.saturating_add(block.encoded_size());
+            e.insert(block);
+        }
     }
 
     /// Moves to `view` at this height: the votes and proposal of the old view are done with.
@@ -280,6 +303,7 @@ impl Core {
         self.pending_build = None;
         self.proposals.clear();
         self.blocks.clear();
+        self.blocks_bytes = 0;
         self.validated.clear();
         self.tallies.clear();
         self.voted.clear();

@@ -62,7 +62,7 @@ impl Core {
         debug!(height = self.height, view = self.view, block = %hash, "new view");
         self.entered = true;
         self.progressed = true;
-        self.blocks.entry(hash).or_insert(block);
+        self.keep_block(hash, block);
         self.proposals.insert(self.view, hash);
         // Either built by us or prepared by a quorum: valid either way.
         self.validated.insert(hash);
@@ -110,7 +110,7 @@ impl Core {
         }
         self.pending_build = None;
         // The current view's proposal is always kept, whatever the bound.
-        self.blocks.entry(hash).or_insert(new_view.proposal.block);
+        self.keep_block(hash, new_view.proposal.block);
         self.proposals.insert(new_view.view, hash);
         self.arm_timer(effects);
         self.check_commits_for(hash, effects);

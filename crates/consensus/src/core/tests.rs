@@ -741,3 +741,34 @@ fn a_flood_of_future_messages_stays_within_the_byte_budget() {
     let (total, _) = future_bytes_held(h.nodes[2].core.as_ref().expect("up"));
     assert_eq!(h.nodes[2].core.as_ref().map(|c| c.future_buffer_bytes()), Some(total));
 }
+
+#[test]
+fn late_proposals_are_kept_within_a_byte_budget() {
+    let mut h = Harness::new(4);
+    h.filter = Box::new(|_, _, _| false);
+    h.start(&[2]);
+    // f + 1 validators ask for view 1,000: node 2 joins them.
+    for j in [1, 3] {
+        let vc = ViewChange::sign(&h.net, &h.keys[j], 1, 1_000, None);
+        h.feed(2, Input::Message(ConsensusMessage::ViewChange(vc)));
+    }
+    assert_eq!(h.nodes[2].core.as_ref().map(|c| c.view()), Some(1_000));
+    // Validator 3 (byzantine) sends a NEW-VIEW for every past view it leads, each proposing
+    // another 512 KiB block: late NEW-VIEWs are not verified in full, their blocks kept in case
+    // they complete a commit certificate.
+    let mut sent = 0;
+    let views: Vec<u64> = (1..1_000u64).filter(|v| h.set.leader(1, *v) == h.keys[3].account()).collect();
+    for view in views {
+        let block = make_block_with_body(&h.net, 1, Hash::default(), h.keys[3].account(), view, 512 * 1024);
+        let proposal = Proposal::sign(&h.net, &h.keys[3], 1, view, block);
+        let nv = NewView { height: 1, view, view_changes: vec![], prepared: None, proposal };
+        sent += nv.proposal.block.encoded_size();
+        h.feed(2, Input::Message(ConsensusMessage::NewView(nv)));
+    }
+    let core = h.nodes[2].core.as_ref().expect("up");
+    let held: usize = core.blocks.values().map(|b| b.encoded_size()).sum();
+    assert!(sent > MAX_BLOCK_BYTES * 3 / 2, "{sent}");
+    assert!(held <= MAX_BLOCK_BYTES, "{held} bytes of candidate blocks held");
+    assert!(!core.blocks.is_empty());
+    assert_eq!(core.blocks_bytes, held, "the core's own count is exact");
+}
