@@ -12,10 +12,13 @@
 //! - it COMMITs only a block it PREPAREd in the same view and saw 2f + 1 PREPAREs for;
 //! - views only grow within a height, and every signature is persisted before it is sent
 //!   (`Effect::Persist` precedes the `Effect::Broadcast`s of one `handle` call);
-//! - a view change carries the highest prepared certificate, and a NEW-VIEW must re-propose the
-//!   highest prepared block among its 2f + 1 view changes.
+//! - a view change signs (view, hash) of the highest prepared certificate it holds, and a
+//!   NEW-VIEW must re-propose the highest prepared block among its 2f + 1 view changes, with
+//!   that block's certificate (once: the view changes inside it carry no proof);
+//! - a block body is kept only if it is the one its header's tx root commits to.
 //!
 //! Liveness rules:
+//! - the leader rotates with the height: one faulty validator leads view 0 of one height in n;
 //! - a view's timer runs only when there is work: a proposal, vote or view change seen for the
 //!   height, or `Input::TransactionsPending` (an idle chain never changes view);
 //! - on expiry the node moves to the next view, unless the view progressed since the timer was
@@ -24,7 +27,9 @@
 //!   base timeout instead, so no node races ahead of the others);
 //! - f + 1 view changes for higher views pull a node up to them;
 //! - f + 1 validators seen at higher heights, or a commit certificate for an unknown block,
-//!   make the node ask for a `Sync`.
+//!   make the node ask for a `Sync`;
+//! - what a faulty validator can make us hold is bounded in bytes: messages for later heights
+//!   (`FUTURE_BYTES_PER_SENDER`, `FUTURE_BYTES_TOTAL`) and candidate blocks (`MAX_BLOCK_BYTES`).
 //!
 //! Layout: this module holds the state, `Core::handle` (which dispatches each `Input` to its
 //! handler) and the transitions several handlers share (`set_view`, `advance_to`). Each input
