@@ -58,7 +58,9 @@ pub use self::effect::Effect;
 use self::effect::Effects;
 pub use self::input::{Input, Timeout};
 pub use self::safety::SafetyState;
-use crate::messages::{check_body, Checker, ConsensusMessage, KeyCache, ValidatorSet, ViewChange, VoteKind};
+use crate::messages::{
+    check_body, Checker, ConsensusMessage, KeyCache, PreparedCertificate, ValidatorSet, ViewChange, VoteKind,
+};
 use jjj_crypto::Keypair;
 use jjj_primitives::params::MAX_PEER_MESSAGE;
 use jjj_primitives::{AccountId, Block, Hash, NetworkId};
@@ -113,8 +115,11 @@ pub struct Core {
     tallies: BTreeMap<(VoteKind, u64, Hash), BTreeMap<AccountId, [u8; 64]>>,
     /// The first vote of each (kind, view, voter): later ones are duplicates or equivocation.
     voted: BTreeMap<(VoteKind, u64, AccountId), Hash>,
-    /// Verified view changes by the view they ask for.
+    /// Verified view changes by the view they ask for, kept without their proofs.
     view_changes: BTreeMap<u64, BTreeMap<AccountId, ViewChange>>,
+    /// Certificates of blocks prepared at this height, by (view, block hash), from verified view
+    /// changes (the blocks go to `blocks`): one copy each, however many view changes name them.
+    prepared_certs: BTreeMap<(u64, Hash), PreparedCertificate>,
     /// The highest view each validator asked for (signature checked): drives joining a view
     /// change that f + 1 validators already started.
     asked_views: BTreeMap<AccountId, u64>,
@@ -158,6 +163,7 @@ impl Core {
             tallies: BTreeMap::new(),
             voted: BTreeMap::new(),
             view_changes: BTreeMap::new(),
+            prepared_certs: BTreeMap::new(),
             asked_views: BTreeMap::new(),
             future: BTreeMap::new(),
             future_bytes: BTreeMap::new(),
@@ -313,6 +319,7 @@ impl Core {
         self.tallies.clear();
         self.voted.clear();
         self.view_changes.clear();
+        self.prepared_certs.clear();
         self.asked_views.clear();
         self.missing_committed_block = false;
         self.progressed = false;

@@ -6,15 +6,18 @@ use jjj_primitives::{AccountId, Block, Hash};
 use tracing::debug;
 
 impl Core {
+    /// (view, hash) of the highest prepared block the view changes for the current view name.
+    fn required_summary(&self) -> Option<(u64, Hash)> {
+        self.view_changes.get(&self.view)?.values().filter_map(|vc| vc.prepared_summary()).max()
+    }
+
     /// The certificate and block the NEW-VIEW for the current view must carry, per the view
-    /// changes we hold (each verified with its proof on receipt).
+    /// changes we hold (each verified with its proof on receipt, the proof kept apart).
     pub(super) fn required_block(&self) -> Option<(PreparedCertificate, Block)> {
-        let vcs = self.view_changes.get(&self.view)?;
-        let required = vcs.values().filter_map(|vc| vc.prepared_summary()).max()?;
-        vcs.values().find_map(|vc| match &vc.proof {
-            Some(p) if vc.prepared == Some(required) => Some((p.certificate.clone(), p.block.clone())),
-            _ => None,
-        })
+        let required = self.required_summary()?;
+        let cert = self.prepared_certs.get(&required)?;
+        let block = self.blocks.get(&required.1)?;
+        Some((cert.clone(), block.clone()))
     }
 
     /// As the new leader with 2f + 1 view changes: re-propose the highest prepared block, or
@@ -26,7 +29,8 @@ impl Core {
         if self.view_changes.get(&self.view).map_or(0, |m| m.len()) < self.quorum() {
             return;
         }
-        if self.required_block().is_some() {
+        if self.required_summary().is_some() {
+            // Its proof came with the view change that named it, so `required_block` has it.
             self.send_new_view(None, effects);
         } else if self.pending_build != Some(self.view) {
             self.pending_build = Some(self.view);
@@ -42,10 +46,11 @@ impl Core {
             return;
         }
         let view_changes: Vec<ViewChange> = vcs.values().map(ViewChange::without_proof).collect();
-        let (prepared, block) = match (self.required_block(), built) {
-            (Some((cert, block)), _) => (Some(Box::new(cert)), block),
-            (None, Some(block)) => (None, block),
-            (None, None) => return,
+        let (prepared, block) = match (self.required_summary(), self.required_block(), built) {
+            (Some(_), Some((cert, block)), _) => (Some(Box::new(cert)), block),
+            (None, _, Some(block)) => (None, block),
+            // A prepared block without its proof: never propose another in its place.
+            _ => return,
         };
         let hash = block.header.hash();
         let proposal = Proposal::sign(&self.config.network, &self.config.key, self.height, self.view, block.clone());

@@ -772,3 +772,33 @@ fn late_proposals_are_kept_within_a_byte_budget() {
     assert!(!core.blocks.is_empty());
     assert_eq!(core.blocks_bytes, held, "the core's own count is exact");
 }
+
+#[test]
+fn view_changes_keep_one_copy_of_a_prepared_block() {
+    let mut h = Harness::new(4);
+    h.filter = Box::new(|_, _, _| false);
+    h.start(&[2]);
+    // A block of 512 KiB genuinely prepared in view 0 (PREPAREs by 0, 1 and 3).
+    let b = make_block_with_body(&h.net, 1, Hash::default(), h.keys[0].account(), 0, 512 * 1024);
+    let hash = b.header.hash();
+    let signatures = [0, 1, 3]
+        .iter()
+        .map(|&i| {
+            let v = Vote::sign(&h.net, &h.keys[i], VoteKind::Prepare, 1, 0, hash);
+            (v.voter, v.signature)
+        })
+        .collect();
+    let cert = PreparedCertificate { height: 1, view: 0, block_hash: hash, signatures };
+    // Validator 3 asks for each of the next 64 views, every time with the block as its proof.
+    for view in 1..=64 {
+        let vc = ViewChange::sign(&h.net, &h.keys[3], 1, view, Some((cert.clone(), b.clone())));
+        h.feed(2, Input::Message(ConsensusMessage::ViewChange(vc)));
+    }
+    let core = h.nodes[2].core.as_ref().expect("up");
+    assert_eq!(core.view_changes.values().map(|m| m.len()).sum::<usize>(), 64, "every view change counts");
+    let held: usize = core.view_changes.values().flat_map(|m| m.values()).map(|vc| vc.encoded_size()).sum::<usize>()
+        + core.blocks.values().map(|b| b.encoded_size()).sum::<usize>();
+    let block_size = b.encoded_size();
+    assert!(held < block_size + 64 * 1024, "{held} bytes held for one block of {block_size}");
+    assert!(core.blocks.contains_key(&hash), "the prepared block is kept once");
+}
