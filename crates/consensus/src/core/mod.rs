@@ -59,7 +59,8 @@ use self::effect::Effects;
 pub use self::input::{Input, Timeout};
 pub use self::safety::SafetyState;
 use crate::messages::{
-    check_body, Checker, ConsensusMessage, KeyCache, PreparedCertificate, ValidatorSet, ViewChange, VoteKind,
+    check_body, Checker, CommitCertificate, ConsensusMessage, KeyCache, PreparedCertificate, ValidatorSet, ViewChange,
+    Vote, VoteKind,
 };
 use jjj_crypto::Keypair;
 use jjj_primitives::params::MAX_PEER_MESSAGE;
@@ -130,6 +131,11 @@ pub struct Core {
     future_total: usize,
     /// The highest height each validator was seen signing at (signature checked).
     heights_seen: BTreeMap<AccountId, u64>,
+    /// The commit certificate of the height before ours, if we decided it ourselves.
+    last_commit: Option<CommitCertificate>,
+    /// Per validator, the highest view it asked for at the height before ours that we answered
+    /// with `last_commit`'s votes.
+    helped: BTreeMap<AccountId, u64>,
     /// The highest height a `Sync` was requested for.
     sync_requested: u64,
     /// A commit certificate for this height exists but its block is unknown.
@@ -169,6 +175,8 @@ impl Core {
             future_bytes: BTreeMap::new(),
             future_total: 0,
             heights_seen: BTreeMap::new(),
+            last_commit: None,
+            helped: BTreeMap::new(),
             sync_requested: 0,
             missing_committed_block: false,
             progressed: false,
@@ -291,7 +299,12 @@ impl Core {
     fn on_message(&mut self, message: ConsensusMessage, effects: &mut Effects) {
         let height = message.height();
         if height < self.height {
-            return; // stale: that height is decided
+            // Stale: that height is decided. A validator still changing views there may be
+            // unable to learn it any other way (too few others left at its height).
+            if let ConsensusMessage::ViewChange(vc) = &message {
+                self.help_behind(vc, effects);
+            }
+            return;
         }
         if height > self.height {
             self.on_future(message, effects);
@@ -303,6 +316,31 @@ impl Core {
             ConsensusMessage::ViewChange(view_change) => self.on_view_change(view_change, effects),
             ConsensusMessage::NewView(new_view) => self.on_new_view(new_view, effects),
         }
+    }
+
+    /// A validator asks for a view at the height we decided last: send it the COMMITs that
+    /// decided it (each signed by its voter, so re-sending them is as good as the certificate),
+    /// once per view it asks for. Nodes ahead otherwise ignore it, and with f others faulty it
+    /// could wait forever for a quorum at its height.
+    fn help_behind(&mut self, vc: &ViewChange, effects: &mut Effects) {
+        let Some(cert) = self.last_commit.as_ref().filter(|c| c.height == vc.height) else { return };
+        if self.helped.get(&vc.voter).is_some_and(|&v| v >= vc.new_view)
+            || !self.config.validators.contains(&vc.voter)
+            || !vc.signed_by(&self.keys, &self.config.network)
+        {
+            return;
+        }
+        for (voter, signature) in &cert.signatures {
+            effects.broadcast(ConsensusMessage::Vote(Vote {
+                kind: VoteKind::Commit,
+                height: cert.height,
+                view: cert.view,
+                block_hash: cert.block_hash,
+                voter: *voter,
+                signature: *signature,
+            }));
+        }
+        self.helped.insert(vc.voter, vc.new_view);
     }
 
     /// Garbage-collects everything of the decided heights and starts `height` at view 0.
@@ -324,6 +362,10 @@ impl Core {
         self.missing_committed_block = false;
         self.progressed = false;
         self.view_change_quorum = false;
+        self.helped.clear();
+        if self.last_commit.as_ref().is_some_and(|c| c.height.saturating_add(1) != height) {
+            self.last_commit = None; // synced past it
+        }
         self.safety = SafetyState::new(height);
         effects.persist_safety();
         let buffered = self.take_future(height);

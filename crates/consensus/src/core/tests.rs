@@ -481,7 +481,29 @@ fn stale_and_duplicate_messages_are_ignored() {
     assert_eq!(h.nodes[1].chain.len(), 1);
     let stale_vote = h.vote(2, VoteKind::Commit, 1, 0, h.committed(0)[0]);
     assert!(h.feed(1, Input::Message(stale_vote)).is_empty());
+    // A stale view change changes nothing; it is answered only with the COMMITs that decided
+    // its height (signed by their voters), once per view asked for.
     let stale_vc = ConsensusMessage::ViewChange(ViewChange::sign(&h.net, &h.keys[2], 1, 1, None));
+    let (height, view) = h.nodes[1].core.as_ref().map(|c| (c.height(), c.view())).expect("up");
+    let answer = h.feed(1, Input::Message(stale_vc.clone()));
+    let cert = h.nodes[1].chain[0].1.clone();
+    let expected: Vec<Effect> = cert
+        .signatures
+        .iter()
+        .map(|(voter, signature)| {
+            let (kind, block_hash, voter, signature) = (VoteKind::Commit, cert.block_hash, *voter, *signature);
+            Effect::Broadcast(ConsensusMessage::Vote(Vote {
+                kind,
+                height: 1,
+                view: cert.view,
+                block_hash,
+                voter,
+                signature,
+            }))
+        })
+        .collect();
+    assert_eq!(answer, expected);
+    assert_eq!(h.nodes[1].core.as_ref().map(|c| (c.height(), c.view())), Some((height, view)));
     assert!(h.feed(1, Input::Message(stale_vc)).is_empty());
     let stale_timer = Input::Timeout(Timeout { height: 1, view: 0 });
     assert!(h.feed(1, stale_timer).is_empty());
@@ -801,4 +823,25 @@ fn view_changes_keep_one_copy_of_a_prepared_block() {
     let block_size = b.encoded_size();
     assert!(held < block_size + 64 * 1024, "{held} bytes held for one block of {block_size}");
     assert!(core.blocks.contains_key(&hash), "the prepared block is kept once");
+}
+
+#[test]
+fn a_validator_ahead_hands_the_commit_votes_to_one_stuck_behind() {
+    let mut h = Harness::new(4);
+    // Only node 0 hears the COMMITs of height 1: it alone decides it and moves on.
+    h.filter = Box::new(|_, to, m| to == 0 || !matches!(m, ConsensusMessage::Vote(v) if v.kind == VoteKind::Commit));
+    h.start(&[0, 1, 2, 3]);
+    assert_eq!(h.nodes[0].chain.len(), 1);
+    let x = h.committed(0)[0];
+    assert!((1..4).all(|i| h.nodes[i].chain.is_empty()));
+    // Node 3 goes down: 1 and 2 alone cannot form a quorum at height 1. They give up on view 0
+    // there; their view changes reach node 0, at height 2, which ignored them before.
+    h.crash(3);
+    h.filter = Box::new(|_, _, _| true);
+    h.pending(&[1, 2]);
+    h.timeout(&[1, 2]);
+    h.timeout(&[1, 2]);
+    for i in 1..3 {
+        assert_eq!(h.committed(i), vec![x], "node {i} learns that height 1 is decided");
+    }
 }

@@ -650,7 +650,11 @@ impl Sim {
                 Effect::Broadcast(msg) => {
                     self.trace((11u8, i as u32, msg.kind(), msg.height(), msg.view()));
                     if self.honest(i) {
-                        self.check_signed(i, &msg)?;
+                        if msg.sender() == self.instances[i].key.account() {
+                            self.check_signed(i, &msg)?;
+                        } else {
+                            self.check_relayed(i, &msg)?;
+                        }
                     }
                     match self.instances[i].role {
                         Role::Byzantine(behaviour) => self.byzantine_send(i, behaviour, msg),
@@ -739,6 +743,23 @@ impl Sim {
             _ => {}
         }
         Ok(())
+    }
+
+    /// An honest validator sends others' signatures only as the COMMITs of a decided height.
+    fn check_relayed(&self, i: usize, msg: &ConsensusMessage) -> Result<(), String> {
+        match msg {
+            ConsensusMessage::Vote(v)
+                if v.kind == VoteKind::Commit && self.decided.get(&v.height) == Some(&v.block_hash) =>
+            {
+                Ok(())
+            }
+            _ => Err(format!(
+                "validator {} relayed a {} by {} that is not a COMMIT of a decided height",
+                self.instances[i].validator,
+                msg.kind(),
+                msg.sender()
+            )),
+        }
     }
 
     /// Broadcast to all other validators' instances; a twin only reaches its half.
