@@ -1,7 +1,7 @@
 //! Why a message, certificate or validator set is refused. The wording of each case is what the
 //! node logs and the CLI prints.
 use crate::messages::VoteKind;
-use jjj_primitives::{AccountId, NetworkId};
+use jjj_primitives::{AccountId, Hash, NetworkId};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConsensusError {
@@ -37,13 +37,17 @@ pub enum ConsensusError {
         reason: Box<ConsensusError>,
     },
 
+    // ----- block bodies -----
+    #[error("block {block}: its transactions do not match the tx root of its header")]
+    BlockBodyMismatch { block: Hash },
+
     // ----- proposal -----
     #[error("proposal for height {height} carries a block of height {block_height}")]
     ProposalBlockHeight { height: u64, block_height: u64 },
     #[error("proposal carries a block of network {0}")]
     ProposalBlockNetwork(NetworkId),
-    #[error("{proposer} does not lead view {view}")]
-    NotTheLeader { proposer: AccountId, view: u64 },
+    #[error("{proposer} does not lead view {view} of height {height}")]
+    NotTheLeader { proposer: AccountId, height: u64, view: u64 },
     #[error("bad proposal signature by {0}")]
     BadProposalSignature(AccountId),
 
@@ -56,8 +60,12 @@ pub enum ConsensusError {
         "view change to ({height}, {new_view}) carries a certificate for ({certificate_height}, {certificate_view})"
     )]
     ViewChangeCertificateSlot { height: u64, new_view: u64, certificate_height: u64, certificate_view: u64 },
-    #[error("view change carries a block that does not match its certificate")]
+    #[error("view change carries a certificate or block that does not match what it signed")]
     ViewChangeBlockMismatch,
+    #[error("view change by {0} names a prepared block without its certificate and block")]
+    ViewChangeWithoutProof(AccountId),
+    #[error("view change by {0} carries a certificate and block it does not name")]
+    ViewChangeProofWithoutClaim(AccountId),
 
     // ----- NEW-VIEW -----
     #[error("there is no NEW-VIEW for view 0")]
@@ -74,4 +82,10 @@ pub enum ConsensusError {
     NewViewTooFewViewChanges { got: usize, needed: usize },
     #[error("NEW-VIEW does not re-propose the block prepared in view {0}")]
     NewViewNotReproposingPrepared(u64),
+    #[error("NEW-VIEW carries the view change of {0} with its block: a NEW-VIEW carries the block once")]
+    NewViewViewChangeWithProof(AccountId),
+    #[error("NEW-VIEW lacks the certificate of the block prepared in view {0}")]
+    NewViewMissingCertificate(u64),
+    #[error("NEW-VIEW carries a prepared certificate none of its view changes names")]
+    NewViewUnaskedCertificate,
 }

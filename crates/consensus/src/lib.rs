@@ -1,7 +1,7 @@
 //! jjj-consensus: PBFT as a pure state machine (`core`: `Core::handle(input) -> effects`, one
 //! module per input), its signed messages and certificates (`messages`), the typed error their
 //! checks return (`error`), and, behind the `sim` feature, a seeded deterministic simulation of
-//! many validators over a faulty in-memory network (`sim`).
+//! many validators over a faulty in-memory network, with byzantine validators (`sim`).
 //!
 //! No IO, no clock, no randomness in the core: the node feeds it inputs and carries out its
 //! effects.
@@ -16,6 +16,6 @@ pub mod sim;
 pub use self::core::{Core, CoreConfig, Effect, Input, SafetyState, Timeout};
 pub use self::error::ConsensusError;
 pub use self::messages::{
-    CommitCertificate, ConsensusMessage, KeyCache, NewView, PreparedCertificate, Proposal, ValidatorSet, ViewChange,
-    Vote, VoteKind,
+    check_body, CommitCertificate, ConsensusMessage, KeyCache, NewView, PreparedCertificate, PreparedProof, Proposal,
+    ValidatorSet, ViewChange, Vote, VoteKind,
 };

@@ -5,13 +5,24 @@
 use crate::error::ConsensusError;
 use ed25519_dalek::VerifyingKey;
 use jjj_crypto::{ed25519_verify, Keypair};
-use jjj_primitives::{AccountId, Block, Hash, NetworkId};
+use jjj_primitives::{merkle_root, AccountId, Block, Hash, NetworkId};
 use parity_scale_codec::{Decode, DecodeWithMemTracking, Encode};
 use std::collections::{BTreeMap, BTreeSet};
 
 const VOTE_TAG: &[u8] = b"jjj/vote/v1";
 const PROPOSAL_TAG: &[u8] = b"jjj/proposal/v1";
 const VIEW_CHANGE_TAG: &[u8] = b"jjj/view-change/v1";
+
+/// Whether a block's body is the one its header commits to: the Merkle root over its
+/// transactions' hashes, computed as the executive computes `tx_root`, equals the header's. The
+/// header hash (what is signed and voted on) covers `tx_root` only, so without this check a
+/// relayer could forward a signed header under another body.
+pub fn check_body(block: &Block) -> Result<(), ConsensusError> {
+    if merkle_root(block.transactions.iter().map(|t| t.hash())) != block.header.tx_root {
+        return Err(ConsensusError::BlockBodyMismatch { block: block.header.hash() });
+    }
+    Ok(())
+}
 
 /// The validators of a network, in leader order.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
@@ -53,14 +64,19 @@ impl ValidatorSet {
         self.validators.len() - self.f()
     }
 
-    /// The leader of `view`: `validators[view mod n]`. An empty set has no leader; the zero
-    /// account returned then signs nothing.
-    pub fn leader(&self, view: u64) -> AccountId {
-        if self.validators.is_empty() {
+    /// The leader of (height, view): `validators[(height − 1 + view) mod n]`, so the view-0
+    /// leader rotates with the height (validator 0 proposes block 1, validator 1 block 2, …)
+    /// and a view change hands the height to the next one. A fixed leader could censor every
+    /// block without ever triggering a view change. The one function every part of the chain
+    /// asks. An empty set has no leader; the zero account returned then signs nothing.
+    pub fn leader(&self, height: u64, view: u64) -> AccountId {
+        let n = self.validators.len() as u64;
+        if n == 0 {
             return AccountId::default();
         }
-        let i = (view % self.validators.len() as u64) as usize;
-        self.validators[i]
+        // Reduced mod n first: no overflow for any height or view.
+        let i = (height.wrapping_sub(1) % n + view % n) % n;
+        self.validators[i as usize]
     }
 
     pub fn contains(&self, account: &AccountId) -> bool {
@@ -307,7 +323,8 @@ impl Proposal {
         keys.verify(&self.proposer, &payload, &self.signature)
     }
 
-    /// The block is for this height and network, the proposer leads this view and signed it.
+    /// The block is for this height and network, the proposer leads this view and signed it,
+    /// and the body is the one the header commits to.
     pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
         self.check(&Checker::plain(network, validators, &KeyCache::default()))
     }
@@ -323,23 +340,42 @@ impl Proposal {
         if &self.block.header.network != network {
             return Err(ConsensusError::ProposalBlockNetwork(self.block.header.network.clone()));
         }
-        if validators.is_empty() || self.proposer != validators.leader(self.view) {
-            return Err(ConsensusError::NotTheLeader { proposer: self.proposer, view: self.view });
+        if validators.is_empty() || self.proposer != validators.leader(self.height, self.view) {
+            return Err(ConsensusError::NotTheLeader { proposer: self.proposer, height: self.height, view: self.view });
         }
         if !self.signed_by(c.keys, network) {
             return Err(ConsensusError::BadProposalSignature(self.proposer));
         }
-        Ok(())
+        // Last: hashing the body is the expensive part, and only a signed header earns it.
+        check_body(&self.block)
     }
 }
 
-/// A validator gives up on view `new_view − 1` and asks for `new_view`, carrying the highest
-/// certificate it holds of a block prepared at this height, with the block.
+/// What backs a view change's claim that a block was prepared: the certificate, and the block
+/// itself (body included) so the next leader can re-propose it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct PreparedProof {
+    pub certificate: PreparedCertificate,
+    pub block: Block,
+}
+
+/// A validator gives up on view `new_view − 1` and asks for `new_view`, naming the highest block
+/// it saw prepared at this height.
+///
+/// Sent on its own, a view change carries the proof of its claim, block included: the next
+/// leader may never have seen that block (a leader can withhold its proposal from it) and must
+/// re-propose it, and the core has no other way to fetch a body. Inside a NEW-VIEW it carries
+/// no proof: the NEW-VIEW carries the one certificate and block it re-proposes, so a NEW-VIEW is
+/// one block and O(n) signatures however many view changes hold the block (with one copy per
+/// view change, a large block made the NEW-VIEW exceed the peer message limit).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
 pub struct ViewChange {
     pub height: u64,
     pub new_view: u64,
-    pub prepared: Option<(PreparedCertificate, Block)>,
+    /// (view, block hash) of the highest prepared certificate held: what the signature covers.
+    pub prepared: Option<(u64, Hash)>,
+    /// The certificate and block behind `prepared` (not signed; bound to it by `check`).
+    pub proof: Option<Box<PreparedProof>>,
     pub voter: AccountId,
     pub signature: [u8; 64],
 }
@@ -347,7 +383,7 @@ pub struct ViewChange {
 impl ViewChange {
     /// `b"jjj/view-change/v1" ++ (network, height, new_view, prepared (view, block hash)).encode()`.
     /// The signature covers which block was prepared, so a leader cannot strip a prepared
-    /// certificate from a view change and re-propose another block.
+    /// claim from a view change and re-propose another block.
     pub fn signing_payload(network: &NetworkId, height: u64, new_view: u64, prepared: Option<(u64, Hash)>) -> Vec<u8> {
         let mut payload = VIEW_CHANGE_TAG.to_vec();
         (network, height, new_view, prepared).encode_to(&mut payload);
@@ -363,12 +399,24 @@ impl ViewChange {
     ) -> ViewChange {
         let summary = prepared.as_ref().map(|(c, _)| (c.view, c.block_hash));
         let sig = key.sign(&Self::signing_payload(network, height, new_view, summary));
-        ViewChange { height, new_view, prepared, voter: sig.signer, signature: sig.signature }
+        let proof = prepared.map(|(certificate, block)| Box::new(PreparedProof { certificate, block }));
+        ViewChange { height, new_view, prepared: summary, proof, voter: sig.signer, signature: sig.signature }
     }
 
-    /// (view, block hash) of the carried prepared certificate.
+    /// (view, block hash) of the claimed prepared certificate.
     pub fn prepared_summary(&self) -> Option<(u64, Hash)> {
-        self.prepared.as_ref().map(|(c, _)| (c.view, c.block_hash))
+        self.prepared
+    }
+
+    /// The same signed view change without its proof: how a NEW-VIEW carries it.
+    pub fn without_proof(&self) -> ViewChange {
+        ViewChange { proof: None, ..self.clone() }
+    }
+
+    /// Whether both are the same signed view change, whatever proof each carries.
+    pub fn same_signed(&self, other: &ViewChange) -> bool {
+        (self.height, self.new_view, self.prepared, self.voter, self.signature)
+            == (other.height, other.new_view, other.prepared, other.voter, other.signature)
     }
 
     pub fn verify_signature(&self, network: &NetworkId) -> bool {
@@ -376,38 +424,64 @@ impl ViewChange {
     }
 
     pub(crate) fn signed_by(&self, keys: &KeyCache, network: &NetworkId) -> bool {
-        let payload = Self::signing_payload(network, self.height, self.new_view, self.prepared_summary());
+        let payload = Self::signing_payload(network, self.height, self.new_view, self.prepared);
         keys.verify(&self.voter, &payload, &self.signature)
     }
 
-    /// Signed by a validator; a carried certificate is for this height, an earlier view, the
-    /// carried block, and holds a quorum of valid PREPAREs.
+    /// A view change sent on its own: signed by a validator; a prepared claim comes with its
+    /// proof — a certificate for this height, an earlier view and the claimed block, holding a
+    /// quorum of valid PREPAREs, and that block with the body its header commits to.
     pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
         self.check(&Checker::plain(network, validators, &KeyCache::default()))
     }
 
-    pub(crate) fn check(&self, c: &Checker) -> Result<(), ConsensusError> {
+    /// Voter, signature and the claimed view: what holds with or without the proof.
+    fn check_signed(&self, c: &Checker) -> Result<(), ConsensusError> {
         if !c.validators.contains(&self.voter) {
             return Err(ConsensusError::ViewChangeByNonValidator(self.voter));
+        }
+        if let Some((view, _)) = self.prepared {
+            if view >= self.new_view {
+                return Err(ConsensusError::ViewChangeCertificateSlot {
+                    height: self.height,
+                    new_view: self.new_view,
+                    certificate_height: self.height,
+                    certificate_view: view,
+                });
+            }
         }
         if !self.signed_by(c.keys, c.network) {
             return Err(ConsensusError::BadViewChangeSignature(self.voter));
         }
-        if let Some((cert, block)) = &self.prepared {
-            if cert.height != self.height || cert.view >= self.new_view {
-                return Err(ConsensusError::ViewChangeCertificateSlot {
-                    height: self.height,
-                    new_view: self.new_view,
-                    certificate_height: cert.height,
-                    certificate_view: cert.view,
-                });
-            }
-            if block.header.hash() != cert.block_hash || block.header.height != self.height {
-                return Err(ConsensusError::ViewChangeBlockMismatch);
-            }
-            cert.check(c)?;
-        }
         Ok(())
+    }
+
+    pub(crate) fn check(&self, c: &Checker) -> Result<(), ConsensusError> {
+        self.check_signed(c)?;
+        match (self.prepared, &self.proof) {
+            (None, None) => Ok(()),
+            (None, Some(_)) => Err(ConsensusError::ViewChangeProofWithoutClaim(self.voter)),
+            (Some(_), None) => Err(ConsensusError::ViewChangeWithoutProof(self.voter)),
+            (Some(claim), Some(proof)) => {
+                let PreparedProof { certificate: cert, block } = &**proof;
+                if cert.height != self.height || cert.view >= self.new_view {
+                    return Err(ConsensusError::ViewChangeCertificateSlot {
+                        height: self.height,
+                        new_view: self.new_view,
+                        certificate_height: cert.height,
+                        certificate_view: cert.view,
+                    });
+                }
+                if (cert.view, cert.block_hash) != claim
+                    || block.header.hash() != cert.block_hash
+                    || block.header.height != self.height
+                {
+                    return Err(ConsensusError::ViewChangeBlockMismatch);
+                }
+                cert.check(c)?;
+                check_body(block)
+            }
+        }
     }
 }
 
@@ -416,7 +490,11 @@ impl ViewChange {
 pub struct NewView {
     pub height: u64,
     pub view: u64,
+    /// A quorum of view changes for (height, view), each without its proof.
     pub view_changes: Vec<ViewChange>,
+    /// The certificate of the highest prepared block the view changes name, if any: the one
+    /// block `proposal` must re-propose. Once per NEW-VIEW, not once per view change.
+    pub prepared: Option<Box<PreparedCertificate>>,
     pub proposal: Proposal,
 }
 
@@ -427,8 +505,9 @@ impl NewView {
         view_changes.iter().filter_map(|vc| vc.prepared_summary()).max()
     }
 
-    /// A quorum of valid view changes for (height, view) by distinct validators, and a valid
-    /// proposal by the leader of `view` that re-proposes the highest prepared block, if any.
+    /// A quorum of validly signed view changes for (height, view) by distinct validators, none
+    /// carrying a proof; a valid proposal by the leader of (height, view); and, if the view
+    /// changes name a prepared block, its certificate, and the proposal re-proposes it.
     pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
         self.check(&Checker::plain(network, validators, &KeyCache::default()))
     }
@@ -446,7 +525,6 @@ impl NewView {
                 proposal_view: self.proposal.view,
             });
         }
-        self.proposal.check(c)?;
         if self.view_changes.len() > validators.len() {
             return Err(ConsensusError::NewViewTooManyViewChanges {
                 view_changes: self.view_changes.len(),
@@ -463,6 +541,9 @@ impl NewView {
                     view_change_view: vc.new_view,
                 });
             }
+            if vc.proof.is_some() {
+                return Err(ConsensusError::NewViewViewChangeWithProof(vc.voter));
+            }
             if !voters.insert(vc.voter) {
                 return Err(ConsensusError::NewViewDuplicateViewChange(vc.voter));
             }
@@ -470,16 +551,27 @@ impl NewView {
         if voters.len() < validators.quorum() {
             return Err(ConsensusError::NewViewTooFewViewChanges { got: voters.len(), needed: validators.quorum() });
         }
-        if let Some((view, _)) = Self::required_block(&self.view_changes) {
-            let hash = self.proposal.block_hash();
-            let justified = self.view_changes.iter().any(|vc| vc.prepared_summary() == Some((view, hash)));
-            if !justified {
-                return Err(ConsensusError::NewViewNotReproposingPrepared(view));
+        match (Self::required_block(&self.view_changes), &self.prepared) {
+            (None, None) => {}
+            (None, Some(_)) => return Err(ConsensusError::NewViewUnaskedCertificate),
+            (Some((view, _)), None) => return Err(ConsensusError::NewViewMissingCertificate(view)),
+            (Some((view, hash)), Some(cert)) => {
+                if (cert.height, cert.view, cert.block_hash) != (self.height, view, hash) {
+                    return Err(ConsensusError::NewViewMissingCertificate(view));
+                }
+                if self.proposal.block_hash() != hash {
+                    return Err(ConsensusError::NewViewNotReproposingPrepared(view));
+                }
             }
+        }
+        // Signatures last: they are the expensive part (the body check of the proposal too).
+        self.proposal.check(c)?;
+        if let Some(cert) = &self.prepared {
+            cert.check(c)?;
         }
         for vc in &self.view_changes {
             if !(c.known_view_change)(vc) {
-                vc.check(c)?;
+                vc.check_signed(c)?;
             }
         }
         Ok(())
@@ -612,8 +704,13 @@ mod tests {
         }
         let k = keys(4);
         let s = set(&k);
-        assert_eq!(s.leader(0), k[0].account());
-        assert_eq!(s.leader(6), k[2].account());
+        assert_eq!(s.leader(1, 0), k[0].account());
+        assert_eq!(s.leader(1, 6), k[2].account());
+        assert_eq!(s.leader(2, 0), k[1].account());
+        assert_eq!(s.leader(4, 1), k[0].account());
+        assert_eq!(s.leader(u64::MAX, u64::MAX), s.leader(u64::MAX, u64::MAX), "no overflow");
+        let proposers: BTreeSet<AccountId> = (7..11).map(|h| s.leader(h, 0)).collect();
+        assert_eq!(proposers.len(), 4, "every validator leads view 0 once in n heights");
         assert_eq!(s.index_of(&k[3].account()), Some(3));
         assert!(ValidatorSet::new(vec![k[0].account(), k[0].account()]).is_err());
         assert!(ValidatorSet::new(vec![]).is_err());
@@ -673,6 +770,35 @@ mod tests {
     }
 
     #[test]
+    fn a_body_that_does_not_match_its_header_is_refused() {
+        let k = keys(4);
+        let s = set(&k);
+        let good = crate::sim::make_block(&net(), 5, Hash::default(), k[1].account(), 0);
+        let hash = good.header.hash();
+        assert_eq!(check_body(&good), Ok(()));
+        for salt in [0, 1] {
+            let swapped = crate::sim::swap_body(&good, salt);
+            assert_eq!(swapped.header.hash(), hash, "same header");
+            assert_eq!(check_body(&swapped), Err(ConsensusError::BlockBodyMismatch { block: hash }));
+            // Signed by the leader over the header hash: the signature alone cannot tell.
+            let p = Proposal::sign(&net(), &k[(5 - 1 + 1) % 4], 5, 1, swapped.clone());
+            assert!(p.verify_signature(&net()));
+            assert_eq!(p.verify(&net(), &s), Err(ConsensusError::BlockBodyMismatch { block: hash }));
+            // A view change carrying the prepared block under another body.
+            let signatures = (0..3)
+                .map(|i| {
+                    let v = Vote::sign(&net(), &k[i], VoteKind::Prepare, 5, 0, hash);
+                    (v.voter, v.signature)
+                })
+                .collect();
+            let cert = PreparedCertificate { height: 5, view: 0, block_hash: hash, signatures };
+            let vc = ViewChange::sign(&net(), &k[3], 5, 1, Some((cert.clone(), swapped)));
+            assert_eq!(vc.verify(&net(), &s), Err(ConsensusError::BlockBodyMismatch { block: hash }));
+            assert!(ViewChange::sign(&net(), &k[3], 5, 1, Some((cert, good.clone()))).verify(&net(), &s).is_ok());
+        }
+    }
+
+    #[test]
     fn proposal_and_view_change_checks() {
         let k = keys(4);
         let s = set(&k);
@@ -692,22 +818,60 @@ mod tests {
         let cert = PreparedCertificate { height: 5, view: 0, block_hash: h, signatures };
         let vc = ViewChange::sign(&net(), &k[3], 5, 1, Some((cert.clone(), b.clone())));
         assert!(vc.verify(&net(), &s).is_ok());
-        // Stripping the certificate breaks the signature.
-        let stripped = ViewChange { prepared: None, ..vc.clone() };
-        assert!(stripped.verify(&net(), &s).is_err());
+        // Stripping the claim breaks the signature; a claim needs its proof, and a proof its claim.
+        let stripped = ViewChange { prepared: None, proof: None, ..vc.clone() };
+        assert_eq!(stripped.verify(&net(), &s), Err(ConsensusError::BadViewChangeSignature(k[3].account())));
+        let unproven = vc.without_proof();
+        assert_eq!(unproven.verify(&net(), &s), Err(ConsensusError::ViewChangeWithoutProof(k[3].account())));
+        let unclaimed = ViewChange { proof: vc.proof.clone(), ..ViewChange::sign(&net(), &k[3], 5, 1, None) };
+        assert_eq!(unclaimed.verify(&net(), &s), Err(ConsensusError::ViewChangeProofWithoutClaim(k[3].account())));
+        // The proof must be the one claimed.
+        let mut other_cert = cert.clone();
+        other_cert.view = 1;
+        let mismatched = ViewChange {
+            proof: Some(Box::new(PreparedProof { certificate: other_cert, block: b.clone() })),
+            ..ViewChange::sign(&net(), &k[3], 5, 2, Some((cert.clone(), b.clone())))
+        };
+        assert!(mismatched.verify(&net(), &s).is_err());
         // A certificate must be from an earlier view.
         let same_view = ViewChange::sign(&net(), &k[3], 5, 0, Some((cert.clone(), b.clone())));
         assert!(same_view.verify(&net(), &s).is_err());
         // The block must match the certificate.
-        let other = ViewChange::sign(&net(), &k[3], 5, 1, Some((cert, block(6))));
+        let other = ViewChange::sign(&net(), &k[3], 5, 1, Some((cert.clone(), block(6))));
         assert!(other.verify(&net(), &s).is_err());
 
-        // NEW-VIEW must re-propose the prepared block.
-        let vcs: Vec<ViewChange> =
-            vec![vc, ViewChange::sign(&net(), &k[0], 5, 1, None), ViewChange::sign(&net(), &k[2], 5, 1, None)];
-        let good =
-            NewView { height: 5, view: 1, view_changes: vcs.clone(), proposal: Proposal::sign(&net(), &k[1], 5, 1, b) };
+        // NEW-VIEW must re-propose the prepared block, and carries it and its certificate once.
+        let vcs: Vec<ViewChange> = vec![
+            vc.without_proof(),
+            ViewChange::sign(&net(), &k[0], 5, 1, None),
+            ViewChange::sign(&net(), &k[2], 5, 1, None),
+        ];
+        let good = NewView {
+            height: 5,
+            view: 1,
+            view_changes: vcs.clone(),
+            prepared: Some(Box::new(cert.clone())),
+            proposal: Proposal::sign(&net(), &k[1], 5, 1, b),
+        };
         assert!(good.verify(&net(), &s).is_ok());
+        let with_proof = NewView { view_changes: vec![vc.clone(), vcs[1].clone(), vcs[2].clone()], ..good.clone() };
+        assert_eq!(with_proof.verify(&net(), &s), Err(ConsensusError::NewViewViewChangeWithProof(k[3].account())));
+        let no_cert = NewView { prepared: None, ..good.clone() };
+        assert_eq!(no_cert.verify(&net(), &s), Err(ConsensusError::NewViewMissingCertificate(0)));
+        let mut forged_cert = cert.clone();
+        forged_cert.signatures[0].1[3] ^= 1;
+        let forged = NewView { prepared: Some(Box::new(forged_cert)), ..good.clone() };
+        assert!(forged.verify(&net(), &s).unwrap_err().to_string().contains("bad Prepare signature"), "{forged:?}");
+        let unasked = NewView {
+            view_changes: vec![vcs[1].clone(), vcs[2].clone(), ViewChange::sign(&net(), &k[3], 5, 1, None)],
+            ..good.clone()
+        };
+        assert_eq!(unasked.verify(&net(), &s), Err(ConsensusError::NewViewUnaskedCertificate));
+        // A claim stripped from a view change inside the NEW-VIEW breaks its signature.
+        let mut stripped_vcs = vcs.clone();
+        stripped_vcs[0].prepared = None;
+        let stripped = NewView { view_changes: stripped_vcs, prepared: None, ..good.clone() };
+        assert_eq!(stripped.verify(&net(), &s), Err(ConsensusError::BadViewChangeSignature(k[3].account())));
         let mut fresh = block(5);
         fresh.header.timestamp = 99;
         let bad = NewView { proposal: Proposal::sign(&net(), &k[1], 5, 1, fresh), ..good.clone() };

@@ -49,16 +49,16 @@ impl Core {
             self.safety.proposed = Some(hash);
             effects.persist_safety();
             effects.broadcast(ConsensusMessage::Proposal(proposal));
-            self.blocks.entry(hash).or_insert(block);
+            self.keep_block(hash, block);
             self.proposals.insert(0, hash);
             // We built it, so it is valid by our own execution.
             self.validated.insert(hash);
             self.arm_timer(effects);
             self.try_vote_prepare(effects);
         } else {
-            // A view change may have brought a prepared block meanwhile: that one must go.
-            let block = self.required_block().unwrap_or(block);
-            self.send_new_view(block, effects);
+            // A view change may have brought a prepared block meanwhile: `send_new_view`
+            // re-proposes that one instead.
+            self.send_new_view(Some(block), effects);
         }
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! No IO, no clock, no randomness: the node feeds inputs (messages, timeouts, execution results)
 //! and carries out the returned effects in order. Block-level PBFT: each height is decided by
-//! PRE-PREPARE (proposal) → PREPARE → COMMIT in views 0, 1, 2…; the leader of view v is
-//! `validators[v mod n]`; 2f + 1 COMMITs form the commit certificate that makes a block final.
+//! PRE-PREPARE (proposal) → PREPARE → COMMIT in views 0, 1, 2…; the leader of (height, view) is
+//! `validators[(height − 1 + view) mod n]` (`ValidatorSet::leader`); 2f + 1 COMMITs form the
+//! commit certificate that makes a block final.
 //!
 //! Safety rules, each relied upon by the view-change argument:
 //! - a node votes only in its current view, at most one PREPARE and one COMMIT per view, and
@@ -11,10 +12,13 @@
 //! - it COMMITs only a block it PREPAREd in the same view and saw 2f + 1 PREPAREs for;
 //! - views only grow within a height, and every signature is persisted before it is sent
 //!   (`Effect::Persist` precedes the `Effect::Broadcast`s of one `handle` call);
-//! - a view change carries the highest prepared certificate, and a NEW-VIEW must re-propose the
-//!   highest prepared block among its 2f + 1 view changes.
+//! - a view change signs (view, hash) of the highest prepared certificate it holds, and a
+//!   NEW-VIEW must re-propose the highest prepared block among its 2f + 1 view changes, with
+//!   that block's certificate (once: the view changes inside it carry no proof);
+//! - a block body is kept only if it is the one its header's tx root commits to.
 //!
 //! Liveness rules:
+//! - the leader rotates with the height: one faulty validator leads view 0 of one height in n;
 //! - a view's timer runs only when there is work: a proposal, vote or view change seen for the
 //!   height, or `Input::TransactionsPending` (an idle chain never changes view);
 //! - on expiry the node moves to the next view, unless the view progressed since the timer was
@@ -23,7 +27,9 @@
 //!   base timeout instead, so no node races ahead of the others);
 //! - f + 1 view changes for higher views pull a node up to them;
 //! - f + 1 validators seen at higher heights, or a commit certificate for an unknown block,
-//!   make the node ask for a `Sync`.
+//!   make the node ask for a `Sync`;
+//! - what a faulty validator can make us hold is bounded in bytes: messages for later heights
+//!   (`FUTURE_BYTES_PER_SENDER`, `FUTURE_BYTES_TOTAL`) and candidate blocks (`MAX_BLOCK_BYTES`).
 //!
 //! Layout: this module holds the state, `Core::handle` (which dispatches each `Input` to its
 //! handler) and the transitions several handlers share (`set_view`, `advance_to`). Each input
@@ -34,6 +40,7 @@
 mod build;
 mod effect;
 mod future;
+pub use self::future::{FUTURE_BYTES_PER_SENDER, FUTURE_BYTES_TOTAL};
 mod input;
 mod new_view;
 mod pending;
@@ -51,15 +58,25 @@ pub use self::effect::Effect;
 use self::effect::Effects;
 pub use self::input::{Input, Timeout};
 pub use self::safety::SafetyState;
-use crate::messages::{Checker, ConsensusMessage, KeyCache, ValidatorSet, ViewChange, VoteKind};
+use crate::messages::{
+    check_body, Checker, CommitCertificate, ConsensusMessage, KeyCache, PreparedCertificate, ValidatorSet, ViewChange,
+    Vote, VoteKind,
+};
 use jjj_crypto::Keypair;
+use jjj_primitives::params::MAX_PEER_MESSAGE;
 use jjj_primitives::{AccountId, Block, Hash, NetworkId};
+use parity_scale_codec::Encode;
 use std::collections::{BTreeMap, BTreeSet};
+use tracing::debug;
 
 /// Votes and view changes for views further than this above ours are not stored.
 const VIEW_WINDOW: u64 = 64;
 /// Candidate blocks kept per height (proposals of all views, blocks of prepared certificates).
 const MAX_BLOCKS: usize = 256;
+/// Bytes (encoded) of candidate blocks kept per height: several blocks of the largest size a
+/// peer may send. Past it, only the current view's proposal and our own blocks are still kept:
+/// a faulty leader of many past views cannot make us hold `MAX_BLOCKS` blocks of 16 MiB.
+const MAX_BLOCK_BYTES: usize = 4 * MAX_PEER_MESSAGE;
 
 #[derive(Clone, Debug)]
 pub struct CoreConfig {
@@ -90,23 +107,35 @@ pub struct Core {
     pending_build: Option<u64>,
     /// Per view, the hash of the verified proposal of that view (the first one seen).
     proposals: BTreeMap<u64, Hash>,
-    /// Candidate blocks of this height, by header hash.
+    /// Candidate blocks of this height, by header hash, and their bytes (encoded).
     blocks: BTreeMap<Hash, Block>,
+    blocks_bytes: usize,
     /// Blocks the node reported valid (validity does not depend on the view).
     validated: BTreeSet<Hash>,
     /// Verified votes: (kind, view, block) → voter → signature.
     tallies: BTreeMap<(VoteKind, u64, Hash), BTreeMap<AccountId, [u8; 64]>>,
     /// The first vote of each (kind, view, voter): later ones are duplicates or equivocation.
     voted: BTreeMap<(VoteKind, u64, AccountId), Hash>,
-    /// Verified view changes by the view they ask for.
+    /// Verified view changes by the view they ask for, kept without their proofs.
     view_changes: BTreeMap<u64, BTreeMap<AccountId, ViewChange>>,
+    /// Certificates of blocks prepared at this height, by (view, block hash), from verified view
+    /// changes (the blocks go to `blocks`): one copy each, however many view changes name them.
+    prepared_certs: BTreeMap<(u64, Hash), PreparedCertificate>,
     /// The highest view each validator asked for (signature checked): drives joining a view
     /// change that f + 1 validators already started.
     asked_views: BTreeMap<AccountId, u64>,
     /// Messages for heights above ours, replayed on arrival there.
     future: BTreeMap<u64, Vec<ConsensusMessage>>,
+    /// Bytes (encoded) of `future` per sender, and in all.
+    future_bytes: BTreeMap<AccountId, usize>,
+    future_total: usize,
     /// The highest height each validator was seen signing at (signature checked).
     heights_seen: BTreeMap<AccountId, u64>,
+    /// The commit certificate of the height before ours, if we decided it ourselves.
+    last_commit: Option<CommitCertificate>,
+    /// Per validator, the highest view it asked for at the height before ours that we answered
+    /// with `last_commit`'s votes.
+    helped: BTreeMap<AccountId, u64>,
     /// The highest height a `Sync` was requested for.
     sync_requested: u64,
     /// A commit certificate for this height exists but its block is unknown.
@@ -135,13 +164,19 @@ impl Core {
             pending_build: None,
             proposals: BTreeMap::new(),
             blocks: BTreeMap::new(),
+            blocks_bytes: 0,
             validated: BTreeSet::new(),
             tallies: BTreeMap::new(),
             voted: BTreeMap::new(),
             view_changes: BTreeMap::new(),
+            prepared_certs: BTreeMap::new(),
             asked_views: BTreeMap::new(),
             future: BTreeMap::new(),
+            future_bytes: BTreeMap::new(),
+            future_total: 0,
             heights_seen: BTreeMap::new(),
+            last_commit: None,
+            helped: BTreeMap::new(),
             sync_requested: 0,
             missing_committed_block: false,
             progressed: false,
@@ -159,8 +194,9 @@ impl Core {
         // Disk contents are ours, but keep only what is coherent with (height, view).
         let votes = votes.into_iter().filter(|v| v.height == height && v.view == view && v.voter == me).collect();
         let view_change = view_change.filter(|vc| vc.height == height && vc.voter == me && vc.new_view <= view);
-        let prepared =
-            prepared.filter(|(c, b)| c.height == height && c.view <= view && b.header.hash() == c.block_hash);
+        let prepared = prepared.filter(|(c, b)| {
+            c.height == height && c.view <= view && b.header.hash() == c.block_hash && check_body(b).is_ok()
+        });
         core.view = view;
         // A NEW-VIEW entered before the crash is not remembered: wait for it (or the next view)
         // again rather than vote without knowing the view's proposal.
@@ -208,8 +244,9 @@ impl Core {
         self.config.validators.f()
     }
 
+    /// Whether we lead `view` at the current height.
     fn leads(&self, view: u64) -> bool {
-        self.config.validators.leader(view) == self.me
+        self.config.validators.leader(self.height, view) == self.me
     }
 
     fn checker(&self) -> Checker<'_> {
@@ -221,12 +258,26 @@ impl Core {
         self.tallies.get(&(kind, view, *hash)).and_then(|t| t.get(voter)).is_some_and(|s| s == sig)
     }
 
+    /// Keeps a candidate block (a late proposal, a prepared block) within the count and byte
+    /// bounds; whether it is new and kept.
     fn add_block(&mut self, hash: Hash, block: Block) -> bool {
         if self.blocks.contains_key(&hash) || self.blocks.len() >= MAX_BLOCKS {
             return false;
         }
-        self.blocks.insert(hash, block);
+        if self.blocks_bytes.saturating_add(block.encoded_size()) > MAX_BLOCK_BYTES {
+            debug!(height = self.height, block = %hash, "candidate blocks over their byte budget: block not kept");
+            return false;
+        }
+        self.keep_block(hash, block);
         true
+    }
+
+    /// Keeps a block whatever the bounds: the current view's proposal, or our own.
+    fn keep_block(&mut self, hash: Hash, block: Block) {
+        if let std::collections::btree_map::Entry::Vacant(e) = self.blocks.entry(hash) {
+            self.blocks_bytes = self.blocks_bytes.saturating_add(block.encoded_size());
+            e.insert(block);
+        }
     }
 
     /// Moves to `view` at this height: the votes and proposal of the old view are done with.
@@ -248,7 +299,12 @@ impl Core {
     fn on_message(&mut self, message: ConsensusMessage, effects: &mut Effects) {
         let height = message.height();
         if height < self.height {
-            return; // stale: that height is decided
+            // Stale: that height is decided. A validator still changing views there may be
+            // unable to learn it any other way (too few others left at its height).
+            if let ConsensusMessage::ViewChange(vc) = &message {
+                self.help_behind(vc, effects);
+            }
+            return;
         }
         if height > self.height {
             self.on_future(message, effects);
@@ -262,6 +318,31 @@ impl Core {
         }
     }
 
+    /// A validator asks for a view at the height we decided last: send it the COMMITs that
+    /// decided it (each signed by its voter, so re-sending them is as good as the certificate),
+    /// once per view it asks for. Nodes ahead otherwise ignore it, and with f others faulty it
+    /// could wait forever for a quorum at its height.
+    fn help_behind(&mut self, vc: &ViewChange, effects: &mut Effects) {
+        let Some(cert) = self.last_commit.as_ref().filter(|c| c.height == vc.height) else { return };
+        if self.helped.get(&vc.voter).is_some_and(|&v| v >= vc.new_view)
+            || !self.config.validators.contains(&vc.voter)
+            || !vc.signed_by(&self.keys, &self.config.network)
+        {
+            return;
+        }
+        for (voter, signature) in &cert.signatures {
+            effects.broadcast(ConsensusMessage::Vote(Vote {
+                kind: VoteKind::Commit,
+                height: cert.height,
+                view: cert.view,
+                block_hash: cert.block_hash,
+                voter: *voter,
+                signature: *signature,
+            }));
+        }
+        self.helped.insert(vc.voter, vc.new_view);
+    }
+
     /// Garbage-collects everything of the decided heights and starts `height` at view 0.
     fn advance_to(&mut self, height: u64, effects: &mut Effects) {
         self.height = height;
@@ -271,14 +352,20 @@ impl Core {
         self.pending_build = None;
         self.proposals.clear();
         self.blocks.clear();
+        self.blocks_bytes = 0;
         self.validated.clear();
         self.tallies.clear();
         self.voted.clear();
         self.view_changes.clear();
+        self.prepared_certs.clear();
         self.asked_views.clear();
         self.missing_committed_block = false;
         self.progressed = false;
         self.view_change_quorum = false;
+        self.helped.clear();
+        if self.last_commit.as_ref().is_some_and(|c| c.height.saturating_add(1) != height) {
+            self.last_commit = None; // synced past it
+        }
         self.safety = SafetyState::new(height);
         effects.persist_safety();
         let buffered = self.take_future(height);

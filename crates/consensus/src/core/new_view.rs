@@ -1,20 +1,23 @@
 //! NEW-VIEW: as the new leader, proposing (the highest prepared block, or a new one) once 2f + 1
 //! validators asked for the view; as anyone else, entering the view on a verified NEW-VIEW.
 use super::{Core, Effect, Effects, VIEW_WINDOW};
-use crate::messages::{ConsensusMessage, NewView, Proposal, ViewChange, VoteKind};
+use crate::messages::{ConsensusMessage, NewView, PreparedCertificate, Proposal, ViewChange, VoteKind};
 use jjj_primitives::{AccountId, Block, Hash};
 use tracing::debug;
 
 impl Core {
-    /// The block the NEW-VIEW for the current view must carry, per the view changes we hold.
-    pub(super) fn required_block(&self) -> Option<Block> {
-        let vcs: Vec<ViewChange> =
-            self.view_changes.get(&self.view).map(|m| m.values().cloned().collect()).unwrap_or_default();
-        let (view, hash) = NewView::required_block(&vcs)?;
-        vcs.into_iter().find_map(|vc| match vc.prepared {
-            Some((c, b)) if c.view == view && c.block_hash == hash => Some(b),
-            _ => None,
-        })
+    /// (view, hash) of the highest prepared block the view changes for the current view name.
+    fn required_summary(&self) -> Option<(u64, Hash)> {
+        self.view_changes.get(&self.view)?.values().filter_map(|vc| vc.prepared_summary()).max()
+    }
+
+    /// The certificate and block the NEW-VIEW for the current view must carry, per the view
+    /// changes we hold (each verified with its proof on receipt, the proof kept apart).
+    pub(super) fn required_block(&self) -> Option<(PreparedCertificate, Block)> {
+        let required = self.required_summary()?;
+        let cert = self.prepared_certs.get(&required)?;
+        let block = self.blocks.get(&required.1)?;
+        Some((cert.clone(), block.clone()))
     }
 
     /// As the new leader with 2f + 1 view changes: re-propose the highest prepared block, or
@@ -26,23 +29,29 @@ impl Core {
         if self.view_changes.get(&self.view).map_or(0, |m| m.len()) < self.quorum() {
             return;
         }
-        match self.required_block() {
-            Some(block) => self.send_new_view(block, effects),
-            None => {
-                if self.pending_build != Some(self.view) {
-                    self.pending_build = Some(self.view);
-                    effects.push(Effect::BuildProposal { height: self.height, view: self.view });
-                }
-            }
+        if self.required_summary().is_some() {
+            // Its proof came with the view change that named it, so `required_block` has it.
+            self.send_new_view(None, effects);
+        } else if self.pending_build != Some(self.view) {
+            self.pending_build = Some(self.view);
+            effects.push(Effect::BuildProposal { height: self.height, view: self.view });
         }
     }
 
-    pub(super) fn send_new_view(&mut self, block: Block, effects: &mut Effects) {
-        let view_changes: Vec<ViewChange> =
-            self.view_changes.get(&self.view).map(|m| m.values().cloned().collect()).unwrap_or_default();
-        if self.entered || view_changes.len() < self.quorum() || self.safety.proposed.is_some() {
+    /// Proposes, as the leader of the current view, the highest prepared block the view changes
+    /// name or else `built`, in a NEW-VIEW carrying that block and its certificate once.
+    pub(super) fn send_new_view(&mut self, built: Option<Block>, effects: &mut Effects) {
+        let Some(vcs) = self.view_changes.get(&self.view) else { return };
+        if self.entered || vcs.len() < self.quorum() || self.safety.proposed.is_some() {
             return;
         }
+        let view_changes: Vec<ViewChange> = vcs.values().map(ViewChange::without_proof).collect();
+        let (prepared, block) = match (self.required_summary(), self.required_block(), built) {
+            (Some(_), Some((cert, block)), _) => (Some(Box::new(cert)), block),
+            (None, _, Some(block)) => (None, block),
+            // A prepared block without its proof: never propose another in its place.
+            _ => return,
+        };
         let hash = block.header.hash();
         let proposal = Proposal::sign(&self.config.network, &self.config.key, self.height, self.view, block.clone());
         self.safety.proposed = Some(hash);
@@ -52,12 +61,13 @@ impl Core {
             height: self.height,
             view: self.view,
             view_changes,
+            prepared,
             proposal,
         }));
         debug!(height = self.height, view = self.view, block = %hash, "new view");
         self.entered = true;
         self.progressed = true;
-        self.blocks.entry(hash).or_insert(block);
+        self.keep_block(hash, block);
         self.proposals.insert(self.view, hash);
         // Either built by us or prepared by a quorum: valid either way.
         self.validated.insert(hash);
@@ -84,7 +94,7 @@ impl Core {
         let verdict = {
             let known_view_changes = self.view_changes.get(&new_view.view);
             let known_view_change =
-                |vc: &ViewChange| known_view_changes.and_then(|m| m.get(&vc.voter)).is_some_and(|k| k == vc);
+                |vc: &ViewChange| known_view_changes.and_then(|m| m.get(&vc.voter)).is_some_and(|k| k.same_signed(vc));
             let known_signature = |kind: VoteKind, view: u64, hash: &Hash, voter: &AccountId, sig: &[u8; 64]| {
                 self.knows_vote(kind, view, hash, voter, sig)
             };
@@ -105,7 +115,7 @@ impl Core {
         }
         self.pending_build = None;
         // The current view's proposal is always kept, whatever the bound.
-        self.blocks.entry(hash).or_insert(new_view.proposal.block);
+        self.keep_block(hash, new_view.proposal.block);
         self.proposals.insert(new_view.view, hash);
         self.arm_timer(effects);
         self.check_commits_for(hash, effects);

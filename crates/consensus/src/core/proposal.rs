@@ -25,7 +25,7 @@ impl Core {
         }
         let height = self.height;
         self.proposals.insert(0, hash);
-        self.blocks.entry(hash).or_insert(proposal.block);
+        self.keep_block(hash, proposal.block);
         self.arm_timer(effects);
         self.check_commits_for(hash, effects);
         if self.height == height && self.view == 0 && self.entered {

@@ -1,8 +1,10 @@
 //! The core driven by hand: several `Core`s wired synchronously, each scenario asserting what
 //! was signed, sent, persisted and committed.
 use super::*;
+use crate::error::ConsensusError;
 use crate::messages::{CommitCertificate, NewView, PreparedCertificate, Proposal, Vote};
-use crate::sim::{app_accepts, make_block, tip_hash};
+use crate::sim::{app_accepts, make_block, make_block_with_body, swap_body, tip_hash};
+use parity_scale_codec::Encode;
 use std::collections::VecDeque;
 
 const BASE: u64 = 1_000;
@@ -32,6 +34,8 @@ struct Harness {
     build_until: u64,
     /// Whether a message from one node reaches another.
     filter: Filter,
+    /// Bytes of call input in the transaction of each block built (a large body).
+    body_bytes: usize,
 }
 
 impl Harness {
@@ -61,7 +65,16 @@ impl Harness {
                 }
             })
             .collect();
-        Harness { net, keys, set, nodes, work: VecDeque::new(), build_until: 1, filter: Box::new(|_, _, _| true) }
+        Harness {
+            net,
+            keys,
+            set,
+            nodes,
+            work: VecDeque::new(),
+            build_until: 1,
+            filter: Box::new(|_, _, _| true),
+            body_bytes: 0,
+        }
     }
 
     fn start(&mut self, ids: &[usize]) {
@@ -134,7 +147,9 @@ impl Harness {
                     self.nodes[i].builds.push((height, view));
                     let chain = &self.nodes[i].chain;
                     if height <= self.build_until && chain.len() as u64 + 1 == height {
-                        let block = make_block(&self.net, height, tip_hash(chain), self.keys[i].account(), 0);
+                        let proposer = self.keys[i].account();
+                        let block =
+                            make_block_with_body(&self.net, height, tip_hash(chain), proposer, 0, self.body_bytes);
                         self.work.push_back((i, Input::ProposalBuilt { height, view, block }));
                     }
                 }
@@ -146,6 +161,10 @@ impl Harness {
                 Effect::Commit { block, certificate } => {
                     certificate.verify(&self.net, &self.set).expect("a valid commit certificate");
                     assert_eq!(certificate.block_hash, block.header.hash());
+                    assert!(
+                        app_accepts(&self.net, &self.nodes[i].chain, &block),
+                        "node {i} commits a block it can apply"
+                    );
                     let chain = &mut self.nodes[i].chain;
                     assert_eq!(block.header.height, chain.len() as u64 + 1);
                     assert_eq!(block.header.parent_hash, tip_hash(chain));
@@ -209,10 +228,14 @@ fn four_validators_commit_in_the_normal_case() {
         let core = h.nodes[i].core.as_ref().expect("up");
         assert_eq!((core.height(), core.view()), (4, 0));
     }
-    // The leader of view 0 proposed every block; nobody needed a view change.
-    assert!(h.nodes[0].chain.iter().all(|(b, _)| b.header.proposer == h.keys[0].account()));
+    // The leader of view 0 of each height proposed its block; nobody needed a view change.
+    for (height, (b, _)) in (1..).zip(&h.nodes[0].chain) {
+        assert_eq!(b.header.proposer, h.keys[(height as usize - 1) % 4].account());
+    }
     assert!(h.nodes.iter().all(|n| !n.sent.iter().any(|m| matches!(m, ConsensusMessage::ViewChange(_)))));
-    assert_eq!(h.nodes[0].builds, vec![(1, 0), (2, 0), (3, 0), (4, 0)]);
+    for i in 0..4 {
+        assert_eq!(h.nodes[i].builds, vec![(i as u64 + 1, 0)], "node {i} leads view 0 of height {}", i + 1);
+    }
     // Each validator signed one PREPARE and one COMMIT per height.
     for i in 0..4 {
         assert_eq!(h.votes_sent(i, VoteKind::Prepare).len(), 3);
@@ -274,7 +297,8 @@ fn a_dead_leader_is_replaced_by_a_view_change() {
         assert_eq!(h.nodes[i].chain[0].1.view, 1);
     }
     assert_eq!(h.nodes[1].chain[0].0.header.proposer, h.keys[1].account(), "the leader of view 1 proposed");
-    assert_eq!(h.nodes[1].builds, vec![(1, 1)]);
+    // It built for view 1 of height 1, then for view 0 of height 2, which it leads too.
+    assert_eq!(h.nodes[1].builds, vec![(1, 1), (2, 0)]);
 }
 
 #[test]
@@ -344,7 +368,7 @@ fn a_prepared_block_is_re_proposed_after_a_view_change() {
     for i in 0..4 {
         assert_eq!(h.committed(i), vec![x], "node {i} commits the block prepared in view 0");
     }
-    assert!(h.nodes[1].builds.is_empty(), "the new leader re-proposes instead of building");
+    assert!(!h.nodes[1].builds.contains(&(1, 1)), "the new leader re-proposes instead of building");
 }
 
 #[test]
@@ -422,11 +446,11 @@ fn forged_and_foreign_messages_are_ignored() {
     // A NEW-VIEW with too few view changes, and one with a forged view change.
     let (net, keys) = (h.net.clone(), h.keys.clone());
     let vc = |i: usize| ViewChange::sign(&net, &keys[i], 1, 1, None);
-    let short = NewView { height: 1, view: 1, view_changes: vec![vc(0), vc(1)], proposal: p.clone() };
+    let short = NewView { height: 1, view: 1, view_changes: vec![vc(0), vc(1)], prepared: None, proposal: p.clone() };
     assert!(h.feed(2, Input::Message(ConsensusMessage::NewView(short))).is_empty());
     let mut forged = vc(3);
     forged.signature[0] ^= 1;
-    let nv = NewView { height: 1, view: 1, view_changes: vec![vc(0), vc(1), forged], proposal: p };
+    let nv = NewView { height: 1, view: 1, view_changes: vec![vc(0), vc(1), forged], prepared: None, proposal: p };
     assert!(h.feed(2, Input::Message(ConsensusMessage::NewView(nv))).is_empty());
     assert_eq!(h.nodes[2].core.as_ref().map(|c| c.view()), Some(0));
     // A view change carrying a prepared certificate with a forged signature does not count
@@ -457,7 +481,29 @@ fn stale_and_duplicate_messages_are_ignored() {
     assert_eq!(h.nodes[1].chain.len(), 1);
     let stale_vote = h.vote(2, VoteKind::Commit, 1, 0, h.committed(0)[0]);
     assert!(h.feed(1, Input::Message(stale_vote)).is_empty());
+    // A stale view change changes nothing; it is answered only with the COMMITs that decided
+    // its height (signed by their voters), once per view asked for.
     let stale_vc = ConsensusMessage::ViewChange(ViewChange::sign(&h.net, &h.keys[2], 1, 1, None));
+    let (height, view) = h.nodes[1].core.as_ref().map(|c| (c.height(), c.view())).expect("up");
+    let answer = h.feed(1, Input::Message(stale_vc.clone()));
+    let cert = h.nodes[1].chain[0].1.clone();
+    let expected: Vec<Effect> = cert
+        .signatures
+        .iter()
+        .map(|(voter, signature)| {
+            let (kind, block_hash, voter, signature) = (VoteKind::Commit, cert.block_hash, *voter, *signature);
+            Effect::Broadcast(ConsensusMessage::Vote(Vote {
+                kind,
+                height: 1,
+                view: cert.view,
+                block_hash,
+                voter,
+                signature,
+            }))
+        })
+        .collect();
+    assert_eq!(answer, expected);
+    assert_eq!(h.nodes[1].core.as_ref().map(|c| (c.height(), c.view())), Some((height, view)));
     assert!(h.feed(1, Input::Message(stale_vc)).is_empty());
     let stale_timer = Input::Timeout(Timeout { height: 1, view: 0 });
     assert!(h.feed(1, stale_timer).is_empty());
@@ -527,8 +573,9 @@ fn a_lagging_validator_catches_up_through_sync() {
     h.nodes[3].core = Some(Core::new(h.nodes[3].config.clone(), 1));
     h.build_until = 3;
     h.start(&[3]);
-    let b3 = h.block(3, 0, 0);
-    let p = ConsensusMessage::Proposal(Proposal::sign(&h.net, &h.keys[0], 3, 0, b3.clone()));
+    // Validator 2 leads view 0 of height 3.
+    let b3 = h.block(3, 2, 0);
+    let p = ConsensusMessage::Proposal(Proposal::sign(&h.net, &h.keys[2], 3, 0, b3.clone()));
     h.feed(3, Input::Message(p.clone()));
     assert!(h.nodes[3].syncs.is_empty(), "one validator ahead proves nothing");
     let v = h.vote(1, VoteKind::Prepare, 3, 0, b3.header.hash());
@@ -545,4 +592,256 @@ fn a_lagging_validator_catches_up_through_sync() {
     // The buffered height-3 proposal was replayed: validator 3 validated and voted.
     assert_eq!(h.nodes[3].core.as_ref().map(|c| c.height()), Some(3));
     assert_eq!(h.votes_sent(3, VoteKind::Prepare), vec![(3, 0, b3.header.hash())]);
+}
+
+#[test]
+fn the_leader_rotates_by_height() {
+    // Over n consecutive heights every validator proposes once in view 0: no single validator
+    // can censor every block without a view change ever replacing it.
+    for n in [1, 4, 5, 7] {
+        let mut h = Harness::new(n);
+        h.build_until = 2 * n as u64;
+        h.start(&(0..n).collect::<Vec<_>>());
+        assert_eq!(h.nodes[0].chain.len(), 2 * n, "n = {n}");
+        for window in h.nodes[0].chain.windows(n) {
+            let proposers: BTreeSet<AccountId> = window.iter().map(|(b, _)| b.header.proposer).collect();
+            assert_eq!(proposers.len(), n, "n = {n}: every validator proposes once in {n} heights");
+        }
+        for (b, c) in &h.nodes[0].chain {
+            assert_eq!(c.view, 0, "no view change was needed");
+            assert_eq!(b.header.proposer, h.set.leader(b.header.height, 0));
+        }
+        assert!(h.nodes.iter().all(|x| !x.sent.iter().any(|m| matches!(m, ConsensusMessage::ViewChange(_)))));
+    }
+}
+
+#[test]
+fn a_relayed_proposal_with_a_swapped_body_is_refused() {
+    let mut h = Harness::new(4);
+    h.crash(3); // byzantine: relays the leader's signed proposal under another body
+                // Node 2 misses the leader's proposal at first.
+    h.filter = Box::new(|from, to, m| !(from == 0 && to == 2 && matches!(m, ConsensusMessage::Proposal(_))));
+    h.start(&[0, 1, 2]);
+    let original = h.nodes[0]
+        .sent
+        .iter()
+        .find_map(|m| match m {
+            ConsensusMessage::Proposal(p) => Some(p.clone()),
+            _ => None,
+        })
+        .expect("node 0 leads height 1");
+    let x = original.block.clone();
+    let hx = x.header.hash();
+    for salt in [0, 1] {
+        // Same header, same leader signature, another body: the signature still verifies.
+        let swapped = Proposal { block: swap_body(&x, salt), ..original.clone() };
+        assert!(swapped.verify_signature(&h.net));
+        assert_eq!(swapped.verify(&h.net, &h.set), Err(ConsensusError::BlockBodyMismatch { block: hx }));
+        let effects = h.feed(2, Input::Message(ConsensusMessage::Proposal(swapped)));
+        assert!(effects.is_empty(), "refused before anything is stored or validated: {effects:?}");
+    }
+    h.run();
+    // The leader's own copy still gets through and is the one validated, voted and committed.
+    h.filter = Box::new(|_, _, _| true);
+    h.feed(2, Input::Message(ConsensusMessage::Proposal(original)));
+    h.run();
+    for kind in [VoteKind::Prepare, VoteKind::Commit] {
+        let v = h.vote(3, kind, 1, 0, hx);
+        for i in 0..3 {
+            h.work.push_back((i, Input::Message(v.clone())));
+        }
+        h.run();
+    }
+    for i in 0..3 {
+        assert_eq!(h.nodes[i].chain.len(), 1, "node {i}");
+        assert_eq!(h.nodes[i].chain[0].0, x, "node {i} committed the leader's body");
+    }
+    assert_eq!(h.votes_sent(2, VoteKind::Prepare), vec![(1, 0, hx)]);
+}
+
+#[test]
+fn a_new_view_carries_the_prepared_block_once() {
+    // Every validator prepared a large block, then every COMMIT was lost: the view change
+    // must re-propose it without one copy per view change (with k + 1 copies of a block near
+    // the peer message limit the NEW-VIEW could never be sent, and the height would stick).
+    let mut h = Harness::new(4);
+    h.body_bytes = 256 * 1024;
+    h.filter = Box::new(|_, _, m| !matches!(m, ConsensusMessage::Vote(v) if v.kind == VoteKind::Commit && v.view == 0));
+    h.start(&[0, 1, 2, 3]);
+    let (cert, x) = h.nodes[2].disk.as_ref().and_then(|d| d.prepared.clone()).expect("node 2 prepared");
+    let block_size = x.encoded_size();
+    assert!(block_size > h.body_bytes);
+    h.pending(&[0, 1, 2, 3]);
+    h.timeout(&[0, 1, 2, 3]);
+    h.timeout(&[0, 1, 2, 3]);
+    for i in 0..4 {
+        assert_eq!(h.committed(i), vec![cert.block_hash], "node {i} commits the prepared block");
+    }
+    // Bounded by one block and O(n) signatures (a signature with its signer: 96 bytes; a
+    // view change without its block: under 300).
+    let bound = block_size + 4 * 300 + 4 * 96 + 1024;
+    let mut new_views = 0;
+    for node in &h.nodes {
+        for m in &node.sent {
+            let size = m.encoded_size();
+            if matches!(m, ConsensusMessage::NewView(_)) {
+                new_views += 1;
+            }
+            assert!(size <= bound, "a {} of {size} bytes for a block of {block_size}", m.kind());
+        }
+    }
+    assert_eq!(new_views, 1);
+}
+
+/// The bytes a core holds in messages buffered for later heights, counted from the buffer.
+fn future_bytes_held(core: &Core) -> (usize, BTreeMap<AccountId, usize>) {
+    let mut per_sender = BTreeMap::new();
+    let mut total = 0;
+    for m in core.future.values().flatten() {
+        let size = m.encoded_size();
+        total += size;
+        *per_sender.entry(m.sender()).or_insert(0) += size;
+    }
+    (total, per_sender)
+}
+
+#[test]
+fn a_flood_of_future_messages_stays_within_the_byte_budget() {
+    // Ten validators; 3..=9 flood (more than f = 3, to fill the total budget too).
+    let mut h = Harness::new(10);
+    h.filter = Box::new(|_, _, _| false);
+    h.start(&[2]);
+    // Each sends, per round, a NEW-VIEW for height 2 in a view it leads (a proposal of a 1 MiB
+    // block, no view changes) and view changes for heights 3 and 4 carrying a junk 1 MiB
+    // "proof": for a later height only the sender's signature is checked.
+    let junk = make_block_with_body(&h.net, 2, Hash::default(), h.keys[3].account(), 0, 1 << 20);
+    let junk_hash = junk.header.hash();
+    let mut flood_bytes = 0;
+    for round in 0..20u64 {
+        for flooder in 3..10 {
+            let view = flooder as u64 - 1 + 10 * round; // leader(2, view) = validators[(1 + view) mod 10]
+            let proposal = Proposal::sign(&h.net, &h.keys[flooder], 2, view, junk.clone());
+            let mut flood = vec![ConsensusMessage::NewView(NewView {
+                height: 2,
+                view,
+                view_changes: vec![],
+                prepared: None,
+                proposal,
+            })];
+            for height in 3..=4 {
+                let cert = PreparedCertificate { height, view: 0, block_hash: junk_hash, signatures: vec![] };
+                let vc = ViewChange::sign(&h.net, &h.keys[flooder], height, 1 + round, Some((cert, junk.clone())));
+                flood.push(ConsensusMessage::ViewChange(vc));
+            }
+            for m in flood {
+                flood_bytes += m.encoded_size();
+                h.feed(2, Input::Message(m));
+            }
+        }
+    }
+    // Honest validators at height 2: its leader's proposal and a vote.
+    let b2 = make_block(&h.net, 2, Hash([1; 32]), h.keys[1].account(), 0);
+    let p2 = ConsensusMessage::Proposal(Proposal::sign(&h.net, &h.keys[1], 2, 0, b2.clone()));
+    h.feed(2, Input::Message(p2));
+    h.feed(2, Input::Message(h.vote(0, VoteKind::Prepare, 2, 0, b2.header.hash())));
+    let core = h.nodes[2].core.as_ref().expect("up");
+    let (total, per_sender) = future_bytes_held(core);
+    assert!(flood_bytes > 100 << 20, "the flood is large: {flood_bytes}");
+    assert!(total <= FUTURE_BYTES_TOTAL, "{total} bytes held");
+    for flooder in 3..10 {
+        let held = per_sender.get(&h.keys[flooder].account()).copied().unwrap_or(0);
+        assert!(held <= FUTURE_BYTES_PER_SENDER, "{held} bytes held for validator {flooder}");
+    }
+    assert!(per_sender.len() > 2, "within the budgets flooders are still heard: {per_sender:?}");
+    assert_eq!(core.future_buffer_bytes(), total, "the core's own count is exact");
+    // The honest messages got through: once at height 2, the proposal is replayed and validated.
+    let effects = h.feed(2, Input::Synced { height: 1 });
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::ValidateProposal { height: 2, block, .. } if *block == b2)),
+        "{effects:?}"
+    );
+    let (total, _) = future_bytes_held(h.nodes[2].core.as_ref().expect("up"));
+    assert_eq!(h.nodes[2].core.as_ref().map(|c| c.future_buffer_bytes()), Some(total));
+}
+
+#[test]
+fn late_proposals_are_kept_within_a_byte_budget() {
+    let mut h = Harness::new(4);
+    h.filter = Box::new(|_, _, _| false);
+    h.start(&[2]);
+    // f + 1 validators ask for view 1,000: node 2 joins them.
+    for j in [1, 3] {
+        let vc = ViewChange::sign(&h.net, &h.keys[j], 1, 1_000, None);
+        h.feed(2, Input::Message(ConsensusMessage::ViewChange(vc)));
+    }
+    assert_eq!(h.nodes[2].core.as_ref().map(|c| c.view()), Some(1_000));
+    // Validator 3 (byzantine) sends a NEW-VIEW for every past view it leads, each proposing
+    // another 512 KiB block: late NEW-VIEWs are not verified in full, their blocks kept in case
+    // they complete a commit certificate.
+    let mut sent = 0;
+    let views: Vec<u64> = (1..1_000u64).filter(|v| h.set.leader(1, *v) == h.keys[3].account()).collect();
+    for view in views {
+        let block = make_block_with_body(&h.net, 1, Hash::default(), h.keys[3].account(), view, 512 * 1024);
+        let proposal = Proposal::sign(&h.net, &h.keys[3], 1, view, block);
+        let nv = NewView { height: 1, view, view_changes: vec![], prepared: None, proposal };
+        sent += nv.proposal.block.encoded_size();
+        h.feed(2, Input::Message(ConsensusMessage::NewView(nv)));
+    }
+    let core = h.nodes[2].core.as_ref().expect("up");
+    let held: usize = core.blocks.values().map(|b| b.encoded_size()).sum();
+    assert!(sent > MAX_BLOCK_BYTES * 3 / 2, "{sent}");
+    assert!(held <= MAX_BLOCK_BYTES, "{held} bytes of candidate blocks held");
+    assert!(!core.blocks.is_empty());
+    assert_eq!(core.blocks_bytes, held, "the core's own count is exact");
+}
+
+#[test]
+fn view_changes_keep_one_copy_of_a_prepared_block() {
+    let mut h = Harness::new(4);
+    h.filter = Box::new(|_, _, _| false);
+    h.start(&[2]);
+    // A block of 512 KiB genuinely prepared in view 0 (PREPAREs by 0, 1 and 3).
+    let b = make_block_with_body(&h.net, 1, Hash::default(), h.keys[0].account(), 0, 512 * 1024);
+    let hash = b.header.hash();
+    let signatures = [0, 1, 3]
+        .iter()
+        .map(|&i| {
+            let v = Vote::sign(&h.net, &h.keys[i], VoteKind::Prepare, 1, 0, hash);
+            (v.voter, v.signature)
+        })
+        .collect();
+    let cert = PreparedCertificate { height: 1, view: 0, block_hash: hash, signatures };
+    // Validator 3 asks for each of the next 64 views, every time with the block as its proof.
+    for view in 1..=64 {
+        let vc = ViewChange::sign(&h.net, &h.keys[3], 1, view, Some((cert.clone(), b.clone())));
+        h.feed(2, Input::Message(ConsensusMessage::ViewChange(vc)));
+    }
+    let core = h.nodes[2].core.as_ref().expect("up");
+    assert_eq!(core.view_changes.values().map(|m| m.len()).sum::<usize>(), 64, "every view change counts");
+    let held: usize = core.view_changes.values().flat_map(|m| m.values()).map(|vc| vc.encoded_size()).sum::<usize>()
+        + core.blocks.values().map(|b| b.encoded_size()).sum::<usize>();
+    let block_size = b.encoded_size();
+    assert!(held < block_size + 64 * 1024, "{held} bytes held for one block of {block_size}");
+    assert!(core.blocks.contains_key(&hash), "the prepared block is kept once");
+}
+
+#[test]
+fn a_validator_ahead_hands_the_commit_votes_to_one_stuck_behind() {
+    let mut h = Harness::new(4);
+    // Only node 0 hears the COMMITs of height 1: it alone decides it and moves on.
+    h.filter = Box::new(|_, to, m| to == 0 || !matches!(m, ConsensusMessage::Vote(v) if v.kind == VoteKind::Commit));
+    h.start(&[0, 1, 2, 3]);
+    assert_eq!(h.nodes[0].chain.len(), 1);
+    let x = h.committed(0)[0];
+    assert!((1..4).all(|i| h.nodes[i].chain.is_empty()));
+    // Node 3 goes down: 1 and 2 alone cannot form a quorum at height 1. They give up on view 0
+    // there; their view changes reach node 0, at height 2, which ignored them before.
+    h.crash(3);
+    h.filter = Box::new(|_, _, _| true);
+    h.pending(&[1, 2]);
+    h.timeout(&[1, 2]);
+    h.timeout(&[1, 2]);
+    for i in 1..3 {
+        assert_eq!(h.committed(i), vec![x], "node {i} learns that height 1 is decided");
+    }
 }

@@ -1,7 +1,7 @@
 //! Giving up on a view: signing and re-sending our view change, receiving others' (with the
 //! prepared certificate they carry), noting a quorum, and joining f + 1 validators ahead of us.
 use super::{Core, Effects, VIEW_WINDOW};
-use crate::messages::{ConsensusMessage, ViewChange, VoteKind};
+use crate::messages::{ConsensusMessage, PreparedProof, ViewChange, VoteKind};
 use jjj_primitives::{AccountId, Hash};
 use tracing::debug;
 
@@ -89,12 +89,19 @@ impl Core {
     }
 
     /// Stores a verified view change (ours or another's) and acts on it.
-    pub(super) fn record_view_change(&mut self, vc: ViewChange, effects: &mut Effects) {
+    pub(super) fn record_view_change(&mut self, mut vc: ViewChange, effects: &mut Effects) {
         let height = self.height;
         let asked_view = vc.new_view;
-        if let Some((cert, block)) = &vc.prepared {
-            let hash = cert.block_hash;
-            if self.add_block(hash, block.clone()) {
+        // The proof is kept apart, once per prepared block: a validator asking for each of the
+        // next views with the same proof would otherwise make us hold one copy per view.
+        if let Some(proof) = vc.proof.take() {
+            let PreparedProof { certificate, block } = *proof;
+            let hash = certificate.block_hash;
+            self.prepared_certs.entry((certificate.view, hash)).or_insert(certificate);
+            if !self.blocks.contains_key(&hash) {
+                // 2f + 1 validators prepared it (at most one block per view): it may have to
+                // be re-proposed, so it is kept whatever the byte budget of candidate blocks.
+                self.keep_block(hash, block);
                 self.check_commits_for(hash, effects);
                 if self.height != height {
                     return;

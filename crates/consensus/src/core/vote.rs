@@ -113,6 +113,7 @@ impl Core {
             signatures: self.signatures(VoteKind::Commit, view, hash),
         };
         debug!(height = self.height, view, block = %hash, "committed");
+        self.last_commit = Some(certificate.clone());
         effects.push(Effect::Commit { block, certificate });
         self.advance_to(self.height.saturating_add(1), effects);
     }

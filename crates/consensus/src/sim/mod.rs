@@ -5,16 +5,21 @@
 //! iterated is ordered, so a seed always replays the same trace (see `Outcome::trace_hash`).
 //! Faults: crash and restart from the persisted `SafetyState` (plus the committed chain),
 //! partitions, dropped, duplicated and reordered messages, and one equivocating validator run as
-//! two "twins" sharing its key, each talking to one half of the others. Checked all along:
+//! two "twins" sharing its key, each talking to one half of the others; or one validator
+//! running a Byzantine `Behaviour` (`byzantine.rs`: body swapping, withholding, view-change and
+//! future-message floods). Checked all along:
 //! agreement (one block per height across honest validators), every commit certificate, that a
 //! vote was persisted before it was sent, and that no honest validator ever signs two
 //! conflicting messages, across restarts; and progress once the faults heal.
+mod byzantine;
+
+pub use self::byzantine::Behaviour;
 use super::core::{Core, CoreConfig, Effect, Input, SafetyState, Timeout};
 use super::messages::{verify_quorum, Checker, CommitCertificate, ConsensusMessage, KeyCache, ValidatorSet, VoteKind};
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
 use jjj_crypto::{blake2_256, Keypair};
-use jjj_primitives::{AccountId, Block, Hash, Header, NetworkId};
+use jjj_primitives::{merkle_root, AccountId, Block, Call, Hash, Header, NetworkId, SignedTransaction, Transaction};
 use parity_scale_codec::Encode;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -45,6 +50,8 @@ pub struct Scenario {
     /// A validator run as two twins sharing its key, each with its own state, proposing its own
     /// blocks and voting its own way, each heard only by one half of the others.
     pub twin: Option<usize>,
+    /// A validator running a Byzantine behaviour for good (its own core, its messages altered).
+    pub byzantine: Option<(usize, Behaviour)>,
     pub crashes: Vec<Crash>,
     pub partitions: Vec<Partition>,
     /// Before healing: chance per message (‰) to be dropped, and to be delivered twice.
@@ -74,6 +81,7 @@ impl Scenario {
             seed,
             validators,
             twin: None,
+            byzantine: None,
             crashes: vec![],
             partitions: vec![],
             drop_per_mille: 0,
@@ -120,6 +128,7 @@ impl Scenario {
             seed,
             validators: n,
             twin,
+            byzantine: None,
             crashes,
             partitions,
             drop_per_mille: if r.gen_bool(0.5) { r.gen_range(0..=150) } else { 0 },
@@ -133,6 +142,25 @@ impl Scenario {
             base_timeout_ms: 1_000,
             max_timeout_ms: 8_000,
         }
+    }
+}
+
+impl Scenario {
+    /// `from_seed`'s network faults and crashes, with one validator (drawn from the seed)
+    /// running `behaviour` for good instead of the random twin.
+    pub fn byzantine(seed: u64, behaviour: Behaviour) -> Scenario {
+        let mut s = Scenario::from_seed(seed);
+        let mut r = StdRng::seed_from_u64(seed ^ 0x6279_7a61_6e74_696e);
+        let v = r.gen_range(0..s.validators);
+        // At most f faulty validators: the byzantine one, and no honest one down for good.
+        s.crashes.retain(|c| c.validator != v);
+        s.twin = None;
+        if behaviour == Behaviour::Equivocator {
+            s.twin = Some(v);
+        } else {
+            s.byzantine = Some((v, behaviour));
+        }
+        s
     }
 }
 
@@ -150,6 +178,10 @@ pub struct Outcome {
     pub view_changes: u64,
     pub crashes: u64,
     pub messages_delivered: u64,
+    /// Messages the byzantine validator sent beyond (or instead of) what its core asked for.
+    pub byzantine_messages: u64,
+    /// The most bytes any honest core held in messages for later heights.
+    pub max_future_bytes: usize,
     /// The lowest committed height among honest validators at the end.
     pub min_height: u64,
     pub end_ms: u64,
@@ -169,6 +201,8 @@ pub struct Summary {
     pub crashes: u64,
     pub twins: u64,
     pub messages_delivered: u64,
+    pub byzantine_messages: u64,
+    pub max_future_bytes: usize,
     /// The longest virtual time any seed took from healing to the required height.
     pub max_recovery_ms: u64,
     /// "seed N: what went wrong", ordered by seed.
@@ -177,6 +211,11 @@ pub struct Summary {
 
 /// Runs `Scenario::from_seed` for every seed, on up to `threads` threads.
 pub fn run_seeds(seeds: std::ops::Range<u64>, threads: usize) -> Summary {
+    run_many(seeds, threads, Scenario::from_seed)
+}
+
+/// Runs the scenario `scenario(seed)` for every seed, on up to `threads` threads.
+pub fn run_many(seeds: std::ops::Range<u64>, threads: usize, scenario: impl Fn(u64) -> Scenario + Sync) -> Summary {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Mutex;
     let next = AtomicU64::new(seeds.start);
@@ -188,7 +227,7 @@ pub fn run_seeds(seeds: std::ops::Range<u64>, threads: usize) -> Summary {
                 if seed >= seeds.end {
                     break;
                 }
-                let result = run(&Scenario::from_seed(seed));
+                let result = run(&scenario(seed));
                 results.lock().unwrap_or_else(|p| p.into_inner()).push((seed, result));
             });
         }
@@ -206,6 +245,8 @@ pub fn run_seeds(seeds: std::ops::Range<u64>, threads: usize) -> Summary {
                 summary.crashes += o.crashes;
                 summary.twins += u64::from(o.twin);
                 summary.messages_delivered += o.messages_delivered;
+                summary.byzantine_messages += o.byzantine_messages;
+                summary.max_future_bytes = summary.max_future_bytes.max(o.max_future_bytes);
                 summary.max_recovery_ms = summary.max_recovery_ms.max(o.recovery_ms);
             }
             Err(e) => summary.failures.push(format!("seed {seed}: {e}")),
@@ -226,6 +267,7 @@ enum Role {
     Honest,
     TwinA,
     TwinB,
+    Byzantine(Behaviour),
 }
 
 /// One running copy of a validator (two for the twin), with its fake disk and app.
@@ -302,6 +344,8 @@ struct Sim {
     signed: BTreeMap<(usize, u8, u64, u64), Hash>,
     /// Commit signatures already verified: (height, view, block, voter, signature).
     verified: BTreeSet<(u64, u64, Hash, AccountId, [u8; 64])>,
+    /// The future flooder sent its one message above the per-sender byte budget.
+    oversize_sent: bool,
     outcome: Outcome,
 }
 
@@ -314,8 +358,12 @@ impl Sim {
         let mut rng = StdRng::seed_from_u64(scenario.seed);
         let mut instances = vec![];
         for (v, key) in keys.iter().enumerate() {
-            let roles: &[Role] = if scenario.twin == Some(v) { &[Role::TwinA, Role::TwinB] } else { &[Role::Honest] };
-            for &role in roles {
+            let roles: Vec<Role> = match scenario.byzantine {
+                _ if scenario.twin == Some(v) => vec![Role::TwinA, Role::TwinB],
+                Some((b, behaviour)) if b == v => vec![Role::Byzantine(behaviour)],
+                _ => vec![Role::Honest],
+            };
+            for role in roles {
                 instances.push(Instance {
                     validator: v,
                     role,
@@ -338,6 +386,8 @@ impl Sim {
             view_changes: 0,
             crashes: 0,
             messages_delivered: 0,
+            byzantine_messages: 0,
+            max_future_bytes: 0,
             min_height: 0,
             end_ms: 0,
             recovery_ms: 0,
@@ -361,6 +411,7 @@ impl Sim {
             decided: BTreeMap::new(),
             signed: BTreeMap::new(),
             verified: BTreeSet::new(),
+            oversize_sent: false,
             outcome,
         }
     }
@@ -452,7 +503,14 @@ impl Sim {
                 }
                 self.outcome.messages_delivered += 1;
                 self.trace((1u8, to as u32, msg.kind(), msg.height(), msg.view(), msg.sender()));
-                self.input(to, Input::Message((*msg).clone()))
+                self.input(to, Input::Message((*msg).clone()))?;
+                if let Role::Byzantine(behaviour) = self.instances[to].role {
+                    self.byzantine_heard(to, behaviour, &msg);
+                }
+                if self.honest(to) {
+                    self.check_future_bytes(to)?;
+                }
+                Ok(())
             }
             Event::Timer { to, life, timeout } => {
                 if !self.alive(to, life) {
@@ -479,6 +537,7 @@ impl Sim {
                     Role::Honest => 0,
                     Role::TwinA => 1,
                     Role::TwinB => 2,
+                    Role::Byzantine(_) => 3,
                 };
                 let block = make_block(&self.network, height, tip_hash(&x.chain), x.key.account(), salt);
                 self.trace((3u8, to as u32, height, view, block.header.hash()));
@@ -547,6 +606,9 @@ impl Sim {
                             .unwrap_or_default();
                         self.effects(i, effects)?;
                     }
+                    if let Role::Byzantine(behaviour) = self.instances[i].role {
+                        self.byzantine_tick(i, behaviour);
+                    }
                 }
                 self.schedule(self.now + self.interval(), Event::Tick);
                 Ok(())
@@ -588,9 +650,16 @@ impl Sim {
                 Effect::Broadcast(msg) => {
                     self.trace((11u8, i as u32, msg.kind(), msg.height(), msg.view()));
                     if self.honest(i) {
-                        self.check_signed(i, &msg)?;
+                        if msg.sender() == self.instances[i].key.account() {
+                            self.check_signed(i, &msg)?;
+                        } else {
+                            self.check_relayed(i, &msg)?;
+                        }
                     }
-                    self.send(i, Rc::new(msg));
+                    match self.instances[i].role {
+                        Role::Byzantine(behaviour) => self.byzantine_send(i, behaviour, msg),
+                        _ => self.send(i, Rc::new(msg)),
+                    }
                 }
                 Effect::BuildProposal { height, view } => {
                     self.trace((12u8, i as u32, height, view));
@@ -676,6 +745,23 @@ impl Sim {
         Ok(())
     }
 
+    /// An honest validator sends others' signatures only as the COMMITs of a decided height.
+    fn check_relayed(&self, i: usize, msg: &ConsensusMessage) -> Result<(), String> {
+        match msg {
+            ConsensusMessage::Vote(v)
+                if v.kind == VoteKind::Commit && self.decided.get(&v.height) == Some(&v.block_hash) =>
+            {
+                Ok(())
+            }
+            _ => Err(format!(
+                "validator {} relayed a {} by {} that is not a COMMIT of a decided height",
+                self.instances[i].validator,
+                msg.kind(),
+                msg.sender()
+            )),
+        }
+    }
+
     /// Broadcast to all other validators' instances; a twin only reaches its half.
     fn send(&mut self, from: usize, msg: Rc<ConsensusMessage>) {
         let (from_validator, role) = (self.instances[from].validator, self.instances[from].role);
@@ -689,20 +775,31 @@ impl Sim {
                 Role::TwinB if self.hears_twin_a[target] => continue,
                 _ => {}
             }
-            if !self.healed {
-                if self.partitioned(from_validator, target) {
-                    continue;
-                }
-                if self.rng.gen_range(0..1000) < self.scenario.drop_per_mille {
-                    continue;
-                }
+            self.send_to(from, to, msg.clone(), false);
+        }
+    }
+
+    /// One message over the faulty network; `fast`: at the least latency (a byzantine
+    /// validator racing an honest message).
+    fn send_to(&mut self, from: usize, to: usize, msg: Rc<ConsensusMessage>, fast: bool) {
+        let from_validator = self.instances[from].validator;
+        let target = self.instances[to].validator;
+        if !self.healed {
+            if self.partitioned(from_validator, target) {
+                return;
             }
-            let at = self.now + self.rng.gen_range(self.scenario.min_latency_ms..=self.scenario.max_latency_ms);
-            self.schedule(at, Event::Deliver { to, msg: msg.clone() });
-            if !self.healed && self.rng.gen_range(0..1000) < self.scenario.duplicate_per_mille {
-                let at = self.now + self.rng.gen_range(self.scenario.min_latency_ms..=self.scenario.max_latency_ms * 2);
-                self.schedule(at, Event::Deliver { to, msg: msg.clone() });
+            if self.rng.gen_range(0..1000) < self.scenario.drop_per_mille {
+                return;
             }
+        }
+        let latency = match fast {
+            true => self.scenario.min_latency_ms,
+            false => self.rng.gen_range(self.scenario.min_latency_ms..=self.scenario.max_latency_ms),
+        };
+        self.schedule(self.now + latency, Event::Deliver { to, msg: msg.clone() });
+        if !self.healed && self.rng.gen_range(0..1000) < self.scenario.duplicate_per_mille {
+            let at = self.now + self.rng.gen_range(self.scenario.min_latency_ms..=self.scenario.max_latency_ms * 2);
+            self.schedule(at, Event::Deliver { to, msg });
         }
     }
 
@@ -733,6 +830,11 @@ impl Sim {
             }
             if cert.block_hash != hash {
                 return Err(format!("validator {who} committed a block at {height} its certificate is not for"));
+            }
+            // Validity: what is final is a block its node can apply (a body swapped under the
+            // header would make the node's commit fail).
+            if !app_accepts(&self.network, &x.chain, &block) {
+                return Err(format!("validator {who} committed a block at {height} that its node cannot apply"));
             }
             self.verify_certificate(&cert).map_err(|e| format!("validator {who}: {e}"))?;
             match self.decided.get(&height) {
@@ -806,24 +908,71 @@ fn state_root(parent: &Hash, height: u64) -> Hash {
     blake2_256(&(b"jjj/sim/state", parent, height).encode())
 }
 
-/// A transaction-free block on top of `parent`; `salt` makes a twin's blocks differ.
+/// A block of one transaction on top of `parent`; `salt` makes a twin's blocks differ.
 pub(crate) fn make_block(network: &NetworkId, height: u64, parent: Hash, proposer: AccountId, salt: u64) -> Block {
+    make_block_with_body(network, height, parent, proposer, salt, 0)
+}
+
+/// `make_block` whose transaction carries `payload` bytes of call input (a large body).
+pub fn make_block_with_body(
+    network: &NetworkId,
+    height: u64,
+    parent: Hash,
+    proposer: AccountId,
+    salt: u64,
+    payload: usize,
+) -> Block {
+    // Unsigned: the core never looks inside transactions, and the fake execution checks the
+    // body only against the header's tx root, as the executive does.
+    let tx = SignedTransaction {
+        tx: Transaction {
+            network: network.clone(),
+            sender: proposer,
+            nonce: height,
+            gas_limit: salt,
+            call: Call::Call { contract: AccountId::default(), input: vec![0x5a; payload], value: 0 },
+        },
+        signatures: vec![],
+    };
     Block {
         header: Header {
             network: network.clone(),
             height,
             parent_hash: parent,
-            timestamp: height * 1_000 + salt,
+            timestamp: height.wrapping_mul(1_000).wrapping_add(salt),
             proposer,
-            tx_root: Hash::default(),
+            tx_root: merkle_root([tx.hash()]),
             receipts_root: Hash::default(),
             state_root: state_root(&parent, height),
         },
-        transactions: vec![],
+        transactions: vec![tx],
     }
 }
 
-/// The fake re-execution: valid when it extends our chain and reaches the expected root.
+/// The same header with another body: what a body-swapping relayer forwards.
+pub fn swap_body(block: &Block, salt: u64) -> Block {
+    let transactions = match salt % 2 {
+        0 => vec![],
+        _ => {
+            let mut txs = block.transactions.clone();
+            txs.push(SignedTransaction {
+                tx: Transaction {
+                    network: block.header.network.clone(),
+                    sender: AccountId::default(),
+                    nonce: salt,
+                    gas_limit: 0,
+                    call: Call::Transfer { to: AccountId::default(), amount: salt },
+                },
+                signatures: vec![],
+            });
+            txs
+        }
+    };
+    Block { header: block.header.clone(), transactions }
+}
+
+/// The fake re-execution: valid when it extends our chain, its body is the one its header
+/// commits to, and it reaches the expected root.
 pub(crate) fn app_accepts(network: &NetworkId, chain: &[(Block, CommitCertificate)], block: &Block) -> bool {
     let parent = tip_hash(chain);
     let h = &block.header;
@@ -831,5 +980,5 @@ pub(crate) fn app_accepts(network: &NetworkId, chain: &[(Block, CommitCertificat
         && h.height == chain.len() as u64 + 1
         && h.parent_hash == parent
         && h.state_root == state_root(&parent, h.height)
-        && block.transactions.is_empty()
+        && h.tx_root == merkle_root(block.transactions.iter().map(|t| t.hash()))
 }
