@@ -13,7 +13,8 @@
 //!
 //! Environment: `JJJ_FUZZ_CASES` (cases per target, default [`DEFAULT_CASES`] or what the target
 //! says), `JJJ_FUZZ_SEED` (default [`DEFAULT_SEED`], so CI is deterministic), `JJJ_FUZZ_CASE`
-//! (run only that case index: replays one failure). Each target prints exactly one line,
+//! (run only that case index: replays one failure), `JJJ_FUZZ_VERBOSE` (timings and
+//! what the cases reached). Each target prints exactly one line,
 //! `fuzz <target>: <cases> cases, <panics> panics (seed S)`, and fails if any case panicked.
 //!
 //! Without libFuzzer there is no coverage feedback, so generators are structure-aware instead:
@@ -23,6 +24,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
 use std::time::Instant;
@@ -171,11 +173,16 @@ impl Target {
                 );
             }
         }
-        if std::env::var_os("JJJ_FUZZ_TIMING").is_some() {
+        if verbose() {
             eprintln!("fuzz {}: {:.1} s", self.name, started.elapsed().as_secs_f64());
         }
         report
     }
+}
+
+/// `JJJ_FUZZ_VERBOSE` is set: targets may print timings and what their cases reached.
+pub fn verbose() -> bool {
+    std::env::var_os("JJJ_FUZZ_VERBOSE").is_some()
 }
 
 fn check_one(check: &mut impl FnMut(&[u8]), input: &[u8]) -> Option<String> {
@@ -295,6 +302,30 @@ fn install_hook() {
             }
         }));
     });
+}
+
+/// The contracts built to wasm (`scripts/build-contracts.sh`), as seeds for targets that take
+/// wasm: from `$JJJ_CONTRACTS_DIR`, `$CARGO_TARGET_DIR/contracts`, the workspace's
+/// `target/contracts`, or cargo's own wasm output; empty when none is built (the hand-written
+/// seeds then carry the target).
+pub fn built_contracts() -> Vec<Vec<u8>> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let mut dirs: Vec<PathBuf> = std::env::var_os("JJJ_CONTRACTS_DIR").map(PathBuf::from).into_iter().collect();
+    dirs.push(target.join("contracts"));
+    dirs.push(target.join("wasm32-unknown-unknown/contract"));
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut paths: Vec<PathBuf> =
+            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "wasm")).collect();
+        paths.sort(); // a fixed corpus order keeps runs reproducible
+        let found: Vec<Vec<u8>> = paths.iter().filter_map(|p| std::fs::read(p).ok()).collect();
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    Vec::new()
 }
 
 // Byte mutation.
