@@ -186,12 +186,16 @@ pub fn verbose() -> bool {
 }
 
 fn check_one(check: &mut impl FnMut(&[u8]), input: &[u8]) -> Option<String> {
-    let before = STRAY_PANICS.load(Ordering::SeqCst);
+    let stray_before = STRAY_PANICS.load(Ordering::SeqCst);
+    let own_before = CASE_PANICS.with(Cell::get);
     let result = catch(|| check(input));
-    let stray = STRAY_PANICS.load(Ordering::SeqCst) != before;
     match result {
         Err(message) => Some(message),
-        Ok(()) if stray => {
+        Ok(()) if CASE_PANICS.with(Cell::get) != own_before => {
+            let message = CASE_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_default();
+            Some(format!("caught inside the case: {message}"))
+        }
+        Ok(()) if STRAY_PANICS.load(Ordering::SeqCst) != stray_before => {
             let message = LAST_STRAY_PANIC.lock().map(|m| m.clone()).unwrap_or_default();
             Some(format!("on another thread: {message}"))
         }
@@ -258,6 +262,9 @@ thread_local! {
     /// This thread is inside a case's `catch_unwind`.
     static IN_CASE: Cell<bool> = const { Cell::new(false) };
     static CASE_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Panics on this thread inside cases, caught or not (a task runtime on this thread catches
+    /// a task's panic before `catch_unwind` could).
+    static CASE_PANICS: Cell<u64> = const { Cell::new(0) };
 }
 
 struct Active;
@@ -289,6 +296,7 @@ fn install_hook() {
             let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
             let full = format!("{message}{location} (thread {thread})");
             if IN_CASE.with(Cell::get) {
+                CASE_PANICS.with(|n| n.set(n.get() + 1));
                 CASE_PANIC.with(|p| *p.borrow_mut() = Some(full));
             } else if ACTIVE_RUNS.load(Ordering::SeqCst) > 0 {
                 if let Ok(mut last) = LAST_STRAY_PANIC.lock() {
@@ -527,7 +535,7 @@ pub mod json {
             0 => Value::Null,
             1 => Value::Bool(rng.gen()),
             2 => json!(interesting_number(rng, &[])),
-            3 => json!(-(interesting_number(rng, &[]) as i64)),
+            3 => json!((interesting_number(rng, &[]) as i64).wrapping_neg()),
             4 => json!(rng.gen::<f64>() * 1e20),
             5 => json!(""),
             6 => json!("0x"),
@@ -677,7 +685,14 @@ mod tests {
         );
         assert_eq!(report.cases, 50);
         assert!(report.panics > 0 && report.panics < 50, "{report:?}");
-        // A panic on another thread during a case counts too.
+        // A panic caught within the case counts, as does one on another thread.
+        let report = target.run_quietly(
+            |_| vec![0],
+            |_| {
+                let _ = std::panic::catch_unwind(|| panic!("swallowed"));
+            },
+        );
+        assert_eq!(report.panics, 50);
         let report = target.run_quietly(
             |_| vec![0],
             |_| {
