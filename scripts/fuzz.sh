@@ -37,7 +37,8 @@ done
 # The crates with fuzz targets, in the order their lines are printed.
 crates=(jjj-executive jjj-vm jjj-p2p jjj-node jjj-transcode)
 
-summary='^fuzz [a-z0-9_]*: [0-9]* cases, [0-9]* panics'
+# Not anchored: libtest may print `test <name> ... ` on the same line first.
+summary='fuzz [a-z0-9_]*: [0-9]* cases, [0-9]* panics (seed [0-9]*)'
 log=$(mktemp)
 lines=$(mktemp)
 trap 'rm -f "$log" "$lines"' EXIT
@@ -51,9 +52,9 @@ for crate in "${crates[@]}"; do
     # The failing inputs and the test's own report.
     grep -v "$summary" "$log" | grep -v '^[[:space:]]*$' >&2 || true
   elif [ -n "${JJJ_FUZZ_VERBOSE:-}" ]; then
-    grep -E '^(fuzz [a-z0-9_]*: [0-9.]+ s|[a-z0-9_]+: )' "$log" >&2 || true
+    grep -oE '(fuzz [a-z0-9_]*: [0-9.]+ s|^[a-z0-9_]+: .*)' "$log" >&2 || true
   fi
-  if ! grep "$summary" "$log" | tee -a "$lines"; then
+  if ! grep -o "$summary" "$log" | tee -a "$lines"; then
     echo "fuzz: no summary line from $crate" >&2
     failed=1
   fi

@@ -128,7 +128,7 @@ impl Target {
             report.panics += 1;
             failures += 1;
             if failures <= REPORTED_FAILURES {
-                let file = save_input(&self.name, what, input);
+                let file = save_input(&format!("{}-seed{}-{what}", self.name, self.seed), input);
                 let shown = &input[..input.len().min(PRINTED_HEX_BYTES)];
                 let more = if input.len() > shown.len() { "…" } else { "" };
                 eprintln!(
@@ -231,10 +231,18 @@ pub fn from_hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-fn save_input(target: &str, what: &str, input: &[u8]) -> String {
+/// Writes a failing input to `$TMPDIR/jjj-fuzz/<name>.bin` (non-alphanumerics in the name
+/// become `-`); returns the path, or why it could not.
+fn save_input(name: &str, input: &[u8]) -> String {
     let dir = std::env::temp_dir().join("jjj-fuzz");
-    let tag: String = what.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
-    let path = dir.join(format!("{target}-{tag}.bin"));
+    let name: String = name
+        .split(" (")
+        .next()
+        .unwrap_or(name)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+        .collect();
+    let path = dir.join(format!("{name}.bin"));
     match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, input)) {
         Ok(()) => path.display().to_string(),
         Err(e) => format!("(not saved: {e})"),
