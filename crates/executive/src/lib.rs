@@ -482,6 +482,9 @@ impl Runtime {
             }
             Call::CreateMultisig { members, threshold } => {
                 let cost = gas::CREATE_MULTISIG.of(members.len() * 32);
+                if cost > budget {
+                    return plain(FrameEnd::Failed("out of gas".into()), budget);
+                }
                 let distinct: BTreeSet<_> = members.iter().collect();
                 if members.len() < 2 || members.len() > MAX_MULTISIG_MEMBERS || distinct.len() != members.len() {
                     return plain(
