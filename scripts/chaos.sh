@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The kill -9 campaign: a fresh 4-validator devnet (real jjj-node processes) under a load of
+# utility-bills calls (bills issued and paid); random validators, the leader included, are
+# killed with SIGKILL at random moments and restarted after a random pause, one at a time.
+# Prints one line per kill, checks every validator over RPC and ends with
+#   N kills, N finalised tx checked, N lost, roots equal: yes|no
+# Exits non-zero on any loss, divergence or stall. On failure the devnet directory (logs,
+# databases) is kept and its path printed.
+#
+#   scripts/chaos.sh [--kills N] [--seed S]   (default: 50 kills, a random seed, printed)
+#   scripts/chaos.sh --help
+#
+# Builds what it needs (jjj-node, jjj, jjj-chaos in release; the contracts). Environment:
+# CARGO_TARGET_DIR (default target/), JJJ_CHAOS_BASE_PORT (default 33000: p2p 33000-33003,
+# RPC 33010-33013, metrics 33020-33023).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+kills=50
+seed=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --kills) kills=${2:?--kills needs a number}; shift 2 ;;
+    --seed) seed=${2:?--seed needs a number}; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
+  esac
+done
+case "$kills" in ''|*[!0-9]*) echo "--kills: not a number: $kills" >&2; exit 2 ;; esac
+if [ -n "$seed" ]; then
+  case "$seed" in *[!0-9]*) echo "--seed: not a number: $seed" >&2; exit 2 ;; esac
+fi
+
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
+if [ ! -f "${JJJ_CONTRACTS_DIR:-$ROOT/target/contracts}/utility_bills.wasm" ]; then
+  bash scripts/build-contracts.sh utility-bills >/dev/null
+fi
+cargo build --quiet --release -p jjj-node -p jjj-cli -p jjj-tests --bin jjj-node --bin jjj --bin jjj-chaos
+
+args=(--kills "$kills" --base-port "${JJJ_CHAOS_BASE_PORT:-33000}")
+[ -n "$seed" ] && args+=(--seed "$seed")
+exec "$BIN/jjj-chaos" "${args[@]}"
