@@ -61,9 +61,8 @@ impl Bills {
     /// water provider, through `rpc`.
     pub async fn deploy(rpc: &Rpc, network: &str, residents: usize) -> Result<Bills, String> {
         let dir = contracts_dir();
-        let wasm = std::fs::read(dir.join("utility_bills.wasm")).map_err(|e| {
-            format!("{}/utility_bills.wasm: {e} (run scripts/build-contracts.sh first)", dir.display())
-        })?;
+        let wasm = std::fs::read(dir.join("utility_bills.wasm"))
+            .map_err(|e| format!("{}/utility_bills.wasm: {e} (run scripts/build-contracts.sh first)", dir.display()))?;
         let meta_json = std::fs::read_to_string(dir.join("utility_bills.json"))
             .map_err(|e| format!("{}/utility_bills.json: {e}", dir.display()))?;
         let meta = LoadedMetadata::from_json(&meta_json).map_err(|e| format!("metadata: {e}"))?;
@@ -76,8 +75,8 @@ impl Bills {
         submit_and_wait(rpc, network, &sign(0, 100_000_000, Call::UploadCode { code: wasm })).await?;
         let input = jjj_transcode::encode_constructor(&meta, "new", &json!([admin.account().to_string()]))
             .map_err(|e| format!("new: {e}"))?;
-        let r =
-            submit_and_wait(rpc, network, &sign(1, 50_000_000, Call::Instantiate { code_hash, input, value: 0 })).await?;
+        let r = submit_and_wait(rpc, network, &sign(1, 50_000_000, Call::Instantiate { code_hash, input, value: 0 }))
+            .await?;
         let out = unhex(&r.output).map_err(|e| format!("instantiate output: {e}"))?;
         let contract = AccountId::decode(&mut &out[..]).map_err(|e| format!("instantiate output: {e}"))?;
         let provider = Keypair::from_name(PROVIDER);
@@ -99,8 +98,10 @@ impl Bills {
 
     /// The provider bills `resident` `amount` fen for water.
     pub fn issue(&self, nonce: u64, resident: usize, amount: u64, now_ms: u64) -> Result<SignedTransaction, String> {
-        let args = json!([self.residents[resident].account().to_string(), "Water", amount, "2026-11", now_ms + DUE_IN_MS]);
-        let input = jjj_transcode::encode_call(&self.meta, "issue_bill", &args).map_err(|e| format!("issue_bill: {e}"))?;
+        let args =
+            json!([self.residents[resident].account().to_string(), "Water", amount, "2026-11", now_ms + DUE_IN_MS]);
+        let input =
+            jjj_transcode::encode_call(&self.meta, "issue_bill", &args).map_err(|e| format!("issue_bill: {e}"))?;
         Ok(self.provider.sign_tx(Transaction {
             network: self.network.clone(),
             sender: self.provider.account(),

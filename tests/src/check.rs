@@ -106,7 +106,10 @@ pub async fn verify(net: &Devnet, load: &LoadReport, converge_within: Duration) 
         if let Some(seen) = load.seen_blocks.get(&h) {
             if *seen != first.hash {
                 report.same_blocks = false;
-                report.problems.push(format!("height {h}: block {} was seen final during the run, the validators now have {}", seen, first.hash));
+                report.problems.push(format!(
+                    "height {h}: block {} was seen final during the run, the validators now have {}",
+                    seen, first.hash
+                ));
             }
         }
     }
@@ -117,7 +120,9 @@ pub async fn verify(net: &Devnet, load: &LoadReport, converge_within: Duration) 
     // Every final transaction, in its block, on every validator.
     let per_node: Vec<HashMap<u64, HashSet<&str>>> = chains
         .iter()
-        .map(|c| c.iter().map(|b| (b.header.height, b.transactions.iter().map(|t| t.hash.as_str()).collect())).collect())
+        .map(|c| {
+            c.iter().map(|b| (b.header.height, b.transactions.iter().map(|t| t.hash.as_str()).collect())).collect()
+        })
         .collect();
     let rpc0 = net.rpc(0).ok();
     for t in &load.txs {
@@ -130,7 +135,10 @@ pub async fn verify(net: &Devnet, load: &LoadReport, converge_within: Duration) 
                 if missing.is_empty() {
                     report.checked_tx += 1;
                 } else {
-                    report.lost.push(format!("{} was final at height {h}; validators {missing:?} do not have it there", t.hash));
+                    report.lost.push(format!(
+                        "{} was final at height {h}; validators {missing:?} do not have it there",
+                        t.hash
+                    ));
                 }
                 let mut status = t.status.clone();
                 let mut reason = t.reason.clone();

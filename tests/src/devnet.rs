@@ -163,7 +163,10 @@ impl Devnet {
 
     /// Every validator's last log lines, for failure messages.
     pub fn logs(&self, lines: usize) -> String {
-        (0..VALIDATORS).map(|i| format!("--- validator {}:\n{}", i + 1, self.log_tail(i, lines))).collect::<Vec<_>>().join("\n")
+        (0..VALIDATORS)
+            .map(|i| format!("--- validator {}:\n{}", i + 1, self.log_tail(i, lines)))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     pub async fn wait_rpc(&self, i: usize, within: Duration) -> Result<(), String> {

@@ -101,7 +101,12 @@ pub struct Load {
 
 impl Load {
     /// Starts generating against `rpc_urls` (all validators), from the current finalised head.
-    pub fn start(rpc_urls: Vec<String>, bills: Arc<Bills>, cfg: LoadConfig, drain_within: Duration) -> Result<Load, String> {
+    pub fn start(
+        rpc_urls: Vec<String>,
+        bills: Arc<Bills>,
+        cfg: LoadConfig,
+        drain_within: Duration,
+    ) -> Result<Load, String> {
         let rpcs: Vec<Rpc> = rpc_urls.iter().map(|u| Rpc::new(u)).collect::<Result<_, _>>()?;
         let progress = Arc::new(LoadProgress::default());
         let generate = Arc::new(AtomicBool::new(true));

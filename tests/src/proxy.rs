@@ -114,13 +114,8 @@ impl FaultNet {
     pub async fn start(targets: Vec<SocketAddr>) -> std::io::Result<FaultNet> {
         let n = targets.len();
         let (changed, _) = watch::channel(0);
-        let inner = Arc::new(Inner {
-            n,
-            targets,
-            faults: Mutex::new(Faults::new(n)),
-            changed,
-            counters: Counters::default(),
-        });
+        let inner =
+            Arc::new(Inner { n, targets, faults: Mutex::new(Faults::new(n)), changed, counters: Counters::default() });
         let mut listen = vec![vec![None; n]; n];
         let mut tasks = Vec::new();
         for (from, row) in listen.iter_mut().enumerate() {

@@ -20,14 +20,21 @@ static ONE_DEVNET_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_
 /// How long the chain may take to finalise again after a fault or a heal.
 const BOUND: Duration = Duration::from_secs(60);
 
-/// Waits for at least two new finalised blocks (the load keeps transactions coming, and blocks
-/// are only made for transactions, so this is progress on the load).
-async fn progress(net: &Devnet, what: &str) -> u64 {
+/// Blocks finalised under each fault (the fault is held that long): enough that the first ones,
+/// possibly agreed before the fault took hold, are not all there is.
+const BLOCKS_PER_PHASE: u64 = 5;
+
+/// Waits for `BLOCKS_PER_PHASE` new finalised blocks (blocks are only made for transactions, and
+/// the load keeps them coming, so this is progress on the load); returns the heights before and
+/// after.
+async fn progress(net: &Devnet, what: &str) -> (u64, u64) {
     let from = net.max_height().await;
-    let h1 = net.wait_progress_past(from, BOUND).await.unwrap_or_else(|e| panic!("{what}: {e}\n{}", net.logs(20)));
-    let h2 = net.wait_progress_past(h1, BOUND).await.unwrap_or_else(|e| panic!("{what}: {e}\n{}", net.logs(20)));
-    println!("{what}: finalised {from} -> {h2}");
-    h2
+    let mut at = from;
+    while at < from + BLOCKS_PER_PHASE {
+        at = net.wait_progress_past(at, BOUND).await.unwrap_or_else(|e| panic!("{what}: {e}\n{}", net.logs(20)));
+    }
+    println!("{what}: finalised {from} -> {at}");
+    (from, at)
 }
 
 /// Waits until every validator has reached the highest height any of them reports.
@@ -36,6 +43,20 @@ async fn all_caught_up(net: &Devnet, what: &str) {
     for i in 0..VALIDATORS {
         net.wait_node_at(i, target, BOUND).await.unwrap_or_else(|e| panic!("{what}: {e}\n{}", net.logs(20)));
     }
+}
+
+/// The proposers (0-based validators) of blocks `from..=to`, read from validator `node`.
+async fn proposers(net: &Devnet, node: usize, from: u64, to: u64) -> Vec<usize> {
+    let mut out = Vec::new();
+    for h in from..=to {
+        let b = net
+            .block(node, h)
+            .await
+            .expect("block")
+            .unwrap_or_else(|| panic!("no block {h} on validator {}", node + 1));
+        out.push(Devnet::validator_of(&b.header.proposer).expect("a validator proposed it"));
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,12 +75,7 @@ async fn delay_cut_one_way_partition_isolation_and_kill_keep_the_chain_safe_and_
     let load = Load::start(
         net.rpc_urls(),
         Arc::new(bills),
-        LoadConfig {
-            rate_per_s: 15.0,
-            max_pending_per_sender: 32,
-            resubmit_after: Duration::from_secs(3),
-            seed: 7,
-        },
+        LoadConfig { rate_per_s: 15.0, max_pending_per_sender: 32, resubmit_after: Duration::from_secs(3), seed: 7 },
         BOUND,
     )
     .expect("load");
@@ -82,7 +98,12 @@ async fn delay_cut_one_way_partition_isolation_and_kill_keep_the_chain_safe_and_
     let leader = net.latest_proposer().await;
     let follower = (leader + 1 + rng.below(3) as usize) % VALIDATORS;
     proxy.isolate(follower);
+    let cut_at = net.head(follower).await.expect("the cut validator still answers RPC").height;
     progress(&net, &format!("validator {} cut off", follower + 1)).await;
+    // Sanity of the proxy: the cut validator heard nothing, so it can have finalised at most
+    // what was already in flight.
+    let stuck = net.head(follower).await.expect("head").height;
+    assert!(stuck <= cut_at + 1, "validator {} finalised {cut_at} -> {stuck} while cut off", follower + 1);
     proxy.heal();
     progress(&net, "healed").await;
     all_caught_up(&net, &format!("validator {} catching up after the cut", follower + 1)).await;
@@ -90,7 +111,17 @@ async fn delay_cut_one_way_partition_isolation_and_kill_keep_the_chain_safe_and_
     // One-way partition of the leader: it hears everyone, nobody hears it.
     let leader = net.latest_proposer().await;
     proxy.block_outbound(leader);
-    progress(&net, &format!("leader (validator {}) partitioned one way", leader + 1)).await;
+    let (from, to) = progress(&net, &format!("leader (validator {}) partitioned one way", leader + 1)).await;
+    // Nobody hears it, so the others went on under another leader: past the first two blocks
+    // (which may have been proposed before the partition), none is its.
+    let other = (leader + 1) % VALIDATORS;
+    let by = proposers(&net, other, from + 3, to).await;
+    assert!(
+        !by.contains(&leader),
+        "blocks {}..={to} were proposed by {by:?}; validator {} could not be heard",
+        from + 3,
+        leader + 1
+    );
     proxy.heal();
     progress(&net, "healed").await;
     all_caught_up(&net, "every validator after the one-way partition").await;
@@ -98,7 +129,15 @@ async fn delay_cut_one_way_partition_isolation_and_kill_keep_the_chain_safe_and_
     // The leader cut off entirely.
     let leader = net.latest_proposer().await;
     proxy.isolate(leader);
-    progress(&net, &format!("leader (validator {}) isolated", leader + 1)).await;
+    let (from, to) = progress(&net, &format!("leader (validator {}) isolated", leader + 1)).await;
+    let other = (leader + 1) % VALIDATORS;
+    let by = proposers(&net, other, from + 3, to).await;
+    assert!(
+        !by.contains(&leader),
+        "blocks {}..={to} were proposed by {by:?}; validator {} was isolated",
+        from + 3,
+        leader + 1
+    );
     proxy.heal();
     progress(&net, "healed").await;
     all_caught_up(&net, "every validator after isolating the leader").await;
@@ -114,7 +153,10 @@ async fn delay_cut_one_way_partition_isolation_and_kill_keep_the_chain_safe_and_
 
     let stats = proxy.stats();
     println!("proxy: {stats:?}");
-    assert!(stats.bytes_dropped > 0 && stats.refused > 0 && stats.closed_by_fault > 0, "the faults happened: {stats:?}");
+    assert!(
+        stats.bytes_dropped > 0 && stats.refused > 0 && stats.closed_by_fault > 0,
+        "the faults happened: {stats:?}"
+    );
     let report = load.stop().await.expect("load report");
     let check = verify(&net, &report, BOUND).await;
     println!(
