@@ -197,3 +197,146 @@ async fn kill_9_campaign_loses_nothing_and_keeps_roots_equal() {
     assert!(report.check.checked_tx > 20, "the load ran: {}", report.check.checked_tx);
     assert!(report.check.reverted.is_empty(), "{:?}", report.check.reverted);
 }
+
+/// Requests of the abusive client that a node accepted (must stay 0) and refused.
+#[derive(Default)]
+struct AbuseCount {
+    sent: std::sync::atomic::AtomicU64,
+    accepted: std::sync::atomic::AtomicU64,
+}
+
+/// One client hammers validator 1 with junk while the bill load goes on through all four:
+/// garbage, bad signatures, unknown senders, a sender filling its mempool quota with nonces that
+/// can never execute, oversize bodies, and hundreds of receipt long-polls held open. The chain
+/// must keep finalising, the abused validator must keep answering, and nothing of the real load
+/// may be lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abusive_client_does_not_stop_the_chain() {
+    use jjj_crypto::Keypair;
+    use jjj_primitives::{Call, NetworkId, Transaction};
+    use jjj_rpc_api::{hex0x, NodeApiClient};
+    use parity_scale_codec::Encode;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let _turn = ONE_DEVNET_AT_A_TIME.lock().await;
+    let residents = 4;
+    let mut accounts = genesis_accounts(residents);
+    accounts.push(("spammer".into(), 1_000_000_000));
+    let net = Devnet::start(DevnetConfig { base_port: 32700, view_timeout_ms: 500, accounts, proxied: false })
+        .await
+        .expect("devnet");
+    let bills = Bills::deploy(&net.rpc(1).expect("rpc"), NET, residents).await.expect("deploy utility-bills");
+    let load = Load::start(
+        net.rpc_urls(),
+        Arc::new(bills),
+        LoadConfig { rate_per_s: 15.0, max_pending_per_sender: 32, resubmit_after: Duration::from_secs(3), seed: 11 },
+        BOUND,
+    )
+    .expect("load");
+    progress(&net, "before the abuse").await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AbuseCount::default());
+    let victim = net.rpc(0).expect("rpc");
+    let rpc_port: u16 = 32710;
+    let net_id = NetworkId::new(NET).expect("id");
+    let spammer = Keypair::from_name("spammer");
+    let stranger = Keypair::from_name("nobody-funded-me");
+    let sink = Keypair::from_name("bills-provider").account();
+    let mut tasks = Vec::new();
+    // Junk submissions, four at a time.
+    for w in 0..4u64 {
+        let (stop, count, rpc, net_id, spammer, stranger) =
+            (stop.clone(), count.clone(), victim.clone(), net_id.clone(), spammer.clone(), stranger.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut i = w;
+            while !stop.load(Ordering::Relaxed) {
+                i += 4;
+                let tx = |key: &Keypair, nonce: u64| {
+                    key.sign_tx(Transaction {
+                        network: net_id.clone(),
+                        sender: key.account(),
+                        nonce,
+                        gas_limit: 100_000,
+                        call: Call::Transfer { to: sink, amount: 1 },
+                    })
+                };
+                let body = match i % 4 {
+                    0 => "0xdeadbeef".to_string(),
+                    1 => {
+                        let mut bad = tx(&spammer, 0);
+                        bad.signatures[0].signature[i as usize % 64] ^= 1;
+                        hex0x(&bad.encode())
+                    }
+                    2 => hex0x(&tx(&stranger, 0).encode()),
+                    // Nonce 0 is never sent: these can never execute and only fill the
+                    // spammer's own share of the mempool (and then get refused).
+                    _ => hex0x(&tx(&spammer, 1 + i % 5000).encode()),
+                };
+                count.sent.fetch_add(1, Ordering::Relaxed);
+                let r = tokio::time::timeout(Duration::from_secs(10), rpc.api().submit_tx(NET.into(), body)).await;
+                if matches!(r, Ok(Ok(_))) && i % 4 != 3 {
+                    count.accepted.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    // Long-polls for receipts that will never exist, held open.
+    for k in 0..200u64 {
+        let (stop, rpc) = (stop.clone(), victim.clone());
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let hash = format!("0x{:064x}", k);
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(70), rpc.api().receipt(NET.into(), hash, Some(60_000)))
+                        .await;
+            }
+        }));
+    }
+    // Oversize bodies over raw HTTP.
+    {
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let body = vec![b'x'; 8 * 1024 * 1024];
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", rpc_port)).await {
+                    let head = format!(
+                        "POST / HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = s.write_all(head.as_bytes()).await;
+                    let _ = s.write_all(&body).await;
+                    let mut out = Vec::new();
+                    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }));
+    }
+    progress(&net, "validator 1 under abuse").await;
+    let health = tokio::time::timeout(Duration::from_secs(10), victim.api().health()).await;
+    assert!(matches!(health, Ok(Ok(ref h)) if h.ok), "the abused validator still answers: {health:?}");
+    stop.store(true, Ordering::Relaxed);
+    for t in &tasks {
+        t.abort();
+    }
+    let sent = count.sent.load(Ordering::Relaxed);
+    println!("abusive client: {sent} junk submissions, 200 receipt long-polls, oversize bodies");
+    assert!(sent > 100, "the abuse ran: {sent} submissions");
+    assert_eq!(count.accepted.load(Ordering::Relaxed), 0, "junk was admitted to the mempool");
+    progress(&net, "after the abuse").await;
+
+    let report = load.stop().await.expect("load report");
+    let check = verify(&net, &report, BOUND).await;
+    println!(
+        "{} tx created, {} final; {} checked on 4 validators over {} heights",
+        report.txs.len(),
+        report.finalised(),
+        check.checked_tx,
+        check.heights
+    );
+    assert!(check.ok(), "lost {:?}; problems {:?}", check.lost, check.problems);
+    assert!(report.drained, "every accepted transaction final");
+    assert!(check.reverted.is_empty(), "{:?}", check.reverted);
+}
