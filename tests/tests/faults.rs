@@ -10,6 +10,7 @@ use jjj_tests::check::verify;
 use jjj_tests::devnet::{Devnet, DevnetConfig, NET, VALIDATORS};
 use jjj_tests::load::{Load, LoadConfig};
 use jjj_tests::rng::Rng;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,16 +25,22 @@ const BOUND: Duration = Duration::from_secs(60);
 /// possibly agreed before the fault took hold, are not all there is.
 const BLOCKS_PER_PHASE: u64 = 5;
 
-/// Waits for `BLOCKS_PER_PHASE` new finalised blocks (blocks are only made for transactions, and
-/// the load keeps them coming, so this is progress on the load); returns the heights before and
-/// after.
-async fn progress(net: &Devnet, what: &str) -> (u64, u64) {
+/// ...and load transactions seen final under it, so a phase spans many consensus rounds.
+const TXS_PER_PHASE: u64 = 40;
+
+/// Waits for `BLOCKS_PER_PHASE` new finalised blocks and `TXS_PER_PHASE` more of the load's
+/// transactions final, each step bounded; returns the heights before and after.
+async fn progress(net: &Devnet, load: &Load, what: &str) -> (u64, u64) {
     let from = net.max_height().await;
+    let txs_from = load.progress.finalised.load(Ordering::Relaxed);
     let mut at = from;
-    while at < from + BLOCKS_PER_PHASE {
+    while at < from + BLOCKS_PER_PHASE || load.progress.finalised.load(Ordering::Relaxed) < txs_from + TXS_PER_PHASE {
         at = net.wait_progress_past(at, BOUND).await.unwrap_or_else(|e| panic!("{what}: {e}\n{}", net.logs(20)));
+        // Blocks only carry the load's transactions, so the follower must be seeing them.
+        assert!(at < from + 500, "{what}: 500 blocks without {TXS_PER_PHASE} load transactions seen final");
     }
-    println!("{what}: finalised {from} -> {at}");
+    let txs = load.progress.finalised.load(Ordering::Relaxed) - txs_from;
+    println!("{what}: finalised {from} -> {at}, {txs} load transactions");
     (from, at)
 }
 
@@ -81,7 +88,7 @@ async fn delay_cut_one_way_partition_isolation_and_kill_keep_the_chain_safe_and_
     .expect("load");
     let proxy = net.proxy.as_ref().expect("a proxied devnet");
     let mut rng = Rng::new(20261130);
-    progress(&net, "baseline through the proxies").await;
+    progress(&net, &load, "baseline through the proxies").await;
 
     // Latency on every link, different per direction (under the 500 ms view timeout).
     for a in 0..VALIDATORS {
@@ -91,7 +98,7 @@ async fn delay_cut_one_way_partition_isolation_and_kill_keep_the_chain_safe_and_
             }
         }
     }
-    progress(&net, "20-120 ms of latency on every link").await;
+    progress(&net, &load, "20-120 ms of latency on every link").await;
     proxy.heal();
 
     // One validator cut off from all others: three of four go on; healed, it catches up.
@@ -99,19 +106,19 @@ async fn delay_cut_one_way_partition_isolation_and_kill_keep_the_chain_safe_and_
     let follower = (leader + 1 + rng.below(3) as usize) % VALIDATORS;
     proxy.isolate(follower);
     let cut_at = net.head(follower).await.expect("the cut validator still answers RPC").height;
-    progress(&net, &format!("validator {} cut off", follower + 1)).await;
+    progress(&net, &load, &format!("validator {} cut off", follower + 1)).await;
     // Sanity of the proxy: the cut validator heard nothing, so it can have finalised at most
     // what was already in flight.
     let stuck = net.head(follower).await.expect("head").height;
     assert!(stuck <= cut_at + 1, "validator {} finalised {cut_at} -> {stuck} while cut off", follower + 1);
     proxy.heal();
-    progress(&net, "healed").await;
+    progress(&net, &load, "healed").await;
     all_caught_up(&net, &format!("validator {} catching up after the cut", follower + 1)).await;
 
     // One-way partition of the leader: it hears everyone, nobody hears it.
     let leader = net.latest_proposer().await;
     proxy.block_outbound(leader);
-    let (from, to) = progress(&net, &format!("leader (validator {}) partitioned one way", leader + 1)).await;
+    let (from, to) = progress(&net, &load, &format!("leader (validator {}) partitioned one way", leader + 1)).await;
     // Nobody hears it, so the others went on under another leader: past the first two blocks
     // (which may have been proposed before the partition), none is its.
     let other = (leader + 1) % VALIDATORS;
@@ -123,13 +130,13 @@ async fn delay_cut_one_way_partition_isolation_and_kill_keep_the_chain_safe_and_
         leader + 1
     );
     proxy.heal();
-    progress(&net, "healed").await;
+    progress(&net, &load, "healed").await;
     all_caught_up(&net, "every validator after the one-way partition").await;
 
     // The leader cut off entirely.
     let leader = net.latest_proposer().await;
     proxy.isolate(leader);
-    let (from, to) = progress(&net, &format!("leader (validator {}) isolated", leader + 1)).await;
+    let (from, to) = progress(&net, &load, &format!("leader (validator {}) isolated", leader + 1)).await;
     let other = (leader + 1) % VALIDATORS;
     let by = proposers(&net, other, from + 3, to).await;
     assert!(
@@ -139,16 +146,16 @@ async fn delay_cut_one_way_partition_isolation_and_kill_keep_the_chain_safe_and_
         leader + 1
     );
     proxy.heal();
-    progress(&net, "healed").await;
+    progress(&net, &load, "healed").await;
     all_caught_up(&net, "every validator after isolating the leader").await;
 
     // kill -9 of the leader under load, restart.
     let leader = net.latest_proposer().await;
     net.kill9(leader);
-    progress(&net, &format!("leader (validator {}) killed", leader + 1)).await;
+    progress(&net, &load, &format!("leader (validator {}) killed", leader + 1)).await;
     net.start_node(leader).expect("restart");
     net.wait_rpc(leader, Duration::from_secs(30)).await.expect("restarted validator answers");
-    progress(&net, "restarted").await;
+    progress(&net, &load, "restarted").await;
     all_caught_up(&net, "the restarted validator").await;
 
     let stats = proxy.stats();
@@ -216,7 +223,7 @@ async fn an_abusive_client_does_not_stop_the_chain() {
     use jjj_primitives::{Call, NetworkId, Transaction};
     use jjj_rpc_api::{hex0x, NodeApiClient};
     use parity_scale_codec::Encode;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::AtomicBool;
 
     let _turn = ONE_DEVNET_AT_A_TIME.lock().await;
     let residents = 4;
@@ -233,7 +240,7 @@ async fn an_abusive_client_does_not_stop_the_chain() {
         BOUND,
     )
     .expect("load");
-    progress(&net, "before the abuse").await;
+    progress(&net, &load, "before the abuse").await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AbuseCount::default());
@@ -314,7 +321,7 @@ async fn an_abusive_client_does_not_stop_the_chain() {
             }
         }));
     }
-    progress(&net, "validator 1 under abuse").await;
+    progress(&net, &load, "validator 1 under abuse").await;
     let health = tokio::time::timeout(Duration::from_secs(10), victim.api().health()).await;
     assert!(matches!(health, Ok(Ok(ref h)) if h.ok), "the abused validator still answers: {health:?}");
     stop.store(true, Ordering::Relaxed);
@@ -325,7 +332,7 @@ async fn an_abusive_client_does_not_stop_the_chain() {
     println!("abusive client: {sent} junk submissions, 200 receipt long-polls, oversize bodies");
     assert!(sent > 100, "the abuse ran: {sent} submissions");
     assert_eq!(count.accepted.load(Ordering::Relaxed), 0, "junk was admitted to the mempool");
-    progress(&net, "after the abuse").await;
+    progress(&net, &load, "after the abuse").await;
 
     let report = load.stop().await.expect("load report");
     let check = verify(&net, &report, BOUND).await;
