@@ -155,8 +155,7 @@ pub async fn run_campaign(cfg: CampaignConfig, say: &(dyn Fn(&str) + Sync)) -> R
     for s in &stalls {
         say(&format!("STALL: {s}"));
     }
-    let created = load.progress.created.load(Ordering::Relaxed);
-    let resubmits = load.progress.resubmits.load(Ordering::Relaxed);
+    let progress = load.progress.clone();
     // Every validator must be up for the final comparison (a failed restart left one down).
     for i in 0..VALIDATORS {
         if !net.is_running(i) {
@@ -165,6 +164,7 @@ pub async fn run_campaign(cfg: CampaignConfig, say: &(dyn Fn(&str) + Sync)) -> R
     }
     say("draining the load…");
     let report = load.stop().await?;
+    let resubmits = progress.resubmits.load(Ordering::Relaxed);
     let check = verify(&net, &report, cfg.progress_within).await;
     for p in check.problems.iter().take(20) {
         say(&format!("PROBLEM: {p}"));
@@ -178,7 +178,7 @@ pub async fn run_campaign(cfg: CampaignConfig, say: &(dyn Fn(&str) + Sync)) -> R
     let mut out = CampaignReport {
         seed: cfg.seed,
         kills,
-        created,
+        created: report.txs.len() as u64,
         accepted: report.accepted(),
         finalised: report.finalised(),
         resubmits,

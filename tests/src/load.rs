@@ -361,7 +361,12 @@ impl Generator {
             .iter()
             .filter_map(|h| self.txs.get(h))
             .filter(|t| t.final_height.is_none() && t.refused.is_none())
-            .filter(|t| t.last_submit.is_none_or(|s| s.elapsed() > after))
+            // Backing off (3, 6, 12… s, at most 30 s): a slow chain is not a lost transaction,
+            // and resubmitting everything every few seconds would only add load.
+            .filter(|t| {
+                let wait = after.saturating_mul(1 << t.submits.saturating_sub(1).min(4)).min(Duration::from_secs(30));
+                t.last_submit.is_none_or(|s| s.elapsed() > wait)
+            })
             .take(50)
             .map(|t| t.hash.clone())
             .collect();
