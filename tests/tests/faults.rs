@@ -183,6 +183,17 @@ async fn delay_cut_one_way_partition_isolation_and_kill_keep_the_chain_safe_and_
     assert!(check.checked_tx > 50, "the load ran: {} final transactions checked", check.checked_tx);
     // Payments only follow final bills with the exact amount: none may revert.
     assert!(check.reverted.is_empty(), "{:?}", check.reverted);
+
+    // The checker is not vacuous: a transaction recorded at the wrong height, or a block hash
+    // other than the validators', is caught.
+    let mut forged = report;
+    let t = forged.txs.iter_mut().find(|t| t.final_height.is_some()).expect("a final transaction");
+    t.final_height = t.final_height.map(|h| h + 1);
+    let h = *forged.seen_blocks.keys().next().expect("a block seen");
+    forged.seen_blocks.insert(h, format!("0x{}", "00".repeat(32)));
+    let caught = verify(&net, &forged, BOUND).await;
+    assert_eq!(caught.lost.len(), 1, "{:?}", caught.lost);
+    assert!(!caught.same_blocks, "a different block at height {h} must be reported");
 }
 
 /// The bounded version of `scripts/chaos.sh`: a few kills of random validators (the leader
