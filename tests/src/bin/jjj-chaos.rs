@@ -56,7 +56,19 @@ fn main() {
         println!("{line}");
         let _ = std::io::stdout().flush();
     };
-    match rt.block_on(run_campaign(cfg, &say)) {
+    // On Ctrl-C the campaign future is dropped, and with it the devnet, which kills its
+    // validators: no jjj-node is left behind holding the ports.
+    let outcome = rt.block_on(async {
+        tokio::select! {
+            r = run_campaign(cfg, &say) => Some(r),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    let Some(outcome) = outcome else {
+        eprintln!("jjj-chaos: interrupted");
+        std::process::exit(130);
+    };
+    match outcome {
         Ok(report) => {
             println!("{}", report.summary());
             if !report.ok() {
