@@ -358,3 +358,63 @@ async fn an_abusive_client_does_not_stop_the_chain() {
     assert!(report.drained, "every accepted transaction final");
     assert!(check.reverted.is_empty(), "{:?}", check.reverted);
 }
+
+/// Two of four validators killed at once (more than f = 1): no quorum, so the other two must
+/// not finalise anything new (nothing is lost, nothing forks); once both are back, the chain
+/// resumes within the bound, however many views timed out meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_quorum_halts_without_forking_and_the_chain_resumes_when_it_returns() {
+    let _turn = ONE_DEVNET_AT_A_TIME.lock().await;
+    let residents = 4;
+    let net = Devnet::start(DevnetConfig {
+        base_port: 32800,
+        view_timeout_ms: 500,
+        accounts: genesis_accounts(residents),
+        proxied: false,
+    })
+    .await
+    .expect("devnet");
+    let bills = Bills::deploy(&net.rpc(0).expect("rpc"), NET, residents).await.expect("deploy utility-bills");
+    let load = Load::start(
+        net.rpc_urls(),
+        Arc::new(bills),
+        LoadConfig { rate_per_s: 15.0, max_pending_per_sender: 32, resubmit_after: Duration::from_secs(3), seed: 5 },
+        BOUND,
+    )
+    .expect("load");
+    progress(&net, &load, "four validators").await;
+    let leader = net.latest_proposer().await;
+    let other = (leader + 2) % VALIDATORS;
+    net.kill9(leader);
+    net.kill9(other);
+    let alive: Vec<usize> = (0..VALIDATORS).filter(|i| *i != leader && *i != other).collect();
+    let mut stopped_at = 0;
+    for i in &alive {
+        stopped_at = stopped_at.max(net.head(*i).await.expect("head").height);
+    }
+    // The outage is held long enough for several views to time out (500 ms, doubling) while
+    // the load keeps submitting.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    for i in &alive {
+        let h = net.head(*i).await.expect("head").height;
+        // A block already committed by some before the kill may still complete: at most one.
+        assert!(h <= stopped_at + 1, "validator {} finalised {stopped_at} -> {h} without a quorum", i + 1);
+    }
+    println!("validators {} and {} down: the others stayed at {stopped_at}", leader + 1, other + 1);
+    net.start_node(leader).expect("restart");
+    net.start_node(other).expect("restart");
+    net.wait_rpc(leader, Duration::from_secs(30)).await.expect("restarted validator answers");
+    net.wait_rpc(other, Duration::from_secs(30)).await.expect("restarted validator answers");
+    progress(&net, &load, "both back").await;
+    let report = load.stop().await.expect("load report");
+    let check = verify(&net, &report, BOUND).await;
+    println!(
+        "{} tx final; {} checked on 4 validators over {} heights",
+        report.finalised(),
+        check.checked_tx,
+        check.heights
+    );
+    assert!(check.ok(), "lost {:?}; problems {:?}", check.lost, check.problems);
+    assert!(report.drained, "every accepted transaction final");
+    assert!(check.reverted.is_empty(), "{:?}", check.reverted);
+}
