@@ -7,7 +7,10 @@
 # Exits non-zero on any loss, divergence or stall. On failure the devnet directory (logs,
 # databases) is kept and its path printed.
 #
-#   scripts/chaos.sh [--kills N] [--seed S]   (default: 50 kills, a random seed, printed)
+#   scripts/chaos.sh [--kills N] [--seed S] [--perturb]
+#       default: 50 kills, a random seed (printed). --perturb routes validator links through a
+#       fault proxy and, before each kill, half of the time runs a random perturbation (latency,
+#       a validator cut off, the leader partitioned one way or isolated) for 1-5 s, then heals.
 #   scripts/chaos.sh --help
 #
 # Builds what it needs (jjj-node, jjj, jjj-chaos in release; the contracts). Environment:
@@ -19,11 +22,13 @@ cd "$ROOT"
 
 kills=50
 seed=
+perturb=
 while [ $# -gt 0 ]; do
   case "$1" in
     --kills) kills=${2:?--kills needs a number}; shift 2 ;;
     --seed) seed=${2:?--seed needs a number}; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --perturb) perturb=1; shift ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -40,4 +45,5 @@ cargo build --quiet --release -p jjj-node -p jjj-cli -p jjj-tests --bin jjj-node
 
 args=(--kills "$kills" --base-port "${JJJ_CHAOS_BASE_PORT:-33000}")
 [ -n "$seed" ] && args+=(--seed "$seed")
+[ -n "$perturb" ] && args+=(--perturb)
 exec "$BIN/jjj-chaos" "${args[@]}"

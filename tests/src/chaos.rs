@@ -25,6 +25,10 @@ pub struct CampaignConfig {
     pub progress_within: Duration,
     /// Keep the devnet directory (logs, databases) when the campaign fails.
     pub keep_on_failure: bool,
+    /// Route validator links through the fault proxy and, before each kill, run a random
+    /// network perturbation half of the time (latency, a cut validator, a one-way partition or
+    /// isolation of the leader), held for a random 1-5 s, then healed.
+    pub perturb: bool,
 }
 
 impl CampaignConfig {
@@ -38,6 +42,7 @@ impl CampaignConfig {
             view_timeout_ms: 500,
             progress_within: Duration::from_secs(60),
             keep_on_failure: true,
+            perturb: false,
         }
     }
 }
@@ -45,6 +50,7 @@ impl CampaignConfig {
 pub struct CampaignReport {
     pub seed: u64,
     pub kills: usize,
+    pub perturbations: usize,
     pub created: u64,
     pub accepted: usize,
     pub finalised: usize,
@@ -82,7 +88,7 @@ pub async fn run_campaign(cfg: CampaignConfig, say: &(dyn Fn(&str) + Sync)) -> R
         base_port: cfg.base_port,
         view_timeout_ms: cfg.view_timeout_ms,
         accounts: genesis_accounts(cfg.residents),
-        proxied: false,
+        proxied: cfg.perturb,
     })
     .await?;
     say(&format!("devnet: 4 validators in {} (seed {})", net.dir.display(), cfg.seed));
@@ -102,8 +108,19 @@ pub async fn run_campaign(cfg: CampaignConfig, say: &(dyn Fn(&str) + Sync)) -> R
     )?;
     let mut stalls = Vec::new();
     let mut kills = 0;
+    let mut perturbations = 0;
     for k in 1..=cfg.kills {
         tokio::time::sleep(Duration::from_millis(rng.range(300, 2500))).await;
+        if cfg.perturb && rng.chance(1, 2) {
+            perturbations += 1;
+            match perturb(&net, &mut rng, cfg.progress_within).await {
+                Ok(line) => say(&format!("perturbation {perturbations}: {line}")),
+                Err(e) => {
+                    stalls.push(format!("perturbation {perturbations}: {e}"));
+                    break;
+                }
+            }
+        }
         let leader = net.latest_proposer().await;
         let victim = if rng.chance(1, 3) { leader } else { rng.below(VALIDATORS as u64) as usize };
         let at = net.max_height().await;
@@ -178,6 +195,7 @@ pub async fn run_campaign(cfg: CampaignConfig, say: &(dyn Fn(&str) + Sync)) -> R
     let mut out = CampaignReport {
         seed: cfg.seed,
         kills,
+        perturbations,
         created: report.txs.len() as u64,
         accepted: report.accepted(),
         finalised: report.finalised(),
@@ -187,6 +205,9 @@ pub async fn run_campaign(cfg: CampaignConfig, say: &(dyn Fn(&str) + Sync)) -> R
         elapsed: started.elapsed(),
         kept: None,
     };
+    if cfg.perturb {
+        say(&format!("{} perturbations", out.perturbations));
+    }
     say(&format!(
         "load: {} tx created, {} accepted, {} final ({} resubmissions); {} heights compared on 4 validators; {:.0} s",
         out.created,
@@ -202,4 +223,45 @@ pub async fn run_campaign(cfg: CampaignConfig, say: &(dyn Fn(&str) + Sync)) -> R
         out.kept = Some(dir);
     }
     Ok(out)
+}
+
+/// One random network fault through the proxy, held for 1-5 s, then healed; the chain must
+/// finalise new blocks after the heal and every validator catch up, within `within`.
+async fn perturb(net: &Devnet, rng: &mut Rng, within: Duration) -> Result<String, String> {
+    let proxy = net.proxy.as_ref().ok_or("the devnet has no proxy")?;
+    let leader = net.latest_proposer().await;
+    let what = match rng.below(4) {
+        0 => {
+            let ms = rng.range(20, 150);
+            proxy.delay_all(Duration::from_millis(ms));
+            format!("{ms} ms of latency on every link")
+        }
+        1 => {
+            let v = rng.below(VALIDATORS as u64) as usize;
+            proxy.isolate(v);
+            format!("validator {} cut off", v + 1)
+        }
+        2 => {
+            proxy.block_outbound(leader);
+            format!("leader (validator {}) partitioned one way", leader + 1)
+        }
+        _ => {
+            proxy.isolate(leader);
+            format!("leader (validator {}) isolated", leader + 1)
+        }
+    };
+    let held = Duration::from_millis(rng.range(1000, 5000));
+    tokio::time::sleep(held).await;
+    let at = net.max_height().await;
+    proxy.heal();
+    let healed = Instant::now();
+    let now = net.wait_progress_past(at, within).await.map_err(|e| format!("{what}, healed: {e}"))?;
+    for i in 0..VALIDATORS {
+        net.wait_node_at(i, now, within).await.map_err(|e| format!("{what}, healed: {e}"))?;
+    }
+    Ok(format!(
+        "{what} for {:.1} s at height {at}; healed, all at {now}+ in {:.1} s",
+        held.as_secs_f64(),
+        healed.elapsed().as_secs_f64()
+    ))
 }

@@ -196,8 +196,9 @@ async fn delay_cut_one_way_partition_isolation_and_kill_keep_the_chain_safe_and_
     assert!(!caught.same_blocks, "a different block at height {h} must be reported");
 }
 
-/// The bounded version of `scripts/chaos.sh`: a few kills of random validators (the leader
-/// included). `JJJ_CHAOS_SEED` repeats a given run.
+/// The bounded version of `scripts/chaos.sh --perturb`: a few kills of random validators (the
+/// leader included), with random network perturbations between them. `JJJ_CHAOS_SEED` repeats
+/// a given run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_campaign_loses_nothing_and_keeps_roots_equal() {
     let _turn = ONE_DEVNET_AT_A_TIME.lock().await;
@@ -205,6 +206,8 @@ async fn kill_9_campaign_loses_nothing_and_keeps_roots_equal() {
     let mut cfg = CampaignConfig::new(4, seed);
     cfg.base_port = 32600;
     cfg.rate_per_s = 10.0;
+    // Through the fault proxy, with random perturbations between the kills.
+    cfg.perturb = true;
     let report = run_campaign(cfg, &|line: &str| println!("{line}")).await.expect("campaign");
     println!("{}", report.summary());
     assert_eq!(report.kills, 4, "stalls: {:?}", report.stalls);

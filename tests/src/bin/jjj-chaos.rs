@@ -4,7 +4,7 @@ use jjj_tests::chaos::{run_campaign, CampaignConfig};
 use std::io::Write;
 
 const USAGE: &str = "\
-usage: jjj-chaos [--kills N] [--seed S] [--base-port P] [--rate TX_PER_S]
+usage: jjj-chaos [--kills N] [--seed S] [--perturb] [--base-port P] [--rate TX_PER_S]
 
 Starts a fresh 4-validator devnet (real jjj-node processes, RocksDB in a temporary directory),
 deploys utility-bills and runs a load of bill issues and payments while validators (the leader
@@ -18,6 +18,9 @@ the chain kept finalising after every restart; 1 otherwise; 2 on bad arguments.
 
   --kills N        kills to perform (default 50)
   --seed S         seed of every random choice (default: random, printed)
+  --perturb        validator links go through a fault proxy, and before each kill, half of the
+                   time, a random perturbation runs for 1-5 s and is healed: latency on every
+                   link, a validator cut off, the leader partitioned one way, the leader isolated
   --base-port P    p2p ports P..P+3, RPC P+10.., metrics P+20.. (default 33000)
   --rate R         new transactions per second (default 20)";
 
@@ -26,6 +29,11 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
+        if args[i] == "--perturb" {
+            cfg.perturb = true;
+            i += 1;
+            continue;
+        }
         let value = args.get(i + 1);
         let parsed = match args[i].as_str() {
             "-h" | "--help" => {
