@@ -1,9 +1,13 @@
-//! Faults with real processes: four `jjj-node` validators whose every connection to each other
-//! goes through a fault proxy, under a utility-bills load (bills issued and paid), through
-//! delay, a cut validator, a one-way partition of the leader, an isolated leader and a kill -9,
-//! each healed in turn; then the bounded kill -9 campaign. The checks are black-box, over RPC:
-//! one block per height everywhere, equal state roots at equal heights, every accepted
-//! transaction final (or refused with a reason), and new blocks within a bound after each fault.
+//! Faults with real processes, under a utility-bills load (bills issued and paid):
+//! - four `jjj-node` validators whose every connection to each other goes through a fault
+//!   proxy, through delay, a cut validator, a one-way partition of the leader, an isolated
+//!   leader and a kill -9, each healed in turn;
+//! - an abusive client hammering one validator;
+//! - two of four validators killed at once (quorum lost, then back);
+//! - the bounded kill -9 campaign with random perturbations (`scripts/chaos.sh --perturb`).
+//! The checks are black-box, over RPC: one block per height everywhere, equal state roots at
+//! equal heights, every accepted transaction final (or refused with a reason), and new blocks
+//! within a bound after each fault.
 use jjj_tests::bills::{genesis_accounts, Bills};
 use jjj_tests::chaos::{run_campaign, CampaignConfig};
 use jjj_tests::check::verify;
