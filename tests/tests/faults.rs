@@ -5,6 +5,7 @@
 //! - an abusive client hammering one validator;
 //! - two of four validators killed at once (quorum lost, then back);
 //! - the bounded kill -9 campaign with random perturbations (`scripts/chaos.sh --perturb`).
+//!
 //! The checks are black-box, over RPC: one block per height everywhere, equal state roots at
 //! equal heights, every accepted transaction final (or refused with a reason), and new blocks
 //! within a bound after each fault.
