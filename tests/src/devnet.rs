@@ -176,6 +176,11 @@ impl Devnet {
             if rpc.api().health().await.is_ok() {
                 return Ok(());
             }
+            // A validator that exited (a port taken by someone else, a bad database) will never
+            // answer: say so at once, with its log.
+            if let Some((_, status)) = self.crashed().into_iter().find(|(j, _)| *j == i) {
+                return Err(format!("validator {} exited ({status}); log:\n{}", i + 1, self.log_tail(i, 30)));
+            }
             if Instant::now() > deadline {
                 return Err(format!(
                     "validator {} did not answer RPC within {within:?}; log:\n{}",
