@@ -14,8 +14,8 @@
 #   scripts/chaos.sh --help
 #
 # Builds what it needs (jjj-node, jjj, jjj-chaos in release; the contracts). Environment:
-# CARGO_TARGET_DIR (default target/), JJJ_CHAOS_BASE_PORT (default 33000: p2p 33000-33003,
-# RPC 33010-33013, metrics 33020-33023).
+# CARGO_TARGET_DIR (default target/), JJJ_CHAOS_BASE_PORT (default 31000: p2p 31000-31003,
+# RPC 31010-31013, metrics 31020-31023; below the ephemeral range 32768+).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -43,7 +43,7 @@ if [ ! -f "${JJJ_CONTRACTS_DIR:-$ROOT/target/contracts}/utility_bills.wasm" ]; t
 fi
 cargo build --quiet --release -p jjj-node -p jjj-cli -p jjj-tests --bin jjj-node --bin jjj --bin jjj-chaos
 
-args=(--kills "$kills" --base-port "${JJJ_CHAOS_BASE_PORT:-33000}")
+args=(--kills "$kills" --base-port "${JJJ_CHAOS_BASE_PORT:-31000}")
 [ -n "$seed" ] && args+=(--seed "$seed")
 [ -n "$perturb" ] && args+=(--perturb)
 exec "$BIN/jjj-chaos" "${args[@]}"

@@ -36,7 +36,7 @@ impl CampaignConfig {
         CampaignConfig {
             kills,
             seed,
-            base_port: 33000,
+            base_port: 31000,
             residents: 8,
             rate_per_s: 20.0,
             view_timeout_ms: 500,

@@ -375,7 +375,7 @@ async fn losing_quorum_halts_without_forking_and_the_chain_resumes_when_it_retur
     let _turn = ONE_DEVNET_AT_A_TIME.lock().await;
     let residents = 4;
     let net = Devnet::start(DevnetConfig {
-        base_port: 32800,
+        base_port: 31900,
         view_timeout_ms: 500,
         accounts: genesis_accounts(residents),
         proxied: false,

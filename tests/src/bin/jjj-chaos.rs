@@ -21,7 +21,9 @@ the chain kept finalising after every restart; 1 otherwise; 2 on bad arguments.
   --perturb        validator links go through a fault proxy, and before each kill, half of the
                    time, a random perturbation runs for 1-5 s and is healed: latency on every
                    link, a validator cut off, the leader partitioned one way, the leader isolated
-  --base-port P    p2p ports P..P+3, RPC P+10.., metrics P+20.. (default 33000)
+  --base-port P    p2p ports P..P+3, RPC P+10.., metrics P+20.. (default 31000; keep below the
+                   ephemeral range, 32768+ on Linux, where the proxies and outgoing
+                   connections take their ports)
   --rate R         new transactions per second (default 20)";
 
 fn main() {
