@@ -22,7 +22,7 @@ use jjj_fuzz_harness::rand::rngs::StdRng;
 use jjj_fuzz_harness::rand::{Rng, SeedableRng};
 use jjj_fuzz_harness::serde_json::{json, Value};
 use jjj_fuzz_harness::{mutate, mutate_from, verbose, Target};
-use jjj_node::chain::Chain;
+use jjj_node::chain::{Chain, ChainOptions};
 use jjj_node::rpc::{module, NodeRpc};
 use jjj_node::service::Node;
 use jjj_node::wire::{CertifiedBlock, WireMessage};
@@ -63,6 +63,12 @@ struct Fixture {
 }
 
 impl Fixture {
+    /// The key of the leader of (height, view), as the validator set rotates it.
+    fn leader(&self, height: u64, view: u64) -> &Keypair {
+        let leader = self.validators.leader(height, view);
+        self.keys.iter().find(|k| k.account() == leader).unwrap_or(&self.keys[0])
+    }
+
     fn start() -> Fixture {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
         let keys: Vec<Keypair> = (0..4).map(|i| Keypair::from_name(&format!("fuzz-validator-{i}"))).collect();
@@ -83,7 +89,9 @@ impl Fixture {
                 .collect(),
             max_block_txs: 64,
             max_block_bytes: 1 << 20,
+            block_gas_limit: jjj_primitives::params::DEFAULT_BLOCK_GAS_LIMIT,
             empty_block_interval_ms: 0,
+            max_timestamp_lag_ms: jjj_config::genesis::DEFAULT_MAX_TIMESTAMP_LAG_MS,
         };
         let network = genesis.network_id().expect("network");
         let validators = ValidatorSet::new(genesis.validator_ids().expect("ids")).expect("set");
@@ -93,17 +101,8 @@ impl Fixture {
             let config = P2pConfig::new("127.0.0.1:0".parse().expect("addr"), keys[0].clone());
             let (net, _inbound) = P2p::start(config).await.expect("p2p");
             let store: Arc<dyn ChainStore> = Arc::new(MemoryStore::new());
-            let chain = Chain::start(
-                genesis,
-                store,
-                runtime,
-                keys[0].clone(),
-                net.clone(),
-                2_000,
-                MEMPOOL_CAPACITY,
-                MEMPOOL_PER_SENDER,
-            )
-            .expect("chain");
+            let options = ChainOptions::new(2_000, MEMPOOL_CAPACITY, MEMPOOL_PER_SENDER);
+            let chain = Chain::start(genesis, store, runtime, keys[0].clone(), net.clone(), options).expect("chain");
             let chains = BTreeMap::from([(NETWORK.to_string(), chain)]);
             Arc::new(Node { name: "fuzz".into(), id: keys[0].account(), chains, net, started_ms: 0 })
         });
@@ -172,14 +171,21 @@ impl Fixture {
             let p = prepared.then(|| (self.prepared(&b1, 0), b1.clone()));
             ViewChange::sign(net, key, 1, 1, p)
         };
+        // Inside a NEW-VIEW the view changes carry only their signed claim; the NEW-VIEW carries
+        // the prepared certificate once.
+        let claim_only = |mut v: ViewChange| {
+            v.proof = None;
+            v
+        };
         let new_view = NewView {
             height: 1,
             view: 1,
-            view_changes: vec![vc(&k[1], true), vc(&k[2], false), vc(&k[3], false)],
-            proposal: Proposal::sign(net, &k[1], 1, 1, b1.clone()),
+            view_changes: vec![claim_only(vc(&k[1], true)), vc(&k[2], false), vc(&k[3], false)],
+            prepared: Some(Box::new(self.prepared(&b1, 0))),
+            proposal: Proposal::sign(net, self.leader(1, 1), 1, 1, b1.clone()),
         };
         let consensus = [
-            ConsensusMessage::Proposal(Proposal::sign(net, &k[0], 1, 0, b1.clone())),
+            ConsensusMessage::Proposal(Proposal::sign(net, self.leader(1, 0), 1, 0, b1.clone())),
             ConsensusMessage::Vote(Vote::sign(net, &k[1], VoteKind::Prepare, 1, 0, h1)),
             ConsensusMessage::Vote(Vote::sign(net, &k[2], VoteKind::Commit, 1, 0, h1)),
             ConsensusMessage::ViewChange(vc(&k[3], true)),
@@ -211,18 +217,19 @@ impl Fixture {
             WireMessage::Consensus { network, message } => {
                 let message = match message {
                     ConsensusMessage::Proposal(p) => {
-                        let leader = &self.keys[(p.view % 4) as usize];
+                        let leader = self.leader(p.height, p.view);
                         ConsensusMessage::Proposal(Proposal::sign(net, leader, p.height, p.view, p.block))
                     }
                     ConsensusMessage::Vote(v) => {
                         ConsensusMessage::Vote(Vote::sign(net, key, v.kind, v.height, v.view, v.block_hash))
                     }
                     ConsensusMessage::ViewChange(vc) => {
-                        ConsensusMessage::ViewChange(ViewChange::sign(net, key, vc.height, vc.new_view, vc.prepared))
+                        let proof = vc.proof.map(|p| (p.certificate, p.block));
+                        ConsensusMessage::ViewChange(ViewChange::sign(net, key, vc.height, vc.new_view, proof))
                     }
                     ConsensusMessage::NewView(mut nv) => {
                         let p = nv.proposal;
-                        let leader = &self.keys[(p.view % 4) as usize];
+                        let leader = self.leader(p.height, p.view);
                         nv.proposal = Proposal::sign(net, leader, p.height, p.view, p.block);
                         ConsensusMessage::NewView(nv)
                     }
@@ -277,7 +284,8 @@ impl Fixture {
             WireMessage::SyncRequest { .. } => {}
         }
         if message.network() == &self.network {
-            self.chain.deliver(self.keys[from % self.keys.len()].account(), message);
+            let wire_bytes = message.encoded_size();
+            self.chain.deliver(self.keys[from % self.keys.len()].account(), message, wire_bytes);
             self.settle();
         }
     }
@@ -415,7 +423,7 @@ fn request(f: &Fixture, rng: &mut StdRng) -> Vec<u8> {
 fn fuzz_node_rpc() {
     let f = Fixture::start();
     let _entered = f.rt.enter();
-    let rpc: RpcModule<NodeRpc> = module(f.node.clone());
+    let rpc: RpcModule<NodeRpc> = module(f.node.clone(), &jjj_config::RpcLimits::default()).expect("rpc module");
     Target::with_default_cases("node_rpc", DEFAULT_CASES).run(
         |rng| request(&f, rng),
         |input| {
