@@ -6,7 +6,8 @@
 # included. One profile (release) for everything, shared with the demo and the benchmarks.
 #
 #   scripts/test.sh            the CI run (consensus simulation: 1,000 seeds)
-#   scripts/test.sh --long     the long run (consensus simulation: 20,000 seeds)
+#   scripts/test.sh --long     the long run (consensus simulation: 10,000 seeds)
+#   (long fault runs: scripts/chaos.sh --kills 50 --perturb, scripts/fuzz.sh --cases 100000)
 #
 # Environment: CARGO_TARGET_DIR (default target/), JJJ_SIM_SEEDS (overrides the seed count).
 set -euo pipefail
@@ -16,8 +17,8 @@ cd "$ROOT"
 seeds=1000
 for arg in "$@"; do
   case "$arg" in
-    --long) seeds=20000 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --long) seeds=10000 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
