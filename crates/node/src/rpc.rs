@@ -28,6 +28,10 @@ const MAX_CONCURRENT_READS: usize = 16;
 /// Most blocks one `contract_events` call may scan: the store walks the index height by height,
 /// so the range bounds the rows a filter that matches little can make it read.
 pub const MAX_EVENTS_BLOCK_RANGE: u64 = 10_000;
+/// Most events one `contract_events` call may read from the index (matching or not) before it
+/// answers "ask for a narrower range, continue from height H": a filter by topic and contract
+/// may otherwise read a busy topic's whole history to find a few events.
+pub const MAX_EVENTS_SCANNED: usize = 100_000;
 
 /// The RPC methods over a running node. Contract queries and dry runs execute on a runtime of
 /// their own (its own engine and instance pool), so RPC load can never take an instance a block
@@ -435,8 +439,13 @@ impl NodeApiServer for NodeRpc {
                 from_height,
                 to_height: Some(to_height),
                 limit: limit.unwrap_or(DEFAULT_EVENTS_LIMIT).min(MAX_EVENTS_LIMIT),
+                max_scanned: MAX_EVENTS_SCANNED,
             };
-            Ok(storage(c.store.events(&filter))?.iter().map(event_json).collect())
+            match c.store.events(&filter) {
+                Ok(records) => Ok(records.iter().map(event_json).collect()),
+                Err(e @ jjj_store::StoreError::ScanLimit { .. }) => Err(ErrorCode::InvalidParams.error(e.to_string())),
+                Err(e) => Err(ErrorCode::Storage.error(e.to_string())),
+            }
         })
         .await
     }

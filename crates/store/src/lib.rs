@@ -60,6 +60,9 @@ pub struct EventFilter {
     pub from_height: u64,
     pub to_height: Option<u64>,
     pub limit: usize,
+    /// Most events read (matching or not) before the scan gives up with
+    /// [`StoreError::ScanLimit`]: a filter by topic and contract may read many to find few.
+    pub max_scanned: usize,
 }
 
 impl EventFilter {
@@ -92,6 +95,11 @@ pub enum StoreError {
     Inconsistent { height: u64, reason: String },
     #[error("no state at height {height}: the head is at height {head}")]
     UnknownHeight { height: u64, head: u64 },
+    #[error(
+        "read {scanned} events up to height {height} without filling the page: ask for a narrower range \
+         (continue from height {height})"
+    )]
+    ScanLimit { scanned: usize, height: u64 },
     #[error("state: {0}")]
     State(#[from] StateError),
 }
@@ -477,7 +485,14 @@ pub(crate) mod tests {
         let state = store.state();
         let head = store.head().expect("head");
         let next = head.map_or(0, |(h, _)| h + 1);
-        let all = EventFilter { contract: None, topic: None, from_height: 0, to_height: None, limit: 1000 };
+        let all = EventFilter {
+            contract: None,
+            topic: None,
+            from_height: 0,
+            to_height: None,
+            limit: 1000,
+            max_scanned: usize::MAX,
+        };
         Snapshot {
             head,
             root: state.state_root(),
@@ -716,7 +731,7 @@ pub(crate) mod tests {
                      to_height: Option<u64>,
                      limit: usize|
              -> Vec<u8> {
-                let f = EventFilter { contract, topic, from_height, to_height, limit };
+                let f = EventFilter { contract, topic, from_height, to_height, limit, max_scanned: usize::MAX };
                 s.events(&f).expect("events").iter().map(|r| r.event.data[0]).collect()
             };
             assert_eq!(q(None, None, 0, None, 100), [1, 2, 3, 4, 5, 6]);
@@ -737,8 +752,32 @@ pub(crate) mod tests {
             assert_eq!(q(Some(AccountId([3; 32])), None, 0, None, 100), Vec::<u8>::new());
             assert_eq!(q(None, None, 5, None, 100), Vec::<u8>::new(), "past the head");
 
+            // A scan that must read many events to find few stops at `max_scanned`, saying where
+            // to continue; within the budget it answers.
+            let capped = |max_scanned| EventFilter {
+                contract: Some(c2),
+                topic: Some(t2),
+                from_height: 0,
+                to_height: None,
+                limit: 100,
+                max_scanned,
+            };
+            match s.events(&capped(2)) {
+                Err(StoreError::ScanLimit { scanned: 2, height }) => assert!(height <= 4, "continue from {height}"),
+                other => panic!("expected the scan limit, got {other:?}"),
+            }
+            let found: Vec<u8> = s.events(&capped(3)).expect("within budget").iter().map(|r| r.event.data[0]).collect();
+            assert_eq!(found, [2, 6]);
+
             let all = s
-                .events(&EventFilter { contract: None, topic: None, from_height: 0, to_height: None, limit: 100 })
+                .events(&EventFilter {
+                    contract: None,
+                    topic: None,
+                    from_height: 0,
+                    to_height: None,
+                    limit: 100,
+                    max_scanned: usize::MAX,
+                })
                 .expect("events");
             assert_eq!(
                 all[0],

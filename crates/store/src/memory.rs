@@ -98,13 +98,29 @@ impl ChainStore for MemoryStore {
         let l = self.read();
         let start = l.events.partition_point(|r| r.height < filter.from_height);
         let to = filter.to_height.unwrap_or(u64::MAX);
-        Ok(l.events[start..]
-            .iter()
-            .take_while(|r| r.height <= to)
-            .filter(|r| filter.matches(r))
-            .take(filter.limit)
-            .cloned()
-            .collect())
+        let mut out = Vec::new();
+        if filter.limit == 0 {
+            return Ok(out);
+        }
+        // Read as RocksStore reads its narrowest index (topic, else contract, else all), so the
+        // scan budget is spent the same way in both stores.
+        let indexed = |r: &&EventRecord| match (filter.topic, filter.contract) {
+            (Some(t), _) => r.event.topics.contains(&t),
+            (None, Some(c)) => r.event.contract == c,
+            (None, None) => true,
+        };
+        for (scanned, r) in l.events[start..].iter().take_while(|r| r.height <= to).filter(indexed).enumerate() {
+            if scanned == filter.max_scanned {
+                return Err(StoreError::ScanLimit { scanned, height: r.height });
+            }
+            if filter.matches(r) {
+                out.push(r.clone());
+                if out.len() >= filter.limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn commit_block(

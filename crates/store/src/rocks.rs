@@ -559,6 +559,7 @@ impl ChainStore for RocksStore {
         let mut start = prefix.clone();
         start.extend_from_slice(&filter.from_height.to_be_bytes());
         it.seek(&start);
+        let mut scanned = 0;
         while let Some((key, value)) = it.item() {
             if !key.starts_with(&prefix) {
                 break;
@@ -571,6 +572,10 @@ impl ChainStore for RocksStore {
             if height > to {
                 break;
             }
+            if scanned == filter.max_scanned {
+                return Err(StoreError::ScanLimit { scanned, height });
+            }
+            scanned += 1;
             let record = if indexed {
                 self.inner.event_at(rest)?
             } else {
@@ -821,6 +826,7 @@ mod tests {
             from_height: 0,
             to_height: None,
             limit: 10,
+            max_scanned: usize::MAX,
         };
         assert!(is_corrupt(store.events(&filter(None, None)).map(|_| ())), "a bad record");
         assert!(
