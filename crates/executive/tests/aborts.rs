@@ -1,22 +1,8 @@
 //! Execution cut short by this node's resources, not by the contract: an exhausted instance
 //! pool aborts the transaction, which never becomes a receipt.
-use jjj_executive::{BlockTemplate, Runtime};
+use jjj_executive::Runtime;
 use jjj_primitives::*;
-use jjj_testkit::{TestAccount, TestChain};
-
-fn template(chain: &TestChain) -> BlockTemplate {
-    BlockTemplate {
-        network: chain.network().clone(),
-        height: chain.height() + 1,
-        parent_hash: chain.blocks.last().map(|b| b.header.hash()).unwrap_or_default(),
-        timestamp: chain.time(),
-        proposer: AccountId::default(),
-    }
-}
-
-fn signed(chain: &TestChain, from: &TestAccount, nonce: u64, gas_limit: u64, call: Call) -> SignedTransaction {
-    from.key.sign_tx(Transaction { network: chain.network().clone(), sender: from.id, nonce, gas_limit, call })
-}
+use jjj_testkit::TestChain;
 
 /// A contract that calls the contract whose address is its input, and reverts if that fails.
 const CALLER: &str = r#"(module
@@ -46,17 +32,16 @@ fn a_transaction_aborted_by_an_exhausted_instance_pool_is_no_receipt() {
     let caller = chain.instantiate(&dev, caller, 0, vec![]).expect("instantiate");
     let callee = chain.instantiate(&dev, callee, 0, vec![]).expect("instantiate");
 
-    let nested = signed(
-        &chain,
+    let nested = chain.sign(
         &dev,
         chain.nonce(&dev.id),
         10_000_000,
         Call::Call { contract: caller, input: callee.0.to_vec(), value: 0 },
     );
-    let pay = signed(&chain, &other, 0, 100_000, Call::Transfer { to: dev.id, amount: 1 });
+    let pay = chain.sign(&other, 0, 100_000, Call::Transfer { to: dev.id, amount: 1 });
     let rt = chain.runtime();
     let (block, exec, refused) =
-        rt.build_block(chain.state(), template(&chain), vec![nested.clone(), pay.clone()]).expect("build");
+        rt.build_block(chain.state(), chain.next_template(), vec![nested.clone(), pay.clone()]).expect("build");
     assert_eq!(block.transactions, vec![pay], "the aborted transaction is left out");
     assert_eq!(exec.receipts.len(), 1);
     assert_eq!(refused.len(), 1);
@@ -74,8 +59,10 @@ fn a_transaction_aborted_by_an_exhausted_instance_pool_is_no_receipt() {
     assert!(err.to_string().contains("aborted"), "{err}");
 
     // With instances to spare, the same transaction simply succeeds.
-    let (block, exec, refused) =
-        Runtime::new().expect("runtime").build_block(chain.state(), template(&chain), vec![nested]).expect("build");
+    let (block, exec, refused) = Runtime::new()
+        .expect("runtime")
+        .build_block(chain.state(), chain.next_template(), vec![nested])
+        .expect("build");
     assert!(refused.is_empty(), "{refused:?}");
     assert_eq!(block.transactions.len(), 1);
     assert!(exec.receipts[0].is_success(), "{:?}", exec.receipts[0].status);

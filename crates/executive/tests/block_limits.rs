@@ -1,24 +1,9 @@
 //! Bounds on a block's execution, and execution that the node's resources (not the contract)
 //! cut short: the proposer keeps blocks within the genesis limits, replicas refuse blocks over
 //! them, and a transaction aborted by a local resource error never becomes a receipt.
-use jjj_executive::BlockTemplate;
 use jjj_primitives::params::{DEFAULT_MAX_BLOCK_TXS, MAX_TX_GAS};
 use jjj_primitives::*;
-use jjj_testkit::{TestAccount, TestChain};
-
-fn template(chain: &TestChain) -> BlockTemplate {
-    BlockTemplate {
-        network: chain.network().clone(),
-        height: chain.height() + 1,
-        parent_hash: chain.blocks.last().map(|b| b.header.hash()).unwrap_or_default(),
-        timestamp: chain.time(),
-        proposer: AccountId::default(),
-    }
-}
-
-fn signed(chain: &TestChain, from: &TestAccount, nonce: u64, gas_limit: u64, call: Call) -> SignedTransaction {
-    from.key.sign_tx(Transaction { network: chain.network().clone(), sender: from.id, nonce, gas_limit, call })
-}
+use jjj_testkit::TestChain;
 
 #[test]
 fn blocks_keep_to_the_transaction_count_limit() {
@@ -27,9 +12,9 @@ fn blocks_keep_to_the_transaction_count_limit() {
     let bob = chain.account("bob", 0);
     let n = DEFAULT_MAX_BLOCK_TXS + 1;
     let txs: Vec<_> =
-        (0..n as u64).map(|i| signed(&chain, &alice, i, 100_000, Call::Transfer { to: bob.id, amount: 1 })).collect();
+        (0..n as u64).map(|i| chain.sign(&alice, i, 100_000, Call::Transfer { to: bob.id, amount: 1 })).collect();
     let rt = chain.runtime();
-    let (block, _, refused) = rt.build_block(chain.state(), template(&chain), txs.clone()).expect("build");
+    let (block, _, refused) = rt.build_block(chain.state(), chain.next_template(), txs.clone()).expect("build");
     assert_eq!(block.transactions.len(), DEFAULT_MAX_BLOCK_TXS, "the proposer stops at the limit");
     assert!(refused.is_empty(), "what does not fit waits for the next block: {:?}", refused.first());
     let mut forged = block;
@@ -51,10 +36,10 @@ fn blocks_keep_to_the_block_gas_limit() {
     let nonce = chain.nonce(&dev.id);
     // Each burns its whole gas limit; the default block gas limit holds two.
     let txs: Vec<_> = (0..3)
-        .map(|i| signed(&chain, &dev, nonce + i, MAX_TX_GAS, Call::Call { contract: spinner, input: vec![], value: 0 }))
+        .map(|i| chain.sign(&dev, nonce + i, MAX_TX_GAS, Call::Call { contract: spinner, input: vec![], value: 0 }))
         .collect();
     let rt = chain.runtime();
-    let (block, exec, refused) = rt.build_block(chain.state(), template(&chain), txs.clone()).expect("build");
+    let (block, exec, refused) = rt.build_block(chain.state(), chain.next_template(), txs.clone()).expect("build");
     assert_eq!(block.transactions.len(), 2);
     assert!(refused.is_empty(), "the third waits for the next block: {:?}", refused.first());
     assert!(exec.receipts.iter().all(|r| r.gas_used == MAX_TX_GAS));

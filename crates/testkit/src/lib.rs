@@ -130,16 +130,27 @@ impl TestChain {
         self.submit_signed(from.key.sign_tx(tx)).unwrap_or_else(|e| panic!("transaction refused: {e}"))
     }
 
-    /// Executes a signed transaction in a block of its own; `Err` if it cannot be included.
-    pub fn submit_signed(&mut self, stx: SignedTransaction) -> Result<Receipt, String> {
-        self.height += 1;
-        let template = BlockTemplate {
+    /// The template of the next block: on the last one, at the chain's current time.
+    pub fn next_template(&self) -> BlockTemplate {
+        BlockTemplate {
             network: self.network.clone(),
-            height: self.height,
+            height: self.height + 1,
             parent_hash: self.parent,
             timestamp: self.time,
             proposer: AccountId::default(),
-        };
+        }
+    }
+
+    /// `call` signed by `from` with the given nonce and gas limit, for tests that build blocks
+    /// themselves.
+    pub fn sign(&self, from: &TestAccount, nonce: u64, gas_limit: u64, call: Call) -> SignedTransaction {
+        from.key.sign_tx(Transaction { network: self.network.clone(), sender: from.id, nonce, gas_limit, call })
+    }
+
+    /// Executes a signed transaction in a block of its own; `Err` if it cannot be included.
+    pub fn submit_signed(&mut self, stx: SignedTransaction) -> Result<Receipt, String> {
+        let template = self.next_template();
+        self.height += 1;
         let (block, exec, refused) =
             self.runtime.build_block(self.state.clone(), template, vec![stx]).map_err(|e| e.to_string())?;
         if let Some((_, e)) = refused.into_iter().next() {
