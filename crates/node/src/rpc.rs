@@ -732,4 +732,43 @@ mod tests {
         assert!(three.contains("too large") && !three.contains("\"result\""), "{three}");
         node.shutdown().await;
     }
+
+    /// `max_connections` caps what holds a server permit: open WebSocket sessions and HTTP
+    /// requests in flight (jsonrpsee takes the permit per request, not per idle TCP socket).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn connections_are_capped() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = tempfile::tempdir().expect("dir");
+        let node = start(dir.path(), RpcLimits { max_connections: 2, ..RpcLimits::default() }).await;
+        let addr = node.rpc_addr;
+        // A WebSocket session, opened by hand: the answer's status line.
+        let open_ws = || async move {
+            let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let req = "GET / HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
+                       sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n";
+            sock.write_all(req.as_bytes()).await.expect("send");
+            let mut buf = vec![0u8; 1024];
+            let n = sock.read(&mut buf).await.expect("read");
+            let status = String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or_default().to_string();
+            (sock, status)
+        };
+        let (first, s1) = open_ws().await;
+        let (second, s2) = open_ws().await;
+        assert!(s1.contains("101") && s2.contains("101"), "{s1} / {s2}");
+        let (_, s3) = open_ws().await;
+        assert!(s3.contains("429"), "a third session was not refused: {s3}");
+        drop((first, second));
+        // The sessions' permits come back once the server sees them closed.
+        let mut status = String::new();
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let (_, s) = open_ws().await;
+            status = s;
+            if status.contains("101") {
+                break;
+            }
+        }
+        assert!(status.contains("101"), "a session under the cap was refused: {status}");
+        node.shutdown().await;
+    }
 }
