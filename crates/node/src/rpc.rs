@@ -771,4 +771,51 @@ mod tests {
         assert!(status.contains("101"), "a session under the cap was refused: {status}");
         node.shutdown().await;
     }
+
+    /// `max_subscriptions_per_connection` caps the subscriptions one WebSocket session holds.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn subscriptions_per_session_are_capped() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = tempfile::tempdir().expect("dir");
+        let node = start(dir.path(), RpcLimits { max_subscriptions_per_connection: 1, ..RpcLimits::default() }).await;
+        let mut sock = tokio::net::TcpStream::connect(node.rpc_addr).await.expect("connect");
+        let req = "GET / HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
+                   sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n";
+        sock.write_all(req.as_bytes()).await.expect("send");
+        let mut buf = vec![0u8; 4096];
+        let n = sock.read(&mut buf).await.expect("read");
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 101"), "no WebSocket");
+        // One masked text frame per call (a zero mask: the payload goes as it is); the answer is
+        // an unmasked text frame.
+        fn call(id: u32) -> Vec<u8> {
+            let body = format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"chain_subscribeFinalizedHeads","params":{{"network":"jj"}}}}"#
+            );
+            let mut frame = vec![0x81, 0x80 | body.len() as u8, 0, 0, 0, 0];
+            frame.extend_from_slice(body.as_bytes());
+            frame
+        }
+        async fn answer(sock: &mut tokio::net::TcpStream) -> String {
+            let mut head = [0u8; 2];
+            sock.read_exact(&mut head).await.expect("frame");
+            let len = match head[1] & 0x7f {
+                126 => {
+                    let mut l = [0u8; 2];
+                    sock.read_exact(&mut l).await.expect("len");
+                    u16::from_be_bytes(l) as usize
+                }
+                l => l as usize,
+            };
+            let mut body = vec![0u8; len];
+            sock.read_exact(&mut body).await.expect("body");
+            String::from_utf8_lossy(&body).to_string()
+        }
+        sock.write_all(&call(1)).await.expect("send");
+        let first = answer(&mut sock).await;
+        assert!(first.contains("\"result\""), "the first subscription was refused: {first}");
+        sock.write_all(&call(2)).await.expect("send");
+        let second = answer(&mut sock).await;
+        assert!(second.contains("\"error\""), "a second subscription was accepted: {second}");
+        node.shutdown().await;
+    }
 }
