@@ -819,6 +819,18 @@ fn encode_primitive(
     Ok(())
 }
 
+/// The largest value a `Compact<p>` may hold: only unsigned integers may be compact.
+fn compact_max(p: &TypeDefPrimitive) -> Result<u128, CodecError> {
+    Ok(match p {
+        TypeDefPrimitive::U8 => u8::MAX.into(),
+        TypeDefPrimitive::U16 => u16::MAX.into(),
+        TypeDefPrimitive::U32 => u32::MAX.into(),
+        TypeDefPrimitive::U64 => u64::MAX.into(),
+        TypeDefPrimitive::U128 => u128::MAX,
+        _ => return Err(CodecError::Unsupported { path: String::new(), ty: format!("Compact<{}>", prim_name(p)) }),
+    })
+}
+
 /// The number inside a `Compact<T>`: T is an unsigned integer or a newtype around one
 /// (`#[codec(compact)]` on a `CompactAs` type), which reads as its inner value or `{"field": n}`.
 fn compact_number(reg: &PortableRegistry, id: u32, value: &Value, depth: u32) -> Result<u128, CodecError> {
@@ -828,19 +840,7 @@ fn compact_number(reg: &PortableRegistry, id: u32, value: &Value, depth: u32) ->
     let ty = resolve(reg, id)?;
     match &ty.type_def {
         TypeDef::Primitive(p) => {
-            let max: u128 = match p {
-                TypeDefPrimitive::U8 => u8::MAX.into(),
-                TypeDefPrimitive::U16 => u16::MAX.into(),
-                TypeDefPrimitive::U32 => u32::MAX.into(),
-                TypeDefPrimitive::U64 => u64::MAX.into(),
-                TypeDefPrimitive::U128 => u128::MAX,
-                _ => {
-                    return Err(CodecError::Unsupported {
-                        path: String::new(),
-                        ty: format!("Compact<{}>", prim_name(p)),
-                    })
-                }
-            };
+            let max = compact_max(p)?;
             let n = json_u128(value).ok_or_else(|| mismatch(reg, id, "", value))?;
             if n > max {
                 return Err(mismatch(reg, id, format!(" (0..={max})"), value));
@@ -1026,19 +1026,7 @@ fn compact_json(reg: &PortableRegistry, id: u32, n: u128, depth: u32) -> Result<
     let ty = resolve(reg, id)?;
     match &ty.type_def {
         TypeDef::Primitive(p) => {
-            let max: u128 = match p {
-                TypeDefPrimitive::U8 => u8::MAX.into(),
-                TypeDefPrimitive::U16 => u16::MAX.into(),
-                TypeDefPrimitive::U32 => u32::MAX.into(),
-                TypeDefPrimitive::U64 => u64::MAX.into(),
-                TypeDefPrimitive::U128 => u128::MAX,
-                _ => {
-                    return Err(CodecError::Unsupported {
-                        path: String::new(),
-                        ty: format!("Compact<{}>", prim_name(p)),
-                    })
-                }
-            };
+            let max = compact_max(p)?;
             if n > max {
                 return Err(decode_err(reg, id, format!("compact value {n} is out of range")));
             }
