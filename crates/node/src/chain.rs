@@ -173,6 +173,9 @@ pub struct ChainOptions {
     pub mempool_capacity: usize,
     /// Most pending transactions of one sender.
     pub mempool_per_sender: usize,
+    /// Most bytes pending in the mempool, in all and of one sender.
+    pub mempool_max_bytes: usize,
+    pub mempool_sender_max_bytes: usize,
     /// Start a validator whose consensus record cannot be read (`jjj-node --reset-safety-record`).
     /// It then signs nothing at the height the record was for: it follows the chain until that
     /// height is final, and votes from the next one on.
@@ -188,6 +191,8 @@ impl ChainOptions {
             view_timeout_ms,
             mempool_capacity,
             mempool_per_sender,
+            mempool_max_bytes: jjj_config::DEFAULT_MEMPOOL_MAX_BYTES,
+            mempool_sender_max_bytes: jjj_config::DEFAULT_MEMPOOL_SENDER_MAX_BYTES,
             reset_safety_record: false,
             clock: Arc::new(SystemClock),
         }
@@ -249,7 +254,11 @@ impl Chain {
             validators: validators.clone(),
             store: store.clone(),
             runtime,
-            mempool: Mutex::new(Mempool::new(network.clone(), options.mempool_capacity, options.mempool_per_sender)),
+            mempool: Mutex::new({
+                let mut pool = Mempool::new(network.clone(), options.mempool_capacity, options.mempool_per_sender);
+                pool.set_byte_limits(options.mempool_max_bytes, options.mempool_sender_max_bytes);
+                pool
+            }),
             metrics: Metrics::default(),
             heads: broadcast::channel(1024).0,
             events: broadcast::channel(8192).0,

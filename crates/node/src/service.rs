@@ -129,14 +129,11 @@ pub async fn start_with(config: NodeConfig, flags: StartFlags) -> Result<Running
             Arc::new(RocksStore::open(&dir).map_err(|e| format!("ledger {}: {e}", dir.display()))?);
         let options = ChainOptions {
             reset_safety_record: flags.reset_safety_record,
+            mempool_max_bytes: config.mempool_max_bytes,
+            mempool_sender_max_bytes: config.mempool_sender_max_bytes,
             ..ChainOptions::new(config.view_timeout_ms, config.mempool_capacity, config.mempool_per_sender)
         };
         let chain = Chain::start(g, store, runtime.clone(), key.clone(), net.clone(), options)?;
-        chain
-            .mempool
-            .lock()
-            .map_err(|_| "mempool lock poisoned".to_string())?
-            .set_byte_limits(config.mempool_max_bytes, config.mempool_sender_max_bytes);
         tracing::info!(network = %name, height = chain.head().0, "serving network");
         chains.insert(name, chain);
     }
