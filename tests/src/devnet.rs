@@ -49,7 +49,7 @@ impl Devnet {
             .args(["--rpc-port", &(base + 10).to_string()])
             .args(["--metrics-port", &(base + 20).to_string()]);
         for (name, balance) in &cfg.accounts {
-            init.args(["--account", &format!("{name}={balance}")]);
+            init.args(["--account", &format!("{name}={balance}+deployer")]);
         }
         let out = init.output().map_err(|e| format!("jjj network init: {e}"))?;
         if !out.status.success() {
@@ -103,7 +103,7 @@ impl Devnet {
         let child = Command::new(bin("jjj-node"))
             .arg("--config")
             .arg(self.dir.join(format!("validator-{}.toml", i + 1)))
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", std::env::var("JJJ_DEVNET_LOG").unwrap_or_else(|_| "info".into()))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -287,6 +287,11 @@ impl Drop for Devnet {
     fn drop(&mut self) {
         for i in 0..VALIDATORS {
             self.kill9(i);
+        }
+        // A failed test keeps the whole logs and databases: its message shows only the tails.
+        if std::thread::panicking() {
+            let dir = self.keep();
+            eprintln!("devnet kept for inspection: {}", dir.display());
         }
     }
 }
