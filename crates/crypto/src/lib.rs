@@ -7,7 +7,7 @@
 //!   lives in `jjj_primitives` and is re-exported here). An account id is the 32-byte public key.
 //! - `sm2+sm3` ([`Suite::Sm2Sm3`]): the 国密 suite. SM2 signatures as GM/T 0003 defines them (the
 //!   signer's Z value from the default distinguishing ID [`SM2_DEFAULT_DISTID`], then SM3 of
-//!   `Z ‖ M`) and the SM3 hash ([`sm3`], GM/T 0004). An SM2 public key is 33 bytes (compressed
+//!   `Z ‖ M`) and the SM3 hash ([`sm3()`], GM/T 0004). An SM2 public key is 33 bytes (compressed
 //!   SEC1); an account id stays 32 bytes: [`sm2_account_id`] is SM3 of a domain tag and the key.
 //!
 //! Signatures are 64 bytes in both schemes (ed25519's `R ‖ S`, SM2's `r ‖ s`), so
