@@ -26,6 +26,10 @@ pub struct ProposeOpts {
     /// Blocks until the proposal expires.
     #[arg(long, default_value_t = 10_000)]
     pub expires_in: u64,
+    /// The height it expires at (instead of --expires-in). Approvals gathered off chain sign
+    /// it: give the same value to --hash-only and to the submission.
+    #[arg(long)]
+    pub expires_at: Option<u64>,
     /// Why: kept with the proposal.
     #[arg(long, default_value = "")]
     pub memo: String,
@@ -361,6 +365,7 @@ pub enum RoleCmd {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum PermissionCmd {
     /// Propose a policy (see `jjj proposal new set-permission --help`).
     Set {
@@ -436,15 +441,19 @@ pub async fn propose(rpc_url: &str, net: &str, opts: ProposeOpts, body: Proposal
     let rpc = Rpc::new(rpc_url)?;
     let key = load_key(&opts.key)?;
     let sender = sender_of(&key, &opts.sender)?;
-    let head = rpc.api().finalized_head(net.into()).await.map_err(|e| rpc.explain(e))?;
-    let spec = ProposalSpec { body, expires_at: head.height + opts.expires_in, memo: opts.memo };
+    let expires_at = match opts.expires_at {
+        Some(h) => h,
+        None => rpc.api().finalized_head(net.into()).await.map_err(|e| rpc.explain(e))?.height + opts.expires_in,
+    };
+    let spec = ProposalSpec { body, expires_at, memo: opts.memo };
     if opts.hash_only {
         let nonce = rpc.api().account(net.into(), sender.to_string()).await.map_err(|e| rpc.explain(e))?.nonce;
         let hash = proposal_hash(&NetworkId::new(net)?, &sender, nonce, &spec);
         println!("{hash}");
         eprintln!(
-            "approvers sign it with `jjj proposal sign --hash {hash} --key …`; submit with --approval before \
-             {sender} sends another transaction (the hash holds its next nonce, {nonce})"
+            "approvers sign it with `jjj proposal sign --hash {hash} --key …`; then submit the same proposal \
+             with --expires-at {expires_at} and each --approval, before {sender} sends another transaction \
+             (the hash holds its next nonce, {nonce})"
         );
         return Ok(());
     }

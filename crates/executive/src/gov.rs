@@ -84,9 +84,9 @@ pub fn check_permission(
         return Ok(Ok(()));
     }
     let reg = load_registration(overlay, sender)?;
-    let allowed = reg.as_ref().is_some_and(|r| {
-        policy.roles.iter().any(|role| r.has_role(role)) || policy.members.contains(&r.member)
-    });
+    let allowed = reg
+        .as_ref()
+        .is_some_and(|r| policy.roles.iter().any(|role| r.has_role(role)) || policy.members.contains(&r.member));
     if allowed {
         return Ok(Ok(()));
     }

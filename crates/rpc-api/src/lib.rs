@@ -47,6 +47,8 @@ pub enum ErrorCode {
     UnknownSender = 1007,
     /// The mempool, or the sender's share of it, is full.
     MempoolFull = 1008,
+    /// The sender is suspended by its member, frozen by governance, or its member is suspended.
+    AccountBlocked = 1009,
     UnknownNetwork = 2001,
     /// Bad hex, bad SCALE, a malformed account or hash.
     BadEncoding = 2003,
