@@ -86,7 +86,7 @@ fn an_author_scaffolds_builds_deploys_calls_and_queries_a_contract() {
             "--metrics-port",
             "32420",
             "--account",
-            "author=100000000000",
+            "author=100000000000+deployer",
         ],
         &[],
     );

@@ -133,7 +133,20 @@ async fn members_register_accounts_roles_gate_actions_and_proposals_govern() {
     let approval = approval.lines().next().expect("approval").trim().to_string();
     let text = ok(
         &net,
-        &["proposal", "new", "--key", &bj, "--approval", &approval, "register-name", "counter", "--address", &address],
+        &[
+            "proposal",
+            "new",
+            "--key",
+            &bj,
+            "--expires-at",
+            "100000",
+            "--approval",
+            &approval,
+            "register-name",
+            "counter",
+            "--address",
+            &address,
+        ],
     );
     assert!(text.contains("executed"), "{text}");
     assert_eq!(ok(&net, &["registry", "counter"]).trim(), address);

@@ -131,7 +131,7 @@ pub enum NetworkCmd {
     ///
     /// Example: four validators serving 京津冀 (all four) and 京津 (the first two):
     ///   jjj network init --dir devnet --validators 4 --network jjj=1,2,3,4 --network jj=1,2 \
-    ///       --account beijing-water=0 --account hebei-resident=100000
+    ///       --account beijing-water=0@beijing+utility-provider --account hebei-resident=100000@hebei+resident
     Init(InitArgs),
 }
 
