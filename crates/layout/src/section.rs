@@ -109,8 +109,11 @@ fn sections(wasm: &[u8]) -> Result<Vec<Section<'_>>, LayoutError> {
     Ok(out)
 }
 
+/// A custom section's name and payload.
+type Custom<'a> = (&'a [u8], &'a [u8]);
+
 /// A custom section's name and payload; `None` if it is not a custom section.
-fn custom<'a>(section: &Section<'a>) -> Result<Option<(&'a [u8], &'a [u8])>, LayoutError> {
+fn custom<'a>(section: &Section<'a>) -> Result<Option<Custom<'a>>, LayoutError> {
     if section.id != CUSTOM {
         return Ok(None);
     }
