@@ -98,10 +98,21 @@ fn compatible(old: &Shape, new: &Shape) -> Result<(), String> {
             Ok(())
         }
         (Shape::Tuple(a), Shape::Tuple(b)) => {
+            // A retyped field among those both have says most; then the count.
+            fields_compatible(a, b, "field ")?;
             if a.len() != b.len() {
-                return Err(format!("had {} fields, now {} ({old} became {new})", a.len(), b.len()));
+                let (longer, change) = if b.len() > a.len() { (b, "added") } else { (a, "removed") };
+                let extra: Vec<String> =
+                    longer.iter().enumerate().skip(a.len().min(b.len())).map(|(i, f)| format!("{i} ({f})")).collect();
+                let plural = if extra.len() > 1 { "s" } else { "" };
+                return Err(format!(
+                    "had {} fields, now {}: field{plural} {} {change}",
+                    a.len(),
+                    b.len(),
+                    extra.join(", ")
+                ));
             }
-            fields_compatible(a, b, "field ")
+            Ok(())
         }
         (Shape::Enum(a), Shape::Enum(b)) => {
             for va in a {
@@ -204,7 +215,7 @@ mod tests {
         let new = bills(p(Primitive::U64), bill(Some(p(Primitive::Bool))));
         let e = only_problem(&old, &new);
         assert_eq!((e.name.as_str(), e.namespace.as_str()), ("BILLS", "bills"));
-        assert!(e.reason.starts_with("value type changed: had 4 fields, now 5"), "{e}");
+        assert_eq!(e.reason, "value type changed: had 4 fields, now 5: field 4 (bool) added");
         let text = e.to_string();
         assert!(text.starts_with("storage item BILLS (namespace \"bills\"): value type changed"), "{text}");
     }

@@ -35,8 +35,10 @@ pub enum ItemKind {
 }
 
 /// A type's SCALE encoding, without names. A struct and a tuple with the same field shapes are
-/// the same shape; a struct or tuple of exactly one field is that field's shape (a newtype
-/// encodes as its field); `Option<T>` is the enum `{0: (), 1: T}`.
+/// the same shape; a struct nested in a struct is flattened into it (its fields are encoded in
+/// place), so a struct or tuple of exactly one field is that field's shape (a newtype encodes
+/// as its field); `Option<T>` is the enum `{0: (), 1: T}`. Build tuples with [`Shape::fields`],
+/// which keeps them canonical.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum Shape {
     Primitive(Primitive),
@@ -116,14 +118,22 @@ impl Primitive {
 }
 
 impl Shape {
-    /// The shape of a struct or tuple with these fields (one field: that field's shape).
-    pub fn fields(mut fields: Vec<Shape>) -> Shape {
-        if fields.len() == 1 {
-            if let Some(only) = fields.pop() {
+    /// The shape of a struct or tuple with these fields: fields that are tuples themselves are
+    /// flattened into it, and a single field is that field's shape.
+    pub fn fields(fields: Vec<Shape>) -> Shape {
+        let mut flat = Vec::with_capacity(fields.len());
+        for f in fields {
+            match f {
+                Shape::Tuple(inner) => flat.extend(inner),
+                other => flat.push(other),
+            }
+        }
+        if flat.len() == 1 {
+            if let Some(only) = flat.pop() {
                 return only;
             }
         }
-        Shape::Tuple(fields)
+        Shape::Tuple(flat)
     }
 
     pub fn unit() -> Shape {
@@ -232,5 +242,25 @@ impl fmt::Display for StorageItem {
             write!(f, "{k}, ")?;
         }
         write!(f, "{}> at \"{}\"", self.value, self.namespace_text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    #[test]
+    fn fields_are_canonical() {
+        let u8_ = || Shape::Primitive(Primitive::U8);
+        let b = || Shape::Primitive(Primitive::Bool);
+        assert_eq!(Shape::fields(vec![u8_()]), u8_());
+        assert_eq!(Shape::fields(vec![]), Shape::unit());
+        // ((u8, bool), u8) encodes as (u8, bool, u8); a unit field adds nothing.
+        let nested = Shape::fields(vec![Shape::fields(vec![u8_(), b()]), Shape::unit(), u8_()]);
+        assert_eq!(nested, Shape::Tuple(vec![u8_(), b(), u8_()]));
+        assert_eq!(Shape::fields(vec![Shape::fields(vec![b(), Shape::unit()])]), b());
+        assert_eq!(nested.to_string(), "(u8, bool, u8)");
     }
 }
