@@ -39,11 +39,14 @@ if [ ! -f "$DIR/validator-1.toml" ]; then
     --network jjj --network jj \
     --p2p-port "${JJJ_P2P_PORT:-30301}" --rpc-port "${JJJ_RPC_PORT:-9941}" --metrics-port "${JJJ_METRICS_PORT:-9611}" \
     --view-timeout-ms "${JJJ_VIEW_TIMEOUT_MS:-1000}" \
-    --account admin=0 --account beijing-water=0 --account tianjin-grid=0 \
-    --account hebei-resident=500000 --account beijing-resident=500000 --account bank=100000000000 \
-    --account beijing-factory=2000000 --account jinghua-transport=0 --account langfang-facility=0 \
-    --account beijing-agency=0 --account hebei-agency=0 \
-    --account tianjin-buyer=5000000 --account hebei-seller=0 --account beijing-logistics=0 --account arbitrator=0 \
+    --account admin=0@beijing+deployer --account beijing-water=0@beijing+utility-provider \
+    --account tianjin-grid=0@tianjin+utility-provider \
+    --account hebei-resident=500000@hebei+resident --account beijing-resident=500000@beijing+resident \
+    --account bank=100000000000@tianjin+bank --account beijing-factory=2000000@beijing \
+    --account jinghua-transport=0@beijing+transporter --account langfang-facility=0@hebei+facility \
+    --account beijing-agency=0@beijing+environment-agency --account hebei-agency=0@hebei+environment-agency \
+    --account tianjin-buyer=5000000@tianjin --account hebei-seller=0@hebei \
+    --account beijing-logistics=0@beijing+transporter --account arbitrator=0@beijing+arbitrator \
     >"$DIR/init.log"
 fi
 for i in 1 2 3 4; do

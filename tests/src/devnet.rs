@@ -18,7 +18,8 @@ pub struct DevnetConfig {
     /// p2p ports are base..base+3, RPC base+10.., metrics base+20.. (proxies use ephemeral ports).
     pub base_port: u16,
     pub view_timeout_ms: u64,
-    /// Genesis accounts: dev-key name and balance in fen.
+    /// Genesis accounts: dev-key name and balance in fen. A name may carry `@member+role,role`
+    /// (`jjj network init --account` syntax); a bare name is a deployer of the first member.
     pub accounts: Vec<(String, u64)>,
     /// Route every validator-to-validator connection through a [`FaultNet`].
     pub proxied: bool,
@@ -49,7 +50,13 @@ impl Devnet {
             .args(["--rpc-port", &(base + 10).to_string()])
             .args(["--metrics-port", &(base + 20).to_string()]);
         for (name, balance) in &cfg.accounts {
-            init.args(["--account", &format!("{name}={balance}")]);
+            // "name@member+roles" keeps its member and roles; a bare name is a deployer of the
+            // first member.
+            let spec = match name.find(['@', '+']) {
+                Some(i) => format!("{}={balance}{}", &name[..i], &name[i..]),
+                None => format!("{name}={balance}+deployer"),
+            };
+            init.args(["--account", &spec]);
         }
         let out = init.output().map_err(|e| format!("jjj network init: {e}"))?;
         if !out.status.success() {
@@ -103,7 +110,8 @@ impl Devnet {
         let child = Command::new(bin("jjj-node"))
             .arg("--config")
             .arg(self.dir.join(format!("validator-{}.toml", i + 1)))
-            .env("RUST_LOG", "info")
+            // Consensus at debug: a few lines per block, and what a stalled view was waiting for.
+            .env("RUST_LOG", std::env::var("JJJ_DEVNET_LOG").unwrap_or_else(|_| "info,jjj_consensus=debug".into()))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -287,6 +295,11 @@ impl Drop for Devnet {
     fn drop(&mut self) {
         for i in 0..VALIDATORS {
             self.kill9(i);
+        }
+        // A failed test keeps the whole logs and databases: its message shows only the tails.
+        if std::thread::panicking() {
+            let dir = self.keep();
+            eprintln!("devnet kept for inspection: {}", dir.display());
         }
     }
 }

@@ -5,8 +5,9 @@ use clap::{Args, Subcommand};
 use jjj_config::{load_key, parse_account};
 use jjj_crypto::blake2_256;
 use jjj_executive::Runtime;
+use jjj_primitives::gov::{GovAction, ProposalBody};
 use jjj_primitives::*;
-use jjj_rpc_api::{hex0x, ReceiptJson, Rpc};
+use jjj_rpc_api::{hex0x, NodeApiClient, ReceiptJson, Rpc};
 use parity_scale_codec::Decode;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -66,6 +67,30 @@ pub enum ContractCmd {
     Query(CallArgs),
     /// Execute without storing: exact gas, output or revert reason, debug messages.
     DryRun(CallArgs),
+    /// Propose new code for a contract (uploaded first if new); its storage is kept. The chain
+    /// refuses code whose storage layout cannot read the contract's data, naming the item.
+    Upgrade {
+        #[command(flatten)]
+        opts: crate::gov::ProposeOpts,
+        #[arg(long)]
+        contract: String,
+        #[arg(long)]
+        wasm: PathBuf,
+    },
+    /// Propose to freeze a contract: every call to it fails until unfrozen.
+    Freeze {
+        #[command(flatten)]
+        opts: crate::gov::ProposeOpts,
+        contract: String,
+    },
+    /// Propose to unfreeze a contract.
+    Unfreeze {
+        #[command(flatten)]
+        opts: crate::gov::ProposeOpts,
+        contract: String,
+    },
+    /// The code a contract ran: instantiation, then each upgrade.
+    History { contract: String },
     /// Events of a contract, decoded with its metadata.
     Events {
         #[arg(long)]
@@ -181,6 +206,42 @@ pub async fn run(rpc_url: &str, net: &str, c: ContractCmd) -> Result<(), String>
             let out = hex::decode(r.output.trim_start_matches("0x")).map_err(|e| e.to_string())?;
             let address = AccountId::decode(&mut &out[..]).map_err(|e| e.to_string())?;
             println!("{address}");
+            Ok(())
+        }
+        ContractCmd::Upgrade { opts, contract, wasm } => {
+            let rpc = Rpc::new(rpc_url)?;
+            let code = std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
+            let code_hash = blake2_256(&code);
+            let key = load_key(&opts.key)?;
+            let r = submit_and_wait(&rpc, net, &key, Call::UploadCode { code }, 100_000_000).await?;
+            match (&r.status[..], &r.reason) {
+                ("success", _) => println!("uploaded code {code_hash} in block {}", r.height.unwrap_or(0)),
+                (_, Some(reason)) if reason.contains("already uploaded") => {
+                    println!("code {code_hash} is already on chain")
+                }
+                _ => return status_to_result(&r),
+            }
+            let action = GovAction::UpgradeContract { contract: parse_account(&contract)?, code_hash };
+            crate::gov::propose(rpc_url, net, opts, ProposalBody::Gov(action)).await
+        }
+        ContractCmd::Freeze { opts, contract } => {
+            let action = GovAction::Freeze { target: parse_account(&contract)? };
+            crate::gov::propose(rpc_url, net, opts, ProposalBody::Gov(action)).await
+        }
+        ContractCmd::Unfreeze { opts, contract } => {
+            let action = GovAction::Unfreeze { target: parse_account(&contract)? };
+            crate::gov::propose(rpc_url, net, opts, ProposalBody::Gov(action)).await
+        }
+        ContractCmd::History { contract } => {
+            let rpc = Rpc::new(rpc_url)?;
+            for c in rpc.api().gov_code_history(net.into(), contract).await.map_err(|e| rpc.explain(e))? {
+                let how = if c.proposal == 0 {
+                    "instantiated".to_string()
+                } else {
+                    format!("upgraded by proposal {}", c.proposal)
+                };
+                println!("height {:>8}  {}  {how}", c.height, c.code_hash);
+            }
             Ok(())
         }
         ContractCmd::Call(a) => {

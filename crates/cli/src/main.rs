@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod build;
 mod contract;
+mod gov;
 mod network;
 mod scaffold;
 mod tx;
@@ -45,8 +46,23 @@ pub enum Command {
     Status,
     /// A finalised block (default: the head).
     Block { height: Option<u64> },
-    /// An account's balance and nonce.
-    Account { account: String },
+    /// An account's balance and nonce (`jjj account ACCOUNT`), or register, suspend or rotate
+    /// the key of one.
+    Account(AccountArgs),
+    /// Member organisations: list, show, or propose to add, suspend or resume one.
+    #[command(subcommand)]
+    Member(gov::MemberCmd),
+    /// Propose to grant or revoke a role.
+    #[command(subcommand)]
+    Role(gov::RoleCmd),
+    /// Function permissions: who may upload, instantiate, or call a contract method.
+    #[command(subcommand)]
+    Permission(gov::PermissionCmd),
+    /// Proposals: open, approve (on chain or signed off chain), show, list the history.
+    #[command(subcommand)]
+    Proposal(gov::ProposalCmd),
+    /// The official contract names (`jjj registry utility-bills` prints its address).
+    Registry { name: Option<String> },
     /// Send fen to an account.
     Transfer {
         #[arg(long)]
@@ -89,6 +105,15 @@ pub enum Command {
     },
 }
 
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AccountArgs {
+    #[command(subcommand)]
+    pub command: Option<gov::AccountCmd>,
+    /// The account (0x-hex) whose balance and nonce to print.
+    pub account: Option<String>,
+}
+
 #[derive(Subcommand)]
 pub enum KeyCmd {
     /// Create a random key; print its account id.
@@ -119,9 +144,15 @@ pub struct InitArgs {
     /// NAME or NAME=i,j,k (1-based validator numbers; default all). Repeatable.
     #[arg(long = "network", value_name = "NAME[=VALIDATORS]")]
     pub networks: Vec<String>,
-    /// NAME=BALANCE: an account with a generated key in DIR/keys/NAME.key. Repeatable.
-    #[arg(long = "account", value_name = "NAME=FEN")]
+    /// NAME=FEN[@MEMBER][+ROLE,ROLE…]: an account with a generated key in DIR/keys/NAME.key,
+    /// registered by MEMBER (default: the first) with the roles given (deployer, bank,
+    /// utility-provider, registrar…). Repeatable.
+    #[arg(long = "account", value_name = "NAME=FEN[@MEMBER][+ROLES]")]
     pub accounts: Vec<String>,
+    /// ID=REGION:NAME: a member organisation (REGION beijing/tianjin/hebei or 京/津/冀), with an
+    /// admin key in DIR/keys/ID-admin.key. Repeatable; default: beijing, tianjin and hebei.
+    #[arg(long = "member", value_name = "ID=REGION:NAME")]
+    pub members: Vec<String>,
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
     #[arg(long, default_value_t = 30301)]
@@ -198,10 +229,17 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             let rpc = Rpc::new(&cli.rpc)?;
             print(serde_json::to_value(rpc.api().block(net, height, None, None).await.map_err(|e| rpc.explain(e))?))
         }
-        Command::Account { account } => {
+        Command::Account(AccountArgs { command: Some(c), .. }) => gov::account(&cli.rpc, &net, c).await,
+        Command::Account(AccountArgs { command: None, account }) => {
+            let account = account.ok_or("name an account, or see `jjj account --help`")?;
             let rpc = Rpc::new(&cli.rpc)?;
             print(serde_json::to_value(rpc.api().account(net, account).await.map_err(|e| rpc.explain(e))?))
         }
+        Command::Member(c) => gov::member(&cli.rpc, &net, c).await,
+        Command::Role(c) => gov::role(&cli.rpc, &net, c).await,
+        Command::Permission(c) => gov::permission(&cli.rpc, &net, c).await,
+        Command::Proposal(c) => gov::proposal(&cli.rpc, &net, c).await,
+        Command::Registry { name } => gov::registry(&cli.rpc, &net, name).await,
         Command::Transfer { key, to, amount } => {
             let rpc = Rpc::new(&cli.rpc)?;
             let key = load_key(&key)?;

@@ -1,9 +1,16 @@
 //! `jjj network init`: keys, one genesis per network and one node config per validator.
 use crate::tx::now_ms;
 use crate::InitArgs;
-use jjj_config::{save_key, Genesis, GenesisAccount, GenesisValidator, NodeConfig, PeerConfig};
+use jjj_config::{save_key, Genesis, GenesisAccount, GenesisMember, GenesisValidator, NodeConfig, PeerConfig};
 use jjj_crypto::Keypair;
 use std::path::PathBuf;
+
+/// The alliance when `--member` is not given: the three regions' government service bureaus.
+const DEFAULT_MEMBERS: [&str; 3] = [
+    "beijing=beijing:北京市政务服务和数据管理局",
+    "tianjin=tianjin:天津市政务服务办公室",
+    "hebei=hebei:河北省政务服务管理办公室",
+];
 
 pub fn init(a: &InitArgs) -> Result<(), String> {
     if a.validators == 0 || a.validators > 64 {
@@ -27,13 +34,43 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
         save_key(&keys_dir.join(format!("{name}.key")), &key)?;
         validators.push((name, key));
     }
+    let member_specs: Vec<String> =
+        if a.members.is_empty() { DEFAULT_MEMBERS.iter().map(|s| s.to_string()).collect() } else { a.members.clone() };
+    let mut alliance = Vec::new();
+    for spec in &member_specs {
+        let (id, rest) = spec.split_once('=').ok_or_else(|| format!("--member {spec:?}: expected ID=REGION:NAME"))?;
+        let (region, name) =
+            rest.split_once(':').ok_or_else(|| format!("--member {spec:?}: expected ID=REGION:NAME"))?;
+        let admin = format!("{id}-admin");
+        let key = new_key(&admin);
+        save_key(&keys_dir.join(format!("{admin}.key")), &key)?;
+        alliance.push(GenesisMember {
+            id: id.to_string(),
+            name: name.to_string(),
+            region: region.to_string(),
+            admins: vec![key.account().to_string()],
+            admin_threshold: 1,
+        });
+    }
     let mut accounts = Vec::new();
     for spec in &a.accounts {
-        let (name, bal) = spec.split_once('=').ok_or_else(|| format!("--account {spec:?}: expected NAME=FEN"))?;
+        let (name, rest) =
+            spec.split_once('=').ok_or_else(|| format!("--account {spec:?}: expected NAME=FEN[@MEMBER][+ROLES]"))?;
+        let (rest, roles) = match rest.split_once('+') {
+            Some((r, roles)) => (r, roles.split(',').map(|s| s.trim().to_string()).collect()),
+            None => (rest, vec![]),
+        };
+        let (bal, member) = rest.split_once('@').unwrap_or((rest, ""));
         let balance: u64 = bal.parse().map_err(|_| format!("--account {spec:?}: {bal:?} is not a number of fen"))?;
         let key = new_key(name);
         save_key(&keys_dir.join(format!("{name}.key")), &key)?;
-        accounts.push(GenesisAccount { id: key.account().to_string(), name: name.to_string(), balance });
+        accounts.push(GenesisAccount {
+            id: key.account().to_string(),
+            name: name.to_string(),
+            balance,
+            member: member.to_string(),
+            roles,
+        });
     }
     let specs = if a.networks.is_empty() { vec!["jjj".to_string()] } else { a.networks.clone() };
     let now = now_ms();
@@ -66,7 +103,10 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
                     name: validators[*i].0.clone(),
                 })
                 .collect(),
+            members: alliance.clone(),
             accounts: accounts.clone(),
+            thresholds: Default::default(),
+            member_grantable_roles: vec![jjj_primitives::gov::roles::RESIDENT.into()],
             max_block_txs: 5_000,
             max_block_bytes: 4 * 1024 * 1024,
             block_gas_limit: jjj_primitives::params::DEFAULT_BLOCK_GAS_LIMIT,

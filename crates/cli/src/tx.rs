@@ -23,10 +23,21 @@ pub async fn submit_and_wait(
     call: Call,
     gas_limit: u64,
 ) -> Result<ReceiptJson, String> {
+    submit_as(rpc, network, key, key.account(), call, gas_limit).await
+}
+
+/// As [`submit_and_wait`], for account `sender` whose current key is `key` (after a rotation).
+pub async fn submit_as(
+    rpc: &Rpc,
+    network: &str,
+    key: &Keypair,
+    sender: AccountId,
+    call: Call,
+    gas_limit: u64,
+) -> Result<ReceiptJson, String> {
     let api = rpc.api();
-    let acct = api.account(network.into(), key.account().to_string()).await.map_err(|e| rpc.explain(e))?;
-    let tx =
-        Transaction { network: NetworkId::new(network)?, sender: key.account(), nonce: acct.nonce, gas_limit, call };
+    let acct = api.account(network.into(), sender.to_string()).await.map_err(|e| rpc.explain(e))?;
+    let tx = Transaction { network: NetworkId::new(network)?, sender, nonce: acct.nonce, gas_limit, call };
     let stx = key.sign_tx(tx);
     let hash = api.submit_tx(network.into(), hex0x(&stx.encode())).await.map_err(|e| rpc.explain(e))?;
     let r = api.receipt(network.into(), hash.clone(), Some(RECEIPT_WAIT_MS)).await.map_err(|e| rpc.explain(e))?;

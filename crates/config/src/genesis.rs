@@ -1,7 +1,8 @@
 //! A network's genesis: its id, validators, initial accounts and parameters. JSON on disk,
 //! written by `jjj network init`; every member of the network must hold the same file (its hash
 //! is the genesis header's, so a node with a different file cannot join).
-use jjj_executive::{genesis_changes, BlockLimits};
+use jjj_executive::{BlockLimits, GenesisAccountSpec, GenesisSpec};
+use jjj_primitives::gov::{MemberSpec, Region, Threshold};
 use jjj_primitives::params::{BLOCK_MESSAGE_OVERHEAD, MAX_BLOCK_GAS_LIMIT, MAX_PEER_MESSAGE, MAX_TX_GAS};
 use jjj_primitives::{AccountId, Hash, Header, NetworkId};
 use jjj_state::{ChangeSet, MemoryState, StateCommitment};
@@ -21,6 +22,36 @@ pub struct GenesisAccount {
     pub name: String,
     /// Initial balance in fen.
     pub balance: u64,
+    /// The member organisation that registers it (default: the first member).
+    #[serde(default)]
+    pub member: String,
+    /// Its roles from the start (deployer, bank, utility-provider…).
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// A member organisation of the alliance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisMember {
+    /// Machine name: lowercase ASCII letters, digits and '-' (e.g. `beijing`).
+    pub id: String,
+    /// Display name (e.g. 北京市政务服务和数据管理局).
+    pub name: String,
+    /// beijing / tianjin / hebei (or 京 / 津 / 冀).
+    pub region: String,
+    /// Admin keys (0x-hex account ids): they approve proposals and register accounts.
+    pub admins: Vec<String>,
+    /// How many of the admins make the member's approval.
+    #[serde(default = "one")]
+    pub admin_threshold: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn default_member_grantable() -> Vec<String> {
+    vec![jjj_primitives::gov::roles::RESIDENT.into()]
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,7 +60,17 @@ pub struct Genesis {
     /// Milliseconds since the Unix epoch.
     pub timestamp: u64,
     pub validators: Vec<GenesisValidator>,
+    /// The alliance's member organisations (at least one).
+    #[serde(default)]
+    pub members: Vec<GenesisMember>,
     pub accounts: Vec<GenesisAccount>,
+    /// Approvals each governance action kind needs: ANY, MAJORITY, ALL or m (MAJORITY when not
+    /// named).
+    #[serde(default)]
+    pub thresholds: std::collections::BTreeMap<String, String>,
+    /// Roles a member's admins may give their own accounts without a proposal.
+    #[serde(default = "default_member_grantable")]
+    pub member_grantable_roles: Vec<String>,
     /// Most transactions in one block.
     #[serde(default = "default_max_block_txs")]
     pub max_block_txs: usize,
@@ -82,6 +123,45 @@ pub fn parse_hash(s: &str) -> Result<Hash, String> {
 }
 
 impl Genesis {
+    /// A test or devnet genesis with default limits: one member, `dev` (its admin the first
+    /// account), registering every account with the deployer role.
+    pub fn dev(
+        network: &str,
+        timestamp: u64,
+        validators: Vec<GenesisValidator>,
+        accounts: Vec<GenesisAccount>,
+    ) -> Genesis {
+        let admins = accounts.first().map(|a| vec![a.id.clone()]).unwrap_or_default();
+        let accounts = accounts
+            .into_iter()
+            .map(|mut a| {
+                a.member = jjj_executive::DEV_MEMBER.into();
+                a.roles = vec![jjj_primitives::gov::roles::DEPLOYER.into()];
+                a
+            })
+            .collect();
+        Genesis {
+            network: network.into(),
+            timestamp,
+            validators,
+            members: vec![GenesisMember {
+                id: jjj_executive::DEV_MEMBER.into(),
+                name: "开发网".into(),
+                region: "beijing".into(),
+                admins,
+                admin_threshold: 1,
+            }],
+            accounts,
+            thresholds: Default::default(),
+            member_grantable_roles: default_member_grantable(),
+            max_block_txs: default_max_block_txs(),
+            max_block_bytes: default_max_block_bytes(),
+            block_gas_limit: default_block_gas_limit(),
+            empty_block_interval_ms: 0,
+            max_timestamp_lag_ms: DEFAULT_MAX_TIMESTAMP_LAG_MS,
+        }
+    }
+
     pub fn load(path: &Path) -> Result<Genesis, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read genesis {}: {e}", path.display()))?;
         let g: Genesis =
@@ -103,6 +183,7 @@ impl Genesis {
             return Err(format!("network {} lists a validator twice", self.network));
         }
         self.balances()?;
+        self.state_changes().map_err(|e| format!("network {}: {e}", self.network))?;
         if self.max_block_txs == 0 || self.max_block_bytes == 0 {
             return Err("block limits must be positive".into());
         }
@@ -156,8 +237,44 @@ impl Genesis {
         Ok(out)
     }
 
+    /// The consortium layer and balances as the state transition takes them.
+    pub fn spec(&self) -> Result<GenesisSpec, String> {
+        let members = self
+            .members
+            .iter()
+            .map(|m| {
+                Ok(MemberSpec {
+                    id: m.id.clone(),
+                    name: m.name.clone(),
+                    region: Region::parse(&m.region)?,
+                    admins: m.admins.iter().map(|a| parse_account(a)).collect::<Result<_, String>>()?,
+                    admin_threshold: m.admin_threshold,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let first = members.first().map(|m| m.id.clone()).unwrap_or_default();
+        let accounts = self
+            .accounts
+            .iter()
+            .map(|a| {
+                Ok(GenesisAccountSpec {
+                    account: parse_account(&a.id)?,
+                    member: if a.member.is_empty() { first.clone() } else { a.member.clone() },
+                    roles: a.roles.clone(),
+                    balance: a.balance,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let thresholds = self
+            .thresholds
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), Threshold::parse(v)?)))
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(GenesisSpec { members, accounts, thresholds, member_grantable: self.member_grantable_roles.clone() })
+    }
+
     pub fn state_changes(&self) -> Result<ChangeSet, String> {
-        Ok(genesis_changes(&self.balances()?))
+        self.spec()?.changes()
     }
 
     /// The genesis header (height 0): commits to the initial state; its hash is the parent of
@@ -185,7 +302,9 @@ mod tests {
     fn genesis(extra: &str) -> Result<Genesis, String> {
         let json = format!(
             r#"{{"network": "jj", "timestamp": 0, "accounts": [],
+                "members": [{{"id": "beijing", "name": "北京", "region": "京", "admins": ["0x{}"]}}],
                 "validators": [{{"id": "0x{}", "name": "v"}}] {extra}}}"#,
+            "22".repeat(32),
             "11".repeat(32)
         );
         let g: Genesis = serde_json::from_str(&json).map_err(|e| e.to_string())?;

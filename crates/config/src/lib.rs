@@ -4,7 +4,7 @@
 pub mod genesis;
 pub mod node_config;
 
-pub use genesis::{parse_account, parse_hash, Genesis, GenesisAccount, GenesisValidator};
+pub use genesis::{parse_account, parse_hash, Genesis, GenesisAccount, GenesisMember, GenesisValidator};
 pub use node_config::{
     load_key, save_key, NodeConfig, PeerConfig, RpcLimits, DEFAULT_MEMPOOL_MAX_BYTES, DEFAULT_MEMPOOL_SENDER_MAX_BYTES,
 };

@@ -32,6 +32,9 @@ impl Host for ChainHost {
     }
     fn contract(&self, address: &AccountId) -> Result<Option<ContractCode>, HostError> {
         let Some(info) = load_contract(&self.overlay, address).map_err(host_err)? else { return Ok(None) };
+        if jjj_state::gov::is_frozen(&self.overlay, address).map_err(host_err)? {
+            return Err(HostError(format!("contract {address} is frozen by governance")));
+        }
         let reentrant = load_code_info(&self.overlay, &info.code_hash).ok().flatten().is_some_and(|c| c.reentrant);
         Ok(Some(ContractCode { code_hash: info.code_hash, reentrant }))
     }

@@ -10,19 +10,23 @@
 //! [`StateReader`]. Contract code runs in [`jjj_vm`] over [`ChainHost`].
 // Input from outside the process must never panic this crate: no unwrap/expect/panic! outside tests.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+pub mod gov;
 mod host;
+mod layout;
 
 pub use host::ChainHost;
 
 use jjj_crypto::{blake2_256, ed25519_verify};
+use jjj_primitives::gov::{self as gov_types, ProposalBody};
 use jjj_primitives::params::{
     DEFAULT_BLOCK_GAS_LIMIT, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_MAX_BLOCK_TXS, MAX_CODE_SIZE, MAX_MULTISIG_MEMBERS,
     MAX_TX_GAS, MAX_TX_SIZE,
 };
 use jjj_primitives::*;
+use jjj_state::gov::ProposalStatus;
 use jjj_state::{
-    decode_record, keys, load_account, load_contract, move_balance, store_account, Account, ChangeSet, CodeInfo,
-    ContractInfo, Multisig, Overlay, StateCommitment, StateError, StateReader,
+    decode_record, keys, load_account, load_contract, move_balance, store_account, ChangeSet, CodeInfo, ContractInfo,
+    Multisig, Overlay, StateCommitment, StateError, StateReader,
 };
 use jjj_vm::limits::gas;
 use jjj_vm::{Entry, FrameEnd, Invocation, Vm, VmError};
@@ -48,6 +52,11 @@ pub enum TxError {
     GasLimitTooLow { gas_limit: u64, intrinsic: u64 },
     #[error("bad signature: {0}")]
     BadSignature(String),
+    #[error("account {account} is not registered: a registrar of its member organisation must register it first")]
+    NotRegistered { account: AccountId },
+    /// Suspended by its member, frozen by governance, or its member suspended.
+    #[error("{0}")]
+    Blocked(String),
     #[error("nonce {got} is not the sender's next nonce {expected}")]
     BadNonce { expected: u64, got: u64 },
     /// This node could not finish executing it (the wall-clock backstop, an exhausted instance
@@ -167,9 +176,119 @@ pub fn multisig_address(members: &[AccountId], threshold: u32) -> AccountId {
     AccountId(blake2_256(&b).0)
 }
 
-/// Genesis state: initial balances.
+/// An account in the genesis: its member, roles and balance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GenesisAccountSpec {
+    pub account: AccountId,
+    pub member: String,
+    pub roles: Vec<String>,
+    pub balance: u64,
+}
+
+/// The genesis state of the consortium layer and the balances.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GenesisSpec {
+    pub members: Vec<gov_types::MemberSpec>,
+    pub accounts: Vec<GenesisAccountSpec>,
+    /// Thresholds per governance action kind (MAJORITY where not named).
+    pub thresholds: Vec<(String, gov_types::Threshold)>,
+    /// Roles a member's admins may give their own accounts at registration.
+    pub member_grantable: Vec<String>,
+}
+
+/// The member [`genesis_changes`] registers test accounts with.
+pub const DEV_MEMBER: &str = "dev";
+
+impl GenesisSpec {
+    /// For tests and devnets: one member, `dev` (its admin the first account), every account
+    /// registered by it with the deployer role; residents registrable by its admins.
+    pub fn dev(balances: &[(AccountId, u64)]) -> Self {
+        let admins = balances.first().map(|(a, _)| vec![*a]).unwrap_or_else(|| vec![AccountId([0xad; 32])]);
+        GenesisSpec {
+            members: vec![gov_types::MemberSpec {
+                id: DEV_MEMBER.into(),
+                name: "开发网".into(),
+                region: gov_types::Region::Beijing,
+                admins,
+                admin_threshold: 1,
+            }],
+            accounts: balances
+                .iter()
+                .map(|(a, b)| GenesisAccountSpec {
+                    account: *a,
+                    member: DEV_MEMBER.into(),
+                    roles: vec![gov_types::roles::DEPLOYER.into()],
+                    balance: *b,
+                })
+                .collect(),
+            thresholds: vec![],
+            member_grantable: vec![gov_types::roles::RESIDENT.into()],
+        }
+    }
+
+    /// The genesis state, or what is wrong with the spec.
+    pub fn changes(&self) -> Result<ChangeSet, String> {
+        let mut o = Overlay::new(Arc::new(jjj_state::MemoryState::new()));
+        let err = |e: TxError| e.to_string();
+        if self.members.is_empty() {
+            return Err("the genesis names no member organisation".into());
+        }
+        for m in &self.members {
+            gov::add_member(&mut o, m.clone(), 0).map_err(err)??;
+        }
+        let mut total: u64 = 0;
+        for a in &self.accounts {
+            match jjj_state::gov::load_registration(&o, &a.account).map_err(|e| e.to_string())? {
+                Some(mut r) if r.member == a.member => {
+                    r.roles.extend(a.roles.iter().cloned());
+                    r.roles.sort();
+                    r.roles.dedup();
+                    jjj_state::gov::store(&mut o, jjj_state::gov::keys::registration(&a.account), &r);
+                }
+                Some(r) => return Err(format!("account {} is listed under {} and {}", a.account, r.member, a.member)),
+                None => {
+                    if !self.members.iter().any(|m| m.id == a.member) {
+                        return Err(format!("account {} names unknown member {}", a.account, a.member));
+                    }
+                    gov::register(&mut o, &a.account, &a.member, a.roles.clone(), 0)
+                }
+            }
+            for role in &a.roles {
+                gov_types::check_name("role", role)?;
+            }
+            total = total.checked_add(a.balance).ok_or("total genesis balance overflows")?;
+            let mut acct = load_account(&o, &a.account).map_err(|e| e.to_string())?;
+            acct.balance = acct.balance.checked_add(a.balance).ok_or("balance overflows")?;
+            store_account(&mut o, &a.account, &acct);
+        }
+        for (kind, t) in &self.thresholds {
+            if !gov_types::GovAction::KINDS.contains(&kind.as_str()) {
+                return Err(format!("unknown action kind {kind}: one of {}", gov_types::GovAction::KINDS.join(", ")));
+            }
+            jjj_state::gov::store(&mut o, jjj_state::gov::keys::threshold(kind), t);
+        }
+        for role in &self.member_grantable {
+            gov_types::check_name("role", role)?;
+            o.set(jjj_state::gov::keys::grantable(role), vec![1]);
+        }
+        Ok(o.into_changes())
+    }
+}
+
+/// Genesis state for tests: [`GenesisSpec::dev`] of these balances.
 pub fn genesis_changes(balances: &[(AccountId, u64)]) -> ChangeSet {
-    balances.iter().map(|(a, b)| (keys::account(a), Some(Account { nonce: 0, balance: *b }.encode()))).collect()
+    GenesisSpec::dev(balances).changes().unwrap_or_default()
+}
+
+/// The base gas of a consortium call (`None` for other calls): per byte of the call, plus one
+/// signature check per approval it carries.
+fn governance_cost(call: &Call) -> Option<u64> {
+    let approvals = match call {
+        Call::Propose { approvals, .. } | Call::Approve { approvals, .. } => approvals.len() as u64,
+        Call::RegisterAccount { .. } | Call::SetAccountSuspended { .. } | Call::RotateKey { .. } => 0,
+        _ => return None,
+    };
+    Some(gas::GOVERNANCE.of(call.encoded_size()).saturating_add(gas::EXTRA_SIGNATURE.saturating_mul(approvals)))
 }
 
 /// Encoded size of one signature list entry, with its length prefix.
@@ -264,13 +383,15 @@ impl Runtime {
         let mkey = keys::multisig(sender);
         match overlay.get(&mkey)? {
             None => {
-                if count != 1 || stx.signatures[0].signer != *sender {
+                if count != 1 {
                     return Err(TxError::BadSignature(format!(
                         "a key account's transaction carries exactly its own signature ({sender})"
                     )));
                 }
+                gov::check_sender(overlay, sender, Some(&stx.signatures[0].signer))?;
             }
             Some(bytes) => {
+                gov::check_sender(overlay, sender, None)?;
                 let ms: Multisig = decode_record(&mkey, &bytes)?;
                 let mut signers = BTreeSet::new();
                 for s in &stx.signatures {
@@ -406,6 +527,27 @@ impl Runtime {
         mode: Mode,
     ) -> Result<Dispatched, TxError> {
         let plain = |end: FrameEnd, used: u64| Ok(Dispatched { end, used, events: vec![], debug: vec![] });
+        // Function permissions and freezes, before any contract code runs.
+        if let Some(action) = gov::action_of(&tx.call) {
+            if let Err(denied) = gov::check_permission(overlay, &tx.sender, &action)? {
+                return plain(FrameEnd::Failed(denied), 0);
+            }
+        }
+        if let Call::Call { contract, .. } = &tx.call {
+            if gov::contract_frozen(overlay, contract)? {
+                return plain(FrameEnd::Failed(format!("contract {contract} is frozen by governance")), 0);
+            }
+        }
+        if let Some(cost) = governance_cost(&tx.call) {
+            if cost > budget {
+                return plain(FrameEnd::Failed("out of gas".into()), budget);
+            }
+            let end = match self.dispatch_governance(overlay, ctx, tx, budget - cost, mode)? {
+                Ok((output, used)) => return plain(FrameEnd::Success(output), cost + used),
+                Err(reason) => FrameEnd::Failed(reason),
+            };
+            return plain(end, cost);
+        }
         match &tx.call {
             Call::Transfer { to, amount } => {
                 if move_balance(overlay, &tx.sender, to, *amount)? {
@@ -504,9 +646,106 @@ impl Runtime {
                     return plain(FrameEnd::Failed(format!("multisig {id} exists already")), cost);
                 }
                 overlay.set(key, Multisig { members: members.clone(), threshold: *threshold }.encode());
+                // Registered by its creator's member: it may send transactions like any account.
+                let member = jjj_state::gov::load_registration(overlay, &tx.sender)?.map(|r| r.member);
+                if let Some(member) = member {
+                    gov::register(overlay, &id, &member, vec![], ctx.height);
+                }
                 plain(FrameEnd::Success(id.encode()), cost)
             }
+            Call::RegisterAccount { .. }
+            | Call::SetAccountSuspended { .. }
+            | Call::RotateKey { .. }
+            | Call::Propose { .. }
+            | Call::Approve { .. } => {
+                Err(TxError::State("internal: a governance call reached the plain dispatch".into()))
+            }
         }
+    }
+
+    /// The consortium calls. `Ok(Ok((output, gas used beyond the base cost)))`, or the refusal
+    /// that fails the receipt.
+    fn dispatch_governance(
+        &self,
+        overlay: &mut Overlay,
+        ctx: &BlockContext,
+        tx: &Transaction,
+        budget: u64,
+        mode: Mode,
+    ) -> Result<Result<(Vec<u8>, u64), String>, TxError> {
+        let mut g = gov::Gov { overlay, ctx, tx };
+        let opened = match &tx.call {
+            Call::RegisterAccount { account, member, roles } => {
+                return Ok(g.register_account(account, member, roles)?.map(|o| (o, 0)))
+            }
+            Call::SetAccountSuspended { account, suspended } => {
+                return Ok(g.set_suspended(account, *suspended)?.map(|o| (o, 0)))
+            }
+            Call::RotateKey { account, new_key } => return Ok(g.rotate_key(account, new_key)?.map(|o| (o, 0))),
+            Call::Propose { spec, approvals } => g.propose(spec, approvals)?,
+            Call::Approve { proposal, approvals } => g.approve(*proposal, approvals)?,
+            _ => return Ok(Err("internal: not a governance call".into())),
+        };
+        let (mut proposal, electorate) = match opened {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut used = 0;
+        if electorate.reached(&proposal.approvals) {
+            overlay.checkpoint();
+            let outcome = match &proposal.spec.body {
+                ProposalBody::Gov(action) => gov::Gov { overlay, ctx, tx }.execute_gov(proposal.id, action)?,
+                ProposalBody::MultisigCall { account, call, gas_limit } => {
+                    let (outcome, gas) =
+                        self.run_as_multisig(overlay, ctx, account, call, (*gas_limit).min(budget), mode)?;
+                    used = gas;
+                    outcome
+                }
+            };
+            match outcome {
+                Ok(()) => {
+                    overlay.commit_checkpoint();
+                    proposal.status = ProposalStatus::Executed { at: ctx.height };
+                }
+                Err(reason) => {
+                    overlay.revert_checkpoint();
+                    proposal.status = ProposalStatus::Failed { at: ctx.height, reason };
+                }
+            }
+        }
+        // The output: the id, and whether the threshold was reached (the proposal's status says
+        // whether its action then succeeded).
+        let reached = proposal.status != ProposalStatus::Open;
+        jjj_state::gov::store(overlay, jjj_state::gov::keys::proposal(proposal.id), &proposal);
+        Ok(Ok(((proposal.id, reached).encode(), used)))
+    }
+
+    /// Executes an approved multisig proposal's call as the multisig account (its nonce bumps,
+    /// as if it had signed). Returns the outcome and the gas the call used.
+    fn run_as_multisig(
+        &self,
+        overlay: &mut Overlay,
+        ctx: &BlockContext,
+        account: &AccountId,
+        call: &Call,
+        budget: u64,
+        mode: Mode,
+    ) -> Result<(Result<(), String>, u64), TxError> {
+        let mut acct = load_account(overlay, account)?;
+        let inner = Transaction {
+            network: ctx.network.clone(),
+            sender: *account,
+            nonce: acct.nonce,
+            gas_limit: budget,
+            call: call.clone(),
+        };
+        acct.nonce += 1;
+        store_account(overlay, account, &acct);
+        let d = self.dispatch(overlay, ctx, &inner, budget, mode)?;
+        Ok(match d.end {
+            FrameEnd::Success(_) => (Ok(()), d.used),
+            FrameEnd::Reverted(m) | FrameEnd::Failed(m) => (Err(m), d.used),
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -718,6 +957,7 @@ fn make_receipt(tx_hash: Hash, end: FrameEnd, gas_used: u64, events: Vec<Event>)
 mod tests {
     use super::*;
     use jjj_crypto::Keypair;
+    use jjj_state::Account;
     use jjj_state::MemoryState;
 
     fn net() -> NetworkId {
@@ -794,7 +1034,7 @@ mod tests {
         assert!(reasons[0].contains("does not verify"), "{reasons:?}");
         assert!(reasons[1].contains("network other"), "{reasons:?}");
         assert!(reasons[2].contains("nonce 5"), "{reasons:?}");
-        assert!(reasons[3].contains("exactly its own signature"), "{reasons:?}");
+        assert!(reasons[3].contains("is signed for by key"), "{reasons:?}");
         assert!(reasons[4].contains("nonce 0 is not the sender's next nonce 1"), "a replay: {reasons:?}");
         let mut forged = block.clone();
         forged.transactions = vec![bad_sig];
@@ -856,7 +1096,7 @@ mod tests {
         for (stx, why) in [
             (many, "no account takes more than 16"),
             (two, "exactly its own signature"),
-            (stranger, "exactly its own signature"),
+            (stranger, "is signed for by key"),
         ] {
             let before = Runtime::signatures_verified_on_this_thread();
             let err = rt.check_transaction(&overlay, &net(), &stx).expect_err("refused");

@@ -968,18 +968,21 @@ mod tests {
         NetworkId::new("jj").unwrap()
     }
 
-    /// Built from JSON, so fields other helpers add with defaults do not break it.
     fn genesis() -> Genesis {
-        let validators: Vec<_> = validators()
+        use jjj_config::{GenesisAccount, GenesisValidator};
+        let validators = validators()
             .iter()
             .enumerate()
-            .map(|(i, k)| serde_json::json!({"id": k.account().to_string(), "name": format!("v{i}")}))
+            .map(|(i, k)| GenesisValidator { id: k.account().to_string(), name: format!("v{i}") })
             .collect();
-        serde_json::from_value(serde_json::json!({
-            "network": "jj", "timestamp": T0, "validators": validators,
-            "accounts": [{"id": payer().account().to_string(), "name": "payer", "balance": 1_000_000_000_000u64}],
-        }))
-        .unwrap()
+        let payer = GenesisAccount {
+            id: payer().account().to_string(),
+            name: "payer".into(),
+            balance: 1_000_000_000_000,
+            member: String::new(),
+            roles: vec![],
+        };
+        Genesis::dev("jj", T0, validators, vec![payer])
     }
 
     fn new_store() -> Arc<dyn ChainStore> {

@@ -7,6 +7,7 @@
 //! - [`rpc`]: the JSON-RPC server (the interface is `jjj_rpc_api`'s).
 //! - [`metrics`], [`service`]: Prometheus metrics, and starting everything from a config.
 pub mod chain;
+pub mod gov_views;
 pub mod mempool;
 pub mod metrics;
 pub mod rpc;

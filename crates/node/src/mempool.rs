@@ -6,7 +6,7 @@ use jjj_executive::{Runtime, TxError};
 use jjj_primitives::params::MAX_TX_SIZE;
 use jjj_primitives::{AccountId, Hash, NetworkId, SignedTransaction};
 use jjj_rpc_api::ErrorCode;
-use jjj_state::{keys, load_account, Overlay, StateReader};
+use jjj_state::{load_account, Overlay, StateReader};
 use parity_scale_codec::Encode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -23,7 +23,7 @@ pub enum MempoolError {
     NonceTaken { got: u64 },
     #[error("nonce {got} is too far ahead of the sender's next nonce {expected} (at most {window} ahead)")]
     NonceTooFar { expected: u64, got: u64, window: u64 },
-    #[error("unknown sender {0}: only accounts that exist on this network may send transactions")]
+    #[error("unknown sender {0}: only accounts a member registered on this network may send transactions")]
     UnknownSender(AccountId),
     #[error("the sender has {0} transactions pending, the most allowed")]
     SenderFull(usize),
@@ -52,7 +52,10 @@ impl MempoolError {
                 ErrorCode::GasLimitOutOfRange
             }
             MempoolError::Duplicate(_) => ErrorCode::DuplicateTransaction,
-            MempoolError::UnknownSender(_) => ErrorCode::UnknownSender,
+            MempoolError::UnknownSender(_) | MempoolError::Invalid(TxError::NotRegistered { .. }) => {
+                ErrorCode::UnknownSender
+            }
+            MempoolError::Invalid(TxError::Blocked(_)) => ErrorCode::AccountBlocked,
             MempoolError::SenderFull(_)
             | MempoolError::SenderBytesFull(_)
             | MempoolError::Full(_)
@@ -141,8 +144,7 @@ impl Mempool {
         let overlay = Overlay::new(state);
         let sender = stx.tx.sender;
         let st = |e: jjj_state::StateError| MempoolError::State(e.to_string());
-        let known = overlay.get(&keys::account(&sender)).map_err(st)?.is_some()
-            || overlay.get(&keys::multisig(&sender)).map_err(st)?.is_some();
+        let known = overlay.get(&jjj_state::gov::keys::registration(&sender)).map_err(st)?.is_some();
         if !known {
             // Signatures first, so a stranger learns nothing before proving a key.
             return match runtime.check_structure(&overlay, network, stx) {
@@ -374,6 +376,7 @@ mod tests {
     use jjj_crypto::Keypair;
     use jjj_executive::genesis_changes;
     use jjj_primitives::{Call, Transaction};
+    use jjj_state::keys;
     use jjj_state::MemoryState;
 
     fn setup() -> (Runtime, Arc<MemoryState>, Keypair, Keypair, NetworkId) {

@@ -5,6 +5,7 @@
 // Input from outside the process must never panic this crate: no unwrap/expect/panic! outside tests.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 use crate::chain::Chain;
+use crate::gov_views;
 use crate::service::Node;
 use jjj_primitives::params::{MAX_TX_GAS, MAX_TX_SIZE};
 use jjj_primitives::*;
@@ -94,6 +95,19 @@ impl NodeRpc {
         self.offload(&self.reads, "store reads", work).await
     }
 
+    /// A governance view over the finalised state, off the async workers like other reads.
+    async fn gov<T: Send + 'static>(
+        &self,
+        network: String,
+        view: impl FnOnce(&jjj_state::Overlay) -> Result<T, jjj_executive::TxError> + Send + 'static,
+    ) -> RpcResult<T> {
+        self.read(move |node| {
+            let c = chain(node, &network)?;
+            storage(view(&head_overlay(&c)))
+        })
+        .await
+    }
+
     async fn execute(&self, p: CallRequest, query: bool) -> RpcResult<ReceiptJson> {
         let gas = p.gas_limit.unwrap_or(self.call_gas_limit);
         if gas > self.call_gas_limit {
@@ -129,6 +143,11 @@ fn chain(node: &Node, network: &str) -> RpcResult<Arc<Chain>> {
         let known: Vec<&String> = node.chains.keys().collect();
         ErrorCode::UnknownNetwork.error(format!("this node does not serve network {network:?}; it serves {known:?}"))
     })
+}
+
+/// The finalised state as the governance records read it.
+fn head_overlay(c: &Chain) -> jjj_state::Overlay {
+    jjj_state::Overlay::new(c.store.state())
 }
 
 fn storage<T, E: ToString>(r: Result<T, E>) -> RpcResult<T> {
@@ -470,9 +489,50 @@ impl NodeApiServer for NodeRpc {
                 instantiated_at: info.instantiated_at,
                 code_size: code.as_ref().map(|c| c.size),
                 reentrant: code.map(|c| c.reentrant),
+                frozen: storage(jjj_state::gov::is_frozen(&head_overlay(&c), &who))?,
             }))
         })
         .await
+    }
+
+    async fn gov_members(&self, network: String) -> RpcResult<Vec<MemberJson>> {
+        self.gov(network, gov_views::members).await
+    }
+
+    async fn gov_account(&self, network: String, account: String) -> RpcResult<Option<RegistrationJson>> {
+        let who = account_param("account", &account)?;
+        self.gov(network, move |o| gov_views::account(o, &who)).await
+    }
+
+    async fn gov_proposal(&self, network: String, id: u64) -> RpcResult<Option<ProposalJson>> {
+        self.gov(network, move |o| gov_views::proposal(o, id)).await
+    }
+
+    async fn gov_proposals(
+        &self,
+        network: String,
+        before: Option<u64>,
+        limit: Option<u64>,
+        open_only: Option<bool>,
+    ) -> RpcResult<Vec<ProposalJson>> {
+        self.gov(network, move |o| gov_views::proposals(o, before, limit, open_only.unwrap_or(false))).await
+    }
+
+    async fn gov_permissions(&self, network: String) -> RpcResult<Vec<PermissionJson>> {
+        self.gov(network, gov_views::permissions).await
+    }
+
+    async fn gov_rules(&self, network: String) -> RpcResult<GovRulesJson> {
+        self.gov(network, gov_views::rules).await
+    }
+
+    async fn gov_registry(&self, network: String) -> RpcResult<Vec<RegistryEntryJson>> {
+        self.gov(network, gov_views::registry).await
+    }
+
+    async fn gov_code_history(&self, network: String, contract: String) -> RpcResult<Vec<CodeChangeJson>> {
+        let who = account_param("contract", &contract)?;
+        self.gov(network, move |o| gov_views::history(o, &who)).await
     }
 
     fn health(&self) -> RpcResult<HealthJson> {
@@ -558,20 +618,18 @@ mod tests {
     async fn start(dir: &std::path::Path, rpc: RpcLimits) -> RunningNode {
         let key = Keypair::from_name("validator");
         jjj_config::save_key(&dir.join("v.key"), &key).expect("key");
+        let account = GenesisAccount {
+            id: Keypair::from_name("a").account().to_string(),
+            name: "a".into(),
+            balance: 1_000,
+            member: String::new(),
+            roles: vec![],
+        };
+        let validator = GenesisValidator { id: key.account().to_string(), name: "v".into() };
         let genesis = Genesis {
-            network: "jj".into(),
-            timestamp: 1_000,
-            validators: vec![GenesisValidator { id: key.account().to_string(), name: "v".into() }],
-            accounts: vec![GenesisAccount {
-                id: Keypair::from_name("a").account().to_string(),
-                name: "a".into(),
-                balance: 1_000,
-            }],
             max_block_txs: 100,
             max_block_bytes: 1 << 20,
-            block_gas_limit: jjj_primitives::params::DEFAULT_BLOCK_GAS_LIMIT,
-            empty_block_interval_ms: 0,
-            max_timestamp_lag_ms: jjj_config::genesis::DEFAULT_MAX_TIMESTAMP_LAG_MS,
+            ..Genesis::dev("jj", 1_000, vec![validator], vec![account])
         };
         std::fs::write(dir.join("genesis.json"), serde_json::to_string(&genesis).expect("json")).expect("genesis");
         let config = NodeConfig {

@@ -74,24 +74,26 @@ impl Fixture {
         let keys: Vec<Keypair> = (0..4).map(|i| Keypair::from_name(&format!("fuzz-validator-{i}"))).collect();
         let users: Vec<Keypair> = (0..3).map(|i| Keypair::from_name(&format!("fuzz-user-{i}"))).collect();
         let hex = |a: AccountId| format!("0x{}", jjj_fuzz_harness::to_hex(&a.0));
+        let validators = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| GenesisValidator { id: hex(k.account()), name: format!("v{i}") })
+            .collect();
+        let accounts = users
+            .iter()
+            .enumerate()
+            .map(|(i, k)| GenesisAccount {
+                id: hex(k.account()),
+                name: format!("u{i}"),
+                balance: 1_000_000_000,
+                member: String::new(),
+                roles: vec![],
+            })
+            .collect();
         let genesis = Genesis {
-            network: NETWORK.into(),
-            timestamp: GENESIS_TIME,
-            validators: keys
-                .iter()
-                .enumerate()
-                .map(|(i, k)| GenesisValidator { id: hex(k.account()), name: format!("v{i}") })
-                .collect(),
-            accounts: users
-                .iter()
-                .enumerate()
-                .map(|(i, k)| GenesisAccount { id: hex(k.account()), name: format!("u{i}"), balance: 1_000_000_000 })
-                .collect(),
             max_block_txs: 64,
             max_block_bytes: 1 << 20,
-            block_gas_limit: jjj_primitives::params::DEFAULT_BLOCK_GAS_LIMIT,
-            empty_block_interval_ms: 0,
-            max_timestamp_lag_ms: jjj_config::genesis::DEFAULT_MAX_TIMESTAMP_LAG_MS,
+            ..Genesis::dev(NETWORK, GENESIS_TIME, validators, accounts)
         };
         let network = genesis.network_id().expect("network");
         let validators = ValidatorSet::new(genesis.validator_ids().expect("ids")).expect("set");

@@ -10,6 +10,7 @@
 
 extern crate alloc;
 
+pub mod gov;
 pub mod params;
 mod types;
 

@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use parity_scale_codec::{Decode, DecodeWithMemTracking, Encode};
 
+use crate::gov::{Approval, ProposalSpec};
 pub use jjj_abi::{AccountId, Hash};
 
 /// Which network (ledger) a transaction or block belongs to: "jj", "jjj", "jh", "th"…
@@ -57,6 +58,19 @@ pub enum Call {
     Call { contract: AccountId, input: Vec<u8>, value: u64 },
     /// Registers a multisig account of `members` needing `threshold` of their signatures.
     CreateMultisig { members: Vec<AccountId>, threshold: u32 },
+    /// Registers a key as an account of `member`, with roles the member may give: sent by an
+    /// admin or registrar of that member. Only registered accounts can send transactions.
+    RegisterAccount { account: AccountId, member: String, roles: Vec<String> },
+    /// Suspends (or resumes) an account: sent by an admin or registrar of its member.
+    SetAccountSuspended { account: AccountId, suspended: bool },
+    /// The account keeps its id and everything it holds; from now on `new_key` signs for it.
+    /// Sent by the account itself or by an admin of its member (a lost or stolen key).
+    RotateKey { account: AccountId, new_key: AccountId },
+    /// Opens a proposal, with approvals gathered off chain (the proposer's own counts when it
+    /// may approve). Executes at once when they reach the threshold.
+    Propose { spec: ProposalSpec, approvals: Vec<Approval> },
+    /// Approves a proposal: the sender's own approval, plus any gathered off chain.
+    Approve { proposal: u64, approvals: Vec<Approval> },
 }
 
 impl Call {
@@ -67,6 +81,11 @@ impl Call {
             Call::Instantiate { .. } => "instantiate",
             Call::Call { .. } => "call",
             Call::CreateMultisig { .. } => "create_multisig",
+            Call::RegisterAccount { .. } => "register_account",
+            Call::SetAccountSuspended { .. } => "set_account_suspended",
+            Call::RotateKey { .. } => "rotate_key",
+            Call::Propose { .. } => "propose",
+            Call::Approve { .. } => "approve",
         }
     }
 }

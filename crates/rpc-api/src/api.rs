@@ -7,7 +7,8 @@
 // client and server traits the `rpc` macro derives, hence module-wide).
 #![allow(clippy::too_many_arguments)]
 use crate::{
-    AccountJson, BlockJson, CertificateJson, ContractInfoJson, EventJson, HeaderJson, HealthJson, PeerJson, ReceiptJson,
+    AccountJson, BlockJson, CertificateJson, CodeChangeJson, ContractInfoJson, EventJson, GovRulesJson, HeaderJson,
+    HealthJson, MemberJson, PeerJson, PermissionJson, ProposalJson, ReceiptJson, RegistrationJson, RegistryEntryJson,
 };
 // Only the server half names these: the client half rewrites the return types.
 #[cfg_attr(not(feature = "server"), allow(unused_imports))]
@@ -99,6 +100,45 @@ pub trait NodeApi {
     /// A deployed contract's code hash, deployer and code facts, or null.
     #[method(name = "contract_info", param_kind = map)]
     async fn contract_info(&self, network: String, account: String) -> RpcResult<Option<ContractInfoJson>>;
+
+    /// The alliance's member organisations, in order of admission.
+    #[method(name = "gov_members", param_kind = map)]
+    async fn gov_members(&self, network: String) -> RpcResult<Vec<MemberJson>>;
+
+    /// An account's registration (member, signing key, roles, suspended/frozen), or null.
+    #[method(name = "gov_account", param_kind = map)]
+    async fn gov_account(&self, network: String, account: String) -> RpcResult<Option<RegistrationJson>>;
+
+    /// One proposal, or null.
+    #[method(name = "gov_proposal", param_kind = map)]
+    async fn gov_proposal(&self, network: String, id: u64) -> RpcResult<Option<ProposalJson>>;
+
+    /// The governance history: proposals newest first, from id `before` down (default: the
+    /// newest), at most `limit` (default 100, at most 1,000); `open_only` leaves out closed ones.
+    #[method(name = "gov_proposals", param_kind = map)]
+    async fn gov_proposals(
+        &self,
+        network: String,
+        before: Option<u64>,
+        limit: Option<u64>,
+        open_only: Option<bool>,
+    ) -> RpcResult<Vec<ProposalJson>>;
+
+    /// Function permissions: upload and instantiate (set or default) and every method policy.
+    #[method(name = "gov_permissions", param_kind = map)]
+    async fn gov_permissions(&self, network: String) -> RpcResult<Vec<PermissionJson>>;
+
+    /// Thresholds per action kind and the roles members may give their own accounts.
+    #[method(name = "gov_rules", param_kind = map)]
+    async fn gov_rules(&self, network: String) -> RpcResult<GovRulesJson>;
+
+    /// The official contract names.
+    #[method(name = "gov_registry", param_kind = map)]
+    async fn gov_registry(&self, network: String) -> RpcResult<Vec<RegistryEntryJson>>;
+
+    /// A contract's code history: instantiation, then each upgrade.
+    #[method(name = "gov_codeHistory", param_kind = map)]
+    async fn gov_code_history(&self, network: String, contract: String) -> RpcResult<Vec<CodeChangeJson>>;
 
     /// The node, its peers count and each network's head.
     #[method(name = "node_health")]

@@ -47,6 +47,8 @@ pub enum ErrorCode {
     UnknownSender = 1007,
     /// The mempool, or the sender's share of it, is full.
     MempoolFull = 1008,
+    /// The sender is suspended by its member, frozen by governance, or its member is suspended.
+    AccountBlocked = 1009,
     UnknownNetwork = 2001,
     /// Bad hex, bad SCALE, a malformed account or hash.
     BadEncoding = 2003,
@@ -237,6 +239,102 @@ pub struct AccountJson {
     pub nonce: u64,
 }
 
+/// A member organisation (`gov_members`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MemberJson {
+    pub id: String,
+    pub name: String,
+    /// beijing / tianjin / hebei.
+    pub region: String,
+    /// 京 / 津 / 冀.
+    pub region_name: String,
+    pub admins: Vec<String>,
+    pub admin_threshold: u32,
+    /// Active, Suspended or Removed.
+    pub status: String,
+    pub joined_at: u64,
+    /// "height: fine fen: reason" for each penalty.
+    pub penalties: Vec<String>,
+}
+
+/// A registered account (`gov_account`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RegistrationJson {
+    pub account: String,
+    pub member: String,
+    /// The key that signs for it now.
+    pub key: String,
+    pub roles: Vec<String>,
+    pub suspended: bool,
+    pub frozen: bool,
+    pub registered_at: u64,
+}
+
+/// A proposal and where it stands (`gov_proposal`, `gov_proposals`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProposalJson {
+    pub id: u64,
+    /// What approvals sign (`jjj proposal approve --offline` signs it).
+    pub hash: String,
+    pub proposer: String,
+    /// The action kind (add_member, grant_role…, or multisig_call).
+    pub kind: String,
+    /// The action, readable.
+    pub action: String,
+    /// The proposal body, SCALE, 0x-hex.
+    pub body: String,
+    pub memo: String,
+    pub created_at: u64,
+    pub expires_at: u64,
+    pub approvals: Vec<String>,
+    /// Approving members (or multisig members) so far, and how many it needs.
+    pub approving: u64,
+    pub needed: u64,
+    /// open, executed or failed.
+    pub status: String,
+    /// The height it executed or failed at.
+    pub closed_at: Option<u64>,
+    /// Why its action failed.
+    pub failure: Option<String>,
+}
+
+/// Who may perform an action (`gov_permissions`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PermissionJson {
+    /// upload, instantiate, or CONTRACT:0xSELECTOR.
+    pub action: String,
+    pub roles: Vec<String>,
+    pub members: Vec<String>,
+    /// Set by governance (false: the default).
+    pub set: bool,
+}
+
+/// The rules of governance (`gov_thresholds`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GovRulesJson {
+    /// Each action kind and its threshold (ANY, MAJORITY, ALL or m).
+    pub thresholds: Vec<(String, String)>,
+    /// Roles a member may give its own accounts at registration.
+    pub member_grantable_roles: Vec<String>,
+}
+
+/// An official contract name (`gov_registry`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RegistryEntryJson {
+    pub name: String,
+    pub address: String,
+    pub frozen: bool,
+}
+
+/// One code a contract ran (`gov_codeHistory`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CodeChangeJson {
+    pub height: u64,
+    pub code_hash: String,
+    /// The upgrade proposal (0: instantiation).
+    pub proposal: u64,
+}
+
 /// A deployed contract (`contract_info`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ContractInfoJson {
@@ -246,6 +344,9 @@ pub struct ContractInfoJson {
     pub instantiated_at: u64,
     pub code_size: Option<u32>,
     pub reentrant: Option<bool>,
+    /// Frozen by governance: calls to it fail.
+    #[serde(default)]
+    pub frozen: bool,
 }
 
 /// The node and each network it serves (`node_health`).

@@ -10,6 +10,9 @@
 //! | `I ++ code_hash` | [`CodeInfo`] |
 //! | `K ++ address` | [`ContractInfo`] |
 //! | `S ++ address ++ key` | a contract's storage value |
+//!
+//! Governance records (members, registrations, policies, proposals…) are in [`gov`].
+pub mod gov;
 mod merkle;
 mod overlay;
 
@@ -156,7 +159,8 @@ pub fn load_code_info(overlay: &Overlay, code_hash: &Hash) -> Result<Option<Code
     load_record(overlay, &keys::code_info(code_hash))
 }
 
-fn load_record<T: Decode>(overlay: &Overlay, key: &[u8]) -> Result<Option<T>, StateError> {
+/// Reads and decodes a record, naming the key when it does not decode.
+pub fn load_record<T: Decode>(overlay: &Overlay, key: &[u8]) -> Result<Option<T>, StateError> {
     match overlay.get(key)? {
         Some(bytes) => decode_record(key, &bytes).map(Some),
         None => Ok(None),

@@ -10,7 +10,7 @@
 //! let receipt = chain.call(&admin, &bills, 0, utility_bills::msg::register_provider(..));
 //! ```
 use jjj_crypto::Keypair;
-use jjj_executive::{genesis_changes, BlockTemplate, DryRun, Runtime};
+use jjj_executive::{genesis_changes, BlockTemplate, DryRun, GenesisSpec, Runtime};
 use jjj_primitives::params::MAX_TX_GAS;
 use jjj_primitives::*;
 use jjj_state::{keys, Account, ChangeSet, MemoryState, StateCommitment, StateReader};
@@ -94,12 +94,42 @@ impl TestChain {
         let key = Keypair::from_name(name);
         let id = key.account();
         let have = self.balance(&id);
+        // The dev genesis of this one account: registered by member `dev` with the deployer
+        // role. What the chain already has (the member, an earlier registration) is kept.
         let mut changes = genesis_changes(&[(id, have + balance)]);
+        changes.retain(|k, _| self.state.get(k).ok().flatten().is_none() || *k == keys::account(&id));
         if let Some(Some(v)) = changes.get_mut(&keys::account(&id)) {
             *v = Account { nonce: self.nonce(&id), balance: have + balance }.encode();
         }
         self.apply_changes(&changes);
         TestAccount { id, key }
+    }
+
+    /// A chain whose state starts from a full genesis (members, accounts, thresholds).
+    pub fn with_genesis(spec: &GenesisSpec) -> Self {
+        let mut chain = Self::new();
+        let changes = spec.changes().unwrap_or_else(|e| panic!("genesis: {e}"));
+        chain.apply_changes(&changes);
+        chain
+    }
+
+    /// A key named `name` (as [`TestChain::account`] derives it) without touching the state.
+    pub fn key(name: &str) -> TestAccount {
+        let key = Keypair::from_name(name);
+        TestAccount { id: key.account(), key }
+    }
+
+    /// Sends `call` for account `sender`, signed by `key` (a rotated key, a multisig member…);
+    /// `Err` with the reason if the transaction is refused.
+    pub fn try_submit(&mut self, sender: AccountId, key: &Keypair, call: Call) -> Result<Receipt, String> {
+        let tx = Transaction {
+            network: self.network.clone(),
+            sender,
+            nonce: self.nonce(&sender),
+            gas_limit: self.gas_limit,
+            call,
+        };
+        self.submit_signed(key.sign_tx(tx))
     }
 
     fn account_record(&self, who: &AccountId) -> Account {

@@ -98,6 +98,10 @@ pub mod gas {
     /// Instantiate or call: setting up an instance, plus per byte of input.
     pub const INVOKE: HostCost = HostCost::new(5_000, 2);
     pub const CREATE_MULTISIG: HostCost = HostCost::new(10_000, 100);
+    /// A consortium call (register, suspend, rotate, propose, approve): a handful of record
+    /// reads and writes, per byte of the call; each approval signature checked adds
+    /// `EXTRA_SIGNATURE`.
+    pub const GOVERNANCE: HostCost = HostCost::new(20_000, 20);
 
     pub const INPUT: HostCost = HostCost::new(100, 1);
     pub const SET_OUTPUT: HostCost = HostCost::new(100, 1);

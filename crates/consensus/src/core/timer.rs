@@ -46,6 +46,13 @@ impl Core {
             // us out of step with them (a node one view ahead of the rest, timing out first
             // every time, can starve every view of its quorum): re-send our view change, which
             // may have been lost, and keep waiting; f + 1 view changes above us still pull us up.
+            debug!(
+                height = self.height,
+                view = self.view,
+                asking = self.asking_for_current_view_or_later(),
+                quorum = self.quorum(),
+                "too few validators asked for this view yet: re-sending our view change"
+            );
             self.rearm_timer(self.config.base_timeout_ms.min(self.timeout_for(self.view)), effects);
             self.resend_view_change(effects);
             return;

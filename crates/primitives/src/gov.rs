@@ -1,0 +1,413 @@
+//! The consortium layer's types: member organisations, roles, function permissions and
+//! proposals — what transactions carry and what governance records hold. The rules that use
+//! them live in `jjj_executive::gov`.
+use crate::{AccountId, Call, Hash, NetworkId, Signature};
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+use parity_scale_codec::{Decode, DecodeWithMemTracking, Encode};
+
+/// Longest member id, role name or registry name, in bytes.
+pub const MAX_NAME_LEN: usize = 48;
+/// Longest display name of a member (UTF-8 bytes: Chinese names take three per character).
+pub const MAX_DISPLAY_NAME_LEN: usize = 128;
+/// Most admin keys of one member.
+pub const MAX_MEMBER_ADMINS: usize = 16;
+/// Most roles or members one policy names.
+pub const MAX_POLICY_ENTRIES: usize = 32;
+/// Most roles given to an account when it is registered.
+pub const MAX_ROLES_AT_REGISTRATION: usize = 8;
+/// Most approvals one transaction may carry.
+pub const MAX_APPROVALS_PER_TX: usize = 64;
+/// Furthest ahead a proposal may expire, in blocks.
+pub const MAX_PROPOSAL_LIFETIME: u64 = 1_000_000;
+
+/// The roles the chain itself consults. Roles are data: governance may grant any other name,
+/// and contracts ask for them with `has_role`.
+pub mod roles {
+    /// Acts for its member: registers accounts, rotates their keys (admin keys hold it).
+    pub const MEMBER_ADMIN: &str = "member-admin";
+    /// Registers and suspends its member's accounts.
+    pub const REGISTRAR: &str = "registrar";
+    /// May upload and instantiate contract code (the default policy of both).
+    pub const DEPLOYER: &str = "deployer";
+    /// May be issued settlement money.
+    pub const BANK: &str = "bank";
+    pub const VALIDATOR: &str = "validator";
+    pub const AUDITOR: &str = "auditor";
+    pub const UTILITY_PROVIDER: &str = "utility-provider";
+    pub const TRANSPORTER: &str = "transporter";
+    pub const FACILITY: &str = "facility";
+    pub const ENVIRONMENT_AGENCY: &str = "environment-agency";
+    pub const ARBITRATOR: &str = "arbitrator";
+    pub const RESIDENT: &str = "resident";
+    /// Every role named here, for `--help` and listings.
+    pub const KNOWN: [&str; 12] = [
+        MEMBER_ADMIN,
+        REGISTRAR,
+        DEPLOYER,
+        BANK,
+        VALIDATOR,
+        AUDITOR,
+        UTILITY_PROVIDER,
+        TRANSPORTER,
+        FACILITY,
+        ENVIRONMENT_AGENCY,
+        ARBITRATOR,
+        RESIDENT,
+    ];
+}
+
+/// Checks a member id, role name or registry name: 1 to [`MAX_NAME_LEN`] bytes of lowercase
+/// ASCII letters, digits and '-'. Machine names stay ASCII so they compare byte for byte; the
+/// member's display name carries the Chinese.
+pub fn check_name(what: &str, name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
+        return Err(format!("a {what} has 1 to {MAX_NAME_LEN} characters, got {}", name.len()));
+    }
+    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        return Err(format!("{what} {name:?} may only hold lowercase ASCII letters, digits and '-'"));
+    }
+    Ok(())
+}
+
+/// The region a member belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Encode, Decode, DecodeWithMemTracking)]
+pub enum Region {
+    /// 京
+    Beijing,
+    /// 津
+    Tianjin,
+    /// 冀
+    Hebei,
+}
+
+impl Region {
+    pub const ALL: [Region; 3] = [Region::Beijing, Region::Tianjin, Region::Hebei];
+    /// The one-character name used across the region: 京, 津, 冀.
+    pub fn chinese(self) -> &'static str {
+        match self {
+            Region::Beijing => "京",
+            Region::Tianjin => "津",
+            Region::Hebei => "冀",
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Region::Beijing => "beijing",
+            Region::Tianjin => "tianjin",
+            Region::Hebei => "hebei",
+        }
+    }
+    /// Parses "beijing"/"tianjin"/"hebei" or 京/津/冀.
+    pub fn parse(s: &str) -> Result<Region, String> {
+        Region::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s || r.chinese() == s)
+            .ok_or_else(|| format!("unknown region {s:?}: beijing (京), tianjin (津) or hebei (冀)"))
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A member organisation as proposed or written in the genesis.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct MemberSpec {
+    /// Machine name, e.g. `bj-water` ([`check_name`]).
+    pub id: String,
+    /// Display name, e.g. 北京市自来水集团.
+    pub name: String,
+    pub region: Region,
+    /// Keys that act for the member: approve proposals, register its accounts.
+    pub admins: Vec<AccountId>,
+    /// How many of its admins must approve a proposal for the member to count as approving.
+    pub admin_threshold: u32,
+}
+
+impl MemberSpec {
+    pub fn check(&self) -> Result<(), String> {
+        check_name("member id", &self.id)?;
+        if self.name.is_empty() || self.name.len() > MAX_DISPLAY_NAME_LEN {
+            return Err(format!("a member's name has 1 to {MAX_DISPLAY_NAME_LEN} bytes"));
+        }
+        let mut admins = self.admins.clone();
+        admins.sort();
+        admins.dedup();
+        if admins.is_empty() || admins.len() != self.admins.len() || admins.len() > MAX_MEMBER_ADMINS {
+            return Err(format!("a member has 1 to {MAX_MEMBER_ADMINS} distinct admin keys"));
+        }
+        if self.admin_threshold == 0 || self.admin_threshold as usize > admins.len() {
+            return Err(format!("admin threshold {} must be between 1 and {}", self.admin_threshold, admins.len()));
+        }
+        Ok(())
+    }
+}
+
+/// How many approvals a proposal needs, over the members allowed to approve it (ChainMaker's
+/// names): any one, more than half, all, or at least m.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub enum Threshold {
+    Any,
+    Majority,
+    All,
+    AtLeast(u32),
+}
+
+impl Threshold {
+    /// Approvals needed out of `voters` (at least one, at most all of them).
+    pub fn needed(self, voters: usize) -> usize {
+        let n = match self {
+            Threshold::Any => 1,
+            Threshold::Majority => voters / 2 + 1,
+            Threshold::All => voters,
+            Threshold::AtLeast(m) => m as usize,
+        };
+        n.clamp(1, voters.max(1))
+    }
+    /// Parses ANY, MAJORITY, ALL or a number m (m-of-n).
+    pub fn parse(s: &str) -> Result<Threshold, String> {
+        match s.to_ascii_uppercase().as_str() {
+            "ANY" => Ok(Threshold::Any),
+            "MAJORITY" => Ok(Threshold::Majority),
+            "ALL" => Ok(Threshold::All),
+            n => n
+                .parse::<u32>()
+                .ok()
+                .filter(|m| *m > 0)
+                .map(Threshold::AtLeast)
+                .ok_or_else(|| format!("threshold {s:?}: ANY, MAJORITY, ALL or a positive number m (m of n)")),
+        }
+    }
+}
+
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Threshold::Any => f.write_str("ANY"),
+            Threshold::Majority => f.write_str("MAJORITY"),
+            Threshold::All => f.write_str("ALL"),
+            Threshold::AtLeast(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+/// An action whose callers a policy restricts.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Encode, Decode, DecodeWithMemTracking)]
+pub enum Action {
+    /// `Call::UploadCode`.
+    Upload,
+    /// `Call::Instantiate`.
+    Instantiate,
+    /// One message of one contract, by its 4-byte selector.
+    Method { contract: AccountId, selector: [u8; 4] },
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Upload => f.write_str("upload"),
+            Action::Instantiate => f.write_str("instantiate"),
+            Action::Method { contract, selector } => {
+                write!(f, "{contract}:0x{:02x}{:02x}{:02x}{:02x}", selector[0], selector[1], selector[2], selector[3])
+            }
+        }
+    }
+}
+
+/// Who may perform an action: an account holding any of `roles`, or registered by any of
+/// `members`. Both empty: every registered account.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct Policy {
+    pub roles: Vec<String>,
+    pub members: Vec<String>,
+}
+
+impl Policy {
+    pub fn check(&self) -> Result<(), String> {
+        if self.roles.len() + self.members.len() > MAX_POLICY_ENTRIES {
+            return Err(format!("a policy names at most {MAX_POLICY_ENTRIES} roles and members"));
+        }
+        self.roles.iter().try_for_each(|r| check_name("role", r))?;
+        self.members.iter().try_for_each(|m| check_name("member id", m))
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.roles.is_empty() && self.members.is_empty() {
+            return f.write_str("any registered account");
+        }
+        let mut parts = Vec::new();
+        if !self.roles.is_empty() {
+            parts.push(format!("role {}", self.roles.join(" or ")));
+        }
+        if !self.members.is_empty() {
+            parts.push(format!("member {}", self.members.join(" or ")));
+        }
+        f.write_str(&parts.join(", or "))
+    }
+}
+
+/// What the alliance decides by proposal. Each kind has its own threshold
+/// ([`GovAction::kind`] names it).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub enum GovAction {
+    AddMember(MemberSpec),
+    /// A suspended member's accounts cannot send transactions and its admins cannot approve.
+    SuspendMember {
+        member: String,
+    },
+    ResumeMember {
+        member: String,
+    },
+    /// Removes a member that no longer has registered accounts' trust: as suspension, for good.
+    RemoveMember {
+        member: String,
+    },
+    GrantRole {
+        account: AccountId,
+        role: String,
+    },
+    RevokeRole {
+        account: AccountId,
+        role: String,
+    },
+    /// Sets who may perform `action`; `None` restores the default.
+    SetPermission {
+        action: Action,
+        policy: Option<Policy>,
+    },
+    /// Names the official instance of a contract (`utility-bills` → address); `None` removes
+    /// the name.
+    RegisterName {
+        name: String,
+        address: Option<AccountId>,
+    },
+    /// A frozen contract refuses every call; a frozen account cannot send transactions.
+    Freeze {
+        target: AccountId,
+    },
+    Unfreeze {
+        target: AccountId,
+    },
+    /// New code for an existing contract, its storage kept; refused at proposal time when the
+    /// new code's storage layout cannot read the old one's data.
+    UpgradeContract {
+        contract: AccountId,
+        code_hash: Hash,
+    },
+    /// Creates settlement money in a bank member's account (the only way money enters).
+    Issue {
+        to: AccountId,
+        amount: u64,
+    },
+    /// Destroys settlement money held by an account.
+    Retire {
+        from: AccountId,
+        amount: u64,
+    },
+    /// A member that broke the rules: fined from one of its accounts and/or suspended.
+    Penalise {
+        member: String,
+        fine_from: Option<AccountId>,
+        fine: u64,
+        suspend: bool,
+        reason: String,
+    },
+    /// Changes the threshold of an action kind (including this one).
+    SetThreshold {
+        kind: String,
+        threshold: Threshold,
+    },
+    /// Which roles a member's admins may give their own accounts without a proposal.
+    SetMemberGrantable {
+        role: String,
+        grantable: bool,
+    },
+}
+
+impl GovAction {
+    /// Every kind, for thresholds and listings.
+    pub const KINDS: [&'static str; 16] = [
+        "add_member",
+        "suspend_member",
+        "resume_member",
+        "remove_member",
+        "grant_role",
+        "revoke_role",
+        "set_permission",
+        "register_name",
+        "freeze",
+        "unfreeze",
+        "upgrade_contract",
+        "issue",
+        "retire",
+        "penalise",
+        "set_threshold",
+        "set_member_grantable",
+    ];
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GovAction::AddMember(_) => "add_member",
+            GovAction::SuspendMember { .. } => "suspend_member",
+            GovAction::ResumeMember { .. } => "resume_member",
+            GovAction::RemoveMember { .. } => "remove_member",
+            GovAction::GrantRole { .. } => "grant_role",
+            GovAction::RevokeRole { .. } => "revoke_role",
+            GovAction::SetPermission { .. } => "set_permission",
+            GovAction::RegisterName { .. } => "register_name",
+            GovAction::Freeze { .. } => "freeze",
+            GovAction::Unfreeze { .. } => "unfreeze",
+            GovAction::UpgradeContract { .. } => "upgrade_contract",
+            GovAction::Issue { .. } => "issue",
+            GovAction::Retire { .. } => "retire",
+            GovAction::Penalise { .. } => "penalise",
+            GovAction::SetThreshold { .. } => "set_threshold",
+            GovAction::SetMemberGrantable { .. } => "set_member_grantable",
+        }
+    }
+}
+
+/// What a proposal does when approved: a governance action (approved by members), or a call
+/// sent by a multisig account (approved by that account's members).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub enum ProposalBody {
+    Gov(GovAction),
+    MultisigCall { account: AccountId, call: Box<Call>, gas_limit: u64 },
+}
+
+/// A proposal's content as submitted.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct ProposalSpec {
+    pub body: ProposalBody,
+    /// The last height at which it may still be approved.
+    pub expires_at: u64,
+    /// Free text for the record: why.
+    pub memo: String,
+}
+
+/// The hash an approval signs: the proposal's content, who proposed it and with which nonce,
+/// on which network. Known before the proposal is submitted, so approvals can be gathered
+/// offline and submitted with it; never the same for two proposals.
+pub fn proposal_hash(network: &NetworkId, proposer: &AccountId, nonce: u64, spec: &ProposalSpec) -> Hash {
+    let mut b = b"jjj/proposal/v1:".to_vec();
+    (network, proposer, nonce, spec).encode_to(&mut b);
+    crate::blake2_256(&b)
+}
+
+/// The bytes an approver signs for a proposal.
+pub fn approval_payload(proposal_hash: &Hash) -> Vec<u8> {
+    let mut b = b"jjj/approve/v1:".to_vec();
+    b.extend_from_slice(&proposal_hash.0);
+    b
+}
+
+/// An approval gathered off chain: a signature over [`approval_payload`].
+pub type Approval = Signature;
