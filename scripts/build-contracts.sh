@@ -2,8 +2,8 @@
 # Builds every contract in contracts/ to wasm32-unknown-unknown, writes its metadata JSON next
 # to it, embeds its storage layout in the wasm (custom section `jjj-storage-layout`, see
 # crates/layout), and prints its name, size and code hash (blake2b-256, the hash the chain
-# stores it under; the second table, after the layout, is the final one). The work is `jjj contract build`; this script builds the jjj CLI first, so it runs on
-# a fresh checkout before anything else is built.
+# stores it under). The work is `jjj contract build`; this script builds the jjj CLI first, so
+# it runs on a fresh checkout before anything else is built.
 #
 # Reproducible: source paths are remapped, so the same source and toolchain give the same code
 # hash on any machine. Output: $JJJ_CONTRACTS_DIR (default target/contracts/).
@@ -20,8 +20,5 @@ if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unkno
   rustup target add wasm32-unknown-unknown
 fi
 
-cargo build --quiet --release -p jjj-cli -p jjj-layout-embed
+cargo build --quiet --release -p jjj-cli
 "$TARGET_DIR/release/jjj" contract build --manifest-path "$ROOT/Cargo.toml" "$@"
-# Each contract's storage layout (from its metadata) into its wasm, as the custom section
-# `jjj-storage-layout` the chain reads to check upgrades; prints the final sizes and code hashes.
-"$TARGET_DIR/release/jjj-layout-embed" "${JJJ_CONTRACTS_DIR:-$ROOT/target/contracts}"

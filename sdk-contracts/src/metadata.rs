@@ -21,7 +21,7 @@ pub struct ContractMetadata {
     /// has no such block.
     pub storage: Option<Vec<StorageSpec>>,
     /// The same layout SCALE-encoded (a `jjj_layout::StorageLayout`), hex: the bytes
-    /// `scripts/build-contracts.sh` embeds in the wasm as its `jjj-storage-layout` section.
+    /// `jjj contract build` embeds in the wasm as its `jjj-storage-layout` section.
     pub storage_layout: Option<String>,
     pub types: PortableRegistry,
     /// The storage layout, decoded.
