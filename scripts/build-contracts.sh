@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds every contract in contracts/ to wasm32-unknown-unknown, writes its metadata JSON next
-# to it, and prints its name, size and code hash (blake2b-256, the hash the chain stores it
-# under). The work is `jjj contract build`; this script builds the jjj CLI first, so it runs on
-# a fresh checkout before anything else is built.
+# to it, embeds its storage layout in the wasm (custom section `jjj-storage-layout`, see
+# crates/layout), and prints its name, size and code hash (blake2b-256, the hash the chain
+# stores it under). The work is `jjj contract build`; this script builds the jjj CLI first, so
+# it runs on a fresh checkout before anything else is built.
 #
 # Reproducible: source paths are remapped, so the same source and toolchain give the same code
 # hash on any machine. Output: $JJJ_CONTRACTS_DIR (default target/contracts/).

@@ -54,6 +54,8 @@ pub mod event;
 pub mod storage;
 
 #[cfg(not(target_arch = "wasm32"))]
+pub mod layout;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod metadata;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
@@ -94,6 +96,17 @@ pub mod __private {
     pub use parity_scale_codec::{Decode, Encode};
     #[cfg(not(target_arch = "wasm32"))]
     pub use scale_info::{meta_type, MetaType};
+
+    /// What `#[contract]` finds when its module has no `storage!` block: it glob-imports this
+    /// module, and the function a `storage!` block defines in the module shadows this one.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub mod no_storage_block {
+        /// No `storage!` block: no layout (the contract keeps no state, or declares it
+        /// elsewhere, which the layout cannot see).
+        pub fn __jjj_storage_items() -> Option<alloc::vec::Vec<crate::layout::StorageItemSpec>> {
+            None
+        }
+    }
 
     /// Decodes a message's arguments, refusing trailing bytes: a call built for another version
     /// of the contract must fail loudly, not run with half its input.

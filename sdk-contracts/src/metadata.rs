@@ -1,6 +1,8 @@
 //! Contract metadata: what tools need to encode a call from JSON and decode its output and
 //! events. Generated natively by `#[contract]` (`Contract::metadata()`), written next to the wasm
 //! by `scripts/build-contracts.sh`.
+use crate::layout::{ItemTypeIds, StorageItemSpec, StorageLayout};
+use parity_scale_codec::Encode;
 use scale_info::{form::PortableForm, MetaType, PortableRegistry, Registry};
 use serde::Serialize;
 
@@ -15,7 +17,34 @@ pub struct ContractMetadata {
     /// topic order after the name topic. Empty when the event type does not derive
     /// `ContractEvent` (a hand-written impl has no field list).
     pub event_topics: Vec<EventTopics>,
+    /// The storage items of the contract's `storage!` block, in order; `None` when its module
+    /// has no such block.
+    pub storage: Option<Vec<StorageSpec>>,
+    /// The same layout SCALE-encoded (a `jjj_layout::StorageLayout`), hex: the bytes
+    /// `jjj contract build` embeds in the wasm as its `jjj-storage-layout` section.
+    pub storage_layout: Option<String>,
     pub types: PortableRegistry,
+    /// The storage layout, decoded.
+    #[serde(skip)]
+    pub layout: Option<StorageLayout>,
+}
+
+/// One storage item, for people and tools.
+#[derive(Clone, Debug, Serialize)]
+pub struct StorageSpec {
+    /// The static's name, e.g. `BILLS`.
+    pub name: String,
+    /// Its namespace as text (non-printable bytes escaped as `\xNN`).
+    pub namespace: String,
+    /// `Item`, `Map`, `List` or `ListMap`.
+    pub kind: String,
+    /// Type ids (in `types`) of the key (maps only) and of the value (a list's element).
+    pub key: Option<u32>,
+    pub value: u32,
+    /// What the chain compares on an upgrade: the key's and value's SCALE shapes, written out
+    /// (`(u64, [u8; 32], enum { 0, 1 })`).
+    pub key_shape: Option<String>,
+    pub value_shape: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -56,6 +85,7 @@ pub struct MetadataBuilder {
     messages: Vec<MessageSpec>,
     events: Option<u32>,
     event_topics: Vec<EventTopics>,
+    storage: Option<(Vec<StorageItemSpec>, Vec<ItemTypeIds>)>,
 }
 
 impl MetadataBuilder {
@@ -67,6 +97,7 @@ impl MetadataBuilder {
             messages: vec![],
             events: None,
             event_topics: vec![],
+            storage: None,
         }
     }
     fn register(&mut self, ty: MetaType) -> u32 {
@@ -107,16 +138,43 @@ impl MetadataBuilder {
             .map(|s| EventTopics { name: s.name.into(), topics: s.topics.iter().map(|t| (*t).into()).collect() })
             .collect();
     }
+    /// The items of the contract's `storage!` block (`None`: it has none).
+    pub fn storage(&mut self, items: Option<Vec<StorageItemSpec>>) {
+        self.storage = items.map(|items| {
+            let ids = crate::layout::register(&mut self.registry, &items);
+            (items, ids)
+        });
+    }
     pub fn build(self) -> ContractMetadata {
         let types: PortableRegistry = self.registry.into();
         let _: Option<&scale_info::Type<PortableForm>> = types.resolve(0);
+        let layout = self.storage.as_ref().map(|(items, ids)| crate::layout::layout_in(&types, items, ids));
+        let storage = self.storage.as_ref().zip(layout.as_ref()).map(|((_, ids), layout)| {
+            layout
+                .items
+                .iter()
+                .zip(ids)
+                .map(|(item, (key, value))| StorageSpec {
+                    name: item.name.clone(),
+                    namespace: item.namespace_text(),
+                    kind: item.kind.to_string(),
+                    key: *key,
+                    value: *value,
+                    key_shape: item.key.as_ref().map(ToString::to_string),
+                    value_shape: item.value.to_string(),
+                })
+                .collect()
+        });
         ContractMetadata {
             name: self.name,
             constructors: self.constructors,
             messages: self.messages,
             events: self.events,
             event_topics: self.event_topics,
+            storage,
+            storage_layout: layout.as_ref().map(|l| crate::error::hex(&l.encode())),
             types,
+            layout,
         }
     }
 }

@@ -95,12 +95,28 @@ const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
 /// ```
 ///
 /// Each line becomes `static NAME: Type = Type::new(namespace);`. Put every item of the contract
-/// in one block: items declared elsewhere are not compared.
+/// in one block, in the module of its `#[contract]`: items declared elsewhere are not compared,
+/// and are missing from the contract's storage layout.
+///
+/// Natively, the block also records each item's name, namespace, kind and key/value types
+/// (a hidden `__jjj_storage_items()` in the module, so at most one block per module): they make
+/// `Contract::storage_layout()` and the `storage` part of the metadata, and the build embeds the
+/// layout in the wasm, where the chain checks that an upgrade keeps every item's type.
 #[macro_export]
 macro_rules! storage {
     ($($(#[$attr:meta])* $vis:vis static $name:ident : $ty:ty = $ns:literal ;)*) => {
         $($(#[$attr])* $vis static $name: $ty = <$ty>::new($ns);)*
         const _: () = $crate::storage::assert_distinct(&[$($crate::storage::namespace($ns)),*]);
+
+        /// The items of this module's `storage!` block, for its contract's storage layout.
+        #[cfg(not(target_arch = "wasm32"))]
+        #[doc(hidden)]
+        #[allow(dead_code)]
+        fn __jjj_storage_items() -> ::core::option::Option<$crate::__private::Vec<$crate::layout::StorageItemSpec>> {
+            ::core::option::Option::Some($crate::__private::Vec::from([
+                $($crate::layout::StorageItemSpec::of::<$ty>(::core::stringify!($name), $ns)),*
+            ]))
+        }
     };
 }
 

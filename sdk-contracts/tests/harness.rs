@@ -193,3 +193,11 @@ fn metadata_describes_messages() {
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// A contract whose storage is not in a `storage!` block has no recorded layout.
+#[test]
+fn no_storage_block_no_layout() {
+    assert_eq!(counter::Counter::storage_layout(), None);
+    let meta = counter::Counter::metadata();
+    assert!(meta.storage.is_none() && meta.storage_layout.is_none());
+}

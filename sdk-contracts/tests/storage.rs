@@ -134,3 +134,36 @@ fn a_missing_list_element_reverts_instead_of_shortening_the_list() {
     let err = env.call(&alice, &c, 0, msg::lines(0, 5)).unwrap_err();
     assert!(err.contains("element 1 of the list in storage namespace 0x6c6f67 is missing"), "{err}");
 }
+
+#[test]
+fn the_storage_block_is_the_contract_layout() {
+    use jjj_sdk::layout::{ItemKind, Primitive, Shape};
+    let layout = store::Store::storage_layout().expect("a storage! block");
+    let items: Vec<_> = layout.items.iter().map(|i| (i.name.as_str(), i.namespace.as_slice(), i.kind)).collect();
+    assert_eq!(
+        items,
+        [
+            ("FLAG", &b"flag"[..], ItemKind::Item),
+            ("SHORT", b"a", ItemKind::Map),
+            ("LONG", b"ab", ItemKind::Map),
+            ("LOG", b"log", ItemKind::List),
+            ("BY_KEY", b"by_key", ItemKind::ListMap),
+            ("BIG_KEYS", b"big", ItemKind::ListMap),
+        ]
+    );
+    assert_eq!(layout.items[0].key, None);
+    assert_eq!(layout.items[0].value, Shape::Primitive(Primitive::U8));
+    assert_eq!(layout.items[1].key.as_ref().map(ToString::to_string).as_deref(), Some("[u8; 2]"));
+    assert_eq!(layout.items[3].value, Shape::Primitive(Primitive::Str));
+    assert_eq!(layout.items[5].key.as_ref().map(ToString::to_string).as_deref(), Some("Vec<u8>"));
+    // The metadata carries it twice: readable, and encoded as the build embeds it.
+    let meta = store::Store::metadata();
+    assert_eq!(meta.layout.as_ref(), Some(&layout));
+    let storage = meta.storage.as_ref().expect("storage in the metadata");
+    assert_eq!((storage[4].name.as_str(), storage[4].kind.as_str()), ("BY_KEY", "ListMap"));
+    assert_eq!(storage[4].key_shape.as_deref(), Some("u32"));
+    let encoded = meta.storage_layout.as_deref().expect("encoded layout");
+    let bytes: Vec<u8> =
+        (0..encoded.len()).step_by(2).map(|i| u8::from_str_radix(&encoded[i..i + 2], 16).expect("hex")).collect();
+    assert_eq!(jjj_sdk::layout::decode_layout(&bytes), Ok(layout));
+}

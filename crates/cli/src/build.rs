@@ -73,11 +73,17 @@ pub fn build(req: BuildRequest) -> Result<(), String> {
     for c in &ws.contracts {
         let built = ws.target_dir.join("wasm32-unknown-unknown/contract").join(format!("{}.wasm", c.lib));
         let wasm = out.join(format!("{}.wasm", c.lib));
-        let code = std::fs::read(&built).map_err(|e| format!("cannot read {}: {e}", built.display()))?;
+        let mut code = std::fs::read(&built).map_err(|e| format!("cannot read {}: {e}", built.display()))?;
+        let metadata = out.join(format!("{}.json", c.lib));
+        let layout = embed_layout(&mut code, &metadata)?;
         std::fs::write(&wasm, &code).map_err(|e| format!("cannot write {}: {e}", wasm.display()))?;
         println!("{:<24} {:>9}  {}", c.package, code.len(), blake2_256(&code));
         println!("  wasm:     {}", wasm.display());
-        println!("  metadata: {}", out.join(format!("{}.json", c.lib)).display());
+        println!("  metadata: {}", metadata.display());
+        match layout {
+            Some(items) => println!("  storage:  {items} items, layout embedded ({})", jjj_layout::LAYOUT_SECTION),
+            None => println!("  storage:  no storage! block, so no layout: upgrades of it are not checked"),
+        }
         if code.len() as u64 > max_kib * 1024 {
             failures.push(format!("{} is {} bytes, over the limit of {max_kib} KiB", c.package, code.len()));
         }
@@ -89,6 +95,23 @@ pub fn build(req: BuildRequest) -> Result<(), String> {
         Ok(())
     } else {
         Err(failures.join("; "))
+    }
+}
+
+/// Appends the storage layout the metadata carries (`storage_layout`, SCALE hex) to `code` as
+/// the custom section the chain reads to check upgrades, and reads it back as the chain will.
+/// The number of storage items, or `None` for a contract without a `storage!` block.
+fn embed_layout(code: &mut Vec<u8>, metadata: &Path) -> Result<Option<usize>, String> {
+    let text = std::fs::read_to_string(metadata).map_err(|e| format!("cannot read {}: {e}", metadata.display()))?;
+    let meta: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", metadata.display()))?;
+    let Some(encoded) = meta["storage_layout"].as_str() else { return Ok(None) };
+    let bytes = hex::decode(encoded.trim_start_matches("0x"))
+        .map_err(|e| format!("{}: storage_layout is not hex: {e}", metadata.display()))?;
+    let layout = jjj_layout::decode_layout(&bytes).map_err(|e| format!("{}: {e}", metadata.display()))?;
+    jjj_layout::append_layout_section(code, &layout);
+    match jjj_layout::read_layout_section(code) {
+        Ok(Some(read)) if read == layout => Ok(Some(layout.items.len())),
+        other => Err(format!("{}: the embedded storage layout does not read back: {other:?}", metadata.display())),
     }
 }
 

@@ -424,6 +424,79 @@ fn an_upgrade_keeps_storage_and_the_registry_names_the_official_instance() {
     assert!(fails(&send(&mut chain, "bj-admin", bad)).contains("may only hold lowercase"));
 }
 
+/// Proposes `action` as bj-admin and returns the refusal.
+fn refused_proposal(chain: &mut TestChain, action: GovAction) -> String {
+    let spec = ProposalSpec { body: ProposalBody::Gov(action), expires_at: chain.height() + 5, memo: String::new() };
+    fails(&send(chain, "bj-admin", Call::Propose { spec, approvals: vec![] }))
+}
+
+#[test]
+fn an_upgrade_that_cannot_read_the_storage_is_refused_when_proposed_with_the_item_named() {
+    let mut chain = alliance();
+    let c = counter(&mut chain);
+    let v1 = contract_wasm("counter");
+    let layout = jjj_layout::read_layout_section(&v1).expect("readable").expect("the build embeds the layout");
+    assert_eq!(layout.items.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["COUNT", "OWNER"]);
+
+    // The same code claiming COUNT now holds a string: the stored u64 would not decode.
+    let mut changed = layout.clone();
+    changed.items[0].value = jjj_layout::Shape::Primitive(jjj_layout::Primitive::Str);
+    let mut bad = v1.clone();
+    jjj_layout::append_layout_section(&mut bad, &changed);
+    let r = send(&mut chain, "deployer", Call::UploadCode { code: bad });
+    let bad_hash: Hash = decode_output(&r).expect("upload");
+    let why = refused_proposal(&mut chain, GovAction::UpgradeContract { contract: c, code_hash: bad_hash });
+    assert!(why.contains("cannot read the contract's storage") && why.contains("COUNT"), "{why}");
+    assert!(!why.contains("OWNER"), "only the changed item is named: {why}");
+
+    // A new item and a renamed static over the same namespace are fine: nothing stored changes.
+    let mut grown = layout.clone();
+    grown.items[1].name = "ADMIN".into();
+    let mut extra = layout.items[0].clone();
+    extra.name = "LIMIT".into();
+    extra.namespace = b"limit".to_vec();
+    grown.items.push(extra);
+    let mut good = v1.clone();
+    jjj_layout::append_layout_section(&mut good, &grown);
+    let r = send(&mut chain, "deployer", Call::UploadCode { code: good });
+    let good_hash: Hash = decode_output(&r).expect("upload");
+    let st = pass(&mut chain, GovAction::UpgradeContract { contract: c, code_hash: good_hash });
+    assert!(matches!(st, ProposalStatus::Executed { .. }), "{st:?}");
+
+    // Code without a layout cannot take over code that has one.
+    let bare = contract_wasm_without_layout(&v1);
+    assert_eq!(jjj_layout::read_layout_section(&bare).expect("readable"), None);
+    let r = send(&mut chain, "deployer", Call::UploadCode { code: bare });
+    let bare_hash: Hash = decode_output(&r).expect("upload");
+    let why = refused_proposal(&mut chain, GovAction::UpgradeContract { contract: c, code_hash: bare_hash });
+    assert!(why.contains("carries no storage layout"), "{why}");
+}
+
+/// `wasm` with its custom sections dropped (walks the top-level sections: id, LEB128 size).
+fn contract_wasm_without_layout(wasm: &[u8]) -> Vec<u8> {
+    let mut out = wasm[..8].to_vec();
+    let mut pos = 8;
+    while pos < wasm.len() {
+        let id = wasm[pos];
+        let (mut size, mut shift, mut p) = (0usize, 0, pos + 1);
+        loop {
+            let b = wasm[p];
+            size |= usize::from(b & 0x7f) << shift;
+            shift += 7;
+            p += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        let end = p + size;
+        if id != 0 {
+            out.extend_from_slice(&wasm[pos..end]);
+        }
+        pos = end;
+    }
+    out
+}
+
 #[test]
 fn the_genesis_builder_is_deterministic_and_refuses_nonsense() {
     let spec = GenesisSpec::dev(&[(k("a").id, 5), (k("b").id, 7)]);

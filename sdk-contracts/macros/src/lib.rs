@@ -12,7 +12,8 @@
 //! arguments, refuse value sent to non-payable methods, run the method and set its SCALE-encoded
 //! output or revert with its error's text; a `msg` module with one function per method that
 //! encodes a call; and natively `Contract::ENTRY` (for `jjj_sdk::testing::TestEnv`),
-//! `Contract::metadata()` and the free function `__jjj_contract_metadata()` (the same metadata
+//! `Contract::metadata()`, `Contract::storage_layout()` (from the module's `storage!` block) and
+//! the free function `__jjj_contract_metadata()` (the same metadata
 //! under a fixed name, for `jjj contract build`).
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
@@ -283,15 +284,31 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
                 call: __jjj_call,
             };
 
-            /// Messages, argument and output types, events: what tools need to talk to it.
+            /// Messages, argument and output types, events, storage: what tools need to talk
+            /// to it.
             #[cfg(not(target_arch = "wasm32"))]
             pub fn metadata() -> ::jjj_sdk::metadata::ContractMetadata {
                 let mut b = ::jjj_sdk::metadata::MetadataBuilder::new(#contract_name);
                 #(#meta_entries)*
                 #events_meta
+                b.storage(__jjj_storage_items());
                 b.build()
             }
+
+            /// The storage items of this module's `storage!` block, by name, namespace, kind and
+            /// key/value shapes: what the chain compares when the contract is upgraded. `None`
+            /// when the module has no `storage!` block.
+            #[cfg(not(target_arch = "wasm32"))]
+            pub fn storage_layout() -> ::core::option::Option<::jjj_sdk::layout::StorageLayout> {
+                __jjj_storage_items().map(|items| ::jjj_sdk::layout::layout_of(&items))
+            }
         }
+
+        // The `storage!` block of this module defines `__jjj_storage_items`, which shadows this
+        // glob import's; without a block, the contract has no recorded layout.
+        #[cfg(not(target_arch = "wasm32"))]
+        #[allow(unused_imports)]
+        use ::jjj_sdk::__private::no_storage_block::*;
 
         /// The metadata under a fixed name, for `jjj contract build`'s generated metadata
         /// binary (which cannot know the contract's type name).
