@@ -60,15 +60,18 @@ balance() { jjj account "$(id "$1")" | sed -n 's/.*"balance": \([0-9]*\).*/\1/p'
 
 START_MS=$(date +%s%3N)
 say "deploying the contracts"
-ADMIN=$(id admin)
-BILLS=$(deploy utility_bills "[\"$ADMIN\"]")
-WASTE=$(deploy waste_disposal "[\"$ADMIN\", 500]")
+BILLS=$(deploy utility_bills "[]")
+WASTE=$(deploy waste_disposal "[500]")
 DEALS=$(deploy ecommerce_agreement "[]")
 echo "  utility-bills $BILLS"; echo "  waste-disposal $WASTE"; echo "  ecommerce-agreement $DEALS"
 
 say "utility bills: a Beijing water company and a Tianjin grid company bill residents of Hebei and Beijing"
-call admin "$BILLS" utility_bills register_provider "[\"$(id beijing-water)\", \"北京自来水集团\", \"Beijing\", [\"Water\"], 5]" >/dev/null
-call admin "$BILLS" utility_bills register_provider "[\"$(id tianjin-grid)\", \"国网天津电力\", \"Tianjin\", [\"Electricity\"], 10]" >/dev/null
+# The contracts have no admin: the alliance's roles say who is a utility. The two companies the
+# members registered as utility-provider sign up themselves; a factory posing as a water
+# company cannot.
+call beijing-water "$BILLS" utility_bills register_provider "[\"$(id beijing-water)\", \"北京自来水集团\", \"Beijing\", [\"Water\"], 5]" >/dev/null
+call tianjin-grid "$BILLS" utility_bills register_provider "[\"$(id tianjin-grid)\", \"国网天津电力\", \"Tianjin\", [\"Electricity\"], 10]" >/dev/null
+refused beijing-factory "$BILLS" utility_bills register_provider "[\"$(id beijing-factory)\", \"北京自来水(冒名)\", \"Beijing\", [\"Water\"], 5]"
 DUE=$(( $(date +%s%3N) + 30 * 86400000 ))
 B1=$(call beijing-water "$BILLS" utility_bills issue_bill "[\"$(id hebei-resident)\", \"Water\", 12345, \"2026-10\", $DUE]")
 B2=$(call tianjin-grid "$BILLS" utility_bills issue_bill "[\"$(id beijing-resident)\", \"Electricity\", 20000, \"2026-10\", $DUE]")
@@ -82,10 +85,10 @@ WATER=$(balance beijing-water); GRID=$(balance tianjin-grid); BJR=$(balance beij
 BILLS_OK="2 bills paid across regions (water 123.45 yuan to Beijing from Hebei; power 200.00 yuan to Tianjin, 50.00 yuan overpayment refunded); underpayment and double payment refused"
 
 say "waste disposal: a manifest (联单) from a Beijing factory to a Hebei facility"
-call admin "$WASTE" waste_disposal register_agency "[\"Beijing\", \"$(id beijing-agency)\"]" >/dev/null
-call admin "$WASTE" waste_disposal register_agency "[\"Hebei\", \"$(id hebei-agency)\"]" >/dev/null
-call admin "$WASTE" waste_disposal register_transporter "[\"$(id jinghua-transport)\", \"京华运输\"]" >/dev/null
-call admin "$WASTE" waste_disposal register_facility "[\"$(id langfang-facility)\", \"廊坊处置中心\", \"Hebei\"]" >/dev/null
+call beijing-agency "$WASTE" waste_disposal register_agency "[\"Beijing\", \"$(id beijing-agency)\"]" >/dev/null
+call hebei-agency "$WASTE" waste_disposal register_agency "[\"Hebei\", \"$(id hebei-agency)\"]" >/dev/null
+call jinghua-transport "$WASTE" waste_disposal register_transporter "[\"$(id jinghua-transport)\", \"京华运输\"]" >/dev/null
+call langfang-facility "$WASTE" waste_disposal register_facility "[\"$(id langfang-facility)\", \"廊坊处置中心\", \"Hebei\"]" >/dev/null
 M=$(call beijing-factory "$WASTE" waste_disposal create_manifest "[\"Industrial\", 1000, \"Beijing\", \"Hebei\", \"$(id jinghua-transport)\", \"$(id langfang-facility)\", 3000]" 100000)
 refused jinghua-transport "$WASTE" waste_disposal confirm_pickup "[$M]"
 call hebei-agency "$WASTE" waste_disposal approve "[$M]" >/dev/null

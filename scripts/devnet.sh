@@ -42,7 +42,7 @@ if [ ! -f "$DIR/validator-1.toml" ]; then
     --account admin=0@beijing+deployer --account beijing-water=0@beijing+utility-provider \
     --account tianjin-grid=0@tianjin+utility-provider \
     --account hebei-resident=500000@hebei+resident --account beijing-resident=500000@beijing+resident \
-    --account bank=100000000000@tianjin+bank --account beijing-factory=2000000@beijing \
+    --account bank=100000000000@tianjin+bank,deployer,registrar --account beijing-factory=2000000@beijing \
     --account jinghua-transport=0@beijing+transporter --account langfang-facility=0@hebei+facility \
     --account beijing-agency=0@beijing+environment-agency --account hebei-agency=0@hebei+environment-agency \
     --account tianjin-buyer=5000000@tianjin --account hebei-seller=0@hebei \

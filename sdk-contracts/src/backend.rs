@@ -2,6 +2,7 @@
 //! `jjj_abi::sys`, natively through the mock host of [`crate::testing`]. Everything else in the
 //! SDK calls these functions, so contract code is the same in both worlds.
 use crate::{AccountId, Hash};
+use alloc::string::String;
 use alloc::vec::Vec;
 use jjj_abi::ReturnCode;
 
@@ -122,6 +123,13 @@ mod imp {
     pub fn gas_left() -> u64 {
         unsafe { sys::gas_left() }
     }
+    pub fn has_role(account: &AccountId, role: &str) -> bool {
+        unsafe { sys::has_role(ptr(account.0.as_ptr()), ptr(role.as_ptr()), role.len() as u32) == 1 }
+    }
+    pub fn member_of(account: &AccountId) -> Option<String> {
+        let bytes = read_with(32, |p, c| unsafe { sys::member_of(ptr(account.0.as_ptr()), p, c) })?;
+        String::from_utf8(bytes).ok()
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -213,5 +221,11 @@ mod imp {
     }
     pub fn gas_left() -> u64 {
         u64::MAX
+    }
+    pub fn has_role(account: &AccountId, role: &str) -> bool {
+        with_host(|h| h.has_role(account, role))
+    }
+    pub fn member_of(account: &AccountId) -> Option<String> {
+        with_host(|h| h.member_of(account))
     }
 }

@@ -38,6 +38,32 @@ pub fn transfer(to: &AccountId, amount: u64) -> Result<()> {
     }
 }
 
+/// Whether `account` holds `role` in the alliance's registry and may act (registered by a
+/// member, neither it nor its member suspended, not frozen). Roles are granted by governance or
+/// by the account's member, never by a contract: use this instead of an admin list of your own.
+/// The built-in names are in the `roles` module (`roles::UTILITY_PROVIDER`…).
+pub fn has_role(account: &AccountId, role: &str) -> bool {
+    backend::has_role(account, role)
+}
+
+/// The id of the member organisation (`beijing`, `tianjin`…) that registered `account`, or
+/// `None` for an account no member registered.
+pub fn member_of(account: &AccountId) -> Option<alloc::string::String> {
+    backend::member_of(account)
+}
+
+/// Whether the caller may act for `account` in the alliance's eyes: it is `account` itself, or
+/// it holds the `member-admin` role of the member that registered `account`. What a contract
+/// checks instead of an admin of its own before registering someone in a role.
+pub fn caller_acts_for(account: &AccountId) -> bool {
+    let caller = caller();
+    if caller == *account {
+        return true;
+    }
+    has_role(&caller, crate::roles::MEMBER_ADMIN)
+        && member_of(account).is_some_and(|member| member_of(&caller).as_ref() == Some(&member))
+}
+
 /// Height of the block being executed.
 pub fn block_height() -> u64 {
     backend::block_height()

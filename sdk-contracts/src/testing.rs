@@ -77,6 +77,8 @@ pub struct Host {
     pub block_time: u64,
     pub debug: Vec<String>,
     deployed: u64,
+    /// The alliance's registry as contracts see it: account → (member, roles it may use).
+    registry: BTreeMap<AccountId, (String, Vec<String>)>,
 }
 
 thread_local! {
@@ -116,6 +118,12 @@ fn quiet_reverts() {
 }
 
 impl Host {
+    pub fn has_role(&self, account: &AccountId, role: &str) -> bool {
+        self.registry.get(account).is_some_and(|(_, roles)| roles.iter().any(|r| r == role))
+    }
+    pub fn member_of(&self, account: &AccountId) -> Option<String> {
+        self.registry.get(account).map(|(member, _)| member.clone())
+    }
     pub fn frame(&self) -> &Frame {
         match self.frames.last() {
             Some(f) => f,
@@ -291,6 +299,17 @@ impl TestEnv {
     /// A deterministic account for a name ("alice", "beijing-water"…).
     pub fn account(name: &str) -> AccountId {
         AccountId(blake2_256(name.as_bytes()))
+    }
+
+    /// Registers `account` as the alliance would: by `member`, with `roles` (what
+    /// `env::member_of` and `env::has_role` answer). Registering again replaces both.
+    pub fn register(&self, account: &AccountId, member: &str, roles: &[&str]) {
+        let roles = roles.iter().map(|r| r.to_string()).collect();
+        with_host(|h| h.registry.insert(*account, (member.to_string(), roles)));
+    }
+    /// Takes `account` out of the registry (as a suspension or revocation would for `has_role`).
+    pub fn unregister(&self, account: &AccountId) {
+        with_host(|h| h.registry.remove(account));
     }
 
     pub fn set_balance(&self, account: &AccountId, fen: u64) {

@@ -17,9 +17,14 @@ pub fn resident_name(i: usize) -> String {
     format!("bills-resident-{i}")
 }
 
-/// The genesis accounts the load needs: the admin (deployer), the provider and `residents`.
+/// The genesis accounts the load needs: the admin (deployer, and member-admin of Beijing, so
+/// it registers the provider with the contract), the provider (a utility provider of Beijing)
+/// and `residents`.
 pub fn genesis_accounts(residents: usize) -> Vec<(String, u64)> {
-    let mut v = vec![(ADMIN.to_string(), 1_000_000), (PROVIDER.to_string(), 1)];
+    let mut v = vec![
+        (format!("{ADMIN}@beijing+deployer,member-admin"), 1_000_000),
+        (format!("{PROVIDER}@beijing+utility-provider"), 1),
+    ];
     v.extend((0..residents).map(|i| (resident_name(i), 1_000_000_000_000)));
     v
 }
@@ -57,8 +62,8 @@ async fn submit_and_wait(rpc: &Rpc, network: &str, stx: &SignedTransaction) -> R
 }
 
 impl Bills {
-    /// Uploads and instantiates utility-bills (admin: [`ADMIN`]) and registers [`PROVIDER`] as a
-    /// water provider, through `rpc`.
+    /// Uploads and instantiates utility-bills as [`ADMIN`], which then registers [`PROVIDER`]
+    /// (as an admin of its member) as a water provider, through `rpc`.
     pub async fn deploy(rpc: &Rpc, network: &str, residents: usize) -> Result<Bills, String> {
         let dir = contracts_dir();
         let wasm = std::fs::read(dir.join("utility_bills.wasm"))
@@ -73,8 +78,7 @@ impl Bills {
         };
         let code_hash = blake2_256(&wasm);
         submit_and_wait(rpc, network, &sign(0, 100_000_000, Call::UploadCode { code: wasm })).await?;
-        let input = jjj_transcode::encode_constructor(&meta, "new", &json!([admin.account().to_string()]))
-            .map_err(|e| format!("new: {e}"))?;
+        let input = jjj_transcode::encode_constructor(&meta, "new", &json!([])).map_err(|e| format!("new: {e}"))?;
         let r = submit_and_wait(rpc, network, &sign(1, 50_000_000, Call::Instantiate { code_hash, input, value: 0 }))
             .await?;
         let out = unhex(&r.output).map_err(|e| format!("instantiate output: {e}"))?;

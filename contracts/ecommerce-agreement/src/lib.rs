@@ -300,6 +300,11 @@ impl EcommerceAgreement {
         ensure!(parties.contains(&buyer), "the buyer {buyer} is not among the parties");
         ensure!(parties.contains(&seller), "the seller {seller} is not among the parties");
         ensure!(!parties.contains(&arbitrator), "the arbitrator {arbitrator} must not be a party");
+        ensure!(
+            env::has_role(&arbitrator, roles::ARBITRATOR),
+            "{arbitrator} is not an arbitrator the alliance registered (it lacks the role {})",
+            roles::ARBITRATOR
+        );
         ensure!(sign_deadline > now, "the signing deadline {sign_deadline} is not in the future (now {now})");
         ensure!(!milestones.is_empty(), "an agreement needs at least one milestone");
         ensure!(
@@ -488,6 +493,11 @@ impl EcommerceAgreement {
         let caller = env::caller();
         let mut a = load(id)?;
         ensure!(caller == a.arbitrator, "only the arbitrator of agreement {id} may resolve its disputes");
+        ensure!(
+            env::has_role(&caller, roles::ARBITRATOR),
+            "the arbitrator of agreement {id} no longer holds the alliance's role {}",
+            roles::ARBITRATOR
+        );
         let i = active_milestone(&a, milestone_index)?;
         let m = &mut a.milestones[i];
         ensure!(

@@ -42,6 +42,8 @@ fn world() -> World {
     for a in [w.buyer, w.seller, w.logistics, w.arbitrator, w.outsider] {
         w.env.set_balance(&a, START);
     }
+    // The arbitration commission is one the alliance registered as an arbitrator.
+    w.env.register(&w.arbitrator, "beijing", &[roles::ARBITRATOR]);
     w
 }
 
@@ -752,4 +754,22 @@ fn the_largest_agreement_fits_in_storage_output_and_events() {
     assert_eq!(w.bal(&w.seller), START + 16 * 500);
     assert_eq!(w.bal(&w.buyer), START - 16 * 500);
     assert_eq!(w.bal(&w.c), 0);
+}
+
+#[test]
+fn only_an_arbitrator_the_alliance_registered_may_be_named_and_decide() {
+    let w = world();
+    // The buyer's friend is no arbitration commission.
+    let now = w.env.block_time();
+    let input = msg::propose(canonical(), w.parties(), w.buyer, w.seller, w.outsider, milestones(now), now + 3 * DAY);
+    let err = w.env.call(&w.seller, &w.c, 0, input).unwrap_err();
+    assert_contains(&err, "is not an arbitrator the alliance registered (it lacks the role arbitrator)");
+    // A commission whose role the alliance withdrew can no longer decide the disputes it holds.
+    let id = w.active();
+    w.env.call(&w.buyer, &w.c, 0, msg::open_dispute(id, 0, "短少".into())).expect("dispute");
+    w.env.register(&w.arbitrator, "beijing", &[]);
+    assert_contains(
+        &w.err(&w.arbitrator, 0, msg::resolve_dispute(id, 0, 1)),
+        "no longer holds the alliance's role arbitrator",
+    );
 }

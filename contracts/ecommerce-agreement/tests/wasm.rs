@@ -39,6 +39,7 @@ fn world() -> World {
     let seller = chain.account("seller-beijing-factory", FUNDS);
     let logistics = chain.account("logistics-hebei", FUNDS);
     let arbitrator = chain.account("arbitrator-commission", FUNDS);
+    chain.set_roles(&arbitrator.id, &["arbitrator"]);
     let outsider = chain.account("outsider", FUNDS);
     let code = chain.upload(&deployer, &contract_wasm("ecommerce_agreement")).expect("upload");
     let c = chain.instantiate(&deployer, code, 0, msg::new()).expect("instantiate");

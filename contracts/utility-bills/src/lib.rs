@@ -1,8 +1,10 @@
 //! # utility-bills: utility bills across Beijing, Tianjin and Hebei (京津冀)
 //!
-//! The admin registers utility **providers** (water, electricity, gas, heating, waste fee), each
-//! with its region, the kinds of utility it supplies and its late-fee rate. A provider issues
-//! **bills** to resident accounts (amount in fen, billing period, due date); the resident pays
+//! Utility **providers** (water, electricity, gas, heating, waste fee) register here with their
+//! region, the kinds of utility they supply and their late-fee rate — but only accounts the
+//! alliance registered with the `utility-provider` role: an official Beijing water company is
+//! one a member of the alliance vouched for, not one a contract admin typed in (there is no
+//! contract admin). A provider issues **bills** to resident accounts (amount in fen, billing period, due date); the resident pays
 //! a bill by calling [`UtilityBills::pay`] with the amount due attached. The money goes straight
 //! from the contract to the provider in the same call: the contract keeps no balance.
 //!
@@ -10,9 +12,10 @@
 //! way a Beijing resident does. The region is the provider's, for display and filtering.
 //!
 //! ## Rules
-//! - Only the admin registers providers, activates or deactivates them, and hands over the
-//!   admin role. A deactivated provider issues no new bills; its bills already issued stay
-//!   payable, to it.
+//! - A provider is registered, activated or deactivated by itself or by a `member-admin` of
+//!   the member that registered it, and must hold the alliance's `utility-provider` role to be
+//!   registered and to issue bills (a role the alliance revokes stops its billing at once). A
+//!   deactivated provider issues no new bills; its bills already issued stay payable, to it.
 //! - Only an active provider that supplies `kind` may issue a bill of that kind; `amount > 0`;
 //!   `period` is 1..=64 bytes; `due` is strictly after the current block time; a provider does
 //!   not bill itself.
@@ -72,6 +75,8 @@ pub struct Provider {
     pub account: AccountId,
     pub name: String,
     pub region: Region,
+    /// The alliance member that registered the account (`beijing`, `tianjin`…).
+    pub member: String,
     /// The kinds of utility it may bill.
     pub kinds: Vec<UtilityKind>,
     /// Late fee in basis points of a bill's amount per day overdue (fixed into each bill at issue).
@@ -169,9 +174,10 @@ pub enum UtilityEvent {
 /// Why a call was refused. Its `Display` text is the revert reason in the receipt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BillError {
-    NotConstructed,
-    /// The caller is not the admin; says what it tried.
-    NotAdmin(&'static str),
+    /// The caller neither is the provider nor an admin of its member; says what it tried.
+    NotForCaller(&'static str),
+    /// The account lacks the alliance's `utility-provider` role.
+    NotAUtility(AccountId),
     NoSuchBill(u64),
     NotAProvider(AccountId),
     AlreadyAProvider(AccountId),
@@ -215,8 +221,14 @@ impl core::fmt::Display for BillError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         use BillError::*;
         match self {
-            NotConstructed => f.write_str("the contract has no admin: it was not constructed"),
-            NotAdmin(action) => write!(f, "only the admin may {action}"),
+            NotForCaller(action) => {
+                write!(f, "only the provider itself or a member-admin of its member may {action}")
+            }
+            NotAUtility(a) => write!(
+                f,
+                "{a} is not registered by the alliance as a utility provider (it lacks the role {})",
+                roles::UTILITY_PROVIDER
+            ),
             NoSuchBill(id) => write!(f, "there is no bill {id}"),
             NotAProvider(a) => write!(f, "{a} is not a registered provider"),
             AlreadyAProvider(a) => write!(f, "{a} is already a registered provider"),
@@ -264,7 +276,6 @@ impl From<Error> for BillError {
 pub type BillResult<T> = core::result::Result<T, BillError>;
 
 jjj_sdk::storage! {
-    static ADMIN: Item<AccountId> = b"admin";
     /// The last bill id issued (ids start at 1).
     static LAST_BILL: Item<u64> = b"last_bill";
     static BILLS: Map<u64, Bill> = b"bills";
@@ -277,12 +288,8 @@ jjj_sdk::storage! {
     static RECEIPTS: ListMap<AccountId, PaymentReceipt> = b"receipts";
 }
 
-fn admin() -> BillResult<AccountId> {
-    ADMIN.get().ok_or(BillError::NotConstructed)
-}
-
-fn only_admin(action: &'static str) -> BillResult<()> {
-    ensure!(env::caller() == admin()?, BillError::NotAdmin(action));
+fn acting_for(provider: &AccountId, action: &'static str) -> BillResult<()> {
+    ensure!(env::caller_acts_for(provider), BillError::NotForCaller(action));
     Ok(())
 }
 
@@ -319,16 +326,16 @@ pub struct UtilityBills;
 
 #[jjj_sdk::contract(events = UtilityEvent)]
 impl UtilityBills {
-    /// Creates the contract with `admin` as the account that registers providers.
+    /// Creates the contract. It has no admin: who may be a provider is the alliance's call.
     #[constructor]
     #[allow(clippy::new_ret_no_self)]
-    pub fn new(admin: AccountId) -> BillResult<()> {
-        ADMIN.set(&admin);
+    pub fn new() -> BillResult<()> {
         LAST_BILL.set(&0);
         Ok(())
     }
 
-    /// Admin only: registers `provider` (an account not yet registered) with its display
+    /// By the provider itself or a member-admin of its member: registers `provider` (an account
+    /// the alliance gave the `utility-provider` role, not yet registered here) with its display
     /// `name` (1..=128 bytes), `region`, the utility `kinds` it supplies (at least one, no
     /// repeats) and its late-fee rate in basis points of the bill per day overdue
     /// (at most 10_000; the total late fee is capped at 100% of the bill).
@@ -340,7 +347,8 @@ impl UtilityBills {
         kinds: Vec<UtilityKind>,
         late_fee_bps_per_day: u32,
     ) -> BillResult<()> {
-        only_admin("register providers")?;
+        acting_for(&provider, "register it")?;
+        ensure!(env::has_role(&provider, roles::UTILITY_PROVIDER), BillError::NotAUtility(provider));
         ensure!(!PROVIDERS.contains(&provider), BillError::AlreadyAProvider(provider));
         ensure!(!name.is_empty(), BillError::EmptyName);
         ensure!(name.len() <= MAX_NAME_LEN, BillError::NameTooLong(name.len()));
@@ -356,6 +364,7 @@ impl UtilityBills {
                 account: provider,
                 name,
                 region,
+                member: env::member_of(&provider).unwrap_or_default(),
                 kinds,
                 late_fee_bps_per_day,
                 active: true,
@@ -365,22 +374,14 @@ impl UtilityBills {
         Ok(())
     }
 
-    /// Admin only: activates or deactivates a provider. A deactivated provider cannot issue
-    /// bills; the bills it already issued stay payable to it.
+    /// By the provider itself or a member-admin of its member: activates or deactivates it. A
+    /// deactivated provider cannot issue bills; the bills it already issued stay payable to it.
     #[message]
     pub fn set_provider_active(provider: AccountId, active: bool) -> BillResult<()> {
-        only_admin("activate or deactivate providers")?;
+        acting_for(&provider, "activate or deactivate it")?;
         let mut p = load_provider(&provider)?;
         p.active = active;
         PROVIDERS.set(&provider, &p);
-        Ok(())
-    }
-
-    /// Admin only: hands the admin role to `new_admin`.
-    #[message]
-    pub fn transfer_admin(new_admin: AccountId) -> BillResult<()> {
-        only_admin("hand over the admin role")?;
-        ADMIN.set(&new_admin);
         Ok(())
     }
 
@@ -398,6 +399,7 @@ impl UtilityBills {
         let caller = env::caller();
         let provider = PROVIDERS.get(&caller).ok_or(BillError::NotAnIssuer(caller))?;
         ensure!(provider.active, BillError::ProviderInactive(provider.name));
+        ensure!(env::has_role(&caller, roles::UTILITY_PROVIDER), BillError::NotAUtility(caller));
         ensure!(provider.kinds.contains(&kind), BillError::KindNotSupplied { provider: provider.name, kind });
         ensure!(resident != caller, BillError::BillsItself);
         ensure!(amount > 0, BillError::ZeroAmount);
@@ -524,11 +526,5 @@ impl UtilityBills {
     #[message(query)]
     pub fn providers() -> BillResult<Vec<Provider>> {
         PROVIDER_LIST.iter().map(|account| load_provider(&account)).collect()
-    }
-
-    /// The admin account.
-    #[message(query)]
-    pub fn admin() -> BillResult<AccountId> {
-        admin()
     }
 }

@@ -28,16 +28,19 @@ fn story() -> Story {
     let beijing_resident = chain.account("resident-chaoyang", FUNDS);
     let stranger = chain.account("stranger", FUNDS);
     let code = chain.upload(&admin, &contract_wasm("utility_bills")).expect("upload");
-    let c = chain.instantiate(&admin, code, 0, msg::new(admin.id)).expect("instantiate");
+    let c = chain.instantiate(&admin, code, 0, msg::new()).expect("instantiate");
+    // The alliance made the two companies utility providers; each registers itself.
+    chain.set_roles(&bj_water.id, &["utility-provider"]);
+    chain.set_roles(&tj_grid.id, &["utility-provider"]);
     let r = chain.call(
-        &admin,
+        &bj_water,
         &c,
         0,
         msg::register_provider(bj_water.id, "北京市自来水集团".into(), Region::Beijing, vec![UtilityKind::Water], 30),
     );
     assert!(r.is_success(), "{:?}", r.reason());
     let r = chain.call(
-        &admin,
+        &tj_grid,
         &c,
         0,
         msg::register_provider(
@@ -233,14 +236,14 @@ fn forbidden_issuing_on_chain() {
         msg::issue_bill(s.beijing_resident.id, UtilityKind::Gas, 100, "2026-01".into(), due),
     );
     assert!(reason.contains("does not supply gas"), "{reason}");
-    // Registration is the admin's.
+    // Only accounts the alliance made utility providers may register, even for themselves.
     let reason = s.chain.call_err(
         &s.stranger,
         &c,
         0,
         msg::register_provider(s.stranger.id, "fake".into(), Region::Hebei, vec![UtilityKind::Gas], 0),
     );
-    assert!(reason.contains("only the admin may register providers"), "{reason}");
+    assert!(reason.contains("lacks the role utility-provider"), "{reason}");
     // Value sent to a non-payable message is refused and stays with the sender.
     let before = s.bal(&s.bj_water.id);
     let r = s.chain.call(

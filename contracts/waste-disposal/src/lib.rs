@@ -22,9 +22,13 @@
 //! Before pickup the generator may cancel, which refunds the fee. Every step is recorded in the
 //! manifest's history (`history(id)`): what happened, by whom, when, with a note.
 //!
-//! The admin registers the roles: one environment agency per region (re-registering replaces
-//! it), transporters and facilities (re-registering updates name/region; manifests already
-//! created keep the parties they named).
+//! Who may take part is the alliance's call, not a contract admin's (there is none): an
+//! account registers here as its region's environment agency, a transporter or a facility only
+//! if the alliance gave it that role (`environment-agency`, `transporter`, `facility`), and only
+//! by itself or through a `member-admin` of its member. One agency per region (re-registering
+//! replaces it); re-registering a transporter or facility updates its name/region; manifests
+//! already created keep the parties they named. A manifest names only a transporter and a
+//! facility that still hold their roles; the tolerance is set by an environment agency.
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 extern crate alloc;
@@ -271,7 +275,6 @@ pub enum WasteEvent {
 // ---------------------------------------------------------------- storage
 
 jjj_sdk::storage! {
-    static ADMIN: Item<AccountId> = b"admin";
     static TOLERANCE_BPS: Item<u32> = b"tolerance";
     static NEXT_ID: Item<u64> = b"next_id";
     static AGENCIES: Map<Region, AccountId> = b"agency";
@@ -289,9 +292,16 @@ jjj_sdk::storage! {
 
 // ---------------------------------------------------------------- helpers
 
-fn admin_only(what: &str) -> Result<()> {
-    let admin = ADMIN.get().ok_or_else(|| Error::new("the contract has no admin"))?;
-    ensure!(env::caller() == admin, "only the admin may {}", what);
+/// The caller acts for `account` (itself, or a member-admin of its member) and the alliance
+/// gave `account` the role `role`.
+fn may_register(account: &AccountId, role: &str, what: &str) -> Result<()> {
+    ensure!(
+        env::caller_acts_for(account),
+        "only {} itself or a member-admin of its member may register it as {}",
+        account,
+        what
+    );
+    ensure!(env::has_role(account, role), "{} lacks the alliance's role {}, so it cannot be {}", account, role, what);
     Ok(())
 }
 
@@ -367,51 +377,59 @@ pub struct WasteDisposal;
 
 #[jjj_sdk::contract(events = WasteEvent)]
 impl WasteDisposal {
-    /// Sets the admin (who registers agencies, transporters and facilities) and the weight
-    /// tolerance at receipt, in basis points of the declared weight (500 = 5 %, at most 10 000).
+    /// Sets the weight tolerance at receipt, in basis points of the declared weight (500 = 5 %,
+    /// at most 10 000). There is no admin: the alliance's roles say who takes part.
     #[constructor]
     #[allow(clippy::new_ret_no_self)]
-    pub fn new(admin: AccountId, tolerance_bps: u32) -> Result<()> {
+    pub fn new(tolerance_bps: u32) -> Result<()> {
         check_tolerance(tolerance_bps)?;
-        ADMIN.set(&admin);
         TOLERANCE_BPS.set(&tolerance_bps);
         NEXT_ID.set(&1);
         Ok(())
     }
 
-    /// Admin: makes `account` the environment agency of `region` (replacing any previous one).
+    /// Makes `account` (role `environment-agency`; by itself or a member-admin of its member)
+    /// the environment agency of `region`, replacing any previous one.
     #[message]
     pub fn register_agency(region: Region, account: AccountId) -> Result<()> {
-        admin_only("register an environment agency")?;
+        may_register(&account, roles::ENVIRONMENT_AGENCY, "an environment agency")?;
         AGENCIES.set(&region, &account);
         env::emit(&WasteEvent::AgencyRegistered { region, agency: account });
         Ok(())
     }
 
-    /// Admin: registers (or renames) a licensed transporter.
+    /// Registers (or renames) a licensed transporter: `account` holds the role `transporter`;
+    /// by itself or a member-admin of its member.
     #[message]
     pub fn register_transporter(account: AccountId, name: String) -> Result<()> {
-        admin_only("register a transporter")?;
+        may_register(&account, roles::TRANSPORTER, "a transporter")?;
         check_name(&name)?;
         TRANSPORTERS.set(&account, &Transporter { name: name.clone() });
         env::emit(&WasteEvent::TransporterRegistered { transporter: account, name });
         Ok(())
     }
 
-    /// Admin: registers (or updates) a licensed disposal facility located in `region`.
+    /// Registers (or updates) a licensed disposal facility located in `region`: `account`
+    /// holds the role `facility`; by itself or a member-admin of its member.
     #[message]
     pub fn register_facility(account: AccountId, name: String, region: Region) -> Result<()> {
-        admin_only("register a facility")?;
+        may_register(&account, roles::FACILITY, "a facility")?;
         check_name(&name)?;
         FACILITIES.set(&account, &Facility { name: name.clone(), region });
         env::emit(&WasteEvent::FacilityRegistered { facility: account, name, region });
         Ok(())
     }
 
-    /// Admin: changes the weight tolerance (basis points, at most 10 000) for future receipts.
+    /// An environment agency (role `environment-agency`): changes the weight tolerance (basis
+    /// points, at most 10 000) for future receipts.
     #[message]
     pub fn set_tolerance(tolerance_bps: u32) -> Result<()> {
-        admin_only("change the tolerance")?;
+        let caller = env::caller();
+        ensure!(
+            env::has_role(&caller, roles::ENVIRONMENT_AGENCY),
+            "only an environment agency may change the tolerance; {} is not one",
+            caller
+        );
         check_tolerance(tolerance_bps)?;
         TOLERANCE_BPS.set(&tolerance_bps);
         env::emit(&WasteEvent::ToleranceChanged { tolerance_bps });
@@ -446,6 +464,19 @@ impl WasteDisposal {
         let f = FACILITIES
             .get(&facility)
             .ok_or_else(|| Error::new(format!("{} is not a registered facility", facility)))?;
+        // A licence the alliance withdrew stops new manifests at once.
+        ensure!(
+            env::has_role(&transporter, roles::TRANSPORTER),
+            "transporter {} no longer holds the alliance's role {}",
+            transporter,
+            roles::TRANSPORTER
+        );
+        ensure!(
+            env::has_role(&facility, roles::FACILITY),
+            "facility {} no longer holds the alliance's role {}",
+            f.name,
+            roles::FACILITY
+        );
         ensure!(
             f.region == destination,
             "facility {} is in {}, not in the destination region {}",
@@ -739,12 +770,6 @@ impl WasteDisposal {
     #[message(query)]
     pub fn facility(account: AccountId) -> Result<Option<Facility>> {
         Ok(FACILITIES.get(&account))
-    }
-
-    /// The admin account.
-    #[message(query)]
-    pub fn admin() -> Result<AccountId> {
-        ADMIN.get().ok_or_else(|| Error::new("the contract has no admin"))
     }
 
     /// The weight tolerance at receipt, basis points of the declared weight.

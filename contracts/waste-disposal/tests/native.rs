@@ -59,7 +59,17 @@ fn world() -> World {
     ] {
         w.env.set_balance(&acct, START);
     }
-    let c = w.env.deploy(WasteDisposal::ENTRY, &w.admin, 0, msg::new(w.admin, TOLERANCE)).expect("deploy");
+    // The alliance's registry: one member ("jjj") whose admin registers the parties here.
+    w.env.register(&w.admin, "jjj", &[roles::MEMBER_ADMIN]);
+    for agency in [w.bj_agency, w.tj_agency, w.hb_agency] {
+        w.env.register(&agency, "jjj", &[roles::ENVIRONMENT_AGENCY]);
+    }
+    w.env.register(&w.transporter, "jjj", &[roles::TRANSPORTER]);
+    for facility in [w.bj_facility, w.hb_facility, TestEnv::account("tianjin-plant")] {
+        w.env.register(&facility, "jjj", &[roles::FACILITY]);
+    }
+    w.env.register(&w.generator, "jjj", &[]);
+    let c = w.env.deploy(WasteDisposal::ENTRY, &w.admin, 0, msg::new(TOLERANCE)).expect("deploy");
     let w = World { c, ..w };
     w.ok(&w.admin, 0, msg::register_agency(Region::Beijing, w.bj_agency));
     w.ok(&w.admin, 0, msg::register_agency(Region::Tianjin, w.tj_agency));
@@ -282,7 +292,7 @@ fn same_region_manifest_needs_no_approval() {
 fn cross_region_to_a_region_without_agency_is_refused() {
     let w = world();
     // A fresh contract with no Tianjin agency.
-    let c2 = w.env.deploy(WasteDisposal::ENTRY, &w.admin, 0, msg::new(w.admin, 0)).unwrap();
+    let c2 = w.env.deploy(WasteDisposal::ENTRY, &w.admin, 0, msg::new(0)).unwrap();
     let tj_facility = TestEnv::account("tianjin-plant");
     w.env.call(&w.admin, &c2, 0, msg::register_transporter(w.transporter, "t".into())).unwrap();
     w.env.call(&w.admin, &c2, 0, msg::register_facility(tj_facility, "plant".into(), Region::Tianjin)).unwrap();
@@ -493,10 +503,11 @@ fn tolerance_boundaries() {
     }
     assert_eq!(w.ok_decode::<Vec<u64>>(&w.stranger, 0, msg::flagged_manifests()), vec![2, 4, 5]);
 
-    // The admin tightens the tolerance; only the admin, and at most 100 %.
-    w.refused(&w.stranger, 0, msg::set_tolerance(0), "only the admin may change the tolerance");
-    w.refused(&w.admin, 0, msg::set_tolerance(10_001), "over 100%");
-    w.ok(&w.admin, 0, msg::set_tolerance(0));
+    // An environment agency tightens the tolerance; only an agency, and at most 100 %.
+    w.refused(&w.stranger, 0, msg::set_tolerance(0), "only an environment agency may change the tolerance");
+    w.refused(&w.admin, 0, msg::set_tolerance(0), "only an environment agency may change the tolerance");
+    w.refused(&w.bj_agency, 0, msg::set_tolerance(10_001), "over 100%");
+    w.ok(&w.bj_agency, 0, msg::set_tolerance(0));
     assert_eq!(w.ok_decode::<u32>(&w.stranger, 0, msg::tolerance_bps()), 0);
     let id = w.create(1_000, Region::Beijing, Region::Beijing, 10, 0);
     w.ok(&w.transporter, 0, msg::confirm_pickup(id));
@@ -526,31 +537,50 @@ fn every_step_by_a_wrong_role_is_refused() {
 }
 
 #[test]
-fn only_the_admin_registers_roles() {
+fn the_alliances_roles_say_who_registers() {
     let w = world();
     let newbie = TestEnv::account("newbie");
-    for who in [w.generator, w.bj_agency, w.transporter, w.stranger] {
-        w.refused(
-            &who,
-            0,
-            msg::register_agency(Region::Tianjin, newbie),
-            "only the admin may register an environment agency",
-        );
-        w.refused(&who, 0, msg::register_transporter(newbie, "x".into()), "only the admin may register a transporter");
-        w.refused(
-            &who,
-            0,
-            msg::register_facility(newbie, "x".into(), Region::Hebei),
-            "only the admin may register a facility",
-        );
+    w.env.register(&newbie, "other-member", &[roles::ENVIRONMENT_AGENCY, roles::TRANSPORTER, roles::FACILITY]);
+    // Nobody speaks for an account of another member but itself (the "jjj" admin included).
+    for who in [w.generator, w.bj_agency, w.transporter, w.stranger, w.admin] {
+        let not_for = format!("only {newbie} itself or a member-admin of its member may register it as");
+        w.refused(&who, 0, msg::register_agency(Region::Tianjin, newbie), &not_for);
+        w.refused(&who, 0, msg::register_transporter(newbie, "x".into()), &not_for);
+        w.refused(&who, 0, msg::register_facility(newbie, "x".into(), Region::Hebei), &not_for);
     }
-    w.refused(&w.admin, 0, msg::register_transporter(newbie, " ".into()), "a name is required");
-    w.refused(&w.admin, 0, msg::register_facility(newbie, "x".repeat(65), Region::Hebei), "over the limit of 64 bytes");
+    w.refused(&newbie, 0, msg::register_transporter(newbie, " ".into()), "a name is required");
+    w.refused(&newbie, 0, msg::register_facility(newbie, "x".repeat(65), Region::Hebei), "over the limit of 64 bytes");
+    // Without the role, not even by itself.
+    let generator = w.generator;
+    w.refused(
+        &generator,
+        0,
+        msg::register_transporter(generator, "假运输".into()),
+        "lacks the alliance's role transporter, so it cannot be a transporter",
+    );
     assert_eq!(w.ok_decode::<Option<AccountId>>(&w.stranger, 0, msg::agency(Region::Tianjin)), Some(w.tj_agency));
-    assert_eq!(w.ok_decode::<AccountId>(&w.stranger, 0, msg::admin()), w.admin);
 
-    // Replacing an agency moves the power to approve.
-    w.ok(&w.admin, 0, msg::register_agency(Region::Hebei, newbie));
+    // A manifest names only parties that still hold their roles.
+    w.env.register(&w.transporter, "jjj", &[]);
+    let err = w.env.call(
+        &w.generator,
+        &w.c,
+        10,
+        msg::create_manifest(
+            WasteCategory::Industrial,
+            1,
+            Region::Beijing,
+            Region::Beijing,
+            w.transporter,
+            w.bj_facility,
+            0,
+        ),
+    );
+    assert!(err.unwrap_err().contains("no longer holds the alliance's role transporter"));
+    w.env.register(&w.transporter, "jjj", &[roles::TRANSPORTER]);
+
+    // Replacing an agency moves the power to approve (here the newcomer registers itself).
+    w.ok(&newbie, 0, msg::register_agency(Region::Hebei, newbie));
     let id = w.create(1, Region::Tianjin, Region::Hebei, 1, 0);
     w.refused(&w.hb_agency, 0, msg::approve(id), "only the environment agency of Hebei");
     w.ok(&newbie, 0, msg::approve(id));
@@ -763,7 +793,7 @@ fn generator_can_also_be_the_facility_without_duplicate_index_entries() {
 fn constructor_checks_the_tolerance() {
     let env = TestEnv::new();
     let admin = TestEnv::account("admin");
-    let err = env.deploy(WasteDisposal::ENTRY, &admin, 0, msg::new(admin, 10_001)).unwrap_err();
+    let err = env.deploy(WasteDisposal::ENTRY, &admin, 0, msg::new(10_001)).unwrap_err();
     assert!(err.contains("tolerance of 10001 bps is over 100%"), "{err}");
 }
 
@@ -794,7 +824,6 @@ fn metadata_documents_every_message() {
         "agency",
         "transporter",
         "facility",
-        "admin",
         "tolerance_bps",
         "manifest_count",
     ] {

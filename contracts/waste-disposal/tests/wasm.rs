@@ -31,7 +31,15 @@ fn world() -> World {
     let bj_facility = chain.account("gaoantun-incinerator", FUNDS);
     let hb_facility = chain.account("tangshan-landfill", FUNDS);
     let code = chain.upload(&admin, &contract_wasm("waste_disposal")).expect("upload");
-    let c = chain.instantiate(&admin, code, 0, msg::new(admin.id, 500)).expect("instantiate");
+    let c = chain.instantiate(&admin, code, 0, msg::new(500)).expect("instantiate");
+    // The alliance's roles (all these accounts belong to the test member "dev", whose admin
+    // registers them here).
+    chain.set_roles(&admin.id, &["deployer", "member-admin"]);
+    chain.set_roles(&bj_agency.id, &["environment-agency"]);
+    chain.set_roles(&hb_agency.id, &["environment-agency"]);
+    chain.set_roles(&transporter.id, &["transporter"]);
+    chain.set_roles(&bj_facility.id, &["facility"]);
+    chain.set_roles(&hb_facility.id, &["facility"]);
     let _: () = chain.call_ok(&admin, &c, 0, msg::register_agency(Region::Beijing, bj_agency.id));
     let _: () = chain.call_ok(&admin, &c, 0, msg::register_agency(Region::Hebei, hb_agency.id));
     let _: () = chain.call_ok(&admin, &c, 0, msg::register_transporter(transporter.id, "京津物流".into()));

@@ -204,6 +204,49 @@ host_functions! {
     fn debug_message(ptr: u32, len: u32);
     /// Gas left for the running call.
     fn gas_left() -> u64;
+    /// Returns 1 if the 32-byte account is registered by an alliance member, holds the role
+    /// named by the UTF-8 string, and may act (neither it, nor its member, is suspended, and it
+    /// is not frozen); else 0.
+    fn has_role(account_ptr: u32, role_ptr: u32, role_len: u32) -> u32;
+    /// Copies the id of the member organisation that registered the 32-byte account (UTF-8);
+    /// returns its full length, or `NOT_FOUND` for an account no member registered.
+    fn member_of(account_ptr: u32, out_ptr: u32, out_cap: u32) -> u32;
+}
+
+/// The roles the chain itself consults. Roles are data: governance may grant any other name,
+/// and contracts ask for them with the `has_role` host function.
+pub mod roles {
+    /// Acts for its member: registers accounts, rotates their keys (admin keys hold it).
+    pub const MEMBER_ADMIN: &str = "member-admin";
+    /// Registers and suspends its member's accounts.
+    pub const REGISTRAR: &str = "registrar";
+    /// May upload and instantiate contract code (the default policy of both).
+    pub const DEPLOYER: &str = "deployer";
+    /// May be issued settlement money.
+    pub const BANK: &str = "bank";
+    pub const VALIDATOR: &str = "validator";
+    pub const AUDITOR: &str = "auditor";
+    pub const UTILITY_PROVIDER: &str = "utility-provider";
+    pub const TRANSPORTER: &str = "transporter";
+    pub const FACILITY: &str = "facility";
+    pub const ENVIRONMENT_AGENCY: &str = "environment-agency";
+    pub const ARBITRATOR: &str = "arbitrator";
+    pub const RESIDENT: &str = "resident";
+    /// Every role named here, for `--help` and listings.
+    pub const KNOWN: [&str; 12] = [
+        MEMBER_ADMIN,
+        REGISTRAR,
+        DEPLOYER,
+        BANK,
+        VALIDATOR,
+        AUDITOR,
+        UTILITY_PROVIDER,
+        TRANSPORTER,
+        FACILITY,
+        ENVIRONMENT_AGENCY,
+        ARBITRATOR,
+        RESIDENT,
+    ];
 }
 
 /// Looks a host function up by name.

@@ -1,14 +1,16 @@
 //! `jjj bench`: a load generator of signed bill payments over RPC.
 //!
-//! Setup (not measured): deploy utility-bills, register a provider, fund `accounts` residents,
-//! issue one bill per payment. Load (measured): every payment pre-signed, then sent at
+//! Setup (not measured): deploy utility-bills (the funder needs the `deployer` role), register
+//! `accounts` residents under the funder's member (it needs `registrar` there) and fund them;
+//! the provider (an account the alliance made a `utility-provider`) registers itself with the
+//! contract and issues one bill per payment. Load (measured): every payment pre-signed, then sent at
 //! `rate` tx/s spread over the given RPC endpoints; finality is observed by following the
 //! finalised blocks. Reports submitted and finalised tx/s, success rate and p50/p99 latency from
 //! submission to finality. Calls are encoded from JSON through the contract's metadata.
 use crate::tx::{now_ms, submit_and_wait};
 use jjj_crypto::{blake2_256, Keypair};
 use jjj_primitives::*;
-use jjj_rpc_api::{hex0x, HeaderJson, ReceiptJson, Rpc};
+use jjj_rpc_api::{hex0x, HeaderJson, NodeApiClient, ReceiptJson, Rpc};
 use parity_scale_codec::{Decode, Encode};
 use serde_json::json;
 use std::collections::HashMap;
@@ -21,6 +23,8 @@ pub struct BenchArgs {
     pub rpcs: Vec<String>,
     pub network: String,
     pub funder: Keypair,
+    /// An account holding the alliance's `utility-provider` role.
+    pub provider: Keypair,
     pub wasm: Vec<u8>,
     /// utility-bills' metadata (`jjj contract build` writes it next to the wasm).
     pub metadata: jjj_transcode::LoadedMetadata,
@@ -78,7 +82,13 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
     let net = a.network.as_str();
     eprintln!("setup: deploying utility-bills, {} residents, {} bills…", a.accounts, a.txs);
     let setup_started = Instant::now();
-    let provider = Keypair::from_name("bench-provider");
+    let provider = &a.provider;
+    let funder_reg = rpc
+        .api()
+        .gov_account(net.into(), a.funder.account().to_string())
+        .await
+        .map_err(|e| rpc.explain(e))?
+        .ok_or_else(|| format!("the funder {} is not registered on {net}", a.funder.account()))?;
     let residents: Vec<Keypair> = (0..a.accounts).map(|i| Keypair::from_name(&format!("bench-resident-{i}"))).collect();
     let code_hash = blake2_256(&a.wasm);
     let r = submit_and_wait(rpc, net, &a.funder, Call::UploadCode { code: a.wasm.clone() }, 100_000_000).await?;
@@ -86,21 +96,30 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
         return Err(format!("upload: {:?}", r.reason));
     }
     let meta = &a.metadata;
-    let input = jjj_transcode::encode_constructor(meta, "new", &json!([a.funder.account().to_string()]))
-        .map_err(|e| format!("new: {e}"))?;
+    let input = jjj_transcode::encode_constructor(meta, "new", &json!([])).map_err(|e| format!("new: {e}"))?;
     let r = submit_and_wait(rpc, net, &a.funder, Call::Instantiate { code_hash, input, value: 0 }, 50_000_000).await?;
     let out = hex::decode(r.output.trim_start_matches("0x")).map_err(|e| e.to_string())?;
     let bills = AccountId::decode(&mut &out[..]).map_err(|e| format!("instantiate: {e} ({:?})", r.reason))?;
-    let mut funding: Vec<Call> =
-        residents.iter().map(|k| Call::Transfer { to: k.account(), amount: 1_000_000 }).collect();
-    funding.push(Call::Transfer { to: provider.account(), amount: 1 });
+    // Residents new to the chain are registered (an earlier run may have done it), then funded.
+    let mut funding: Vec<Call> = Vec::new();
+    for k in &residents {
+        let known = rpc.api().gov_account(net.into(), k.account().to_string()).await.map_err(|e| rpc.explain(e))?;
+        if known.is_none() {
+            funding.push(Call::RegisterAccount {
+                account: k.account(),
+                member: funder_reg.member.clone(),
+                roles: vec!["resident".into()],
+            });
+        }
+    }
+    funding.extend(residents.iter().map(|k| Call::Transfer { to: k.account(), amount: 1_000_000 }));
+    send_many(rpc, net, &a.funder, funding, 5_000_000).await?;
     let register = encode(
         meta,
         "register_provider",
         json!([provider.account().to_string(), "bench water", "Beijing", ["Water"], 0]),
     )?;
-    funding.push(Call::Call { contract: bills, input: register, value: 0 });
-    send_many(rpc, net, &a.funder, funding, 5_000_000).await?;
+    send_many(rpc, net, provider, vec![Call::Call { contract: bills, input: register, value: 0 }], 5_000_000).await?;
     let due = now_ms() + 30 * DAY_MS;
     let issues: Vec<Call> = (0..a.txs)
         .map(|i| {
@@ -114,7 +133,7 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
             Ok(Call::Call { contract: bills, input: encode(meta, "issue_bill", args)?, value: 0 })
         })
         .collect::<Result<_, String>>()?;
-    send_many(rpc, net, &provider, issues, 5_000_000).await?;
+    send_many(rpc, net, provider, issues, 5_000_000).await?;
     eprintln!("setup done in {:.1} s", setup_started.elapsed().as_secs_f64());
 
     // Pre-sign every payment: bill i+1 by resident i % accounts, in nonce order per resident.

@@ -81,9 +81,14 @@ pub enum Command {
     /// Load test: signed bill payments at a target rate; prints submitted and finalised tx/s,
     /// success rate and p50/p99 finality latency.
     Bench {
-        /// A funded key that deploys the contract and funds the residents.
+        /// A funded key that deploys the contract (role deployer), and registers (role registrar
+        /// of its member) and funds the residents.
         #[arg(long)]
         funder: PathBuf,
+        /// The key of an account the alliance made a utility provider (role utility-provider):
+        /// it registers with the contract and issues the bills.
+        #[arg(long)]
+        provider: PathBuf,
         /// The utility-bills wasm.
         #[arg(long, default_value = "target/contracts/utility_bills.wasm")]
         wasm: PathBuf,
@@ -250,7 +255,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Contract(c) => contract::run(&cli.rpc, &net, c).await,
         Command::Audit(AuditCmd::Replay { genesis, to }) => audit::replay(&cli.rpc, &genesis, to).await,
-        Command::Bench { funder, wasm, metadata, accounts, txs, rate, also_rpc } => {
+        Command::Bench { funder, provider, wasm, metadata, accounts, txs, rate, also_rpc } => {
             let mut rpcs = vec![cli.rpc.clone()];
             rpcs.extend(also_rpc);
             let code = std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
@@ -259,6 +264,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 rpcs,
                 network: net,
                 funder: load_key(&funder)?,
+                provider: load_key(&provider)?,
                 wasm: code,
                 metadata,
                 accounts: accounts.max(1),

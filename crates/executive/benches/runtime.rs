@@ -42,9 +42,10 @@ fn setup(n_bills: usize) -> Setup {
     let water = chain.account("beijing-water", 0);
     let resident = chain.account("hebei-resident", u64::MAX / 2);
     let code = chain.upload(&admin, &contract_wasm("utility_bills")).expect("upload");
-    let bills = chain.instantiate(&admin, code, 0, msg::new(admin.id)).expect("instantiate");
+    let bills = chain.instantiate(&admin, code, 0, msg::new()).expect("instantiate");
+    chain.set_roles(&water.id, &["utility-provider"]);
     chain.call_ok::<()>(
-        &admin,
+        &water,
         &bills,
         0,
         msg::register_provider(water.id, "北京自来水".into(), Region::Beijing, vec![UtilityKind::Water], 5),

@@ -1,6 +1,7 @@
 //! The VM's view of the chain ([`jjj_vm::Host`]) over the state overlay: contract storage under
 //! `S ++ address ++ key`, balances in account records, contracts and code by their records.
 use jjj_primitives::{AccountId, Hash};
+use jjj_state::gov::{load_member, load_registration, MemberStatus};
 use jjj_state::{keys, load_account, load_code_info, load_contract, move_balance, Overlay, StateError};
 use jjj_vm::{ContractCode, Host, HostError};
 
@@ -40,6 +41,17 @@ impl Host for ChainHost {
     }
     fn code(&self, code_hash: &Hash) -> Result<Option<Vec<u8>>, HostError> {
         self.overlay.get(&keys::code(code_hash)).map_err(host_err)
+    }
+    fn has_role(&self, account: &AccountId, role: &str) -> Result<bool, HostError> {
+        let Some(reg) = load_registration(&self.overlay, account).map_err(host_err)? else { return Ok(false) };
+        if reg.suspended || reg.frozen || !reg.has_role(role) {
+            return Ok(false);
+        }
+        let member = load_member(&self.overlay, &reg.member).map_err(host_err)?;
+        Ok(member.is_some_and(|m| m.status == MemberStatus::Active))
+    }
+    fn member_of(&self, account: &AccountId) -> Result<Option<String>, HostError> {
+        Ok(load_registration(&self.overlay, account).map_err(host_err)?.map(|r| r.member))
     }
     fn checkpoint(&mut self) {
         self.overlay.checkpoint()

@@ -24,41 +24,8 @@ pub const MAX_APPROVALS_PER_TX: usize = 64;
 /// Furthest ahead a proposal may expire, in blocks.
 pub const MAX_PROPOSAL_LIFETIME: u64 = 1_000_000;
 
-/// The roles the chain itself consults. Roles are data: governance may grant any other name,
-/// and contracts ask for them with `has_role`.
-pub mod roles {
-    /// Acts for its member: registers accounts, rotates their keys (admin keys hold it).
-    pub const MEMBER_ADMIN: &str = "member-admin";
-    /// Registers and suspends its member's accounts.
-    pub const REGISTRAR: &str = "registrar";
-    /// May upload and instantiate contract code (the default policy of both).
-    pub const DEPLOYER: &str = "deployer";
-    /// May be issued settlement money.
-    pub const BANK: &str = "bank";
-    pub const VALIDATOR: &str = "validator";
-    pub const AUDITOR: &str = "auditor";
-    pub const UTILITY_PROVIDER: &str = "utility-provider";
-    pub const TRANSPORTER: &str = "transporter";
-    pub const FACILITY: &str = "facility";
-    pub const ENVIRONMENT_AGENCY: &str = "environment-agency";
-    pub const ARBITRATOR: &str = "arbitrator";
-    pub const RESIDENT: &str = "resident";
-    /// Every role named here, for `--help` and listings.
-    pub const KNOWN: [&str; 12] = [
-        MEMBER_ADMIN,
-        REGISTRAR,
-        DEPLOYER,
-        BANK,
-        VALIDATOR,
-        AUDITOR,
-        UTILITY_PROVIDER,
-        TRANSPORTER,
-        FACILITY,
-        ENVIRONMENT_AGENCY,
-        ARBITRATOR,
-        RESIDENT,
-    ];
-}
+/// The roles the chain itself consults (defined in the ABI, so contracts name them the same way).
+pub use jjj_abi::roles;
 
 /// Checks a member id, role name or registry name: 1 to [`MAX_NAME_LEN`] bytes of lowercase
 /// ASCII letters, digits and '-'. Machine names stay ASCII so they compare byte for byte; the

@@ -6,8 +6,10 @@
 //! let mut chain = TestChain::new();
 //! let admin = chain.account("admin", 1_000_000);
 //! let code = chain.upload(&admin, &contract_wasm("utility_bills")).unwrap();
-//! let bills = chain.instantiate(&admin, code, 0, utility_bills::msg::new(admin.id)).unwrap();
-//! let receipt = chain.call(&admin, &bills, 0, utility_bills::msg::register_provider(..));
+//! let bills = chain.instantiate(&admin, code, 0, utility_bills::msg::new()).unwrap();
+//! let water = chain.account("beijing-water", 0);
+//! chain.set_roles(&water.id, &["utility-provider"]);
+//! let receipt = chain.call(&water, &bills, 0, utility_bills::msg::register_provider(water.id, ..));
 //! ```
 use jjj_crypto::Keypair;
 use jjj_executive::{genesis_changes, BlockTemplate, DryRun, GenesisSpec, Runtime};
@@ -103,6 +105,18 @@ impl TestChain {
         }
         self.apply_changes(&changes);
         TestAccount { id, key }
+    }
+
+    /// Sets the roles of an account [`TestChain::account`] registered (replacing the ones it
+    /// had), as a governance grant or revocation would: what `has_role` answers contracts.
+    pub fn set_roles(&mut self, who: &AccountId, roles: &[&str]) {
+        let overlay = jjj_state::Overlay::new(self.state.clone());
+        let mut reg = jjj_state::gov::load_registration(&overlay, who)
+            .unwrap_or_else(|e| panic!("state: {e}"))
+            .unwrap_or_else(|| panic!("{who} is not registered: create it with TestChain::account"));
+        reg.roles = roles.iter().map(|r| r.to_string()).collect();
+        let changes: ChangeSet = [(jjj_state::gov::keys::registration(who), Some(reg.encode()))].into_iter().collect();
+        self.apply_changes(&changes);
     }
 
     /// A chain whose state starts from a full genesis (members, accounts, thresholds).

@@ -127,6 +127,13 @@ pub struct LoadedMetadata {
     /// Each event kind and its topic fields (absent in metadata from before the derive).
     #[serde(default)]
     pub event_topics: Vec<LoadedEventTopics>,
+    /// The storage items as the SDK describes them, for people and tools (absent before
+    /// layouts; the chain reads the layout from the wasm's section, not from here).
+    #[serde(default)]
+    pub storage: Option<Value>,
+    /// The same layout, SCALE-encoded as hex (what `jjj contract build` embeds in the wasm).
+    #[serde(default)]
+    pub storage_layout: Option<String>,
     #[serde(deserialize_with = "deserialize_registry")]
     pub types: PortableRegistry,
 }
@@ -282,6 +289,8 @@ impl From<&jjj_sdk::metadata::ContractMetadata> for LoadedMetadata {
                 .iter()
                 .map(|e| LoadedEventTopics { name: e.name.clone(), topics: e.topics.clone() })
                 .collect(),
+            storage: m.storage.as_ref().and_then(|s| serde_json::to_value(s).ok()),
+            storage_layout: m.storage_layout.clone(),
             types: m.types.clone(),
         }
     }
@@ -1217,8 +1226,8 @@ mod tests {
         let e = decode_call(&meta, &[1, 2, 3, 4]).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(e.starts_with("UtilityBills has no message `0x01020304`; available: register_provider"), "{e}");
         assert!(decode_call(&meta, &[1, 2]).is_err());
-        let deploy = decode_deploy(&meta, &utility_bills::msg::new(acct(1))).ok().map(|c| (c.name, c.args));
-        assert_eq!(deploy, Some(("new".to_string(), json!({"admin": hex32(1)}))));
+        let deploy = decode_deploy(&meta, &utility_bills::msg::new()).ok().map(|c| (c.name, c.args));
+        assert_eq!(deploy, Some(("new".to_string(), json!({}))));
     }
 
     #[test]
@@ -1248,9 +1257,10 @@ mod tests {
         // Messages without arguments and constructors.
         assert_eq!(call(&meta, "providers", json!([])), utility_bills::msg::providers());
         assert_eq!(call(&meta, "providers", Value::Null), utility_bills::msg::providers());
-        assert_eq!(call(&meta, "new", json!({"admin": hex32(1)})), utility_bills::msg::new(acct(1)));
+        assert_eq!(call(&meta, "new", json!({})), utility_bills::msg::new());
         let c = load(counter::Counter::metadata());
         assert_eq!(encode_constructor(&c, "new", &json!([5])).ok(), Some(counter::msg::new(5)));
+        assert_eq!(encode_constructor(&c, "new", &json!({"start": 5})).ok(), Some(counter::msg::new(5)));
         assert_eq!(call(&c, "bump", json!([7])), counter::msg::bump(7));
     }
 
@@ -1358,7 +1368,7 @@ mod tests {
         let list = vec![unpaid.clone(), unpaid];
         let v = decode_output(&meta, "bills_of", &list.encode()).unwrap_or_default();
         assert_eq!(v.as_array().map(|a| a.len()), Some(2));
-        assert_eq!(decode_output(&meta, "transfer_admin", &[]).ok(), Some(Value::Null));
+        assert_eq!(decode_output(&meta, "set_provider_active", &[]).ok(), Some(Value::Null));
         // Trailing or missing bytes are errors, not guesses.
         let mut long = 7u64.encode();
         long.push(0);

@@ -32,6 +32,18 @@ pub trait Host: Send + 'static {
     fn contract(&self, address: &AccountId) -> Result<Option<ContractCode>, HostError>;
     /// Uploaded wasm by its hash, compiled when the VM's module cache misses.
     fn code(&self, code_hash: &Hash) -> Result<Option<Vec<u8>>, HostError>;
+    /// Whether `account` holds `role` and may act: registered by a member, neither it nor its
+    /// member suspended, not frozen. A host without an alliance registry answers no.
+    fn has_role(&self, account: &AccountId, role: &str) -> Result<bool, HostError> {
+        let _ = (account, role);
+        Ok(false)
+    }
+    /// The id of the member organisation that registered `account`. A host without an alliance
+    /// registry answers none.
+    fn member_of(&self, account: &AccountId) -> Result<Option<String>, HostError> {
+        let _ = account;
+        Ok(None)
+    }
     fn checkpoint(&mut self);
     fn commit_checkpoint(&mut self);
     fn revert_checkpoint(&mut self);

@@ -222,6 +222,37 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
         c.data().host.balance(&who).map_err(state_err)
     })?;
 
+    linker.func_wrap(
+        m,
+        names::has_role,
+        |mut c: WasmCaller<'_, H>, account_ptr: u32, role_ptr: u32, role_len: u32| -> HostResult<u32> {
+            charge_cost(&mut c, gas::HAS_ROLE, role_len as usize)?;
+            let who = AccountId(read_array::<H, 32>(&mut c, account_ptr)?);
+            if role_len as usize > jjj_primitives::gov::MAX_NAME_LEN {
+                return Ok(0); // no role has so long a name
+            }
+            let role = read(&mut c, role_ptr, role_len)?;
+            let Ok(role) = core::str::from_utf8(&role) else { return Ok(0) };
+            Ok(u32::from(c.data().host.has_role(&who, role).map_err(state_err)?))
+        },
+    )?;
+
+    linker.func_wrap(
+        m,
+        names::member_of,
+        |mut c: WasmCaller<'_, H>, account_ptr: u32, out_ptr: u32, out_cap: u32| -> HostResult<u32> {
+            charge_cost(&mut c, gas::MEMBER_OF, 0)?;
+            let who = AccountId(read_array::<H, 32>(&mut c, account_ptr)?);
+            match c.data().host.member_of(&who).map_err(state_err)? {
+                None => Ok(NOT_FOUND),
+                Some(member) => {
+                    charge(&mut c, gas::MEMBER_OF.per_byte.saturating_mul(member.len() as u64))?;
+                    write_out(&mut c, out_ptr, out_cap, member.as_bytes())
+                }
+            }
+        },
+    )?;
+
     linker.func_wrap(m, names::transfer, |mut c: WasmCaller<'_, H>, to_ptr: u32, amount: u64| -> HostResult<u32> {
         charge_cost(&mut c, gas::TRANSFER, 0)?;
         let to = AccountId(read_array::<H, 32>(&mut c, to_ptr)?);

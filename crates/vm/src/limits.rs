@@ -116,6 +116,10 @@ pub mod gas {
     /// about a hundred plain instructions (see the gas bench).
     pub const ENV_READ: HostCost = HostCost::new(100, 0);
     pub const BALANCE: HostCost = HostCost::new(500, 0);
+    /// Two record reads (the registration, its member's status); per byte of the role name.
+    pub const HAS_ROLE: HostCost = HostCost::new(2_000, 2);
+    /// One record read; per byte of the member id copied out.
+    pub const MEMBER_OF: HostCost = HostCost::new(1_000, 1);
     pub const TRANSFER: HostCost = HostCost::new(3_000, 0);
     /// Per topic counts 32 bytes; per byte of data.
     pub const EMIT_EVENT: HostCost = HostCost::new(1_000, 8);

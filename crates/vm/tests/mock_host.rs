@@ -16,6 +16,8 @@ struct MapHost {
     contracts: BTreeMap<AccountId, ContractCode>,
     code: BTreeMap<Hash, Vec<u8>>,
     snapshots: Vec<(Storage, Balances)>,
+    /// account → (member, roles)
+    registry: BTreeMap<AccountId, (String, Vec<String>)>,
 }
 
 impl Host for MapHost {
@@ -47,6 +49,12 @@ impl Host for MapHost {
     }
     fn code(&self, code_hash: &Hash) -> Result<Option<Vec<u8>>, HostError> {
         Ok(self.code.get(code_hash).cloned())
+    }
+    fn has_role(&self, account: &AccountId, role: &str) -> Result<bool, HostError> {
+        Ok(self.registry.get(account).is_some_and(|(_, roles)| roles.iter().any(|r| r == role)))
+    }
+    fn member_of(&self, account: &AccountId) -> Result<Option<String>, HostError> {
+        Ok(self.registry.get(account).map(|(m, _)| m.clone()))
     }
     fn checkpoint(&mut self) {
         self.snapshots.push((self.storage.clone(), self.balances.clone()));
@@ -244,4 +252,45 @@ fn memory_pages_cost_gas_initial_and_grown() {
     // Pages are paid for even when no host call follows: the frame fails when it cannot pay.
     let out = run(grow3, gas(grow3) - 1);
     assert_eq!(out.end, FrameEnd::Failed("out of gas".into()));
+}
+
+/// Outputs `has_role(caller, "utility-provider")` as one byte, then what `member_of(caller)`
+/// wrote into a 4-byte buffer and the length it returned (little-endian u32).
+const ASKS_THE_REGISTRY: &str = r#"
+(module
+  (import "jjj" "caller" (func $caller (param i32)))
+  (import "jjj" "has_role" (func $has_role (param i32 i32 i32) (result i32)))
+  (import "jjj" "member_of" (func $member_of (param i32 i32 i32) (result i32)))
+  (import "jjj" "set_output" (func $out (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "utility-provider")
+  (func (export "deploy"))
+  (func (export "call")
+    (call $caller (i32.const 32))
+    (i32.store8 (i32.const 100) (call $has_role (i32.const 32) (i32.const 0) (i32.const 16)))
+    (i32.store (i32.const 105) (call $member_of (i32.const 32) (i32.const 101) (i32.const 4)))
+    (call $out (i32.const 100) (i32.const 9))))
+"#;
+
+#[test]
+fn contracts_ask_the_hosts_registry_for_roles_and_members() {
+    let vm = Vm::<MapHost>::new().expect("vm");
+    let hash = Hash([9; 32]);
+    let contract = AccountId([1; 32]);
+    let (water, stranger) = (AccountId([2; 32]), AccountId([3; 32]));
+    let mut host = MapHost::default();
+    host.code.insert(hash, wat::parse_str(ASKS_THE_REGISTRY).expect("wat"));
+    host.contracts.insert(contract, ContractCode { code_hash: hash, reentrant: false });
+    host.registry.insert(water, ("beijing".into(), vec!["utility-provider".into()]));
+
+    let out = vm.execute(host, call(contract, water, vec![], false));
+    let FrameEnd::Success(bytes) = out.end else { panic!("{:?}", out.end) };
+    assert_eq!(bytes[0], 1, "the registered utility holds the role");
+    assert_eq!(&bytes[1..5], b"beij", "the member id, cut to the buffer");
+    assert_eq!(u32::from_le_bytes(bytes[5..9].try_into().expect("4")), 7, "its full length");
+
+    let out = vm.execute(out.host, call(contract, stranger, vec![], false));
+    let FrameEnd::Success(bytes) = out.end else { panic!("{:?}", out.end) };
+    assert_eq!(bytes[0], 0, "an unregistered account holds no role");
+    assert_eq!(u32::from_le_bytes(bytes[5..9].try_into().expect("4")), jjj_abi::NOT_FOUND);
 }
