@@ -3,6 +3,7 @@
 use ecommerce_agreement::{
     msg, Agreement, AgreementEvent, EcommerceAgreement, MilestoneSpec, MilestoneState, Signature, Status,
 };
+use jjj_sdk::roles;
 use jjj_sdk::testing::TestEnv;
 use jjj_sdk::{AccountId, Hash};
 

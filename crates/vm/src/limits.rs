@@ -190,6 +190,8 @@ pub const HOST_GAS_SCHEDULE: &[(&str, HostCost, &str)] = &[
     (host::ed25519_verify, gas::ED25519_VERIFY, "message bytes"),
     (host::debug_message, gas::DEBUG_MESSAGE, "message bytes"),
     (host::gas_left, gas::ENV_READ, "-"),
+    (host::has_role, gas::HAS_ROLE, "role name bytes"),
+    (host::member_of, gas::MEMBER_OF, "member id bytes copied"),
 ];
 
 #[cfg(test)]
