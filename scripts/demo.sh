@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The jjj demo: a 4-validator devnet on embedded RocksDB; the three contracts deployed; bills
 # issued across regions and paid by residents with `jjj contract call`; a waste manifest
-# crossing from Beijing to Hebei; an e-commerce agreement signed and settled; then the history
-# replayed from genesis and verified by an auditor; a summary; the network stopped.
+# crossing from Beijing to Hebei; an e-commerce agreement signed and settled; the alliance at
+# work (a refused deploy, a utility registered by vote, the bills contract named and upgraded
+# 2 of 3); then the history replayed from genesis and verified by an auditor; a summary; the
+# network stopped.
 #
 #   scripts/demo.sh           run it, stop the devnet at the end
 #   scripts/demo.sh --keep    leave the devnet running (its directory and RPC are printed)
@@ -13,7 +15,7 @@ KEEP=0
 for arg in "$@"; do
   case "$arg" in
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -112,6 +114,38 @@ call tianjin-buyer "$DEALS" ecommerce_agreement confirm_delivery "[$A, 1]" >/dev
 SELLER_BAL=$(balance hebei-seller)
 [ "$SELLER_BAL" = 500000 ] || { echo "seller has $SELLER_BAL fen, expected 500000" >&2; exit 1; }
 DEALS_OK="agreement $A: 3 parties signed document ${DOC:0:18}…, a different version refused, 2 milestones released, seller paid 5000.00 yuan"
+
+say "the alliance (联盟共治): a refused deploy, a utility registered by vote, the official bills contract named and upgraded 2 of 3"
+# proposal ID of the "#ID kind [...]" line `jjj` prints for a proposal
+pid() { head -n1 | cut -d' ' -f1 | tr -d '#'; }
+# Code upload needs the deployer role: a factory has none.
+if out=$(jjj contract deploy --key "$K/beijing-factory.key" --wasm "$C/counter.wasm" --args '[0]' 2>&1); then
+  echo "a deploy by an account without the deployer role succeeded" >&2; exit 1
+fi
+echo "    refused as it should be: $(echo "$out" | grep -m1 -o 'permission denied.*')" >&2
+# A new gas company in Hebei: a key nobody registered cannot send anything; Hebei's admin
+# registers it, proposes the utility-provider role, and Beijing's admin makes it 2 of 3.
+jjj key new --out "$K/hebei-gas.key" >/dev/null
+HG=$(id hebei-gas)
+jjj account register --key "$K/hebei-admin.key" --account "$HG" --member hebei --role resident >/dev/null
+P=$(jjj role grant --key "$K/hebei-admin.key" --account "$HG" --role utility-provider --memo "河北燃气 (vote)" | pid)
+jjj proposal approve "$P" --key "$K/beijing-admin.key" | sed 's/^/    /' >&2
+call hebei-gas "$BILLS" utility_bills register_provider "[\"$HG\", \"河北燃气\", \"Hebei\", [\"Gas\", \"Heating\"], 5]" >/dev/null
+B3=$(call hebei-gas "$BILLS" utility_bills issue_bill "[\"$(id hebei-resident)\", \"Gas\", 8800, \"2026-11\", $DUE]")
+call hebei-resident "$BILLS" utility_bills pay "[$B3]" 8800 >/dev/null
+# The official instance gets a name wallets can look up; then new code for it, its storage kept
+# (checked against the running code's storage layout when proposed), approved by a second region.
+P=$(jjj proposal new --key "$K/beijing-admin.key" --memo "the official bills contract" register-name utility-bills --address "$BILLS" | pid)
+jjj proposal approve "$P" --key "$K/tianjin-admin.key" >/dev/null
+[ "$(jjj registry utility-bills)" = "$BILLS" ] || { echo "the registry does not name $BILLS" >&2; exit 1; }
+cp "$C/utility_bills.wasm" "$DIR/utility_bills_v2.wasm"
+printf '\000\005\002v2\001\002' >>"$DIR/utility_bills_v2.wasm"   # a custom section "v2": new code hash, same behaviour
+P=$(jjj contract upgrade --key "$K/beijing-admin.key" --uploader "$K/admin.key" --contract "$BILLS" --wasm "$DIR/utility_bills_v2.wasm" --memo "v2" | grep '^#' | pid)
+jjj proposal approve "$P" --key "$K/tianjin-admin.key" | sed 's/^/    /' >&2
+VERSIONS=$(jjj contract history "$BILLS" | grep -c 0x)
+PAID=$(query "$BILLS" utility_bills bill "[$B1]" | grep -c '"payment":{' || true)
+[ "$VERSIONS" -ge 2 ] && [ "$PAID" = 1 ] || { echo "after the upgrade: $VERSIONS code versions, bill $B1 paid: $PAID" >&2; exit 1; }
+GOV_OK="deploy without the deployer role refused; Hebei gas registered and granted utility-provider by 2 of 3 members, billed and paid; utility-bills named in the registry and upgraded 2 of 3 ($VERSIONS code versions), its bills kept"
 END_MS=$(date +%s%3N)
 
 say "auditor: replay the history of jjj from genesis against validator 3, verifying every certificate and root"
@@ -128,6 +162,7 @@ echo "  stories ran in $(( (END_MS - START_MS) / 1000 )) s"
 echo "  utility bills:        $BILLS_OK"
 echo "  waste disposal:       $WASTE_OK"
 echo "  e-commerce agreement: $DEALS_OK"
+echo "  governance:           $GOV_OK"
 echo "  audit:                $(echo "$AUDIT" | head -n1)"
 if [ "$KEEP" = 1 ]; then
   echo; echo "devnet left running in $DIR (RPC $JJJ_RPC); stop it with: scripts/devnet.sh --stop $DIR"

@@ -74,8 +74,14 @@ pub enum ContractCmd {
         opts: crate::gov::ProposeOpts,
         #[arg(long)]
         contract: String,
+        /// The new code, built by `jjj contract build` (which embeds the storage layout the
+        /// chain checks the upgrade against).
         #[arg(long)]
         wasm: PathBuf,
+        /// A key with the deployer role that uploads the code, when the proposer (often a
+        /// member's admin) may not upload (default: --key).
+        #[arg(long)]
+        uploader: Option<PathBuf>,
     },
     /// Propose to freeze a contract: every call to it fails until unfrozen.
     Freeze {
@@ -208,11 +214,11 @@ pub async fn run(rpc_url: &str, net: &str, c: ContractCmd) -> Result<(), String>
             println!("{address}");
             Ok(())
         }
-        ContractCmd::Upgrade { opts, contract, wasm } => {
+        ContractCmd::Upgrade { opts, contract, wasm, uploader } => {
             let rpc = Rpc::new(rpc_url)?;
             let code = std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
             let code_hash = blake2_256(&code);
-            let key = load_key(&opts.key)?;
+            let key = load_key(uploader.as_ref().unwrap_or(&opts.key))?;
             let r = submit_and_wait(&rpc, net, &key, Call::UploadCode { code }, 100_000_000).await?;
             match (&r.status[..], &r.reason) {
                 ("success", _) => println!("uploaded code {code_hash} in block {}", r.height.unwrap_or(0)),
