@@ -6,13 +6,19 @@
 //!   check, nonce, call, receipt), on an overlay.
 //! - instantiate from cache: the counter's `get` (instantiate + the smallest call).
 //! - upload + compile: validation and compilation of each contract's wasm.
+//! - the consortium layer's checks per transaction: admission (`gov::check_sender`: the
+//!   registration, its member) and the function permission of a method, open (one policy
+//!   lookup) and under a policy naming a role (the policy and the caller's registration), on a
+//!   state holding those records.
 //!
 //! Needs the contracts built: `scripts/build-contracts.sh`. Run: `scripts/bench.sh` or
 //! `cargo bench -p jjj-executive`.
 use criterion::{BenchmarkId, Criterion, Throughput};
+use jjj_primitives::gov::Action;
 use jjj_primitives::*;
 use jjj_state::Overlay;
 use jjj_testkit::{contract_wasm, TestAccount, TestChain};
+use parity_scale_codec::Encode;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use utility_bills::{msg, Region, UtilityKind};
@@ -108,6 +114,36 @@ fn pay_signed(s: &Setup, n: u64) -> Duration {
     start.elapsed()
 }
 
+/// A state with a policy on `pay` (role resident); the resident holds the role.
+fn with_pay_policy(s: &Setup) -> (std::sync::Arc<jjj_state::MemoryState>, Action, Action) {
+    let pay = Action::Method { contract: s.bills, selector: msg::pay(0)[..4].try_into().expect("selector") };
+    let open = Action::Method { contract: s.bills, selector: msg::amount_due(0)[..4].try_into().expect("selector") };
+    let policy = jjj_primitives::gov::Policy { roles: vec!["resident".into()], members: vec![] };
+    let overlay = Overlay::new(s.chain.state());
+    let mut reg = jjj_state::gov::load_registration(&overlay, &s.resident.id).expect("state").expect("registered");
+    reg.roles.push("resident".into());
+    let changes: jjj_state::ChangeSet = [
+        (jjj_state::gov::keys::policy(&pay), Some(policy.encode())),
+        (jjj_state::gov::keys::registration(&s.resident.id), Some(reg.encode())),
+    ]
+    .into_iter()
+    .collect();
+    let mut state = (*s.chain.state()).clone();
+    state.apply(&changes).expect("apply");
+    (std::sync::Arc::new(state), pay, open)
+}
+
+/// Median time of `f` over `n` runs of `batch` calls each, per call.
+fn per_call(n: usize, batch: u32, mut f: impl FnMut()) -> Duration {
+    sample(n, || {
+        timed(|| {
+            for _ in 0..batch {
+                f()
+            }
+        }) / batch
+    })
+}
+
 fn contracts() -> Vec<(&'static str, Vec<u8>)> {
     ["utility_bills", "waste_disposal", "ecommerce_agreement", "counter"]
         .iter()
@@ -160,7 +196,9 @@ fn timed(f: impl FnOnce()) -> Duration {
 
 fn fmt(d: Duration) -> String {
     let us = d.as_secs_f64() * 1e6;
-    if us >= 1000.0 {
+    if us < 1.0 {
+        format!("{:.0} ns", us * 1000.0)
+    } else if us >= 1000.0 {
         format!("{:.2} ms", us / 1000.0)
     } else {
         format!("{us:.1} µs")
@@ -193,6 +231,28 @@ fn table(s: &Setup, quick: bool) {
     for (name, code) in contracts() {
         let d = sample(if quick { 1 } else { 10 }, || timed(|| drop(s.chain.runtime().vm().compile(&code))));
         println!("| upload + compile {name} ({} bytes) | {} | {:.0} /s |", code.len(), fmt(d), 1.0 / d.as_secs_f64());
+    }
+    let (state, pay, open) = with_pay_policy(s);
+    let overlay = Overlay::new(state);
+    let who = s.resident.id;
+    assert_eq!(jjj_executive::gov::check_permission(&overlay, &who, &pay).expect("state"), Ok(()));
+    let (runs, batch) = if quick { (3, 10) } else { (200, 1_000) };
+    let rows: [(&str, Duration); 3] = [
+        (
+            "admission: registration and member checked (check_sender)",
+            per_call(runs, batch, || drop(black_box(jjj_executive::gov::check_sender(&overlay, &who, Some(&who))))),
+        ),
+        (
+            "function permission: open method (policy lookup)",
+            per_call(runs, batch, || drop(black_box(jjj_executive::gov::check_permission(&overlay, &who, &open)))),
+        ),
+        (
+            "function permission: method under a role policy (policy + registration)",
+            per_call(runs, batch, || drop(black_box(jjj_executive::gov::check_permission(&overlay, &who, &pay)))),
+        ),
+    ];
+    for (name, d) in rows {
+        println!("| {name} | {} | {:.0} /s |", fmt(d), 1.0 / d.as_secs_f64());
     }
 }
 
