@@ -40,7 +40,7 @@ async fn progress(net: &Devnet, load: &Load, what: &str) -> (u64, u64) {
     let txs_from = load.progress.finalised.load(Ordering::Relaxed);
     let mut at = from;
     while at < from + BLOCKS_PER_PHASE || load.progress.finalised.load(Ordering::Relaxed) < txs_from + TXS_PER_PHASE {
-        at = net.wait_progress_past(at, BOUND).await.unwrap_or_else(|e| panic!("{what}: {e}\n{}", net.logs(20)));
+        at = net.wait_progress_past(at, BOUND).await.unwrap_or_else(|e| panic!("{what}: {e}\n{}", net.logs(60)));
         // Blocks only carry the load's transactions, so the follower must be seeing them.
         assert!(at < from + 500, "{what}: 500 blocks without {TXS_PER_PHASE} load transactions seen final");
     }
@@ -53,7 +53,7 @@ async fn progress(net: &Devnet, load: &Load, what: &str) -> (u64, u64) {
 async fn all_caught_up(net: &Devnet, what: &str) {
     let target = net.max_height().await;
     for i in 0..VALIDATORS {
-        net.wait_node_at(i, target, BOUND).await.unwrap_or_else(|e| panic!("{what}: {e}\n{}", net.logs(20)));
+        net.wait_node_at(i, target, BOUND).await.unwrap_or_else(|e| panic!("{what}: {e}\n{}", net.logs(60)));
     }
 }
 

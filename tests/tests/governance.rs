@@ -3,6 +3,8 @@
 //! - every role tries to upload code over RPC: only the deployer may;
 //! - a role granted by a 2-of-3 proposal (on chain), an official name registered with an
 //!   approval gathered off chain, a contract frozen and unfrozen, all through `jjj` commands;
+//! - a method policy set by proposal (`jjj permission set`): every role calls the method over
+//!   RPC and only the role it names reaches the contract;
 //! - the governance history over `gov_proposals`.
 use jjj_crypto::Keypair;
 use jjj_primitives::gov::roles;
@@ -179,10 +181,37 @@ async fn members_register_accounts_roles_gate_actions_and_proposals_govern() {
     assert!(text.contains("executed"), "{text}");
     ok(&net, &call);
 
+    // A function permission over RPC: `bump` only for residents, set by proposal; then every
+    // role calls it at once and exactly the resident's call reaches the contract.
+    let text =
+        ok(&net, &["permission", "set", "--key", &bj, "--action", &format!("{address}:bump"), "--role", "resident"]);
+    let p = text.split_whitespace().next().expect("#id").trim_start_matches('#').to_string();
+    assert!(ok(&net, &["proposal", "approve", &p, "--key", &tj]).contains("executed"));
+    let bytes: [u8; 32] = jjj_rpc_api::unhex(&address).expect("hex").try_into().expect("32 bytes");
+    let contract = jjj_primitives::AccountId(bytes);
+    let mut bump = jjj_crypto::blake2_256(b"bump").0[..4].to_vec();
+    bump.extend(1u64.encode());
+    let mut pending = Vec::new();
+    for role in roles::KNOWN {
+        let k = Keypair::from_name(&format!("has-{role}"));
+        let nonce = rpc.api().account(NET.into(), k.account().to_string()).await.expect("account").nonce;
+        let call = Call::Call { contract, input: bump.clone(), value: 0 };
+        pending.push((role, send(&rpc, &k, nonce, call).await.expect("admitted")));
+    }
+    for (role, h) in pending {
+        let r = rpc.api().receipt(NET.into(), h, Some(30_000)).await.expect("receipt").expect("final");
+        let why = r.reason.clone().unwrap_or_default();
+        if role == roles::RESIDENT {
+            assert_eq!(r.status, "success", "{role}: {r:?}");
+        } else {
+            assert!(why.contains("permission denied") && why.contains("needs role resident"), "{role}: {why}");
+        }
+    }
+
     // The history, newest first, and the rules as the CLI prints them.
     let history = rpc.api().gov_proposals(NET.into(), None, None, None).await.expect("proposals");
     let kinds: Vec<&str> = history.iter().map(|p| p.kind.as_str()).collect();
-    assert_eq!(kinds, ["unfreeze", "freeze", "register_name", "grant_role"]);
+    assert_eq!(kinds, ["set_permission", "unfreeze", "freeze", "register_name", "grant_role"]);
     assert!(history.iter().all(|p| p.status == "executed"), "{history:?}");
     let text = ok(&net, &["permission", "show"]);
     assert!(text.contains("upload") && text.contains("role deployer (default)"), "{text}");
