@@ -155,6 +155,17 @@ pub enum ActionCmd {
         #[arg(long)]
         grantable: bool,
     },
+    /// What one block may hold, from the block after the one that executes the proposal:
+    /// transactions, bytes of transactions, gas (between one transaction's most, 200,000,000,
+    /// and 800,000,000).
+    SetBlockLimits {
+        #[arg(long)]
+        max_txs: u32,
+        #[arg(long)]
+        max_bytes: u32,
+        #[arg(long)]
+        max_gas: u64,
+    },
 }
 
 impl ActionCmd {
@@ -194,6 +205,11 @@ impl ActionCmd {
                 GovAction::SetThreshold { kind, threshold: Threshold::parse(&threshold)? }
             }
             ActionCmd::SetMemberGrantable { role, grantable } => GovAction::SetMemberGrantable { role, grantable },
+            ActionCmd::SetBlockLimits { max_txs, max_bytes, max_gas } => {
+                let limits = jjj_primitives::gov::BlockLimitsSpec { max_txs, max_bytes, max_gas };
+                limits.check()?;
+                GovAction::SetBlockLimits(limits)
+            }
         })
     }
 }
@@ -608,6 +624,13 @@ pub async fn permission(rpc_url: &str, net: &str, c: PermissionCmd) -> Result<()
                 println!("  {kind:<24} {t}");
             }
             println!("roles a member gives its own accounts: {}", rules.member_grantable_roles.join(", "));
+            match rules.block_limits {
+                Some(l) => println!(
+                    "block limits (set by proposal): {} transactions, {} bytes, {} gas",
+                    l.max_txs, l.max_bytes, l.max_gas
+                ),
+                None => println!("block limits: the genesis values"),
+            }
             Ok(())
         }
     }

@@ -3,7 +3,6 @@
 //! is the genesis header's, so a node with a different file cannot join).
 use jjj_executive::{BlockLimits, GenesisAccountSpec, GenesisSpec};
 use jjj_primitives::gov::{MemberSpec, Region, Threshold};
-use jjj_primitives::params::{BLOCK_MESSAGE_OVERHEAD, MAX_BLOCK_GAS_LIMIT, MAX_PEER_MESSAGE, MAX_TX_GAS};
 use jjj_primitives::{AccountId, Hash, Header, NetworkId};
 use jjj_state::{ChangeSet, MemoryState, StateCommitment};
 use serde::{Deserialize, Serialize};
@@ -184,9 +183,6 @@ impl Genesis {
         }
         self.balances()?;
         self.state_changes().map_err(|e| format!("network {}: {e}", self.network))?;
-        if self.max_block_txs == 0 || self.max_block_bytes == 0 {
-            return Err("block limits must be positive".into());
-        }
         let drift = jjj_primitives::params::MAX_CLOCK_DRIFT_MS;
         if self.max_timestamp_lag_ms < drift {
             // Clocks may differ by the drift either way: a fresh proposal from a validator whose
@@ -196,21 +192,20 @@ impl Genesis {
                 self.max_timestamp_lag_ms
             ));
         }
-        let room = MAX_PEER_MESSAGE - BLOCK_MESSAGE_OVERHEAD;
-        if self.max_block_bytes > room {
-            return Err(format!(
-                "max_block_bytes {} does not fit in a peer message: at most {room} ({MAX_PEER_MESSAGE} less \
-                 {BLOCK_MESSAGE_OVERHEAD} for the header and certificate)",
-                self.max_block_bytes
-            ));
-        }
-        if !(MAX_TX_GAS..=MAX_BLOCK_GAS_LIMIT).contains(&self.block_gas_limit) {
-            return Err(format!(
-                "block_gas_limit {} must be between {MAX_TX_GAS} (one transaction's most) and {MAX_BLOCK_GAS_LIMIT}",
-                self.block_gas_limit
-            ));
-        }
+        self.block_limits_spec()?.check().map_err(|e| {
+            format!("network {}: block limits (max_block_txs, max_block_bytes, block_gas_limit): {e}", self.network)
+        })?;
         Ok(())
+    }
+
+    /// The genesis block limits in the form governance changes them (`u32` counts and bytes).
+    pub fn block_limits_spec(&self) -> Result<jjj_primitives::gov::BlockLimitsSpec, String> {
+        let narrow = |what: &str, v: usize| u32::try_from(v).map_err(|_| format!("{what} {v} is over {}", u32::MAX));
+        Ok(jjj_primitives::gov::BlockLimitsSpec {
+            max_txs: narrow("max_block_txs", self.max_block_txs)?,
+            max_bytes: narrow("max_block_bytes", self.max_block_bytes)?,
+            max_gas: self.block_gas_limit,
+        })
     }
 
     /// What one block of this network may hold, for the runtime (`Runtime::with_block_limits`).
@@ -298,6 +293,7 @@ impl Genesis {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jjj_primitives::params::{BLOCK_MESSAGE_OVERHEAD, MAX_BLOCK_GAS_LIMIT, MAX_PEER_MESSAGE, MAX_TX_GAS};
 
     fn genesis(extra: &str) -> Result<Genesis, String> {
         let json = format!(

@@ -410,6 +410,7 @@ impl Gov<'_> {
                 }
             }
             GovAction::UpgradeContract { contract, code_hash } => self.check_upgrade(contract, code_hash)?,
+            GovAction::SetBlockLimits(limits) => limits.check(),
             GovAction::Penalise { reason, .. } if reason.len() > 1024 => {
                 Err("a penalty's reason has at most 1024 bytes".into())
             }
@@ -581,6 +582,12 @@ impl Gov<'_> {
                 } else {
                     o.remove(gkeys::grantable(role));
                 }
+            }
+            GovAction::SetBlockLimits(limits) => {
+                if let Err(e) = limits.check() {
+                    refuse!("{e}");
+                }
+                store(o, gkeys::block_limits(), limits);
             }
         }
         Ok(Ok(()))

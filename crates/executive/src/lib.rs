@@ -314,6 +314,16 @@ impl Runtime {
         self.limits
     }
 
+    /// The limits of a block built on `state`: what governance set last, else the genesis
+    /// values this runtime was given. Read from the parent's state, so proposer and replicas
+    /// agree, and a change applies from the block after the one that executed it.
+    pub fn block_limits_at(&self, state: &Overlay) -> Result<BlockLimits, StateError> {
+        Ok(match jjj_state::gov::load_block_limits(state)? {
+            Some(l) => BlockLimits { max_txs: l.max_txs as usize, max_bytes: l.max_bytes as usize, max_gas: l.max_gas },
+            None => self.limits,
+        })
+    }
+
     pub fn vm(&self) -> &ChainVm {
         &self.vm
     }
@@ -805,7 +815,7 @@ impl Runtime {
         let mut included = Vec::new();
         let mut receipts = Vec::new();
         let mut refused = Vec::new();
-        let limits = self.limits;
+        let limits = self.block_limits_at(&overlay).map_err(|e| BlockError::State(e.to_string()))?;
         let (mut bytes, mut gas_used) = (0usize, 0u64);
         let mut waiting: BTreeSet<AccountId> = BTreeSet::new();
         for stx in candidates {
@@ -863,7 +873,8 @@ impl Runtime {
     where
         S: StateReader + StateCommitment + 'static,
     {
-        let limits = self.limits;
+        let limits =
+            self.block_limits_at(&Overlay::new(state.clone())).map_err(|e| BlockError::State(e.to_string()))?;
         let count = block.transactions.len();
         if count > limits.max_txs {
             return Err(BlockError::TooManyTransactions { count, limit: limits.max_txs });

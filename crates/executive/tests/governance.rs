@@ -302,6 +302,47 @@ fn thresholds_change_by_proposal() {
 }
 
 #[test]
+fn block_limits_change_by_proposal_for_proposers_and_replicas() {
+    let mut chain = alliance();
+    let transfers = |chain: &TestChain, n: u64| -> Vec<SignedTransaction> {
+        let a = k("plain");
+        let nonce = chain.nonce(&a.id);
+        (0..n).map(|i| chain.sign(&a, nonce + i, 100_000, Call::Transfer { to: k("bank").id, amount: 1 })).collect()
+    };
+    let build = |chain: &TestChain, txs| chain.runtime().build_block(chain.state(), chain.next_template(), txs);
+    let (block, _, _) = build(&chain, transfers(&chain, 3)).expect("build");
+    assert_eq!(block.transactions.len(), 3, "the genesis limits hold 3 transfers");
+
+    // Out-of-bounds limits are refused when proposed.
+    for (limits, why) in [
+        (BlockLimitsSpec { max_txs: 0, max_bytes: 1 << 20, max_gas: 400_000_000 }, "must be positive"),
+        (BlockLimitsSpec { max_txs: 9, max_bytes: 1 << 30, max_gas: 400_000_000 }, "does not fit in a peer message"),
+        (BlockLimitsSpec { max_txs: 9, max_bytes: 1 << 20, max_gas: 1 }, "max_gas 1 must be between"),
+    ] {
+        let spec = ProposalSpec {
+            body: ProposalBody::Gov(GovAction::SetBlockLimits(limits)),
+            expires_at: chain.height() + 5,
+            memo: String::new(),
+        };
+        let r = send(&mut chain, "bj-admin", Call::Propose { spec, approvals: vec![] });
+        assert!(fails(&r).contains(why), "{limits:?}: {:?}", r.reason());
+    }
+
+    // Two transactions per block from the next block on: the proposer stops at two, a replica
+    // refuses a block of three.
+    let limits = BlockLimitsSpec { max_txs: 2, max_bytes: 1 << 20, max_gas: 400_000_000 };
+    let st = pass(&mut chain, GovAction::SetBlockLimits(limits));
+    assert!(matches!(st, ProposalStatus::Executed { .. }), "{st:?}");
+    let (two, _, _) = build(&chain, transfers(&chain, 3)).expect("build");
+    assert_eq!(two.transactions.len(), 2);
+    let mut three = two.clone();
+    three.transactions = transfers(&chain, 3);
+    let err = chain.runtime().apply_block(chain.state(), &three).expect_err("over the limit");
+    assert!(err.to_string().contains("3 transactions, over the limit of 2"), "{err}");
+    assert!(chain.runtime().apply_block(chain.state(), &two).is_ok());
+}
+
+#[test]
 fn money_enters_only_by_issue_to_a_bank_and_leaves_by_retire() {
     let mut chain = alliance();
     let bank = k("bank").id;

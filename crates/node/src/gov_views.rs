@@ -152,7 +152,12 @@ pub fn rules(o: &Overlay) -> R<GovRulesJson> {
             grantable.push(role.to_string());
         }
     }
-    Ok(GovRulesJson { thresholds, member_grantable_roles: grantable })
+    let block_limits = jjj_state::gov::load_block_limits(o)?.map(|l| jjj_rpc_api::BlockLimitsJson {
+        max_txs: l.max_txs,
+        max_bytes: l.max_bytes,
+        max_gas: l.max_gas,
+    });
+    Ok(GovRulesJson { thresholds, member_grantable_roles: grantable, block_limits })
 }
 
 pub fn registry(o: &Overlay) -> R<Vec<RegistryEntryJson>> {

@@ -221,6 +221,45 @@ impl fmt::Display for Policy {
     }
 }
 
+/// What one block may hold: the genesis values (`max_block_txs`, `max_block_bytes`,
+/// `block_gas_limit`) until governance sets others, from the block after the one that executes
+/// the proposal. Proposers keep to them and replicas refuse a block over them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct BlockLimitsSpec {
+    pub max_txs: u32,
+    /// Bytes of the block's encoded signed transactions.
+    pub max_bytes: u32,
+    /// Gas of the block's transactions together.
+    pub max_gas: u64,
+}
+
+impl BlockLimitsSpec {
+    /// The bounds every network keeps to (also checked for the genesis values): positive, a
+    /// block that fits a peer message with its header and certificate, and a gas limit between
+    /// one transaction's most and what a validator executes well inside a view timeout.
+    pub fn check(&self) -> Result<(), String> {
+        use crate::params::{BLOCK_MESSAGE_OVERHEAD, MAX_BLOCK_GAS_LIMIT, MAX_PEER_MESSAGE, MAX_TX_GAS};
+        if self.max_txs == 0 || self.max_bytes == 0 {
+            return Err("block limits must be positive".into());
+        }
+        let room = MAX_PEER_MESSAGE - BLOCK_MESSAGE_OVERHEAD;
+        if self.max_bytes as usize > room {
+            return Err(format!(
+                "max_bytes {} does not fit in a peer message: at most {room} ({MAX_PEER_MESSAGE} less \
+                 {BLOCK_MESSAGE_OVERHEAD} for the header and certificate)",
+                self.max_bytes
+            ));
+        }
+        if !(MAX_TX_GAS..=MAX_BLOCK_GAS_LIMIT).contains(&self.max_gas) {
+            return Err(format!(
+                "max_gas {} must be between {MAX_TX_GAS} (one transaction's most) and {MAX_BLOCK_GAS_LIMIT}",
+                self.max_gas
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// What the alliance decides by proposal. Each kind has its own threshold
 /// ([`GovAction::kind`] names it).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
@@ -297,11 +336,13 @@ pub enum GovAction {
         role: String,
         grantable: bool,
     },
+    /// New block limits, in force from the block after the one that executes the proposal.
+    SetBlockLimits(BlockLimitsSpec),
 }
 
 impl GovAction {
     /// Every kind, for thresholds and listings.
-    pub const KINDS: [&'static str; 16] = [
+    pub const KINDS: [&'static str; 17] = [
         "add_member",
         "suspend_member",
         "resume_member",
@@ -318,6 +359,7 @@ impl GovAction {
         "penalise",
         "set_threshold",
         "set_member_grantable",
+        "set_block_limits",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -338,6 +380,7 @@ impl GovAction {
             GovAction::Penalise { .. } => "penalise",
             GovAction::SetThreshold { .. } => "set_threshold",
             GovAction::SetMemberGrantable { .. } => "set_member_grantable",
+            GovAction::SetBlockLimits(_) => "set_block_limits",
         }
     }
 }

@@ -316,6 +316,17 @@ pub struct GovRulesJson {
     pub thresholds: Vec<(String, String)>,
     /// Roles a member may give its own accounts at registration.
     pub member_grantable_roles: Vec<String>,
+    /// The block limits governance set (`set_block_limits`); absent: the genesis values.
+    #[serde(default)]
+    pub block_limits: Option<BlockLimitsJson>,
+}
+
+/// What one block may hold (`gov_rules`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BlockLimitsJson {
+    pub max_txs: u32,
+    pub max_bytes: u32,
+    pub max_gas: u64,
 }
 
 /// An official contract name (`gov_registry`).

@@ -16,8 +16,9 @@
 //! | `Q ++ id (u64 BE)` | [`Proposal`] |
 //! | `q` | the next proposal id (u64) |
 //! | `H ++ contract` | the contract's code history ([`Vec<CodeChange>`]) |
+//! | `L` | the block limits governance set ([`BlockLimitsSpec`]; absent: the genesis values) |
 use crate::{load_record as load, Overlay, StateError};
-use jjj_primitives::gov::{Action, MemberSpec, Policy, ProposalSpec, Threshold};
+use jjj_primitives::gov::{Action, BlockLimitsSpec, MemberSpec, Policy, ProposalSpec, Threshold};
 use jjj_primitives::{AccountId, Hash};
 use parity_scale_codec::{Decode, DecodeWithMemTracking, Encode};
 
@@ -37,6 +38,7 @@ pub mod keys {
     pub const PROPOSAL: u8 = b'Q';
     pub const NEXT_PROPOSAL: u8 = b'q';
     pub const CODE_HISTORY: u8 = b'H';
+    pub const BLOCK_LIMITS: u8 = b'L';
 
     fn tagged(tag: u8, rest: &[u8]) -> Vec<u8> {
         let mut k = Vec::with_capacity(1 + rest.len());
@@ -79,6 +81,10 @@ pub mod keys {
     }
     pub fn next_proposal() -> Vec<u8> {
         vec![NEXT_PROPOSAL]
+    }
+    /// The block limits governance set (absent: the genesis values).
+    pub fn block_limits() -> Vec<u8> {
+        tagged(BLOCK_LIMITS, &[])
     }
     pub fn code_history(a: &AccountId) -> Vec<u8> {
         tagged(CODE_HISTORY, &a.0)
@@ -173,6 +179,10 @@ pub fn load_registration(overlay: &Overlay, account: &AccountId) -> Result<Optio
 
 pub fn load_policy(overlay: &Overlay, action: &Action) -> Result<Option<Policy>, StateError> {
     load(overlay, &keys::policy(action))
+}
+
+pub fn load_block_limits(overlay: &Overlay) -> Result<Option<BlockLimitsSpec>, StateError> {
+    load(overlay, &keys::block_limits())
 }
 
 pub fn load_threshold(overlay: &Overlay, kind: &str) -> Result<Option<Threshold>, StateError> {
