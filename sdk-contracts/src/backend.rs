@@ -130,6 +130,10 @@ mod imp {
         let bytes = read_with(32, |p, c| unsafe { sys::member_of(ptr(account.0.as_ptr()), p, c) })?;
         String::from_utf8(bytes).ok()
     }
+    pub fn member_region(account: &AccountId) -> Option<u8> {
+        let code = unsafe { sys::member_region(ptr(account.0.as_ptr())) };
+        u8::try_from(code).ok()
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -227,5 +231,8 @@ mod imp {
     }
     pub fn member_of(account: &AccountId) -> Option<String> {
         with_host(|h| h.member_of(account))
+    }
+    pub fn member_region(account: &AccountId) -> Option<u8> {
+        with_host(|h| h.member_region(account))
     }
 }

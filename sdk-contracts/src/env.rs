@@ -52,6 +52,14 @@ pub fn member_of(account: &AccountId) -> Option<alloc::string::String> {
     backend::member_of(account)
 }
 
+/// The region of the member that registered `account`, as a `regions` code (`BEIJING`,
+/// `TIANJIN`, `HEBEI`: the order of the regions, so `region as u8` of a contract's own
+/// `enum Region { Beijing, Tianjin, Hebei }` compares with it), or `None` for an account no
+/// member registered. What a contract checks before it takes an account's word for its region.
+pub fn member_region(account: &AccountId) -> Option<u8> {
+    backend::member_region(account)
+}
+
 /// Whether the caller may act for `account` in the alliance's eyes: it is `account` itself, or
 /// it holds the `member-admin` role of the member that registered `account`. What a contract
 /// checks instead of an admin of its own before registering someone in a role.

@@ -64,7 +64,7 @@ pub mod testing;
 mod wasm_runtime;
 
 pub use error::{Error, Result};
-pub use jjj_abi::{limits, roles, AccountId, Hash, ReturnCode};
+pub use jjj_abi::{limits, regions, roles, AccountId, Hash, ReturnCode};
 pub use jjj_sdk_macros::contract;
 pub use jjj_sdk_macros::ContractEvent;
 pub use parity_scale_codec as codec;
@@ -76,7 +76,7 @@ pub mod prelude {
     pub use crate::env;
     pub use crate::event::{ContractEvent, Topic};
     pub use crate::storage::{Item, List, ListMap, Map};
-    pub use crate::{ensure, fail, roles, AccountId, Error, Hash, Result};
+    pub use crate::{ensure, fail, regions, roles, AccountId, Error, Hash, Result};
     pub use alloc::boxed::Box;
     pub use alloc::collections::BTreeMap;
     pub use alloc::format;

@@ -79,6 +79,8 @@ pub struct Host {
     deployed: u64,
     /// The alliance's registry as contracts see it: account → (member, roles it may use).
     registry: BTreeMap<AccountId, (String, Vec<String>)>,
+    /// Each member's region code (`jjj_abi::regions`).
+    member_regions: BTreeMap<String, u8>,
 }
 
 thread_local! {
@@ -123,6 +125,9 @@ impl Host {
     }
     pub fn member_of(&self, account: &AccountId) -> Option<String> {
         self.registry.get(account).map(|(member, _)| member.clone())
+    }
+    pub fn member_region(&self, account: &AccountId) -> Option<u8> {
+        self.registry.get(account).and_then(|(member, _)| self.member_regions.get(member).copied())
     }
     pub fn frame(&self) -> &Frame {
         match self.frames.last() {
@@ -292,6 +297,14 @@ impl TestEnv {
             *h = Host::default();
             h.block_height = 1;
             h.block_time = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+                                              // The three regional members under their usual ids; others via `set_member_region`.
+            for (member, region) in [
+                ("beijing", jjj_abi::regions::BEIJING),
+                ("tianjin", jjj_abi::regions::TIANJIN),
+                ("hebei", jjj_abi::regions::HEBEI),
+            ] {
+                h.member_regions.insert(member.into(), region);
+            }
         });
         TestEnv { _private: () }
     }
@@ -306,6 +319,11 @@ impl TestEnv {
     pub fn register(&self, account: &AccountId, member: &str, roles: &[&str]) {
         let roles = roles.iter().map(|r| r.to_string()).collect();
         with_host(|h| h.registry.insert(*account, (member.to_string(), roles)));
+    }
+    /// Sets the region of member `member` (`jjj_abi::regions` code), what `env::member_region`
+    /// answers for its accounts. `beijing`, `tianjin` and `hebei` are set from the start.
+    pub fn set_member_region(&self, member: &str, region: u8) {
+        with_host(|h| h.member_regions.insert(member.to_string(), region));
     }
     /// Takes `account` out of the registry (as a suspension or revocation would for `has_role`).
     pub fn unregister(&self, account: &AccountId) {

@@ -16,6 +16,7 @@
 //!   the member that registered it, and must hold the alliance's `utility-provider` role to be
 //!   registered and to issue bills (a role the alliance revokes stops its billing at once). A
 //!   deactivated provider issues no new bills; its bills already issued stay payable, to it.
+//!   Its region is the one of the member that registered it.
 //! - Only an active provider that supplies `kind` may issue a bill of that kind; `amount > 0`;
 //!   `period` is 1..=64 bytes; `due` is strictly after the current block time; a provider does
 //!   not bill itself.
@@ -178,6 +179,8 @@ pub enum BillError {
     NotForCaller(&'static str),
     /// The account lacks the alliance's `utility-provider` role.
     NotAUtility(AccountId),
+    /// The region given is not the one of the member that registered the provider.
+    NotItsRegion(AccountId, Region),
     NoSuchBill(u64),
     NotAProvider(AccountId),
     AlreadyAProvider(AccountId),
@@ -224,6 +227,7 @@ impl core::fmt::Display for BillError {
             NotForCaller(action) => {
                 write!(f, "only the provider itself or a member-admin of its member may {action}")
             }
+            NotItsRegion(a, r) => write!(f, "{a} is not registered by a member of {}", region_name(*r)),
             NotAUtility(a) => write!(
                 f,
                 "{a} is not registered by the alliance as a utility provider (it lacks the role {})",
@@ -301,6 +305,14 @@ fn load_provider(account: &AccountId) -> BillResult<Provider> {
     PROVIDERS.get(account).ok_or(BillError::NotAProvider(*account))
 }
 
+fn region_name(region: Region) -> &'static str {
+    match region {
+        Region::Beijing => "Beijing",
+        Region::Tianjin => "Tianjin",
+        Region::Hebei => "Hebei",
+    }
+}
+
 fn kind_name(kind: UtilityKind) -> &'static str {
     match kind {
         UtilityKind::Water => "water",
@@ -349,6 +361,7 @@ impl UtilityBills {
     ) -> BillResult<()> {
         acting_for(&provider, "register it")?;
         ensure!(env::has_role(&provider, roles::UTILITY_PROVIDER), BillError::NotAUtility(provider));
+        ensure!(env::member_region(&provider) == Some(region as u8), BillError::NotItsRegion(provider, region));
         ensure!(!PROVIDERS.contains(&provider), BillError::AlreadyAProvider(provider));
         ensure!(!name.is_empty(), BillError::EmptyName);
         ensure!(name.len() <= MAX_NAME_LEN, BillError::NameTooLong(name.len()));

@@ -574,6 +574,15 @@ fn the_alliance_decides_who_is_a_provider() {
         err,
         format!("{fake} is not registered by the alliance as a utility provider (it lacks the role utility-provider)")
     );
+    // A real utility cannot claim another region than its member's.
+    let heat = TestEnv::account("beijing-heat");
+    w.env.register(&heat, "beijing", &[roles::UTILITY_PROVIDER]);
+    let input = msg::register_provider(heat, "北京热力".into(), Region::Hebei, vec![UtilityKind::Heating], 0);
+    assert_eq!(
+        w.env.call(&heat, &w.c, 0, input).unwrap_err(),
+        format!("{heat} is not registered by a member of Hebei")
+    );
+    let input = msg::register_provider(fake, "北京自来水".into(), Region::Beijing, vec![UtilityKind::Water], 0);
     // Nor can an account no member registered at all.
     let err = w.env.call(&w.stranger, &w.c, 0, input).unwrap_err();
     assert!(err.starts_with("only the provider itself"), "{err}");

@@ -32,6 +32,8 @@ fn story() -> Story {
     // The alliance made the two companies utility providers; each registers itself.
     chain.set_roles(&bj_water.id, &["utility-provider"]);
     chain.set_roles(&tj_grid.id, &["utility-provider"]);
+    // The test chain's accounts belong to a Beijing member; the grid company to Tianjin's.
+    chain.set_member(&tj_grid.id, "tianjin", jjj_primitives::gov::Region::Tianjin);
     let r = chain.call(
         &bj_water,
         &c,

@@ -25,7 +25,8 @@
 //! Who may take part is the alliance's call, not a contract admin's (there is none): an
 //! account registers here as its region's environment agency, a transporter or a facility only
 //! if the alliance gave it that role (`environment-agency`, `transporter`, `facility`), and only
-//! by itself or through a `member-admin` of its member. One agency per region (re-registering
+//! by itself or through a `member-admin` of its member, and an agency or facility only in the
+//! region of the member that registered it. One agency per region (re-registering
 //! replaces it); re-registering a transporter or facility updates its name/region; manifests
 //! already created keep the parties they named. A manifest names only a transporter and a
 //! facility that still hold their roles; the tolerance is set by an environment agency.
@@ -293,8 +294,9 @@ jjj_sdk::storage! {
 // ---------------------------------------------------------------- helpers
 
 /// The caller acts for `account` (itself, or a member-admin of its member) and the alliance
-/// gave `account` the role `role`.
-fn may_register(account: &AccountId, role: &str, what: &str) -> Result<()> {
+/// gave `account` the role `role`; `region`, when the registration names one, is the region of
+/// the member that registered `account` (a Beijing agency cannot make itself Hebei's).
+fn may_register(account: &AccountId, role: &str, what: &str, region: Option<Region>) -> Result<()> {
     ensure!(
         env::caller_acts_for(account),
         "only {} itself or a member-admin of its member may register it as {}",
@@ -302,6 +304,15 @@ fn may_register(account: &AccountId, role: &str, what: &str) -> Result<()> {
         what
     );
     ensure!(env::has_role(account, role), "{} lacks the alliance's role {}, so it cannot be {}", account, role, what);
+    if let Some(region) = region {
+        ensure!(
+            env::member_region(account) == Some(region as u8),
+            "{} is not registered by a member of {}, so it cannot be {} there",
+            account,
+            region.name(),
+            what
+        );
+    }
     Ok(())
 }
 
@@ -392,7 +403,7 @@ impl WasteDisposal {
     /// the environment agency of `region`, replacing any previous one.
     #[message]
     pub fn register_agency(region: Region, account: AccountId) -> Result<()> {
-        may_register(&account, roles::ENVIRONMENT_AGENCY, "an environment agency")?;
+        may_register(&account, roles::ENVIRONMENT_AGENCY, "an environment agency", Some(region))?;
         AGENCIES.set(&region, &account);
         env::emit(&WasteEvent::AgencyRegistered { region, agency: account });
         Ok(())
@@ -402,7 +413,7 @@ impl WasteDisposal {
     /// by itself or a member-admin of its member.
     #[message]
     pub fn register_transporter(account: AccountId, name: String) -> Result<()> {
-        may_register(&account, roles::TRANSPORTER, "a transporter")?;
+        may_register(&account, roles::TRANSPORTER, "a transporter", None)?;
         check_name(&name)?;
         TRANSPORTERS.set(&account, &Transporter { name: name.clone() });
         env::emit(&WasteEvent::TransporterRegistered { transporter: account, name });
@@ -413,7 +424,7 @@ impl WasteDisposal {
     /// holds the role `facility`; by itself or a member-admin of its member.
     #[message]
     pub fn register_facility(account: AccountId, name: String, region: Region) -> Result<()> {
-        may_register(&account, roles::FACILITY, "a facility")?;
+        may_register(&account, roles::FACILITY, "a facility", Some(region))?;
         check_name(&name)?;
         FACILITIES.set(&account, &Facility { name: name.clone(), region });
         env::emit(&WasteEvent::FacilityRegistered { facility: account, name, region });

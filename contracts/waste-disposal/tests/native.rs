@@ -1,9 +1,9 @@
 //! Native tests of the waste transfer manifest contract: every story and every forbidden path,
 //! through the SDK's mock host.
 use jjj_sdk::event::{account_topic, u64_topic};
-use jjj_sdk::roles;
 use jjj_sdk::testing::TestEnv;
 use jjj_sdk::AccountId;
+use jjj_sdk::{regions, roles};
 use parity_scale_codec::Decode;
 use waste_disposal::{
     msg, out_of_tolerance, transporter_amount, HistoryEntry, Manifest, Region, Status, Step, WasteCategory,
@@ -60,24 +60,25 @@ fn world() -> World {
     ] {
         w.env.set_balance(&acct, START);
     }
-    // The alliance's registry: one member ("jjj") whose admin registers the parties here.
-    w.env.register(&w.admin, "jjj", &[roles::MEMBER_ADMIN]);
-    for agency in [w.bj_agency, w.tj_agency, w.hb_agency] {
-        w.env.register(&agency, "jjj", &[roles::ENVIRONMENT_AGENCY]);
-    }
-    w.env.register(&w.transporter, "jjj", &[roles::TRANSPORTER]);
-    for facility in [w.bj_facility, w.hb_facility, TestEnv::account("tianjin-plant")] {
-        w.env.register(&facility, "jjj", &[roles::FACILITY]);
-    }
-    w.env.register(&w.generator, "jjj", &[]);
+    // The alliance's registry: each party registered by its region's member; Beijing's admin
+    // registers Beijing's parties here, the others register themselves.
+    w.env.register(&w.admin, "beijing", &[roles::MEMBER_ADMIN]);
+    w.env.register(&w.bj_agency, "beijing", &[roles::ENVIRONMENT_AGENCY]);
+    w.env.register(&w.tj_agency, "tianjin", &[roles::ENVIRONMENT_AGENCY]);
+    w.env.register(&w.hb_agency, "hebei", &[roles::ENVIRONMENT_AGENCY]);
+    w.env.register(&w.transporter, "beijing", &[roles::TRANSPORTER]);
+    w.env.register(&w.bj_facility, "beijing", &[roles::FACILITY]);
+    w.env.register(&w.hb_facility, "hebei", &[roles::FACILITY]);
+    w.env.register(&TestEnv::account("tianjin-plant"), "tianjin", &[roles::FACILITY]);
+    w.env.register(&w.generator, "beijing", &[]);
     let c = w.env.deploy(WasteDisposal::ENTRY, &w.admin, 0, msg::new(TOLERANCE)).expect("deploy");
     let w = World { c, ..w };
     w.ok(&w.admin, 0, msg::register_agency(Region::Beijing, w.bj_agency));
-    w.ok(&w.admin, 0, msg::register_agency(Region::Tianjin, w.tj_agency));
-    w.ok(&w.admin, 0, msg::register_agency(Region::Hebei, w.hb_agency));
+    w.ok(&w.tj_agency, 0, msg::register_agency(Region::Tianjin, w.tj_agency));
+    w.ok(&w.hb_agency, 0, msg::register_agency(Region::Hebei, w.hb_agency));
     w.ok(&w.admin, 0, msg::register_transporter(w.transporter, "京津物流".into()));
     w.ok(&w.admin, 0, msg::register_facility(w.bj_facility, "高安屯焚烧厂".into(), Region::Beijing));
-    w.ok(&w.admin, 0, msg::register_facility(w.hb_facility, "唐山填埋场".into(), Region::Hebei));
+    w.ok(&w.hb_facility, 0, msg::register_facility(w.hb_facility, "唐山填埋场".into(), Region::Hebei));
     w.env.take_events();
     w
 }
@@ -296,7 +297,7 @@ fn cross_region_to_a_region_without_agency_is_refused() {
     let c2 = w.env.deploy(WasteDisposal::ENTRY, &w.admin, 0, msg::new(0)).unwrap();
     let tj_facility = TestEnv::account("tianjin-plant");
     w.env.call(&w.admin, &c2, 0, msg::register_transporter(w.transporter, "t".into())).unwrap();
-    w.env.call(&w.admin, &c2, 0, msg::register_facility(tj_facility, "plant".into(), Region::Tianjin)).unwrap();
+    w.env.call(&tj_facility, &c2, 0, msg::register_facility(tj_facility, "plant".into(), Region::Tianjin)).unwrap();
     let input = msg::create_manifest(
         WasteCategory::Industrial,
         5,
@@ -320,7 +321,7 @@ fn cross_region_to_a_region_without_agency_is_refused() {
         0,
     );
     assert_eq!(w.env.call_decode::<u64>(&w.generator, &c2, 100, same), Ok(1));
-    w.env.call(&w.admin, &c2, 0, msg::register_agency(Region::Tianjin, w.tj_agency)).unwrap();
+    w.env.call(&w.tj_agency, &c2, 0, msg::register_agency(Region::Tianjin, w.tj_agency)).unwrap();
     assert_eq!(w.env.call_decode::<u64>(&w.generator, &c2, 100, input), Ok(2));
 }
 
@@ -541,8 +542,10 @@ fn every_step_by_a_wrong_role_is_refused() {
 fn the_alliances_roles_say_who_registers() {
     let w = world();
     let newbie = TestEnv::account("newbie");
-    w.env.register(&newbie, "other-member", &[roles::ENVIRONMENT_AGENCY, roles::TRANSPORTER, roles::FACILITY]);
-    // Nobody speaks for an account of another member but itself (the "jjj" admin included).
+    // A second Hebei member (a district, say) registered the newcomer.
+    w.env.set_member_region("langfang", regions::HEBEI);
+    w.env.register(&newbie, "langfang", &[roles::ENVIRONMENT_AGENCY, roles::TRANSPORTER, roles::FACILITY]);
+    // Nobody speaks for an account of another member but itself (Beijing's admin included).
     for who in [w.generator, w.bj_agency, w.transporter, w.stranger, w.admin] {
         let not_for = format!("only {newbie} itself or a member-admin of its member may register it as");
         w.refused(&who, 0, msg::register_agency(Region::Tianjin, newbie), &not_for);
@@ -551,6 +554,20 @@ fn the_alliances_roles_say_who_registers() {
     }
     w.refused(&newbie, 0, msg::register_transporter(newbie, " ".into()), "a name is required");
     w.refused(&newbie, 0, msg::register_facility(newbie, "x".repeat(65), Region::Hebei), "over the limit of 64 bytes");
+    // An agency or facility only where its member is: a Beijing agency cannot make itself
+    // Hebei's, a Hebei account cannot claim a Tianjin facility.
+    w.refused(
+        &w.bj_agency,
+        0,
+        msg::register_agency(Region::Hebei, w.bj_agency),
+        "is not registered by a member of Hebei, so it cannot be an environment agency there",
+    );
+    w.refused(
+        &newbie,
+        0,
+        msg::register_facility(newbie, "x".into(), Region::Tianjin),
+        "is not registered by a member of Tianjin",
+    );
     // Without the role, not even by itself.
     let generator = w.generator;
     w.refused(
@@ -562,7 +579,7 @@ fn the_alliances_roles_say_who_registers() {
     assert_eq!(w.ok_decode::<Option<AccountId>>(&w.stranger, 0, msg::agency(Region::Tianjin)), Some(w.tj_agency));
 
     // A manifest names only parties that still hold their roles.
-    w.env.register(&w.transporter, "jjj", &[]);
+    w.env.register(&w.transporter, "beijing", &[]);
     let err = w.env.call(
         &w.generator,
         &w.c,
@@ -578,7 +595,7 @@ fn the_alliances_roles_say_who_registers() {
         ),
     );
     assert!(err.unwrap_err().contains("no longer holds the alliance's role transporter"));
-    w.env.register(&w.transporter, "jjj", &[roles::TRANSPORTER]);
+    w.env.register(&w.transporter, "beijing", &[roles::TRANSPORTER]);
 
     // Replacing an agency moves the power to approve (here the newcomer registers itself).
     w.ok(&newbie, 0, msg::register_agency(Region::Hebei, newbie));

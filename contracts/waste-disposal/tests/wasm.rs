@@ -32,21 +32,24 @@ fn world() -> World {
     let hb_facility = chain.account("tangshan-landfill", FUNDS);
     let code = chain.upload(&admin, &contract_wasm("waste_disposal")).expect("upload");
     let c = chain.instantiate(&admin, code, 0, msg::new(500)).expect("instantiate");
-    // The alliance's roles (all these accounts belong to the test member "dev", whose admin
-    // registers them here).
+    // The alliance's roles (these accounts belong to the test member "dev", whose admin
+    // registers the Beijing ones here; Hebei's register themselves).
     chain.set_roles(&admin.id, &["deployer", "member-admin"]);
     chain.set_roles(&bj_agency.id, &["environment-agency"]);
     chain.set_roles(&hb_agency.id, &["environment-agency"]);
     chain.set_roles(&transporter.id, &["transporter"]);
     chain.set_roles(&bj_facility.id, &["facility"]);
     chain.set_roles(&hb_facility.id, &["facility"]);
+    // The test chain's accounts belong to a Beijing member; Hebei's agency and facility to Hebei's.
+    chain.set_member(&hb_agency.id, "hebei", jjj_primitives::gov::Region::Hebei);
+    chain.set_member(&hb_facility.id, "hebei", jjj_primitives::gov::Region::Hebei);
     let _: () = chain.call_ok(&admin, &c, 0, msg::register_agency(Region::Beijing, bj_agency.id));
-    let _: () = chain.call_ok(&admin, &c, 0, msg::register_agency(Region::Hebei, hb_agency.id));
+    let _: () = chain.call_ok(&hb_agency, &c, 0, msg::register_agency(Region::Hebei, hb_agency.id));
     let _: () = chain.call_ok(&admin, &c, 0, msg::register_transporter(transporter.id, "京津物流".into()));
     let _: () =
         chain.call_ok(&admin, &c, 0, msg::register_facility(bj_facility.id, "高安屯焚烧厂".into(), Region::Beijing));
     let _: () =
-        chain.call_ok(&admin, &c, 0, msg::register_facility(hb_facility.id, "唐山填埋场".into(), Region::Hebei));
+        chain.call_ok(&hb_facility, &c, 0, msg::register_facility(hb_facility.id, "唐山填埋场".into(), Region::Hebei));
     World { chain, c, admin, bj_agency, hb_agency, generator, transporter, bj_facility, hb_facility }
 }
 

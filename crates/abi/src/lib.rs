@@ -211,6 +211,20 @@ host_functions! {
     /// Copies the id of the member organisation that registered the 32-byte account (UTF-8);
     /// returns its full length, or `NOT_FOUND` for an account no member registered.
     fn member_of(account_ptr: u32, out_ptr: u32, out_cap: u32) -> u32;
+    /// The region of the member that registered the 32-byte account, as a [`regions`] code, or
+    /// `NOT_FOUND` for an account no member registered.
+    fn member_region(account_ptr: u32) -> u32;
+}
+
+/// The region codes `member_region` answers: the order of the members' region
+/// (`jjj_primitives::gov::Region`), which contracts' own region enums follow too.
+pub mod regions {
+    /// 京
+    pub const BEIJING: u8 = 0;
+    /// 津
+    pub const TIANJIN: u8 = 1;
+    /// 冀
+    pub const HEBEI: u8 = 2;
 }
 
 /// The roles the chain itself consults. Roles are data: governance may grant any other name,

@@ -114,10 +114,27 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
     }
     funding.extend(residents.iter().map(|k| Call::Transfer { to: k.account(), amount: 1_000_000 }));
     send_many(rpc, net, &a.funder, funding, 5_000_000).await?;
+    // The contract takes a provider's region only if it is its member's.
+    let provider_reg = rpc
+        .api()
+        .gov_account(net.into(), provider.account().to_string())
+        .await
+        .map_err(|e| rpc.explain(e))?
+        .ok_or_else(|| format!("the provider {} is not registered on {net}", provider.account()))?;
+    let members = rpc.api().gov_members(net.into()).await.map_err(|e| rpc.explain(e))?;
+    let region = members
+        .iter()
+        .find(|m| m.id == provider_reg.member)
+        .map(|m| match m.region.as_str() {
+            "tianjin" => "Tianjin",
+            "hebei" => "Hebei",
+            _ => "Beijing",
+        })
+        .ok_or_else(|| format!("no member {} on {net}", provider_reg.member))?;
     let register = encode(
         meta,
         "register_provider",
-        json!([provider.account().to_string(), "bench water", "Beijing", ["Water"], 0]),
+        json!([provider.account().to_string(), "bench water", region, ["Water"], 0]),
     )?;
     send_many(rpc, net, provider, vec![Call::Call { contract: bills, input: register, value: 0 }], 5_000_000).await?;
     let due = now_ms() + 30 * DAY_MS;

@@ -53,6 +53,10 @@ impl Host for ChainHost {
     fn member_of(&self, account: &AccountId) -> Result<Option<String>, HostError> {
         Ok(load_registration(&self.overlay, account).map_err(host_err)?.map(|r| r.member))
     }
+    fn member_region(&self, account: &AccountId) -> Result<Option<u8>, HostError> {
+        let Some(reg) = load_registration(&self.overlay, account).map_err(host_err)? else { return Ok(None) };
+        Ok(load_member(&self.overlay, &reg.member).map_err(host_err)?.map(|m| m.spec.region as u8))
+    }
     fn checkpoint(&mut self) {
         self.overlay.checkpoint()
     }

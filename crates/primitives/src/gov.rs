@@ -51,6 +51,13 @@ pub enum Region {
     Hebei,
 }
 
+// The codes contracts see through `member_region` are this enum's order.
+const _: () = assert!(
+    Region::Beijing as u8 == jjj_abi::regions::BEIJING
+        && Region::Tianjin as u8 == jjj_abi::regions::TIANJIN
+        && Region::Hebei as u8 == jjj_abi::regions::HEBEI
+);
+
 impl Region {
     pub const ALL: [Region; 3] = [Region::Beijing, Region::Tianjin, Region::Hebei];
     /// The one-character name used across the region: 京, 津, 冀.

@@ -119,6 +119,32 @@ impl TestChain {
         self.apply_changes(&changes);
     }
 
+    /// Moves an account [`TestChain::account`] registered to member `member` of `region`
+    /// (created, with the admin key `"{member}-admin"`, if the chain has no such member): what
+    /// `member_of` and `member_region` answer contracts.
+    pub fn set_member(&mut self, who: &AccountId, member: &str, region: jjj_primitives::gov::Region) {
+        let mut overlay = jjj_state::Overlay::new(self.state.clone());
+        let exists = jjj_state::gov::load_member(&overlay, member).unwrap_or_else(|e| panic!("state: {e}")).is_some();
+        if !exists {
+            let spec = jjj_primitives::gov::MemberSpec {
+                id: member.into(),
+                name: member.into(),
+                region,
+                admins: vec![Keypair::from_name(&format!("{member}-admin")).account()],
+                admin_threshold: 1,
+            };
+            jjj_executive::gov::add_member(&mut overlay, spec, self.height)
+                .unwrap_or_else(|e| panic!("state: {e}"))
+                .unwrap_or_else(|e| panic!("member {member}: {e}"));
+        }
+        let mut reg = jjj_state::gov::load_registration(&overlay, who)
+            .unwrap_or_else(|e| panic!("state: {e}"))
+            .unwrap_or_else(|| panic!("{who} is not registered: create it with TestChain::account"));
+        reg.member = member.into();
+        overlay.set(jjj_state::gov::keys::registration(who), reg.encode());
+        self.apply_changes(&overlay.into_changes());
+    }
+
     /// A chain whose state starts from a full genesis (members, accounts, thresholds).
     pub fn with_genesis(spec: &GenesisSpec) -> Self {
         let mut chain = Self::new();

@@ -44,6 +44,11 @@ pub trait Host: Send + 'static {
         let _ = account;
         Ok(None)
     }
+    /// The region code (`jjj_abi::regions`) of the member that registered `account`.
+    fn member_region(&self, account: &AccountId) -> Result<Option<u8>, HostError> {
+        let _ = account;
+        Ok(None)
+    }
     fn checkpoint(&mut self);
     fn commit_checkpoint(&mut self);
     fn revert_checkpoint(&mut self);

@@ -253,6 +253,12 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
         },
     )?;
 
+    linker.func_wrap(m, names::member_region, |mut c: WasmCaller<'_, H>, account_ptr: u32| -> HostResult<u32> {
+        charge_cost(&mut c, gas::MEMBER_REGION, 0)?;
+        let who = AccountId(read_array::<H, 32>(&mut c, account_ptr)?);
+        Ok(c.data().host.member_region(&who).map_err(state_err)?.map_or(NOT_FOUND, u32::from))
+    })?;
+
     linker.func_wrap(m, names::transfer, |mut c: WasmCaller<'_, H>, to_ptr: u32, amount: u64| -> HostResult<u32> {
         charge_cost(&mut c, gas::TRANSFER, 0)?;
         let to = AccountId(read_array::<H, 32>(&mut c, to_ptr)?);

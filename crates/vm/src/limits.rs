@@ -120,6 +120,8 @@ pub mod gas {
     pub const HAS_ROLE: HostCost = HostCost::new(2_000, 2);
     /// One record read; per byte of the member id copied out.
     pub const MEMBER_OF: HostCost = HostCost::new(1_000, 1);
+    /// Two record reads (the registration, its member).
+    pub const MEMBER_REGION: HostCost = HostCost::new(2_000, 0);
     pub const TRANSFER: HostCost = HostCost::new(3_000, 0);
     /// Per topic counts 32 bytes; per byte of data.
     pub const EMIT_EVENT: HostCost = HostCost::new(1_000, 8);
@@ -192,6 +194,7 @@ pub const HOST_GAS_SCHEDULE: &[(&str, HostCost, &str)] = &[
     (host::gas_left, gas::ENV_READ, "-"),
     (host::has_role, gas::HAS_ROLE, "role name bytes"),
     (host::member_of, gas::MEMBER_OF, "member id bytes copied"),
+    (host::member_region, gas::MEMBER_REGION, "-"),
 ];
 
 #[cfg(test)]
