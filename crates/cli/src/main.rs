@@ -11,8 +11,7 @@ mod scaffold;
 mod tx;
 
 use clap::{Args, Parser, Subcommand};
-use jjj_config::{load_key, parse_account, save_key};
-use jjj_crypto::Keypair;
+use jjj_config::{load_key, parse_account};
 use jjj_primitives::*;
 use jjj_rpc_api::{NodeApiClient, Rpc};
 use std::path::PathBuf;
@@ -122,12 +121,28 @@ pub struct AccountArgs {
 #[derive(Subcommand)]
 pub enum KeyCmd {
     /// Create a random key; print its account id.
+    ///
+    /// `--scheme sm2` makes an SM2 (GM/T 0003, 国密) key; its account id is SM3 of its
+    /// compressed public key. Networks sign with ed25519 for now: an SM2 key is for preparing
+    /// identities, and `jjj` refuses to sign with it until genesis can choose the SM2 + SM3 suite.
     New {
         #[arg(long)]
         out: PathBuf,
+        #[arg(long, value_enum, default_value_t = KeyScheme::Ed25519)]
+        scheme: KeyScheme,
     },
-    /// Print the account id of a key file.
-    Show { file: PathBuf },
+    /// Print the account id of a key file (either scheme); `--public` prints the public key too.
+    Show {
+        file: PathBuf,
+        #[arg(long)]
+        public: bool,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum KeyScheme {
+    Ed25519,
+    Sm2,
 }
 
 #[derive(Subcommand)]
@@ -213,16 +228,26 @@ fn print(answer: serde_json::Result<serde_json::Value>) -> Result<(), String> {
 pub async fn run(cli: Cli) -> Result<(), String> {
     let net = cli.network.clone();
     match cli.command {
-        Command::Key(KeyCmd::New { out }) => {
-            let mut seed = [0u8; 32];
-            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
-            let key = Keypair::from_seed(seed);
-            save_key(&out, &key)?;
+        Command::Key(KeyCmd::New { out, scheme }) => {
+            let scheme = match scheme {
+                KeyScheme::Ed25519 => jjj_crypto::Scheme::Ed25519,
+                KeyScheme::Sm2 => jjj_crypto::Scheme::Sm2,
+            };
+            let key = jjj_crypto::SchemeKeypair::generate(scheme).map_err(|e| e.to_string())?;
+            jjj_config::save_scheme_key(&out, &key)?;
             println!("{}", key.account());
             Ok(())
         }
-        Command::Key(KeyCmd::Show { file }) => {
-            println!("{}", load_key(&file)?.account());
+        Command::Key(KeyCmd::Show { file, public }) => {
+            let key = jjj_config::load_scheme_key(&file)?;
+            println!("{}", key.account());
+            if public {
+                let scheme = match key.scheme() {
+                    jjj_crypto::Scheme::Ed25519 => "ed25519",
+                    jjj_crypto::Scheme::Sm2 => "sm2",
+                };
+                println!("{scheme} public key 0x{}", hex::encode(key.public_key()));
+            }
             Ok(())
         }
         Command::Network(NetworkCmd::Init(a)) => network::init(&a),
