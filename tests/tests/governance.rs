@@ -32,6 +32,11 @@ fn ok(net: &Devnet, args: &[&str]) -> String {
     text
 }
 
+/// The id of the proposal `jjj` described (its output starts "#ID kind [...]").
+fn proposal_id(text: &str) -> String {
+    text.split_whitespace().next().expect("#id").trim_start_matches('#').to_string()
+}
+
 fn key(net: &Devnet, name: &str) -> String {
     net.dir.join("keys").join(format!("{name}.key")).display().to_string()
 }
@@ -107,49 +112,25 @@ async fn members_register_accounts_roles_gate_actions_and_proposals_govern() {
     let tj = key(&net, "tianjin-admin");
     let text = ok(&net, &["role", "grant", "--key", &bj, "--account", &id, "--role", "deployer", "--memo", "e2e"]);
     assert!(text.contains("grant_role [1/2 approving"), "{text}");
-    let pid = text.split_whitespace().next().expect("#id").trim_start_matches('#').to_string();
+    let pid = proposal_id(&text);
     let text = ok(&net, &["proposal", "approve", &pid, "--key", &tj]);
     assert!(text.contains("executed"), "{text}");
     let out = ok(&net, &["contract", "deploy", "--key", &nk, "--wasm", &wasm, "--args", "[1]"]);
     let address = out.lines().last().expect("address").trim().to_string();
 
-    // An official name with an approval gathered off chain: executes as it is proposed.
-    let hash = ok(
-        &net,
-        &[
-            "proposal",
-            "new",
-            "--key",
-            &bj,
-            "--expires-at",
-            "100000",
-            "--hash-only",
-            "register-name",
-            "counter",
-            "--address",
-            &address,
-        ],
-    );
+    // An official name with an approval gathered off chain: executes as it is proposed. The
+    // hash and the submission carry the same expiry height.
+    let register_name = |before: &[&str]| {
+        let mut args = vec!["proposal", "new", "--key", &bj, "--expires-at", "100000"];
+        args.extend_from_slice(before);
+        args.extend_from_slice(&["register-name", "counter", "--address", &address]);
+        ok(&net, &args)
+    };
+    let hash = register_name(&["--hash-only"]);
     let hash = hash.lines().next().expect("hash").trim().to_string();
     let approval = ok(&net, &["proposal", "sign", "--hash", &hash, "--key", &tj]);
     let approval = approval.lines().next().expect("approval").trim().to_string();
-    let text = ok(
-        &net,
-        &[
-            "proposal",
-            "new",
-            "--key",
-            &bj,
-            "--expires-at",
-            "100000",
-            "--approval",
-            &approval,
-            "register-name",
-            "counter",
-            "--address",
-            &address,
-        ],
-    );
+    let text = register_name(&["--approval", &approval]);
     assert!(text.contains("executed"), "{text}");
     assert_eq!(ok(&net, &["registry", "counter"]).trim(), address);
 
@@ -185,7 +166,7 @@ async fn members_register_accounts_roles_gate_actions_and_proposals_govern() {
     // role calls it at once and exactly the resident's call reaches the contract.
     let text =
         ok(&net, &["permission", "set", "--key", &bj, "--action", &format!("{address}:bump"), "--role", "resident"]);
-    let p = text.split_whitespace().next().expect("#id").trim_start_matches('#').to_string();
+    let p = proposal_id(&text);
     assert!(ok(&net, &["proposal", "approve", &p, "--key", &tj]).contains("executed"));
     let bytes: [u8; 32] = jjj_rpc_api::unhex(&address).expect("hex").try_into().expect("32 bytes");
     let contract = jjj_primitives::AccountId(bytes);
