@@ -146,6 +146,15 @@ impl KeyCache {
         KeyCache { keys }
     }
 
+    /// Adds the keys of another set (a validator set scheduled for a later height).
+    pub fn extend(&mut self, validators: &ValidatorSet) {
+        for a in &validators.validators {
+            if let Ok(k) = VerifyingKey::from_bytes(&a.0) {
+                self.keys.insert(*a, k);
+            }
+        }
+    }
+
     pub fn verify(&self, signer: &AccountId, message: &[u8], signature: &[u8; 64]) -> bool {
         match self.keys.get(signer) {
             Some(key) => key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(signature)).is_ok(),

@@ -31,7 +31,7 @@ impl Core {
         if buffer_it && self.future.get(&height).is_some_and(|buffer| buffer.contains(&message)) {
             return;
         }
-        if !message.verify_sender_by(&self.keys, &self.config.network, &self.config.validators) {
+        if !message.verify_sender_by(&self.keys, &self.config.network, self.validators_at(height)) {
             return;
         }
         let seen = self.heights_seen.entry(sender).or_insert(0);

@@ -1,5 +1,5 @@
 //! What the node feeds the core.
-use crate::messages::ConsensusMessage;
+use crate::messages::{ConsensusMessage, ValidatorSet};
 use jjj_primitives::{Block, Hash};
 use parity_scale_codec::{Decode, DecodeWithMemTracking, Encode};
 
@@ -28,4 +28,8 @@ pub enum Input {
     /// The node's mempool holds transactions a block could include: the view timer starts if it
     /// is not running, so a silent leader is replaced when there is work to do.
     TransactionsPending,
+    /// The validator set from `from_height` on, as the ledger scheduled it (a governance
+    /// change, executed at least two heights before `from_height`, so every validator learns
+    /// it before that height starts). A schedule for a height already begun is ignored.
+    ValidatorsScheduled { from_height: u64, validators: ValidatorSet },
 }

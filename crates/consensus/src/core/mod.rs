@@ -51,6 +51,7 @@ mod sync;
 #[cfg(test)]
 mod tests;
 mod timer;
+mod validators;
 mod view_change;
 mod vote;
 
@@ -145,6 +146,9 @@ pub struct Core {
     progressed: bool,
     /// A quorum of validators asked for the current view or a later one.
     view_change_quorum: bool,
+    /// The validator set from each height on: `0` → the configured (genesis) set, then the
+    /// changes the node fed with `Input::ValidatorsScheduled`.
+    schedule: BTreeMap<u64, ValidatorSet>,
 }
 
 impl Core {
@@ -153,6 +157,7 @@ impl Core {
         let me = config.key.account();
         Core {
             keys: KeyCache::new(&config.validators),
+            schedule: BTreeMap::from([(0, config.validators.clone())]),
             config,
             me,
             height: next_height,
@@ -232,25 +237,28 @@ impl Core {
             }
             Input::Synced { height } => self.on_synced(height, &mut effects),
             Input::TransactionsPending => self.on_transactions_pending(&mut effects),
+            Input::ValidatorsScheduled { from_height, validators } => {
+                self.on_validators_scheduled(from_height, validators)
+            }
         }
         effects.finish(&self.safety)
     }
 
     fn quorum(&self) -> usize {
-        self.config.validators.quorum()
+        self.validators().quorum()
     }
 
     fn f(&self) -> usize {
-        self.config.validators.f()
+        self.validators().f()
     }
 
     /// Whether we lead `view` at the current height.
     fn leads(&self, view: u64) -> bool {
-        self.config.validators.leader(self.height, view) == self.me
+        self.validators().leader(self.height, view) == self.me
     }
 
     fn checker(&self) -> Checker<'_> {
-        Checker::plain(&self.config.network, &self.config.validators, &self.keys)
+        Checker::plain(&self.config.network, self.validators(), &self.keys)
     }
 
     /// Whether exactly this signature was verified as a vote of this height.
@@ -325,7 +333,7 @@ impl Core {
     fn help_behind(&mut self, vc: &ViewChange, effects: &mut Effects) {
         let Some(cert) = self.last_commit.as_ref().filter(|c| c.height == vc.height) else { return };
         if self.helped.get(&vc.voter).is_some_and(|&v| v >= vc.new_view)
-            || !self.config.validators.contains(&vc.voter)
+            || !self.validators_at(vc.height).contains(&vc.voter)
             || !vc.signed_by(&self.keys, &self.config.network)
         {
             return;

@@ -28,6 +28,8 @@ struct Harness {
     net: NetworkId,
     keys: Vec<Keypair>,
     set: ValidatorSet,
+    /// The set from each height on, for checking commit certificates (`0` → `set`).
+    schedule: BTreeMap<u64, ValidatorSet>,
     nodes: Vec<Node>,
     work: VecDeque<(usize, Input)>,
     /// Blocks are built for heights up to this one.
@@ -40,9 +42,14 @@ struct Harness {
 
 impl Harness {
     fn new(n: usize) -> Harness {
+        Harness::with_members(n, &(0..n).collect::<Vec<_>>())
+    }
+
+    /// `n` nodes of which `members` are the validators at first (the others follow).
+    fn with_members(n: usize, members: &[usize]) -> Harness {
         let net = NetworkId::new("test").expect("id");
         let keys: Vec<Keypair> = (0..n).map(|i| Keypair::from_name(&format!("core-test-{i}"))).collect();
-        let set = ValidatorSet::new(keys.iter().map(|k| k.account()).collect()).expect("set");
+        let set = ValidatorSet::new(members.iter().map(|&i| keys[i].account()).collect()).expect("set");
         let nodes = keys
             .iter()
             .map(|key| {
@@ -68,6 +75,7 @@ impl Harness {
         Harness {
             net,
             keys,
+            schedule: BTreeMap::from([(0, set.clone())]),
             set,
             nodes,
             work: VecDeque::new(),
@@ -159,7 +167,9 @@ impl Harness {
                     self.work.push_back((i, Input::ProposalValidated { height, view, block_hash, valid }));
                 }
                 Effect::Commit { block, certificate } => {
-                    certificate.verify(&self.net, &self.set).expect("a valid commit certificate");
+                    let height = certificate.height;
+                    let set = self.schedule.range(..=height).next_back().map(|(_, s)| s).expect("a set");
+                    certificate.verify(&self.net, set).expect("a valid commit certificate");
                     assert_eq!(certificate.block_hash, block.header.hash());
                     assert!(
                         app_accepts(&self.net, &self.nodes[i].chain, &block),
@@ -173,6 +183,15 @@ impl Harness {
                 Effect::ScheduleTimeout { timeout, .. } => self.nodes[i].timers.push(timeout),
                 Effect::Sync { height } => self.nodes[i].syncs.push(height),
             }
+        }
+    }
+
+    /// Every node learns that `members` decide from `from_height` on.
+    fn schedule_validators(&mut self, from_height: u64, members: &[usize]) {
+        let set = ValidatorSet::new(members.iter().map(|&i| self.keys[i].account()).collect()).expect("set");
+        self.schedule.insert(from_height, set.clone());
+        for i in 0..self.nodes.len() {
+            self.feed(i, Input::ValidatorsScheduled { from_height, validators: set.clone() });
         }
     }
 
@@ -844,4 +863,67 @@ fn a_validator_ahead_hands_the_commit_votes_to_one_stuck_behind() {
     for i in 1..3 {
         assert_eq!(h.committed(i), vec![x], "node {i} learns that height 1 is decided");
     }
+}
+
+#[test]
+fn a_validator_removed_at_a_height_no_longer_counts_from_there() {
+    let mut h = Harness::new(4);
+    h.build_until = 5;
+    h.schedule_validators(3, &[0, 1, 2]);
+    h.start(&[0, 1, 2, 3]);
+    for i in 0..4 {
+        assert_eq!(h.nodes[i].chain.len(), 5, "node {i} (the removed one follows)");
+        assert_eq!(h.committed(i), h.committed(0));
+    }
+    let removed = h.keys[3].account();
+    for (b, c) in &h.nodes[0].chain {
+        let height = b.header.height;
+        if height < 3 {
+            assert_eq!(b.header.proposer, h.set.leader(height, 0));
+        } else {
+            // Three validators, f = 0: all three sign; the removed one neither leads nor counts.
+            assert_ne!(b.header.proposer, removed, "height {height}");
+            assert!(!c.signatures.iter().any(|(v, _)| *v == removed), "height {height}: {c:?}");
+            assert_eq!(c.signatures.len(), 3);
+        }
+        assert_eq!(c.view, 0, "height {height}: no view change");
+    }
+    assert!(!h.nodes[3].core.as_ref().expect("up").is_member());
+    assert!(h.nodes[0].core.as_ref().expect("up").is_member());
+}
+
+#[test]
+fn a_validator_added_at_a_height_leads_and_votes_from_there() {
+    let mut h = Harness::with_members(4, &[0, 1, 2]);
+    h.build_until = 6;
+    h.schedule_validators(3, &[0, 1, 2, 3]);
+    assert!(!h.nodes[3].core.as_ref().expect("up").is_member(), "not a member before height 3");
+    h.start(&[0, 1, 2, 3]);
+    for i in 0..4 {
+        assert_eq!(h.nodes[i].chain.len(), 6, "node {i}");
+        assert_eq!(h.committed(i), h.committed(0));
+    }
+    let added = h.keys[3].account();
+    let chain = &h.nodes[0].chain;
+    assert!(chain[..2].iter().all(|(_, c)| !c.signatures.iter().any(|(v, _)| *v == added)));
+    // From height 3 on the new set rotates: the newcomer leads height 4 ((4 - 1) mod 4 = 3).
+    assert_eq!(chain[3].0.header.proposer, added);
+    assert!(chain.iter().all(|(_, c)| c.view == 0));
+    assert!(h.nodes[3].core.as_ref().expect("up").is_member());
+}
+
+#[test]
+fn a_schedule_for_a_height_already_begun_is_ignored() {
+    let mut h = Harness::new(4);
+    h.build_until = 2;
+    h.start(&[0, 1, 2, 3]);
+    assert_eq!(h.nodes[0].core.as_ref().expect("up").height(), 3);
+    // Too late for height 3 (it has begun under the four): ignored, and the next one applies.
+    let three = ValidatorSet::new(h.keys[..3].iter().map(|k| k.account()).collect()).expect("set");
+    let core = h.nodes[0].core.as_mut().expect("up");
+    core.handle(Input::ValidatorsScheduled { from_height: 3, validators: three.clone() });
+    assert_eq!(core.validators().len(), 4);
+    core.handle(Input::ValidatorsScheduled { from_height: 4, validators: three });
+    assert_eq!(core.validators().len(), 4);
+    assert_eq!(core.validators_at(4).len(), 3);
 }

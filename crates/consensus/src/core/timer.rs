@@ -34,6 +34,9 @@ impl Core {
             effects.push(Effect::Sync { height: self.height });
         }
         self.check_behind(true, effects);
+        if !self.is_member() {
+            return; // a follower of this height waits for the validators' commits or a sync
+        }
         if self.progressed {
             // The view got somewhere since its timer was set (e.g. it was entered late in
             // the period): give it one more period before giving up on it.

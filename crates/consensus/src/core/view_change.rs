@@ -28,7 +28,7 @@ impl Core {
     }
 
     pub(super) fn start_view_change(&mut self, new_view: u64, effects: &mut Effects) {
-        if new_view <= self.view {
+        if new_view <= self.view || !self.is_member() {
             return;
         }
         debug!(height = self.height, new_view, "view change");
@@ -53,7 +53,7 @@ impl Core {
 
     pub(super) fn on_view_change(&mut self, vc: ViewChange, effects: &mut Effects) {
         let asked_view = vc.new_view;
-        if asked_view == 0 || !self.config.validators.contains(&vc.voter) || vc.voter == self.me {
+        if asked_view == 0 || !self.validators().contains(&vc.voter) || vc.voter == self.me {
             return;
         }
         if asked_view < self.view || (asked_view == self.view && self.entered) {

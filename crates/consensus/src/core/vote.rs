@@ -17,8 +17,13 @@ impl Core {
         self.sign_vote(VoteKind::Prepare, hash, effects);
     }
 
-    /// Signs, records for persistence, queues for sending, and counts our own vote.
+    /// Signs, records for persistence, queues for sending, and counts our own vote. A node
+    /// that is not a validator of this height signs nothing (its vote would count for nobody,
+    /// and its own certificate would name a signer the others refuse).
     pub(super) fn sign_vote(&mut self, kind: VoteKind, hash: Hash, effects: &mut Effects) {
+        if !self.is_member() {
+            return;
+        }
         let vote = Vote::sign(&self.config.network, &self.config.key, kind, self.height, self.view, hash);
         self.safety.votes.push(vote.clone());
         effects.persist_safety();
@@ -27,7 +32,7 @@ impl Core {
     }
 
     pub(super) fn on_vote(&mut self, vote: Vote, effects: &mut Effects) {
-        if !self.config.validators.contains(&vote.voter) || vote.view > self.view.saturating_add(VIEW_WINDOW) {
+        if !self.validators().contains(&vote.voter) || vote.view > self.view.saturating_add(VIEW_WINDOW) {
             return;
         }
         if self.voted.contains_key(&(vote.kind, vote.view, vote.voter)) {
