@@ -89,6 +89,7 @@ pub async fn run_campaign(cfg: CampaignConfig, say: &(dyn Fn(&str) + Sync)) -> R
         view_timeout_ms: cfg.view_timeout_ms,
         accounts: genesis_accounts(cfg.residents),
         proxied: cfg.perturb,
+        followers: vec![],
     })
     .await?;
     say(&format!("devnet: 4 validators in {} (seed {})", net.dir.display(), cfg.seed));

@@ -23,6 +23,9 @@ pub struct DevnetConfig {
     pub accounts: Vec<(String, u64)>,
     /// Route every validator-to-validator connection through a [`FaultNet`].
     pub proxied: bool,
+    /// Nodes (0-based) that only follow the network at genesis (`jjj network init --follow`):
+    /// governance may make them validators later.
+    pub followers: Vec<usize>,
 }
 
 pub struct Devnet {
@@ -42,8 +45,15 @@ impl Devnet {
         let dir = tmp.path().to_path_buf();
         let base = cfg.base_port;
         let mut init = Command::new(bin("jjj"));
-        init.args(["network", "init", "--dev-keys", "--validators", "4", "--network", NET])
-            .args(["--view-timeout-ms", &cfg.view_timeout_ms.to_string()])
+        let validating: Vec<String> =
+            (0..VALIDATORS).filter(|i| !cfg.followers.contains(i)).map(|i| (i + 1).to_string()).collect();
+        init.args(["network", "init", "--dev-keys", "--validators", "4"])
+            .args(["--network", &format!("{NET}={}", validating.join(","))]);
+        if !cfg.followers.is_empty() {
+            let nodes: Vec<String> = cfg.followers.iter().map(|i| (i + 1).to_string()).collect();
+            init.args(["--follow", &format!("{NET}={}", nodes.join(","))]);
+        }
+        init.args(["--view-timeout-ms", &cfg.view_timeout_ms.to_string()])
             .arg("--dir")
             .arg(&dir)
             .args(["--p2p-port", &base.to_string()])

@@ -4,11 +4,14 @@
 //!   leader and a kill -9, each healed in turn;
 //! - an abusive client hammering one validator;
 //! - two of four validators killed at once (quorum lost, then back);
+//! - a validator removed, and one added, by governance at a stated height, under load (the new
+//!   set decides from there; the auditor checks each certificate against the set of its height);
 //! - the bounded kill -9 campaign with random perturbations (`scripts/chaos.sh --perturb`).
 //!
 //! The checks are black-box, over RPC: one block per height everywhere, equal state roots at
 //! equal heights, every accepted transaction final (or refused with a reason), and new blocks
 //! within a bound after each fault.
+use jjj_rpc_api::NodeApiClient;
 use jjj_tests::bills::{genesis_accounts, Bills};
 use jjj_tests::chaos::{run_campaign, CampaignConfig};
 use jjj_tests::check::verify;
@@ -80,6 +83,7 @@ async fn delay_cut_one_way_partition_isolation_and_kill_keep_the_chain_safe_and_
         view_timeout_ms: 500,
         accounts: genesis_accounts(residents),
         proxied: true,
+        followers: vec![],
     })
     .await
     .expect("devnet");
@@ -248,9 +252,15 @@ async fn an_abusive_client_does_not_stop_the_chain() {
     let residents = 4;
     let mut accounts = genesis_accounts(residents);
     accounts.push(("spammer".into(), 1_000_000_000));
-    let net = Devnet::start(DevnetConfig { base_port: 32700, view_timeout_ms: 500, accounts, proxied: false })
-        .await
-        .expect("devnet");
+    let net = Devnet::start(DevnetConfig {
+        base_port: 32700,
+        view_timeout_ms: 500,
+        accounts,
+        proxied: false,
+        followers: vec![],
+    })
+    .await
+    .expect("devnet");
     let bills = Bills::deploy(&net.rpc(1).expect("rpc"), NET, residents).await.expect("deploy utility-bills");
     let load = Load::start(
         net.rpc_urls(),
@@ -379,6 +389,7 @@ async fn losing_quorum_halts_without_forking_and_the_chain_resumes_when_it_retur
         view_timeout_ms: 500,
         accounts: genesis_accounts(residents),
         proxied: false,
+        followers: vec![],
     })
     .await
     .expect("devnet");
@@ -425,4 +436,191 @@ async fn losing_quorum_halts_without_forking_and_the_chain_resumes_when_it_retur
     assert!(check.ok(), "lost {:?}; problems {:?}", check.lost, check.problems);
     assert!(report.drained, "every accepted transaction final");
     assert!(check.reverted.is_empty(), "{:?}", check.reverted);
+}
+
+/// Governance removes a validator at a stated height while bills are paid: from that height the
+/// other three decide alone (their certificates name no one else and verify against the set of
+/// their height), the removed validator stops signing but keeps following, and the auditor's
+/// replay checks every certificate against the set in force at its height.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_removed_by_governance_stops_signing_from_the_stated_height() {
+    let _turn = ONE_DEVNET_AT_A_TIME.lock().await;
+    let residents = 4;
+    let net = Devnet::start(DevnetConfig {
+        base_port: 31600,
+        view_timeout_ms: 500,
+        accounts: genesis_accounts(residents),
+        proxied: false,
+        followers: vec![],
+    })
+    .await
+    .expect("devnet");
+    let bills = Bills::deploy(&net.rpc(0).expect("rpc"), NET, residents).await.expect("deploy utility-bills");
+    let load = Load::start(
+        net.rpc_urls(),
+        Arc::new(bills),
+        LoadConfig { rate_per_s: 15.0, max_pending_per_sender: 32, resubmit_after: Duration::from_secs(3), seed: 11 },
+        BOUND,
+    )
+    .expect("load");
+    progress(&net, &load, "four validators").await;
+
+    // Beijing proposes the set without validator 4 from a height well ahead; Tianjin approves.
+    let id = |i: usize| jjj_crypto::Keypair::from_name(&format!("validator-{}", i + 1)).account().to_string();
+    let from = net.max_height().await + 30;
+    let jjj_at = |node: usize, args: &[&str]| {
+        let out = std::process::Command::new(jjj_tests::bin("jjj"))
+            .args(["--rpc", &net.rpc_url(node), "--network", NET])
+            .args(args)
+            .output()
+            .expect("run jjj");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "jjj {args:?}:\n{text}");
+        text
+    };
+    let jjj = |args: &[&str]| jjj_at(0, args);
+    let key = |name: &str| net.dir.join("keys").join(format!("{name}.key")).display().to_string();
+    let from_text = from.to_string();
+    let (v1, v2, v3) = (id(0), id(1), id(2));
+    let text = jjj(&[
+        "proposal",
+        "new",
+        "--key",
+        &key("beijing-admin"),
+        "set-validators",
+        "--validator",
+        &v1,
+        "--validator",
+        &v2,
+        "--validator",
+        &v3,
+        "--from-height",
+        &from_text,
+    ]);
+    let pid = text.split_whitespace().next().expect("#id").trim_start_matches('#').to_string();
+    let text = jjj(&["proposal", "approve", &pid, "--key", &key("tianjin-admin")]);
+    assert!(text.contains("executed"), "{text}");
+
+    // Past the switch under load; validator 4 follows without signing.
+    while net.max_height().await < from + 10 {
+        progress(&net, &load, "three validators after the switch").await;
+    }
+    let removed = id(3);
+    let rpc = net.rpc(0).expect("rpc");
+    for h in from - 3..from + 10 {
+        let cert = rpc.api().certificate(NET.into(), h).await.expect("certificate").expect("final");
+        assert!(cert.verified, "height {h}: the node verifies it against the set of its height");
+        if h >= from {
+            assert!(!cert.signers.contains(&removed), "height {h}: signed by the removed validator");
+            assert_eq!(cert.signers.len(), 3, "height {h}: {:?}", cert.signers);
+        }
+    }
+    let health = net.rpc(3).expect("rpc").api().health().await.expect("health");
+    assert!(health.networks.iter().all(|n| !n.validator), "the removed node no longer says it validates");
+
+    // A validator killed and restarted after the switch counts with the set of its height (with
+    // the genesis set it would expect another leader and another quorum, and three validators
+    // need all three).
+    net.kill9(0);
+    net.start_node(0).expect("restart");
+    net.wait_rpc(0, Duration::from_secs(30)).await.expect("restarted validator answers");
+    progress(&net, &load, "validator 1 restarted after the switch").await;
+    all_caught_up(&net, "every node after the restart").await;
+
+    let report = load.stop().await.expect("load report");
+    let check = verify(&net, &report, BOUND).await;
+    assert!(check.ok(), "lost {:?}; problems {:?}", check.lost, check.problems);
+    assert!(report.drained, "every accepted transaction final");
+
+    // The auditor replays from genesis against the removed node itself.
+    let genesis = net.dir.join(format!("genesis-{NET}.json")).display().to_string();
+    let audit = jjj_at(3, &["audit", "replay", "--genesis", &genesis]);
+    assert!(audit.contains("heights under sets governance scheduled"), "{audit}");
+    println!("{audit}");
+}
+
+/// Governance adds a validator while bills are paid: node 4 follows a network whose genesis
+/// set is nodes 1–3, starts consensus once the change is final, and from the stated height it
+/// signs and counts — proved by killing node 2: three of the four (the newcomer among them)
+/// keep finalising, which the three genesis validators alone could not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_added_by_governance_signs_from_the_stated_height() {
+    let _turn = ONE_DEVNET_AT_A_TIME.lock().await;
+    let residents = 4;
+    let net = Devnet::start(DevnetConfig {
+        base_port: 31700,
+        view_timeout_ms: 500,
+        accounts: genesis_accounts(residents),
+        proxied: false,
+        followers: vec![3],
+    })
+    .await
+    .expect("devnet");
+    let bills = Bills::deploy(&net.rpc(0).expect("rpc"), NET, residents).await.expect("deploy utility-bills");
+    let load = Load::start(
+        net.rpc_urls(),
+        Arc::new(bills),
+        LoadConfig { rate_per_s: 15.0, max_pending_per_sender: 32, resubmit_after: Duration::from_secs(3), seed: 13 },
+        BOUND,
+    )
+    .expect("load");
+    progress(&net, &load, "three genesis validators, node 4 following").await;
+    let health = net.rpc(3).expect("rpc").api().health().await.expect("health");
+    assert!(health.networks.iter().all(|n| !n.validator), "node 4 follows at first");
+
+    let id = |i: usize| jjj_crypto::Keypair::from_name(&format!("validator-{}", i + 1)).account().to_string();
+    let key = |name: &str| net.dir.join("keys").join(format!("{name}.key")).display().to_string();
+    let jjj = |args: &[&str]| {
+        let out = std::process::Command::new(jjj_tests::bin("jjj"))
+            .args(["--rpc", &net.rpc_url(0), "--network", NET])
+            .args(args)
+            .output()
+            .expect("run jjj");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "jjj {args:?}:\n{text}");
+        text
+    };
+    let from = net.max_height().await + 30;
+    let from_text = from.to_string();
+    let ids: Vec<String> = (0..4).map(id).collect();
+    let beijing = key("beijing-admin");
+    let mut args = vec!["proposal", "new", "--key", beijing.as_str(), "set-validators"];
+    for v in &ids {
+        args.extend(["--validator", v.as_str()]);
+    }
+    args.extend(["--from-height", &from_text]);
+    let text = jjj(&args);
+    let pid = text.split_whitespace().next().expect("#id").trim_start_matches('#').to_string();
+    assert!(jjj(&["proposal", "approve", &pid, "--key", &key("tianjin-admin")]).contains("executed"));
+
+    while net.max_height().await < from + 10 {
+        progress(&net, &load, "four validators after the switch").await;
+    }
+    let health = net.rpc(3).expect("rpc").api().health().await.expect("health");
+    assert!(health.networks.iter().all(|n| n.validator), "node 4 validates now");
+    let rpc = net.rpc(0).expect("rpc");
+    let mut signed_by_newcomer = 0;
+    for h in from..from + 10 {
+        let cert = rpc.api().certificate(NET.into(), h).await.expect("certificate").expect("final");
+        assert!(cert.verified, "height {h}");
+        signed_by_newcomer += usize::from(cert.signers.contains(&ids[3]));
+    }
+    assert!(signed_by_newcomer > 0, "node 4 signed none of heights {from}..{}", from + 10);
+
+    // With node 2 down, the chain goes on only because node 4 votes (3 of 4).
+    net.kill9(1);
+    progress(&net, &load, "node 2 down: nodes 1, 3 and 4 decide").await;
+    net.start_node(1).expect("restart");
+    net.wait_rpc(1, Duration::from_secs(30)).await.expect("restarted validator answers");
+    progress(&net, &load, "node 2 back").await;
+    all_caught_up(&net, "every node after the restart").await;
+
+    let report = load.stop().await.expect("load report");
+    let check = verify(&net, &report, BOUND).await;
+    assert!(check.ok(), "lost {:?}; problems {:?}", check.lost, check.problems);
+    assert!(report.drained, "every accepted transaction final");
+    let genesis = net.dir.join(format!("genesis-{NET}.json")).display().to_string();
+    let audit = jjj(&["audit", "replay", "--genesis", &genesis]);
+    assert!(audit.contains("heights under sets governance scheduled"), "{audit}");
+    println!("{audit}");
 }

@@ -11,7 +11,9 @@ use std::sync::Arc;
 pub async fn replay(rpc_url: &str, genesis_path: &Path, to: Option<u64>) -> Result<(), String> {
     let genesis = Genesis::load(genesis_path)?;
     let network = genesis.network.clone();
-    let validators = jjj_consensus::ValidatorSet::new(genesis.validator_ids()?).map_err(|e| e.to_string())?;
+    let genesis_validators = genesis.validator_ids()?;
+    let validators = jjj_consensus::ValidatorSet::new(genesis_validators.clone()).map_err(|e| e.to_string())?;
+    let mut other_set_heights = 0usize;
     let net_id = genesis.network_id()?;
     let rpc = Rpc::new(rpc_url)?;
     let api = rpc.api();
@@ -51,8 +53,15 @@ pub async fn replay(rpc_url: &str, genesis_path: &Path, to: Option<u64>) -> Resu
         if cert.height != h || cert.block_hash != bh {
             return Err(format!("height {h}: the certificate is for another block"));
         }
-        cert.verify(&net_id, &validators).map_err(|e| format!("height {h}: certificate invalid: {e}"))?;
         let shared = Arc::new(state.clone());
+        // Signed by the set deciding height h, as the replayed state (at h − 1) schedules it.
+        let at_h = jjj_executive::gov::validators_at(&genesis_validators, &jjj_state::Overlay::new(shared.clone()), h)
+            .map_err(|e| format!("height {h}: {e}"))?;
+        if at_h != genesis_validators {
+            other_set_heights += 1;
+        }
+        let at_h = jjj_consensus::ValidatorSet::new(at_h).map_err(|e| format!("height {h}: {e}"))?;
+        cert.verify(&net_id, &at_h).map_err(|e| format!("height {h}: certificate invalid: {e}"))?;
         let exec =
             runtime.apply_block(shared, &block).map_err(|e| format!("height {h}: re-execution disagrees: {e}"))?;
         for (i, (stx, r)) in block.transactions.iter().zip(&exec.receipts).enumerate() {
@@ -94,7 +103,14 @@ pub async fn replay(rpc_url: &str, genesis_path: &Path, to: Option<u64>) -> Resu
         "audit of {network}: {last} blocks, {txs} transactions ({receipts_ok} succeeded, {receipts_failed} failed) replayed from genesis in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    println!("every certificate verified against the {} genesis validators; every tx root, receipts root, state root and receipt matched", validators.len());
+    if other_set_heights == 0 {
+        println!("every certificate verified against the {} genesis validators; every tx root, receipts root, state root and receipt matched", validators.len());
+    } else {
+        println!(
+            "every certificate verified against the validator set of its height ({} genesis validators; {other_set_heights} heights under sets governance scheduled); every tx root, receipts root, state root and receipt matched",
+            validators.len()
+        );
+    }
     println!("final state root {} at height {last}", state.state_root());
     Ok(())
 }

@@ -166,6 +166,15 @@ pub enum ActionCmd {
         #[arg(long)]
         max_gas: u64,
     },
+    /// The validators (node ids, in leader order; repeat --validator) from --from-height on,
+    /// at least 2 above the height that executes the proposal. Certificates of earlier heights
+    /// stay signed by the sets of their heights; `jjj audit replay` checks each against its own.
+    SetValidators {
+        #[arg(long = "validator", required = true)]
+        validators: Vec<String>,
+        #[arg(long)]
+        from_height: u64,
+    },
 }
 
 impl ActionCmd {
@@ -205,6 +214,10 @@ impl ActionCmd {
                 GovAction::SetThreshold { kind, threshold: Threshold::parse(&threshold)? }
             }
             ActionCmd::SetMemberGrantable { role, grantable } => GovAction::SetMemberGrantable { role, grantable },
+            ActionCmd::SetValidators { validators, from_height } => GovAction::SetValidators {
+                validators: validators.iter().map(|v| acct(v)).collect::<Result<_, _>>()?,
+                from_height,
+            },
             ActionCmd::SetBlockLimits { max_txs, max_bytes, max_gas } => {
                 let limits = jjj_primitives::gov::BlockLimitsSpec { max_txs, max_bytes, max_gas };
                 limits.check()?;

@@ -164,6 +164,11 @@ pub struct InitArgs {
     /// NAME or NAME=i,j,k (1-based validator numbers; default all). Repeatable.
     #[arg(long = "network", value_name = "NAME[=VALIDATORS]")]
     pub networks: Vec<String>,
+    /// NAME=i,j: nodes (1-based) that serve network NAME without being its genesis
+    /// validators — they follow it, and start validating when governance adds them to the set
+    /// (`jjj proposal new set-validators`). Repeatable.
+    #[arg(long = "follow", value_name = "NAME=NODES")]
+    pub follow: Vec<String>,
     /// NAME=FEN[@MEMBER][+ROLE,ROLE…]: an account with a generated key in DIR/keys/NAME.key,
     /// registered by MEMBER (default: the first) with the roles given (deployer, bank,
     /// utility-provider, registrar…). Repeatable.

@@ -122,6 +122,24 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
         }
         println!("network {name}: genesis-{name}.json, header {}", genesis.header()?.hash());
     }
+    for spec in &a.follow {
+        let (name, nodes) =
+            spec.split_once('=').ok_or_else(|| format!("--follow {spec:?}: expected NAME=NODE[,NODE…]"))?;
+        let file = PathBuf::from(format!("genesis-{name}.json"));
+        if !specs.iter().any(|s| s.split('=').next() == Some(name)) {
+            return Err(format!("--follow {spec:?}: no --network {name}"));
+        }
+        for part in nodes.split(',') {
+            let i: usize =
+                part.trim().parse().map_err(|_| format!("--follow {spec:?}: {part:?} is not a node number"))?;
+            if i == 0 || i > a.validators {
+                return Err(format!("--follow {spec:?}: node {i} does not exist (1..={})", a.validators));
+            }
+            if !serves[i - 1].contains(&file) {
+                serves[i - 1].push(file.clone());
+            }
+        }
+    }
     for (i, (name, key)) in validators.iter().enumerate() {
         let mut peers = Vec::new();
         for (j, (_, k)) in validators.iter().enumerate() {

@@ -411,6 +411,9 @@ impl Gov<'_> {
             }
             GovAction::UpgradeContract { contract, code_hash } => self.check_upgrade(contract, code_hash)?,
             GovAction::SetBlockLimits(limits) => limits.check(),
+            GovAction::SetValidators { validators, from_height } => {
+                check_validator_change(validators, *from_height, self.ctx.height)
+            }
             GovAction::Penalise { reason, .. } if reason.len() > 1024 => {
                 Err("a penalty's reason has at most 1024 bytes".into())
             }
@@ -589,9 +592,48 @@ impl Gov<'_> {
                 }
                 store(o, gkeys::block_limits(), limits);
             }
+            GovAction::SetValidators { validators, from_height } => {
+                if let Err(e) = check_validator_change(validators, *from_height, height) {
+                    refuse!("{e}");
+                }
+                // A later decision replaces what was scheduled from the same height on.
+                let mut schedule = jjj_state::gov::load_validator_schedule(o)?;
+                schedule.retain(|(h, _)| h < from_height);
+                schedule.push((*from_height, validators.clone()));
+                store(o, gkeys::validator_schedule(), &schedule);
+            }
         }
         Ok(Ok(()))
     }
+}
+
+/// A validator set change is 1 to `MAX_VALIDATORS` distinct keys, from a height at least
+/// `VALIDATOR_CHANGE_DELAY` above the one executing it.
+fn check_validator_change(validators: &[AccountId], from_height: u64, height: u64) -> Result<(), Refusal> {
+    use jjj_primitives::params::{MAX_VALIDATORS, VALIDATOR_CHANGE_DELAY};
+    if validators.is_empty() || validators.len() > MAX_VALIDATORS {
+        return Err(format!("a validator set has 1 to {MAX_VALIDATORS} validators, not {}", validators.len()));
+    }
+    let distinct: std::collections::BTreeSet<_> = validators.iter().collect();
+    if distinct.len() != validators.len() {
+        return Err("a validator set lists a validator twice".into());
+    }
+    let earliest = height.saturating_add(VALIDATOR_CHANGE_DELAY);
+    if from_height < earliest {
+        return Err(format!(
+            "a validator set change executed at height {height} takes effect at {earliest} at the earliest, \
+             not {from_height}"
+        ));
+    }
+    Ok(())
+}
+
+/// The validators deciding `height`: the set governance scheduled last at or below it, else
+/// the genesis set. `overlay` is a state at or after the block that executed the change (any
+/// state at or after height − `VALIDATOR_CHANGE_DELAY` has it).
+pub fn validators_at(genesis: &[AccountId], overlay: &Overlay, height: u64) -> Result<Vec<AccountId>, TxError> {
+    let schedule = jjj_state::gov::load_validator_schedule(overlay)?;
+    Ok(schedule.into_iter().rev().find(|(h, _)| *h <= height).map_or_else(|| genesis.to_vec(), |(_, v)| v))
 }
 
 /// A contract's code history: what it was instantiated with, then each upgrade.

@@ -343,6 +343,43 @@ fn block_limits_change_by_proposal_for_proposers_and_replicas() {
 }
 
 #[test]
+fn validator_sets_are_scheduled_by_proposal_for_a_later_height() {
+    let mut chain = alliance();
+    let genesis: Vec<AccountId> = (1..=4).map(|i| k(&format!("validator-{i}")).id).collect();
+    let three = genesis[..3].to_vec();
+    let propose_set = |chain: &mut TestChain, validators: Vec<AccountId>, from_height: u64| {
+        let spec = ProposalSpec {
+            body: ProposalBody::Gov(GovAction::SetValidators { validators, from_height }),
+            expires_at: chain.height() + 5,
+            memo: String::new(),
+        };
+        send(chain, "bj-admin", Call::Propose { spec, approvals: vec![] })
+    };
+    // Too soon (the next block executes it, so the earliest is two above that), empty, twice.
+    let now = chain.height();
+    let r = propose_set(&mut chain, three.clone(), now + 2);
+    assert!(fails(&r).contains("at the earliest"), "{:?}", r.reason());
+    assert!(fails(&propose_set(&mut chain, vec![], now + 10)).contains("1 to 64 validators"));
+    let twice = vec![genesis[0], genesis[0]];
+    assert!(fails(&propose_set(&mut chain, twice, now + 10)).contains("twice"));
+
+    let from = chain.height() + 20;
+    let st = pass(&mut chain, GovAction::SetValidators { validators: three.clone(), from_height: from });
+    assert!(matches!(st, ProposalStatus::Executed { .. }), "{st:?}");
+    let o = overlay(&chain);
+    let at = |h| jjj_executive::gov::validators_at(&genesis, &o, h).expect("state");
+    assert_eq!(at(from - 1), genesis, "the genesis set decides until the stated height");
+    assert_eq!(at(from), three);
+    assert_eq!(at(from + 1000), three);
+    // A later decision for an earlier height replaces what was scheduled from there on.
+    let st = pass(&mut chain, GovAction::SetValidators { validators: genesis[1..].to_vec(), from_height: from - 5 });
+    assert!(matches!(st, ProposalStatus::Executed { .. }), "{st:?}");
+    let o = overlay(&chain);
+    assert_eq!(jjj_executive::gov::validators_at(&genesis, &o, from).expect("state"), genesis[1..].to_vec());
+    assert_eq!(jjj_state::gov::load_validator_schedule(&o).expect("state").len(), 1);
+}
+
+#[test]
 fn money_enters_only_by_issue_to_a_bank_and_leaves_by_retire() {
     let mut chain = alliance();
     let bank = k("bank").id;

@@ -145,6 +145,7 @@ pub struct Chain {
     pub network: NetworkId,
     pub genesis: Genesis,
     pub genesis_hash: Hash,
+    /// The genesis validator set; governance may schedule others (`validators_at`).
     pub validators: ValidatorSet,
     pub store: Arc<dyn ChainStore>,
     pub runtime: Runtime,
@@ -238,7 +239,12 @@ impl Chain {
         }
         let validators = ValidatorSet::new(genesis.validator_ids()?).map_err(|e| e.to_string())?;
         let (head, _) = store.head().map_err(|e| e.to_string())?.unwrap_or((0, genesis_hash));
-        let is_validator = validators.contains(&key.account());
+        // A validator of the genesis set or of one governance scheduled (as of the head) runs
+        // consensus; outside the set of a height, its core only follows.
+        let scheduled = jjj_state::gov::load_validator_schedule(&jjj_state::Overlay::new(store.state()))
+            .map_err(|e| format!("cannot read the validator schedule: {e}"))?;
+        let is_validator =
+            validators.contains(&key.account()) || scheduled.iter().any(|(_, v)| v.contains(&key.account()));
         // Read before anything starts: an unreadable record stops the node here.
         let record = if is_validator {
             safety_record(&*store, &network, head, options.reset_safety_record)?
@@ -271,37 +277,54 @@ impl Chain {
             clock: options.clock.clone(),
         });
         chain.metrics.height.store(head, Relaxed);
-        if is_validator {
-            let local = key.account();
-            let config = CoreConfig {
-                network,
-                validators,
-                key,
-                base_timeout_ms: options.view_timeout_ms,
-                max_timeout_ms: options.view_timeout_ms.saturating_mul(32),
-            };
+        let local = key.account();
+        let config = CoreConfig {
+            network,
+            validators,
+            key,
+            base_timeout_ms: options.view_timeout_ms,
+            max_timeout_ms: options.view_timeout_ms.saturating_mul(32),
+        };
+        {
             let chain = chain.clone();
             tokio::spawn(async move {
-                let (rx, record) = match record {
-                    SafetyRecord::Abstain(through) => match follow(chain.clone(), rx, Some(through)).await {
-                        Some(rx) => {
+                let mut record = record;
+                let mut rx = rx;
+                if !is_validator {
+                    // A node of no validator set (yet) follows; when governance makes it a
+                    // validator (the change is final at least two heights before it applies),
+                    // it starts consensus with a fresh record: it never signed anything here.
+                    tracing::info!(network = %chain.network, "not a validator of this network: following");
+                    match follow(chain.clone(), rx, Follow::UntilValidator(local)).await {
+                        Some(r) => rx = r,
+                        None => return,
+                    }
+                    tracing::info!(network = %chain.network, height = chain.head().0, "made a validator by governance: starting consensus");
+                }
+                if let SafetyRecord::Abstain(through) = record {
+                    match follow(chain.clone(), rx, Follow::UntilHeight(through)).await {
+                        Some(r) => {
                             tracing::info!(network = %chain.network, height = through, "the height the lost record was for is final: voting from the next one");
-                            (rx, SafetyRecord::Fresh)
+                            rx = r;
+                            record = SafetyRecord::Fresh;
                         }
                         None => return,
-                    },
-                    record => (rx, record),
-                };
+                    }
+                }
+                // The core starts with the set deciding its first height (a restart after a
+                // change must not count with the genesis set); later changes are fed to it.
                 let head = chain.head().0;
+                let first = match &record {
+                    SafetyRecord::Restore(s) => s.height,
+                    _ => head + 1,
+                };
+                let config = CoreConfig { validators: chain.validators_at(first), ..config };
                 let core = match record {
                     SafetyRecord::Restore(s) => Core::restore(config, *s),
-                    _ => Core::new(config, head + 1),
+                    _ => Core::new(config, first),
                 };
                 Driver::new(chain, core, local).run(rx).await;
             });
-        } else {
-            tracing::info!(network = %chain.network, "not a validator of this network: following only");
-            tokio::spawn(follow(chain.clone(), rx, None));
         }
         if chain.genesis.empty_block_interval_ms > 0 {
             let tx = chain.inputs.clone();
@@ -369,7 +392,7 @@ impl Chain {
     pub fn deliver(&self, from: AccountId, msg: WireMessage, wire_bytes: usize) -> bool {
         let input = match msg {
             WireMessage::Consensus { message, .. } => {
-                if !self.validators.contains(&from) {
+                if !self.is_any_validator(&from) {
                     return false;
                 }
                 DriverInput::Consensus(Box::new(message))
@@ -533,13 +556,40 @@ impl Chain {
         if certificate.height != header.height || certificate.block_hash != header.hash() {
             return Err("the certificate is for another block".into());
         }
-        certificate.verify(&self.network, &self.validators).map_err(|e| e.to_string())?;
+        certificate.verify(&self.network, &self.validators_at(header.height)).map_err(|e| e.to_string())?;
         let execution = self.runtime.apply_block(self.store.state(), block).map_err(|e| e.to_string())?;
         self.commit(block, certificate, &execution)
     }
 }
 
 impl Chain {
+    /// The validator sets governance scheduled, as of the finalised head.
+    pub fn validator_schedule(&self) -> Vec<(u64, ValidatorSet)> {
+        let overlay = jjj_state::Overlay::new(self.store.state());
+        let schedule = jjj_state::gov::load_validator_schedule(&overlay).unwrap_or_else(|e| {
+            tracing::error!(network = %self.network, "cannot read the validator schedule: {e}");
+            Vec::new()
+        });
+        schedule.into_iter().filter_map(|(h, v)| ValidatorSet::new(v).ok().map(|set| (h, set))).collect()
+    }
+
+    /// The validators deciding `height` (certificates of that height are signed by them): the
+    /// set governance scheduled last at or below it, else the genesis set. Known from the
+    /// finalised head for every height up to the head + `VALIDATOR_CHANGE_DELAY`.
+    pub fn validators_at(&self, height: u64) -> ValidatorSet {
+        self.validator_schedule()
+            .into_iter()
+            .rev()
+            .find(|(h, _)| *h <= height)
+            .map_or_else(|| self.validators.clone(), |(_, set)| set)
+    }
+
+    /// Whether `who` is a validator of the genesis or of any scheduled set: its consensus
+    /// messages reach the core, which judges them by the set of their height.
+    pub fn is_any_validator(&self, who: &AccountId) -> bool {
+        self.validators.contains(who) || self.validator_schedule().iter().any(|(_, set)| set.contains(who))
+    }
+
     fn housekeeping(&self) {
         self.request_sync(self.head().0 + 1);
         let state = self.store.state();
@@ -566,14 +616,22 @@ fn account(state: &dyn StateReader, who: &AccountId) -> Account {
 /// A node that serves a network without validating it: applies certified blocks from peers.
 /// With `until`, a validator that must not sign yet: returns the input queue once the ledger
 /// holds height `until` (None if the queue closed first).
-async fn follow(
-    chain: Arc<Chain>,
-    mut rx: mpsc::Receiver<Queued>,
-    until: Option<u64>,
-) -> Option<mpsc::Receiver<Queued>> {
+/// When a following node hands its input queue back to consensus.
+enum Follow {
+    /// Once the ledger has finalised this height.
+    UntilHeight(u64),
+    /// Once governance has scheduled a validator set with this key in it.
+    UntilValidator(AccountId),
+}
+
+async fn follow(chain: Arc<Chain>, mut rx: mpsc::Receiver<Queued>, until: Follow) -> Option<mpsc::Receiver<Queued>> {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
-        if until.is_some_and(|h| chain.head().0 >= h) {
+        let done = match &until {
+            Follow::UntilHeight(h) => chain.head().0 >= *h,
+            Follow::UntilValidator(me) => chain.is_any_validator(me),
+        };
+        if done {
             return Some(rx);
         }
         tokio::select! {
@@ -643,6 +701,8 @@ struct Driver {
     /// When this node's ledger reached its head (a restart counts from the head's timestamp):
     /// the oldest a block re-proposed in a later view can be is measured from here.
     height_since_ms: u64,
+    /// The validator schedule as last fed to the core.
+    fed_schedule: Vec<(u64, ValidatorSet)>,
 }
 
 impl Driver {
@@ -659,10 +719,12 @@ impl Driver {
             executed: HashMap::new(),
             last_block_ms,
             deferred: None,
+            fed_schedule: Vec::new(),
         }
     }
 
     async fn run(mut self, mut rx: mpsc::Receiver<Queued>) {
+        self.feed_schedule();
         self.queue.push_back(Input::Start);
         loop {
             if let Err(e) = self.process() {
@@ -675,6 +737,22 @@ impl Driver {
             let input = self.chain.taken(queued);
             self.on_input(input);
         }
+    }
+
+    /// Tells the core about validator sets the ledger scheduled since it last looked (before
+    /// the core moves to a height they decide: a change takes effect at least two heights after
+    /// the block that executed it, and this runs after every commit and catch-up).
+    fn feed_schedule(&mut self) {
+        let schedule = self.chain.validator_schedule();
+        for (from_height, validators) in &schedule {
+            if !self.fed_schedule.contains(&(*from_height, validators.clone())) {
+                self.queue.push_back(Input::ValidatorsScheduled {
+                    from_height: *from_height,
+                    validators: validators.clone(),
+                });
+            }
+        }
+        self.fed_schedule = schedule;
     }
 
     /// Hands the queued inputs to the core and carries out its effects.
@@ -720,6 +798,7 @@ impl Driver {
                 let after = self.chain.head().0;
                 if after > before {
                     tracing::info!(network = %self.chain.network, from = before, to = after, "caught up from peers");
+                    self.feed_schedule();
                     self.executed.clear();
                     self.last_block_ms = self.chain.clock.now_ms();
                     self.height_since_ms = self.last_block_ms;
@@ -811,6 +890,7 @@ impl Driver {
         self.executed.clear();
         match committed {
             Ok(()) => {
+                self.feed_schedule();
                 self.last_block_ms = self.chain.clock.now_ms();
                 self.height_since_ms = self.last_block_ms;
                 if self.chain.has_work() {

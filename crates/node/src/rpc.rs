@@ -380,7 +380,7 @@ impl NodeApiServer for NodeRpc {
             let Some(raw) = storage(c.store.certificate(height))? else { return Ok(None) };
             let cert = jjj_consensus::CommitCertificate::decode(&mut &raw[..])
                 .map_err(|e| ErrorCode::Storage.error(format!("stored certificate: {e}")))?;
-            let verified = cert.verify(&c.network, &c.validators).is_ok();
+            let verified = cert.verify(&c.network, &c.validators_at(cert.height)).is_ok();
             Ok(Some(CertificateJson {
                 height: cert.height,
                 view: cert.view,

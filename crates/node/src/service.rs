@@ -39,7 +39,7 @@ impl Node {
                     head: hash.to_string(),
                     view: c.metrics.view.load(Relaxed),
                     mempool: c.metrics.mempool.load(Relaxed),
-                    validator: c.validators.contains(&self.id),
+                    validator: c.validators_at(c.head().0 + 1).contains(&self.id),
                 }
             })
             .collect();

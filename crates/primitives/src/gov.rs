@@ -345,11 +345,17 @@ pub enum GovAction {
     },
     /// New block limits, in force from the block after the one that executes the proposal.
     SetBlockLimits(BlockLimitsSpec),
+    /// The validators (node keys, in leader order) from `from_height` on, which must be at
+    /// least `VALIDATOR_CHANGE_DELAY` above the height that executes it.
+    SetValidators {
+        validators: Vec<AccountId>,
+        from_height: u64,
+    },
 }
 
 impl GovAction {
     /// Every kind, for thresholds and listings.
-    pub const KINDS: [&'static str; 17] = [
+    pub const KINDS: [&'static str; 18] = [
         "add_member",
         "suspend_member",
         "resume_member",
@@ -367,6 +373,7 @@ impl GovAction {
         "set_threshold",
         "set_member_grantable",
         "set_block_limits",
+        "set_validators",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -388,6 +395,7 @@ impl GovAction {
             GovAction::SetThreshold { .. } => "set_threshold",
             GovAction::SetMemberGrantable { .. } => "set_member_grantable",
             GovAction::SetBlockLimits(_) => "set_block_limits",
+            GovAction::SetValidators { .. } => "set_validators",
         }
     }
 }

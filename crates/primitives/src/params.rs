@@ -10,6 +10,12 @@ pub const MAX_TX_SIZE: usize = MAX_CODE_SIZE + 4096;
 pub const MAX_TX_GAS: u64 = 200_000_000;
 /// Most members of a multisig account.
 pub const MAX_MULTISIG_MEMBERS: usize = 16;
+/// Most validators in one set (a governance change may not name more).
+pub const MAX_VALIDATORS: usize = 64;
+/// A validator set change takes effect at least this many heights after the block that
+/// executes it: every validator has then committed (and learned) it before the first height
+/// the new set decides.
+pub const VALIDATOR_CHANGE_DELAY: u64 = 2;
 /// How far ahead of a validator's clock a block's timestamp may be.
 pub const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
 /// Most transactions in a block, unless the genesis says otherwise.

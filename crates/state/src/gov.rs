@@ -17,6 +17,7 @@
 //! | `q` | the next proposal id (u64) |
 //! | `H ++ contract` | the contract's code history ([`Vec<CodeChange>`]) |
 //! | `L` | the block limits governance set ([`BlockLimitsSpec`]; absent: the genesis values) |
+//! | `V` | the validator sets governance scheduled: `(from height, validators)`, ascending |
 use crate::{load_record as load, Overlay, StateError};
 use jjj_primitives::gov::{Action, BlockLimitsSpec, MemberSpec, Policy, ProposalSpec, Threshold};
 use jjj_primitives::{AccountId, Hash};
@@ -39,6 +40,7 @@ pub mod keys {
     pub const NEXT_PROPOSAL: u8 = b'q';
     pub const CODE_HISTORY: u8 = b'H';
     pub const BLOCK_LIMITS: u8 = b'L';
+    pub const VALIDATOR_SCHEDULE: u8 = b'V';
 
     fn tagged(tag: u8, rest: &[u8]) -> Vec<u8> {
         let mut k = Vec::with_capacity(1 + rest.len());
@@ -85,6 +87,10 @@ pub mod keys {
     /// The block limits governance set (absent: the genesis values).
     pub fn block_limits() -> Vec<u8> {
         tagged(BLOCK_LIMITS, &[])
+    }
+    /// The validator sets governance scheduled (absent: the genesis set throughout).
+    pub fn validator_schedule() -> Vec<u8> {
+        tagged(VALIDATOR_SCHEDULE, &[])
     }
     pub fn code_history(a: &AccountId) -> Vec<u8> {
         tagged(CODE_HISTORY, &a.0)
@@ -179,6 +185,11 @@ pub fn load_registration(overlay: &Overlay, account: &AccountId) -> Result<Optio
 
 pub fn load_policy(overlay: &Overlay, action: &Action) -> Result<Option<Policy>, StateError> {
     load(overlay, &keys::policy(action))
+}
+
+/// `(from height, validators)` of every validator set governance scheduled, ascending.
+pub fn load_validator_schedule(overlay: &Overlay) -> Result<Vec<(u64, Vec<AccountId>)>, StateError> {
+    Ok(load(overlay, &keys::validator_schedule())?.unwrap_or_default())
 }
 
 pub fn load_block_limits(overlay: &Overlay) -> Result<Option<BlockLimitsSpec>, StateError> {
