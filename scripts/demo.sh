@@ -3,8 +3,8 @@
 # issued across regions and paid by residents with `jjj contract call`; a waste manifest
 # crossing from Beijing to Hebei; an e-commerce agreement signed and settled; the alliance at
 # work (a refused deploy, a utility registered by vote, the bills contract named and upgraded
-# 2 of 3); then the history replayed from genesis and verified by an auditor; a summary; the
-# network stopped.
+# 2 of 3, a fifth validator voted in while bills are paid); then the history replayed from
+# genesis and verified by an auditor; a summary; the network stopped.
 #
 #   scripts/demo.sh           run it, stop the devnet at the end
 #   scripts/demo.sh --keep    leave the devnet running (its directory and RPC are printed)
@@ -145,6 +145,27 @@ jjj proposal approve "$P" --key "$K/tianjin-admin.key" | sed 's/^/    /' >&2
 VERSIONS=$(jjj contract history "$BILLS" | grep -c 0x)
 PAID=$(query "$BILLS" utility_bills bill "[$B1]" | grep -c '"payment":{' || true)
 [ "$VERSIONS" -ge 2 ] && [ "$PAID" = 1 ] || { echo "after the upgrade: $VERSIONS code versions, bill $B1 paid: $PAID" >&2; exit 1; }
+say "a fifth validator joins jjj by a 2-of-3 vote while bills keep being paid"
+height() { jjj block | sed -n 's/.*"height": \([0-9]*\).*/\1/p' | head -n1; }
+VALS=(); for n in 1 2 3 4 5; do VALS+=(--validator "$(id validator-$n)"); done
+FROM=$(( $(height) + 8 ))
+P=$(jjj proposal new --key "$K/beijing-admin.key" --memo "node 5 joins" set-validators "${VALS[@]}" --from-height "$FROM" | pid)
+jjj proposal approve "$P" --key "$K/tianjin-admin.key" | sed 's/^/    /' >&2
+PAID5=0
+while [ "$(height)" -lt $((FROM + 6)) ]; do
+  B=$(call beijing-water "$BILLS" utility_bills issue_bill "[\"$(id hebei-resident)\", \"Water\", 100, \"2026-12\", $DUE]" 2>/dev/null)
+  call hebei-resident "$BILLS" utility_bills pay "[$B]" 100 >/dev/null 2>&1
+  PAID5=$((PAID5 + 1))
+done
+V5=$(id validator-5)
+BY5=0
+for h in $(seq "$FROM" $((FROM + 5))); do
+  if jjj block "$h" | grep -q "\"proposer\": \"$V5\""; then BY5=$((BY5 + 1)); fi
+done
+jjj --rpc "http://127.0.0.1:$(( ${JJJ_RPC_PORT:-9941} + 4 ))" status | grep -q '"validator": true' || { echo "node 5 does not say it validates" >&2; exit 1; }
+[ "$BY5" -ge 1 ] || { echo "node 5 proposed none of heights $FROM..$((FROM + 5))" >&2; exit 1; }
+echo "    validator set 4 → 5 from height $FROM; node 5 proposed $BY5 of heights $FROM..$((FROM + 5)); $PAID5 bills issued and paid meanwhile" >&2
+JOIN_OK="node 5 made a validator by a 2-of-3 vote from height $FROM, proposing blocks while $PAID5 bills were issued and paid"
 GOV_OK="deploy without the deployer role refused; Hebei gas registered and granted utility-provider by 2 of 3 members, billed and paid; utility-bills named in the registry and upgraded 2 of 3 ($VERSIONS code versions), its bills kept"
 END_MS=$(date +%s%3N)
 
@@ -156,13 +177,14 @@ HEALTH=$(jjj status)
 HEIGHT=$(jjj block | sed -n 's/.*"height": \([0-9]*\).*/\1/p' | head -n1)
 LAT=$(curl -s "http://127.0.0.1:${JJJ_METRICS_PORT:-9611}/metrics" 2>/dev/null | awk '/^jjj_finality_latency_ms_(sum|count)\{network="jjj"\}/ {v[$1 ~ /sum/ ? "s" : "c"] = $2} END { if (v["c"] > 0) printf "%.0f ms mean over %d blocks", v["s"] / v["c"], v["c"]; else print "n/a" }')
 say "summary"
-echo "  network jjj: height $HEIGHT, 4 validators, all final under PBFT (2f+1 = 3 of 4 signatures per block)"
+echo "  network jjj: height $HEIGHT, all final under PBFT (3 of 4 signatures per block, then 4 of 5 from height $FROM)"
 echo "  finality latency (block timestamp → commit on validator 1): $LAT"
 echo "  stories ran in $(( (END_MS - START_MS) / 1000 )) s"
 echo "  utility bills:        $BILLS_OK"
 echo "  waste disposal:       $WASTE_OK"
 echo "  e-commerce agreement: $DEALS_OK"
 echo "  governance:           $GOV_OK"
+echo "  validators:           $JOIN_OK"
 echo "  audit:                $(echo "$AUDIT" | head -n1)"
 if [ "$KEEP" = 1 ]; then
   echo; echo "devnet left running in $DIR (RPC $JJJ_RPC); stop it with: scripts/devnet.sh --stop $DIR"

@@ -2,7 +2,8 @@
 # Starts a 4-validator devnet on 127.0.0.1, each validator with its own embedded RocksDB, in a
 # directory (default: a new temporary one). Two networks share the validators' ports:
 # jjj (京津冀, validators 1-4) and jj (京津, validators 1-4), each with its own genesis, ledger
-# and consensus.
+# and consensus. A fifth node follows jjj without validating (`--follow jjj=5`): governance may
+# add it to the validator set (`jjj proposal new set-validators`), as the demo does.
 #
 #   scripts/devnet.sh [DIR]        start; prints DIR, the RPC endpoints and how to stop
 #   scripts/devnet.sh --stop DIR   stop every validator of DIR (SIGTERM, then SIGKILL)
@@ -35,8 +36,8 @@ fi
 DIR=${1:-$(mktemp -d /tmp/jjj-devnet.XXXXXX)}
 mkdir -p "$DIR"
 if [ ! -f "$DIR/validator-1.toml" ]; then
-  "$BIN/jjj" network init --dir "$DIR" --validators 4 --dev-keys \
-    --network jjj --network jj \
+  "$BIN/jjj" network init --dir "$DIR" --validators 5 --dev-keys \
+    --network jjj=1,2,3,4 --network jj=1,2,3,4 --follow jjj=5 \
     --p2p-port "${JJJ_P2P_PORT:-30301}" --rpc-port "${JJJ_RPC_PORT:-9941}" --metrics-port "${JJJ_METRICS_PORT:-9611}" \
     --view-timeout-ms "${JJJ_VIEW_TIMEOUT_MS:-1000}" \
     --account admin=0@beijing+deployer --account beijing-water=0@beijing+utility-provider \
@@ -49,12 +50,12 @@ if [ ! -f "$DIR/validator-1.toml" ]; then
     --account beijing-logistics=0@beijing+transporter --account arbitrator=0@beijing+arbitrator \
     >"$DIR/init.log"
 fi
-for i in 1 2 3 4; do
+for i in 1 2 3 4 5; do
   RUST_LOG=${RUST_LOG:-info} "$BIN/jjj-node" --config "$DIR/validator-$i.toml" >>"$DIR/validator-$i.log" 2>&1 &
   echo $! >"$DIR/validator-$i.pid"
 done
 rpc_port=${JJJ_RPC_PORT:-9941}
-for i in 0 1 2 3; do
+for i in 0 1 2 3 4; do
   port=$((rpc_port + i))
   for _ in $(seq 1 100); do
     if "$BIN/jjj" --rpc "http://127.0.0.1:$port" status >/dev/null 2>&1; then break; fi
@@ -63,5 +64,5 @@ for i in 0 1 2 3; do
   "$BIN/jjj" --rpc "http://127.0.0.1:$port" status >/dev/null || { echo "validator $((i + 1)) did not start; see $DIR/validator-$((i + 1)).log" >&2; exit 1; }
 done
 echo "devnet running in $DIR"
-echo "  RPC: http://127.0.0.1:$rpc_port … $((rpc_port + 3))   networks: jjj, jj"
+echo "  RPC: http://127.0.0.1:$rpc_port … $((rpc_port + 3))   networks: jjj, jj (node 5, following jjj: $((rpc_port + 4)))"
 echo "  stop: scripts/devnet.sh --stop $DIR"
