@@ -39,6 +39,30 @@ fn consensus_holds_over_many_seeds() {
     }
 }
 
+/// Across a validator set change (the last validator removed, or added, at height 2 to 5, under
+/// `from_seed`'s faults): agreement, validity, certificates of each height signed by the set of
+/// that height, and progress after healing. A fifth of `JJJ_SIM_SEEDS`.
+#[test]
+fn validator_set_changes_keep_agreement_and_progress_over_many_seeds() {
+    let seeds = (seed_count() / 5).max(10);
+    let started = std::time::Instant::now();
+    let from = 2_000_000;
+    let s = sim::run_many(from..from + seeds, threads(), Scenario::with_set_change);
+    println!(
+        "validator-set-change sim: {} seeds, {} commits, {} synced blocks, {} view changes, {} crashes, {} with a twin, {:.1} s",
+        s.seeds,
+        s.commits,
+        s.synced_blocks,
+        s.view_changes,
+        s.crashes,
+        s.twins,
+        started.elapsed().as_secs_f64()
+    );
+    let shown: Vec<&String> = s.failures.iter().take(5).collect();
+    assert!(s.failures.is_empty(), "{} of {} seeds failed; first ones:\n{shown:#?}", s.failures.len(), s.seeds);
+    assert_eq!(s.seeds, seeds);
+}
+
 #[test]
 fn a_seed_replays_the_same_trace() {
     for seed in [3, 17, 2024] {

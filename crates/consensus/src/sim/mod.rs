@@ -26,6 +26,16 @@ use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
+/// The validator set changing at a height, as governance schedules it: `genesis` (indices of
+/// the scenario's validators) decide until `from_height`, `later` from there on. Every node
+/// knows the change from its start (in a ledger it is final at least two heights ahead).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetChange {
+    pub genesis: Vec<usize>,
+    pub later: Vec<usize>,
+    pub from_height: u64,
+}
+
 /// A validator down from `at_ms` until `restart_at_ms`, restarting from its disk.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Crash {
@@ -72,6 +82,7 @@ pub struct Scenario {
     pub progress_bound_ms: u64,
     pub base_timeout_ms: u64,
     pub max_timeout_ms: u64,
+    pub set_change: Option<SetChange>,
 }
 
 impl Scenario {
@@ -94,6 +105,7 @@ impl Scenario {
             progress_bound_ms: 30_000,
             base_timeout_ms: 1_000,
             max_timeout_ms: 8_000,
+            set_change: None,
         }
     }
 
@@ -141,6 +153,7 @@ impl Scenario {
             progress_bound_ms: 60_000,
             base_timeout_ms: 1_000,
             max_timeout_ms: 8_000,
+            set_change: None,
         }
     }
 }
@@ -148,6 +161,24 @@ impl Scenario {
 impl Scenario {
     /// `from_seed`'s network faults and crashes, with one validator (drawn from the seed)
     /// running `behaviour` for good instead of the random twin.
+    /// `from_seed`'s faults across a validator set change drawn from the seed: the last
+    /// validator removed, or added (following until then), at height 2 to 5. Faults stay within
+    /// what both sets tolerate: no equivocating twin when one set has fewer than 4 validators.
+    pub fn with_set_change(seed: u64) -> Scenario {
+        let mut s = Scenario::from_seed(seed);
+        let mut r = StdRng::seed_from_u64(seed ^ 0x7365_745f_6368_616e);
+        let n = s.validators;
+        let all: Vec<usize> = (0..n).collect();
+        let fewer: Vec<usize> = (0..n - 1).collect();
+        let (genesis, later) = if r.gen_bool(0.5) { (all, fewer) } else { (fewer, all) };
+        if n - 1 < 4 {
+            s.twin = None;
+        }
+        s.set_change = Some(SetChange { genesis, later, from_height: r.gen_range(2..=5) });
+        s.target_height = s.target_height.max(8);
+        s
+    }
+
     pub fn byzantine(seed: u64, behaviour: Behaviour) -> Scenario {
         let mut s = Scenario::from_seed(seed);
         let mut r = StdRng::seed_from_u64(seed ^ 0x6279_7a61_6e74_696e);
@@ -325,7 +356,9 @@ enum Event {
 struct Sim {
     scenario: Scenario,
     network: NetworkId,
+    /// The genesis set, and the set from each height on (`0` → genesis).
     validators: ValidatorSet,
+    schedule: BTreeMap<u64, ValidatorSet>,
     keys: KeyCache,
     instances: Vec<Instance>,
     /// For the twin: which validators hear twin A (true) or twin B (false).
@@ -354,7 +387,16 @@ impl Sim {
         let network = NetworkId::new("sim").unwrap_or_else(|_| unreachable!("a valid literal id"));
         let keys: Vec<Keypair> =
             (0..scenario.validators).map(|i| Keypair::from_name(&format!("sim-validator-{i}"))).collect();
-        let validators = ValidatorSet { validators: keys.iter().map(|k| k.account()).collect() };
+        let all = ValidatorSet { validators: keys.iter().map(|k| k.account()).collect() };
+        let set_of =
+            |members: &[usize]| ValidatorSet { validators: members.iter().map(|&i| keys[i].account()).collect() };
+        let (validators, schedule) = match &scenario.set_change {
+            Some(c) => {
+                let genesis = set_of(&c.genesis);
+                (genesis.clone(), BTreeMap::from([(0, genesis), (c.from_height, set_of(&c.later))]))
+            }
+            None => (all.clone(), BTreeMap::from([(0, all.clone())])),
+        };
         let mut rng = StdRng::seed_from_u64(scenario.seed);
         let mut instances = vec![];
         for (v, key) in keys.iter().enumerate() {
@@ -394,7 +436,8 @@ impl Sim {
             trace_hash: [0; 32],
         };
         Sim {
-            keys: KeyCache::new(&validators),
+            keys: KeyCache::new(&all),
+            schedule,
             required_height: scenario.target_height,
             deadline_ms: scenario.heal_at_ms + scenario.progress_bound_ms,
             scenario,
@@ -416,14 +459,29 @@ impl Sim {
         }
     }
 
-    fn config(&self, i: usize) -> CoreConfig {
+    /// The set deciding `height`.
+    fn set_at(&self, height: u64) -> &ValidatorSet {
+        self.schedule.range(..=height).next_back().map_or(&self.validators, |(_, set)| set)
+    }
+
+    /// A core's configuration for starting at `height`: the set of that height (as a node reads
+    /// it from its ledger); later sets are fed with `scheduled_after`.
+    fn config(&self, i: usize, height: u64) -> CoreConfig {
         CoreConfig {
             network: self.network.clone(),
-            validators: self.validators.clone(),
+            validators: self.set_at(height).clone(),
             key: self.instances[i].key.clone(),
             base_timeout_ms: self.scenario.base_timeout_ms,
             max_timeout_ms: self.scenario.max_timeout_ms,
         }
+    }
+
+    /// The scheduled sets a core starting at `height` must still be told about.
+    fn scheduled_after(&self, height: u64) -> Vec<Input> {
+        self.schedule
+            .range(height + 1..)
+            .map(|(h, set)| Input::ValidatorsScheduled { from_height: *h, validators: set.clone() })
+            .collect()
     }
 
     fn schedule(&mut self, at: u64, event: Event) {
@@ -447,8 +505,11 @@ impl Sim {
         self.schedule(self.scenario.heal_at_ms, Event::Heal);
         self.schedule(self.interval(), Event::Tick);
         for i in 0..self.instances.len() {
-            let core = Core::new(self.config(i), 1);
+            let core = Core::new(self.config(i, 1), 1);
             self.instances[i].core = Some(core);
+            for input in self.scheduled_after(1) {
+                self.input(i, input)?;
+            }
             self.input(i, Input::Start)?;
         }
         while let Some(((at, seq), event)) = self.queue.pop_first() {
@@ -580,14 +641,18 @@ impl Sim {
                     if self.instances[i].core.is_some() {
                         continue; // overlapping crash windows: already back
                     }
-                    let config = self.config(i);
                     let committed = self.instances[i].chain.len() as u64;
+                    let first = self.instances[i].disk.as_ref().map_or(committed + 1, |saved| saved.height);
+                    let config = self.config(i, first);
                     let core = match self.instances[i].disk.clone() {
                         Some(saved) => Core::restore(config, saved),
                         None => Core::new(config, committed + 1),
                     };
                     let behind = core.height() <= committed;
                     self.instances[i].core = Some(core);
+                    for input in self.scheduled_after(first) {
+                        self.input(i, input)?;
+                    }
                     if behind {
                         self.input(i, Input::Synced { height: committed })?;
                     }
@@ -858,7 +923,7 @@ impl Sim {
         let known = |kind: VoteKind, view: u64, hash: &Hash, voter: &AccountId, sig: &[u8; 64]| {
             kind == VoteKind::Commit && self.verified.contains(&(cert.height, view, *hash, *voter, *sig))
         };
-        let mut c = Checker::plain(&self.network, &self.validators, &self.keys);
+        let mut c = Checker::plain(&self.network, self.set_at(cert.height), &self.keys);
         c.known_signature = &known;
         verify_quorum(&c, VoteKind::Commit, cert.height, cert.view, &cert.block_hash, &cert.signatures)
             .map_err(|e| e.to_string())?;
