@@ -278,6 +278,27 @@ impl Devnet {
         }
     }
 
+    /// Runs the `jjj` CLI against node `i`'s RPC on this network: (success, stdout + stderr).
+    pub fn jjj(&self, i: usize, args: &[&str]) -> (bool, String) {
+        let out = match Command::new(bin("jjj")).args(["--rpc", &self.rpc_url(i), "--network", NET]).args(args).output()
+        {
+            Ok(out) => out,
+            Err(e) => return (false, format!("cannot run jjj: {e}")),
+        };
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    }
+
+    /// The path of key file `name` (`keys/NAME.key`) as a string for the CLI.
+    pub fn key_file(&self, name: &str) -> String {
+        self.dir.join("keys").join(format!("{name}.key")).display().to_string()
+    }
+
+    /// The account id of validator `i` (0-based).
+    pub fn validator_id(i: usize) -> String {
+        Keypair::from_name(&format!("validator-{}", i + 1)).account().to_string()
+    }
+
     /// The validator (0-based) whose key is `account`, e.g. a block's proposer.
     pub fn validator_of(account: &str) -> Option<usize> {
         (0..VALIDATORS).find(|i| Keypair::from_name(&format!("validator-{}", i + 1)).account().to_string() == account)
@@ -299,6 +320,11 @@ impl Devnet {
         let rpc = self.rpc(i)?;
         rpc.api().block(NET.into(), Some(height), None, None).await.map_err(|e| rpc.explain(e))
     }
+}
+
+/// The id of the proposal `jjj` described (its output starts "#ID kind [...]").
+pub fn proposal_id(text: &str) -> String {
+    text.split_whitespace().next().unwrap_or_default().trim_start_matches('#').to_string()
 }
 
 impl Drop for Devnet {

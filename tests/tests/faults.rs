@@ -15,7 +15,7 @@ use jjj_rpc_api::NodeApiClient;
 use jjj_tests::bills::{genesis_accounts, Bills};
 use jjj_tests::chaos::{run_campaign, CampaignConfig};
 use jjj_tests::check::verify;
-use jjj_tests::devnet::{Devnet, DevnetConfig, NET, VALIDATORS};
+use jjj_tests::devnet::{proposal_id, Devnet, DevnetConfig, NET, VALIDATORS};
 use jjj_tests::load::{Load, LoadConfig};
 use jjj_tests::rng::Rng;
 use std::sync::atomic::Ordering;
@@ -74,27 +74,37 @@ async fn proposers(net: &Devnet, node: usize, from: u64, to: u64) -> Vec<usize> 
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delay_cut_one_way_partition_isolation_and_kill_keep_the_chain_safe_and_live() {
-    let _turn = ONE_DEVNET_AT_A_TIME.lock().await;
-    let residents = 4;
-    let net = Devnet::start(DevnetConfig {
-        base_port: 32500,
-        view_timeout_ms: 500,
-        accounts: genesis_accounts(residents),
-        proxied: true,
-        followers: vec![],
-    })
-    .await
-    .expect("devnet");
-    let bills = Bills::deploy(&net.rpc(0).expect("rpc"), NET, residents).await.expect("deploy utility-bills");
+/// Residents paying bills in the load of these tests.
+const RESIDENTS: usize = 4;
+
+/// Starts the devnet, deploys utility-bills and starts the bill load (15 tx/s) with `seed`.
+async fn loaded_devnet(cfg: DevnetConfig, seed: u64) -> (Devnet, Load) {
+    let net = Devnet::start(cfg).await.expect("devnet");
+    let bills = Bills::deploy(&net.rpc(0).expect("rpc"), NET, RESIDENTS).await.expect("deploy utility-bills");
     let load = Load::start(
         net.rpc_urls(),
         Arc::new(bills),
-        LoadConfig { rate_per_s: 15.0, max_pending_per_sender: 32, resubmit_after: Duration::from_secs(3), seed: 7 },
+        LoadConfig { rate_per_s: 15.0, max_pending_per_sender: 32, resubmit_after: Duration::from_secs(3), seed },
         BOUND,
     )
     .expect("load");
+    (net, load)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delay_cut_one_way_partition_isolation_and_kill_keep_the_chain_safe_and_live() {
+    let _turn = ONE_DEVNET_AT_A_TIME.lock().await;
+    let (net, load) = loaded_devnet(
+        DevnetConfig {
+            base_port: 32500,
+            view_timeout_ms: 500,
+            accounts: genesis_accounts(RESIDENTS),
+            proxied: true,
+            followers: vec![],
+        },
+        7,
+    )
+    .await;
     let proxy = net.proxy.as_ref().expect("a proxied devnet");
     let mut rng = Rng::new(20261130);
     progress(&net, &load, "baseline through the proxies").await;
@@ -383,24 +393,17 @@ async fn an_abusive_client_does_not_stop_the_chain() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn losing_quorum_halts_without_forking_and_the_chain_resumes_when_it_returns() {
     let _turn = ONE_DEVNET_AT_A_TIME.lock().await;
-    let residents = 4;
-    let net = Devnet::start(DevnetConfig {
-        base_port: 31900,
-        view_timeout_ms: 500,
-        accounts: genesis_accounts(residents),
-        proxied: false,
-        followers: vec![],
-    })
-    .await
-    .expect("devnet");
-    let bills = Bills::deploy(&net.rpc(0).expect("rpc"), NET, residents).await.expect("deploy utility-bills");
-    let load = Load::start(
-        net.rpc_urls(),
-        Arc::new(bills),
-        LoadConfig { rate_per_s: 15.0, max_pending_per_sender: 32, resubmit_after: Duration::from_secs(3), seed: 5 },
-        BOUND,
+    let (net, load) = loaded_devnet(
+        DevnetConfig {
+            base_port: 31900,
+            view_timeout_ms: 500,
+            accounts: genesis_accounts(RESIDENTS),
+            proxied: false,
+            followers: vec![],
+        },
+        5,
     )
-    .expect("load");
+    .await;
     progress(&net, &load, "four validators").await;
     let leader = net.latest_proposer().await;
     let other = (leader + 2) % VALIDATORS;
@@ -445,41 +448,29 @@ async fn losing_quorum_halts_without_forking_and_the_chain_resumes_when_it_retur
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_validator_removed_by_governance_stops_signing_from_the_stated_height() {
     let _turn = ONE_DEVNET_AT_A_TIME.lock().await;
-    let residents = 4;
-    let net = Devnet::start(DevnetConfig {
-        base_port: 31600,
-        view_timeout_ms: 500,
-        accounts: genesis_accounts(residents),
-        proxied: false,
-        followers: vec![],
-    })
-    .await
-    .expect("devnet");
-    let bills = Bills::deploy(&net.rpc(0).expect("rpc"), NET, residents).await.expect("deploy utility-bills");
-    let load = Load::start(
-        net.rpc_urls(),
-        Arc::new(bills),
-        LoadConfig { rate_per_s: 15.0, max_pending_per_sender: 32, resubmit_after: Duration::from_secs(3), seed: 11 },
-        BOUND,
+    let (net, load) = loaded_devnet(
+        DevnetConfig {
+            base_port: 31600,
+            view_timeout_ms: 500,
+            accounts: genesis_accounts(RESIDENTS),
+            proxied: false,
+            followers: vec![],
+        },
+        11,
     )
-    .expect("load");
+    .await;
     progress(&net, &load, "four validators").await;
 
     // Beijing proposes the set without validator 4 from a height well ahead; Tianjin approves.
-    let id = |i: usize| jjj_crypto::Keypair::from_name(&format!("validator-{}", i + 1)).account().to_string();
+    let id = Devnet::validator_id;
     let from = net.max_height().await + 30;
     let jjj_at = |node: usize, args: &[&str]| {
-        let out = std::process::Command::new(jjj_tests::bin("jjj"))
-            .args(["--rpc", &net.rpc_url(node), "--network", NET])
-            .args(args)
-            .output()
-            .expect("run jjj");
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "jjj {args:?}:\n{text}");
+        let (success, text) = net.jjj(node, args);
+        assert!(success, "jjj {args:?}:\n{text}");
         text
     };
     let jjj = |args: &[&str]| jjj_at(0, args);
-    let key = |name: &str| net.dir.join("keys").join(format!("{name}.key")).display().to_string();
+    let key = |name: &str| net.key_file(name);
     let from_text = from.to_string();
     let (v1, v2, v3) = (id(0), id(1), id(2));
     let text = jjj(&[
@@ -497,7 +488,7 @@ async fn a_validator_removed_by_governance_stops_signing_from_the_stated_height(
         "--from-height",
         &from_text,
     ]);
-    let pid = text.split_whitespace().next().expect("#id").trim_start_matches('#').to_string();
+    let pid = proposal_id(&text);
     let text = jjj(&["proposal", "approve", &pid, "--key", &key("tianjin-admin")]);
     assert!(text.contains("executed"), "{text}");
 
@@ -546,38 +537,26 @@ async fn a_validator_removed_by_governance_stops_signing_from_the_stated_height(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_validator_added_by_governance_signs_from_the_stated_height() {
     let _turn = ONE_DEVNET_AT_A_TIME.lock().await;
-    let residents = 4;
-    let net = Devnet::start(DevnetConfig {
-        base_port: 31700,
-        view_timeout_ms: 500,
-        accounts: genesis_accounts(residents),
-        proxied: false,
-        followers: vec![3],
-    })
-    .await
-    .expect("devnet");
-    let bills = Bills::deploy(&net.rpc(0).expect("rpc"), NET, residents).await.expect("deploy utility-bills");
-    let load = Load::start(
-        net.rpc_urls(),
-        Arc::new(bills),
-        LoadConfig { rate_per_s: 15.0, max_pending_per_sender: 32, resubmit_after: Duration::from_secs(3), seed: 13 },
-        BOUND,
+    let (net, load) = loaded_devnet(
+        DevnetConfig {
+            base_port: 31700,
+            view_timeout_ms: 500,
+            accounts: genesis_accounts(RESIDENTS),
+            proxied: false,
+            followers: vec![3],
+        },
+        13,
     )
-    .expect("load");
+    .await;
     progress(&net, &load, "three genesis validators, node 4 following").await;
     let health = net.rpc(3).expect("rpc").api().health().await.expect("health");
     assert!(health.networks.iter().all(|n| !n.validator), "node 4 follows at first");
 
-    let id = |i: usize| jjj_crypto::Keypair::from_name(&format!("validator-{}", i + 1)).account().to_string();
-    let key = |name: &str| net.dir.join("keys").join(format!("{name}.key")).display().to_string();
+    let id = Devnet::validator_id;
+    let key = |name: &str| net.key_file(name);
     let jjj = |args: &[&str]| {
-        let out = std::process::Command::new(jjj_tests::bin("jjj"))
-            .args(["--rpc", &net.rpc_url(0), "--network", NET])
-            .args(args)
-            .output()
-            .expect("run jjj");
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "jjj {args:?}:\n{text}");
+        let (success, text) = net.jjj(0, args);
+        assert!(success, "jjj {args:?}:\n{text}");
         text
     };
     let from = net.max_height().await + 30;
@@ -590,7 +569,7 @@ async fn a_validator_added_by_governance_signs_from_the_stated_height() {
     }
     args.extend(["--from-height", &from_text]);
     let text = jjj(&args);
-    let pid = text.split_whitespace().next().expect("#id").trim_start_matches('#').to_string();
+    let pid = proposal_id(&text);
     assert!(jjj(&["proposal", "approve", &pid, "--key", &key("tianjin-admin")]).contains("executed"));
 
     while net.max_height().await < from + 10 {

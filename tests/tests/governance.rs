@@ -10,20 +10,11 @@ use jjj_crypto::Keypair;
 use jjj_primitives::gov::roles;
 use jjj_primitives::{Call, NetworkId, Transaction};
 use jjj_rpc_api::{hex0x, ErrorCode, NodeApiClient, Rpc};
-use jjj_tests::bin;
-use jjj_tests::devnet::{Devnet, DevnetConfig, NET};
+use jjj_tests::devnet::{proposal_id, Devnet, DevnetConfig, NET};
 use parity_scale_codec::Encode;
-use std::process::Command;
 
-/// Runs `jjj` against validator 1; returns (success, stdout + stderr).
 fn jjj(net: &Devnet, args: &[&str]) -> (bool, String) {
-    let out = Command::new(bin("jjj"))
-        .args(["--rpc", &net.rpc_url(0), "--network", NET])
-        .args(args)
-        .output()
-        .expect("run jjj");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
+    net.jjj(0, args)
 }
 
 fn ok(net: &Devnet, args: &[&str]) -> String {
@@ -32,13 +23,8 @@ fn ok(net: &Devnet, args: &[&str]) -> String {
     text
 }
 
-/// The id of the proposal `jjj` described (its output starts "#ID kind [...]").
-fn proposal_id(text: &str) -> String {
-    text.split_whitespace().next().expect("#id").trim_start_matches('#').to_string()
-}
-
 fn key(net: &Devnet, name: &str) -> String {
-    net.dir.join("keys").join(format!("{name}.key")).display().to_string()
+    net.key_file(name)
 }
 
 fn counter_wasm() -> String {

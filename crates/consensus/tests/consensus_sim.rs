@@ -13,13 +13,10 @@ fn threads() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
-#[test]
-fn consensus_holds_over_many_seeds() {
-    let seeds = seed_count();
-    let started = std::time::Instant::now();
-    let s = sim::run_seeds(0..seeds, threads());
+/// Prints a run's totals and fails with its first failing seeds, if any.
+fn report(what: &str, s: &sim::Summary, started: std::time::Instant) {
     println!(
-        "consensus sim: {} seeds, {} commits, {} synced blocks, {} view changes, {} crashes, {} with an equivocating twin, {} messages, recovery after healing ≤ {} ms (virtual), {:.1} s",
+        "{what}: {} seeds, {} commits, {} synced blocks, {} view changes, {} crashes, {} with an equivocating twin, {} messages, recovery after healing ≤ {} ms (virtual), {:.1} s",
         s.seeds,
         s.commits,
         s.synced_blocks,
@@ -32,6 +29,14 @@ fn consensus_holds_over_many_seeds() {
     );
     let shown: Vec<&String> = s.failures.iter().take(5).collect();
     assert!(s.failures.is_empty(), "{} of {} seeds failed; first ones:\n{shown:#?}", s.failures.len(), s.seeds);
+}
+
+#[test]
+fn consensus_holds_over_many_seeds() {
+    let seeds = seed_count();
+    let started = std::time::Instant::now();
+    let s = sim::run_seeds(0..seeds, threads());
+    report("consensus sim", &s, started);
     assert_eq!(s.seeds, seeds);
     if seeds >= 50 {
         // The faults are real: views changed, validators crashed, twins equivocated.
@@ -48,18 +53,7 @@ fn validator_set_changes_keep_agreement_and_progress_over_many_seeds() {
     let started = std::time::Instant::now();
     let from = 2_000_000;
     let s = sim::run_many(from..from + seeds, threads(), Scenario::with_set_change);
-    println!(
-        "validator-set-change sim: {} seeds, {} commits, {} synced blocks, {} view changes, {} crashes, {} with a twin, {:.1} s",
-        s.seeds,
-        s.commits,
-        s.synced_blocks,
-        s.view_changes,
-        s.crashes,
-        s.twins,
-        started.elapsed().as_secs_f64()
-    );
-    let shown: Vec<&String> = s.failures.iter().take(5).collect();
-    assert!(s.failures.is_empty(), "{} of {} seeds failed; first ones:\n{shown:#?}", s.failures.len(), s.seeds);
+    report("validator-set-change sim", &s, started);
     assert_eq!(s.seeds, seeds);
 }
 

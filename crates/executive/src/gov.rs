@@ -633,7 +633,13 @@ fn check_validator_change(validators: &[AccountId], from_height: u64, height: u6
 /// state at or after height − `VALIDATOR_CHANGE_DELAY` has it).
 pub fn validators_at(genesis: &[AccountId], overlay: &Overlay, height: u64) -> Result<Vec<AccountId>, TxError> {
     let schedule = jjj_state::gov::load_validator_schedule(overlay)?;
-    Ok(schedule.into_iter().rev().find(|(h, _)| *h <= height).map_or_else(|| genesis.to_vec(), |(_, v)| v))
+    Ok(scheduled_at(&schedule, height).map_or_else(|| genesis.to_vec(), <[AccountId]>::to_vec))
+}
+
+/// The entry of an ascending `(from height, set)` schedule in force at `height`, if any (none:
+/// the genesis set). The one lookup for whoever holds the schedule (a node keeps it cached).
+pub fn scheduled_at<T: AsRef<[AccountId]>>(schedule: &[(u64, T)], height: u64) -> Option<&[AccountId]> {
+    schedule.iter().rev().find(|(h, _)| *h <= height).map(|(_, set)| set.as_ref())
 }
 
 /// A contract's code history: what it was instantiated with, then each upgrade.

@@ -147,6 +147,9 @@ pub struct Chain {
     pub genesis_hash: Hash,
     /// The genesis validator set; governance may schedule others (`validators_at`).
     pub validators: ValidatorSet,
+    /// The validator sets governance scheduled, as of the finalised head: read at start and
+    /// again only when a committed block writes them (the p2p path asks on every message).
+    schedule: std::sync::RwLock<Vec<(u64, Vec<AccountId>)>>,
     pub store: Arc<dyn ChainStore>,
     pub runtime: Runtime,
     pub mempool: Mutex<Mempool>,
@@ -239,10 +242,10 @@ impl Chain {
         }
         let validators = ValidatorSet::new(genesis.validator_ids()?).map_err(|e| e.to_string())?;
         let (head, _) = store.head().map_err(|e| e.to_string())?.unwrap_or((0, genesis_hash));
-        // A validator of the genesis set or of one governance scheduled (as of the head) runs
-        // consensus; outside the set of a height, its core only follows.
         let scheduled = jjj_state::gov::load_validator_schedule(&jjj_state::Overlay::new(store.state()))
             .map_err(|e| format!("cannot read the validator schedule: {e}"))?;
+        // A validator of the genesis set or of one governance scheduled (as of the head) runs
+        // consensus; outside the set of a height, its core only follows.
         let is_validator =
             validators.contains(&key.account()) || scheduled.iter().any(|(_, v)| v.contains(&key.account()));
         // Read before anything starts: an unreadable record stops the node here.
@@ -258,6 +261,7 @@ impl Chain {
             network: network.clone(),
             genesis_hash,
             validators: validators.clone(),
+            schedule: std::sync::RwLock::new(scheduled),
             store: store.clone(),
             runtime,
             mempool: Mutex::new({
@@ -505,6 +509,9 @@ impl Chain {
         self.store
             .commit_block(block, &certificate.encode(), &execution.receipts, &execution.changes)
             .map_err(|e| format!("cannot store block {}: {e}", block.header.height))?;
+        if execution.changes.contains_key(&jjj_state::gov::keys::validator_schedule()) {
+            self.reload_schedule();
+        }
         let h = &block.header;
         self.metrics.height.store(h.height, Relaxed);
         self.metrics.blocks.fetch_add(1, Relaxed);
@@ -563,31 +570,39 @@ impl Chain {
 }
 
 impl Chain {
+    /// Re-reads the validator schedule after a block wrote it.
+    fn reload_schedule(&self) {
+        let overlay = jjj_state::Overlay::new(self.store.state());
+        match jjj_state::gov::load_validator_schedule(&overlay) {
+            Ok(schedule) => {
+                if let Ok(mut cached) = self.schedule.write() {
+                    *cached = schedule;
+                }
+            }
+            Err(e) => tracing::error!(network = %self.network, "cannot read the validator schedule: {e}"),
+        }
+    }
+
     /// The validator sets governance scheduled, as of the finalised head.
     pub fn validator_schedule(&self) -> Vec<(u64, ValidatorSet)> {
-        let overlay = jjj_state::Overlay::new(self.store.state());
-        let schedule = jjj_state::gov::load_validator_schedule(&overlay).unwrap_or_else(|e| {
-            tracing::error!(network = %self.network, "cannot read the validator schedule: {e}");
-            Vec::new()
-        });
-        schedule.into_iter().filter_map(|(h, v)| ValidatorSet::new(v).ok().map(|set| (h, set))).collect()
+        let Ok(schedule) = self.schedule.read() else { return Vec::new() };
+        schedule.iter().filter_map(|(h, v)| ValidatorSet::new(v.clone()).ok().map(|set| (*h, set))).collect()
     }
 
     /// The validators deciding `height` (certificates of that height are signed by them): the
     /// set governance scheduled last at or below it, else the genesis set. Known from the
     /// finalised head for every height up to the head + `VALIDATOR_CHANGE_DELAY`.
     pub fn validators_at(&self, height: u64) -> ValidatorSet {
-        self.validator_schedule()
-            .into_iter()
-            .rev()
-            .find(|(h, _)| *h <= height)
-            .map_or_else(|| self.validators.clone(), |(_, set)| set)
+        let Ok(schedule) = self.schedule.read() else { return self.validators.clone() };
+        jjj_executive::gov::scheduled_at(&schedule, height)
+            .and_then(|set| ValidatorSet::new(set.to_vec()).ok())
+            .unwrap_or_else(|| self.validators.clone())
     }
 
     /// Whether `who` is a validator of the genesis or of any scheduled set: its consensus
     /// messages reach the core, which judges them by the set of their height.
     pub fn is_any_validator(&self, who: &AccountId) -> bool {
-        self.validators.contains(who) || self.validator_schedule().iter().any(|(_, set)| set.contains(who))
+        self.validators.contains(who) || self.schedule.read().is_ok_and(|s| s.iter().any(|(_, set)| set.contains(who)))
     }
 
     fn housekeeping(&self) {
