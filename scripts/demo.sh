@@ -3,8 +3,9 @@
 # issued across regions and paid by residents with `jjj contract call`; a waste manifest
 # crossing from Beijing to Hebei; an e-commerce agreement signed and settled; the alliance at
 # work (a refused deploy, a utility registered by vote, the bills contract named and upgraded
-# 2 of 3, a fifth validator voted in while bills are paid); then the history replayed from
-# genesis and verified by an auditor; a summary; the network stopped.
+# 2 of 3, an incompatible upgrade refused, a fifth validator voted in while bills are paid);
+# then the history replayed from genesis and verified by an auditor; a summary; the network
+# stopped. JJJ_CRYPTO=sm2 runs all of it on the 国密 suite (SM2 + SM3).
 #
 #   scripts/demo.sh           run it, stop the devnet at the end
 #   scripts/demo.sh --keep    leave the devnet running (its directory and RPC are printed)
@@ -37,7 +38,7 @@ cleanup() { if [ "$KEEP" = 0 ]; then bash scripts/devnet.sh --stop "$DIR" >/dev/
 trap cleanup EXIT
 
 say "starting 4 validators (networks jjj and jj) in $DIR"
-bash scripts/devnet.sh "$DIR"
+bash scripts/devnet.sh --crypto "${JJJ_CRYPTO:-ed25519}" "$DIR"
 K=$DIR/keys
 jjj() { "$BIN/jjj" "$@"; }
 id() { jjj key show "$K/$1.key"; }
@@ -125,7 +126,7 @@ fi
 echo "    refused as it should be: $(echo "$out" | grep -m1 -o 'permission denied.*')" >&2
 # A new gas company in Hebei: a key nobody registered cannot send anything; Hebei's admin
 # registers it, proposes the utility-provider role, and Beijing's admin makes it 2 of 3.
-jjj key new --out "$K/hebei-gas.key" >/dev/null
+jjj key new --scheme "${JJJ_CRYPTO:-ed25519}" --out "$K/hebei-gas.key" >/dev/null
 HG=$(id hebei-gas)
 jjj account register --key "$K/hebei-admin.key" --account "$HG" --member hebei --role resident >/dev/null
 P=$(jjj role grant --key "$K/hebei-admin.key" --account "$HG" --role utility-provider --memo "河北燃气 (vote)" | pid)
@@ -145,6 +146,18 @@ jjj proposal approve "$P" --key "$K/tianjin-admin.key" | sed 's/^/    /' >&2
 VERSIONS=$(jjj contract history "$BILLS" | grep -c 0x)
 PAID=$(query "$BILLS" utility_bills bill "[$B1]" | grep -c '"payment":{' || true)
 [ "$VERSIONS" -ge 2 ] && [ "$PAID" = 1 ] || { echo "after the upgrade: $VERSIONS code versions, bill $B1 paid: $PAID" >&2; exit 1; }
+# An upgrade that changes what a stored item holds is refused when proposed, before any vote,
+# naming the item: a tally (`jjj contract new`) counting in u64, then its code counting in u32.
+jjj contract new tally --dir "$DIR/src" --sdk-path "$ROOT/sdk-contracts" >/dev/null
+jjj contract build --manifest-path "$DIR/src/tally/Cargo.toml" --out "$DIR/tally-v1" >/dev/null
+TALLY=$(jjj contract deploy --key "$K/admin.key" --wasm "$DIR/tally-v1/tally.wasm" --args '[0]' | tail -n1)
+sed -i 's/u64/u32/g' "$DIR/src/tally/src/lib.rs"
+jjj contract build --manifest-path "$DIR/src/tally/Cargo.toml" --out "$DIR/tally-v2" >/dev/null
+if out=$(jjj contract upgrade --key "$K/beijing-admin.key" --uploader "$K/admin.key" --contract "$TALLY" --wasm "$DIR/tally-v2/tally.wasm" --memo "u32" 2>&1); then
+  echo "an upgrade changing a stored type was proposed" >&2; exit 1
+fi
+INCOMPATIBLE=$(echo "$out" | grep -m1 -o 'storage item COUNT.*') || { echo "the refusal does not name the item: $out" >&2; exit 1; }
+echo "    refused as it should be: $INCOMPATIBLE" >&2
 say "a fifth validator joins jjj by a 2-of-3 vote while bills keep being paid"
 height() { jjj block | sed -n 's/.*"height": \([0-9]*\).*/\1/p' | head -n1; }
 VALS=(); for n in 1 2 3 4 5; do VALS+=(--validator "$(id validator-$n)"); done
@@ -152,21 +165,23 @@ FROM=$(( $(height) + 8 ))
 P=$(jjj proposal new --key "$K/beijing-admin.key" --memo "node 5 joins" set-validators "${VALS[@]}" --from-height "$FROM" | pid)
 jjj proposal approve "$P" --key "$K/tianjin-admin.key" | sed 's/^/    /' >&2
 PAID5=0
-while [ "$(height)" -lt $((FROM + 6)) ]; do
+# Two rounds of five leaders: node 5 follows by catch-up until the switch, so it may still be
+# a block or two behind when its first turn comes.
+while [ "$(height)" -lt $((FROM + 11)) ]; do
   B=$(call beijing-water "$BILLS" utility_bills issue_bill "[\"$(id hebei-resident)\", \"Water\", 100, \"2026-12\", $DUE]" 2>/dev/null)
   call hebei-resident "$BILLS" utility_bills pay "[$B]" 100 >/dev/null 2>&1
   PAID5=$((PAID5 + 1))
 done
 V5=$(id validator-5)
 BY5=0
-for h in $(seq "$FROM" $((FROM + 5))); do
+for h in $(seq "$FROM" $((FROM + 10))); do
   if jjj block "$h" | grep -q "\"proposer\": \"$V5\""; then BY5=$((BY5 + 1)); fi
 done
 jjj --rpc "http://127.0.0.1:$(( ${JJJ_RPC_PORT:-9941} + 4 ))" status | grep -q '"validator": true' || { echo "node 5 does not say it validates" >&2; exit 1; }
-[ "$BY5" -ge 1 ] || { echo "node 5 proposed none of heights $FROM..$((FROM + 5))" >&2; exit 1; }
-echo "    validator set 4 → 5 from height $FROM; node 5 proposed $BY5 of heights $FROM..$((FROM + 5)); $PAID5 bills issued and paid meanwhile" >&2
+[ "$BY5" -ge 1 ] || { echo "node 5 proposed none of heights $FROM..$((FROM + 10))" >&2; exit 1; }
+echo "    validator set 4 → 5 from height $FROM; node 5 proposed $BY5 of heights $FROM..$((FROM + 10)); $PAID5 bills issued and paid meanwhile" >&2
 JOIN_OK="node 5 made a validator by a 2-of-3 vote from height $FROM, proposing blocks while $PAID5 bills were issued and paid"
-GOV_OK="deploy without the deployer role refused; Hebei gas registered and granted utility-provider by 2 of 3 members, billed and paid; utility-bills named in the registry and upgraded 2 of 3 ($VERSIONS code versions), its bills kept"
+GOV_OK="deploy without the deployer role refused; Hebei gas registered and granted utility-provider by 2 of 3 members, billed and paid; utility-bills named in the registry and upgraded 2 of 3 ($VERSIONS code versions), its bills kept; an upgrade changing a stored type refused before the vote ($INCOMPATIBLE)"
 END_MS=$(date +%s%3N)
 
 say "auditor: replay the history of jjj from genesis against validator 3, verifying every certificate and root"

@@ -5,8 +5,11 @@
 # and consensus. A fifth node follows jjj without validating (`--follow jjj=5`): governance may
 # add it to the validator set (`jjj proposal new set-validators`), as the demo does.
 #
-#   scripts/devnet.sh [DIR]        start; prints DIR, the RPC endpoints and how to stop
-#   scripts/devnet.sh --stop DIR   stop every validator of DIR (SIGTERM, then SIGKILL)
+#   scripts/devnet.sh [--crypto sm2|ed25519] [DIR]   start; prints DIR, the RPC endpoints and how
+#                                                    to stop. --crypto sm2: the 国密 suite (SM2
+#                                                    keys, signatures and node identities, SM3
+#                                                    for every hash); default ed25519 + BLAKE2b
+#   scripts/devnet.sh --stop DIR                     stop every validator of DIR (SIGTERM, then SIGKILL)
 #
 # Binaries come from $CARGO_TARGET_DIR/release (default target/release); build them with
 # `cargo build --release -p jjj-node`. Logs: DIR/validator-N.log.
@@ -33,10 +36,20 @@ if [ "${1:-}" = "--stop" ]; then
   exit 0
 fi
 
+SUITE=ed25519+blake2b
+if [ "${1:-}" = "--crypto" ]; then
+  case "${2:-}" in
+    sm2 | sm2+sm3) SUITE=sm2+sm3 ;;
+    ed25519 | ed25519+blake2b) SUITE=ed25519+blake2b ;;
+    *) echo "scripts/devnet.sh: --crypto takes sm2 or ed25519, not '${2:-}'" >&2; exit 2 ;;
+  esac
+  shift 2
+fi
+
 DIR=${1:-$(mktemp -d /tmp/jjj-devnet.XXXXXX)}
 mkdir -p "$DIR"
 if [ ! -f "$DIR/validator-1.toml" ]; then
-  "$BIN/jjj" network init --dir "$DIR" --validators 5 --dev-keys \
+  "$BIN/jjj" network init --dir "$DIR" --validators 5 --dev-keys --crypto "$SUITE" \
     --network jjj=1,2,3,4 --network jj=1,2,3,4 --follow jjj=5 \
     --p2p-port "${JJJ_P2P_PORT:-30301}" --rpc-port "${JJJ_RPC_PORT:-9941}" --metrics-port "${JJJ_METRICS_PORT:-9611}" \
     --view-timeout-ms "${JJJ_VIEW_TIMEOUT_MS:-1000}" \
@@ -63,6 +76,6 @@ for i in 0 1 2 3 4; do
   done
   "$BIN/jjj" --rpc "http://127.0.0.1:$port" status >/dev/null || { echo "validator $((i + 1)) did not start; see $DIR/validator-$((i + 1)).log" >&2; exit 1; }
 done
-echo "devnet running in $DIR"
+echo "devnet running in $DIR ($(grep -ho '"crypto": *"[^"]*"' "$DIR"/genesis-jjj.json | cut -d'"' -f4))"
 echo "  RPC: http://127.0.0.1:$rpc_port … $((rpc_port + 3))   networks: jjj, jj (node 5, following jjj: $((rpc_port + 4)))"
 echo "  stop: scripts/devnet.sh --stop $DIR"

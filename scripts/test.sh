@@ -3,13 +3,17 @@
 # installs what is missing (clang/libclang for RocksDB's bindings, the wasm target, rustfmt,
 # clippy), checks formatting (cargo fmt --check) and lints (cargo clippy, warnings denied), builds
 # the contracts to wasm, then runs `cargo test` over the whole workspace, benches in test mode
-# included. One profile (release) for everything, shared with the demo and the benchmarks.
+# included, with networks of the ed25519 + BLAKE2b suite; then the chain-level tests again with
+# the 国密 suite (JJJ_TEST_SUITE=sm2+sm3: SM2 keys, signatures and node identities, SM3 for every
+# hash; the simulation on a fifth of the seeds). One profile (release) for everything, shared
+# with the demo and the benchmarks.
 #
 #   scripts/test.sh            the CI run (consensus simulation: 1,000 seeds)
 #   scripts/test.sh --long     the long run (consensus simulation: 10,000 seeds)
 #   (long fault runs: scripts/chaos.sh --kills 50 --perturb, scripts/fuzz.sh --cases 100000)
 #
 # Environment: CARGO_TARGET_DIR (default target/), JJJ_SIM_SEEDS (overrides the seed count).
+# One suite alone: JJJ_TEST_SUITE=sm2+sm3 cargo test --release -p jjj-tests (or any chain crate).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -18,7 +22,7 @@ seeds=1000
 for arg in "$@"; do
   case "$arg" in
     --long) seeds=10000 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -37,3 +41,8 @@ bash scripts/build-contracts.sh
 
 echo "== cargo test (release)"
 cargo test --release --workspace --all-targets
+
+echo "== chain-level tests with the 国密 suite (JJJ_TEST_SUITE=sm2+sm3)"
+JJJ_TEST_SUITE=sm2+sm3 JJJ_SIM_SEEDS=$((JJJ_SIM_SEEDS / 5)) cargo test --release \
+  -p jjj-executive -p jjj-testkit -p jjj-store -p jjj-consensus -p jjj-node -p jjj-config -p jjj-p2p -p jjj-tests \
+  --lib --bins --tests

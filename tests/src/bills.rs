@@ -1,6 +1,7 @@
 //! The utility-bills contract as the load: deploy it, register a provider, and sign
 //! `issue_bill` / `pay` calls encoded through the contract's metadata.
-use jjj_crypto::{blake2_256, Keypair};
+use jjj_crypto::Keypair;
+use jjj_primitives::HashAlgo;
 use jjj_primitives::{AccountId, Call, NetworkId, SignedTransaction, Transaction};
 use jjj_rpc_api::{hex0x, unhex, NodeApiClient, ReceiptJson, Rpc};
 use jjj_transcode::LoadedMetadata;
@@ -44,6 +45,8 @@ pub struct Bills {
     meta: LoadedMetadata,
     pub provider: Keypair,
     pub residents: Vec<Keypair>,
+    /// The network's hash: transactions are known by their hash under it.
+    pub algo: HashAlgo,
 }
 
 /// Submits one transaction and waits for its receipt; fails unless it succeeded.
@@ -72,18 +75,19 @@ impl Bills {
             .map_err(|e| format!("{}/utility_bills.json: {e}", dir.display()))?;
         let meta = LoadedMetadata::from_json(&meta_json).map_err(|e| format!("metadata: {e}"))?;
         let netid = NetworkId::new(network)?;
-        let admin = Keypair::from_name(ADMIN);
+        let admin = crate::dev_key(ADMIN);
         let sign = |nonce: u64, gas_limit: u64, call: Call| {
             admin.sign_tx(Transaction { network: netid.clone(), sender: admin.account(), nonce, gas_limit, call })
         };
-        let code_hash = blake2_256(&wasm);
+        let algo = crate::suite().hash_algo();
+        let code_hash = algo.hash(&wasm);
         submit_and_wait(rpc, network, &sign(0, 100_000_000, Call::UploadCode { code: wasm })).await?;
         let input = jjj_transcode::encode_constructor(&meta, "new", &json!([])).map_err(|e| format!("new: {e}"))?;
         let r = submit_and_wait(rpc, network, &sign(1, 50_000_000, Call::Instantiate { code_hash, input, value: 0 }))
             .await?;
         let out = unhex(&r.output).map_err(|e| format!("instantiate output: {e}"))?;
         let contract = AccountId::decode(&mut &out[..]).map_err(|e| format!("instantiate output: {e}"))?;
-        let provider = Keypair::from_name(PROVIDER);
+        let provider = crate::dev_key(PROVIDER);
         let register = jjj_transcode::encode_call(
             &meta,
             "register_provider",
@@ -96,7 +100,8 @@ impl Bills {
             contract,
             meta,
             provider,
-            residents: (0..residents).map(|i| Keypair::from_name(&resident_name(i))).collect(),
+            residents: (0..residents).map(|i| crate::dev_key(&resident_name(i))).collect(),
+            algo,
         })
     }
 

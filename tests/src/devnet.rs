@@ -3,7 +3,6 @@
 //! can be killed with SIGKILL and restarted.
 use crate::bin;
 use crate::proxy::FaultNet;
-use jjj_crypto::Keypair;
 use jjj_rpc_api::{BlockJson, HeaderJson, NodeApiClient, Rpc};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -47,7 +46,7 @@ impl Devnet {
         let mut init = Command::new(bin("jjj"));
         let validating: Vec<String> =
             (0..VALIDATORS).filter(|i| !cfg.followers.contains(i)).map(|i| (i + 1).to_string()).collect();
-        init.args(["network", "init", "--dev-keys", "--validators", "4"])
+        init.args(["network", "init", "--dev-keys", "--validators", "4", "--crypto", crate::suite().name()])
             .args(["--network", &format!("{NET}={}", validating.join(","))]);
         if !cfg.followers.is_empty() {
             let nodes: Vec<String> = cfg.followers.iter().map(|i| (i + 1).to_string()).collect();
@@ -296,12 +295,12 @@ impl Devnet {
 
     /// The account id of validator `i` (0-based).
     pub fn validator_id(i: usize) -> String {
-        Keypair::from_name(&format!("validator-{}", i + 1)).account().to_string()
+        crate::dev_key(&format!("validator-{}", i + 1)).account().to_string()
     }
 
     /// The validator (0-based) whose key is `account`, e.g. a block's proposer.
     pub fn validator_of(account: &str) -> Option<usize> {
-        (0..VALIDATORS).find(|i| Keypair::from_name(&format!("validator-{}", i + 1)).account().to_string() == account)
+        (0..VALIDATORS).find(|i| crate::dev_key(&format!("validator-{}", i + 1)).account().to_string() == account)
     }
 
     /// The proposer of the latest finalised block any validator reports (validator 0 before the

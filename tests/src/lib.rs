@@ -12,6 +12,18 @@ pub mod load;
 pub mod proxy;
 pub mod rng;
 
+/// The crypto suite these tests run their networks with (`JJJ_TEST_SUITE`; `scripts/test.sh`
+/// runs them under both suites): `jjj network init --crypto` gets it, and [`dev_key`] makes keys
+/// of its scheme.
+pub fn suite() -> jjj_crypto::Suite {
+    jjj_crypto::test_suite()
+}
+
+/// The key `jjj network init --dev-keys` makes for `name`, in the test suite's scheme.
+pub fn dev_key(name: &str) -> jjj_crypto::Keypair {
+    jjj_crypto::Keypair::named(suite().scheme(), name)
+}
+
 /// A binary of this workspace (`jjj-node`, `jjj`), from the target directory this test was built
 /// in. `cargo test --workspace` builds every binary before it runs the tests; a lone
 /// `cargo test -p jjj-tests` does not, hence the hint.

@@ -278,7 +278,7 @@ impl Generator {
     }
 
     async fn add(&mut self, sender: usize, nonce: u64, kind: Kind, stx: jjj_primitives::SignedTransaction) {
-        let hash = stx.hash().to_string();
+        let hash = stx.hash(self.bills.algo).to_string();
         let rec = TxRecord {
             hash: hash.clone(),
             sender,

@@ -77,6 +77,8 @@ fn an_author_scaffolds_builds_deploys_calls_and_queries_a_contract() {
             "jjj",
             "--view-timeout-ms",
             "500",
+            "--crypto",
+            jjj_tests::suite().name(),
             "--dir",
             path(&net),
             "--p2p-port",

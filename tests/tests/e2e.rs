@@ -4,6 +4,7 @@ use jjj_crypto::Keypair;
 use jjj_primitives::{AccountId, Call, NetworkId, SignedTransaction, Transaction};
 use jjj_rpc_api::{hex0x, ErrorCode, HeaderJson, NodeApiClient, Rpc};
 use jjj_tests::bin;
+use jjj_tests::dev_key;
 use parity_scale_codec::Encode;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -29,6 +30,7 @@ impl Devnet {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut init = Command::new(bin("jjj"));
         init.args(["network", "init", "--dev-keys", "--validators", "4", "--network", NET, "--view-timeout-ms", "500"])
+            .args(["--crypto", jjj_tests::suite().name()])
             .arg("--dir")
             .arg(dir.path())
             .args([
@@ -149,7 +151,7 @@ fn transfer(key: &Keypair, nonce: u64, to: AccountId, amount: u64) -> SignedTran
 /// Submits `per_sender` transfers from each sender, round-robin over the running nodes; returns hashes.
 fn submit_batch(net: &Devnet, senders: &[Keypair], start_nonce: u64, per_sender: u64, nodes: &[usize]) -> Vec<String> {
     let rt = rt();
-    let sink = Keypair::from_name("sink").account();
+    let sink = dev_key("sink").account();
     let mut hashes = Vec::new();
     let mut k = 0;
     for n in start_nonce..start_nonce + per_sender {
@@ -178,7 +180,7 @@ fn wait_receipts(net: &Devnet, node: usize, hashes: &[String]) {
 }
 
 fn senders(n: usize) -> Vec<Keypair> {
-    (0..n).map(|i| Keypair::from_name(&format!("sender-{i}"))).collect()
+    (0..n).map(|i| dev_key(&format!("sender-{i}"))).collect()
 }
 
 fn balance(net: &Devnet, node: usize, who: &AccountId) -> u64 {
@@ -209,7 +211,7 @@ fn four_validators_finalise_1000_transactions_with_equal_roots() {
     let head = same_head_everywhere(&net);
     assert!(head.height >= 1);
     // Every node holds the same state root and the same balances.
-    let sink = Keypair::from_name("sink").account();
+    let sink = dev_key("sink").account();
     for i in 0..4 {
         assert_eq!(balance(&net, i, &sink), 1000, "node {i}");
     }
@@ -244,7 +246,7 @@ fn kill_9_leader_and_follower_under_load_then_restart() {
     net.wait_height(target, Duration::from_secs(30));
     let head = same_head_everywhere(&net);
     assert!(head.height >= target);
-    let sink = Keypair::from_name("sink").account();
+    let sink = dev_key("sink").account();
     for i in 0..4 {
         assert_eq!(balance(&net, i, &sink), 120, "node {i} lost nothing and caught up");
     }
@@ -311,8 +313,8 @@ fn bad_input_gets_clear_errors_and_the_node_stays_up() {
     let e = submit("nope", "0x00".into()).unwrap_err();
     assert!(e.contains("does not serve network") && e.contains(&code(ErrorCode::UnknownNetwork)), "{e}");
     // Bad signature, wrong network id, replayed nonce.
-    let k = Keypair::from_name("sender-0");
-    let sink = Keypair::from_name("sink").account();
+    let k = dev_key("sender-0");
+    let sink = dev_key("sink").account();
     let mut bad = transfer(&k, 0, sink, 1);
     bad.signatures[0].signature[0] ^= 1;
     let e = call(hex0x(&bad.encode())).unwrap_err();

@@ -286,9 +286,9 @@ async fn an_abusive_client_does_not_stop_the_chain() {
     let victim = net.rpc(0).expect("rpc");
     let rpc_port: u16 = 32710;
     let net_id = NetworkId::new(NET).expect("id");
-    let spammer = Keypair::from_name("spammer");
-    let stranger = Keypair::from_name("nobody-funded-me");
-    let sink = Keypair::from_name("bills-provider").account();
+    let spammer = jjj_tests::dev_key("spammer");
+    let stranger = jjj_tests::dev_key("nobody-funded-me");
+    let sink = jjj_tests::dev_key("bills-provider").account();
     let mut tasks = Vec::new();
     // Junk submissions, four at a time.
     for w in 0..4u64 {

@@ -81,7 +81,7 @@ async fn members_register_accounts_roles_gate_actions_and_proposals_govern() {
     let code = std::fs::read(counter_wasm()).expect("counter.wasm");
     let mut pending = Vec::new();
     for role in roles::KNOWN {
-        let k = Keypair::from_name(&format!("has-{role}"));
+        let k = jjj_tests::dev_key(&format!("has-{role}"));
         let h = send(&rpc, &k, 0, Call::UploadCode { code: code.clone() }).await.expect("admitted");
         pending.push((role, h));
     }
@@ -166,7 +166,7 @@ async fn members_register_accounts_roles_gate_actions_and_proposals_govern() {
     bump.extend(1u64.encode());
     let mut pending = Vec::new();
     for role in roles::KNOWN {
-        let k = Keypair::from_name(&format!("has-{role}"));
+        let k = jjj_tests::dev_key(&format!("has-{role}"));
         let nonce = rpc.api().account(NET.into(), k.account().to_string()).await.expect("account").nonce;
         let call = Call::Call { contract, input: bump.clone(), value: 0 };
         pending.push((role, send(&rpc, &k, nonce, call).await.expect("admitted")));

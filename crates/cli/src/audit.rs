@@ -19,9 +19,11 @@ pub async fn replay(rpc_url: &str, genesis_path: &Path, to: Option<u64>) -> Resu
     let api = rpc.api();
     let head = api.finalized_head(network.clone()).await.map_err(|e| rpc.explain(e))?;
     let last = to.unwrap_or(head.height).min(head.height);
-    let mut state = MemoryState::new();
+    let suite = genesis.suite()?;
+    let algo = suite.hash_algo();
+    let mut state = MemoryState::new(algo);
     state.apply(&genesis.state_changes()?).map_err(|e| e.to_string())?;
-    let mut parent = genesis.header()?.hash();
+    let mut parent = genesis.header()?.hash(algo);
     let node_genesis = api.block(network.clone(), Some(0), None, None).await.map_err(|e| rpc.explain(e))?;
     if node_genesis.map(|b| b.header.hash) != Some(parent.to_string()) {
         return Err(format!(
@@ -29,7 +31,8 @@ pub async fn replay(rpc_url: &str, genesis_path: &Path, to: Option<u64>) -> Resu
             genesis_path.display()
         ));
     }
-    let runtime = Runtime::new().map_err(|e| e.to_string())?.with_block_limits(genesis.block_limits());
+    let runtime =
+        Runtime::new().map_err(|e| e.to_string())?.with_block_limits(genesis.block_limits()).with_suite(suite);
     let (mut txs, mut receipts_ok, mut receipts_failed) = (0usize, 0usize, 0usize);
     let started = std::time::Instant::now();
     for h in 1..=last {
@@ -46,7 +49,7 @@ pub async fn replay(rpc_url: &str, genesis_path: &Path, to: Option<u64>) -> Resu
             .map_err(|e| format!("height {h}: block does not decode: {e}"))?;
         let cert = jjj_consensus::CommitCertificate::decode(&mut &raw("raw_certificate", &b.raw_certificate)?[..])
             .map_err(|e| format!("height {h}: certificate does not decode: {e}"))?;
-        let bh = block.header.hash();
+        let bh = block.header.hash(algo);
         if block.header.height != h || block.header.parent_hash != parent {
             return Err(format!("height {h}: block does not extend the previous block"));
         }
@@ -61,12 +64,12 @@ pub async fn replay(rpc_url: &str, genesis_path: &Path, to: Option<u64>) -> Resu
             other_set_heights += 1;
         }
         let at_h = jjj_consensus::ValidatorSet::new(at_h).map_err(|e| format!("height {h}: {e}"))?;
-        cert.verify(&net_id, &at_h).map_err(|e| format!("height {h}: certificate invalid: {e}"))?;
+        cert.verify(suite, &net_id, &at_h).map_err(|e| format!("height {h}: certificate invalid: {e}"))?;
         let exec =
             runtime.apply_block(shared, &block).map_err(|e| format!("height {h}: re-execution disagrees: {e}"))?;
         for (i, (stx, r)) in block.transactions.iter().zip(&exec.receipts).enumerate() {
             let node_r =
-                api.receipt(network.clone(), stx.hash().to_string(), None).await.map_err(|e| rpc.explain(e))?;
+                api.receipt(network.clone(), stx.hash(algo).to_string(), None).await.map_err(|e| rpc.explain(e))?;
             let ours = ReceiptJson::new(r, Some(h), Some(i as u32));
             match node_r {
                 Some(n)
@@ -77,14 +80,14 @@ pub async fn replay(rpc_url: &str, genesis_path: &Path, to: Option<u64>) -> Resu
                 Some(n) => {
                     return Err(format!(
                         "height {h}, tx {i} ({}): the node's receipt differs: node says {} {:?}, replay says {} {:?}",
-                        stx.hash(),
+                        stx.hash(algo),
                         n.status,
                         n.reason,
                         ours.status,
                         ours.reason
                     ))
                 }
-                None => return Err(format!("height {h}, tx {i}: the node has no receipt for {}", stx.hash())),
+                None => return Err(format!("height {h}, tx {i}: the node has no receipt for {}", stx.hash(algo))),
             }
             if r.is_success() {
                 receipts_ok += 1

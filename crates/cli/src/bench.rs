@@ -8,7 +8,7 @@
 //! finalised blocks. Reports submitted and finalised tx/s, success rate and p50/p99 latency from
 //! submission to finality. Calls are encoded from JSON through the contract's metadata.
 use crate::tx::{now_ms, submit_and_wait};
-use jjj_crypto::{blake2_256, Keypair};
+use jjj_crypto::Keypair;
 use jjj_primitives::*;
 use jjj_rpc_api::{hex0x, HeaderJson, NodeApiClient, ReceiptJson, Rpc};
 use parity_scale_codec::{Decode, Encode};
@@ -89,8 +89,11 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
         .await
         .map_err(|e| rpc.explain(e))?
         .ok_or_else(|| format!("the funder {} is not registered on {net}", a.funder.account()))?;
-    let residents: Vec<Keypair> = (0..a.accounts).map(|i| Keypair::from_name(&format!("bench-resident-{i}"))).collect();
-    let code_hash = blake2_256(&a.wasm);
+    // The funder's scheme is the network's: the residents' keys and the code hash follow it.
+    let suite = a.funder.scheme().suite();
+    let residents: Vec<Keypair> =
+        (0..a.accounts).map(|i| Keypair::named(suite.scheme(), &format!("bench-resident-{i}"))).collect();
+    let code_hash = suite.hash_algo().hash(&a.wasm);
     let r = submit_and_wait(rpc, net, &a.funder, Call::UploadCode { code: a.wasm.clone() }, 100_000_000).await?;
     if r.status != "success" && !r.reason.as_deref().unwrap_or("").contains("already uploaded") {
         return Err(format!("upload: {:?}", r.reason));
@@ -173,7 +176,7 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
             call: Call::Call { contract: bills, input: encode(meta, "pay", json!([i as u64 + 1]))?, value: amount },
         });
         nonces[r] += 1;
-        payments.push((stx.hash().to_string(), hex0x(&stx.encode())));
+        payments.push((stx.hash(suite.hash_algo()).to_string(), hex0x(&stx.encode())));
     }
     let start_head: HeaderJson = rpc.call("chain_getFinalizedHead", json!({"network": net})).await?;
 

@@ -78,6 +78,7 @@ pub fn build(req: BuildRequest) -> Result<(), String> {
         let layout = embed_layout(&mut code, &metadata)?;
         std::fs::write(&wasm, &code).map_err(|e| format!("cannot write {}: {e}", wasm.display()))?;
         println!("{:<24} {:>9}  {}", c.package, code.len(), blake2_256(&code));
+        println!("  sm3:      {} (its code hash on sm2+sm3 networks)", jjj_crypto::sm3(&code));
         println!("  wasm:     {}", wasm.display());
         println!("  metadata: {}", metadata.display());
         match layout {

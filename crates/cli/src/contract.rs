@@ -181,10 +181,14 @@ pub async fn run(rpc_url: &str, net: &str, c: ContractCmd) -> Result<(), String>
         ContractCmd::Check { wasm } => {
             let code = std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
             let runtime = Runtime::new().map_err(|e| e.to_string())?;
-            let hash = blake2_256(&code);
+            let (blake, sm3) = (blake2_256(&code), jjj_crypto::sm3(&code));
             match runtime.vm().compile(&code) {
                 Ok(c) => {
-                    println!("ok: {} bytes, code hash {hash}, re-entrant: {}", code.len(), c.summary.reentrant);
+                    println!(
+                        "ok: {} bytes, code hash {blake} (ed25519+blake2b networks), {sm3} (sm2+sm3), re-entrant: {}",
+                        code.len(),
+                        c.summary.reentrant
+                    );
                     Ok(())
                 }
                 Err(e) => Err(format!("{}: {e}", wasm.display())),
@@ -198,7 +202,8 @@ pub async fn run(rpc_url: &str, net: &str, c: ContractCmd) -> Result<(), String>
             let args: serde_json::Value =
                 serde_json::from_str(&args).map_err(|e| format!("--args is not JSON: {e}"))?;
             let input = jjj_transcode::encode_constructor(&meta, &constructor, &args).map_err(|e| e.to_string())?;
-            let code_hash = blake2_256(&code);
+            // A key signs only on networks of its scheme: the code hash is that suite's.
+            let code_hash = key.scheme().suite().hash_algo().hash(&code);
             let r = submit_and_wait(&rpc, net, &key, Call::UploadCode { code }, 100_000_000).await?;
             match (&r.status[..], &r.reason) {
                 ("success", _) => println!("uploaded code {code_hash} in block {}", r.height.unwrap_or(0)),
@@ -217,8 +222,8 @@ pub async fn run(rpc_url: &str, net: &str, c: ContractCmd) -> Result<(), String>
         ContractCmd::Upgrade { opts, contract, wasm, uploader } => {
             let rpc = Rpc::new(rpc_url)?;
             let code = std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
-            let code_hash = blake2_256(&code);
             let key = load_key(uploader.as_ref().unwrap_or(&opts.key))?;
+            let code_hash = key.scheme().suite().hash_algo().hash(&code);
             let r = submit_and_wait(&rpc, net, &key, Call::UploadCode { code }, 100_000_000).await?;
             match (&r.status[..], &r.reason) {
                 ("success", _) => println!("uploaded code {code_hash} in block {}", r.height.unwrap_or(0)),

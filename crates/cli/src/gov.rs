@@ -477,7 +477,8 @@ pub async fn propose(rpc_url: &str, net: &str, opts: ProposeOpts, body: Proposal
     let spec = ProposalSpec { body, expires_at, memo: opts.memo };
     if opts.hash_only {
         let nonce = rpc.api().account(net.into(), sender.to_string()).await.map_err(|e| rpc.explain(e))?.nonce;
-        let hash = proposal_hash(&NetworkId::new(net)?, &sender, nonce, &spec);
+        // A key signs only on networks of its scheme, so its suite is the network's.
+        let hash = proposal_hash(key.scheme().suite().hash_algo(), &NetworkId::new(net)?, &sender, nonce, &spec);
         println!("{hash}");
         eprintln!(
             "approvers sign it with `jjj proposal sign --hash {hash} --key …`; then submit the same proposal \

@@ -19,7 +19,8 @@ use std::path::PathBuf;
 /// jjj: talk to a jjj network — keys, networks, contracts, transfers, audits, load tests.
 ///
 /// Most commands talk JSON-RPC to a node (--rpc) about one network (--network). Keys are files
-/// holding a 32-byte ed25519 seed in hex (`jjj key new`). Amounts are in fen (1/100 yuan).
+/// holding a 32-byte seed in hex, `sm2:`-prefixed for an SM2 key (`jjj key new`); a network takes
+/// keys of its suite's scheme. Amounts are in fen (1/100 yuan).
 #[derive(Parser)]
 #[command(name = "jjj", version)]
 pub struct Cli {
@@ -122,9 +123,8 @@ pub struct AccountArgs {
 pub enum KeyCmd {
     /// Create a random key; print its account id.
     ///
-    /// `--scheme sm2` makes an SM2 (GM/T 0003, 国密) key; its account id is SM3 of its
-    /// compressed public key. Networks sign with ed25519 for now: an SM2 key is for preparing
-    /// identities, and `jjj` refuses to sign with it until genesis can choose the SM2 + SM3 suite.
+    /// `--scheme sm2` makes an SM2 (GM/T 0003, 国密) key, for networks of the sm2+sm3 suite; its
+    /// public point has an even y and its account id is the x coordinate.
     New {
         #[arg(long)]
         out: PathBuf,
@@ -189,6 +189,10 @@ pub struct InitArgs {
     /// Deterministic keys from names (devnets and demos only).
     #[arg(long)]
     pub dev_keys: bool,
+    /// The crypto suite of every network written: ed25519+blake2b, or sm2+sm3 (国密: SM2 keys
+    /// and signatures, SM3 for every hash in a root). Keys are made in the suite's scheme.
+    #[arg(long, default_value = "ed25519+blake2b", value_name = "SUITE")]
+    pub crypto: jjj_crypto::Suite,
     /// Base consensus view timeout, ms.
     #[arg(long, default_value_t = 2000)]
     pub view_timeout_ms: u64,
@@ -238,20 +242,16 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 KeyScheme::Ed25519 => jjj_crypto::Scheme::Ed25519,
                 KeyScheme::Sm2 => jjj_crypto::Scheme::Sm2,
             };
-            let key = jjj_crypto::SchemeKeypair::generate(scheme).map_err(|e| e.to_string())?;
-            jjj_config::save_scheme_key(&out, &key)?;
+            let key = jjj_crypto::Keypair::generate(scheme).map_err(|e| e.to_string())?;
+            jjj_config::save_key(&out, &key)?;
             println!("{}", key.account());
             Ok(())
         }
         Command::Key(KeyCmd::Show { file, public }) => {
-            let key = jjj_config::load_scheme_key(&file)?;
+            let key = jjj_config::load_key(&file)?;
             println!("{}", key.account());
             if public {
-                let scheme = match key.scheme() {
-                    jjj_crypto::Scheme::Ed25519 => "ed25519",
-                    jjj_crypto::Scheme::Sm2 => "sm2",
-                };
-                println!("{scheme} public key 0x{}", hex::encode(key.public_key()));
+                println!("{} public key 0x{}", key.scheme(), hex::encode(key.public_key()));
             }
             Ok(())
         }

@@ -18,13 +18,16 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
     }
     let keys_dir = a.dir.join("keys");
     std::fs::create_dir_all(&keys_dir).map_err(|e| format!("cannot create {}: {e}", keys_dir.display()))?;
+    // Every key is of the suite's scheme: node keys sign votes and handshakes, account keys
+    // transactions, admin keys approvals.
+    let scheme = a.crypto.scheme();
     let new_key = |name: &str| -> Keypair {
         if a.dev_keys {
-            Keypair::from_name(name)
+            Keypair::named(scheme, name)
         } else {
             let mut seed = [0u8; 32];
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
-            Keypair::from_seed(seed)
+            Keypair::new(scheme, seed)
         }
     };
     let mut validators = Vec::new();
@@ -95,6 +98,7 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
         };
         let genesis = Genesis {
             network: name.clone(),
+            crypto: a.crypto.name().into(),
             timestamp: now,
             validators: members
                 .iter()
@@ -120,7 +124,11 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
         for i in members {
             serves[i].push(PathBuf::from(&file));
         }
-        println!("network {name}: genesis-{name}.json, header {}", genesis.header()?.hash());
+        println!(
+            "network {name}: genesis-{name}.json ({}), header {}",
+            a.crypto,
+            genesis.header()?.hash(a.crypto.hash_algo())
+        );
     }
     for spec in &a.follow {
         let (name, nodes) =

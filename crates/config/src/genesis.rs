@@ -1,6 +1,7 @@
 //! A network's genesis: its id, validators, initial accounts and parameters. JSON on disk,
 //! written by `jjj network init`; every member of the network must hold the same file (its hash
 //! is the genesis header's, so a node with a different file cannot join).
+use jjj_crypto::{PublicKey, Suite};
 use jjj_executive::{BlockLimits, GenesisAccountSpec, GenesisSpec};
 use jjj_primitives::gov::{MemberSpec, Region, Threshold};
 use jjj_primitives::{AccountId, Hash, Header, NetworkId};
@@ -56,6 +57,10 @@ fn default_member_grantable() -> Vec<String> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Genesis {
     pub network: String,
+    /// The network's crypto suite: `ed25519+blake2b` (the default) or `sm2+sm3` (国密: SM2
+    /// signatures for accounts, votes and node identities, SM3 for every hash in a root).
+    #[serde(default = "default_crypto")]
+    pub crypto: String,
     /// Milliseconds since the Unix epoch.
     pub timestamp: u64,
     pub validators: Vec<GenesisValidator>,
@@ -97,6 +102,9 @@ pub struct Genesis {
 /// reached the height a little late.
 pub const DEFAULT_MAX_TIMESTAMP_LAG_MS: u64 = 30_000;
 
+fn default_crypto() -> String {
+    Suite::Ed25519Blake2b.name().into()
+}
 fn default_max_block_txs() -> usize {
     jjj_primitives::params::DEFAULT_MAX_BLOCK_TXS
 }
@@ -141,6 +149,7 @@ impl Genesis {
             .collect();
         Genesis {
             network: network.into(),
+            crypto: default_crypto(),
             timestamp,
             validators,
             members: vec![GenesisMember {
@@ -171,10 +180,16 @@ impl Genesis {
 
     pub fn check(&self) -> Result<(), String> {
         NetworkId::new(&self.network)?;
+        let suite = self.suite()?;
         if self.validators.is_empty() {
             return Err(format!("network {} has no validators", self.network));
         }
         let ids = self.validator_ids()?;
+        for (id, v) in ids.iter().zip(&self.validators) {
+            if PublicKey::parse(suite.scheme(), id).is_none() {
+                return Err(format!("validator {} ({}) is no {} key", v.name, v.id, suite.scheme()));
+            }
+        }
         let mut sorted = ids.clone();
         sorted.sort();
         sorted.dedup();
@@ -196,6 +211,11 @@ impl Genesis {
             format!("network {}: block limits (max_block_txs, max_block_bytes, block_gas_limit): {e}", self.network)
         })?;
         Ok(())
+    }
+
+    /// The network's crypto suite.
+    pub fn suite(&self) -> Result<Suite, String> {
+        self.crypto.parse::<Suite>().map_err(|e| format!("network {}: crypto: {e}", self.network))
     }
 
     /// The genesis block limits in the form governance changes them (`u32` counts and bytes).
@@ -275,7 +295,7 @@ impl Genesis {
     /// The genesis header (height 0): commits to the initial state; its hash is the parent of
     /// block 1 and identifies the network's history.
     pub fn header(&self) -> Result<Header, String> {
-        let mut state = MemoryState::new();
+        let mut state = MemoryState::new(self.suite()?.hash_algo());
         state.apply(&self.state_changes()?).map_err(|e| e.to_string())?;
         Ok(Header {
             network: self.network_id()?,
@@ -316,6 +336,21 @@ mod tests {
         assert!(err.contains("block_gas_limit"), "{err}");
         let err = genesis(&format!(r#", "block_gas_limit": {}"#, MAX_BLOCK_GAS_LIMIT + 1)).expect_err("too high");
         assert!(err.contains("block_gas_limit"), "{err}");
+    }
+
+    #[test]
+    fn the_crypto_suite_is_named_and_checked() {
+        assert_eq!(genesis("").expect("default").suite(), Ok(Suite::Ed25519Blake2b));
+        let err = genesis(r#", "crypto": "rsa+md5""#).expect_err("unknown suite");
+        assert!(err.contains("sm2+sm3"), "{err}");
+        // The validator 0x11…11 is an ed25519 point but no SM2 x coordinate.
+        let err = genesis(r#", "crypto": "sm2+sm3""#).expect_err("an ed25519-only key");
+        assert!(err.contains("is no sm2 key"), "{err}");
+        // The same accounts hashed with SM3 give another genesis.
+        let mut g = genesis("").expect("default");
+        let blake = g.header().expect("header");
+        g.crypto = "sm2+sm3".into();
+        assert_ne!(g.header().expect("header").state_root, blake.state_root);
     }
 
     #[test]

@@ -6,6 +6,6 @@ pub mod node_config;
 
 pub use genesis::{parse_account, parse_hash, Genesis, GenesisAccount, GenesisMember, GenesisValidator};
 pub use node_config::{
-    load_key, load_scheme_key, save_key, save_scheme_key, NodeConfig, PeerConfig, RpcLimits, DEFAULT_MEMPOOL_MAX_BYTES,
+    load_key, load_key_for, save_key, NodeConfig, PeerConfig, RpcLimits, DEFAULT_MEMPOOL_MAX_BYTES,
     DEFAULT_MEMPOOL_SENDER_MAX_BYTES,
 };

@@ -2,7 +2,7 @@
 //!
 //! ```toml
 //! name = "validator-1"
-//! key_file = "validator-1.key"        # 32-byte ed25519 seed, hex
+//! key_file = "validator-1.key"        # 32-byte seed, hex (`sm2:` first: an SM2 key)
 //! data_dir = "data/validator-1"       # one RocksDB per network below it
 //! p2p_listen = "127.0.0.1:30301"
 //! rpc_listen = "127.0.0.1:9944"       # JSON-RPC, HTTP and WebSocket
@@ -14,7 +14,7 @@
 //! addr = "127.0.0.1:30302"
 //! ```
 //! Relative paths are relative to the config file.
-use jjj_crypto::Keypair;
+use jjj_crypto::{Keypair, Scheme};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -128,54 +128,46 @@ impl NodeConfig {
     }
 }
 
-/// Reads a key file: the 32-byte ed25519 seed as hex.
 /// The prefix of an SM2 key file (`sm2:` and the hex seed); an ed25519 key file is the hex
 /// seed alone.
 const SM2_KEY_PREFIX: &str = "sm2:";
 
-/// An ed25519 key file: what transactions, votes and node identities sign with today. An SM2
-/// key file is refused with a clear reason (no network runs the SM2 + SM3 suite yet).
+/// Reads a key file of either scheme: `sm2:` and the 32-byte seed as hex (SM2), or the hex seed
+/// alone (ed25519).
 pub fn load_key(path: &Path) -> Result<Keypair, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read key {}: {e}", path.display()))?;
-    if text.trim().starts_with(SM2_KEY_PREFIX) {
-        return Err(format!(
-            "key {} is an SM2 (国密) key: networks sign with ed25519 for now (the SM2 + SM3 suite is not \
-             yet selectable in genesis)",
-            path.display()
-        ));
-    }
-    let t = text.trim();
-    let bytes = hex::decode(t.strip_prefix("0x").unwrap_or(t))
-        .map_err(|e| format!("key {} is not hex: {e}", path.display()))?;
-    let seed: [u8; 32] = bytes.try_into().map_err(|_| format!("key {} is not a 32-byte seed", path.display()))?;
-    Ok(Keypair::from_seed(seed))
-}
-
-/// A key file of either scheme: `sm2:` and the hex seed, or the hex seed alone (ed25519).
-pub fn load_scheme_key(path: &Path) -> Result<jjj_crypto::SchemeKeypair, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read key {}: {e}", path.display()))?;
     let t = text.trim();
     let (scheme, hex_seed) = match t.strip_prefix(SM2_KEY_PREFIX) {
-        Some(rest) => (jjj_crypto::Scheme::Sm2, rest),
-        None => (jjj_crypto::Scheme::Ed25519, t),
+        Some(rest) => (Scheme::Sm2, rest),
+        None => (Scheme::Ed25519, t),
     };
     let bytes = hex::decode(hex_seed.strip_prefix("0x").unwrap_or(hex_seed))
         .map_err(|e| format!("key {} is not hex: {e}", path.display()))?;
     let seed: [u8; 32] = bytes.try_into().map_err(|_| format!("key {} is not a 32-byte seed", path.display()))?;
-    Ok(jjj_crypto::SchemeKeypair::from_seed(scheme, seed))
+    Ok(Keypair::new(scheme, seed))
+}
+
+/// Reads a key file that must be of `scheme` (the network's): a key of the other scheme would
+/// only make signatures the network refuses.
+pub fn load_key_for(path: &Path, scheme: Scheme) -> Result<Keypair, String> {
+    let key = load_key(path)?;
+    if key.scheme() != scheme {
+        return Err(format!(
+            "key {} is an {} key but the network signs with {scheme}: make one with `jjj key new --scheme {scheme}`",
+            path.display(),
+            key.scheme()
+        ));
+    }
+    Ok(key)
 }
 
 /// Writes a key file of either scheme (readable by its owner only).
-pub fn save_scheme_key(path: &Path, key: &jjj_crypto::SchemeKeypair) -> Result<(), String> {
+pub fn save_key(path: &Path, key: &Keypair) -> Result<(), String> {
     let prefix = match key.scheme() {
-        jjj_crypto::Scheme::Sm2 => SM2_KEY_PREFIX,
-        jjj_crypto::Scheme::Ed25519 => "",
+        Scheme::Sm2 => SM2_KEY_PREFIX,
+        Scheme::Ed25519 => "",
     };
     write_private(path, &format!("{prefix}{}\n", hex::encode(key.seed())))
-}
-
-pub fn save_key(path: &Path, key: &Keypair) -> Result<(), String> {
-    write_private(path, &format!("{}\n", hex::encode(key.seed())))
 }
 
 /// Creates (or truncates) the file readable and writable by its owner only, from the start.
@@ -225,20 +217,22 @@ genesis = ["genesis.json"]
 
     #[test]
     fn key_files_of_both_schemes_round_trip_and_sm2_is_refused_for_signing() {
-        use jjj_crypto::{Scheme, SchemeKeypair};
+        use jjj_crypto::{Keypair, Scheme};
         let dir = std::env::temp_dir().join(format!("jjj-keys-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let (ed, sm) = (dir.join("ed.key"), dir.join("sm.key"));
-        let ed_key = SchemeKeypair::from_name(Scheme::Ed25519, "a");
-        let sm_key = SchemeKeypair::from_name(Scheme::Sm2, "a");
-        save_scheme_key(&ed, &ed_key).expect("save");
-        save_scheme_key(&sm, &sm_key).expect("save");
-        assert_eq!(load_scheme_key(&ed).expect("load").account(), ed_key.account());
-        assert_eq!(load_scheme_key(&sm).expect("load").account(), sm_key.account());
+        let ed_key = Keypair::named(Scheme::Ed25519, "a");
+        let sm_key = Keypair::named(Scheme::Sm2, "a");
+        save_key(&ed, &ed_key).expect("save");
+        save_key(&sm, &sm_key).expect("save");
+        assert_eq!(load_key(&ed).expect("load").account(), ed_key.account());
+        let loaded = load_key(&sm).expect("load");
+        assert_eq!((loaded.scheme(), loaded.account()), (Scheme::Sm2, sm_key.account()));
         assert_ne!(sm_key.account(), ed_key.account());
-        // The ed25519 file is the format `load_key` always read; the SM2 one is refused clearly.
-        assert_eq!(load_key(&ed).expect("ed25519").account(), ed_key.account());
-        assert!(load_key(&sm).expect_err("sm2").contains("SM2 (国密) key"));
+        // A key of the other scheme than the network's is refused with the way out.
+        assert_eq!(load_key_for(&ed, Scheme::Ed25519).expect("ed25519").account(), ed_key.account());
+        let err = load_key_for(&sm, Scheme::Ed25519).expect_err("sm2 on an ed25519 network");
+        assert!(err.contains("signs with ed25519") && err.contains("--scheme ed25519"), "{err}");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

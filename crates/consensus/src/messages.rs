@@ -3,9 +3,8 @@
 //! Every signature covers a domain tag plus the network id, so a signature made for one kind of
 //! message, or for one network, can never be replayed as another.
 use crate::error::ConsensusError;
-use ed25519_dalek::VerifyingKey;
-use jjj_crypto::{ed25519_verify, Keypair};
-use jjj_primitives::{merkle_root, AccountId, Block, Hash, NetworkId};
+use jjj_crypto::{Keypair, PublicKey, Suite};
+use jjj_primitives::{merkle_root, AccountId, Block, Hash, HashAlgo, NetworkId};
 use parity_scale_codec::{Decode, DecodeWithMemTracking, Encode};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,9 +16,9 @@ const VIEW_CHANGE_TAG: &[u8] = b"jjj/view-change/v1";
 /// transactions' hashes, computed as the executive computes `tx_root`, equals the header's. The
 /// header hash (what is signed and voted on) covers `tx_root` only, so without this check a
 /// relayer could forward a signed header under another body.
-pub fn check_body(block: &Block) -> Result<(), ConsensusError> {
-    if merkle_root(block.transactions.iter().map(|t| t.hash())) != block.header.tx_root {
-        return Err(ConsensusError::BlockBodyMismatch { block: block.header.hash() });
+pub fn check_body(algo: HashAlgo, block: &Block) -> Result<(), ConsensusError> {
+    if merkle_root(algo, block.transactions.iter().map(|t| t.hash(algo))) != block.header.tx_root {
+        return Err(ConsensusError::BlockBodyMismatch { block: block.header.hash(algo) });
     }
     Ok(())
 }
@@ -120,8 +119,8 @@ impl Vote {
     }
 
     /// Whether the signature is the voter's over this vote on `network`.
-    pub fn verify(&self, network: &NetworkId) -> bool {
-        self.verify_by(&KeyCache::default(), network)
+    pub fn verify(&self, suite: Suite, network: &NetworkId) -> bool {
+        self.verify_by(&KeyCache::empty(suite), network)
     }
 
     /// `verify`, with the voter's key taken from `keys` when it is there.
@@ -131,34 +130,50 @@ impl Vote {
     }
 }
 
-/// ed25519 verification (strict, as `jjj_crypto::ed25519_verify`) with the validators'
-/// public keys decompressed once: decompressing a key costs about as much as half a
-/// verification, and every consensus message needs one.
-#[derive(Clone, Debug, Default)]
+/// Signature checks in the network's suite, with the validators' public keys parsed once:
+/// decompressing an ed25519 key costs about half a verification, an SM2 key also its Z value,
+/// and every consensus message needs one. Carries the suite, so it is also where the core and
+/// the checks find the network's hash.
+#[derive(Clone, Debug)]
 pub struct KeyCache {
-    keys: BTreeMap<AccountId, VerifyingKey>,
+    suite: Suite,
+    keys: BTreeMap<AccountId, PublicKey>,
 }
 
 impl KeyCache {
-    pub fn new(validators: &ValidatorSet) -> KeyCache {
-        let keys =
-            validators.validators.iter().filter_map(|a| VerifyingKey::from_bytes(&a.0).ok().map(|k| (*a, k))).collect();
-        KeyCache { keys }
+    /// No keys parsed yet: each check parses its key.
+    pub fn empty(suite: Suite) -> KeyCache {
+        KeyCache { suite, keys: BTreeMap::new() }
+    }
+
+    pub fn new(suite: Suite, validators: &ValidatorSet) -> KeyCache {
+        let mut cache = KeyCache::empty(suite);
+        cache.extend(validators);
+        cache
     }
 
     /// Adds the keys of another set (a validator set scheduled for a later height).
     pub fn extend(&mut self, validators: &ValidatorSet) {
         for a in &validators.validators {
-            if let Ok(k) = VerifyingKey::from_bytes(&a.0) {
+            if let Some(k) = PublicKey::parse(self.suite.scheme(), a) {
                 self.keys.insert(*a, k);
             }
         }
     }
 
+    pub fn suite(&self) -> Suite {
+        self.suite
+    }
+
+    /// The network's hash.
+    pub fn hash_algo(&self) -> HashAlgo {
+        self.suite.hash_algo()
+    }
+
     pub fn verify(&self, signer: &AccountId, message: &[u8], signature: &[u8; 64]) -> bool {
         match self.keys.get(signer) {
-            Some(key) => key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(signature)).is_ok(),
-            None => ed25519_verify(signer, message, signature),
+            Some(key) => key.verify(message, signature),
+            None => jjj_crypto::verify(self.suite.scheme(), signer, message, signature),
         }
     }
 }
@@ -244,8 +259,8 @@ pub struct CommitCertificate {
 
 impl CommitCertificate {
     /// At least a quorum of distinct validators, every signature a valid COMMIT, no outsiders.
-    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
-        self.verify_by(&KeyCache::default(), network, validators)
+    pub fn verify(&self, suite: Suite, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
+        self.verify_by(&KeyCache::empty(suite), network, validators)
     }
 
     /// `verify`, with validators' keys taken from `keys` when they are there.
@@ -280,8 +295,8 @@ pub struct PreparedCertificate {
 
 impl PreparedCertificate {
     /// At least a quorum of distinct validators, every signature a valid PREPARE, no outsiders.
-    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
-        self.check(&Checker::plain(network, validators, &KeyCache::default()))
+    pub fn verify(&self, suite: Suite, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
+        self.check(&Checker::plain(network, validators, &KeyCache::empty(suite)))
     }
 
     pub(crate) fn check(&self, c: &Checker) -> Result<(), ConsensusError> {
@@ -313,29 +328,29 @@ impl Proposal {
         payload
     }
 
-    pub fn sign(network: &NetworkId, key: &Keypair, height: u64, view: u64, block: Block) -> Proposal {
-        let sig = key.sign(&Self::signing_payload(network, height, view, &block.header.hash()));
+    pub fn sign(algo: HashAlgo, network: &NetworkId, key: &Keypair, height: u64, view: u64, block: Block) -> Proposal {
+        let sig = key.sign(&Self::signing_payload(network, height, view, &block.header.hash(algo)));
         Proposal { height, view, block, proposer: sig.signer, signature: sig.signature }
     }
 
     /// The proposed block's hash: its header's hash.
-    pub fn block_hash(&self) -> Hash {
-        self.block.header.hash()
+    pub fn block_hash(&self, algo: HashAlgo) -> Hash {
+        self.block.header.hash(algo)
     }
 
-    pub fn verify_signature(&self, network: &NetworkId) -> bool {
-        self.signed_by(&KeyCache::default(), network)
+    pub fn verify_signature(&self, suite: Suite, network: &NetworkId) -> bool {
+        self.signed_by(&KeyCache::empty(suite), network)
     }
 
     fn signed_by(&self, keys: &KeyCache, network: &NetworkId) -> bool {
-        let payload = Self::signing_payload(network, self.height, self.view, &self.block_hash());
+        let payload = Self::signing_payload(network, self.height, self.view, &self.block_hash(keys.hash_algo()));
         keys.verify(&self.proposer, &payload, &self.signature)
     }
 
     /// The block is for this height and network, the proposer leads this view and signed it,
     /// and the body is the one the header commits to.
-    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
-        self.check(&Checker::plain(network, validators, &KeyCache::default()))
+    pub fn verify(&self, suite: Suite, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
+        self.check(&Checker::plain(network, validators, &KeyCache::empty(suite)))
     }
 
     pub(crate) fn check(&self, c: &Checker) -> Result<(), ConsensusError> {
@@ -356,7 +371,7 @@ impl Proposal {
             return Err(ConsensusError::BadProposalSignature(self.proposer));
         }
         // Last: hashing the body is the expensive part, and only a signed header earns it.
-        check_body(&self.block)
+        check_body(c.keys.hash_algo(), &self.block)
     }
 }
 
@@ -428,8 +443,8 @@ impl ViewChange {
             == (other.height, other.new_view, other.prepared, other.voter, other.signature)
     }
 
-    pub fn verify_signature(&self, network: &NetworkId) -> bool {
-        self.signed_by(&KeyCache::default(), network)
+    pub fn verify_signature(&self, suite: Suite, network: &NetworkId) -> bool {
+        self.signed_by(&KeyCache::empty(suite), network)
     }
 
     pub(crate) fn signed_by(&self, keys: &KeyCache, network: &NetworkId) -> bool {
@@ -440,8 +455,8 @@ impl ViewChange {
     /// A view change sent on its own: signed by a validator; a prepared claim comes with its
     /// proof — a certificate for this height, an earlier view and the claimed block, holding a
     /// quorum of valid PREPAREs, and that block with the body its header commits to.
-    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
-        self.check(&Checker::plain(network, validators, &KeyCache::default()))
+    pub fn verify(&self, suite: Suite, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
+        self.check(&Checker::plain(network, validators, &KeyCache::empty(suite)))
     }
 
     /// Voter, signature and the claimed view: what holds with or without the proof.
@@ -482,13 +497,13 @@ impl ViewChange {
                     });
                 }
                 if (cert.view, cert.block_hash) != claim
-                    || block.header.hash() != cert.block_hash
+                    || block.header.hash(c.keys.hash_algo()) != cert.block_hash
                     || block.header.height != self.height
                 {
                     return Err(ConsensusError::ViewChangeBlockMismatch);
                 }
                 cert.check(c)?;
-                check_body(block)
+                check_body(c.keys.hash_algo(), block)
             }
         }
     }
@@ -517,8 +532,8 @@ impl NewView {
     /// A quorum of validly signed view changes for (height, view) by distinct validators, none
     /// carrying a proof; a valid proposal by the leader of (height, view); and, if the view
     /// changes name a prepared block, its certificate, and the proposal re-proposes it.
-    pub fn verify(&self, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
-        self.check(&Checker::plain(network, validators, &KeyCache::default()))
+    pub fn verify(&self, suite: Suite, network: &NetworkId, validators: &ValidatorSet) -> Result<(), ConsensusError> {
+        self.check(&Checker::plain(network, validators, &KeyCache::empty(suite)))
     }
 
     pub(crate) fn check(&self, c: &Checker) -> Result<(), ConsensusError> {
@@ -568,7 +583,7 @@ impl NewView {
                 if (cert.height, cert.view, cert.block_hash) != (self.height, view, hash) {
                     return Err(ConsensusError::NewViewMissingCertificate(view));
                 }
-                if self.proposal.block_hash() != hash {
+                if self.proposal.block_hash(c.keys.hash_algo()) != hash {
                     return Err(ConsensusError::NewViewNotReproposingPrepared(view));
                 }
             }
@@ -628,8 +643,8 @@ impl ConsensusMessage {
 
     /// Checks only the sender's own signature (not carried certificates): enough to believe a
     /// validator has reached the message's height.
-    pub fn verify_sender(&self, network: &NetworkId, validators: &ValidatorSet) -> bool {
-        self.verify_sender_by(&KeyCache::default(), network, validators)
+    pub fn verify_sender(&self, suite: Suite, network: &NetworkId, validators: &ValidatorSet) -> bool {
+        self.verify_sender_by(&KeyCache::empty(suite), network, validators)
     }
 
     /// `verify_sender`, with validators' keys taken from `keys` when they are there.
@@ -666,12 +681,21 @@ mod tests {
     use super::*;
     use jjj_primitives::Header;
 
+    /// The suite the tests run with: `JJJ_TEST_SUITE` (the simulation's choice).
+    fn suite() -> Suite {
+        crate::sim::env_suite()
+    }
+
+    fn algo() -> HashAlgo {
+        suite().hash_algo()
+    }
+
     fn net() -> NetworkId {
         NetworkId::new("jjj").expect("network id")
     }
 
     fn keys(n: usize) -> Vec<Keypair> {
-        (0..n).map(|i| Keypair::from_name(&format!("msg-test-{i}"))).collect()
+        (0..n).map(|i| Keypair::named(suite().scheme(), &format!("msg-test-{i}"))).collect()
     }
 
     fn set(keys: &[Keypair]) -> ValidatorSet {
@@ -729,15 +753,15 @@ mod tests {
     fn vote_signatures_bind_every_field() {
         let k = keys(1);
         let v = Vote::sign(&net(), &k[0], VoteKind::Prepare, 3, 2, Hash([1; 32]));
-        assert!(v.verify(&net()));
-        assert!(!v.verify(&NetworkId::new("jj").expect("id")), "another network");
+        assert!(v.verify(suite(), &net()));
+        assert!(!v.verify(suite(), &NetworkId::new("jj").expect("id")), "another network");
         for tampered in [
             Vote { kind: VoteKind::Commit, ..v.clone() },
             Vote { height: 4, ..v.clone() },
             Vote { view: 3, ..v.clone() },
             Vote { block_hash: Hash([2; 32]), ..v.clone() },
         ] {
-            assert!(!tampered.verify(&net()));
+            assert!(!tampered.verify(suite(), &net()));
         }
         let decoded = Vote::decode(&mut &v.encode()[..]).expect("decode");
         assert_eq!(decoded, v);
@@ -746,26 +770,26 @@ mod tests {
     #[test]
     fn commit_certificate_checks() {
         let k = keys(5);
-        let outsider = Keypair::from_name("outsider");
+        let outsider = Keypair::named(suite().scheme(), "outsider");
         let s = set(&k[..4]);
         let h = Hash([3; 32]);
-        assert!(commit_cert(&k, &[0, 1, 2], h).verify(&net(), &s).is_ok());
-        let short = commit_cert(&k, &[0, 1], h).verify(&net(), &s).unwrap_err().to_string();
+        assert!(commit_cert(&k, &[0, 1, 2], h).verify(suite(), &net(), &s).is_ok());
+        let short = commit_cert(&k, &[0, 1], h).verify(suite(), &net(), &s).unwrap_err().to_string();
         assert!(short.contains("2 signatures, 3 needed"), "{short}");
-        let dup = commit_cert(&k, &[0, 1, 1], h).verify(&net(), &s).unwrap_err().to_string();
+        let dup = commit_cert(&k, &[0, 1, 1], h).verify(suite(), &net(), &s).unwrap_err().to_string();
         assert!(dup.contains("twice"), "{dup}");
         let mut c = commit_cert(&k, &[0, 1, 2], h);
         c.signatures.push({
             let v = Vote::sign(&net(), &outsider, VoteKind::Commit, 5, 1, h);
             (v.voter, v.signature)
         });
-        assert!(c.verify(&net(), &s).unwrap_err().to_string().contains("not a validator"));
+        assert!(c.verify(suite(), &net(), &s).unwrap_err().to_string().contains("not a validator"));
         let mut c = commit_cert(&k, &[0, 1, 2], h);
         c.signatures[1].1[0] ^= 1;
-        assert!(c.verify(&net(), &s).unwrap_err().to_string().contains("bad Commit signature"));
+        assert!(c.verify(suite(), &net(), &s).unwrap_err().to_string().contains("bad Commit signature"));
         let mut c = commit_cert(&k, &[0, 1, 2], h);
         c.block_hash = Hash([4; 32]);
-        assert!(c.verify(&net(), &s).is_err(), "signatures are for another block");
+        assert!(c.verify(suite(), &net(), &s).is_err(), "signatures are for another block");
         // PREPARE signatures do not make a commit certificate.
         let prepares = [0, 1, 2]
             .iter()
@@ -775,24 +799,24 @@ mod tests {
             })
             .collect();
         let c = CommitCertificate { height: 5, view: 1, block_hash: h, signatures: prepares };
-        assert!(c.verify(&net(), &s).is_err());
+        assert!(c.verify(suite(), &net(), &s).is_err());
     }
 
     #[test]
     fn a_body_that_does_not_match_its_header_is_refused() {
         let k = keys(4);
         let s = set(&k);
-        let good = crate::sim::make_block(&net(), 5, Hash::default(), k[1].account(), 0);
-        let hash = good.header.hash();
-        assert_eq!(check_body(&good), Ok(()));
+        let good = crate::sim::make_block(algo(), &net(), 5, Hash::default(), k[1].account(), 0);
+        let hash = good.header.hash(algo());
+        assert_eq!(check_body(algo(), &good), Ok(()));
         for salt in [0, 1] {
             let swapped = crate::sim::swap_body(&good, salt);
-            assert_eq!(swapped.header.hash(), hash, "same header");
-            assert_eq!(check_body(&swapped), Err(ConsensusError::BlockBodyMismatch { block: hash }));
+            assert_eq!(swapped.header.hash(algo()), hash, "same header");
+            assert_eq!(check_body(algo(), &swapped), Err(ConsensusError::BlockBodyMismatch { block: hash }));
             // Signed by the leader over the header hash: the signature alone cannot tell.
-            let p = Proposal::sign(&net(), &k[(5 - 1 + 1) % 4], 5, 1, swapped.clone());
-            assert!(p.verify_signature(&net()));
-            assert_eq!(p.verify(&net(), &s), Err(ConsensusError::BlockBodyMismatch { block: hash }));
+            let p = Proposal::sign(algo(), &net(), &k[(5 - 1 + 1) % 4], 5, 1, swapped.clone());
+            assert!(p.verify_signature(suite(), &net()));
+            assert_eq!(p.verify(suite(), &net(), &s), Err(ConsensusError::BlockBodyMismatch { block: hash }));
             // A view change carrying the prepared block under another body.
             let signatures = (0..3)
                 .map(|i| {
@@ -802,8 +826,10 @@ mod tests {
                 .collect();
             let cert = PreparedCertificate { height: 5, view: 0, block_hash: hash, signatures };
             let vc = ViewChange::sign(&net(), &k[3], 5, 1, Some((cert.clone(), swapped)));
-            assert_eq!(vc.verify(&net(), &s), Err(ConsensusError::BlockBodyMismatch { block: hash }));
-            assert!(ViewChange::sign(&net(), &k[3], 5, 1, Some((cert, good.clone()))).verify(&net(), &s).is_ok());
+            assert_eq!(vc.verify(suite(), &net(), &s), Err(ConsensusError::BlockBodyMismatch { block: hash }));
+            assert!(ViewChange::sign(&net(), &k[3], 5, 1, Some((cert, good.clone())))
+                .verify(suite(), &net(), &s)
+                .is_ok());
         }
     }
 
@@ -811,13 +837,19 @@ mod tests {
     fn proposal_and_view_change_checks() {
         let k = keys(4);
         let s = set(&k);
-        let p = Proposal::sign(&net(), &k[1], 5, 1, block(5));
-        assert!(p.verify(&net(), &s).is_ok());
-        assert!(Proposal::sign(&net(), &k[2], 5, 1, block(5)).verify(&net(), &s).is_err(), "not the leader");
-        assert!(Proposal::sign(&net(), &k[1], 5, 1, block(6)).verify(&net(), &s).is_err(), "wrong height");
+        let p = Proposal::sign(algo(), &net(), &k[1], 5, 1, block(5));
+        assert!(p.verify(suite(), &net(), &s).is_ok());
+        assert!(
+            Proposal::sign(algo(), &net(), &k[2], 5, 1, block(5)).verify(suite(), &net(), &s).is_err(),
+            "not the leader"
+        );
+        assert!(
+            Proposal::sign(algo(), &net(), &k[1], 5, 1, block(6)).verify(suite(), &net(), &s).is_err(),
+            "wrong height"
+        );
 
         let b = block(5);
-        let h = b.header.hash();
+        let h = b.header.hash(algo());
         let signatures = (0..3)
             .map(|i| {
                 let v = Vote::sign(&net(), &k[i], VoteKind::Prepare, 5, 0, h);
@@ -826,14 +858,17 @@ mod tests {
             .collect();
         let cert = PreparedCertificate { height: 5, view: 0, block_hash: h, signatures };
         let vc = ViewChange::sign(&net(), &k[3], 5, 1, Some((cert.clone(), b.clone())));
-        assert!(vc.verify(&net(), &s).is_ok());
+        assert!(vc.verify(suite(), &net(), &s).is_ok());
         // Stripping the claim breaks the signature; a claim needs its proof, and a proof its claim.
         let stripped = ViewChange { prepared: None, proof: None, ..vc.clone() };
-        assert_eq!(stripped.verify(&net(), &s), Err(ConsensusError::BadViewChangeSignature(k[3].account())));
+        assert_eq!(stripped.verify(suite(), &net(), &s), Err(ConsensusError::BadViewChangeSignature(k[3].account())));
         let unproven = vc.without_proof();
-        assert_eq!(unproven.verify(&net(), &s), Err(ConsensusError::ViewChangeWithoutProof(k[3].account())));
+        assert_eq!(unproven.verify(suite(), &net(), &s), Err(ConsensusError::ViewChangeWithoutProof(k[3].account())));
         let unclaimed = ViewChange { proof: vc.proof.clone(), ..ViewChange::sign(&net(), &k[3], 5, 1, None) };
-        assert_eq!(unclaimed.verify(&net(), &s), Err(ConsensusError::ViewChangeProofWithoutClaim(k[3].account())));
+        assert_eq!(
+            unclaimed.verify(suite(), &net(), &s),
+            Err(ConsensusError::ViewChangeProofWithoutClaim(k[3].account()))
+        );
         // The proof must be the one claimed.
         let mut other_cert = cert.clone();
         other_cert.view = 1;
@@ -841,13 +876,13 @@ mod tests {
             proof: Some(Box::new(PreparedProof { certificate: other_cert, block: b.clone() })),
             ..ViewChange::sign(&net(), &k[3], 5, 2, Some((cert.clone(), b.clone())))
         };
-        assert!(mismatched.verify(&net(), &s).is_err());
+        assert!(mismatched.verify(suite(), &net(), &s).is_err());
         // A certificate must be from an earlier view.
         let same_view = ViewChange::sign(&net(), &k[3], 5, 0, Some((cert.clone(), b.clone())));
-        assert!(same_view.verify(&net(), &s).is_err());
+        assert!(same_view.verify(suite(), &net(), &s).is_err());
         // The block must match the certificate.
         let other = ViewChange::sign(&net(), &k[3], 5, 1, Some((cert.clone(), block(6))));
-        assert!(other.verify(&net(), &s).is_err());
+        assert!(other.verify(suite(), &net(), &s).is_err());
 
         // NEW-VIEW must re-propose the prepared block, and carries it and its certificate once.
         let vcs: Vec<ViewChange> = vec![
@@ -860,32 +895,38 @@ mod tests {
             view: 1,
             view_changes: vcs.clone(),
             prepared: Some(Box::new(cert.clone())),
-            proposal: Proposal::sign(&net(), &k[1], 5, 1, b),
+            proposal: Proposal::sign(algo(), &net(), &k[1], 5, 1, b),
         };
-        assert!(good.verify(&net(), &s).is_ok());
+        assert!(good.verify(suite(), &net(), &s).is_ok());
         let with_proof = NewView { view_changes: vec![vc.clone(), vcs[1].clone(), vcs[2].clone()], ..good.clone() };
-        assert_eq!(with_proof.verify(&net(), &s), Err(ConsensusError::NewViewViewChangeWithProof(k[3].account())));
+        assert_eq!(
+            with_proof.verify(suite(), &net(), &s),
+            Err(ConsensusError::NewViewViewChangeWithProof(k[3].account()))
+        );
         let no_cert = NewView { prepared: None, ..good.clone() };
-        assert_eq!(no_cert.verify(&net(), &s), Err(ConsensusError::NewViewMissingCertificate(0)));
+        assert_eq!(no_cert.verify(suite(), &net(), &s), Err(ConsensusError::NewViewMissingCertificate(0)));
         let mut forged_cert = cert.clone();
         forged_cert.signatures[0].1[3] ^= 1;
         let forged = NewView { prepared: Some(Box::new(forged_cert)), ..good.clone() };
-        assert!(forged.verify(&net(), &s).unwrap_err().to_string().contains("bad Prepare signature"), "{forged:?}");
+        assert!(
+            forged.verify(suite(), &net(), &s).unwrap_err().to_string().contains("bad Prepare signature"),
+            "{forged:?}"
+        );
         let unasked = NewView {
             view_changes: vec![vcs[1].clone(), vcs[2].clone(), ViewChange::sign(&net(), &k[3], 5, 1, None)],
             ..good.clone()
         };
-        assert_eq!(unasked.verify(&net(), &s), Err(ConsensusError::NewViewUnaskedCertificate));
+        assert_eq!(unasked.verify(suite(), &net(), &s), Err(ConsensusError::NewViewUnaskedCertificate));
         // A claim stripped from a view change inside the NEW-VIEW breaks its signature.
         let mut stripped_vcs = vcs.clone();
         stripped_vcs[0].prepared = None;
         let stripped = NewView { view_changes: stripped_vcs, prepared: None, ..good.clone() };
-        assert_eq!(stripped.verify(&net(), &s), Err(ConsensusError::BadViewChangeSignature(k[3].account())));
+        assert_eq!(stripped.verify(suite(), &net(), &s), Err(ConsensusError::BadViewChangeSignature(k[3].account())));
         let mut fresh = block(5);
         fresh.header.timestamp = 99;
-        let bad = NewView { proposal: Proposal::sign(&net(), &k[1], 5, 1, fresh), ..good.clone() };
-        assert!(bad.verify(&net(), &s).unwrap_err().to_string().contains("re-propose"));
+        let bad = NewView { proposal: Proposal::sign(algo(), &net(), &k[1], 5, 1, fresh), ..good.clone() };
+        assert!(bad.verify(suite(), &net(), &s).unwrap_err().to_string().contains("re-propose"));
         let short = NewView { view_changes: vcs[..2].to_vec(), ..good };
-        assert!(short.verify(&net(), &s).unwrap_err().to_string().contains("needed"));
+        assert!(short.verify(suite(), &net(), &s).unwrap_err().to_string().contains("needed"));
     }
 }

@@ -7,15 +7,14 @@
 //!   lives in `jjj_primitives` and is re-exported here). An account id is the 32-byte public key.
 //! - `sm2+sm3` ([`Suite::Sm2Sm3`]): the 国密 suite. SM2 signatures as GM/T 0003 defines them (the
 //!   signer's Z value from the default distinguishing ID [`SM2_DEFAULT_DISTID`], then SM3 of
-//!   `Z ‖ M`) and the SM3 hash ([`sm3()`], GM/T 0004). An SM2 public key is 33 bytes (compressed
-//!   SEC1); an account id stays 32 bytes: [`sm2_account_id`] is SM3 of a domain tag and the key.
+//!   `Z ‖ M`) and the SM3 hash ([`sm3()`], GM/T 0004). A jjj SM2 key's point has an even y, so
+//!   its 32-byte x is its account id (see [`Keypair`]).
 //!
-//! Signatures are 64 bytes in both schemes (ed25519's `R ‖ S`, SM2's `r ‖ s`), so
-//! `jjj_primitives::Signature` fits either. [`SchemeKeypair`] signs and [`verify`] checks for
-//! either scheme; [`verify`] returns `false` on any malformed input and never panics.
-//!
-//! [`Keypair`] and [`ed25519_verify`] are the ed25519-only API the rest of the workspace signs
-//! transactions, consensus votes and p2p identities with. [`sha256`] is for contracts.
+//! Account ids are 32 bytes and signatures 64 bytes in both schemes (ed25519's `R ‖ S`, SM2's
+//! `r ‖ s`), so `jjj_primitives::Signature` fits either. [`Keypair`] signs transactions,
+//! approvals, consensus votes and p2p identities; [`verify`] (or a [`PublicKey`] parsed once)
+//! checks them under the network's scheme, returning `false` on any malformed input, never
+//! panicking. [`sha256`] is for contracts.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 use std::fmt;
@@ -33,25 +32,11 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(data).into()
 }
 
-/// SM3 (GM/T 0004-2012): the 国密 suite's 256-bit hash.
-pub fn sm3(data: &[u8]) -> [u8; 32] {
-    sm3::Sm3::digest(data).into()
-}
+pub use jjj_primitives::{sm3, HashAlgo};
 
 /// The distinguishing ID every jjj SM2 signature is made and checked with: GM/T 0009's default
 /// user ID, the one other SM2 implementations use when none is agreed.
 pub const SM2_DEFAULT_DISTID: &str = "1234567812345678";
-
-/// The domain tag hashed before an SM2 public key to make its account id.
-pub const SM2_ACCOUNT_TAG: &[u8] = b"jjj/sm2-account";
-
-/// The account of an SM2 key: SM3(`"jjj/sm2-account"` ‖ the 33-byte compressed public key).
-pub fn sm2_account_id(pubkey: &[u8; 33]) -> AccountId {
-    let mut h = sm3::Sm3::new();
-    h.update(SM2_ACCOUNT_TAG);
-    h.update(pubkey);
-    AccountId(h.finalize().into())
-}
 
 /// A signature scheme a network may choose.
 ///
@@ -73,13 +58,18 @@ impl Scheme {
             Scheme::Sm2 => "sm2",
         }
     }
-    /// The length of a public key: 32 for ed25519, 33 (compressed SEC1) for SM2.
-    pub fn public_key_len(self) -> usize {
+    /// The scheme's one-byte code: its SCALE encoding (0 ed25519, 1 sm2).
+    pub fn code(self) -> u8 {
         match self {
-            Scheme::Ed25519 => 32,
-            Scheme::Sm2 => 33,
+            Scheme::Ed25519 => 0,
+            Scheme::Sm2 => 1,
         }
     }
+
+    pub fn from_code(code: u8) -> Option<Scheme> {
+        Scheme::ALL.into_iter().find(|s| s.code() == code)
+    }
+
     /// The suite this scheme belongs to.
     pub fn suite(self) -> Suite {
         match self {
@@ -134,11 +124,14 @@ impl Suite {
         }
     }
     /// The suite's 32-byte hash: BLAKE2b-256 or SM3.
-    pub fn hash(self, data: &[u8]) -> [u8; 32] {
+    pub fn hash_algo(self) -> HashAlgo {
         match self {
-            Suite::Ed25519Blake2b => blake2_256(data).0,
-            Suite::Sm2Sm3 => sm3(data),
+            Suite::Ed25519Blake2b => HashAlgo::Blake2b256,
+            Suite::Sm2Sm3 => HashAlgo::Sm3,
         }
+    }
+    pub fn hash(self, data: &[u8]) -> [u8; 32] {
+        self.hash_algo().hash(data).0
     }
 }
 
@@ -156,6 +149,20 @@ impl FromStr for Suite {
             .into_iter()
             .find(|x| x.name().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| ParseError::new("crypto suite", s, Suite::ALL.map(Suite::name)))
+    }
+}
+
+/// The environment variable that picks the suite of the chain-level tests.
+pub const TEST_SUITE_VAR: &str = "JJJ_TEST_SUITE";
+
+/// The suite chain-level tests run with: `JJJ_TEST_SUITE` = `ed25519+blake2b` (the default) or
+/// `sm2+sm3`. `scripts/test.sh` runs them under both. For tests and simulations only: a node
+/// takes its suite from the genesis.
+#[allow(clippy::panic)] // Tests only: a typo must fail them, not silently run the default.
+pub fn test_suite() -> Suite {
+    match std::env::var(TEST_SUITE_VAR) {
+        Ok(s) if !s.trim().is_empty() => s.parse().unwrap_or_else(|e| panic!("{TEST_SUITE_VAR}: {e}")),
+        _ => Suite::Ed25519Blake2b,
     }
 }
 
@@ -181,7 +188,7 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// The operating system's random number generator failed (see [`SchemeKeypair::generate`]).
+/// The operating system's random number generator failed (see [`Keypair::generate`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EntropyError(String);
 
@@ -194,124 +201,127 @@ impl fmt::Display for EntropyError {
 impl std::error::Error for EntropyError {}
 
 /// Checks an ed25519 signature (strict: no malleable or small-order keys).
-pub fn ed25519_verify(signer: &AccountId, message: &[u8], signature: &[u8; 64]) -> bool {
+fn ed25519_verify(signer: &AccountId, message: &[u8], signature: &[u8; 64]) -> bool {
     let Ok(key) = VerifyingKey::from_bytes(&signer.0) else { return false };
     key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(signature)).is_ok()
 }
 
 /// Checks an SM2 signature (`r ‖ s`, GM/T 0003 with [`SM2_DEFAULT_DISTID`]) by a 33-byte
-/// compressed public key. `false` for a key off the curve, or `r`/`s` zero or not below the order.
+/// compressed public key of any y parity (as other SM2 tools write them). `false` for a key off
+/// the curve, or `r`/`s` zero or not below the order.
 pub fn sm2_verify(public_key: &[u8; 33], message: &[u8], signature: &[u8; 64]) -> bool {
     let Ok(key) = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DEFAULT_DISTID, public_key) else { return false };
     let Ok(sig) = sm2::dsa::Signature::from_bytes(signature) else { return false };
     key.verify(message, &sig).is_ok()
 }
 
-/// Checks `signature` over `message` by `public_key` under `scheme`. `false` (never a panic) for
-/// anything malformed: a key of the wrong length or not on the curve, a zero or out-of-range
-/// scalar, a non-canonical encoding.
-pub fn verify(scheme: Scheme, public_key: &[u8], message: &[u8], signature: &[u8; 64]) -> bool {
+/// The 33-byte compressed SEC1 point of a jjj SM2 key: even y (`0x02`), then x = the account id.
+pub fn sm2_public_key(account: &AccountId) -> [u8; 33] {
+    let mut key = [0x02u8; 33];
+    key[1..].copy_from_slice(&account.0);
+    key
+}
+
+/// Checks `signature` over `message` by the key `signer` names under `scheme`. `false` (never a
+/// panic) for anything malformed: a key not on the curve, a zero or out-of-range scalar, a
+/// non-canonical encoding.
+pub fn verify(scheme: Scheme, signer: &AccountId, message: &[u8], signature: &[u8; 64]) -> bool {
     match scheme {
-        Scheme::Ed25519 => match <[u8; 32]>::try_from(public_key) {
-            Ok(key) => ed25519_verify(&AccountId(key), message, signature),
-            Err(_) => false,
-        },
-        Scheme::Sm2 => match <&[u8; 33]>::try_from(public_key) {
-            Ok(key) => sm2_verify(key, message, signature),
-            Err(_) => false,
-        },
+        Scheme::Ed25519 => ed25519_verify(signer, message, signature),
+        Scheme::Sm2 => sm2_verify(&sm2_public_key(signer), message, signature),
     }
 }
 
-/// The account a public key signs for: the key itself (ed25519), [`sm2_account_id`] (SM2).
-/// `None` when the key has the wrong length for the scheme (the key is not checked further).
-pub fn account_id(scheme: Scheme, public_key: &[u8]) -> Option<AccountId> {
-    match scheme {
-        Scheme::Ed25519 => <[u8; 32]>::try_from(public_key).ok().map(AccountId),
-        Scheme::Sm2 => <&[u8; 33]>::try_from(public_key).ok().map(sm2_account_id),
+/// A public key parsed once (an ed25519 point decompressed, an SM2 point with its Z value), for a
+/// verifier that checks many signatures by the same keys: consensus votes by validators.
+#[derive(Clone, Debug)]
+pub struct PublicKey(ParsedKey);
+
+#[derive(Clone, Debug)]
+enum ParsedKey {
+    Ed25519(VerifyingKey),
+    Sm2(Box<sm2::dsa::VerifyingKey>),
+}
+
+impl PublicKey {
+    /// `None` when `signer` is no valid key of `scheme`.
+    pub fn parse(scheme: Scheme, signer: &AccountId) -> Option<PublicKey> {
+        Some(PublicKey(match scheme {
+            Scheme::Ed25519 => ParsedKey::Ed25519(VerifyingKey::from_bytes(&signer.0).ok()?),
+            Scheme::Sm2 => ParsedKey::Sm2(Box::new(
+                sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DEFAULT_DISTID, &sm2_public_key(signer)).ok()?,
+            )),
+        }))
+    }
+
+    /// The same answer as [`verify`] with the key this was parsed from.
+    pub fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+        match &self.0 {
+            ParsedKey::Ed25519(k) => k.verify_strict(message, &ed25519_dalek::Signature::from_bytes(signature)).is_ok(),
+            ParsedKey::Sm2(k) => match sm2::dsa::Signature::from_bytes(signature) {
+                Ok(sig) => k.verify(message, &sig).is_ok(),
+                Err(_) => false,
+            },
+        }
     }
 }
 
-/// An ed25519 key pair that signs transactions.
-#[derive(Clone)]
-pub struct Keypair {
-    key: SigningKey,
-}
-
-impl Keypair {
-    pub fn from_seed(seed: [u8; 32]) -> Self {
-        Keypair { key: SigningKey::from_bytes(&seed) }
-    }
-    /// A deterministic key for tests, devnets and demos: the seed is blake2b-256 of the name.
-    pub fn from_name(name: &str) -> Self {
-        Self::from_seed(blake2_256(format!("jjj/dev-key/{name}").as_bytes()).0)
-    }
-    pub fn seed(&self) -> [u8; 32] {
-        self.key.to_bytes()
-    }
-    pub fn account(&self) -> AccountId {
-        AccountId(self.key.verifying_key().to_bytes())
-    }
-    pub fn sign(&self, message: &[u8]) -> Signature {
-        Signature { signer: self.account(), signature: self.key.sign(message).to_bytes() }
-    }
-    /// Signs a transaction alone (a key account's transaction).
-    pub fn sign_tx(&self, tx: Transaction) -> SignedTransaction {
-        let signature = self.sign(&tx.signing_payload());
-        SignedTransaction { tx, signatures: vec![signature] }
-    }
-}
-
-impl fmt::Debug for Keypair {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Keypair({})", self.account())
-    }
-}
-
-/// A key pair of either [`Scheme`], made from a 32-byte seed (what a key file stores).
+/// A key pair of either [`Scheme`], made from a 32-byte seed (what a key file stores). It signs
+/// transactions, approvals, consensus votes and p2p identities; the network's suite says which
+/// scheme its keys must be.
 ///
-/// ed25519: the seed is the ed25519 secret key, exactly as [`Keypair::from_seed`] takes it.
-/// SM2: the seed, read big-endian, is the secret scalar `d` when `1 ≤ d ≤ n − 2` (GM/T 0003's
-/// range; so a key file holds the same private key other SM2 tools import and export). The other
+/// ed25519: the seed is the ed25519 secret key; the account id is the public key.
+/// SM2: the account id is the public point's x coordinate, and the point's y is always even, so
+/// the id alone names the key (as BIP 340 does for Schnorr keys) and ids stay 32 bytes in both
+/// schemes. The seed, read big-endian, is the secret scalar `d` when `1 ≤ d ≤ n − 2` (GM/T 0003's
+/// range) and `d·G` has an even y; when y is odd the key is `n − d` (the same x, even y). Other
 /// seeds — about one in 2³² — are hashed with SM3 and a counter until they give such a `d`, so
 /// every seed makes a key and the same seed always makes the same key.
 #[derive(Clone)]
-pub struct SchemeKeypair(Inner);
+pub struct Keypair(Inner);
 
 #[derive(Clone)]
 enum Inner {
-    Ed25519(Keypair),
-    Sm2 { seed: [u8; 32], key: sm2::dsa::SigningKey, public: [u8; 33] },
+    Ed25519(SigningKey),
+    Sm2 { seed: [u8; 32], key: sm2::dsa::SigningKey, x: [u8; 32] },
 }
 
-impl SchemeKeypair {
-    /// A key from the operating system's random number generator.
-    pub fn generate(scheme: Scheme) -> Result<Self, EntropyError> {
-        let mut seed = [0u8; 32];
-        rand_core::OsRng.try_fill_bytes(&mut seed).map_err(|e| EntropyError(e.to_string()))?;
-        Ok(Self::from_seed(scheme, seed))
+impl Keypair {
+    /// An ed25519 key from its seed.
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        Keypair(Inner::Ed25519(SigningKey::from_bytes(&seed)))
     }
 
-    pub fn from_seed(scheme: Scheme, seed: [u8; 32]) -> Self {
+    /// A deterministic ed25519 key for tests, devnets and demos: the seed is blake2b-256 of the name.
+    pub fn from_name(name: &str) -> Self {
+        Self::from_seed(blake2_256(format!("jjj/dev-key/{name}").as_bytes()).0)
+    }
+
+    /// A key of `scheme` from its seed.
+    pub fn new(scheme: Scheme, seed: [u8; 32]) -> Self {
         match scheme {
-            Scheme::Ed25519 => SchemeKeypair(Inner::Ed25519(Keypair::from_seed(seed))),
+            Scheme::Ed25519 => Self::from_seed(seed),
             Scheme::Sm2 => {
-                let key = sm2_signing_key(&seed);
-                let point = sm2::CompressedPoint::from(&sm2::PublicKey::from(key.verifying_key()));
-                let mut public = [0u8; 33];
-                public.copy_from_slice(point.as_slice());
-                SchemeKeypair(Inner::Sm2 { seed, key, public })
+                let (key, x) = sm2_signing_key(&seed);
+                Keypair(Inner::Sm2 { seed, key, x })
             }
         }
     }
 
-    /// A deterministic key for tests, devnets and demos. ed25519: the same key as
-    /// [`Keypair::from_name`]. SM2: the seed is SM3 of `"jjj/sm2-dev-key/"` ‖ the name.
-    pub fn from_name(scheme: Scheme, name: &str) -> Self {
+    /// A deterministic key of `scheme` for tests, devnets and demos. ed25519: [`Keypair::from_name`].
+    /// SM2: the seed is SM3 of `"jjj/sm2-dev-key/"` ‖ the name.
+    pub fn named(scheme: Scheme, name: &str) -> Self {
         match scheme {
-            Scheme::Ed25519 => SchemeKeypair(Inner::Ed25519(Keypair::from_name(name))),
-            Scheme::Sm2 => Self::from_seed(scheme, sm3(format!("jjj/sm2-dev-key/{name}").as_bytes())),
+            Scheme::Ed25519 => Self::from_name(name),
+            Scheme::Sm2 => Self::new(scheme, sm3(format!("jjj/sm2-dev-key/{name}").as_bytes()).0),
         }
+    }
+
+    /// A key from the operating system's random number generator.
+    pub fn generate(scheme: Scheme) -> Result<Self, EntropyError> {
+        let mut seed = [0u8; 32];
+        rand_core::OsRng.try_fill_bytes(&mut seed).map_err(|e| EntropyError(e.to_string()))?;
+        Ok(Self::new(scheme, seed))
     }
 
     pub fn scheme(&self) -> Scheme {
@@ -323,67 +333,59 @@ impl SchemeKeypair {
 
     pub fn seed(&self) -> [u8; 32] {
         match &self.0 {
-            Inner::Ed25519(k) => k.seed(),
+            Inner::Ed25519(k) => k.to_bytes(),
             Inner::Sm2 { seed, .. } => *seed,
         }
     }
 
-    /// The public key: 32 bytes (ed25519) or 33 bytes (SM2, compressed SEC1).
-    pub fn public_key(&self) -> Vec<u8> {
-        match &self.0 {
-            Inner::Ed25519(k) => k.account().0.to_vec(),
-            Inner::Sm2 { public, .. } => public.to_vec(),
-        }
-    }
-
-    /// The account this key signs for: the public key (ed25519), [`sm2_account_id`] (SM2).
+    /// The account this key signs for: the ed25519 public key, or the SM2 point's x.
     pub fn account(&self) -> AccountId {
         match &self.0 {
-            Inner::Ed25519(k) => k.account(),
-            Inner::Sm2 { public, .. } => sm2_account_id(public),
+            Inner::Ed25519(k) => AccountId(k.verifying_key().to_bytes()),
+            Inner::Sm2 { x, .. } => AccountId(*x),
         }
     }
 
-    /// A 64-byte signature of `message`, for [`verify`] with [`Self::public_key`].
-    ///
-    /// SM2 signatures are deterministic (the nonce comes from RFC 6979 with SM3).
-    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+    /// The public key as other tools write it: 32 bytes (ed25519), 33 (SM2, compressed SEC1).
+    pub fn public_key(&self) -> Vec<u8> {
         match &self.0 {
-            Inner::Ed25519(k) => k.key.sign(message).to_bytes(),
+            Inner::Ed25519(k) => k.verifying_key().to_bytes().to_vec(),
+            Inner::Sm2 { x, .. } => sm2_public_key(&AccountId(*x)).to_vec(),
+        }
+    }
+
+    /// A 64-byte signature of `message` with this key's account, for [`verify`].
+    /// Both schemes sign deterministically (SM2's nonce comes from RFC 6979 with SM3).
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        let signature = match &self.0 {
+            Inner::Ed25519(k) => k.sign(message).to_bytes(),
             Inner::Sm2 { key, .. } => sm2_sign(key, message),
-        }
+        };
+        Signature { signer: self.account(), signature }
     }
 
-    /// The ed25519 [`Keypair`] inside, for the APIs that take one; `None` for an SM2 key.
-    pub fn as_ed25519(&self) -> Option<&Keypair> {
-        match &self.0 {
-            Inner::Ed25519(k) => Some(k),
-            Inner::Sm2 { .. } => None,
-        }
-    }
-}
-
-impl From<Keypair> for SchemeKeypair {
-    fn from(k: Keypair) -> Self {
-        SchemeKeypair(Inner::Ed25519(k))
+    /// Signs a transaction alone (a key account's transaction).
+    pub fn sign_tx(&self, tx: Transaction) -> SignedTransaction {
+        let signature = self.sign(&tx.signing_payload());
+        SignedTransaction { tx, signatures: vec![signature] }
     }
 }
 
-impl fmt::Debug for SchemeKeypair {
+impl fmt::Debug for Keypair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SchemeKeypair({}, {})", self.scheme(), self.account())
+        write!(f, "Keypair({}, {})", self.scheme(), self.account())
     }
 }
 
-/// The SM2 signing key a seed makes (see [`SchemeKeypair`]).
-fn sm2_signing_key(seed: &[u8; 32]) -> sm2::dsa::SigningKey {
+/// The SM2 signing key a seed makes and its x (see [`Keypair`]).
+fn sm2_signing_key(seed: &[u8; 32]) -> (sm2::dsa::SigningKey, [u8; 32]) {
     let mut candidate = *seed;
     let mut counter: u32 = 0;
     loop {
-        if let Some(key) = sm2_key_in_range(&candidate) {
+        if let Some(key) = sm2_even_key(&candidate) {
             return key;
         }
-        // Out of range (zero, n − 1, or ≥ n): rehash. Each try fails with probability ~2⁻³².
+        // Out of range (zero, 1, n − 1, or ≥ n): rehash. Each try fails with probability ~2⁻³².
         let mut h = sm3::Sm3::new();
         h.update(b"jjj/sm2-seed");
         h.update(seed);
@@ -393,14 +395,23 @@ fn sm2_signing_key(seed: &[u8; 32]) -> sm2::dsa::SigningKey {
     }
 }
 
-/// `d` read big-endian as an SM2 signing key, when `1 ≤ d ≤ n − 2` (at `n − 1`, `1 + d` has no
-/// inverse and no signature could be made).
-fn sm2_key_in_range(d: &[u8; 32]) -> Option<sm2::dsa::SigningKey> {
+/// `d` read big-endian, or `n − d` when `d·G` has an odd y, as an SM2 signing key with its x;
+/// `None` unless both `d` and `n − d` lie in `1 ..= n − 2` (at `n − 1`, `1 + d` has no inverse and
+/// no signature could be made).
+fn sm2_even_key(d: &[u8; 32]) -> Option<(sm2::dsa::SigningKey, [u8; 32])> {
     let scalar = sm2::NonZeroScalar::try_from(d.as_slice()).ok()?;
-    if bool::from((*scalar + sm2::Scalar::ONE).is_zero()) {
-        return None;
+    let negated = Option::<sm2::NonZeroScalar>::from(sm2::NonZeroScalar::new(-*scalar))?;
+    for s in [scalar, negated] {
+        if bool::from((*s + sm2::Scalar::ONE).is_zero()) {
+            return None;
+        }
     }
-    sm2::dsa::SigningKey::from_nonzero_scalar(SM2_DEFAULT_DISTID, scalar).ok()
+    let point = sm2::CompressedPoint::from(&sm2::PublicKey::from_secret_scalar(&scalar));
+    let even = if point[0] == 0x02 { scalar } else { negated };
+    let key = sm2::dsa::SigningKey::from_nonzero_scalar(SM2_DEFAULT_DISTID, even).ok()?;
+    let mut x = [0u8; 32];
+    x.copy_from_slice(&point[1..]);
+    Some((key, x))
 }
 
 /// Signs with RFC 6979's deterministic nonce. GM/T 0003 says to draw a new nonce when `r = 0`,

@@ -16,21 +16,30 @@ fn flip(bytes: &[u8], bit: usize) -> Vec<u8> {
     v
 }
 
+fn other(scheme: Scheme) -> Scheme {
+    if scheme == Scheme::Sm2 {
+        Scheme::Ed25519
+    } else {
+        Scheme::Sm2
+    }
+}
+
 #[test]
 fn sign_verify_roundtrip_both_schemes() {
     for scheme in Scheme::ALL {
-        let k = SchemeKeypair::from_name(scheme, "alice");
+        let k = Keypair::named(scheme, "alice");
         assert_eq!(k.scheme(), scheme);
-        assert_eq!(k.public_key().len(), scheme.public_key_len());
         for msg in [&b""[..], b"hello", &[7u8; 1000]] {
             let sig = k.sign(msg);
-            assert!(verify(scheme, &k.public_key(), msg, &sig), "{scheme}");
+            assert_eq!(sig.signer, k.account());
+            assert!(verify(scheme, &k.account(), msg, &sig.signature), "{scheme}");
+            let parsed = PublicKey::parse(scheme, &k.account()).unwrap();
+            assert!(parsed.verify(msg, &sig.signature), "{scheme}");
             // The other scheme does not accept it.
-            let other = if scheme == Scheme::Sm2 { Scheme::Ed25519 } else { Scheme::Sm2 };
-            assert!(!verify(other, &k.public_key(), msg, &sig), "{scheme}");
+            assert!(!verify(other(scheme), &k.account(), msg, &sig.signature), "{scheme}");
         }
         // A seed round trip gives the same key.
-        let again = SchemeKeypair::from_seed(scheme, k.seed());
+        let again = Keypair::new(scheme, k.seed());
         assert_eq!(again.public_key(), k.public_key());
         assert_eq!(again.account(), k.account());
     }
@@ -39,19 +48,23 @@ fn sign_verify_roundtrip_both_schemes() {
 #[test]
 fn flipped_bits_fail() {
     for scheme in Scheme::ALL {
-        let k = SchemeKeypair::from_name(scheme, "bob");
+        let k = Keypair::named(scheme, "bob");
         let msg = b"transfer 10 to carol";
-        let sig = k.sign(msg);
-        let key = k.public_key();
+        let sig = k.sign(msg).signature;
+        let key = k.account();
+        let parsed = PublicKey::parse(scheme, &key).unwrap();
         for bit in [0, 7, 8 * msg.len() - 1] {
             assert!(!verify(scheme, &key, &flip(msg, bit), &sig), "{scheme} msg bit {bit}");
+            assert!(!parsed.verify(&flip(msg, bit), &sig), "{scheme} msg bit {bit}");
         }
         for bit in [0, 100, 255, 256, 300, 511] {
             let bad: [u8; 64] = flip(&sig, bit).try_into().unwrap();
             assert!(!verify(scheme, &key, msg, &bad), "{scheme} sig bit {bit}");
+            assert!(!parsed.verify(msg, &bad), "{scheme} sig bit {bit}");
         }
-        for bit in 0..8 * key.len() {
-            assert!(!verify(scheme, &flip(&key, bit), msg, &sig), "{scheme} key bit {bit}");
+        for bit in 0..256 {
+            let flipped = AccountId(flip(&key.0, bit).try_into().unwrap());
+            assert!(!verify(scheme, &flipped, msg, &sig), "{scheme} key bit {bit}");
         }
     }
 }
@@ -60,20 +73,11 @@ fn flipped_bits_fail() {
 fn malformed_keys_and_signatures_are_false_not_panics() {
     let msg = b"m";
     for scheme in Scheme::ALL {
-        let k = SchemeKeypair::from_name(scheme, "dave");
-        let sig = k.sign(msg);
-        let key = k.public_key();
-        for len in [0, 1, 31, 32, 33, 34, 64, 65] {
-            if len == key.len() {
-                continue;
-            }
-            let mut wrong = key.clone();
-            wrong.resize(len, 0);
-            assert!(!verify(scheme, &wrong, msg, &sig), "{scheme} len {len}");
-            assert!(account_id(scheme, &wrong).is_none());
-        }
+        let k = Keypair::named(scheme, "dave");
+        let sig = k.sign(msg).signature;
+        let key = k.account();
         for fill in [0x00u8, 0x02, 0x03, 0x04, 0xff] {
-            assert!(!verify(scheme, &vec![fill; key.len()], msg, &sig), "{scheme} fill {fill:#x}");
+            assert!(!verify(scheme, &AccountId([fill; 32]), msg, &sig), "{scheme} fill {fill:#x}");
         }
         // Zero, all-ones (not below the order) and half-zero signatures.
         let mut r_zero = sig;
@@ -84,72 +88,76 @@ fn malformed_keys_and_signatures_are_false_not_panics() {
             assert!(!verify(scheme, &key, msg, &bad), "{scheme}");
         }
     }
-    // SM2: a compressed x with no point on the curve, and the uncompressed tag on 33 bytes.
+    // SM2: an x with no point on the curve is no key.
     let mut off_curve = 0;
     for x in 0u8..=255 {
-        let mut key = [0x02u8; 33];
-        key[1..].fill(x);
-        if sm2::PublicKey::from_sec1_bytes(&key).is_err() {
+        let id = AccountId([x; 32]);
+        if sm2::PublicKey::from_sec1_bytes(&sm2_public_key(&id)).is_err() {
             off_curve += 1;
-            assert!(!verify(Scheme::Sm2, &key, msg, &[1u8; 64]));
+            assert!(!verify(Scheme::Sm2, &id, msg, &[1u8; 64]));
+            assert!(PublicKey::parse(Scheme::Sm2, &id).is_none());
         }
     }
     assert!(off_curve > 0);
-    let k = SchemeKeypair::from_name(Scheme::Sm2, "dave");
+    let k = Keypair::named(Scheme::Sm2, "dave");
     let mut tagged = k.public_key();
     tagged[0] = 0x04;
-    assert!(!verify(Scheme::Sm2, &tagged, msg, &k.sign(msg)));
+    let tagged: [u8; 33] = tagged.try_into().unwrap();
+    assert!(!sm2_verify(&tagged, msg, &k.sign(msg).signature));
 }
 
 #[test]
-fn sm2_dev_keys_are_deterministic_and_distinct() {
-    let a = SchemeKeypair::from_name(Scheme::Sm2, "alice");
-    let b = SchemeKeypair::from_name(Scheme::Sm2, "alice");
+fn sm2_dev_keys_are_deterministic_distinct_and_x_only() {
+    let a = Keypair::named(Scheme::Sm2, "alice");
+    let b = Keypair::named(Scheme::Sm2, "alice");
     assert_eq!(a.seed(), b.seed());
     assert_eq!(a.public_key(), b.public_key());
     assert_eq!(a.sign(b"x"), b.sign(b"x"), "RFC 6979 nonces: the same signature twice");
-    assert_eq!(a.seed(), sm3(b"jjj/sm2-dev-key/alice"));
-    let c = SchemeKeypair::from_name(Scheme::Sm2, "bob");
-    assert_ne!(a.public_key(), c.public_key());
+    assert_eq!(a.seed(), sm3(b"jjj/sm2-dev-key/alice").0);
+    let c = Keypair::named(Scheme::Sm2, "bob");
     assert_ne!(a.account(), c.account());
-    // An SM2 key's account is the tagged SM3 of its key, not the key.
-    let public: [u8; 33] = a.public_key().try_into().unwrap();
-    assert_eq!(a.account(), sm2_account_id(&public));
-    assert_eq!(account_id(Scheme::Sm2, &public), Some(a.account()));
-    assert!(public[0] == 0x02 || public[0] == 0x03);
-    assert!(a.as_ed25519().is_none());
+    // Every jjj SM2 key has an even y, so its x is the whole key.
+    for name in ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"] {
+        let k = Keypair::named(Scheme::Sm2, name);
+        let public = k.public_key();
+        assert_eq!(public[0], 0x02, "{name}");
+        assert_eq!(&public[1..], &k.account().0[..]);
+        assert!(sm2_verify(&public.try_into().unwrap(), b"m", &k.sign(b"m").signature));
+    }
 }
 
 #[test]
-fn ed25519_scheme_key_is_the_workspace_keypair() {
-    let s = SchemeKeypair::from_name(Scheme::Ed25519, "alice");
+fn ed25519_keys_are_the_seed_and_the_public_key() {
+    let s = Keypair::named(Scheme::Ed25519, "alice");
     let k = Keypair::from_name("alice");
     assert_eq!(s.seed(), k.seed());
     assert_eq!(s.account(), k.account());
     assert_eq!(s.public_key(), k.account().0.to_vec());
-    assert_eq!(s.sign(b"vote").to_vec(), k.sign(b"vote").signature.to_vec());
-    assert!(ed25519_verify(&k.account(), b"vote", &s.sign(b"vote")));
-    assert_eq!(s.as_ed25519().map(Keypair::account), Some(k.account()));
-    assert_eq!(SchemeKeypair::from(k.clone()).account(), k.account());
+    assert_eq!(Keypair::new(Scheme::Ed25519, k.seed()).account(), k.account());
 }
 
 #[test]
 fn sm2_seeds_out_of_range_still_make_keys() {
-    // n − 1, n and 2²⁵⁶ − 1 are no usable SM2 scalars; zero neither.
+    // n − 1, n and 2²⁵⁶ − 1 are no usable SM2 scalars; zero neither; nor 1 (its negation is n − 1).
     let n_minus_1 = unhex::<32>("FFFFFFFE FFFFFFFF FFFFFFFF FFFFFFFF 7203DF6B 21C6052B 53BBF409 39D54122");
     let n = unhex::<32>("FFFFFFFE FFFFFFFF FFFFFFFF FFFFFFFF 7203DF6B 21C6052B 53BBF409 39D54123");
-    for seed in [[0u8; 32], n_minus_1, n, [0xff; 32]] {
-        let k = SchemeKeypair::from_seed(Scheme::Sm2, seed);
-        assert_eq!(k.seed(), seed);
-        let sig = k.sign(b"m");
-        assert!(verify(Scheme::Sm2, &k.public_key(), b"m", &sig));
-        assert_eq!(SchemeKeypair::from_seed(Scheme::Sm2, seed).public_key(), k.public_key());
-    }
-    // An in-range seed is the secret scalar itself: d = 1 gives the generator G (Gy is even).
     let mut one = [0u8; 32];
     one[31] = 1;
-    let g = unhex::<33>("02 32C4AE2C 1F198119 5F990446 6A39C994 8FE30BBF F2660BE1 715A4589 334C74C7");
-    assert_eq!(SchemeKeypair::from_seed(Scheme::Sm2, one).public_key(), g.to_vec());
+    for seed in [[0u8; 32], one, n_minus_1, n, [0xff; 32]] {
+        let k = Keypair::new(Scheme::Sm2, seed);
+        assert_eq!(k.seed(), seed);
+        let sig = k.sign(b"m");
+        assert!(verify(Scheme::Sm2, &k.account(), b"m", &sig.signature));
+        assert_eq!(Keypair::new(Scheme::Sm2, seed).public_key(), k.public_key());
+    }
+    // An in-range seed with an even point is the secret scalar itself: d = 2 gives 2G.
+    let mut two = [0u8; 32];
+    two[31] = 2;
+    let two_g = sm2::CompressedPoint::from(&sm2::PublicKey::from_secret_scalar(
+        &sm2::NonZeroScalar::try_from(two.as_slice()).unwrap(),
+    ));
+    let k = Keypair::new(Scheme::Sm2, two);
+    assert_eq!(&k.public_key()[1..], &two_g[1..], "d and n − d share x");
 }
 
 #[test]
@@ -161,17 +169,24 @@ fn sm2_verifies_the_standard_example() {
         "F5A03B06 48D2C463 0EEAC513 E1BB81A1 5944DA38 27D5B741 43AC7EAC EEE720B3
          B1B6AA29 DF212FD8 763182BC 0D421CA1 BB9038FD 1F7F42D4 840B69C4 85BBC1AA",
     );
-    let k = SchemeKeypair::from_seed(Scheme::Sm2, d);
-    assert!(verify(Scheme::Sm2, &k.public_key(), b"message digest", &sig));
-    assert!(!verify(Scheme::Sm2, &k.public_key(), b"message digesT", &sig));
+    let point = sm2::CompressedPoint::from(&sm2::PublicKey::from_secret_scalar(
+        &sm2::NonZeroScalar::try_from(d.as_slice()).unwrap(),
+    ));
+    let public: [u8; 33] = point.as_slice().try_into().unwrap();
+    assert!(sm2_verify(&public, b"message digest", &sig));
+    assert!(!sm2_verify(&public, b"message digesT", &sig));
+    // jjj's key from the same seed has the same x, and signs what verifies under that x.
+    let k = Keypair::new(Scheme::Sm2, d);
+    assert_eq!(&k.account().0[..], &public[1..]);
+    assert!(verify(Scheme::Sm2, &k.account(), b"message digest", &k.sign(b"message digest").signature));
 }
 
 #[test]
 fn sm3_known_answers() {
     // GM/T 0004-2012, examples 1 and 2.
-    assert_eq!(sm3(b"abc"), unhex("66c7f0f4 62eeedd9 d1f2d46b dc10e4e2 4167c487 5cf2f7a2 297da02b 8f4ba8e0"));
+    assert_eq!(sm3(b"abc").0, unhex("66c7f0f4 62eeedd9 d1f2d46b dc10e4e2 4167c487 5cf2f7a2 297da02b 8f4ba8e0"));
     assert_eq!(
-        sm3(&b"abcd".repeat(16)),
+        sm3(&b"abcd".repeat(16)).0,
         unhex("debe9ff9 2275b8a1 38604889 c18e5a4d 6fdb70e5 387e5765 293dcba3 9c0c5732")
     );
 }
@@ -180,7 +195,7 @@ fn sm3_known_answers() {
 fn suite_hashes_differ() {
     let data = [42u8; 32];
     assert_eq!(Suite::Ed25519Blake2b.hash(&data), blake2_256(&data).0);
-    assert_eq!(Suite::Sm2Sm3.hash(&data), sm3(&data));
+    assert_eq!(Suite::Sm2Sm3.hash(&data), sm3(&data).0);
     assert_ne!(Suite::Ed25519Blake2b.hash(&data), Suite::Sm2Sm3.hash(&data));
     assert_eq!(Suite::Sm2Sm3.scheme(), Scheme::Sm2);
     assert_eq!(Suite::Ed25519Blake2b.scheme(), Scheme::Ed25519);
@@ -216,7 +231,10 @@ fn scale_encoding_is_one_pinned_byte() {
     assert_eq!(Suite::Sm2Sm3.encode(), [1]);
     for s in Scheme::ALL {
         assert_eq!(Scheme::decode(&mut &s.encode()[..]), Ok(s));
+        assert_eq!(s.encode(), [s.code()]);
+        assert_eq!(Scheme::from_code(s.code()), Some(s));
     }
+    assert_eq!(Scheme::from_code(2), None);
     for s in Suite::ALL {
         assert_eq!(Suite::decode(&mut &s.encode()[..]), Ok(s));
     }
@@ -227,9 +245,9 @@ fn scale_encoding_is_one_pinned_byte() {
 #[test]
 fn generated_keys_work() {
     for scheme in Scheme::ALL {
-        let a = SchemeKeypair::generate(scheme).unwrap();
-        let b = SchemeKeypair::generate(scheme).unwrap();
+        let a = Keypair::generate(scheme).unwrap();
+        let b = Keypair::generate(scheme).unwrap();
         assert_ne!(a.seed(), b.seed());
-        assert!(verify(scheme, &a.public_key(), b"m", &a.sign(b"m")));
+        assert!(verify(scheme, &a.account(), b"m", &a.sign(b"m").signature));
     }
 }

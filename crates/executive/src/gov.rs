@@ -11,7 +11,7 @@
 //!    failed receipt with the reason.
 //! 3. The consortium calls themselves ([`Gov::dispatch`]): their failures are failed receipts.
 use crate::TxError;
-use jjj_crypto::ed25519_verify;
+use jjj_crypto::{verify, Suite};
 use jjj_primitives::gov::{
     approval_payload, check_name, proposal_hash, roles, Action, Approval, GovAction, Policy, ProposalBody,
     ProposalSpec, Threshold, MAX_APPROVALS_PER_TX, MAX_PROPOSAL_LIFETIME, MAX_ROLES_AT_REGISTRATION,
@@ -201,6 +201,8 @@ pub struct Gov<'a> {
     pub overlay: &'a mut Overlay,
     pub ctx: &'a BlockContext,
     pub tx: &'a Transaction,
+    /// The network's suite: approvals are verified with its scheme, proposals hashed with its hash.
+    pub suite: Suite,
 }
 
 impl Gov<'_> {
@@ -328,7 +330,7 @@ impl Gov<'_> {
         }
         let id: u64 = load_record(self.overlay, &gkeys::next_proposal())?.unwrap_or(1);
         store(self.overlay, gkeys::next_proposal(), &(id + 1));
-        let hash = proposal_hash(&self.ctx.network, &self.tx.sender, self.tx.nonce, spec);
+        let hash = proposal_hash(self.suite.hash_algo(), &self.ctx.network, &self.tx.sender, self.tx.nonce, spec);
         let mut proposal = Proposal {
             id,
             hash,
@@ -338,7 +340,7 @@ impl Gov<'_> {
             approvals: vec![self.tx.sender],
             status: ProposalStatus::Open,
         };
-        if let Err(e) = add_approvals(&mut proposal, &electorate, approvals) {
+        if let Err(e) = add_approvals(&mut proposal, &electorate, approvals, self.suite) {
             return Ok(Err(e));
         }
         Ok(Ok((proposal, electorate)))
@@ -372,7 +374,7 @@ impl Gov<'_> {
         } else if approvals.is_empty() {
             return Ok(Err(format!("{sender} may not approve proposal {id}")));
         }
-        if let Err(e) = add_approvals(&mut proposal, &electorate, approvals) {
+        if let Err(e) = add_approvals(&mut proposal, &electorate, approvals, self.suite) {
             return Ok(Err(e));
         }
         Ok(Ok((proposal, electorate)))
@@ -698,7 +700,12 @@ impl Electorate {
 
 /// Verifies approvals gathered off chain and adds them: each must be a valid signature over the
 /// proposal's hash by a key that may approve it and has not yet.
-fn add_approvals(proposal: &mut Proposal, electorate: &Electorate, approvals: &[Approval]) -> Result<(), Refusal> {
+fn add_approvals(
+    proposal: &mut Proposal,
+    electorate: &Electorate,
+    approvals: &[Approval],
+    suite: Suite,
+) -> Result<(), Refusal> {
     if approvals.len() > MAX_APPROVALS_PER_TX {
         return Err(format!("at most {MAX_APPROVALS_PER_TX} approvals per transaction"));
     }
@@ -711,7 +718,7 @@ fn add_approvals(proposal: &mut Proposal, electorate: &Electorate, approvals: &[
         if !seen.insert(a.signer) {
             return Err(format!("{} approved proposal {} already", a.signer, proposal.id));
         }
-        if !ed25519_verify(&a.signer, &payload, &a.signature) {
+        if !verify(suite.scheme(), &a.signer, &payload, &a.signature) {
             return Err(format!("the approval of {} does not verify for proposal {}", a.signer, proposal.id));
         }
         proposal.approvals.push(a.signer);

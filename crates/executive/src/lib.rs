@@ -16,7 +16,7 @@ mod layout;
 
 pub use host::ChainHost;
 
-use jjj_crypto::{blake2_256, ed25519_verify};
+use jjj_crypto::{verify, Suite};
 use jjj_primitives::gov::{self as gov_types, ProposalBody};
 use jjj_primitives::params::{
     DEFAULT_BLOCK_GAS_LIMIT, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_MAX_BLOCK_TXS, MAX_CODE_SIZE, MAX_MULTISIG_MEMBERS,
@@ -149,23 +149,25 @@ impl Default for BlockLimits {
 }
 
 /// The deterministic state transition. Cheap to clone; share one per network (the VM inside is
-/// shared by the clones; the block limits are the network's).
+/// shared by the clones; the block limits and the crypto suite are the network's).
 #[derive(Clone)]
 pub struct Runtime {
     vm: ChainVm,
     limits: BlockLimits,
+    suite: Suite,
 }
 
-/// The address a contract gets: from its deployer and the deployer's nonce at instantiation.
-pub fn contract_address(deployer: &AccountId, nonce: u64) -> AccountId {
+/// The address a contract gets: from its deployer and the deployer's nonce at instantiation,
+/// hashed with the network's hash.
+pub fn contract_address(algo: HashAlgo, deployer: &AccountId, nonce: u64) -> AccountId {
     let mut b = b"jjj/contract".to_vec();
     b.extend_from_slice(&deployer.0);
     b.extend_from_slice(&nonce.to_le_bytes());
-    AccountId(blake2_256(&b).0)
+    AccountId(algo.hash(&b).0)
 }
 
 /// The id of a multisig account: from its sorted members and threshold.
-pub fn multisig_address(members: &[AccountId], threshold: u32) -> AccountId {
+pub fn multisig_address(algo: HashAlgo, members: &[AccountId], threshold: u32) -> AccountId {
     let mut sorted = members.to_vec();
     sorted.sort();
     let mut b = b"jjj/multisig".to_vec();
@@ -173,7 +175,7 @@ pub fn multisig_address(members: &[AccountId], threshold: u32) -> AccountId {
         b.extend_from_slice(&m.0);
     }
     b.extend_from_slice(&threshold.to_le_bytes());
-    AccountId(blake2_256(&b).0)
+    AccountId(algo.hash(&b).0)
 }
 
 /// An account in the genesis: its member, roles and balance.
@@ -228,7 +230,8 @@ impl GenesisSpec {
 
     /// The genesis state, or what is wrong with the spec.
     pub fn changes(&self) -> Result<ChangeSet, String> {
-        let mut o = Overlay::new(Arc::new(jjj_state::MemoryState::new()));
+        // Registrations only read what they wrote: the empty base's hash never comes into play.
+        let mut o = Overlay::new(Arc::new(jjj_state::MemoryState::new(HashAlgo::Blake2b256)));
         let err = |e: TxError| e.to_string();
         if self.members.is_empty() {
             return Err("the genesis names no member organisation".into());
@@ -302,12 +305,27 @@ impl Runtime {
     /// A runtime with its own VM (engine, instance pool, module cache): a node gives RPC dry
     /// runs and queries a second, smaller one, so they cannot starve block execution.
     pub fn with_config(config: VmConfig) -> Result<Self, VmError> {
-        Ok(Runtime { vm: Vm::with_config(config)?, limits: BlockLimits::default() })
+        Ok(Runtime { vm: Vm::with_config(config)?, limits: BlockLimits::default(), suite: Suite::Ed25519Blake2b })
     }
 
     /// The same runtime (sharing its VM) with a network's block limits.
     pub fn with_block_limits(&self, limits: BlockLimits) -> Self {
-        Runtime { vm: self.vm.clone(), limits }
+        Runtime { vm: self.vm.clone(), limits, suite: self.suite }
+    }
+
+    /// The same runtime (sharing its VM) for a network of `suite`: its signatures are verified
+    /// with the suite's scheme, and every hash that enters a root is the suite's.
+    pub fn with_suite(&self, suite: Suite) -> Self {
+        Runtime { vm: self.vm.clone(), limits: self.limits, suite }
+    }
+
+    pub fn suite(&self) -> Suite {
+        self.suite
+    }
+
+    /// The network's hash.
+    pub fn hash_algo(&self) -> HashAlgo {
+        self.suite.hash_algo()
     }
 
     pub fn block_limits(&self) -> BlockLimits {
@@ -338,7 +356,7 @@ impl Runtime {
         stx: &SignedTransaction,
     ) -> Result<u64, TxError> {
         let intrinsic = self.check_structure(overlay, network, stx)?;
-        Self::verify_signatures(stx)?;
+        self.verify_signatures(stx)?;
         let account = load_account(overlay, &stx.tx.sender)?;
         if stx.tx.nonce != account.nonce {
             return Err(TxError::BadNonce { expected: account.nonce, got: stx.tx.nonce });
@@ -427,14 +445,19 @@ impl Runtime {
         Ok(())
     }
 
-    /// Verifies every signature of a transaction (ed25519, the costly part of admission). Whether
-    /// the signers are the right ones is [`Runtime::check_structure`]'s question.
-    pub fn verify_signatures(stx: &SignedTransaction) -> Result<(), TxError> {
+    /// Verifies every signature of a transaction with the network's scheme (the costly part of
+    /// admission). Whether the signers are the right ones is [`Runtime::check_structure`]'s
+    /// question.
+    pub fn verify_signatures(&self, stx: &SignedTransaction) -> Result<(), TxError> {
         let payload = stx.tx.signing_payload();
+        let scheme = self.suite.scheme();
         for s in &stx.signatures {
             Self::verified_counter().with(|c| c.set(c.get() + 1));
-            if !ed25519_verify(&s.signer, &payload, &s.signature) {
-                return Err(TxError::BadSignature(format!("the signature of {} does not verify", s.signer)));
+            if !verify(scheme, &s.signer, &payload, &s.signature) {
+                return Err(TxError::BadSignature(format!(
+                    "the signature of {} does not verify ({} network: sign with an {scheme} key)",
+                    s.signer, self.suite
+                )));
             }
         }
         Ok(())
@@ -479,7 +502,7 @@ impl Runtime {
             FrameEnd::Success(_) => overlay.commit_checkpoint(),
             _ => overlay.revert_checkpoint(),
         }
-        Ok(make_receipt(stx.hash(), end, intrinsic + used, events))
+        Ok(make_receipt(stx.hash(self.hash_algo()), end, intrinsic + used, events))
     }
 
     /// Runs a call without signatures, nonce or persistence, with the debug buffer on: what a
@@ -578,7 +601,7 @@ impl Runtime {
                         cost,
                     );
                 }
-                let hash = blake2_256(code);
+                let hash = self.hash_algo().hash(code);
                 if overlay.get(&keys::code_info(&hash))?.is_some() {
                     return plain(
                         FrameEnd::Failed(format!("code {hash} is already uploaded; instantiate it by its hash")),
@@ -604,7 +627,7 @@ impl Runtime {
                 if overlay.get(&keys::code_info(code_hash))?.is_none() {
                     return plain(FrameEnd::Failed(format!("no code with hash {code_hash}: upload it first")), 0);
                 }
-                let address = contract_address(&tx.sender, tx.nonce);
+                let address = contract_address(self.hash_algo(), &tx.sender, tx.nonce);
                 if load_contract(overlay, &address)?.is_some() {
                     return plain(FrameEnd::Failed(format!("a contract already lives at {address}")), 0);
                 }
@@ -650,7 +673,7 @@ impl Runtime {
                         cost,
                     );
                 }
-                let id = multisig_address(members, *threshold);
+                let id = multisig_address(self.hash_algo(), members, *threshold);
                 let key = keys::multisig(&id);
                 if overlay.get(&key)?.is_some() {
                     return plain(FrameEnd::Failed(format!("multisig {id} exists already")), cost);
@@ -683,7 +706,7 @@ impl Runtime {
         budget: u64,
         mode: Mode,
     ) -> Result<Result<(Vec<u8>, u64), String>, TxError> {
-        let mut g = gov::Gov { overlay, ctx, tx };
+        let mut g = gov::Gov { overlay, ctx, tx, suite: self.suite };
         let opened = match &tx.call {
             Call::RegisterAccount { account, member, roles } => {
                 return Ok(g.register_account(account, member, roles)?.map(|o| (o, 0)))
@@ -704,7 +727,9 @@ impl Runtime {
         if electorate.reached(&proposal.approvals) {
             overlay.checkpoint();
             let outcome = match &proposal.spec.body {
-                ProposalBody::Gov(action) => gov::Gov { overlay, ctx, tx }.execute_gov(proposal.id, action)?,
+                ProposalBody::Gov(action) => {
+                    gov::Gov { overlay, ctx, tx, suite: self.suite }.execute_gov(proposal.id, action)?
+                }
                 ProposalBody::MultisigCall { account, call, gas_limit } => {
                     let (outcome, gas) =
                         self.run_as_multisig(overlay, ctx, account, call, (*gas_limit).min(budget), mode)?;
@@ -854,7 +879,7 @@ impl Runtime {
                 }
             }
         }
-        let exec = finish_block(&*state, &included, receipts, overlay)?;
+        let exec = finish_block(self.hash_algo(), &*state, &included, receipts, overlay)?;
         let header = Header {
             network: template.network,
             height: template.height,
@@ -896,13 +921,13 @@ impl Runtime {
                 return Err(BlockError::GasLimitExceeded { index, gas_limit, left, limit: limits.max_gas });
             }
             let r = self.apply_transaction(&mut overlay, &ctx, stx).map_err(|error| match error {
-                TxError::Aborted(reason) => BlockError::Aborted { index, hash: stx.hash(), reason },
-                error => BlockError::InvalidTransaction { index, hash: stx.hash(), error },
+                TxError::Aborted(reason) => BlockError::Aborted { index, hash: stx.hash(self.hash_algo()), reason },
+                error => BlockError::InvalidTransaction { index, hash: stx.hash(self.hash_algo()), error },
             })?;
             gas_used = gas_used.saturating_add(r.gas_used);
             receipts.push(r);
         }
-        let exec = finish_block(&*state, &block.transactions, receipts, overlay)?;
+        let exec = finish_block(self.hash_algo(), &*state, &block.transactions, receipts, overlay)?;
         let h = &block.header;
         for (which, expected, got) in [
             ("tx root", h.tx_root, exec.tx_root),
@@ -918,16 +943,24 @@ impl Runtime {
 }
 
 fn finish_block<S: StateCommitment + ?Sized>(
+    algo: HashAlgo,
     state: &S,
     txs: &[SignedTransaction],
     receipts: Vec<Receipt>,
     overlay: Overlay,
 ) -> Result<BlockExecution, BlockError> {
+    if state.hash_algo() != algo {
+        return Err(BlockError::State(format!(
+            "the state is hashed with {}, the network with {}",
+            state.hash_algo().name(),
+            algo.name()
+        )));
+    }
     let changes = overlay.into_changes();
     let state_root = state.root_after(&changes).map_err(|e| BlockError::State(e.to_string()))?;
     Ok(BlockExecution {
-        tx_root: merkle_root(txs.iter().map(|t| t.hash())),
-        receipts_root: merkle_root(receipts.iter().map(|r| r.hash())),
+        tx_root: merkle_root(algo, txs.iter().map(|t| t.hash(algo))),
+        receipts_root: merkle_root(algo, receipts.iter().map(|r| r.hash(algo))),
         receipts,
         changes,
         state_root,
@@ -975,12 +1008,21 @@ mod tests {
         NetworkId::new("jj").expect("id")
     }
 
+    /// A key of the test suite's scheme (`JJJ_TEST_SUITE`).
+    fn key(name: &str) -> Keypair {
+        Keypair::named(jjj_crypto::test_suite().scheme(), name)
+    }
+
+    fn algo() -> HashAlgo {
+        jjj_crypto::test_suite().hash_algo()
+    }
+
     fn setup() -> (Runtime, Arc<MemoryState>, Keypair, Keypair) {
-        let a = Keypair::from_name("a");
-        let b = Keypair::from_name("b");
-        let mut s = MemoryState::new();
+        let a = key("a");
+        let b = key("b");
+        let mut s = MemoryState::new(algo());
         s.apply(&genesis_changes(&[(a.account(), 1_000)])).expect("genesis");
-        (Runtime::new().expect("runtime"), Arc::new(s), a, b)
+        (Runtime::new().expect("runtime").with_suite(jjj_crypto::test_suite()), Arc::new(s), a, b)
     }
 
     fn transfer(from: &Keypair, nonce: u64, to: AccountId, amount: u64) -> SignedTransaction {
@@ -1058,8 +1100,8 @@ mod tests {
     #[test]
     fn multisig_accounts_need_their_threshold() {
         let (rt, s, a, b) = setup();
-        let c = Keypair::from_name("c");
-        let ms = multisig_address(&[a.account(), b.account(), c.account()], 2);
+        let c = key("c");
+        let ms = multisig_address(algo(), &[a.account(), b.account(), c.account()], 2);
         let create = a.sign_tx(Transaction {
             network: net(),
             sender: a.account(),
@@ -1083,8 +1125,7 @@ mod tests {
         let payload = spend.signing_payload();
         let one = SignedTransaction { tx: spend.clone(), signatures: vec![a.sign(&payload)] };
         let two = SignedTransaction { tx: spend.clone(), signatures: vec![a.sign(&payload), c.sign(&payload)] };
-        let outsider =
-            SignedTransaction { tx: spend, signatures: vec![a.sign(&payload), Keypair::from_name("z").sign(&payload)] };
+        let outsider = SignedTransaction { tx: spend, signatures: vec![a.sign(&payload), key("z").sign(&payload)] };
         let (block, exec, refused) = rt.build_block(st, template(2), vec![one, outsider, two]).expect("build");
         assert_eq!(block.transactions.len(), 1);
         assert!(exec.receipts[0].is_success());
@@ -1125,7 +1166,7 @@ mod tests {
     #[test]
     fn a_multisig_takes_only_distinct_members_and_no_more_than_it_has() {
         let (rt, s, a, b) = setup();
-        let c = Keypair::from_name("c");
+        let c = key("c");
         let create = a.sign_tx(Transaction {
             network: net(),
             sender: a.account(),
@@ -1137,7 +1178,7 @@ mod tests {
         let mut st = (*s).clone();
         st.apply(&exec.changes).expect("apply");
         let overlay = Overlay::new(Arc::new(st));
-        let ms = multisig_address(&[a.account(), b.account()], 2);
+        let ms = multisig_address(algo(), &[a.account(), b.account()], 2);
         let tx = Transaction {
             network: net(),
             sender: ms,

@@ -24,7 +24,8 @@ fn a_transaction_aborted_by_an_exhausted_instance_pool_is_no_receipt() {
     // One pooled instance: the caller's frame holds it, so the callee cannot be instantiated.
     // That is this node's load, not the contract's doing: it must not decide a receipt.
     let config = jjj_executive::VmConfig { pooled_instances: 1, ..Default::default() };
-    let mut chain = TestChain::with_runtime(Runtime::with_config(config).expect("runtime"));
+    let mut chain =
+        TestChain::with_runtime(Runtime::with_config(config).expect("runtime").with_suite(jjj_testkit::test_suite()));
     let dev = chain.account("dev", 1_000_000_000);
     let other = chain.account("other", 1_000);
     let caller = chain.upload(&dev, &wat::parse_str(CALLER).expect("wat")).expect("upload");
@@ -61,6 +62,7 @@ fn a_transaction_aborted_by_an_exhausted_instance_pool_is_no_receipt() {
     // With instances to spare, the same transaction simply succeeds.
     let (block, exec, refused) = Runtime::new()
         .expect("runtime")
+        .with_suite(jjj_testkit::test_suite())
         .build_block(chain.state(), chain.next_template(), vec![nested])
         .expect("build");
     assert!(refused.is_empty(), "{refused:?}");

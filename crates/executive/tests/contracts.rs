@@ -1,7 +1,6 @@
 //! Real contracts (built by scripts/build-contracts.sh) through the real runtime: cross-contract
 //! calls, re-entrancy, panics, dry runs with exact gas, and determinism across fresh engines.
 use counter::msg;
-use jjj_crypto::Keypair;
 use jjj_executive::{BlockTemplate, Runtime};
 use jjj_primitives::*;
 use jjj_state::{MemoryState, StateCommitment};
@@ -98,20 +97,21 @@ fn value_moves_with_calls_and_returns_on_failure() {
 #[test]
 fn the_same_block_gives_the_same_result_on_fresh_engines() {
     let net = NetworkId::new("jjj").expect("id");
-    let dev = Keypair::from_name("dev");
-    let mut genesis = MemoryState::new();
+    let suite = jjj_testkit::test_suite();
+    let dev = jjj_testkit::test_key("dev");
+    let mut genesis = MemoryState::new(suite.hash_algo());
     genesis.apply(&jjj_executive::genesis_changes(&[(dev.account(), 1_000_000)])).expect("genesis");
     let genesis = Arc::new(genesis);
     let code = contract_wasm("counter");
-    let code_hash = jjj_crypto::blake2_256(&code);
-    let a = jjj_executive::contract_address(&dev.account(), 1);
+    let code_hash = suite.hash_algo().hash(&code);
+    let a = jjj_executive::contract_address(suite.hash_algo(), &dev.account(), 1);
     let calls = vec![
         Call::UploadCode { code },
         Call::Instantiate { code_hash, input: msg::new(3), value: 0 },
         Call::Call { contract: a, input: msg::bump(4), value: 0 },
         Call::Call { contract: a, input: msg::divide(0), value: 0 },
         Call::Call { contract: a, input: msg::deposit(), value: 77 },
-        Call::Transfer { to: Keypair::from_name("x").account(), amount: 5 },
+        Call::Transfer { to: jjj_testkit::test_key("x").account(), amount: 5 },
         Call::Call { contract: a, input: msg::bump(u64::MAX), value: 0 },
     ];
     let txs: Vec<_> = calls
@@ -135,13 +135,13 @@ fn the_same_block_gives_the_same_result_on_fresh_engines() {
         proposer: dev.account(),
     };
     let (block, built, refused) =
-        Runtime::new().expect("rt").build_block(genesis.clone(), template, txs).expect("build");
+        Runtime::new().expect("rt").with_suite(suite).build_block(genesis.clone(), template, txs).expect("build");
     assert!(refused.is_empty(), "{refused:?}");
     let statuses: Vec<bool> = built.receipts.iter().map(|r| r.is_success()).collect();
     assert_eq!(statuses, vec![true, true, true, false, true, true, false]);
     assert_eq!(decode_output::<u64>(&built.receipts[2]), Ok(7));
     for _ in 0..2 {
-        let again = Runtime::new().expect("rt").apply_block(genesis.clone(), &block).expect("apply");
+        let again = Runtime::new().expect("rt").with_suite(suite).apply_block(genesis.clone(), &block).expect("apply");
         assert_eq!(again, built, "receipts, changes and roots must be identical");
     }
     let mut after = (*genesis).clone();

@@ -64,15 +64,17 @@ struct World {
 
 impl World {
     fn new() -> World {
-        let runtime = Runtime::new().expect("runtime");
+        let suite = jjj_crypto::test_suite();
+        let algo = suite.hash_algo();
+        let runtime = Runtime::new().expect("runtime").with_suite(suite);
         let network = NetworkId::new("fuzz").expect("network id");
-        let keys: Vec<Keypair> = (0..4).map(|i| Keypair::from_name(&format!("fuzz-{i}"))).collect();
+        let keys: Vec<Keypair> = (0..4).map(|i| Keypair::named(suite.scheme(), &format!("fuzz-{i}"))).collect();
         let members: Vec<AccountId> = keys[..3].iter().map(|k| k.account()).collect();
-        let multisig = multisig_address(&members, 2);
+        let multisig = multisig_address(algo, &members, 2);
         let interpreters = [AccountId([0xc1; 32]), AccountId([0xc2; 32])];
         let code = interpreter_wasm(&interpreters);
         runtime.vm().compile(&code).expect("the interpreter is a valid contract");
-        let code_hash = blake2_256(&code);
+        let code_hash = algo.hash(&code);
 
         let mut balances: Vec<(AccountId, u64)> = keys.iter().map(|k| (k.account(), 1_000_000_000)).collect();
         balances.push((multisig, 1_000_000_000));
@@ -85,7 +87,7 @@ impl World {
             let contract = ContractInfo { code_hash, deployer: keys[0].account(), instantiated_at: 0 };
             changes.insert(keys::contract(address), Some(contract.encode()));
         }
-        let mut state = MemoryState::new();
+        let mut state = MemoryState::new(algo);
         state.apply(&changes).expect("genesis");
         World { runtime, state: Arc::new(state), network, keys, multisig, interpreters, interpreter_code: code_hash }
     }

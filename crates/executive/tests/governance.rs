@@ -1,7 +1,6 @@
 //! The consortium layer through the real state transition: registration as a consensus rule,
 //! function permissions, proposals and their approvals, governance actions.
 use counter::msg;
-use jjj_crypto::Keypair;
 use jjj_executive::{GenesisAccountSpec, GenesisSpec};
 use jjj_primitives::gov::*;
 use jjj_primitives::*;
@@ -89,7 +88,7 @@ fn status(chain: &TestChain, id: u64) -> ProposalStatus {
 
 /// Approval of `hash` signed off chain by `who`.
 fn offline(who: &str, hash: &Hash) -> Approval {
-    Keypair::from_name(who).sign(&approval_payload(hash))
+    jjj_testkit::test_key(who).sign(&approval_payload(hash))
 }
 
 #[test]
@@ -139,7 +138,7 @@ fn suspended_accounts_are_refused_and_rotated_keys_take_over() {
 
     // The account rotates its own key: the old key no longer signs for it, the new one does,
     // and the balance and nonce stay with the account.
-    let new_key = Keypair::from_name("plain-2");
+    let new_key = jjj_testkit::test_key("plain-2");
     let nonce = chain.nonce(&plain.id);
     let rotate = Call::RotateKey { account: plain.id, new_key: new_key.account() };
     assert!(chain.try_submit(plain.id, &plain.key, rotate).expect("rotate").is_success());
@@ -169,7 +168,7 @@ fn upload_and_instantiate_need_the_deployer_role_for_every_role_but_deployer() {
             assert!(why.contains(&format!("roles {role}")), "the denial names what the sender has: {why}");
         }
     }
-    let code_hash = blake2_256(&code);
+    let code_hash = chain.runtime().hash_algo().hash(&code);
     for role in roles::KNOWN {
         let who = format!("has-{role}");
         let r = send(&mut chain, &who, Call::Instantiate { code_hash, input: msg::new(0), value: 0 });
@@ -182,7 +181,11 @@ fn counter(chain: &mut TestChain) -> AccountId {
     let code = contract_wasm("counter");
     let r = send(chain, "deployer", Call::UploadCode { code: code.clone() });
     assert!(r.is_success() || fails(&r).contains("already uploaded"));
-    let r = send(chain, "deployer", Call::Instantiate { code_hash: blake2_256(&code), input: msg::new(1), value: 0 });
+    let r = send(
+        chain,
+        "deployer",
+        Call::Instantiate { code_hash: chain.runtime().hash_algo().hash(&code), input: msg::new(1), value: 0 },
+    );
     decode_output(&r).expect("instantiate")
 }
 
@@ -257,7 +260,8 @@ fn offline_approvals_execute_with_the_proposal_and_expired_ones_are_refused() {
     let action = GovAction::GrantRole { account: k("plain").id, role: roles::ARBITRATOR.into() };
     let spec = ProposalSpec { body: ProposalBody::Gov(action), expires_at: chain.height() + 3, memo: String::new() };
     let proposer = k("bj-admin");
-    let hash = proposal_hash(chain.network(), &proposer.id, chain.nonce(&proposer.id), &spec);
+    let hash =
+        proposal_hash(chain.runtime().hash_algo(), chain.network(), &proposer.id, chain.nonce(&proposer.id), &spec);
     let r =
         send(&mut chain, "bj-admin", Call::Propose { spec: spec.clone(), approvals: vec![offline("tj-admin", &hash)] });
     let (id, done): (u64, bool) = decode_output(&r).expect("propose");

@@ -18,7 +18,7 @@ use jjj_crypto::Keypair;
 use jjj_executive::{BlockExecution, BlockTemplate, Runtime};
 use jjj_p2p::P2pHandle;
 use jjj_primitives::params::{MAX_CLOCK_DRIFT_MS, MAX_PEER_MESSAGE};
-use jjj_primitives::{AccountId, Block, Hash, Header, NetworkId, SignedTransaction};
+use jjj_primitives::{AccountId, Block, Hash, HashAlgo, Header, NetworkId, SignedTransaction};
 use jjj_state::{keys, Account, StateReader};
 use jjj_store::{ChainStore, EventRecord};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
@@ -224,8 +224,26 @@ impl Chain {
         options: ChainOptions,
     ) -> Result<Arc<Chain>, String> {
         let network = genesis.network_id()?;
+        let suite = genesis.suite()?;
+        if key.scheme() != suite.scheme() {
+            return Err(format!(
+                "network {network} runs {suite}, but this node's key is an {} key: give it an {} key \
+                 (`jjj key new --scheme {}`)",
+                key.scheme(),
+                suite.scheme(),
+                suite.scheme()
+            ));
+        }
+        if store.hash_algo() != suite.hash_algo() {
+            return Err(format!(
+                "network {network} hashes with {}, its ledger was opened with {}",
+                suite.hash_algo().name(),
+                store.hash_algo().name()
+            ));
+        }
+        let algo = suite.hash_algo();
         let header = genesis.header()?;
-        let genesis_hash = header.hash();
+        let genesis_hash = header.hash(algo);
         match store.head().map_err(|e| e.to_string())? {
             None => {
                 store.init_genesis(&header, &genesis.state_changes()?).map_err(|e| format!("genesis: {e}"))?;
@@ -233,7 +251,7 @@ impl Chain {
             }
             Some(_) => {
                 let stored = store.header(0).map_err(|e| e.to_string())?;
-                if stored.map(|h| h.hash()) != Some(genesis_hash) {
+                if stored.map(|h| h.hash(algo)) != Some(genesis_hash) {
                     return Err(format!(
                         "the ledger in the data directory belongs to another genesis of network {network}"
                     ));
@@ -255,7 +273,7 @@ impl Chain {
             SafetyRecord::Fresh
         };
         // Proposals are built, and peers' blocks checked, against this network's block limits.
-        let runtime = runtime.with_block_limits(genesis.block_limits());
+        let runtime = runtime.with_block_limits(genesis.block_limits()).with_suite(suite);
         let (inputs, rx) = mpsc::channel(INPUT_QUEUE);
         let chain = Arc::new(Chain {
             network: network.clone(),
@@ -265,7 +283,8 @@ impl Chain {
             store: store.clone(),
             runtime,
             mempool: Mutex::new({
-                let mut pool = Mempool::new(network.clone(), options.mempool_capacity, options.mempool_per_sender);
+                let mut pool =
+                    Mempool::new(network.clone(), algo, options.mempool_capacity, options.mempool_per_sender);
                 pool.set_byte_limits(options.mempool_max_bytes, options.mempool_sender_max_bytes);
                 pool
             }),
@@ -284,6 +303,7 @@ impl Chain {
         let local = key.account();
         let config = CoreConfig {
             network,
+            suite,
             validators,
             key,
             base_timeout_ms: options.view_timeout_ms,
@@ -354,6 +374,11 @@ impl Chain {
             }
         });
         Ok(chain)
+    }
+
+    /// The network's hash (of its suite).
+    pub fn algo(&self) -> HashAlgo {
+        self.runtime.hash_algo()
     }
 
     pub fn head(&self) -> (u64, Hash) {
@@ -528,12 +553,12 @@ impl Chain {
                 let _ = self.events.send(EventRecord {
                     height: h.height,
                     tx_index: i as u32,
-                    tx_hash: stx.hash(),
+                    tx_hash: stx.hash(self.algo()),
                     event: event.clone(),
                 });
             }
         }
-        tracing::info!(network = %self.network, height = h.height, txs = block.transactions.len(), hash = %h.hash(), "finalised");
+        tracing::info!(network = %self.network, height = h.height, txs = block.transactions.len(), hash = %h.hash(self.algo()), "finalised");
         Ok(())
     }
 
@@ -560,10 +585,12 @@ impl Chain {
             return Err(format!("block {} does not extend the finalised head {head}", header.height));
         }
         let certificate = &certified.certificate;
-        if certificate.height != header.height || certificate.block_hash != header.hash() {
+        if certificate.height != header.height || certificate.block_hash != header.hash(self.algo()) {
             return Err("the certificate is for another block".into());
         }
-        certificate.verify(&self.network, &self.validators_at(header.height)).map_err(|e| e.to_string())?;
+        certificate
+            .verify(self.runtime.suite(), &self.network, &self.validators_at(header.height))
+            .map_err(|e| e.to_string())?;
         let execution = self.runtime.apply_block(self.store.state(), block).map_err(|e| e.to_string())?;
         self.commit(block, certificate, &execution)
     }
@@ -860,7 +887,7 @@ impl Driver {
                         self.deferred = Some((height, view, block));
                         continue;
                     }
-                    let hash = block.header.hash();
+                    let hash = block.header.hash(self.chain.algo());
                     let valid = self.validate(&block, view);
                     self.queue.push_back(Input::ProposalValidated { height, view, block_hash: hash, valid });
                 }
@@ -886,7 +913,7 @@ impl Driver {
     /// certified header with another body) or its parent is missing, the copy is dropped and the
     /// block is fetched with its certificate from peers, like any block this node missed.
     fn commit_decided(&mut self, block: &Block, certificate: &jjj_consensus::CommitCertificate) {
-        let hash = block.header.hash();
+        let hash = block.header.hash(self.chain.algo());
         let height = block.header.height;
         if self.chain.store.height_of(&hash).ok().flatten() == Some(height) {
             // Already applied by catch-up while the core was deciding it.
@@ -929,7 +956,7 @@ impl Driver {
         let Some((height, view, block)) = self.deferred.take() else { return };
         let head = self.chain.head().0;
         if block.header.height == head + 1 && height == self.core.height() {
-            let block_hash = block.header.hash();
+            let block_hash = block.header.hash(self.chain.algo());
             let valid = self.validate(&block, view);
             self.queue.push_back(Input::ProposalValidated { height, view, block_hash, valid });
         } else if block.header.height > head + 1 {
@@ -967,7 +994,7 @@ impl Driver {
                         pool.prune(&txs, |who| account(&*st, who).nonce);
                     }
                 }
-                self.executed.insert(block.header.hash(), execution);
+                self.executed.insert(block.header.hash(self.chain.algo()), execution);
                 self.queue.push_back(Input::ProposalBuilt { height, view, block });
             }
             Err(e) => tracing::error!(network = %chain.network, "cannot build a block: {e}"),
@@ -977,7 +1004,7 @@ impl Driver {
     /// Re-executes a proposal of `view` on the finalised head; true if every root matches and
     /// its timestamp is within bounds.
     fn validate(&mut self, block: &Block, view: u64) -> bool {
-        let hash = block.header.hash();
+        let hash = block.header.hash(self.chain.algo());
         if self.executed.contains_key(&hash) {
             return true;
         }
@@ -1028,6 +1055,7 @@ mod tests {
     //! in for the rest of the network; time from a clock the test sets.
     use super::*;
     use jjj_consensus::{CommitCertificate, Vote, VoteKind};
+    use jjj_crypto::Suite;
     use jjj_p2p::{Inbound, P2p, P2pConfig};
     use jjj_primitives::params::MAX_PEER_MESSAGE;
     use jjj_primitives::{Call, Transaction};
@@ -1051,12 +1079,25 @@ mod tests {
         }
     }
 
+    /// The suite the tests run with (`JJJ_TEST_SUITE`): the genesis's, the keys', the store's.
+    fn suite() -> Suite {
+        jjj_testkit::test_suite()
+    }
+
+    fn algo() -> HashAlgo {
+        suite().hash_algo()
+    }
+
+    fn key(name: &str) -> Keypair {
+        Keypair::named(suite().scheme(), name)
+    }
+
     fn validators() -> Vec<Keypair> {
-        (0..4).map(|i| Keypair::from_name(&format!("validator-{i}"))).collect()
+        (0..4).map(|i| key(&format!("validator-{i}"))).collect()
     }
 
     fn payer() -> Keypair {
-        Keypair::from_name("payer")
+        key("payer")
     }
 
     fn network() -> NetworkId {
@@ -1077,18 +1118,20 @@ mod tests {
             member: String::new(),
             roles: vec![],
         };
-        Genesis::dev("jj", T0, validators, vec![payer])
+        let mut genesis = Genesis::dev("jj", T0, validators, vec![payer]);
+        genesis.crypto = suite().name().into();
+        genesis
     }
 
     fn new_store() -> Arc<dyn ChainStore> {
-        let store: Arc<dyn ChainStore> = Arc::new(MemoryStore::new());
+        let store: Arc<dyn ChainStore> = Arc::new(MemoryStore::new(algo()));
         let g = genesis();
         store.init_genesis(&g.header().unwrap(), &g.state_changes().unwrap()).unwrap();
         store
     }
 
     fn runtime() -> Runtime {
-        Runtime::new().unwrap()
+        Runtime::new().unwrap().with_suite(suite())
     }
 
     /// The payer's next transaction: a call to no contract carrying `input_bytes` (it fails,
@@ -1108,7 +1151,7 @@ mod tests {
 
     /// Validators 1, 2 and 3 (a quorum of four) sign COMMIT for `block`.
     fn certify(block: &Block) -> CommitCertificate {
-        let hash = block.header.hash();
+        let hash = block.header.hash(algo());
         let signatures = validators()[1..]
             .iter()
             .map(|k| {
@@ -1194,8 +1237,7 @@ mod tests {
         let ((node, _node_rx), (peer, peer_rx)) = pair(&keys[0], &keys[1]).await;
         let clock = Arc::new(ManualClock(AtomicU64::new(T0 + 1_000)));
         // An observer key: the chain follows, and the test's own driver plays validator 0.
-        let chain =
-            Chain::start(genesis(), store, runtime(), Keypair::from_name("observer"), node, options(&clock)).unwrap();
+        let chain = Chain::start(genesis(), store, runtime(), key("observer"), node, options(&clock)).unwrap();
         Net { chain, clock, peer, peer_rx }
     }
 
@@ -1208,6 +1250,7 @@ mod tests {
         let key = validators()[0].clone();
         let config = CoreConfig {
             network: network(),
+            suite: suite(),
             validators: chain.validators.clone(),
             key: key.clone(),
             base_timeout_ms: 2_000,
@@ -1237,7 +1280,7 @@ mod tests {
         let mut d = driver(&net.chain);
         let mut bad = good.block.clone();
         bad.transactions.clear(); // same header (and hash), another body
-        assert_eq!(bad.header.hash(), good.certificate.block_hash);
+        assert_eq!(bad.header.hash(algo()), good.certificate.block_hash);
 
         let committed = d.carry_out(vec![Effect::Commit { block: bad, certificate: good.certificate.clone() }]);
         assert!(committed.is_ok(), "a bad body at commit stopped the driver: {committed:?}");
@@ -1246,7 +1289,7 @@ mod tests {
         // The peers' copy, with its certificate, arrives by catch-up and is applied.
         d.on_input(DriverInput::SyncResponse { blocks: vec![good.clone()] });
         d.process().unwrap();
-        assert_eq!(net.chain.head(), (1, good.block.header.hash()));
+        assert_eq!(net.chain.head(), (1, good.block.header.hash(algo())));
         assert_eq!(net.chain.store.block(1).unwrap(), Some(good.block.clone()));
         // And the driver goes on with the next height.
         assert_eq!(d.core.height(), 2);
@@ -1271,6 +1314,32 @@ mod tests {
         assert_eq!(chain.head().0, 0);
         // The record is left as it was until the core writes a new one at a later height.
         assert_eq!(store.load_consensus().unwrap(), Some(b"garbage".to_vec()));
+    }
+
+    /// A node key of another scheme than the genesis's suite, or a ledger hashing with another
+    /// hash, is refused at start: either would make a node no peer could follow.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_key_or_ledger_of_another_suite_refuses_to_start() {
+        let other = Suite::ALL.into_iter().find(|s| *s != suite()).expect("two suites");
+        let keys = validators();
+        let (node, _rx) = P2p::start(P2pConfig::new("127.0.0.1:0".parse().unwrap(), keys[0].clone())).await.unwrap();
+        let clock = Arc::new(ManualClock(AtomicU64::new(T0 + 1_000)));
+
+        let foreign_key = Keypair::named(other.scheme(), "validator-0");
+        let started = Chain::start(genesis(), new_store(), runtime(), foreign_key, node.clone(), options(&clock));
+        let Err(e) = started else { panic!("started with an {} key on a {} network", other.scheme(), suite()) };
+        assert!(e.contains(&format!("runs {}", suite())) && e.contains(&format!("an {} key", other.scheme())), "{e}");
+
+        let store: Arc<dyn ChainStore> = Arc::new(MemoryStore::new(other.hash_algo()));
+        let started = Chain::start(genesis(), store.clone(), runtime(), keys[0].clone(), node.clone(), options(&clock));
+        let Err(e) = started else { panic!("started over a {} ledger", other.hash_algo().name()) };
+        assert!(e.contains(&format!("hashes with {}", algo().name())), "{e}");
+        assert!(e.contains(&format!("opened with {}", other.hash_algo().name())), "{e}");
+        assert_eq!(store.head().unwrap(), None, "a refused start writes no genesis");
+
+        // The suite's own key and ledger start.
+        let chain = Chain::start(genesis(), new_store(), runtime(), keys[0].clone(), node, options(&clock)).unwrap();
+        assert_eq!(chain.head(), (0, genesis().header().unwrap().hash(algo())));
     }
 
     /// A readable record that does not fit the ledger is no reason to refuse; a record with
@@ -1444,7 +1513,7 @@ mod tests {
         let net = net(new_store()).await;
         net.clock.set(T0 + 2_000);
         let mut d = driver_at(&net.chain, 2);
-        let hash = second.header.hash();
+        let hash = second.header.hash(algo());
 
         d.carry_out(vec![Effect::ValidateProposal { height: 2, view: 0, block: second }]).unwrap();
         assert!(d.queue.is_empty(), "judged without its parent: {:?}", d.queue);

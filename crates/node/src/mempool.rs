@@ -4,7 +4,7 @@
 use jjj_config::{DEFAULT_MEMPOOL_MAX_BYTES, DEFAULT_MEMPOOL_SENDER_MAX_BYTES};
 use jjj_executive::{Runtime, TxError};
 use jjj_primitives::params::MAX_TX_SIZE;
-use jjj_primitives::{AccountId, Hash, NetworkId, SignedTransaction};
+use jjj_primitives::{AccountId, Hash, HashAlgo, NetworkId, SignedTransaction};
 use jjj_rpc_api::ErrorCode;
 use jjj_state::{load_account, Overlay, StateReader};
 use parity_scale_codec::Encode;
@@ -67,6 +67,8 @@ impl MempoolError {
 
 pub struct Mempool {
     network: NetworkId,
+    /// The network's hash: transactions are known by their hash under it.
+    algo: HashAlgo,
     capacity: usize,
     per_sender: usize,
     /// Most encoded bytes pending in all; the count alone would let 266 KB transactions take
@@ -86,9 +88,10 @@ pub struct Mempool {
 }
 
 impl Mempool {
-    pub fn new(network: NetworkId, capacity: usize, per_sender: usize) -> Self {
+    pub fn new(network: NetworkId, algo: HashAlgo, capacity: usize, per_sender: usize) -> Self {
         Mempool {
             network,
+            algo,
             capacity,
             per_sender: per_sender.max(1),
             max_bytes: DEFAULT_MEMPOOL_MAX_BYTES,
@@ -149,7 +152,7 @@ impl Mempool {
             // Signatures first, so a stranger learns nothing before proving a key.
             return match runtime.check_structure(&overlay, network, stx) {
                 Err(e @ (TxError::BadSignature(_) | TxError::WrongNetwork { .. })) => Err(MempoolError::Invalid(e)),
-                Ok(_) => match Runtime::verify_signatures(stx) {
+                Ok(_) => match runtime.verify_signatures(stx) {
                     Err(e) => Err(MempoolError::Invalid(e)),
                     Ok(()) => Err(MempoolError::UnknownSender(sender)),
                 },
@@ -165,7 +168,7 @@ impl Mempool {
         if got >= expected.saturating_add(window) {
             return Err(MempoolError::NonceTooFar { expected, got, window });
         }
-        Runtime::verify_signatures(stx).map_err(MempoolError::Invalid)?;
+        runtime.verify_signatures(stx).map_err(MempoolError::Invalid)?;
         Ok(expected)
     }
 
@@ -177,7 +180,7 @@ impl Mempool {
         state: Arc<dyn StateReader>,
         stx: SignedTransaction,
     ) -> Result<Hash, MempoolError> {
-        let hash = stx.hash();
+        let hash = stx.hash(self.algo);
         self.precheck(&hash, &stx)?;
         Mempool::check(runtime, &self.network, self.per_sender as u64, state, &stx)?;
         self.insert_checked(hash, stx)
@@ -242,7 +245,7 @@ impl Mempool {
         if queue.is_empty() {
             self.senders.remove(sender);
         }
-        self.by_hash.remove(&tx.hash());
+        self.by_hash.remove(&tx.hash(self.algo));
         let size = tx.encoded_size();
         self.bytes = self.bytes.saturating_sub(size);
         let held = self.sender_bytes.get(sender).copied().unwrap_or(0);
@@ -319,7 +322,7 @@ impl Mempool {
     pub fn prune(&mut self, included: &[SignedTransaction], next_nonce: impl Fn(&AccountId) -> u64) {
         let mut touched: Vec<AccountId> = Vec::new();
         for stx in included {
-            if let Some((sender, nonce)) = self.by_hash.get(&stx.hash()).copied() {
+            if let Some((sender, nonce)) = self.by_hash.get(&stx.hash(self.algo)).copied() {
                 self.remove(&sender, nonce);
             }
             touched.push(stx.tx.sender);
@@ -356,7 +359,7 @@ pub fn admit(
     state: Arc<dyn StateReader>,
     stx: SignedTransaction,
 ) -> Result<Hash, MempoolError> {
-    let hash = stx.hash();
+    let hash = stx.hash(runtime.hash_algo());
     let (network, window) = {
         let p = lock(pool)?;
         p.precheck(&hash, &stx)?;
@@ -373,18 +376,31 @@ fn lock(pool: &Mutex<Mempool>) -> Result<std::sync::MutexGuard<'_, Mempool>, Mem
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jjj_crypto::Keypair;
+    use jjj_crypto::{Keypair, Suite};
     use jjj_executive::genesis_changes;
     use jjj_primitives::{Call, Transaction};
     use jjj_state::keys;
     use jjj_state::MemoryState;
 
+    /// The suite the tests run with (`JJJ_TEST_SUITE`).
+    fn suite() -> Suite {
+        jjj_testkit::test_suite()
+    }
+
+    fn algo() -> HashAlgo {
+        suite().hash_algo()
+    }
+
+    fn key(name: &str) -> Keypair {
+        Keypair::named(suite().scheme(), name)
+    }
+
     fn setup() -> (Runtime, Arc<MemoryState>, Keypair, Keypair, NetworkId) {
-        let a = Keypair::from_name("a");
-        let b = Keypair::from_name("b");
-        let mut s = MemoryState::new();
+        let a = key("a");
+        let b = key("b");
+        let mut s = MemoryState::new(algo());
         s.apply(&genesis_changes(&[(a.account(), 1_000), (b.account(), 1_000)])).expect("genesis");
-        (Runtime::new().expect("runtime"), Arc::new(s), a, b, NetworkId::new("jj").expect("id"))
+        (Runtime::new().expect("runtime").with_suite(suite()), Arc::new(s), a, b, NetworkId::new("jj").expect("id"))
     }
 
     fn tx(k: &Keypair, net: &NetworkId, nonce: u64) -> SignedTransaction {
@@ -400,10 +416,10 @@ mod tests {
     #[test]
     fn refuses_with_clear_reasons() {
         let (rt, s, a, _, net) = setup();
-        let mut m = Mempool::new(net.clone(), 10, 3);
+        let mut m = Mempool::new(net.clone(), algo(), 10, 3);
         let ok = tx(&a, &net, 0);
         m.insert(&rt, s.clone(), ok.clone()).expect("admit");
-        assert_eq!(m.insert(&rt, s.clone(), ok.clone()), Err(MempoolError::Duplicate(ok.hash())));
+        assert_eq!(m.insert(&rt, s.clone(), ok.clone()), Err(MempoolError::Duplicate(ok.hash(algo()))));
         let mut bad = tx(&a, &net, 1);
         bad.signatures[0].signature[3] ^= 1;
         assert!(matches!(m.insert(&rt, s.clone(), bad), Err(MempoolError::Invalid(TxError::BadSignature(_)))));
@@ -412,7 +428,7 @@ mod tests {
             m.insert(&rt, s.clone(), tx(&a, &other, 1)),
             Err(MempoolError::Invalid(TxError::WrongNetwork { .. }))
         ));
-        let stranger = Keypair::from_name("stranger");
+        let stranger = key("stranger");
         assert!(matches!(m.insert(&rt, s.clone(), tx(&stranger, &net, 0)), Err(MempoolError::UnknownSender(_))));
         assert!(matches!(m.insert(&rt, s.clone(), tx(&a, &net, 9)), Err(MempoolError::NonceTooFar { .. })));
         let mut twin = tx(&a, &net, 0);
@@ -431,7 +447,7 @@ mod tests {
     #[test]
     fn batches_follow_nonces_and_take_turns() {
         let (rt, s, a, b, net) = setup();
-        let mut m = Mempool::new(net.clone(), 100, 10);
+        let mut m = Mempool::new(net.clone(), algo(), 100, 10);
         for n in [2, 0, 1] {
             m.insert(&rt, s.clone(), tx(&a, &net, n)).expect("a");
         }
@@ -448,18 +464,18 @@ mod tests {
         let committed = |who: &AccountId| batch.iter().filter(|t| t.tx.sender == *who).count() as u64;
         m.prune(&batch, committed);
         assert_eq!(m.len(), 2, "the two transactions left out of the batch remain");
-        assert!(batch.iter().all(|t| !m.contains(&t.hash())));
+        assert!(batch.iter().all(|t| !m.contains(&t.hash(algo()))));
     }
 
     #[test]
     fn cheap_refusals_verify_no_signature() {
         let (rt, s, a, b, net) = setup();
-        let m = Mutex::new(Mempool::new(net.clone(), 10, 3));
+        let m = Mutex::new(Mempool::new(net.clone(), algo(), 10, 3));
         let ok = tx(&a, &net, 0);
         admit(&m, &rt, s.clone(), ok.clone()).expect("admit");
         let verified = Runtime::signatures_verified_on_this_thread;
         let before = verified();
-        assert_eq!(admit(&m, &rt, s.clone(), ok.clone()), Err(MempoolError::Duplicate(ok.hash())));
+        assert_eq!(admit(&m, &rt, s.clone(), ok.clone()), Err(MempoolError::Duplicate(ok.hash(algo()))));
         assert_eq!(verified(), before, "a duplicate costs a hash lookup");
         // 2,700 valid-looking signatures on a key account's transaction.
         let mut many = tx(&a, &net, 1);
@@ -506,7 +522,7 @@ mod tests {
     fn a_sender_cannot_fill_the_pool_alone() {
         let (rt, s, a, b, net) = setup();
         let size = sized(&a, &net, 0, 1_000).encoded_size();
-        let mut m = Mempool::new(net.clone(), 100, 100);
+        let mut m = Mempool::new(net.clone(), algo(), 100, 100);
         m.set_byte_limits(6 * size, 4 * size);
         for n in 0..4 {
             m.insert(&rt, s.clone(), sized(&a, &net, n, 1_000)).expect("within the sender's bytes");
@@ -523,12 +539,12 @@ mod tests {
     #[test]
     fn a_full_pool_evicts_the_heaviest_senders_highest_nonce() {
         let (rt, s, a, b, net) = setup();
-        let c = Keypair::from_name("c");
+        let c = key("c");
         let mut st = (*s).clone();
         st.apply(&genesis_changes(&[(c.account(), 1_000)])).expect("c");
         let s = Arc::new(st);
         let size = sized(&a, &net, 0, 1_000).encoded_size();
-        let mut m = Mempool::new(net.clone(), 100, 100);
+        let mut m = Mempool::new(net.clone(), algo(), 100, 100);
         m.set_byte_limits(6 * size, 4 * size);
         for n in 0..4 {
             m.insert(&rt, s.clone(), sized(&a, &net, n, 1_000)).expect("a");
@@ -539,23 +555,23 @@ mod tests {
         assert_eq!(m.encoded_bytes(), 6 * size, "full");
         let newcomer = sized(&c, &net, 0, 1_000);
         m.insert(&rt, s.clone(), newcomer.clone()).expect("c displaces the heaviest sender");
-        assert!(m.contains(&newcomer.hash()));
-        assert!(!m.contains(&sized(&a, &net, 3, 1_000).hash()), "a's highest nonce went");
-        assert!(m.contains(&sized(&a, &net, 2, 1_000).hash()), "a keeps a run without gaps");
+        assert!(m.contains(&newcomer.hash(algo())));
+        assert!(!m.contains(&sized(&a, &net, 3, 1_000).hash(algo())), "a's highest nonce went");
+        assert!(m.contains(&sized(&a, &net, 2, 1_000).hash(algo())), "a keeps a run without gaps");
         assert_eq!(m.encoded_bytes(), 6 * size, "the byte limit holds");
         // a and b now hold 3 and 2: b's third would make it as heavy as a, so it must wait.
         let err = m.insert(&rt, s.clone(), sized(&b, &net, 2, 1_000)).expect_err("no heavier sender to evict");
         assert_eq!(err, MempoolError::FullBytes(6 * size));
         // The count limit evicts the same way.
-        let mut m = Mempool::new(net.clone(), 3, 100);
+        let mut m = Mempool::new(net.clone(), algo(), 3, 100);
         for n in 0..3 {
             m.insert(&rt, s.clone(), tx(&a, &net, n)).expect("a");
         }
         m.insert(&rt, s.clone(), tx(&b, &net, 0)).expect("b displaces a's highest nonce");
-        assert!(!m.contains(&tx(&a, &net, 2).hash()));
+        assert!(!m.contains(&tx(&a, &net, 2).hash(algo())));
         assert_eq!(m.len(), 3);
         m.insert(&rt, s.clone(), tx(&c, &net, 0)).expect("a holds 2, c would hold 1");
-        assert!(!m.contains(&tx(&a, &net, 1).hash()));
+        assert!(!m.contains(&tx(&a, &net, 1).hash(algo())));
         assert_eq!(m.insert(&rt, s.clone(), tx(&b, &net, 1)), Err(MempoolError::Full(3)), "b would hold the most");
     }
 }

@@ -238,7 +238,7 @@ fn block(
             b.transactions
                 .iter()
                 .map(|t| BlockTxJson {
-                    hash: t.hash().to_string(),
+                    hash: t.hash(c.algo()).to_string(),
                     sender: t.tx.sender.to_string(),
                     nonce: t.tx.nonce,
                     call: t.tx.call.kind().to_string(),
@@ -247,7 +247,7 @@ fn block(
         })
         .unwrap_or_default();
     let mut out = BlockJson {
-        header: HeaderJson::from(&header),
+        header: HeaderJson::new(&header, c.algo()),
         transactions,
         raw_block: None,
         raw_certificate: None,
@@ -368,7 +368,7 @@ impl NodeApiServer for NodeRpc {
             let c = chain(node, &network)?;
             let (h, _) = c.head();
             storage(c.store.header(h))?
-                .map(|header| HeaderJson::from(&header))
+                .map(|header| HeaderJson::new(&header, c.algo()))
                 .ok_or_else(|| ErrorCode::Storage.error("the finalised head has no header"))
         })
         .await
@@ -380,7 +380,7 @@ impl NodeApiServer for NodeRpc {
             let Some(raw) = storage(c.store.certificate(height))? else { return Ok(None) };
             let cert = jjj_consensus::CommitCertificate::decode(&mut &raw[..])
                 .map_err(|e| ErrorCode::Storage.error(format!("stored certificate: {e}")))?;
-            let verified = cert.verify(&c.network, &c.validators_at(cert.height)).is_ok();
+            let verified = cert.verify(c.runtime.suite(), &c.network, &c.validators_at(cert.height)).is_ok();
             Ok(Some(CertificateJson {
                 height: cert.height,
                 view: cert.view,
@@ -563,9 +563,17 @@ impl NodeApiServer for NodeRpc {
             }
         };
         let updates = c.heads.subscribe();
+        let algo = c.algo();
         // Heads come whole: after head h, the first one that can be missing is h + 1.
-        forward(pending, updates, c.head().0, |h| h + 1, |h: &Header| h.height, |h: &Header| Some(HeaderJson::from(h)))
-            .await
+        forward(
+            pending,
+            updates,
+            c.head().0,
+            |h| h + 1,
+            |h: &Header| h.height,
+            move |h: &Header| Some(HeaderJson::new(h, algo)),
+        )
+        .await
     }
 
     async fn subscribe_contract_events(
@@ -614,12 +622,14 @@ mod tests {
     use jsonrpsee::core::params::ObjectParams;
     use jsonrpsee::MethodsError;
 
-    /// A one-validator node in this process, on free ports, with `rpc` limits.
+    /// A one-validator node in this process, on free ports, with `rpc` limits, of the suite the
+    /// tests run with (`JJJ_TEST_SUITE`).
     async fn start(dir: &std::path::Path, rpc: RpcLimits) -> RunningNode {
-        let key = Keypair::from_name("validator");
+        let suite = jjj_testkit::test_suite();
+        let key = Keypair::named(suite.scheme(), "validator");
         jjj_config::save_key(&dir.join("v.key"), &key).expect("key");
         let account = GenesisAccount {
-            id: Keypair::from_name("a").account().to_string(),
+            id: Keypair::named(suite.scheme(), "a").account().to_string(),
             name: "a".into(),
             balance: 1_000,
             member: String::new(),
@@ -627,6 +637,7 @@ mod tests {
         };
         let validator = GenesisValidator { id: key.account().to_string(), name: "v".into() };
         let genesis = Genesis {
+            crypto: suite.name().into(),
             max_block_txs: 100,
             max_block_bytes: 1 << 20,
             ..Genesis::dev("jj", 1_000, vec![validator], vec![account])

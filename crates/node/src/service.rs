@@ -125,8 +125,9 @@ pub async fn start_with(config: NodeConfig, flags: StartFlags) -> Result<Running
         let name = g.network.clone();
         let dir = config.data_dir.join(&name);
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let store: Arc<dyn ChainStore> =
-            Arc::new(RocksStore::open(&dir).map_err(|e| format!("ledger {}: {e}", dir.display()))?);
+        let store: Arc<dyn ChainStore> = Arc::new(
+            RocksStore::open(&dir, g.suite()?.hash_algo()).map_err(|e| format!("ledger {}: {e}", dir.display()))?,
+        );
         let options = ChainOptions {
             reset_safety_record: flags.reset_safety_record,
             mempool_max_bytes: config.mempool_max_bytes,

@@ -15,7 +15,7 @@
 use jjj_config::{Genesis, GenesisAccount, GenesisValidator};
 use jjj_consensus::{CommitCertificate, ConsensusMessage, NewView, PreparedCertificate, Proposal, ValidatorSet};
 use jjj_consensus::{ViewChange, Vote, VoteKind};
-use jjj_crypto::Keypair;
+use jjj_crypto::{Keypair, Suite};
 use jjj_executive::{BlockTemplate, Runtime};
 use jjj_fuzz_harness::json;
 use jjj_fuzz_harness::rand::rngs::StdRng;
@@ -54,6 +54,8 @@ struct Fixture {
     node: Arc<Node>,
     chain: Arc<Chain>,
     network: NetworkId,
+    /// The network's crypto suite: the one the tests run with (`JJJ_TEST_SUITE`).
+    suite: Suite,
     /// The validators' keys, in leader order; the node is validator 0.
     keys: Vec<Keypair>,
     validators: ValidatorSet,
@@ -69,10 +71,17 @@ impl Fixture {
         self.keys.iter().find(|k| k.account() == leader).unwrap_or(&self.keys[0])
     }
 
+    /// The network's hash.
+    fn algo(&self) -> HashAlgo {
+        self.suite.hash_algo()
+    }
+
     fn start() -> Fixture {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
-        let keys: Vec<Keypair> = (0..4).map(|i| Keypair::from_name(&format!("fuzz-validator-{i}"))).collect();
-        let users: Vec<Keypair> = (0..3).map(|i| Keypair::from_name(&format!("fuzz-user-{i}"))).collect();
+        let suite = jjj_testkit::test_suite();
+        let key = |name: String| Keypair::named(suite.scheme(), &name);
+        let keys: Vec<Keypair> = (0..4).map(|i| key(format!("fuzz-validator-{i}"))).collect();
+        let users: Vec<Keypair> = (0..3).map(|i| key(format!("fuzz-user-{i}"))).collect();
         let hex = |a: AccountId| format!("0x{}", jjj_fuzz_harness::to_hex(&a.0));
         let validators = keys
             .iter()
@@ -91,25 +100,26 @@ impl Fixture {
             })
             .collect();
         let genesis = Genesis {
+            crypto: suite.name().into(),
             max_block_txs: 64,
             max_block_bytes: 1 << 20,
             ..Genesis::dev(NETWORK, GENESIS_TIME, validators, accounts)
         };
         let network = genesis.network_id().expect("network");
         let validators = ValidatorSet::new(genesis.validator_ids().expect("ids")).expect("set");
-        let runtime = Runtime::new().expect("runtime");
+        let runtime = Runtime::new().expect("runtime").with_suite(suite);
         let block1 = certified_block1(&genesis, &runtime, &keys);
         let node = rt.block_on(async {
             let config = P2pConfig::new("127.0.0.1:0".parse().expect("addr"), keys[0].clone());
             let (net, _inbound) = P2p::start(config).await.expect("p2p");
-            let store: Arc<dyn ChainStore> = Arc::new(MemoryStore::new());
+            let store: Arc<dyn ChainStore> = Arc::new(MemoryStore::new(suite.hash_algo()));
             let options = ChainOptions::new(2_000, MEMPOOL_CAPACITY, MEMPOOL_PER_SENDER);
             let chain = Chain::start(genesis, store, runtime, keys[0].clone(), net.clone(), options).expect("chain");
             let chains = BTreeMap::from([(NETWORK.to_string(), chain)]);
             Arc::new(Node { name: "fuzz".into(), id: keys[0].account(), chains, net, started_ms: 0 })
         });
         let chain = node.chains[NETWORK].clone();
-        Fixture { rt, node, chain, network, keys, validators, block1, users }
+        Fixture { rt, node, chain, network, suite, keys, validators, block1, users }
     }
 
     /// Lets the node's tasks run (the driver handles what was delivered).
@@ -140,7 +150,7 @@ impl Fixture {
     }
 
     fn commit_certificate(&self, block: &Block, view: u64, signers: usize) -> CommitCertificate {
-        let hash = block.header.hash();
+        let hash = block.header.hash(self.algo());
         let signatures = self.keys[..signers]
             .iter()
             .map(|k| {
@@ -152,7 +162,7 @@ impl Fixture {
     }
 
     fn prepared(&self, block: &Block, view: u64) -> PreparedCertificate {
-        let hash = block.header.hash();
+        let hash = block.header.hash(self.algo());
         let signatures = self.keys[..3]
             .iter()
             .map(|k| {
@@ -168,7 +178,7 @@ impl Fixture {
         let net = &self.network;
         let k = &self.keys;
         let b1 = self.block(1, rng);
-        let h1 = b1.header.hash();
+        let h1 = b1.header.hash(self.algo());
         let vc = |key: &Keypair, prepared: bool| {
             let p = prepared.then(|| (self.prepared(&b1, 0), b1.clone()));
             ViewChange::sign(net, key, 1, 1, p)
@@ -184,10 +194,10 @@ impl Fixture {
             view: 1,
             view_changes: vec![claim_only(vc(&k[1], true)), vc(&k[2], false), vc(&k[3], false)],
             prepared: Some(Box::new(self.prepared(&b1, 0))),
-            proposal: Proposal::sign(net, self.leader(1, 1), 1, 1, b1.clone()),
+            proposal: Proposal::sign(self.algo(), net, self.leader(1, 1), 1, 1, b1.clone()),
         };
         let consensus = [
-            ConsensusMessage::Proposal(Proposal::sign(net, self.leader(1, 0), 1, 0, b1.clone())),
+            ConsensusMessage::Proposal(Proposal::sign(self.algo(), net, self.leader(1, 0), 1, 0, b1.clone())),
             ConsensusMessage::Vote(Vote::sign(net, &k[1], VoteKind::Prepare, 1, 0, h1)),
             ConsensusMessage::Vote(Vote::sign(net, &k[2], VoteKind::Commit, 1, 0, h1)),
             ConsensusMessage::ViewChange(vc(&k[3], true)),
@@ -220,7 +230,7 @@ impl Fixture {
                 let message = match message {
                     ConsensusMessage::Proposal(p) => {
                         let leader = self.leader(p.height, p.view);
-                        ConsensusMessage::Proposal(Proposal::sign(net, leader, p.height, p.view, p.block))
+                        ConsensusMessage::Proposal(Proposal::sign(self.algo(), net, leader, p.height, p.view, p.block))
                     }
                     ConsensusMessage::Vote(v) => {
                         ConsensusMessage::Vote(Vote::sign(net, key, v.kind, v.height, v.view, v.block_hash))
@@ -232,7 +242,7 @@ impl Fixture {
                     ConsensusMessage::NewView(mut nv) => {
                         let p = nv.proposal;
                         let leader = self.leader(p.height, p.view);
-                        nv.proposal = Proposal::sign(net, leader, p.height, p.view, p.block);
+                        nv.proposal = Proposal::sign(self.algo(), net, leader, p.height, p.view, p.block);
                         ConsensusMessage::NewView(nv)
                     }
                 };
@@ -257,30 +267,30 @@ impl Fixture {
         let Ok(message) = WireMessage::decode_bounded(bytes) else { return };
         let again = WireMessage::decode_bounded(&message.encode());
         assert_eq!(again.as_ref(), Ok(&message), "a decoded message does not survive re-encoding");
-        let (net, set) = (&self.network, &self.validators);
+        let (suite, net, set) = (self.suite, &self.network, &self.validators);
         match &message {
             WireMessage::Consensus { message, .. } => {
-                let _ = message.verify_sender(net, set);
+                let _ = message.verify_sender(suite, net, set);
                 let _ = (message.height(), message.view(), message.kind());
                 let _ = match message {
-                    ConsensusMessage::Proposal(p) => p.verify(net, set),
+                    ConsensusMessage::Proposal(p) => p.verify(suite, net, set),
                     ConsensusMessage::Vote(v) => {
-                        let _ = v.verify(net);
+                        let _ = v.verify(suite, net);
                         Ok(())
                     }
-                    ConsensusMessage::ViewChange(vc) => vc.verify(net, set),
-                    ConsensusMessage::NewView(nv) => nv.verify(net, set),
+                    ConsensusMessage::ViewChange(vc) => vc.verify(suite, net, set),
+                    ConsensusMessage::NewView(nv) => nv.verify(suite, net, set),
                 };
             }
             WireMessage::SyncResponse { blocks, .. } => {
                 for b in blocks {
-                    let _ = b.certificate.verify(net, set);
-                    let _ = b.block.header.hash();
+                    let _ = b.certificate.verify(suite, net, set);
+                    let _ = b.block.header.hash(self.algo());
                 }
             }
             WireMessage::Transactions { txs, .. } => {
                 for tx in txs {
-                    let _ = (tx.hash(), tx.encoded_size());
+                    let _ = (tx.hash(self.algo()), tx.encoded_size());
                 }
             }
             WireMessage::SyncRequest { .. } => {}
@@ -295,19 +305,20 @@ impl Fixture {
 
 /// Block 1 built on genesis by validator 0 and committed by validators 0..3.
 fn certified_block1(genesis: &Genesis, runtime: &Runtime, keys: &[Keypair]) -> CertifiedBlock {
-    let mut state = MemoryState::new();
+    let algo = runtime.hash_algo();
+    let mut state = MemoryState::new(algo);
     state.apply(&genesis.state_changes().expect("genesis")).expect("genesis state");
     let header = genesis.header().expect("genesis header");
     assert_eq!(header.state_root, state.state_root());
     let template = BlockTemplate {
         network: header.network.clone(),
         height: 1,
-        parent_hash: header.hash(),
+        parent_hash: header.hash(algo),
         timestamp: GENESIS_TIME + 1_000,
         proposer: keys[0].account(),
     };
     let (block, _, _) = runtime.build_block(Arc::new(state), template, vec![]).expect("block 1");
-    let hash = block.header.hash();
+    let hash = block.header.hash(algo);
     let signatures = keys[..3]
         .iter()
         .map(|k| {
@@ -363,8 +374,8 @@ fn values(f: &Fixture, rng: &mut StdRng, name: &str) -> Value {
             json!(format!("0x{}", jjj_fuzz_harness::to_hex(&bytes)))
         }
         ("tx", _) => json!(format!("0x{}", jjj_fuzz_harness::to_hex(&tx.encode()))),
-        ("hash", 0) => json!(f.block1.block.header.hash().to_string()),
-        ("hash", _) => json!(tx.hash().to_string()),
+        ("hash", 0) => json!(f.block1.block.header.hash(f.algo()).to_string()),
+        ("hash", _) => json!(tx.hash(f.algo()).to_string()),
         ("account" | "contract" | "sender", 0) => json!(account(&f.keys[0])),
         ("account" | "contract" | "sender", _) => json!(account(&f.users[rng.gen_range(0..f.users.len())])),
         ("input", _) => json!(format!("0x{}", jjj_fuzz_harness::to_hex(&rng.gen::<[u8; 8]>()))),

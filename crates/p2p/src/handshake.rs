@@ -1,5 +1,5 @@
 //! The connection handshake: Noise XX for the encrypted channel, then each side proves it holds
-//! an ed25519 node key by signing the Noise handshake hash.
+//! a node key (ed25519 or SM2, its network's scheme) by signing the Noise handshake hash.
 //!
 //! Order after the Noise XX handshake (whose payloads must be empty):
 //! 1. the initiator sends its identity (first transport message);
@@ -10,7 +10,7 @@
 //! Each side signs a payload that names its role, so a peer cannot reflect our own signature back
 //! to us as its proof.
 use super::frame::{read_frame, split_transport, write_frame, FrameError, Opener, Sealer};
-use jjj_crypto::{ed25519_verify, Keypair};
+use jjj_crypto::{verify, Keypair, Scheme};
 use jjj_primitives::AccountId;
 use snow::params::NoiseParams;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -21,8 +21,8 @@ pub const NOISE_PARAMS: &str = "Noise_XX_25519_ChaChaPoly_BLAKE2s";
 pub const PROTOCOL_TAG: &[u8] = b"jjj/p2p/v1";
 /// The XX handshake messages with empty payloads are at most 96 bytes; allow some slack.
 pub const MAX_HANDSHAKE_FRAME: usize = 256;
-/// ed25519 public key ++ ed25519 signature.
-pub const IDENTITY_LEN: usize = 32 + 64;
+/// Scheme (1 byte: 0 ed25519, 1 SM2) ++ key id (32) ++ signature (64).
+pub const IDENTITY_LEN: usize = 1 + 32 + 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -47,6 +47,8 @@ pub enum HandshakeError {
     Noise(#[from] snow::Error),
     #[error("noise handshake message carried an unexpected payload")]
     UnexpectedPayload,
+    #[error("identity message names signature scheme {0}, not 0 (ed25519) or 1 (sm2)")]
+    UnknownScheme(u8),
     #[error("identity message has {0} bytes, expected {IDENTITY_LEN}")]
     IdentityLength(usize),
     #[error("identity signature by {0} does not verify")]
@@ -88,12 +90,14 @@ pub fn signing_payload(handshake_hash: &[u8], network_tag: &[u8], role: Role) ->
     m
 }
 
-/// The identity message: `ed25519 public key (32) ++ signature (64)` over [`signing_payload`].
+/// The identity message: `scheme (1) ++ key id (32) ++ signature (64)` over [`signing_payload`].
+/// The scheme is the node key's; which peers are allowed is the caller's question.
 pub fn identity_message(key: &Keypair, handshake_hash: &[u8], network_tag: &[u8], role: Role) -> [u8; IDENTITY_LEN] {
     let sig = key.sign(&signing_payload(handshake_hash, network_tag, role));
     let mut out = [0u8; IDENTITY_LEN];
-    out[..32].copy_from_slice(&sig.signer.0);
-    out[32..].copy_from_slice(&sig.signature);
+    out[0] = key.scheme().code();
+    out[1..33].copy_from_slice(&sig.signer.0);
+    out[33..].copy_from_slice(&sig.signature);
     out
 }
 
@@ -104,14 +108,20 @@ pub fn verify_identity(
     network_tag: &[u8],
     role: Role,
 ) -> Result<AccountId, HandshakeError> {
-    let Some((key, sig)) = msg.split_first_chunk::<32>() else {
+    let Some(([scheme], rest)) = msg.split_first_chunk::<1>() else {
+        return Err(HandshakeError::IdentityLength(msg.len()));
+    };
+    let Some((key, sig)) = rest.split_first_chunk::<32>() else {
         return Err(HandshakeError::IdentityLength(msg.len()));
     };
     let Ok(sig) = <&[u8; 64]>::try_from(sig) else {
         return Err(HandshakeError::IdentityLength(msg.len()));
     };
     let account = AccountId(*key);
-    if !ed25519_verify(&account, &signing_payload(handshake_hash, network_tag, role), sig) {
+    let Some(scheme) = Scheme::from_code(*scheme) else {
+        return Err(HandshakeError::UnknownScheme(*scheme));
+    };
+    if !verify(scheme, &account, &signing_payload(handshake_hash, network_tag, role), sig) {
         return Err(HandshakeError::BadSignature(account));
     }
     Ok(account)
@@ -189,4 +199,42 @@ where
         stream.flush().await.map_err(FrameError::Io)?;
     }
     Ok(Established { peer, sealer, opener })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_of_either_scheme_verify_and_forged_schemes_do_not() {
+        let hash = [7u8; 32];
+        for scheme in Scheme::ALL {
+            let key = Keypair::named(scheme, "node");
+            let msg = identity_message(&key, &hash, b"net", Role::Initiator);
+            assert_eq!(msg[0], scheme.code());
+            assert_eq!(verify_identity(&msg, &hash, b"net", Role::Initiator).ok(), Some(key.account()));
+            // The responder's role, another session, or another scheme claimed: refused.
+            assert!(matches!(
+                verify_identity(&msg, &hash, b"net", Role::Responder),
+                Err(HandshakeError::BadSignature(_))
+            ));
+            assert!(verify_identity(&msg, &[8u8; 32], b"net", Role::Initiator).is_err());
+            let mut other = msg;
+            other[0] = 1 - scheme.code();
+            assert!(matches!(
+                verify_identity(&other, &hash, b"net", Role::Initiator),
+                Err(HandshakeError::BadSignature(_))
+            ));
+            let mut unknown = msg;
+            unknown[0] = 7;
+            assert!(matches!(
+                verify_identity(&unknown, &hash, b"net", Role::Initiator),
+                Err(HandshakeError::UnknownScheme(7))
+            ));
+            assert!(matches!(
+                verify_identity(&msg[..IDENTITY_LEN - 1], &hash, b"net", Role::Initiator),
+                Err(HandshakeError::IdentityLength(96))
+            ));
+        }
+    }
 }

@@ -21,8 +21,13 @@ fn local() -> SocketAddr {
 }
 
 /// `n` keys sorted by account id, so index order is dial order.
+/// A node key of the test suite's scheme (`JJJ_TEST_SUITE`): identities are ed25519 or SM2.
+fn key(name: &str) -> Keypair {
+    Keypair::named(jjj_crypto::test_suite().scheme(), name)
+}
+
 fn keys(prefix: &str, n: usize) -> Vec<Keypair> {
-    let mut keys: Vec<Keypair> = (0..n).map(|i| Keypair::from_name(&format!("{prefix}-{i}"))).collect();
+    let mut keys: Vec<Keypair> = (0..n).map(|i| key(&format!("{prefix}-{i}"))).collect();
     keys.sort_by_key(|k| k.account());
     keys
 }
@@ -187,7 +192,7 @@ async fn three_nodes_form_a_mesh_and_exchange_messages_including_chunked_ones() 
     nodes[0].net.send(&c, vec![0; (16 << 20) + 1]);
     assert_eq!(nodes[0].net.stats().dropped_outbound, before + 1);
     // Sending to an unknown peer is dropped and counted as well.
-    nodes[0].net.send(&Keypair::from_name("nobody").account(), vec![1]);
+    nodes[0].net.send(&key("nobody").account(), vec![1]);
     assert_eq!(nodes[0].net.stats().dropped_outbound, before + 2);
     exchange_all(&mut nodes, 2).await;
 }
@@ -197,8 +202,7 @@ async fn a_stranger_is_refused_and_the_mesh_keeps_working() {
     let keys = keys("strangers", 3);
     let mut nodes = mesh(&keys).await;
     // A stranger whose id is smaller than everyone's, so it dials all three.
-    let stranger =
-        (0..).map(|i| Keypair::from_name(&format!("stranger-{i}"))).find(|k| k.account() < keys[0].account()).unwrap();
+    let stranger = (0..).map(|i| key(&format!("stranger-{i}"))).find(|k| k.account() < keys[0].account()).unwrap();
     let mut watch: Vec<_> = nodes.iter().map(|n| n.net.subscribe()).collect();
     let peers = nodes.iter().map(|n| (n.id(), n.net.local_addr())).collect();
     let (s, _srx) = P2p::start(config(&stranger, local(), peers, &keys)).await.unwrap();
@@ -323,7 +327,7 @@ async fn forged_client(addr: SocketAddr, claimed: &Keypair, signer: &Keypair, ba
         identity_message(signer, &hash, TAG, Role::Initiator).to_vec()
     } else {
         let sig = signer.sign(&signing_payload(&hash, TAG, Role::Initiator));
-        [claimed.account().0.as_slice(), sig.signature.as_slice()].concat()
+        [&[signer.scheme().code()][..], claimed.account().0.as_slice(), sig.signature.as_slice()].concat()
     };
     let mut scratch = Vec::new();
     sealer.write(&mut s, &identity, &mut scratch).await.unwrap();
@@ -332,9 +336,9 @@ async fn forged_client(addr: SocketAddr, claimed: &Keypair, signer: &Keypair, ba
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_valid_noise_handshake_with_a_forged_identity_is_refused() {
-    let allowed = Keypair::from_name("forge-allowed");
-    let node_key = Keypair::from_name("forge-node");
-    let other = Keypair::from_name("forge-other");
+    let allowed = key("forge-allowed");
+    let node_key = key("forge-node");
+    let other = key("forge-other");
     let (n, mut rx) =
         P2p::start(config(&node_key, local(), vec![], &[allowed.clone(), node_key.clone()])).await.unwrap();
     let addr = n.local_addr();
@@ -371,8 +375,8 @@ async fn a_valid_noise_handshake_with_a_forged_identity_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_authenticated_peer_announcing_an_oversize_message_is_disconnected() {
-    let peer = Keypair::from_name("oversize-peer");
-    let node_key = Keypair::from_name("oversize-node");
+    let peer = key("oversize-peer");
+    let node_key = key("oversize-node");
     let mut c = config(&node_key, local(), vec![], std::slice::from_ref(&peer));
     c.max_message_bytes = 1 << 20;
     let (n, mut rx) = P2p::start(c).await.unwrap();

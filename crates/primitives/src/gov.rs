@@ -421,10 +421,16 @@ pub struct ProposalSpec {
 /// The hash an approval signs: the proposal's content, who proposed it and with which nonce,
 /// on which network. Known before the proposal is submitted, so approvals can be gathered
 /// offline and submitted with it; never the same for two proposals.
-pub fn proposal_hash(network: &NetworkId, proposer: &AccountId, nonce: u64, spec: &ProposalSpec) -> Hash {
+pub fn proposal_hash(
+    algo: crate::HashAlgo,
+    network: &NetworkId,
+    proposer: &AccountId,
+    nonce: u64,
+    spec: &ProposalSpec,
+) -> Hash {
     let mut b = b"jjj/proposal/v1:".to_vec();
     (network, proposer, nonce, spec).encode_to(&mut b);
-    crate::blake2_256(&b)
+    algo.hash(&b)
 }
 
 /// The bytes an approver signs for a proposal.

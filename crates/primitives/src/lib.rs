@@ -2,7 +2,8 @@
 //!
 //! - the chain's data types ([`NetworkId`], [`Transaction`], [`Block`], [`Receipt`], …), SCALE
 //!   encoded on the wire, on disk and for hashing;
-//! - their hashes ([`blake2_256`]) and the binary Merkle root over them ([`merkle_root`]);
+//! - their hashes ([`HashAlgo`]: BLAKE2b-256 or SM3, the network's choice) and the binary Merkle
+//!   root over them ([`merkle_root`]);
 //! - [`params`]: every chain-wide limit, in one place.
 //!
 //! `no_std` (with `alloc`), so a light client or a contract could share these definitions.
@@ -11,14 +12,9 @@
 extern crate alloc;
 
 pub mod gov;
+mod hash;
 pub mod params;
 mod types;
 
+pub use hash::{blake2_256, sm3, HashAlgo};
 pub use types::*;
-
-use blake2::digest::{consts::U32, Digest};
-
-/// blake2b-256: the hash of transactions, blocks, receipts, code and state keys.
-pub fn blake2_256(data: &[u8]) -> Hash {
-    Hash(blake2::Blake2b::<U32>::digest(data).into())
-}

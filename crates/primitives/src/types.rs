@@ -1,5 +1,5 @@
 //! The chain's data types, SCALE-encoded on the wire, on disk and for hashing.
-use crate::blake2_256;
+use crate::HashAlgo;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -94,7 +94,7 @@ impl Call {
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
 pub struct Transaction {
     pub network: NetworkId,
-    /// A key account (its ed25519 public key) or a multisig account.
+    /// A key account (the id of the key it was registered with) or a multisig account.
     pub sender: AccountId,
     /// Must equal the sender's next nonce.
     pub nonce: u64,
@@ -113,7 +113,8 @@ impl Transaction {
     }
 }
 
-/// One ed25519 signature and the key that made it.
+/// One signature in the network's scheme and the key that made it: an ed25519 public key, or an
+/// SM2 key's x coordinate (jjj's SM2 keys have an even y, so x alone names the point).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
 pub struct Signature {
     pub signer: AccountId,
@@ -129,8 +130,8 @@ pub struct SignedTransaction {
 }
 
 impl SignedTransaction {
-    pub fn hash(&self) -> Hash {
-        blake2_256(&self.encode())
+    pub fn hash(&self, algo: HashAlgo) -> Hash {
+        algo.hash(&self.encode())
     }
 }
 
@@ -175,8 +176,8 @@ impl Receipt {
             ReceiptStatus::Reverted(m) | ReceiptStatus::Failed(m) => Some(m),
         }
     }
-    pub fn hash(&self) -> Hash {
-        blake2_256(&self.encode())
+    pub fn hash(&self, algo: HashAlgo) -> Hash {
+        algo.hash(&self.encode())
     }
 }
 
@@ -195,8 +196,8 @@ pub struct Header {
 }
 
 impl Header {
-    pub fn hash(&self) -> Hash {
-        blake2_256(&self.encode())
+    pub fn hash(&self, algo: HashAlgo) -> Hash {
+        algo.hash(&self.encode())
     }
     pub fn context(&self) -> BlockContext {
         BlockContext { network: self.network.clone(), height: self.height, timestamp: self.timestamp }
@@ -217,15 +218,15 @@ pub struct BlockContext {
     pub timestamp: u64,
 }
 
-/// A binary Merkle root over hashes (blake2b-256; an odd node is promoted; empty → zero hash).
-/// Leaves and inner nodes are domain-separated so a leaf can never pose as a node.
-pub fn merkle_root(leaves: impl IntoIterator<Item = Hash>) -> Hash {
+/// A binary Merkle root over hashes (with the network's hash; an odd node is promoted; empty →
+/// zero hash). Leaves and inner nodes are domain-separated so a leaf can never pose as a node.
+pub fn merkle_root(algo: HashAlgo, leaves: impl IntoIterator<Item = Hash>) -> Hash {
     let mut level: Vec<Hash> = leaves
         .into_iter()
         .map(|h| {
             let mut b = [0u8; 33];
             b[1..].copy_from_slice(&h.0);
-            blake2_256(&b)
+            algo.hash(&b)
         })
         .collect();
     if level.is_empty() {
@@ -240,7 +241,7 @@ pub fn merkle_root(leaves: impl IntoIterator<Item = Hash>) -> Hash {
                     buf[0] = 1;
                     buf[1..33].copy_from_slice(&a.0);
                     buf[33..].copy_from_slice(&b.0);
-                    blake2_256(&buf)
+                    algo.hash(&buf)
                 }
                 [a] => *a,
                 _ => unreachable!("chunks(2) yields one or two"),
@@ -262,15 +263,17 @@ mod tests {
         assert!(NetworkId::new(&"x".repeat(33)).is_err());
     }
 
+    const A: HashAlgo = HashAlgo::Blake2b256;
+
     #[test]
     fn merkle_root_depends_on_every_leaf_and_order() {
         let h = |n: u8| Hash([n; 32]);
-        let r = merkle_root([h(1), h(2), h(3)]);
-        assert_ne!(r, merkle_root([h(1), h(2)]));
-        assert_ne!(r, merkle_root([h(2), h(1), h(3)]));
-        assert_ne!(r, merkle_root([h(1), h(2), h(4)]));
-        assert_eq!(r, merkle_root([h(1), h(2), h(3)]));
-        assert_eq!(merkle_root([]), Hash::default());
-        assert_ne!(merkle_root([h(1)]), h(1), "a single leaf is hashed as a leaf");
+        let r = merkle_root(A, [h(1), h(2), h(3)]);
+        assert_ne!(r, merkle_root(A, [h(1), h(2)]));
+        assert_ne!(r, merkle_root(A, [h(2), h(1), h(3)]));
+        assert_ne!(r, merkle_root(A, [h(1), h(2), h(4)]));
+        assert_eq!(r, merkle_root(A, [h(1), h(2), h(3)]));
+        assert_eq!(merkle_root(A, []), Hash::default());
+        assert_ne!(merkle_root(A, [h(1)]), h(1), "a single leaf is hashed as a leaf");
     }
 }

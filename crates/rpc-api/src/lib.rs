@@ -101,12 +101,13 @@ pub struct HeaderJson {
     pub state_root: String,
 }
 
-impl From<&Header> for HeaderJson {
-    fn from(h: &Header) -> Self {
+impl HeaderJson {
+    /// The header as JSON, with its hash by the network's hash function.
+    pub fn new(h: &Header, algo: jjj_primitives::HashAlgo) -> Self {
         HeaderJson {
             network: h.network.to_string(),
             height: h.height,
-            hash: h.hash().to_string(),
+            hash: h.hash(algo).to_string(),
             parent_hash: h.parent_hash.to_string(),
             timestamp: h.timestamp,
             proposer: h.proposer.to_string(),

@@ -16,10 +16,13 @@ pub mod gov;
 mod merkle;
 mod overlay;
 
-pub use merkle::{stage_changes, verify_proof, Blake2bHasher, MemoryState, StagedStore, StateProof, TreeStore};
+pub use merkle::{
+    leaf_key, prove_in, stage_changes, verify_proof, Blake2bHasher, MemoryState, Sm3Hasher, StagedStore, StateProof,
+    TreeStore,
+};
 pub use overlay::Overlay;
 
-use jjj_primitives::{AccountId, Hash};
+use jjj_primitives::{AccountId, Hash, HashAlgo};
 use parity_scale_codec::{Decode, DecodeWithMemTracking, Encode};
 use std::collections::BTreeMap;
 
@@ -45,6 +48,8 @@ pub trait StateCommitment {
     fn state_root(&self) -> Hash;
     /// The root after applying `changes`, without applying them.
     fn root_after(&self, changes: &ChangeSet) -> Result<Hash, StateError>;
+    /// The hash the tree is built with: the network's.
+    fn hash_algo(&self) -> HashAlgo;
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]

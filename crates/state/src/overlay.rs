@@ -97,7 +97,7 @@ mod tests {
     use crate::MemoryState;
 
     fn base() -> Arc<dyn StateReader> {
-        let mut s = MemoryState::new();
+        let mut s = MemoryState::new(jjj_primitives::HashAlgo::Blake2b256);
         let mut c = ChangeSet::new();
         c.insert(b"a".to_vec(), Some(b"1".to_vec()));
         s.apply(&c).expect("apply");

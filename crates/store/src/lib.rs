@@ -19,7 +19,7 @@ mod rocks;
 pub use memory::MemoryStore;
 pub use rocks::RocksStore;
 
-use jjj_primitives::{merkle_root, AccountId, Block, Event, Hash, Header, NetworkId, Receipt};
+use jjj_primitives::{merkle_root, AccountId, Block, Event, Hash, HashAlgo, Header, NetworkId, Receipt};
 use jjj_state::{ChangeSet, StateCommitment, StateError, StateProof, StateReader};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 use std::sync::Arc;
@@ -145,11 +145,16 @@ impl StateCommitment for StateHandle {
     fn root_after(&self, changes: &ChangeSet) -> Result<Hash, StateError> {
         self.0.root_after(changes)
     }
+    fn hash_algo(&self) -> HashAlgo {
+        self.0.hash_algo()
+    }
 }
 
 /// The ledger of one network. Heights: genesis is height 0 (a header and the initial state, no
 /// block); blocks start at 1.
 pub trait ChainStore: Send + Sync + 'static {
+    /// The network's hash, fixed when the store was created: block ids, roots and the state tree.
+    fn hash_algo(&self) -> HashAlgo;
     /// Finalised height and header hash; `None` before genesis.
     fn head(&self) -> Result<Option<(u64, Hash)>, StoreError>;
     fn header(&self, height: u64) -> Result<Option<Header>, StoreError>;
@@ -210,7 +215,12 @@ pub(crate) struct Tip {
 
 /// Checks that `block` may follow `tip`: height, parent, network, and that the receipts belong
 /// to the transactions and match the header's roots. Returns the transactions' hashes.
-pub(crate) fn check_next(tip: &Tip, block: &Block, receipts: &[Receipt]) -> Result<Vec<Hash>, StoreError> {
+pub(crate) fn check_next(
+    algo: HashAlgo,
+    tip: &Tip,
+    block: &Block,
+    receipts: &[Receipt],
+) -> Result<Vec<Hash>, StoreError> {
     let h = &block.header;
     if h.height != tip.height.saturating_add(1) || tip.height == u64::MAX {
         return Err(StoreError::NotNext { head: tip.height, got: h.height });
@@ -228,15 +238,15 @@ pub(crate) fn check_next(tip: &Tip, block: &Block, receipts: &[Receipt]) -> Resu
     if u32::try_from(receipts.len()).is_err() {
         return Err(inconsistent("too many transactions".into()));
     }
-    let tx_hashes: Vec<Hash> = block.transactions.iter().map(|t| t.hash()).collect();
+    let tx_hashes: Vec<Hash> = block.transactions.iter().map(|t| t.hash(algo)).collect();
     if let Some(i) = receipts.iter().zip(&tx_hashes).position(|(r, t)| r.tx_hash != *t) {
         return Err(inconsistent(format!("receipt {i} is not for transaction {i}")));
     }
-    let tx_root = merkle_root(tx_hashes.iter().copied());
+    let tx_root = merkle_root(algo, tx_hashes.iter().copied());
     if tx_root != h.tx_root {
         return Err(inconsistent(format!("tx root {tx_root} differs from the header's {}", h.tx_root)));
     }
-    let receipts_root = merkle_root(receipts.iter().map(|r| r.hash()));
+    let receipts_root = merkle_root(algo, receipts.iter().map(|r| r.hash(algo)));
     if receipts_root != h.receipts_root {
         return Err(inconsistent(format!(
             "receipts root {receipts_root} differs from the header's {}",
@@ -276,10 +286,11 @@ pub(crate) fn decode_stored<T: Decode>(what: impl FnOnce() -> String, bytes: &[u
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use jjj_crypto::Keypair;
+    use jjj_crypto::{Keypair, Suite};
     use jjj_executive::{genesis_changes, BlockExecution, BlockTemplate, Runtime};
     use jjj_primitives::{Call, ReceiptStatus, SignedTransaction, Transaction};
     use jjj_state::{keys, verify_proof, Account, MemoryState};
+    use jjj_testkit::test_suite;
     use std::path::PathBuf;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::OnceLock;
@@ -288,9 +299,19 @@ pub(crate) mod tests {
     const START: u64 = 1_000_000;
     const T0: u64 = 1_767_225_600_000;
 
+    /// The suite the tests run with (`JJJ_TEST_SUITE`).
+    pub(super) fn suite() -> Suite {
+        test_suite()
+    }
+
+    /// The test suite's hash: every store, state and id of these tests uses it.
+    pub(super) fn algo() -> HashAlgo {
+        suite().hash_algo()
+    }
+
     fn runtime() -> &'static Runtime {
         static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-        RUNTIME.get_or_init(|| Runtime::new().expect("runtime"))
+        RUNTIME.get_or_init(|| Runtime::new().expect("runtime").with_suite(suite()))
     }
 
     fn net() -> NetworkId {
@@ -298,13 +319,13 @@ pub(crate) mod tests {
     }
 
     fn who(name: &str) -> Keypair {
-        Keypair::from_name(name)
+        Keypair::named(suite().scheme(), name)
     }
 
     pub(super) fn genesis() -> (Header, ChangeSet) {
         let balances: Vec<_> = ["alice", "bob", "carol"].iter().map(|n| (who(n).account(), START)).collect();
         let changes = genesis_changes(&balances);
-        let state_root = MemoryState::new().apply(&changes).expect("apply");
+        let state_root = MemoryState::new(algo()).apply(&changes).expect("apply");
         let header = Header {
             network: net(),
             height: 0,
@@ -387,26 +408,29 @@ pub(crate) mod tests {
 
     fn commits_and_reads_back(store: &dyn ChainStore) {
         let genesis = init(store);
-        assert_eq!(store.head().expect("head"), Some((0, genesis.hash())));
+        assert_eq!(store.head().expect("head"), Some((0, genesis.hash(algo()))));
         let chain = transfer_blocks(store, 5);
         let last = &chain[4].0;
-        assert_eq!(store.head().expect("head"), Some((5, last.header.hash())));
+        assert_eq!(store.head().expect("head"), Some((5, last.header.hash(algo()))));
         assert_eq!(store.header(0).expect("header"), Some(genesis.clone()));
         assert_eq!(store.block(0).expect("block"), None, "genesis has no block");
-        assert_eq!(store.height_of(&genesis.hash()).expect("height_of"), Some(0));
+        assert_eq!(store.height_of(&genesis.hash(algo())).expect("height_of"), Some(0));
         assert_eq!(store.certificate(0).expect("certificate"), None);
         assert!(store.receipts(0).expect("receipts").is_empty());
         for (block, receipts) in &chain {
             let h = block.header.height;
             assert_eq!(store.header(h).expect("header").as_ref(), Some(&block.header));
             assert_eq!(store.block(h).expect("block").as_ref(), Some(block));
-            assert_eq!(store.height_of(&block.header.hash()).expect("height_of"), Some(h));
+            assert_eq!(store.height_of(&block.header.hash(algo())).expect("height_of"), Some(h));
             assert_eq!(store.certificate(h).expect("certificate"), Some(certificate(h)));
             assert_eq!(&store.receipts(h).expect("receipts"), receipts);
             assert_eq!(receipts.len(), 2);
             assert!(receipts.iter().all(|r| r.is_success()));
             for (i, tx) in block.transactions.iter().enumerate() {
-                assert_eq!(store.tx_location(&tx.hash()).expect("tx"), Some(TxLocation { height: h, index: i as u32 }));
+                assert_eq!(
+                    store.tx_location(&tx.hash(algo())).expect("tx"),
+                    Some(TxLocation { height: h, index: i as u32 })
+                );
             }
             let stored = store.stored_block(h).expect("stored block").expect("present");
             assert_eq!(
@@ -429,12 +453,12 @@ pub(crate) mod tests {
     #[test]
     fn rocks_store_commits_and_reads_back() {
         let dir = TempDir::new().expect("tempdir");
-        commits_and_reads_back(&RocksStore::open(dir.path()).expect("open"));
+        commits_and_reads_back(&RocksStore::open(dir.path(), algo()).expect("open"));
     }
 
     #[test]
     fn memory_store_commits_and_reads_back() {
-        commits_and_reads_back(&MemoryStore::new());
+        commits_and_reads_back(&MemoryStore::new(algo()));
     }
 
     fn genesis_rules(store: &dyn ChainStore) {
@@ -457,7 +481,7 @@ pub(crate) mod tests {
         assert_eq!(account(&*store.state(), "alice"), Account::default());
 
         assert_eq!(store.init_genesis(&header, &changes).expect("genesis"), header.state_root);
-        assert_eq!(store.head().expect("head"), Some((0, header.hash())));
+        assert_eq!(store.head().expect("head"), Some((0, header.hash(algo()))));
         assert_eq!(store.state().state_root(), header.state_root);
         assert_eq!(account(&*store.state_at(0).expect("state at 0"), "alice").balance, START);
         assert!(matches!(store.init_genesis(&header, &changes), Err(StoreError::AlreadyInitialised { height: 0 })));
@@ -466,8 +490,8 @@ pub(crate) mod tests {
     #[test]
     fn genesis_is_checked_and_written_once() {
         let dir = TempDir::new().expect("tempdir");
-        genesis_rules(&RocksStore::open(dir.path()).expect("open"));
-        genesis_rules(&MemoryStore::new());
+        genesis_rules(&RocksStore::open(dir.path(), algo()).expect("open"));
+        genesis_rules(&MemoryStore::new(algo()));
     }
 
     /// What a refused commit must leave alone.
@@ -547,8 +571,8 @@ pub(crate) mod tests {
         assert!(matches!(commit(&b, &exec.receipts, &exec.changes), Err(StoreError::Inconsistent { .. })), "network");
 
         assert_eq!(snapshot(store), before, "a refused block writes nothing");
-        assert_eq!(store.tx_location(&good.transactions[0].hash()).expect("tx"), None);
-        assert_eq!(store.height_of(&good.header.hash()).expect("height_of"), None);
+        assert_eq!(store.tx_location(&good.transactions[0].hash(algo())).expect("tx"), None);
+        assert_eq!(store.height_of(&good.header.hash(algo())).expect("height_of"), None);
         assert_eq!(store.certificate(2).expect("certificate"), None);
         assert!(matches!(store.state_at(2), Err(StoreError::UnknownHeight { height: 2, head: 1 })));
         (good, exec, before)
@@ -558,13 +582,13 @@ pub(crate) mod tests {
         let root =
             store.commit_block(good, &certificate(2), &exec.receipts, &exec.changes).expect("the good block commits");
         assert_eq!(root, good.header.state_root);
-        assert_eq!(store.head().expect("head"), Some((2, good.header.hash())));
+        assert_eq!(store.head().expect("head"), Some((2, good.header.hash(algo()))));
         assert_eq!(account(&*store.state(), "bob").balance, START - 1 + 7);
     }
 
     #[test]
     fn memory_store_refuses_bad_blocks_and_writes_nothing() {
-        let store = MemoryStore::new();
+        let store = MemoryStore::new(algo());
         let (good, exec, _) = refusals(&store);
         commit_good(&store, &good, &exec);
     }
@@ -572,9 +596,9 @@ pub(crate) mod tests {
     #[test]
     fn rocks_store_refuses_bad_blocks_and_writes_nothing() {
         let dir = TempDir::new().expect("tempdir");
-        let (good, exec, before) = refusals(&RocksStore::open(dir.path()).expect("open"));
+        let (good, exec, before) = refusals(&RocksStore::open(dir.path(), algo()).expect("open"));
         // Nothing reached the disk either.
-        let store = RocksStore::open(dir.path()).expect("reopen");
+        let store = RocksStore::open(dir.path(), algo()).expect("reopen");
         assert_eq!(snapshot(&store), before);
         commit_good(&store, &good, &exec);
     }
@@ -605,7 +629,7 @@ pub(crate) mod tests {
             .iter()
             .zip(events)
             .map(|(tx, events)| Receipt {
-                tx_hash: tx.hash(),
+                tx_hash: tx.hash(algo()),
                 status: ReceiptStatus::Success,
                 gas_used: 1,
                 events,
@@ -618,8 +642,8 @@ pub(crate) mod tests {
             parent_hash: parent.1,
             timestamp: T0 + height,
             proposer: AccountId::default(),
-            tx_root: merkle_root(transactions.iter().map(|t| t.hash())),
-            receipts_root: merkle_root(receipts.iter().map(|r| r.hash())),
+            tx_root: merkle_root(algo(), transactions.iter().map(|t| t.hash(algo()))),
+            receipts_root: merkle_root(algo(), receipts.iter().map(|r| r.hash(algo()))),
             state_root: mirror.root_after(changes).expect("root"),
         };
         (Block { header, transactions }, receipts)
@@ -649,11 +673,11 @@ pub(crate) mod tests {
     #[test]
     fn state_at_reads_history_and_old_handles_keep_their_height() {
         let dir = TempDir::new().expect("tempdir");
-        let rocks = RocksStore::open(dir.path()).expect("open");
-        let memory = MemoryStore::new();
+        let rocks = RocksStore::open(dir.path(), algo()).expect("open");
+        let memory = MemoryStore::new(algo());
         let stores: [&dyn ChainStore; 2] = [&rocks, &memory];
         let (header, changes) = genesis();
-        let mut mirror = MemoryState::new();
+        let mut mirror = MemoryState::new(algo());
         mirror.apply(&changes).expect("apply");
         for s in stores {
             s.init_genesis(&header, &changes).expect("genesis");
@@ -700,11 +724,11 @@ pub(crate) mod tests {
     #[test]
     fn events_are_found_by_contract_topic_and_height() {
         let dir = TempDir::new().expect("tempdir");
-        let rocks = RocksStore::open(dir.path()).expect("open");
-        let memory = MemoryStore::new();
+        let rocks = RocksStore::open(dir.path(), algo()).expect("open");
+        let memory = MemoryStore::new(algo());
         let stores: [&dyn ChainStore; 2] = [&rocks, &memory];
         let (header, changes) = genesis();
-        let mut mirror = MemoryState::new();
+        let mut mirror = MemoryState::new(algo());
         mirror.apply(&changes).expect("apply");
         for s in stores {
             s.init_genesis(&header, &changes).expect("genesis");
@@ -784,12 +808,18 @@ pub(crate) mod tests {
                 EventRecord {
                     height: 1,
                     tx_index: 0,
-                    tx_hash: blocks[0].transactions[0].hash(),
+                    tx_hash: blocks[0].transactions[0].hash(algo()),
                     event: ev(c1, &[t1], 1)
                 }
             );
-            assert_eq!((all[2].height, all[2].tx_index, all[2].tx_hash), (1, 1, blocks[0].transactions[1].hash()));
-            assert_eq!((all[3].height, all[3].tx_index, all[3].tx_hash), (2, 1, blocks[1].transactions[1].hash()));
+            assert_eq!(
+                (all[2].height, all[2].tx_index, all[2].tx_hash),
+                (1, 1, blocks[0].transactions[1].hash(algo()))
+            );
+            assert_eq!(
+                (all[3].height, all[3].tx_index, all[3].tx_hash),
+                (2, 1, blocks[1].transactions[1].hash(algo()))
+            );
         }
     }
 
@@ -802,33 +832,36 @@ pub(crate) mod tests {
         let p = store.prove(&bob).expect("prove");
         assert_eq!(p.value, store.state().get(&bob).expect("get"));
         assert!(p.value.is_some());
-        assert!(verify_proof(&root, &bob, p.value.as_deref(), &p.proof));
-        assert!(!verify_proof(&old_root, &bob, p.value.as_deref(), &p.proof), "bob's balance changed since height 2");
-        assert!(!verify_proof(&root, &bob, Some(b"forged"), &p.proof));
-        assert!(!verify_proof(&root, &bob, None, &p.proof));
+        assert!(verify_proof(algo(), &root, &bob, p.value.as_deref(), &p.proof));
+        assert!(
+            !verify_proof(algo(), &old_root, &bob, p.value.as_deref(), &p.proof),
+            "bob's balance changed since height 2"
+        );
+        assert!(!verify_proof(algo(), &root, &bob, Some(b"forged"), &p.proof));
+        assert!(!verify_proof(algo(), &root, &bob, None, &p.proof));
         let dave = keys::account(&who("dave").account());
         let absent = store.prove(&dave).expect("prove");
         assert_eq!(absent.value, None);
-        assert!(verify_proof(&root, &dave, None, &absent.proof));
-        assert!(!verify_proof(&root, &dave, Some(b"x"), &absent.proof));
+        assert!(verify_proof(algo(), &root, &dave, None, &absent.proof));
+        assert!(!verify_proof(algo(), &root, &dave, Some(b"x"), &absent.proof));
         p
     }
 
     #[test]
     fn proofs_verify_against_header_state_roots() {
         let dir = TempDir::new().expect("tempdir");
-        let from_rocks = proofs_verify(&RocksStore::open(dir.path()).expect("open"));
-        let from_memory = proofs_verify(&MemoryStore::new());
+        let from_rocks = proofs_verify(&RocksStore::open(dir.path(), algo()).expect("open"));
+        let from_memory = proofs_verify(&MemoryStore::new(algo()));
         assert_eq!(from_rocks, from_memory, "the same tree gives the same proof");
     }
 
     #[test]
     fn rocks_and_memory_agree_with_the_runtime() {
         let dir = TempDir::new().expect("tempdir");
-        let rocks = RocksStore::open(dir.path()).expect("open");
-        let memory = MemoryStore::new();
+        let rocks = RocksStore::open(dir.path(), algo()).expect("open");
+        let memory = MemoryStore::new(algo());
         let (_, changes) = genesis();
-        let mut mirror = MemoryState::new();
+        let mut mirror = MemoryState::new(algo());
         let genesis_root = mirror.apply(&changes).expect("apply");
         assert_eq!(init(&rocks).state_root, genesis_root);
         assert_eq!(init(&memory).state_root, genesis_root);
@@ -856,13 +889,13 @@ pub(crate) mod tests {
         let k = b"k7";
         let p = rocks.prove(k).expect("prove");
         assert_eq!(p, memory.prove(k).expect("prove"));
-        assert!(verify_proof(&mirror.state_root(), k, Some(b"again"), &p.proof));
+        assert!(verify_proof(algo(), &mirror.state_root(), k, Some(b"again"), &p.proof));
     }
 
     #[test]
     fn readers_see_one_height_while_blocks_commit() {
         let dir = TempDir::new().expect("tempdir");
-        let store = RocksStore::open(dir.path()).expect("open");
+        let store = RocksStore::open(dir.path(), algo()).expect("open");
         init(&store);
         let done = AtomicBool::new(false);
         std::thread::scope(|scope| {
@@ -889,8 +922,8 @@ pub(crate) mod tests {
     fn consensus_record_round_trips_and_survives_reopen() {
         let dir = TempDir::new().expect("tempdir");
         {
-            let rocks = RocksStore::open(dir.path()).expect("open");
-            let memory = MemoryStore::new();
+            let rocks = RocksStore::open(dir.path(), algo()).expect("open");
+            let memory = MemoryStore::new(algo());
             for s in [&rocks as &dyn ChainStore, &memory] {
                 assert_eq!(s.load_consensus().expect("load"), None);
                 s.save_consensus(b"view 1").expect("save");
@@ -899,8 +932,56 @@ pub(crate) mod tests {
                 assert_eq!(s.load_consensus().expect("load"), Some(b"view 2".to_vec()));
             }
         }
-        let rocks = RocksStore::open(dir.path()).expect("reopen");
+        let rocks = RocksStore::open(dir.path(), algo()).expect("reopen");
         assert_eq!(rocks.load_consensus().expect("load"), Some(b"view 2".to_vec()));
+    }
+
+    #[test]
+    fn rocks_store_refuses_a_database_made_with_another_hash() {
+        for made in HashAlgo::ALL {
+            let other = HashAlgo::ALL.into_iter().find(|a| *a != made).expect("two hashes");
+            // One database with a chain, one opened but still empty: the hash is recorded on
+            // the first open, before any genesis.
+            let (full, empty) = (TempDir::new().expect("tempdir"), TempDir::new().expect("tempdir"));
+            let (head, root) = {
+                let store = RocksStore::open(full.path(), made).expect("open");
+                assert_eq!(store.hash_algo(), made);
+                if made == algo() {
+                    init(&store);
+                    transfer_blocks(&store, 2);
+                } else {
+                    let (header, changes) = genesis();
+                    let header =
+                        Header { state_root: MemoryState::new(made).apply(&changes).expect("apply"), ..header };
+                    store.init_genesis(&header, &changes).expect("genesis");
+                }
+                (store.head().expect("head"), store.state().state_root())
+            };
+            drop(RocksStore::open(empty.path(), made).expect("open"));
+            for dir in [&full, &empty] {
+                match RocksStore::open(dir.path(), other) {
+                    Err(e @ StoreError::Corrupt { .. }) => {
+                        let message = e.to_string();
+                        assert!(
+                            message.contains(&format!("was made with {}", made.name())),
+                            "{}: {message}",
+                            made.name()
+                        );
+                        assert!(message.contains(other.name()), "{message}");
+                    }
+                    Err(e) => panic!("expected a refusal naming the hash, got {e}"),
+                    Ok(_) => panic!("a {} database opened as {}", made.name(), other.name()),
+                }
+            }
+            // The refusal changed nothing: the database still opens with its own hash.
+            let store = RocksStore::open(full.path(), made).expect("reopen with its own hash");
+            assert_eq!(store.hash_algo(), made);
+            assert_eq!(store.head().expect("head"), head);
+            assert_eq!(store.state().state_root(), root);
+            drop(store);
+            let store = RocksStore::open(empty.path(), made).expect("reopen with its own hash");
+            assert_eq!(store.head().expect("head"), None);
+        }
     }
 
     const CRASH_DIR_ENV: &str = "JJJ_STORE_TEST_CRASH_DIR";
@@ -910,7 +991,7 @@ pub(crate) mod tests {
     #[test]
     fn crash_child() {
         let Some(dir) = std::env::var_os(CRASH_DIR_ENV) else { return };
-        let store = RocksStore::open(PathBuf::from(dir).join("db")).expect("open");
+        let store = RocksStore::open(PathBuf::from(dir).join("db"), algo()).expect("open");
         init(&store);
         transfer_blocks(&store, 4);
         store.save_consensus(b"voted at 4").expect("save");
@@ -934,13 +1015,13 @@ pub(crate) mod tests {
         assert!(!out.status.success(), "the child should have aborted: {output}");
 
         // The same blocks again, in memory, to know what the crashed store must hold.
-        let memory = MemoryStore::new();
+        let memory = MemoryStore::new(algo());
         init(&memory);
         transfer_blocks(&memory, 4);
 
-        let store = RocksStore::open(dir.path().join("db")).expect("reopen after the crash");
+        let store = RocksStore::open(dir.path().join("db"), algo()).expect("reopen after the crash");
         let top = memory.header(4).expect("header").expect("present");
-        assert_eq!(store.head().expect("head"), Some((4, top.hash())), "child output: {output}");
+        assert_eq!(store.head().expect("head"), Some((4, top.hash(algo()))), "child output: {output}");
         for h in 0..=4 {
             assert_eq!(store.header(h).expect("header"), memory.header(h).expect("header"));
             assert_eq!(store.stored_block(h).expect("block"), memory.stored_block(h).expect("block"));
@@ -950,13 +1031,13 @@ pub(crate) mod tests {
         assert_eq!(store.load_consensus().expect("load"), Some(b"voted at 4".to_vec()));
         let carol = keys::account(&who("carol").account());
         let p = store.prove(&carol).expect("prove");
-        assert!(verify_proof(&top.state_root, &carol, p.value.as_deref(), &p.proof));
+        assert!(verify_proof(algo(), &top.state_root, &carol, p.value.as_deref(), &p.proof));
 
         // The tree on disk is whole: the next block builds and commits on top of it.
         transfer_blocks(&store, 1);
         let root5 = store.state().state_root();
         drop(store);
-        let store = RocksStore::open(dir.path().join("db")).expect("reopen");
+        let store = RocksStore::open(dir.path().join("db"), algo()).expect("reopen");
         assert_eq!(store.head().expect("head").map(|(h, _)| h), Some(5));
         assert_eq!(store.state().state_root(), root5);
         check_balances(&*store.state(), 5);

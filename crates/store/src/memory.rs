@@ -7,17 +7,17 @@ use super::{
     check_genesis_header, check_next, event_records, ChainStore, EventFilter, EventRecord, StateHandle, StoreError,
     Tip, TxLocation,
 };
-use jjj_primitives::{Block, Hash, Header, Receipt, SignedTransaction};
+use jjj_primitives::{Block, Hash, HashAlgo, Header, Receipt, SignedTransaction};
 use jjj_state::{ChangeSet, MemoryState, StateCommitment, StateError, StateProof, StateReader};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct MemoryStore {
+    algo: HashAlgo,
     inner: Arc<RwLock<Ledger>>,
 }
 
-#[derive(Default)]
 struct Ledger {
     tip: Option<Tip>,
     headers: BTreeMap<u64, Header>,
@@ -47,8 +47,22 @@ impl Ledger {
 }
 
 impl MemoryStore {
-    pub fn new() -> Self {
-        Self::default()
+    /// An empty ledger of a network hashing with `algo`.
+    pub fn new(algo: HashAlgo) -> Self {
+        let ledger = Ledger {
+            tip: None,
+            headers: BTreeMap::new(),
+            bodies: BTreeMap::new(),
+            hashes: HashMap::new(),
+            certificates: BTreeMap::new(),
+            receipts: BTreeMap::new(),
+            tx_index: HashMap::new(),
+            events: Vec::new(),
+            state: Arc::new(MemoryState::new(algo)),
+            history: HashMap::new(),
+            consensus: None,
+        };
+        MemoryStore { algo, inner: Arc::new(RwLock::new(ledger)) }
     }
 
     // No code panics while holding the lock, so a poisoned lock still guards sound data.
@@ -62,6 +76,10 @@ impl MemoryStore {
 }
 
 impl ChainStore for MemoryStore {
+    fn hash_algo(&self) -> HashAlgo {
+        self.algo
+    }
+
     fn head(&self) -> Result<Option<(u64, Hash)>, StoreError> {
         Ok(self.read().tip.as_ref().map(|t| (t.height, t.hash)))
     }
@@ -132,7 +150,7 @@ impl ChainStore for MemoryStore {
     ) -> Result<Hash, StoreError> {
         let mut l = self.write();
         let tip = l.tip.clone().ok_or(StoreError::NotInitialised)?;
-        let tx_hashes = check_next(&tip, block, receipts)?;
+        let tx_hashes = check_next(self.algo, &tip, block, receipts)?;
         let header = &block.header;
         let height = header.height;
         let root = l.state.root_after(changes)?;
@@ -140,7 +158,7 @@ impl ChainStore for MemoryStore {
             return Err(StoreError::StateRootMismatch { height, expected: header.state_root, got: root });
         }
         l.apply_state(changes, height)?;
-        let hash = header.hash();
+        let hash = header.hash(self.algo);
         l.headers.insert(height, header.clone());
         l.bodies.insert(height, block.transactions.clone());
         l.hashes.insert(hash, height);
@@ -165,7 +183,7 @@ impl ChainStore for MemoryStore {
             return Err(StoreError::StateRootMismatch { height: 0, expected: genesis_header.state_root, got: root });
         }
         l.apply_state(changes, 0)?;
-        let hash = genesis_header.hash();
+        let hash = genesis_header.hash(self.algo);
         l.headers.insert(0, genesis_header.clone());
         l.hashes.insert(hash, 0);
         l.tip = Some(Tip { height: 0, hash, state_root: root, network: genesis_header.network.clone() });

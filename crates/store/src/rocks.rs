@@ -26,17 +26,16 @@ use super::{
     check_genesis_header, check_next, decode_stored, event_records, ChainStore, EventFilter, EventRecord, StateHandle,
     StoreError, Tip, TxLocation,
 };
-use jjj_primitives::blake2_256;
-use jjj_primitives::{Block, Hash, Header, Receipt, SignedTransaction};
+use jjj_primitives::{Block, Hash, HashAlgo, Header, Receipt, SignedTransaction};
 use jjj_state::{
-    stage_changes, Blake2bHasher, ChangeSet, StagedStore, StateCommitment, StateError, StateProof, StateReader,
+    prove_in, stage_changes, ChangeSet, StagedStore, StateCommitment, StateError, StateProof, StateReader,
 };
-use parity_scale_codec::Encode;
+use parity_scale_codec::{Decode, Encode};
 use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options, WriteBatch, WriteOptions, DB};
 use sparse_merkle_tree::error::Error as SmtError;
 use sparse_merkle_tree::merge::MergeValue;
 use sparse_merkle_tree::traits::StoreReadOps;
-use sparse_merkle_tree::{BranchKey, BranchNode, SparseMerkleTree, H256};
+use sparse_merkle_tree::{BranchKey, BranchNode, H256};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -78,6 +77,7 @@ const ALL_CFS: [&str; 15] = [
 
 const KEY_HEAD: &[u8] = b"head";
 const KEY_SCHEMA: &[u8] = b"schema";
+const KEY_HASH: &[u8] = b"hash";
 const KEY_CONSENSUS: &[u8] = b"record";
 const SCHEMA_VERSION: u32 = 1;
 
@@ -100,6 +100,8 @@ struct TipState {
 struct Inner {
     db: DB,
     path: PathBuf,
+    /// The network's hash: header ids, roots, the state tree.
+    algo: HashAlgo,
     /// Write-locked only around the batch write, so a reader holding it sees one consistent
     /// state (values and tree) and never a half-applied commit.
     tip: RwLock<TipState>,
@@ -367,7 +369,7 @@ impl Inner {
     ) -> Result<Hash, StoreError> {
         let tree = RocksTree::new(self)?;
         let (new_root, staged): (Hash, StagedStore<'_, RocksTree<'_>>) =
-            stage_changes(&tree, root, changes).map_err(|e| tree.error(e))?;
+            stage_changes(&tree, self.algo, root, changes).map_err(|e| tree.error(e))?;
         let (branches, leaves) = (self.cf(CF_BRANCHES)?, self.cf(CF_LEAVES)?);
         let mut pending = Vec::with_capacity(staged.branches.len());
         for (k, v) in &staged.branches {
@@ -422,6 +424,26 @@ impl Inner {
         Ok(())
     }
 
+    /// Records the hash in a new database; refuses one made with another.
+    fn check_hash_algo(&self) -> Result<(), StoreError> {
+        let algo = self.algo.encode();
+        match self.get(CF_META, KEY_HASH)? {
+            None => self.db.put_cf(self.cf(CF_META)?, KEY_HASH, &algo).map_err(db_err("record the hash")),
+            Some(stored) if stored == algo => Ok(()),
+            Some(stored) => {
+                let name = HashAlgo::decode(&mut &stored[..]).map(HashAlgo::name).unwrap_or("an unknown hash");
+                Err(corrupt(
+                    "hash record",
+                    format!(
+                        "the database at {} was made with {name}, the genesis says {}",
+                        self.path.display(),
+                        self.algo.name()
+                    ),
+                ))
+            }
+        }
+    }
+
     fn load_tip(&self) -> Result<Option<Tip>, StoreError> {
         if let Some(v) = self.get(CF_META, KEY_SCHEMA)? {
             let version: [u8; 4] = v.as_slice().try_into().map_err(|_| corrupt("schema version", "not 4 bytes"))?;
@@ -439,7 +461,7 @@ impl Inner {
         let top = self
             .header(height)?
             .ok_or_else(|| corrupt(format!("header at height {height}"), "the head's header is missing"))?;
-        if top.hash() != hash || top.state_root != state_root {
+        if top.hash(self.algo) != hash || top.state_root != state_root {
             return Err(corrupt("head record", format!("does not match the header at height {height}")));
         }
         Ok(Some(Tip { height, hash, state_root, network: genesis.network }))
@@ -453,8 +475,9 @@ impl Inner {
 }
 
 impl RocksStore {
-    /// Opens (creating if needed) the database of one network at `path`.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+    /// Opens (creating if needed) the database of one network at `path`, whose hash is `algo`
+    /// (the genesis's suite). A database made with another hash is refused, not misread.
+    pub fn open(path: impl AsRef<Path>, algo: HashAlgo) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let mut opts = Options::default();
         opts.create_if_missing(true);
@@ -471,11 +494,13 @@ impl RocksStore {
         let inner = Inner {
             db,
             path,
+            algo,
             tip: RwLock::new(TipState { version: 0, tip: None }),
             commit: Mutex::new(()),
             branch_cache: Mutex::default(),
             pending_branches: Mutex::default(),
         };
+        inner.check_hash_algo()?;
         let tip = inner.load_tip()?;
         match &tip {
             Some(t) => {
@@ -493,6 +518,10 @@ impl RocksStore {
 }
 
 impl ChainStore for RocksStore {
+    fn hash_algo(&self) -> HashAlgo {
+        self.inner.algo
+    }
+
     fn head(&self) -> Result<Option<(u64, Hash)>, StoreError> {
         Ok(self.inner.tip().tip.as_ref().map(|t| (t.height, t.hash)))
     }
@@ -603,7 +632,7 @@ impl ChainStore for RocksStore {
         let inner = &*self.inner;
         let _commit = inner.commit.lock().unwrap_or_else(PoisonError::into_inner);
         let tip = inner.tip().tip.clone().ok_or(StoreError::NotInitialised)?;
-        let tx_hashes = check_next(&tip, block, receipts)?;
+        let tx_hashes = check_next(inner.algo, &tip, block, receipts)?;
         let header = &block.header;
         let height = header.height;
         let hk = height.to_be_bytes();
@@ -613,7 +642,7 @@ impl ChainStore for RocksStore {
         if root != header.state_root {
             return Err(StoreError::StateRootMismatch { height, expected: header.state_root, got: root });
         }
-        let hash = header.hash();
+        let hash = header.hash(inner.algo);
         batch.put_cf(inner.cf(CF_HEADERS)?, hk, header.encode());
         batch.put_cf(inner.cf(CF_BLOCKS)?, hk, block.transactions.encode());
         batch.put_cf(inner.cf(CF_BLOCK_HASHES)?, hash.0, hk);
@@ -654,7 +683,7 @@ impl ChainStore for RocksStore {
         if root != genesis_header.state_root {
             return Err(StoreError::StateRootMismatch { height: 0, expected: genesis_header.state_root, got: root });
         }
-        let hash = genesis_header.hash();
+        let hash = genesis_header.hash(inner.algo);
         batch.put_cf(inner.cf(CF_META)?, KEY_SCHEMA, SCHEMA_VERSION.to_be_bytes());
         batch.put_cf(inner.cf(CF_HEADERS)?, 0u64.to_be_bytes(), genesis_header.encode());
         batch.put_cf(inner.cf(CF_BLOCK_HASHES)?, hash.0, 0u64.to_be_bytes());
@@ -695,14 +724,9 @@ impl ChainStore for RocksStore {
         let guard = self.inner.tip();
         let root = guard.tip.as_ref().ok_or(StoreError::NotInitialised)?.state_root;
         let value = self.inner.get(CF_STATE, key)?;
-        let tree: SparseMerkleTree<Blake2bHasher, H256, RocksTree<'_>> =
-            SparseMerkleTree::new(root.0.into(), RocksTree::new(&self.inner)?);
-        let leaf: H256 = blake2_256(key).0.into();
-        let proof = tree
-            .merkle_proof(vec![leaf])
-            .and_then(|p| p.compile(vec![leaf]))
-            .map_err(|e| tree.store().error(StateError::Backend(format!("merkle proof: {e}"))))?;
-        Ok(StateProof { key: key.to_vec(), value, proof: proof.0 })
+        let tree = RocksTree::new(&self.inner)?;
+        let proof = prove_in(&tree, self.inner.algo, root, key).map_err(|e| tree.error(e))?;
+        Ok(StateProof { key: key.to_vec(), value, proof })
     }
 
     fn save_consensus(&self, record: &[u8]) -> Result<(), StoreError> {
@@ -759,8 +783,12 @@ impl StateCommitment for RocksState {
             )));
         }
         let tree = RocksTree::new(&self.inner)?;
-        let result = stage_changes(&tree, self.root, changes).map(|(root, _)| root);
+        let result = stage_changes(&tree, self.inner.algo, self.root, changes).map(|(root, _)| root);
         result.map_err(|e| tree.error(e).into())
+    }
+
+    fn hash_algo(&self) -> HashAlgo {
+        self.inner.algo
     }
 }
 
@@ -791,10 +819,10 @@ mod tests {
 
     #[test]
     fn corrupt_bytes_on_disk_are_errors_not_panics() {
-        use super::super::tests::{init, transfer_block, transfer_blocks};
+        use super::super::tests::{algo, init, transfer_block, transfer_blocks};
         use jjj_primitives::AccountId;
         let dir = tempfile::TempDir::new().expect("tempdir");
-        let store = RocksStore::open(dir.path()).expect("open");
+        let store = RocksStore::open(dir.path(), algo()).expect("open");
         init(&store);
         transfer_blocks(&store, 2);
         let (next, exec) = transfer_block(&store);
@@ -864,7 +892,7 @@ mod tests {
 
         put(CF_META, KEY_HEAD, b"short");
         drop(store);
-        assert!(matches!(RocksStore::open(dir.path()), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(RocksStore::open(dir.path(), algo()), Err(StoreError::Corrupt { .. })));
     }
 
     #[test]

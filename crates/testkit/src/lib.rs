@@ -20,6 +20,13 @@ use parity_scale_codec::{Decode, Encode};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use jjj_crypto::{test_suite, TEST_SUITE_VAR};
+
+/// A deterministic key named `name` in the test suite's scheme.
+pub fn test_key(name: &str) -> Keypair {
+    Keypair::named(test_suite().scheme(), name)
+}
+
 /// A funded account with its signing key.
 #[derive(Clone, Debug)]
 pub struct TestAccount {
@@ -48,13 +55,15 @@ impl Default for TestChain {
 
 impl TestChain {
     pub fn new() -> Self {
-        Self::with_runtime(Runtime::new().unwrap_or_else(|e| panic!("cannot start the runtime: {e}")))
+        let runtime = Runtime::new().unwrap_or_else(|e| panic!("cannot start the runtime: {e}"));
+        Self::with_runtime(runtime.with_suite(test_suite()))
     }
 
+    /// A chain of `runtime`'s suite (its keys, hashes and state tree).
     pub fn with_runtime(runtime: Runtime) -> Self {
         TestChain {
+            state: Arc::new(MemoryState::new(runtime.hash_algo())),
             runtime,
-            state: Arc::new(MemoryState::new()),
             network: NetworkId::new("test").unwrap_or_else(|e| panic!("{e}")),
             height: 0,
             time: 1_767_225_600_000, // 2026-01-01T00:00:00Z
@@ -93,7 +102,7 @@ impl TestChain {
 
     /// A deterministic key account named `name`, credited with `balance` fen (added to what it has).
     pub fn account(&mut self, name: &str, balance: u64) -> TestAccount {
-        let key = Keypair::from_name(name);
+        let key = Keypair::named(self.runtime.suite().scheme(), name);
         let id = key.account();
         let have = self.balance(&id);
         // The dev genesis of this one account: registered by member `dev` with the deployer
@@ -130,7 +139,7 @@ impl TestChain {
                 id: member.into(),
                 name: member.into(),
                 region,
-                admins: vec![Keypair::from_name(&format!("{member}-admin")).account()],
+                admins: vec![Keypair::named(self.runtime.suite().scheme(), &format!("{member}-admin")).account()],
                 admin_threshold: 1,
             };
             jjj_executive::gov::add_member(&mut overlay, spec, self.height)
@@ -153,9 +162,10 @@ impl TestChain {
         chain
     }
 
-    /// A key named `name` (as [`TestChain::account`] derives it) without touching the state.
+    /// A key named `name` (as [`TestChain::account`] derives it on a chain of the test suite)
+    /// without touching the state.
     pub fn key(name: &str) -> TestAccount {
-        let key = Keypair::from_name(name);
+        let key = test_key(name);
         TestAccount { id: key.account(), key }
     }
 
@@ -232,7 +242,7 @@ impl TestChain {
         assert_eq!(replay, exec, "re-executing the block gave a different result");
         self.apply_changes(&exec.changes);
         assert_eq!(self.state.state_root(), block.header.state_root);
-        self.parent = block.header.hash();
+        self.parent = block.header.hash(self.runtime.hash_algo());
         self.blocks.push(block);
         exec.receipts.into_iter().next().ok_or_else(|| "no receipt".to_string())
     }

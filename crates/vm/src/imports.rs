@@ -397,7 +397,7 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
             let sig = read_array::<H, 64>(&mut c, signature_ptr)?;
             let key = AccountId(read_array::<H, 32>(&mut c, public_key_ptr)?);
             let msg = read(&mut c, msg_ptr, msg_len)?;
-            Ok(u32::from(jjj_crypto::ed25519_verify(&key, &msg, &sig)))
+            Ok(u32::from(jjj_crypto::verify(jjj_crypto::Scheme::Ed25519, &key, &msg, &sig)))
         },
     )?;
 

@@ -44,8 +44,9 @@ impl Core {
             if !self.entered {
                 return;
             }
-            let hash = block.header.hash();
-            let proposal = Proposal::sign(&self.config.network, &self.config.key, height, 0, block.clone());
+            let hash = block.header.hash(self.keys.hash_algo());
+            let proposal =
+                Proposal::sign(self.keys.hash_algo(), &self.config.network, &self.config.key, height, 0, block.clone());
             self.safety.proposed = Some(hash);
             effects.persist_safety();
             effects.broadcast(ConsensusMessage::Proposal(proposal));

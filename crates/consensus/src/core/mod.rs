@@ -63,7 +63,7 @@ use crate::messages::{
     check_body, Checker, CommitCertificate, ConsensusMessage, KeyCache, PreparedCertificate, ValidatorSet, ViewChange,
     Vote, VoteKind,
 };
-use jjj_crypto::Keypair;
+use jjj_crypto::{Keypair, Suite};
 use jjj_primitives::params::MAX_PEER_MESSAGE;
 use jjj_primitives::{AccountId, Block, Hash, NetworkId};
 use parity_scale_codec::Encode;
@@ -82,6 +82,8 @@ const MAX_BLOCK_BYTES: usize = 4 * MAX_PEER_MESSAGE;
 #[derive(Clone, Debug)]
 pub struct CoreConfig {
     pub network: NetworkId,
+    /// The network's suite: votes are verified with its scheme, blocks hashed with its hash.
+    pub suite: Suite,
     pub validators: ValidatorSet,
     pub key: Keypair,
     /// View 0's timeout; view v waits `base · 2^v`, capped at `max_timeout_ms`.
@@ -156,7 +158,7 @@ impl Core {
     pub fn new(config: CoreConfig, next_height: u64) -> Core {
         let me = config.key.account();
         Core {
-            keys: KeyCache::new(&config.validators),
+            keys: KeyCache::new(config.suite, &config.validators),
             schedule: BTreeMap::from([(0, config.validators.clone())]),
             config,
             me,
@@ -193,6 +195,7 @@ impl Core {
     /// blocks at or past `saved.height` before the crash, feed `Input::Synced` with the last
     /// committed height right after (before or after `Start`).
     pub fn restore(config: CoreConfig, saved: SafetyState) -> Core {
+        let config_algo = config.suite.hash_algo();
         let mut core = Core::new(config, saved.height);
         let me = core.me;
         let SafetyState { height, view, votes, proposed, view_change, prepared } = saved;
@@ -200,7 +203,10 @@ impl Core {
         let votes = votes.into_iter().filter(|v| v.height == height && v.view == view && v.voter == me).collect();
         let view_change = view_change.filter(|vc| vc.height == height && vc.voter == me && vc.new_view <= view);
         let prepared = prepared.filter(|(c, b)| {
-            c.height == height && c.view <= view && b.header.hash() == c.block_hash && check_body(b).is_ok()
+            c.height == height
+                && c.view <= view
+                && b.header.hash(config_algo) == c.block_hash
+                && check_body(config_algo, b).is_ok()
         });
         core.view = view;
         // A NEW-VIEW entered before the crash is not remembered: wait for it (or the next view)

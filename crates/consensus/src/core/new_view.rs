@@ -52,8 +52,15 @@ impl Core {
             // A prepared block without its proof: never propose another in its place.
             _ => return,
         };
-        let hash = block.header.hash();
-        let proposal = Proposal::sign(&self.config.network, &self.config.key, self.height, self.view, block.clone());
+        let hash = block.header.hash(self.keys.hash_algo());
+        let proposal = Proposal::sign(
+            self.keys.hash_algo(),
+            &self.config.network,
+            &self.config.key,
+            self.height,
+            self.view,
+            block.clone(),
+        );
         self.safety.proposed = Some(hash);
         self.pending_build = None;
         effects.persist_safety();
@@ -78,7 +85,7 @@ impl Core {
         if new_view.view == 0 || new_view.view > self.view.saturating_add(VIEW_WINDOW) {
             return;
         }
-        let hash = new_view.proposal.block_hash();
+        let hash = new_view.proposal.block_hash(self.keys.hash_algo());
         let height = self.height;
         if new_view.view < self.view || (new_view.view == self.view && self.entered) {
             // Too late to vote in it, but its block may complete a commit certificate.

@@ -11,7 +11,7 @@ impl Core {
         if proposal.view != 0 {
             return;
         }
-        let hash = proposal.block_hash();
+        let hash = proposal.block_hash(self.keys.hash_algo());
         if let Some(known) = self.proposals.get(&0) {
             // Only a correctly signed second proposal is evidence worth a warning.
             if *known != hash && proposal.check(&self.checker()).is_ok() {

@@ -3,7 +3,8 @@
 use super::*;
 use crate::error::ConsensusError;
 use crate::messages::{CommitCertificate, NewView, PreparedCertificate, Proposal, Vote};
-use crate::sim::{app_accepts, make_block, make_block_with_body, swap_body, tip_hash};
+use crate::sim::{app_accepts, env_suite, make_block, make_block_with_body, swap_body, tip_hash};
+use jjj_primitives::HashAlgo;
 use parity_scale_codec::Encode;
 use std::collections::VecDeque;
 
@@ -26,6 +27,8 @@ type Filter = Box<dyn FnMut(usize, usize, &ConsensusMessage) -> bool>;
 /// timers fired only on request.
 struct Harness {
     net: NetworkId,
+    /// The network's suite (`JJJ_TEST_SUITE`): the validators' keys and every block hash.
+    suite: Suite,
     keys: Vec<Keypair>,
     set: ValidatorSet,
     /// The set from each height on, for checking commit certificates (`0` → `set`).
@@ -48,13 +51,15 @@ impl Harness {
     /// `n` nodes of which `members` are the validators at first (the others follow).
     fn with_members(n: usize, members: &[usize]) -> Harness {
         let net = NetworkId::new("test").expect("id");
-        let keys: Vec<Keypair> = (0..n).map(|i| Keypair::from_name(&format!("core-test-{i}"))).collect();
+        let suite = env_suite();
+        let keys: Vec<Keypair> = (0..n).map(|i| Keypair::named(suite.scheme(), &format!("core-test-{i}"))).collect();
         let set = ValidatorSet::new(members.iter().map(|&i| keys[i].account()).collect()).expect("set");
         let nodes = keys
             .iter()
             .map(|key| {
                 let config = CoreConfig {
                     network: net.clone(),
+                    suite,
                     validators: set.clone(),
                     key: key.clone(),
                     base_timeout_ms: BASE,
@@ -74,6 +79,7 @@ impl Harness {
             .collect();
         Harness {
             net,
+            suite,
             keys,
             schedule: BTreeMap::from([(0, set.clone())]),
             set,
@@ -83,6 +89,11 @@ impl Harness {
             filter: Box::new(|_, _, _| true),
             body_bytes: 0,
         }
+    }
+
+    /// The network's hash.
+    fn algo(&self) -> HashAlgo {
+        self.suite.hash_algo()
     }
 
     fn start(&mut self, ids: &[usize]) {
@@ -130,6 +141,7 @@ impl Harness {
     }
 
     fn apply(&mut self, i: usize, effects: Vec<Effect>) {
+        let algo = self.algo();
         for e in effects {
             match e {
                 Effect::Persist(s) => self.nodes[i].disk = Some(s),
@@ -138,9 +150,9 @@ impl Harness {
                     let covered = match &m {
                         ConsensusMessage::Vote(v) => disk.covers_vote(v),
                         ConsensusMessage::ViewChange(vc) => disk.covers_view_change(vc),
-                        ConsensusMessage::Proposal(p) => disk.covers_proposal(p.height, p.view, &p.block_hash()),
+                        ConsensusMessage::Proposal(p) => disk.covers_proposal(p.height, p.view, &p.block_hash(algo)),
                         ConsensusMessage::NewView(nv) => {
-                            disk.covers_proposal(nv.height, nv.view, &nv.proposal.block_hash())
+                            disk.covers_proposal(nv.height, nv.view, &nv.proposal.block_hash(algo))
                         }
                     };
                     assert!(covered, "node {i} sent {m:?} before persisting it");
@@ -156,28 +168,35 @@ impl Harness {
                     let chain = &self.nodes[i].chain;
                     if height <= self.build_until && chain.len() as u64 + 1 == height {
                         let proposer = self.keys[i].account();
-                        let block =
-                            make_block_with_body(&self.net, height, tip_hash(chain), proposer, 0, self.body_bytes);
+                        let block = make_block_with_body(
+                            algo,
+                            &self.net,
+                            height,
+                            tip_hash(algo, chain),
+                            proposer,
+                            0,
+                            self.body_bytes,
+                        );
                         self.work.push_back((i, Input::ProposalBuilt { height, view, block }));
                     }
                 }
                 Effect::ValidateProposal { height, view, block } => {
-                    let valid = app_accepts(&self.net, &self.nodes[i].chain, &block);
-                    let block_hash = block.header.hash();
+                    let valid = app_accepts(algo, &self.net, &self.nodes[i].chain, &block);
+                    let block_hash = block.header.hash(algo);
                     self.work.push_back((i, Input::ProposalValidated { height, view, block_hash, valid }));
                 }
                 Effect::Commit { block, certificate } => {
                     let height = certificate.height;
                     let set = self.schedule.range(..=height).next_back().map(|(_, s)| s).expect("a set");
-                    certificate.verify(&self.net, set).expect("a valid commit certificate");
-                    assert_eq!(certificate.block_hash, block.header.hash());
+                    certificate.verify(self.suite, &self.net, set).expect("a valid commit certificate");
+                    assert_eq!(certificate.block_hash, block.header.hash(algo));
                     assert!(
-                        app_accepts(&self.net, &self.nodes[i].chain, &block),
+                        app_accepts(algo, &self.net, &self.nodes[i].chain, &block),
                         "node {i} commits a block it can apply"
                     );
                     let chain = &mut self.nodes[i].chain;
                     assert_eq!(block.header.height, chain.len() as u64 + 1);
-                    assert_eq!(block.header.parent_hash, tip_hash(chain));
+                    assert_eq!(block.header.parent_hash, tip_hash(algo, chain));
                     chain.push((block, certificate));
                 }
                 Effect::ScheduleTimeout { timeout, .. } => self.nodes[i].timers.push(timeout),
@@ -196,7 +215,7 @@ impl Harness {
     }
 
     fn committed(&self, i: usize) -> Vec<Hash> {
-        self.nodes[i].chain.iter().map(|(b, _)| b.header.hash()).collect()
+        self.nodes[i].chain.iter().map(|(b, _)| b.header.hash(self.algo())).collect()
     }
 
     fn crash(&mut self, i: usize) {
@@ -211,13 +230,14 @@ impl Harness {
     }
 
     fn block(&self, height: u64, proposer: usize, salt: u64) -> Block {
+        let algo = self.algo();
         let parent = self
             .nodes
             .iter()
             .find(|n| n.chain.len() as u64 + 1 == height)
-            .map(|n| tip_hash(&n.chain))
+            .map(|n| tip_hash(algo, &n.chain))
             .unwrap_or_default();
-        make_block(&self.net, height, parent, self.keys[proposer].account(), salt)
+        make_block(algo, &self.net, height, parent, self.keys[proposer].account(), salt)
     }
 
     fn vote(&self, signer: usize, kind: VoteKind, height: u64, view: u64, hash: Hash) -> ConsensusMessage {
@@ -397,18 +417,18 @@ fn an_equivocating_leader_cannot_make_two_blocks_final() {
     h.start(&[1, 2, 3]);
     let x = h.block(1, 0, 1);
     let y = h.block(1, 0, 2);
-    let (hx, hy) = (x.header.hash(), y.header.hash());
+    let (hx, hy) = (x.header.hash(h.algo()), y.header.hash(h.algo()));
     // Validator 1 only hears X; 2 and 3 only hear Y (and talk among themselves).
     h.filter = Box::new(|from, to, _| !(from == 1 || to == 1));
-    let px = ConsensusMessage::Proposal(Proposal::sign(&h.net, &h.keys[0], 1, 0, x));
-    let py = ConsensusMessage::Proposal(Proposal::sign(&h.net, &h.keys[0], 1, 0, y));
+    let px = ConsensusMessage::Proposal(Proposal::sign(h.algo(), &h.net, &h.keys[0], 1, 0, x));
+    let py = ConsensusMessage::Proposal(Proposal::sign(h.algo(), &h.net, &h.keys[0], 1, 0, y));
     h.work.push_back((1, Input::Message(px.clone())));
     h.work.push_back((2, Input::Message(py.clone())));
     h.work.push_back((3, Input::Message(py)));
     h.run();
     // Validator 1 now also sees Y proposed: ignored as equivocation.
     let before = h.nodes[1].sent.len();
-    let p2 = ConsensusMessage::Proposal(Proposal::sign(&h.net, &h.keys[0], 1, 0, h.block(1, 0, 2)));
+    let p2 = ConsensusMessage::Proposal(Proposal::sign(h.algo(), &h.net, &h.keys[0], 1, 0, h.block(1, 0, 2)));
     assert!(h.feed(1, Input::Message(p2)).is_empty());
     assert_eq!(h.nodes[1].sent.len(), before);
     // The byzantine validator votes for both, to each side.
@@ -443,8 +463,8 @@ fn forged_and_foreign_messages_are_ignored() {
     let mut h = Harness::new(4);
     h.start(&[1]);
     let x = h.block(1, 0, 0);
-    let hx = x.header.hash();
-    let outsider = Keypair::from_name("outsider");
+    let hx = x.header.hash(h.algo());
+    let outsider = Keypair::named(h.suite.scheme(), "outsider");
 
     // A vote with a bad signature, and one by a non-validator.
     let mut bad = Vote::sign(&h.net, &h.keys[2], VoteKind::Prepare, 1, 0, hx);
@@ -457,10 +477,10 @@ fn forged_and_foreign_messages_are_ignored() {
     let wrong_net = Vote::sign(&other_net, &h.keys[2], VoteKind::Prepare, 1, 0, hx);
     assert!(h.feed(1, Input::Message(ConsensusMessage::Vote(wrong_net))).is_empty());
     // A proposal by a validator that does not lead view 0.
-    let p = Proposal::sign(&h.net, &h.keys[2], 1, 0, x.clone());
+    let p = Proposal::sign(h.algo(), &h.net, &h.keys[2], 1, 0, x.clone());
     assert!(h.feed(1, Input::Message(ConsensusMessage::Proposal(p))).is_empty());
     // A proposal for view 1 outside a NEW-VIEW.
-    let p = Proposal::sign(&h.net, &h.keys[1], 1, 1, x.clone());
+    let p = Proposal::sign(h.algo(), &h.net, &h.keys[1], 1, 1, x.clone());
     assert!(h.feed(2, Input::Message(ConsensusMessage::Proposal(p.clone()))).is_empty());
     // A NEW-VIEW with too few view changes, and one with a forged view change.
     let (net, keys) = (h.net.clone(), h.keys.clone());
@@ -539,12 +559,12 @@ fn a_restarted_validator_never_signs_a_conflicting_vote() {
     h.start(&[1, 2, 3]);
     let x = h.block(1, 0, 1);
     let y = h.block(1, 0, 2);
-    let px = Proposal::sign(&h.net, &h.keys[0], 1, 0, x.clone());
-    let py = Proposal::sign(&h.net, &h.keys[0], 1, 0, y.clone());
+    let px = Proposal::sign(h.algo(), &h.net, &h.keys[0], 1, 0, x.clone());
+    let py = Proposal::sign(h.algo(), &h.net, &h.keys[0], 1, 0, y.clone());
     h.filter = Box::new(|_, _, _| false); // node 2 alone
     h.feed(2, Input::Message(ConsensusMessage::Proposal(px)));
     h.run();
-    assert_eq!(h.votes_sent(2, VoteKind::Prepare), vec![(1, 0, x.header.hash())]);
+    assert_eq!(h.votes_sent(2, VoteKind::Prepare), vec![(1, 0, x.header.hash(h.algo()))]);
 
     h.crash(2);
     h.restore(2);
@@ -552,15 +572,15 @@ fn a_restarted_validator_never_signs_a_conflicting_vote() {
     // It re-sends the vote it had signed (identical), and nothing else.
     let resent: Vec<&Effect> = effects.iter().filter(|e| matches!(e, Effect::Broadcast(_))).collect();
     assert_eq!(resent.len(), 1);
-    assert_eq!(h.votes_sent(2, VoteKind::Prepare), vec![(1, 0, x.header.hash()); 2]);
+    assert_eq!(h.votes_sent(2, VoteKind::Prepare), vec![(1, 0, x.header.hash(h.algo())); 2]);
     // The equivocating leader's other block, though valid, gets no PREPARE.
     h.feed(2, Input::Message(ConsensusMessage::Proposal(py)));
     h.run();
-    h.feed(2, Input::ProposalValidated { height: 1, view: 0, block_hash: y.header.hash(), valid: true });
-    assert!(h.votes_sent(2, VoteKind::Prepare).iter().all(|(_, _, b)| *b == x.header.hash()));
+    h.feed(2, Input::ProposalValidated { height: 1, view: 0, block_hash: y.header.hash(h.algo()), valid: true });
+    assert!(h.votes_sent(2, VoteKind::Prepare).iter().all(|(_, _, b)| *b == x.header.hash(h.algo())));
     // Even with a quorum of PREPAREs for Y it does not COMMIT Y: it never prepared it.
     for j in [0, 1, 3] {
-        let v = h.vote(j, VoteKind::Prepare, 1, 0, y.header.hash());
+        let v = h.vote(j, VoteKind::Prepare, 1, 0, y.header.hash(h.algo()));
         h.feed(2, Input::Message(v));
     }
     assert!(h.votes_sent(2, VoteKind::Commit).is_empty());
@@ -574,9 +594,9 @@ fn a_restarted_validator_never_signs_a_conflicting_vote() {
     h.restore(2);
     h.feed(2, Input::Start);
     assert_eq!(h.nodes[2].core.as_ref().map(|c| (c.height(), c.view())), Some((1, 1)));
-    let p0 = Proposal::sign(&h.net, &h.keys[0], 1, 0, x.clone());
+    let p0 = Proposal::sign(h.algo(), &h.net, &h.keys[0], 1, 0, x.clone());
     h.feed(2, Input::Message(ConsensusMessage::Proposal(p0)));
-    h.feed(2, Input::ProposalValidated { height: 1, view: 0, block_hash: x.header.hash(), valid: true });
+    h.feed(2, Input::ProposalValidated { height: 1, view: 0, block_hash: x.header.hash(h.algo()), valid: true });
     assert!(h.votes_sent(2, VoteKind::Prepare).iter().all(|(_, v, _)| *v == 0));
     assert_eq!(h.votes_sent(2, VoteKind::Prepare).len(), 2, "no new vote after the restart");
 }
@@ -594,23 +614,23 @@ fn a_lagging_validator_catches_up_through_sync() {
     h.start(&[3]);
     // Validator 2 leads view 0 of height 3.
     let b3 = h.block(3, 2, 0);
-    let p = ConsensusMessage::Proposal(Proposal::sign(&h.net, &h.keys[2], 3, 0, b3.clone()));
+    let p = ConsensusMessage::Proposal(Proposal::sign(h.algo(), &h.net, &h.keys[2], 3, 0, b3.clone()));
     h.feed(3, Input::Message(p.clone()));
     assert!(h.nodes[3].syncs.is_empty(), "one validator ahead proves nothing");
-    let v = h.vote(1, VoteKind::Prepare, 3, 0, b3.header.hash());
+    let v = h.vote(1, VoteKind::Prepare, 3, 0, b3.header.hash(h.algo()));
     h.feed(3, Input::Message(v));
     assert_eq!(h.nodes[3].syncs, vec![2], "f + 1 validators at height 3: heights up to 2 are final");
     // The node fetches, verifies and applies the blocks, then reports.
     let fetched = h.nodes[0].chain.clone();
     for (b, c) in fetched {
-        c.verify(&h.net, &h.set).expect("certificate");
+        c.verify(h.suite, &h.net, &h.set).expect("certificate");
         h.nodes[3].chain.push((b, c));
     }
     h.feed(3, Input::Synced { height: 2 });
     h.run();
     // The buffered height-3 proposal was replayed: validator 3 validated and voted.
     assert_eq!(h.nodes[3].core.as_ref().map(|c| c.height()), Some(3));
-    assert_eq!(h.votes_sent(3, VoteKind::Prepare), vec![(3, 0, b3.header.hash())]);
+    assert_eq!(h.votes_sent(3, VoteKind::Prepare), vec![(3, 0, b3.header.hash(h.algo()))]);
 }
 
 #[test]
@@ -650,12 +670,12 @@ fn a_relayed_proposal_with_a_swapped_body_is_refused() {
         })
         .expect("node 0 leads height 1");
     let x = original.block.clone();
-    let hx = x.header.hash();
+    let hx = x.header.hash(h.algo());
     for salt in [0, 1] {
         // Same header, same leader signature, another body: the signature still verifies.
         let swapped = Proposal { block: swap_body(&x, salt), ..original.clone() };
-        assert!(swapped.verify_signature(&h.net));
-        assert_eq!(swapped.verify(&h.net, &h.set), Err(ConsensusError::BlockBodyMismatch { block: hx }));
+        assert!(swapped.verify_signature(h.suite, &h.net));
+        assert_eq!(swapped.verify(h.suite, &h.net, &h.set), Err(ConsensusError::BlockBodyMismatch { block: hx }));
         let effects = h.feed(2, Input::Message(ConsensusMessage::Proposal(swapped)));
         assert!(effects.is_empty(), "refused before anything is stored or validated: {effects:?}");
     }
@@ -733,13 +753,13 @@ fn a_flood_of_future_messages_stays_within_the_byte_budget() {
     // Each sends, per round, a NEW-VIEW for height 2 in a view it leads (a proposal of a 1 MiB
     // block, no view changes) and view changes for heights 3 and 4 carrying a junk 1 MiB
     // "proof": for a later height only the sender's signature is checked.
-    let junk = make_block_with_body(&h.net, 2, Hash::default(), h.keys[3].account(), 0, 1 << 20);
-    let junk_hash = junk.header.hash();
+    let junk = make_block_with_body(h.algo(), &h.net, 2, Hash::default(), h.keys[3].account(), 0, 1 << 20);
+    let junk_hash = junk.header.hash(h.algo());
     let mut flood_bytes = 0;
     for round in 0..20u64 {
         for flooder in 3..10 {
             let view = flooder as u64 - 1 + 10 * round; // leader(2, view) = validators[(1 + view) mod 10]
-            let proposal = Proposal::sign(&h.net, &h.keys[flooder], 2, view, junk.clone());
+            let proposal = Proposal::sign(h.algo(), &h.net, &h.keys[flooder], 2, view, junk.clone());
             let mut flood = vec![ConsensusMessage::NewView(NewView {
                 height: 2,
                 view,
@@ -759,10 +779,10 @@ fn a_flood_of_future_messages_stays_within_the_byte_budget() {
         }
     }
     // Honest validators at height 2: its leader's proposal and a vote.
-    let b2 = make_block(&h.net, 2, Hash([1; 32]), h.keys[1].account(), 0);
-    let p2 = ConsensusMessage::Proposal(Proposal::sign(&h.net, &h.keys[1], 2, 0, b2.clone()));
+    let b2 = make_block(h.algo(), &h.net, 2, Hash([1; 32]), h.keys[1].account(), 0);
+    let p2 = ConsensusMessage::Proposal(Proposal::sign(h.algo(), &h.net, &h.keys[1], 2, 0, b2.clone()));
     h.feed(2, Input::Message(p2));
-    h.feed(2, Input::Message(h.vote(0, VoteKind::Prepare, 2, 0, b2.header.hash())));
+    h.feed(2, Input::Message(h.vote(0, VoteKind::Prepare, 2, 0, b2.header.hash(h.algo()))));
     let core = h.nodes[2].core.as_ref().expect("up");
     let (total, per_sender) = future_bytes_held(core);
     assert!(flood_bytes > 100 << 20, "the flood is large: {flood_bytes}");
@@ -800,8 +820,8 @@ fn late_proposals_are_kept_within_a_byte_budget() {
     let mut sent = 0;
     let views: Vec<u64> = (1..1_000u64).filter(|v| h.set.leader(1, *v) == h.keys[3].account()).collect();
     for view in views {
-        let block = make_block_with_body(&h.net, 1, Hash::default(), h.keys[3].account(), view, 512 * 1024);
-        let proposal = Proposal::sign(&h.net, &h.keys[3], 1, view, block);
+        let block = make_block_with_body(h.algo(), &h.net, 1, Hash::default(), h.keys[3].account(), view, 512 * 1024);
+        let proposal = Proposal::sign(h.algo(), &h.net, &h.keys[3], 1, view, block);
         let nv = NewView { height: 1, view, view_changes: vec![], prepared: None, proposal };
         sent += nv.proposal.block.encoded_size();
         h.feed(2, Input::Message(ConsensusMessage::NewView(nv)));
@@ -820,8 +840,8 @@ fn view_changes_keep_one_copy_of_a_prepared_block() {
     h.filter = Box::new(|_, _, _| false);
     h.start(&[2]);
     // A block of 512 KiB genuinely prepared in view 0 (PREPAREs by 0, 1 and 3).
-    let b = make_block_with_body(&h.net, 1, Hash::default(), h.keys[0].account(), 0, 512 * 1024);
-    let hash = b.header.hash();
+    let b = make_block_with_body(h.algo(), &h.net, 1, Hash::default(), h.keys[0].account(), 0, 512 * 1024);
+    let hash = b.header.hash(h.algo());
     let signatures = [0, 1, 3]
         .iter()
         .map(|&i| {

@@ -27,8 +27,8 @@ impl Core {
     pub(super) fn on_validators_scheduled(&mut self, from_height: u64, validators: ValidatorSet) {
         if from_height <= self.height {
             // The height has begun (or passed) under the old set: switching now would count its
-            // votes against two sets.
-            if self.schedule.get(&from_height) != Some(&validators) {
+            // votes against two sets. A core started after the switch already has this set.
+            if self.validators_at(from_height) != &validators {
                 warn!(
                     height = self.height,
                     from_height, "a validator set scheduled for a height already begun is ignored"

@@ -125,8 +125,9 @@ impl Sim {
                     }
                 }
                 // A claim it cannot back: a prepared block nobody prepared.
-                let junk = make_block_with_body(&network, height, Hash([7; 32]), key.account(), view, 0);
-                let cert = PreparedCertificate { height, view, block_hash: junk.header.hash(), signatures: vec![] };
+                let junk = make_block_with_body(self.algo(), &network, height, Hash([7; 32]), key.account(), view, 0);
+                let cert =
+                    PreparedCertificate { height, view, block_hash: junk.header.hash(self.algo()), signatures: vec![] };
                 flood.push(ViewChange::sign(&network, &key, height, view + 1, Some((cert, junk))));
             }
             Behaviour::FutureFlooder => {
@@ -134,11 +135,12 @@ impl Sim {
                 heights.extend([height + 1_000, height + (1 << 62)]);
                 for h in heights {
                     for v in 1..=2 {
-                        let junk = make_block_with_body(&network, h, Hash([9; 32]), key.account(), v, JUNK_BYTES);
+                        let junk =
+                            make_block_with_body(self.algo(), &network, h, Hash([9; 32]), key.account(), v, JUNK_BYTES);
                         let cert = PreparedCertificate {
                             height: h,
                             view: 0,
-                            block_hash: junk.header.hash(),
+                            block_hash: junk.header.hash(self.algo()),
                             signatures: vec![],
                         };
                         flood.push(ViewChange::sign(&network, &key, h, view + v, Some((cert, junk))));
@@ -147,10 +149,21 @@ impl Sim {
                 if !self.oversize_sent && self.scenario.seed.is_multiple_of(OVERSIZE_EVERY_SEEDS) {
                     self.oversize_sent = true;
                     let h = height + 1;
-                    let junk =
-                        make_block_with_body(&network, h, Hash([9; 32]), key.account(), 0, FUTURE_BYTES_PER_SENDER);
-                    let cert =
-                        PreparedCertificate { height: h, view: 0, block_hash: junk.header.hash(), signatures: vec![] };
+                    let junk = make_block_with_body(
+                        self.algo(),
+                        &network,
+                        h,
+                        Hash([9; 32]),
+                        key.account(),
+                        0,
+                        FUTURE_BYTES_PER_SENDER,
+                    );
+                    let cert = PreparedCertificate {
+                        height: h,
+                        view: 0,
+                        block_hash: junk.header.hash(self.algo()),
+                        signatures: vec![],
+                    };
                     flood.push(ViewChange::sign(&network, &key, h, 1, Some((cert, junk))));
                 }
             }

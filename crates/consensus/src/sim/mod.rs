@@ -18,8 +18,10 @@ use super::core::{Core, CoreConfig, Effect, Input, SafetyState, Timeout};
 use super::messages::{verify_quorum, Checker, CommitCertificate, ConsensusMessage, KeyCache, ValidatorSet, VoteKind};
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
-use jjj_crypto::{blake2_256, Keypair};
-use jjj_primitives::{merkle_root, AccountId, Block, Call, Hash, Header, NetworkId, SignedTransaction, Transaction};
+use jjj_crypto::{blake2_256, Keypair, Suite};
+use jjj_primitives::{
+    merkle_root, AccountId, Block, Call, Hash, HashAlgo, Header, NetworkId, SignedTransaction, Transaction,
+};
 use parity_scale_codec::Encode;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -83,6 +85,13 @@ pub struct Scenario {
     pub base_timeout_ms: u64,
     pub max_timeout_ms: u64,
     pub set_change: Option<SetChange>,
+    /// The network's suite: the validators' keys and every block hash. [`env_suite`] by default.
+    pub suite: Suite,
+}
+
+/// The suite scenarios run with: `JJJ_TEST_SUITE` (`ed25519+blake2b`, the default, or `sm2+sm3`).
+pub fn env_suite() -> Suite {
+    jjj_crypto::test_suite()
 }
 
 impl Scenario {
@@ -106,6 +115,7 @@ impl Scenario {
             base_timeout_ms: 1_000,
             max_timeout_ms: 8_000,
             set_change: None,
+            suite: env_suite(),
         }
     }
 
@@ -154,6 +164,7 @@ impl Scenario {
             base_timeout_ms: 1_000,
             max_timeout_ms: 8_000,
             set_change: None,
+            suite: env_suite(),
         }
     }
 }
@@ -385,8 +396,9 @@ struct Sim {
 impl Sim {
     fn new(scenario: Scenario) -> Sim {
         let network = NetworkId::new("sim").unwrap_or_else(|_| unreachable!("a valid literal id"));
-        let keys: Vec<Keypair> =
-            (0..scenario.validators).map(|i| Keypair::from_name(&format!("sim-validator-{i}"))).collect();
+        let keys: Vec<Keypair> = (0..scenario.validators)
+            .map(|i| Keypair::named(scenario.suite.scheme(), &format!("sim-validator-{i}")))
+            .collect();
         let all = ValidatorSet { validators: keys.iter().map(|k| k.account()).collect() };
         let set_of =
             |members: &[usize]| ValidatorSet { validators: members.iter().map(|&i| keys[i].account()).collect() };
@@ -436,7 +448,7 @@ impl Sim {
             trace_hash: [0; 32],
         };
         Sim {
-            keys: KeyCache::new(&all),
+            keys: KeyCache::new(scenario.suite, &all),
             schedule,
             required_height: scenario.target_height,
             deadline_ms: scenario.heal_at_ms + scenario.progress_bound_ms,
@@ -459,6 +471,10 @@ impl Sim {
         }
     }
 
+    fn algo(&self) -> HashAlgo {
+        self.scenario.suite.hash_algo()
+    }
+
     /// The set deciding `height`.
     fn set_at(&self, height: u64) -> &ValidatorSet {
         self.schedule.range(..=height).next_back().map_or(&self.validators, |(_, set)| set)
@@ -469,6 +485,7 @@ impl Sim {
     fn config(&self, i: usize, height: u64) -> CoreConfig {
         CoreConfig {
             network: self.network.clone(),
+            suite: self.scenario.suite,
             validators: self.set_at(height).clone(),
             key: self.instances[i].key.clone(),
             base_timeout_ms: self.scenario.base_timeout_ms,
@@ -600,16 +617,23 @@ impl Sim {
                     Role::TwinB => 2,
                     Role::Byzantine(_) => 3,
                 };
-                let block = make_block(&self.network, height, tip_hash(&x.chain), x.key.account(), salt);
-                self.trace((3u8, to as u32, height, view, block.header.hash()));
+                let block = make_block(
+                    self.algo(),
+                    &self.network,
+                    height,
+                    tip_hash(self.algo(), &x.chain),
+                    x.key.account(),
+                    salt,
+                );
+                self.trace((3u8, to as u32, height, view, block.header.hash(self.algo())));
                 self.input(to, Input::ProposalBuilt { height, view, block })
             }
             Event::Validated { to, life, height, view, block } => {
                 if !self.alive(to, life) {
                     return Ok(());
                 }
-                let valid = app_accepts(&self.network, &self.instances[to].chain, &block);
-                let block_hash = block.header.hash();
+                let valid = app_accepts(self.algo(), &self.network, &self.instances[to].chain, &block);
+                let block_hash = block.header.hash(self.algo());
                 self.trace((4u8, to as u32, height, view, valid));
                 self.input(to, Input::ProposalValidated { height, view, block_hash, valid })
             }
@@ -732,12 +756,12 @@ impl Sim {
                     self.schedule(at, Event::Built { to: i, life, height, view });
                 }
                 Effect::ValidateProposal { height, view, block } => {
-                    self.trace((13u8, i as u32, height, view, block.header.hash()));
+                    self.trace((13u8, i as u32, height, view, block.header.hash(self.algo())));
                     let at = self.now + self.rng.gen_range(1..=10);
                     self.schedule(at, Event::Validated { to: i, life, height, view, block: Box::new(block) });
                 }
                 Effect::Commit { block, certificate } => {
-                    self.trace((14u8, i as u32, block.header.height, block.header.hash()));
+                    self.trace((14u8, i as u32, block.header.height, block.header.hash(self.algo())));
                     self.commit(i, block, certificate, false)?;
                 }
                 Effect::ScheduleTimeout { timeout, after_ms } => {
@@ -775,11 +799,14 @@ impl Sim {
                 };
                 (what, v.view, v.block_hash, disk.covers_vote(v))
             }
-            ConsensusMessage::Proposal(p) => {
-                (2, p.view, p.block_hash(), disk.covers_proposal(p.height, p.view, &p.block_hash()))
-            }
+            ConsensusMessage::Proposal(p) => (
+                2,
+                p.view,
+                p.block_hash(self.algo()),
+                disk.covers_proposal(p.height, p.view, &p.block_hash(self.algo())),
+            ),
             ConsensusMessage::NewView(nv) => {
-                let h = nv.proposal.block_hash();
+                let h = nv.proposal.block_hash(self.algo());
                 (2, nv.view, h, disk.covers_proposal(nv.height, nv.view, &h))
             }
             ConsensusMessage::ViewChange(vc) => {
@@ -881,7 +908,7 @@ impl Sim {
         let honest = self.honest(i);
         let x = &self.instances[i];
         let height = x.chain.len() as u64 + 1;
-        let hash = block.header.hash();
+        let hash = block.header.hash(self.algo());
         if honest {
             let who = x.validator;
             if block.header.height != height || cert.height != height {
@@ -890,7 +917,7 @@ impl Sim {
                     block.header.height, cert.height
                 ));
             }
-            if block.header.parent_hash != tip_hash(&x.chain) {
+            if block.header.parent_hash != tip_hash(self.algo(), &x.chain) {
                 return Err(format!("validator {who} committed a block at {height} that does not extend its chain"));
             }
             if cert.block_hash != hash {
@@ -898,7 +925,7 @@ impl Sim {
             }
             // Validity: what is final is a block its node can apply (a body swapped under the
             // header would make the node's commit fail).
-            if !app_accepts(&self.network, &x.chain, &block) {
+            if !app_accepts(self.algo(), &self.network, &x.chain, &block) {
                 return Err(format!("validator {who} committed a block at {height} that its node cannot apply"));
             }
             self.verify_certificate(&cert).map_err(|e| format!("validator {who}: {e}"))?;
@@ -951,8 +978,8 @@ impl Sim {
             for (block, cert) in missing {
                 // What any node does with fetched blocks: verify, then apply.
                 let x = &self.instances[to];
-                let fits = block.header.parent_hash == tip_hash(&x.chain)
-                    && cert.block_hash == block.header.hash()
+                let fits = block.header.parent_hash == tip_hash(self.algo(), &x.chain)
+                    && cert.block_hash == block.header.hash(self.algo())
                     && cert.height == x.chain.len() as u64 + 1;
                 if !fits || self.verify_certificate(&cert).is_err() {
                     break;
@@ -964,8 +991,8 @@ impl Sim {
     }
 }
 
-pub(crate) fn tip_hash(chain: &[(Block, CommitCertificate)]) -> Hash {
-    chain.last().map(|(b, _)| b.header.hash()).unwrap_or_default()
+pub(crate) fn tip_hash(algo: HashAlgo, chain: &[(Block, CommitCertificate)]) -> Hash {
+    chain.last().map(|(b, _)| b.header.hash(algo)).unwrap_or_default()
 }
 
 /// What the fake execution would reach on top of `parent`.
@@ -974,12 +1001,20 @@ fn state_root(parent: &Hash, height: u64) -> Hash {
 }
 
 /// A block of one transaction on top of `parent`; `salt` makes a twin's blocks differ.
-pub(crate) fn make_block(network: &NetworkId, height: u64, parent: Hash, proposer: AccountId, salt: u64) -> Block {
-    make_block_with_body(network, height, parent, proposer, salt, 0)
+pub(crate) fn make_block(
+    algo: HashAlgo,
+    network: &NetworkId,
+    height: u64,
+    parent: Hash,
+    proposer: AccountId,
+    salt: u64,
+) -> Block {
+    make_block_with_body(algo, network, height, parent, proposer, salt, 0)
 }
 
 /// `make_block` whose transaction carries `payload` bytes of call input (a large body).
 pub fn make_block_with_body(
+    algo: HashAlgo,
     network: &NetworkId,
     height: u64,
     parent: Hash,
@@ -1006,7 +1041,7 @@ pub fn make_block_with_body(
             parent_hash: parent,
             timestamp: height.wrapping_mul(1_000).wrapping_add(salt),
             proposer,
-            tx_root: merkle_root([tx.hash()]),
+            tx_root: merkle_root(algo, [tx.hash(algo)]),
             receipts_root: Hash::default(),
             state_root: state_root(&parent, height),
         },
@@ -1038,12 +1073,17 @@ pub fn swap_body(block: &Block, salt: u64) -> Block {
 
 /// The fake re-execution: valid when it extends our chain, its body is the one its header
 /// commits to, and it reaches the expected root.
-pub(crate) fn app_accepts(network: &NetworkId, chain: &[(Block, CommitCertificate)], block: &Block) -> bool {
-    let parent = tip_hash(chain);
+pub(crate) fn app_accepts(
+    algo: HashAlgo,
+    network: &NetworkId,
+    chain: &[(Block, CommitCertificate)],
+    block: &Block,
+) -> bool {
+    let parent = tip_hash(algo, chain);
     let h = &block.header;
     &h.network == network
         && h.height == chain.len() as u64 + 1
         && h.parent_hash == parent
         && h.state_root == state_root(&parent, h.height)
-        && h.tx_root == merkle_root(block.transactions.iter().map(|t| t.hash()))
+        && h.tx_root == merkle_root(algo, block.transactions.iter().map(|t| t.hash(algo)))
 }
