@@ -58,7 +58,8 @@ async fn members_register_accounts_roles_gate_actions_and_proposals_govern() {
 
     // An unregistered key is refused with its code; the registrar registers it; then it sends.
     let nk = net.dir.join("newcomer.key").display().to_string();
-    let id = ok(&net, &["key", "new", "--out", &nk]).trim().to_string();
+    let scheme = jjj_tests::suite().scheme().name();
+    let id = ok(&net, &["key", "new", "--scheme", scheme, "--out", &nk]).trim().to_string();
     let (success, text) = jjj(&net, &["transfer", "--key", &nk, "--to", &id, "--amount", "0"]);
     assert!(!success && text.contains(&format!("code {}", ErrorCode::UnknownSender.code())), "{text}");
     assert!(text.contains("registered"), "{text}");

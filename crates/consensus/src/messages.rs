@@ -681,14 +681,8 @@ mod tests {
     use super::*;
     use jjj_primitives::Header;
 
-    /// The suite the tests run with: `JJJ_TEST_SUITE` (the simulation's choice).
-    fn suite() -> Suite {
-        crate::sim::env_suite()
-    }
-
-    fn algo() -> HashAlgo {
-        suite().hash_algo()
-    }
+    // The suite the tests run with (`JJJ_TEST_SUITE`).
+    use jjj_crypto::{test_hash_algo as algo, test_suite as suite};
 
     fn net() -> NetworkId {
         NetworkId::new("jjj").expect("network id")

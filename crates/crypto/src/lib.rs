@@ -166,6 +166,16 @@ pub fn test_suite() -> Suite {
     }
 }
 
+/// The hash of [`test_suite`].
+pub fn test_hash_algo() -> HashAlgo {
+    test_suite().hash_algo()
+}
+
+/// A deterministic key named `name` in the scheme of [`test_suite`].
+pub fn test_key(name: &str) -> Keypair {
+    Keypair::named(test_suite().scheme(), name)
+}
+
 /// A name that is no [`Scheme`] or [`Suite`]; its message lists the choices.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {

@@ -1008,14 +1008,8 @@ mod tests {
         NetworkId::new("jj").expect("id")
     }
 
-    /// A key of the test suite's scheme (`JJJ_TEST_SUITE`).
-    fn key(name: &str) -> Keypair {
-        Keypair::named(jjj_crypto::test_suite().scheme(), name)
-    }
-
-    fn algo() -> HashAlgo {
-        jjj_crypto::test_suite().hash_algo()
-    }
+    // Keys and hashes of the test suite (`JJJ_TEST_SUITE`).
+    use jjj_crypto::{test_hash_algo as algo, test_key as key};
 
     fn setup() -> (Runtime, Arc<MemoryState>, Keypair, Keypair) {
         let a = key("a");

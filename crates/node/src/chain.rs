@@ -1079,18 +1079,8 @@ mod tests {
         }
     }
 
-    /// The suite the tests run with (`JJJ_TEST_SUITE`): the genesis's, the keys', the store's.
-    fn suite() -> Suite {
-        jjj_testkit::test_suite()
-    }
-
-    fn algo() -> HashAlgo {
-        suite().hash_algo()
-    }
-
-    fn key(name: &str) -> Keypair {
-        Keypair::named(suite().scheme(), name)
-    }
+    // The suite the tests run with (`JJJ_TEST_SUITE`): the genesis's, the keys', the store's.
+    use jjj_testkit::{test_hash_algo as algo, test_key as key, test_suite as suite};
 
     fn validators() -> Vec<Keypair> {
         (0..4).map(|i| key(&format!("validator-{i}"))).collect()

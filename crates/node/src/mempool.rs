@@ -376,24 +376,14 @@ fn lock(pool: &Mutex<Mempool>) -> Result<std::sync::MutexGuard<'_, Mempool>, Mem
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jjj_crypto::{Keypair, Suite};
+    use jjj_crypto::Keypair;
     use jjj_executive::genesis_changes;
     use jjj_primitives::{Call, Transaction};
     use jjj_state::keys;
     use jjj_state::MemoryState;
 
-    /// The suite the tests run with (`JJJ_TEST_SUITE`).
-    fn suite() -> Suite {
-        jjj_testkit::test_suite()
-    }
-
-    fn algo() -> HashAlgo {
-        suite().hash_algo()
-    }
-
-    fn key(name: &str) -> Keypair {
-        Keypair::named(suite().scheme(), name)
-    }
+    // The suite the tests run with (`JJJ_TEST_SUITE`).
+    use jjj_testkit::{test_hash_algo as algo, test_key as key, test_suite as suite};
 
     fn setup() -> (Runtime, Arc<MemoryState>, Keypair, Keypair, NetworkId) {
         let a = key("a");

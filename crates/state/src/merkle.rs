@@ -15,11 +15,11 @@ use sparse_merkle_tree::traits::{Hasher, StoreReadOps, StoreWriteOps};
 use sparse_merkle_tree::{BranchKey, BranchNode, CompiledMerkleProof, SparseMerkleTree, H256};
 use std::collections::{BTreeMap, HashMap};
 
-/// blake2b-256 as the tree's node hasher.
+/// A 256-bit digest as the tree's node hasher.
 #[derive(Default)]
-pub struct Blake2bHasher(blake2::Blake2b<U32>);
+pub struct DigestHasher<D>(D);
 
-impl Hasher for Blake2bHasher {
+impl<D: Digest + Default> Hasher for DigestHasher<D> {
     fn write_h256(&mut self, h: &H256) {
         self.0.update(h.as_slice());
     }
@@ -27,27 +27,16 @@ impl Hasher for Blake2bHasher {
         self.0.update([b]);
     }
     fn finish(self) -> H256 {
-        let out: [u8; 32] = self.0.finalize().into();
+        let mut out = [0u8; 32];
+        out.copy_from_slice(&self.0.finalize()[..32]);
         out.into()
     }
 }
 
-/// SM3 as the tree's node hasher.
-#[derive(Default)]
-pub struct Sm3Hasher(sm3::Sm3);
-
-impl Hasher for Sm3Hasher {
-    fn write_h256(&mut self, h: &H256) {
-        self.0.update(h.as_slice());
-    }
-    fn write_byte(&mut self, b: u8) {
-        self.0.update([b]);
-    }
-    fn finish(self) -> H256 {
-        let out: [u8; 32] = self.0.finalize().into();
-        out.into()
-    }
-}
+/// BLAKE2b-256 as the tree's node hasher (`ed25519+blake2b` networks).
+pub type Blake2bHasher = DigestHasher<blake2::Blake2b<U32>>;
+/// SM3 as the tree's node hasher (`sm2+sm3` networks).
+pub type Sm3Hasher = DigestHasher<sm3::Sm3>;
 
 /// Runs `$body` with `$H` bound to the node hasher of `$algo`: the tree is generic over its
 /// hasher, the network's choice is a value.

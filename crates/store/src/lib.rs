@@ -286,11 +286,10 @@ pub(crate) fn decode_stored<T: Decode>(what: impl FnOnce() -> String, bytes: &[u
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use jjj_crypto::{Keypair, Suite};
+    use jjj_crypto::Keypair;
     use jjj_executive::{genesis_changes, BlockExecution, BlockTemplate, Runtime};
     use jjj_primitives::{Call, ReceiptStatus, SignedTransaction, Transaction};
     use jjj_state::{keys, verify_proof, Account, MemoryState};
-    use jjj_testkit::test_suite;
     use std::path::PathBuf;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::OnceLock;
@@ -299,15 +298,8 @@ pub(crate) mod tests {
     const START: u64 = 1_000_000;
     const T0: u64 = 1_767_225_600_000;
 
-    /// The suite the tests run with (`JJJ_TEST_SUITE`).
-    pub(super) fn suite() -> Suite {
-        test_suite()
-    }
-
-    /// The test suite's hash: every store, state and id of these tests uses it.
-    pub(super) fn algo() -> HashAlgo {
-        suite().hash_algo()
-    }
+    // The suite the tests run with (`JJJ_TEST_SUITE`): every store, state, key and id uses it.
+    pub(super) use jjj_testkit::{test_hash_algo as algo, test_suite as suite};
 
     fn runtime() -> &'static Runtime {
         static RUNTIME: OnceLock<Runtime> = OnceLock::new();

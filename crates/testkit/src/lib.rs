@@ -20,12 +20,7 @@ use parity_scale_codec::{Decode, Encode};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use jjj_crypto::{test_suite, TEST_SUITE_VAR};
-
-/// A deterministic key named `name` in the test suite's scheme.
-pub fn test_key(name: &str) -> Keypair {
-    Keypair::named(test_suite().scheme(), name)
-}
+pub use jjj_crypto::{test_hash_algo, test_key, test_suite, TEST_SUITE_VAR};
 
 /// A funded account with its signing key.
 #[derive(Clone, Debug)]
