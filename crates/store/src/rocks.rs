@@ -31,7 +31,10 @@ use jjj_state::{
     prove_in, stage_changes, ChangeSet, StagedStore, StateCommitment, StateError, StateProof, StateReader,
 };
 use parity_scale_codec::{Decode, Encode};
-use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options, WriteBatch, WriteOptions, DB};
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options, WriteBatch, WriteOptions,
+    DB,
+};
 use sparse_merkle_tree::error::Error as SmtError;
 use sparse_merkle_tree::merge::MergeValue;
 use sparse_merkle_tree::traits::StoreReadOps;
@@ -79,10 +82,16 @@ const KEY_HEAD: &[u8] = b"head";
 const KEY_SCHEMA: &[u8] = b"schema";
 const KEY_HASH: &[u8] = b"hash";
 const KEY_CONSENSUS: &[u8] = b"record";
-const SCHEMA_VERSION: u32 = 1;
+/// 2: state-tree branches in the compressed ("trie") layout, with shortcut nodes.
+const SCHEMA_VERSION: u32 = 2;
 
 /// Memtables of all column families together: several networks share one process.
 const WRITE_BUFFER_BYTES: usize = 64 << 20;
+/// Uncompressed blocks cached per database (all its column families share it).
+const BLOCK_CACHE_BYTES: usize = 64 << 20;
+/// Bloom filter bits per key: most reads of the tree and of absent keys (a multisig record, a
+/// registration) then skip the files that cannot hold them.
+const BLOOM_BITS_PER_KEY: f64 = 10.0;
 
 /// The ledger of one network in RocksDB. Cheap to clone (shares the database).
 #[derive(Clone)]
@@ -113,6 +122,27 @@ struct Inner {
     branch_cache: Mutex<HashMap<Vec<u8>, Option<BranchNode>>>,
     /// The branch writes of the commit being prepared, for the cache once it is written.
     pending_branches: Mutex<Vec<(Vec<u8>, Option<BranchNode>)>>,
+    /// The tree writes of the roots `root_after` computed on the latest state (a proposal built,
+    /// a peer's block validated), so committing one of those blocks writes them instead of
+    /// walking the tree a second time. Emptied at every commit.
+    staged_roots: Mutex<Vec<StagedRoot>>,
+}
+
+/// Tree writes computed for `changes` (by digest) on the tree of `base`, giving `root`.
+struct StagedRoot {
+    base: Hash,
+    changes: Hash,
+    root: Hash,
+    branches: HashMap<BranchKey, Option<BranchNode>>,
+    leaves: HashMap<H256, Option<H256>>,
+}
+
+/// Roots kept for commit: a proposal and the candidates of a few views.
+const STAGED_ROOTS: usize = 4;
+
+/// What identifies a change set for [`StagedRoot`].
+fn changes_digest(algo: HashAlgo, changes: &ChangeSet) -> Hash {
+    algo.hash(&changes.encode())
 }
 
 /// Entries the branch cache holds before it starts over (a few hundred MB at most).
@@ -177,8 +207,9 @@ fn decode_u64(what: &str, bytes: &[u8]) -> Result<u64, StoreError> {
 }
 
 // --- The state tree's nodes on disk: a small explicit encoding, independent of the crate's
-// in-memory layout. MergeValue: tag 0 ++ value (33 bytes) or tag 1 ++ base node ++ zero bits ++
-// zero count (66 bytes). BranchNode: left ++ right.
+// in-memory layout. MergeValue: tag 0 ++ value (33 bytes), tag 1 ++ base node ++ zero bits ++
+// zero count (66 bytes), or tag 2 ++ leaf key ++ leaf value ++ height (66 bytes: a shortcut, the
+// one leaf below this branch). BranchNode: left ++ right.
 
 fn encode_branch_key(key: &BranchKey) -> [u8; 33] {
     let mut k = [0u8; 33];
@@ -199,10 +230,12 @@ fn encode_merge_value(v: &MergeValue, out: &mut Vec<u8>) {
             out.extend_from_slice(zero_bits.as_slice());
             out.push(*zero_count);
         }
-        // Only with the crate's "trie" feature, which this workspace does not enable; a
-        // compile-time guard would be nicer but the variant is feature-gated upstream.
-        #[allow(unreachable_patterns)]
-        _ => out.push(0xff),
+        MergeValue::ShortCut { key, value, height } => {
+            out.push(2);
+            out.extend_from_slice(key.as_slice());
+            out.extend_from_slice(value.as_slice());
+            out.push(*height);
+        }
     }
 }
 
@@ -226,6 +259,10 @@ fn decode_merge_value(bytes: &[u8]) -> Result<(MergeValue, &[u8]), String> {
                 zero_bits: h256(&rest[32..64])?,
                 zero_count: rest[64],
             },
+            &rest[65..],
+        )),
+        Some((2, rest)) if rest.len() >= 65 => Ok((
+            MergeValue::ShortCut { key: h256(&rest[..32])?, value: h256(&rest[32..64])?, height: rest[64] },
             &rest[65..],
         )),
         Some((tag, rest)) => Err(format!("merge value tag {tag} with {} bytes", rest.len())),
@@ -367,12 +404,26 @@ impl Inner {
         changes: &ChangeSet,
         height: u64,
     ) -> Result<Hash, StoreError> {
-        let tree = RocksTree::new(self)?;
-        let (new_root, staged): (Hash, StagedStore<'_, RocksTree<'_>>) =
-            stage_changes(&tree, self.algo, root, changes).map_err(|e| tree.error(e))?;
+        let digest = changes_digest(self.algo, changes);
+        let cached = {
+            let mut staged = self.staged_roots.lock().unwrap_or_else(PoisonError::into_inner);
+            let hit = staged.iter().position(|r| r.base == root && r.changes == digest);
+            hit.map(|i| staged.swap_remove(i))
+        };
+        let computed;
+        let (new_root, staged_branches, staged_leaves) = match &cached {
+            Some(r) => (r.root, &r.branches, &r.leaves),
+            None => {
+                let tree = RocksTree::new(self)?;
+                let (new_root, staged): (Hash, StagedStore<'_, RocksTree<'_>>) =
+                    stage_changes(&tree, self.algo, root, changes).map_err(|e| tree.error(e))?;
+                computed = (staged.branches, staged.leaves);
+                (new_root, &computed.0, &computed.1)
+            }
+        };
         let (branches, leaves) = (self.cf(CF_BRANCHES)?, self.cf(CF_LEAVES)?);
-        let mut pending = Vec::with_capacity(staged.branches.len());
-        for (k, v) in &staged.branches {
+        let mut pending = Vec::with_capacity(staged_branches.len());
+        for (k, v) in staged_branches {
             let key = encode_branch_key(k);
             match v {
                 Some(node) => batch.put_cf(branches, key, encode_branch_node(node)),
@@ -381,7 +432,7 @@ impl Inner {
             pending.push((AsRef::<[u8]>::as_ref(&key).to_vec(), v.clone()));
         }
         *self.pending_branches.lock().unwrap_or_else(PoisonError::into_inner) = pending;
-        for (k, v) in &staged.leaves {
+        for (k, v) in staged_leaves {
             match v {
                 Some(value) => batch.put_cf(leaves, k.as_slice(), value.as_slice()),
                 None => batch.delete_cf(leaves, k.as_slice()),
@@ -414,6 +465,8 @@ impl Inner {
         let mut guard = self.tip.write().unwrap_or_else(PoisonError::into_inner);
         self.db.write_opt(batch, &opts).map_err(db_err(format!("commit height {}", tip.height)))?;
         let written = std::mem::take(&mut *self.pending_branches.lock().unwrap_or_else(PoisonError::into_inner));
+        // Computed on the tree this commit changed: none can apply any more.
+        self.staged_roots.lock().unwrap_or_else(PoisonError::into_inner).clear();
         let mut cache = self.branch_cache.lock().unwrap_or_else(PoisonError::into_inner);
         for (k, v) in written {
             cache.insert(k, v);
@@ -485,9 +538,17 @@ impl RocksStore {
         opts.set_compression_type(DBCompressionType::Lz4);
         opts.set_db_write_buffer_size(WRITE_BUFFER_BYTES);
         opts.set_keep_log_file_num(4);
+        // Flushes and compactions in the background on a 2-core machine, not on the writer.
+        opts.set_max_background_jobs(2);
+        let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
+        let mut table = BlockBasedOptions::default();
+        table.set_block_cache(&cache);
+        table.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
+        table.set_cache_index_and_filter_blocks(true);
         let cfs = ALL_CFS.iter().map(|name| {
             let mut cf_opts = Options::default();
             cf_opts.set_compression_type(DBCompressionType::Lz4);
+            cf_opts.set_block_based_table_factory(&table);
             ColumnFamilyDescriptor::new(*name, cf_opts)
         });
         let db = DB::open_cf_descriptors(&opts, &path, cfs).map_err(db_err(format!("open {}", path.display())))?;
@@ -499,6 +560,7 @@ impl RocksStore {
             commit: Mutex::new(()),
             branch_cache: Mutex::default(),
             pending_branches: Mutex::default(),
+            staged_roots: Mutex::default(),
         };
         inner.check_hash_algo()?;
         let tip = inner.load_tip()?;
@@ -783,8 +845,22 @@ impl StateCommitment for RocksState {
             )));
         }
         let tree = RocksTree::new(&self.inner)?;
-        let result = stage_changes(&tree, self.inner.algo, self.root, changes).map(|(root, _)| root);
-        result.map_err(|e| tree.error(e).into())
+        let (root, staged) = stage_changes(&tree, self.inner.algo, self.root, changes).map_err(|e| tree.error(e))?;
+        // Kept for the commit of this block (see `Inner::staged_roots`), under the tip lock
+        // still held, so it is never kept for a tree a commit has already changed.
+        let kept = StagedRoot {
+            base: self.root,
+            changes: changes_digest(self.inner.algo, changes),
+            root,
+            branches: staged.branches,
+            leaves: staged.leaves,
+        };
+        let mut roots = self.inner.staged_roots.lock().unwrap_or_else(PoisonError::into_inner);
+        if roots.len() >= STAGED_ROOTS {
+            roots.remove(0);
+        }
+        roots.push(kept);
+        Ok(root)
     }
 
     fn hash_algo(&self) -> HashAlgo {
@@ -809,6 +885,10 @@ mod tests {
         let back = decode_branch_node(&bytes).expect("decodes");
         assert_eq!(encode_branch_node(&back), bytes);
         assert!(matches!(back.right, MergeValue::MergeWithZero { zero_count: 7, .. }));
+        let shortcut = BranchNode { left: MergeValue::ShortCut { key: a, value: b, height: 9 }, right: MergeValue::zero() };
+        let sbytes = encode_branch_node(&shortcut);
+        assert_eq!(sbytes.len(), 66 + 33);
+        assert_eq!(decode_branch_node(&sbytes).expect("decodes").left, shortcut.left);
         assert!(decode_branch_node(&bytes[..bytes.len() - 1]).is_err(), "short");
         assert!(decode_branch_node(&[bytes.clone(), vec![0]].concat()).is_err(), "trailing");
         let mut bad_tag = bytes.clone();
