@@ -367,7 +367,7 @@ pub(crate) mod tests {
         (block, exec)
     }
 
-    fn certificate(height: u64) -> Vec<u8> {
+    pub(super) fn certificate(height: u64) -> Vec<u8> {
         format!("certificate of {height}").into_bytes()
     }
 

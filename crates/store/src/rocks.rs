@@ -32,8 +32,8 @@ use jjj_state::{
 };
 use parity_scale_codec::{Decode, Encode};
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options, WriteBatch, WriteOptions,
-    DB,
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options, WriteBatch,
+    WriteOptions, DB,
 };
 use sparse_merkle_tree::error::Error as SmtError;
 use sparse_merkle_tree::merge::MergeValue;
@@ -885,7 +885,8 @@ mod tests {
         let back = decode_branch_node(&bytes).expect("decodes");
         assert_eq!(encode_branch_node(&back), bytes);
         assert!(matches!(back.right, MergeValue::MergeWithZero { zero_count: 7, .. }));
-        let shortcut = BranchNode { left: MergeValue::ShortCut { key: a, value: b, height: 9 }, right: MergeValue::zero() };
+        let shortcut =
+            BranchNode { left: MergeValue::ShortCut { key: a, value: b, height: 9 }, right: MergeValue::zero() };
         let sbytes = encode_branch_node(&shortcut);
         assert_eq!(sbytes.len(), 66 + 33);
         assert_eq!(decode_branch_node(&sbytes).expect("decodes").left, shortcut.left);
@@ -895,6 +896,51 @@ mod tests {
         bad_tag[0] = 9;
         assert!(decode_branch_node(&bad_tag).is_err(), "unknown tag");
         assert!(decode_branch_node(&[]).is_err(), "empty");
+    }
+
+    #[test]
+    fn a_root_computed_while_validating_is_written_at_commit_without_walking_again() {
+        use super::super::tests::{algo, certificate, init, transfer_block, transfer_blocks};
+        let dir = tempfile::TempDir::new().expect("tempdir");
+        let store = RocksStore::open(dir.path(), algo()).expect("open");
+        init(&store);
+        transfer_blocks(&store, 2);
+        // Building the block computed its root (`root_after`) and kept the tree writes.
+        let (next, exec) = transfer_block(&store);
+        assert_eq!(store.inner.staged_roots.lock().unwrap_or_else(PoisonError::into_inner).len(), 1);
+        // Proof that the commit does not read the tree: every branch on disk and in the cache is
+        // garbage now, and the commit still succeeds with the right root.
+        let inner = &*store.inner;
+        let cf = inner.cf(CF_BRANCHES).expect("cf");
+        let mut it = inner.db.raw_iterator_cf(cf);
+        it.seek_to_first();
+        let mut keys = Vec::new();
+        while let Some(k) = it.key() {
+            keys.push(k.to_vec());
+            it.next();
+        }
+        drop(it);
+        assert!(!keys.is_empty());
+        let saved: Vec<(Vec<u8>, Vec<u8>)> =
+            keys.iter().map(|k| (k.clone(), inner.db.get_cf(cf, k).expect("get").expect("present"))).collect();
+        for k in &keys {
+            inner.db.put_cf(cf, k, b"\x05").expect("put");
+        }
+        inner.branch_cache.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        let h = next.header.height;
+        let root = store.commit_block(&next, &certificate(h), &exec.receipts, &exec.changes).expect("commit");
+        assert_eq!(root, next.header.state_root);
+        assert!(inner.staged_roots.lock().unwrap_or_else(PoisonError::into_inner).is_empty(), "dropped at commit");
+        // Another change set on the same base would not have matched: restore the nodes the
+        // commit did not rewrite and check the tree is whole and the next block commits by walking.
+        for (k, v) in saved {
+            if inner.db.get_cf(cf, &k).expect("get").as_deref() == Some(&b"\x05"[..]) {
+                inner.db.put_cf(cf, &k, v).expect("put");
+            }
+        }
+        inner.branch_cache.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        transfer_blocks(&store, 1);
+        assert!(store.prove(b"anything").is_ok());
     }
 
     #[test]
@@ -964,6 +1010,7 @@ mod tests {
         }
         // What a restarted node would find: nothing cached, only the disk.
         inner.branch_cache.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        inner.staged_roots.lock().unwrap_or_else(PoisonError::into_inner).clear();
         assert!(is_corrupt(store.prove(b"anything").map(|_| ())));
         let changes: ChangeSet = [(b"k".to_vec(), Some(b"v".to_vec()))].into_iter().collect();
         assert!(matches!(store.state().root_after(&changes), Err(StateError::Corrupt { .. })));
