@@ -33,8 +33,8 @@ use jjj_vm::{Entry, FrameEnd, Invocation, Vm, VmError};
 
 pub use jjj_vm::{limits::MAX_INSTANCES_PER_TX, VmConfig};
 use parity_scale_codec::Encode;
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The VM as the state transition uses it: over the state overlay.
 pub type ChainVm = Vm<ChainHost>;
@@ -155,6 +155,35 @@ pub struct Runtime {
     vm: ChainVm,
     limits: BlockLimits,
     suite: Suite,
+    /// Shared by the clones of one suite.
+    verified: Arc<Mutex<VerifiedTransactions>>,
+}
+
+/// Transactions whose signatures this runtime verified, by hash (which covers the signatures):
+/// a node checks a transaction when it admits it to its mempool and again in the block that
+/// includes it, when it builds or validates that block; the second check is a lookup. Only
+/// successes are kept, so the verdict is the same as verifying again. Bounded, oldest out first.
+#[derive(Default)]
+struct VerifiedTransactions {
+    set: HashSet<Hash>,
+    order: VecDeque<Hash>,
+}
+
+/// Verified transactions remembered (64 bytes each with the index): several full blocks and a
+/// full mempool.
+const VERIFIED_TRANSACTIONS: usize = 200_000;
+
+impl VerifiedTransactions {
+    fn insert(&mut self, hash: Hash) {
+        if self.set.insert(hash) {
+            self.order.push_back(hash);
+            if self.order.len() > VERIFIED_TRANSACTIONS {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
 }
 
 /// The address a contract gets: from its deployer and the deployer's nonce at instantiation,
@@ -305,18 +334,25 @@ impl Runtime {
     /// A runtime with its own VM (engine, instance pool, module cache): a node gives RPC dry
     /// runs and queries a second, smaller one, so they cannot starve block execution.
     pub fn with_config(config: VmConfig) -> Result<Self, VmError> {
-        Ok(Runtime { vm: Vm::with_config(config)?, limits: BlockLimits::default(), suite: Suite::Ed25519Blake2b })
+        Ok(Runtime {
+            vm: Vm::with_config(config)?,
+            limits: BlockLimits::default(),
+            suite: Suite::Ed25519Blake2b,
+            verified: Arc::default(),
+        })
     }
 
     /// The same runtime (sharing its VM) with a network's block limits.
     pub fn with_block_limits(&self, limits: BlockLimits) -> Self {
-        Runtime { vm: self.vm.clone(), limits, suite: self.suite }
+        Runtime { vm: self.vm.clone(), limits, suite: self.suite, verified: self.verified.clone() }
     }
 
     /// The same runtime (sharing its VM) for a network of `suite`: its signatures are verified
     /// with the suite's scheme, and every hash that enters a root is the suite's.
     pub fn with_suite(&self, suite: Suite) -> Self {
-        Runtime { vm: self.vm.clone(), limits: self.limits, suite }
+        // What one suite verified says nothing under the other.
+        let verified = if suite == self.suite { self.verified.clone() } else { Arc::default() };
+        Runtime { vm: self.vm.clone(), limits: self.limits, suite, verified }
     }
 
     pub fn suite(&self) -> Suite {
@@ -446,9 +482,13 @@ impl Runtime {
     }
 
     /// Verifies every signature of a transaction with the network's scheme (the costly part of
-    /// admission). Whether the signers are the right ones is [`Runtime::check_structure`]'s
-    /// question.
+    /// admission), once: a transaction this runtime verified before passes by its hash. Whether
+    /// the signers are the right ones is [`Runtime::check_structure`]'s question.
     pub fn verify_signatures(&self, stx: &SignedTransaction) -> Result<(), TxError> {
+        let hash = stx.hash(self.hash_algo());
+        if self.verified.lock().unwrap_or_else(PoisonError::into_inner).set.contains(&hash) {
+            return Ok(());
+        }
         let payload = stx.tx.signing_payload();
         let scheme = self.suite.scheme();
         for s in &stx.signatures {
@@ -460,6 +500,7 @@ impl Runtime {
                 )));
             }
         }
+        self.verified.lock().unwrap_or_else(PoisonError::into_inner).insert(hash);
         Ok(())
     }
 
@@ -1155,6 +1196,29 @@ mod tests {
         let before = Runtime::signatures_verified_on_this_thread();
         assert!(rt.check_transaction(&overlay, &net(), &bad).expect_err("bad").to_string().contains("does not verify"));
         assert_eq!(Runtime::signatures_verified_on_this_thread(), before + 1);
+    }
+
+    #[test]
+    fn a_transaction_is_verified_once_and_a_bad_one_every_time() {
+        let (rt, s, a, b) = setup();
+        let overlay = Overlay::new(s);
+        let good = transfer(&a, 0, b.account(), 1);
+        let before = Runtime::signatures_verified_on_this_thread();
+        rt.check_transaction(&overlay, &net(), &good).expect("valid");
+        // Admission, then the block: the second check (and a clone's) is a lookup.
+        rt.check_transaction(&overlay, &net(), &good).expect("valid");
+        rt.with_block_limits(BlockLimits::default()).check_transaction(&overlay, &net(), &good).expect("valid");
+        assert_eq!(Runtime::signatures_verified_on_this_thread(), before + 1);
+        // A forged signature is never remembered: it costs a verification every time.
+        let mut bad = good.clone();
+        bad.signatures[0].signature[0] ^= 1;
+        for _ in 0..2 {
+            assert!(rt.check_transaction(&overlay, &net(), &bad).is_err());
+        }
+        assert_eq!(Runtime::signatures_verified_on_this_thread(), before + 3);
+        // The other suite verifies for itself.
+        let other = if rt.suite() == Suite::Sm2Sm3 { Suite::Ed25519Blake2b } else { Suite::Sm2Sm3 };
+        assert!(rt.with_suite(other).verify_signatures(&good).is_err(), "a key of the other scheme");
     }
 
     #[test]
