@@ -192,7 +192,8 @@ HEALTH=$(jjj status)
 HEIGHT=$(jjj block | sed -n 's/.*"height": \([0-9]*\).*/\1/p' | head -n1)
 LAT=$(curl -s "http://127.0.0.1:${JJJ_METRICS_PORT:-9611}/metrics" 2>/dev/null | awk '/^jjj_finality_latency_ms_(sum|count)\{network="jjj"\}/ {v[$1 ~ /sum/ ? "s" : "c"] = $2} END { if (v["c"] > 0) printf "%.0f ms mean over %d blocks", v["s"] / v["c"], v["c"]; else print "n/a" }')
 say "summary"
-echo "  network jjj: height $HEIGHT, all final under PBFT (3 of 4 signatures per block, then 4 of 5 from height $FROM)"
+SUITE=$(grep -o '"crypto": *"[^"]*"' "$DIR/genesis-jjj.json" | cut -d'"' -f4)
+echo "  network jjj ($SUITE): height $HEIGHT, all final under PBFT (3 of 4 signatures per block, then 4 of 5 from height $FROM)"
 echo "  finality latency (block timestamp → commit on validator 1): $LAT"
 echo "  stories ran in $(( (END_MS - START_MS) / 1000 )) s"
 echo "  utility bills:        $BILLS_OK"
