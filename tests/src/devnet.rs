@@ -27,6 +27,13 @@ pub struct DevnetConfig {
     pub followers: Vec<usize>,
 }
 
+impl DevnetConfig {
+    /// Four validators on `base_port`, a 500 ms view timeout, direct connections, no followers.
+    pub fn direct(base_port: u16, accounts: Vec<(String, u64)>) -> DevnetConfig {
+        DevnetConfig { base_port, view_timeout_ms: 500, accounts, proxied: false, followers: vec![] }
+    }
+}
+
 pub struct Devnet {
     tmp: Option<tempfile::TempDir>,
     pub dir: PathBuf,
@@ -278,6 +285,13 @@ impl Devnet {
     }
 
     /// Runs the `jjj` CLI against node `i`'s RPC on this network: (success, stdout + stderr).
+    /// [`Devnet::jjj`] that must succeed: its output, or a panic naming the command (tests).
+    pub fn jjj_ok(&self, i: usize, args: &[&str]) -> String {
+        let (success, text) = self.jjj(i, args);
+        assert!(success, "jjj {args:?}:\n{text}");
+        text
+    }
+
     pub fn jjj(&self, i: usize, args: &[&str]) -> (bool, String) {
         let out = match Command::new(bin("jjj")).args(["--rpc", &self.rpc_url(i), "--network", NET]).args(args).output()
         {

@@ -262,15 +262,7 @@ async fn an_abusive_client_does_not_stop_the_chain() {
     let residents = 4;
     let mut accounts = genesis_accounts(residents);
     accounts.push(("spammer".into(), 1_000_000_000));
-    let net = Devnet::start(DevnetConfig {
-        base_port: 32700,
-        view_timeout_ms: 500,
-        accounts,
-        proxied: false,
-        followers: vec![],
-    })
-    .await
-    .expect("devnet");
+    let net = Devnet::start(DevnetConfig::direct(32700, accounts)).await.expect("devnet");
     let bills = Bills::deploy(&net.rpc(1).expect("rpc"), NET, residents).await.expect("deploy utility-bills");
     let load = Load::start(
         net.rpc_urls(),
@@ -464,12 +456,7 @@ async fn a_validator_removed_by_governance_stops_signing_from_the_stated_height(
     // Beijing proposes the set without validator 4 from a height well ahead; Tianjin approves.
     let id = Devnet::validator_id;
     let from = net.max_height().await + 30;
-    let jjj_at = |node: usize, args: &[&str]| {
-        let (success, text) = net.jjj(node, args);
-        assert!(success, "jjj {args:?}:\n{text}");
-        text
-    };
-    let jjj = |args: &[&str]| jjj_at(0, args);
+    let jjj = |args: &[&str]| net.jjj_ok(0, args);
     let key = |name: &str| net.key_file(name);
     let from_text = from.to_string();
     let (v1, v2, v3) = (id(0), id(1), id(2));
@@ -518,16 +505,8 @@ async fn a_validator_removed_by_governance_stops_signing_from_the_stated_height(
     progress(&net, &load, "validator 1 restarted after the switch").await;
     all_caught_up(&net, "every node after the restart").await;
 
-    let report = load.stop().await.expect("load report");
-    let check = verify(&net, &report, BOUND).await;
-    assert!(check.ok(), "lost {:?}; problems {:?}", check.lost, check.problems);
-    assert!(report.drained, "every accepted transaction final");
-
     // The auditor replays from genesis against the removed node itself.
-    let genesis = net.dir.join(format!("genesis-{NET}.json")).display().to_string();
-    let audit = jjj_at(3, &["audit", "replay", "--genesis", &genesis]);
-    assert!(audit.contains("heights under sets governance scheduled"), "{audit}");
-    println!("{audit}");
+    drain_and_audit(&net, load, 3).await;
 }
 
 /// Governance adds a validator while bills are paid: node 4 follows a network whose genesis
@@ -554,11 +533,7 @@ async fn a_validator_added_by_governance_signs_from_the_stated_height() {
 
     let id = Devnet::validator_id;
     let key = |name: &str| net.key_file(name);
-    let jjj = |args: &[&str]| {
-        let (success, text) = net.jjj(0, args);
-        assert!(success, "jjj {args:?}:\n{text}");
-        text
-    };
+    let jjj = |args: &[&str]| net.jjj_ok(0, args);
     let from = net.max_height().await + 30;
     let from_text = from.to_string();
     let ids: Vec<String> = (0..4).map(id).collect();
@@ -594,12 +569,19 @@ async fn a_validator_added_by_governance_signs_from_the_stated_height() {
     progress(&net, &load, "node 2 back").await;
     all_caught_up(&net, "every node after the restart").await;
 
+    drain_and_audit(&net, load, 0).await;
+}
+
+/// Stops the load; checks that nothing accepted was lost, the validators agree and every accepted
+/// transaction is final; then replays the history from genesis against node `audited`, each
+/// certificate checked against the set governance scheduled for its height.
+async fn drain_and_audit(net: &Devnet, load: Load, audited: usize) {
     let report = load.stop().await.expect("load report");
-    let check = verify(&net, &report, BOUND).await;
+    let check = verify(net, &report, BOUND).await;
     assert!(check.ok(), "lost {:?}; problems {:?}", check.lost, check.problems);
     assert!(report.drained, "every accepted transaction final");
     let genesis = net.dir.join(format!("genesis-{NET}.json")).display().to_string();
-    let audit = jjj(&["audit", "replay", "--genesis", &genesis]);
+    let audit = net.jjj_ok(audited, &["audit", "replay", "--genesis", &genesis]);
     assert!(audit.contains("heights under sets governance scheduled"), "{audit}");
     println!("{audit}");
 }

@@ -45,15 +45,7 @@ async fn members_register_accounts_roles_gate_actions_and_proposals_govern() {
     for role in roles::KNOWN {
         accounts.push((format!("has-{role}@hebei+{role}"), 0));
     }
-    let net = Devnet::start(DevnetConfig {
-        base_port: 32600,
-        view_timeout_ms: 500,
-        accounts,
-        proxied: false,
-        followers: vec![],
-    })
-    .await
-    .expect("devnet");
+    let net = Devnet::start(DevnetConfig::direct(32600, accounts)).await.expect("devnet");
     let rpc = net.rpc(0).expect("rpc");
 
     // An unregistered key is refused with its code; the registrar registers it; then it sends.
