@@ -78,17 +78,18 @@ pub enum Command {
     /// Replay and verify a network's history.
     #[command(subcommand)]
     Audit(AuditCmd),
-    /// Load test: signed bill payments at a target rate; prints submitted and finalised tx/s,
-    /// success rate and p50/p99 finality latency.
+    /// Load test: signed bill payments, end to end (see `scripts/bench.sh --e2e`). Prints a table
+    /// per step (finalised and offered tx/s, success, finality p50/p99/max, block size, view
+    /// changes, dropped peer messages, CPU per transaction) and, last, one JSON line.
     Bench {
-        /// A funded key that deploys the contract (role deployer), and registers (role registrar
+        /// A funded key that deploys the contracts (role deployer), and registers (role registrar
         /// of its member) and funds the residents.
         #[arg(long)]
         funder: PathBuf,
-        /// The key of an account the alliance made a utility provider (role utility-provider):
-        /// it registers with the contract and issues the bills.
-        #[arg(long)]
-        provider: PathBuf,
+        /// Keys of accounts the alliance made utility providers (role utility-provider); each
+        /// gets its own contract and issues bills there. Repeatable.
+        #[arg(long, required = true)]
+        provider: Vec<PathBuf>,
         /// The utility-bills wasm.
         #[arg(long, default_value = "target/contracts/utility_bills.wasm")]
         wasm: PathBuf,
@@ -96,17 +97,37 @@ pub enum Command {
         #[arg(long)]
         metadata: Option<PathBuf>,
         /// Residents paying (each pays its bills in nonce order).
-        #[arg(long, default_value_t = 200)]
+        #[arg(long, default_value_t = 2_000)]
         accounts: usize,
-        /// Payments to send.
+        /// Bills issued before the load (steps that need more issue them first, unmeasured).
+        #[arg(long, default_value_t = 0)]
+        bills: usize,
+        /// fixed: --txs at --rate; pressure: from --rate up by half per step until not
+        /// sustained; spike: 2× the peak for 10 s; stability: 20 % of the peak for
+        /// --duration-secs.
+        #[arg(long, value_enum, default_value = "fixed")]
+        mode: bench::Mode,
+        /// Payments to send (fixed mode).
         #[arg(long, default_value_t = 2_000)]
         txs: usize,
-        /// Target send rate, tx/s.
+        /// Offered tx/s (fixed mode), or the first step's (pressure).
         #[arg(long, default_value_t = 1_000)]
         rate: u64,
+        /// Length of a pressure step.
+        #[arg(long, default_value_t = 60)]
+        step_secs: u64,
+        /// Length of the stability run.
+        #[arg(long, default_value_t = 600)]
+        duration_secs: u64,
+        /// The sustained peak (spike and stability); without it a pressure search finds it.
+        #[arg(long)]
+        peak: Option<u64>,
         /// More RPC endpoints to spread the load over (besides --rpc). Repeatable.
         #[arg(long = "also-rpc")]
         also_rpc: Vec<String>,
+        /// Process ids of the validators, for CPU, RSS and disk writes from /proc. Repeatable.
+        #[arg(long = "node-pid")]
+        node_pid: Vec<u32>,
     },
 }
 
@@ -285,7 +306,22 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Contract(c) => contract::run(&cli.rpc, &net, c).await,
         Command::Audit(AuditCmd::Replay { genesis, to }) => audit::replay(&cli.rpc, &genesis, to).await,
-        Command::Bench { funder, provider, wasm, metadata, accounts, txs, rate, also_rpc } => {
+        Command::Bench {
+            funder,
+            provider,
+            wasm,
+            metadata,
+            accounts,
+            bills,
+            mode,
+            txs,
+            rate,
+            step_secs,
+            duration_secs,
+            peak,
+            also_rpc,
+            node_pid,
+        } => {
             let mut rpcs = vec![cli.rpc.clone()];
             rpcs.extend(also_rpc);
             let code = std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
@@ -294,12 +330,18 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 rpcs,
                 network: net,
                 funder: load_key(&funder)?,
-                provider: load_key(&provider)?,
+                providers: provider.iter().map(|p| load_key(p)).collect::<Result<_, _>>()?,
                 wasm: code,
                 metadata,
                 accounts: accounts.max(1),
+                bills,
+                mode,
                 txs,
                 rate,
+                step_secs,
+                duration_secs,
+                peak,
+                node_pids: node_pid,
             })
             .await
         }

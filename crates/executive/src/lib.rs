@@ -157,6 +157,31 @@ pub struct Runtime {
     suite: Suite,
     /// Shared by the clones of one suite.
     verified: Arc<Mutex<VerifiedTransactions>>,
+    /// Shared by all clones.
+    times: Arc<BlockPhaseTimes>,
+}
+
+/// Where block execution's time went, summed over the blocks this runtime (and its clones)
+/// built or checked: what `jjj bench` divides by the blocks to print per-block phase times.
+#[derive(Default, Debug)]
+pub struct BlockPhaseTimes {
+    pub blocks: std::sync::atomic::AtomicU64,
+    /// Signature checks before the transactions run (batched; verified ones are lookups).
+    pub verify_ns: std::sync::atomic::AtomicU64,
+    /// Running the transactions.
+    pub execute_ns: std::sync::atomic::AtomicU64,
+    /// The state root after the block, and the tx and receipts roots.
+    pub root_ns: std::sync::atomic::AtomicU64,
+}
+
+impl BlockPhaseTimes {
+    fn add(&self, verify: std::time::Duration, execute: std::time::Duration, root: std::time::Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.blocks.fetch_add(1, Relaxed);
+        self.verify_ns.fetch_add(verify.as_nanos() as u64, Relaxed);
+        self.execute_ns.fetch_add(execute.as_nanos() as u64, Relaxed);
+        self.root_ns.fetch_add(root.as_nanos() as u64, Relaxed);
+    }
 }
 
 /// Transactions whose signatures this runtime verified, by hash (which covers the signatures):
@@ -339,12 +364,19 @@ impl Runtime {
             limits: BlockLimits::default(),
             suite: Suite::Ed25519Blake2b,
             verified: Arc::default(),
+            times: Arc::default(),
         })
     }
 
     /// The same runtime (sharing its VM) with a network's block limits.
     pub fn with_block_limits(&self, limits: BlockLimits) -> Self {
-        Runtime { vm: self.vm.clone(), limits, suite: self.suite, verified: self.verified.clone() }
+        Runtime {
+            vm: self.vm.clone(),
+            limits,
+            suite: self.suite,
+            verified: self.verified.clone(),
+            times: self.times.clone(),
+        }
     }
 
     /// The same runtime (sharing its VM) for a network of `suite`: its signatures are verified
@@ -352,11 +384,16 @@ impl Runtime {
     pub fn with_suite(&self, suite: Suite) -> Self {
         // What one suite verified says nothing under the other.
         let verified = if suite == self.suite { self.verified.clone() } else { Arc::default() };
-        Runtime { vm: self.vm.clone(), limits: self.limits, suite, verified }
+        Runtime { vm: self.vm.clone(), limits: self.limits, suite, verified, times: self.times.clone() }
     }
 
     pub fn suite(&self) -> Suite {
         self.suite
+    }
+
+    /// Time spent per block phase so far (see [`BlockPhaseTimes`]).
+    pub fn phase_times(&self) -> &BlockPhaseTimes {
+        &self.times
     }
 
     /// The network's hash.
@@ -502,6 +539,37 @@ impl Runtime {
         }
         self.verified.lock().unwrap_or_else(PoisonError::into_inner).insert(hash);
         Ok(())
+    }
+
+    /// Verifies the signatures of many transactions together (one ed25519 batch: about half the
+    /// work of one at a time) and remembers those that pass, so that
+    /// [`Runtime::verify_signatures`] finds them verified. When the batch fails nothing is
+    /// remembered: each transaction's own check then finds the bad ones and says why. The
+    /// verdict per transaction is the same either way (see `jjj_crypto::ed25519`).
+    pub fn verify_many<'a>(&self, txs: impl IntoIterator<Item = &'a SignedTransaction>) {
+        let algo = self.hash_algo();
+        let pending: Vec<(Hash, &SignedTransaction, Vec<u8>)> = {
+            let verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+            txs.into_iter()
+                .map(|stx| (stx.hash(algo), stx))
+                .filter(|(hash, _)| !verified.set.contains(hash))
+                .map(|(hash, stx)| (hash, stx, stx.tx.signing_payload()))
+                .collect()
+        };
+        if pending.len() < 2 {
+            return;
+        }
+        let items: Vec<jjj_crypto::BatchItem> = pending
+            .iter()
+            .flat_map(|(_, stx, payload)| stx.signatures.iter().map(move |s| (&s.signer, &payload[..], &s.signature)))
+            .collect();
+        Self::verified_counter().with(|c| c.set(c.get() + items.len() as u64));
+        if jjj_crypto::verify_batch(self.suite.scheme(), &items) {
+            let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+            for (hash, _, _) in &pending {
+                verified.insert(*hash);
+            }
+        }
     }
 
     /// How many signatures the calling thread has verified so far: lets tests show that a
@@ -882,6 +950,9 @@ impl Runtime {
         let mut receipts = Vec::new();
         let mut refused = Vec::new();
         let limits = self.block_limits_at(&overlay).map_err(|e| BlockError::State(e.to_string()))?;
+        let started = std::time::Instant::now();
+        self.verify_many(&candidates);
+        let verified = std::time::Instant::now();
         let (mut bytes, mut gas_used) = (0usize, 0u64);
         let mut waiting: BTreeSet<AccountId> = BTreeSet::new();
         for stx in candidates {
@@ -920,7 +991,9 @@ impl Runtime {
                 }
             }
         }
+        let executed = std::time::Instant::now();
         let exec = finish_block(self.hash_algo(), &*state, &included, receipts, overlay)?;
+        self.times.add(verified - started, executed - verified, executed.elapsed());
         let header = Header {
             network: template.network,
             height: template.height,
@@ -950,6 +1023,9 @@ impl Runtime {
             return Err(BlockError::TooLarge { bytes, limit: limits.max_bytes });
         }
         let ctx = block.header.context();
+        let started = std::time::Instant::now();
+        self.verify_many(&block.transactions);
+        let verified = std::time::Instant::now();
         let mut overlay = Overlay::new(state.clone());
         let mut receipts = Vec::with_capacity(count);
         let mut gas_used = 0u64;
@@ -968,7 +1044,9 @@ impl Runtime {
             gas_used = gas_used.saturating_add(r.gas_used);
             receipts.push(r);
         }
+        let executed = std::time::Instant::now();
         let exec = finish_block(self.hash_algo(), &*state, &block.transactions, receipts, overlay)?;
+        self.times.add(verified - started, executed - verified, executed.elapsed());
         let h = &block.header;
         for (which, expected, got) in [
             ("tx root", h.tx_root, exec.tx_root),
@@ -1219,6 +1297,37 @@ mod tests {
         // The other suite verifies for itself.
         let other = if rt.suite() == Suite::Sm2Sm3 { Suite::Ed25519Blake2b } else { Suite::Sm2Sm3 };
         assert!(rt.with_suite(other).verify_signatures(&good).is_err(), "a key of the other scheme");
+    }
+
+    /// A batch check remembers every transaction when all pass and none when one fails; the bad
+    /// one is then found and named by its own check, at its index in the block.
+    #[test]
+    fn a_batch_of_signatures_is_remembered_only_when_it_all_verifies() {
+        let (rt, s, a, b) = setup();
+        let overlay = Overlay::new(s.clone());
+        let txs: Vec<SignedTransaction> = (0..4).map(|n| transfer(&a, n, b.account(), 1)).collect();
+        rt.verify_many(&txs);
+        let before = Runtime::signatures_verified_on_this_thread();
+        rt.check_transaction(&overlay, &net(), &txs[0]).expect("valid");
+        assert_eq!(Runtime::signatures_verified_on_this_thread(), before, "verified in the batch");
+
+        let mut txs: Vec<SignedTransaction> = (10..14).map(|n| transfer(&a, n, b.account(), 1)).collect();
+        txs[2].signatures[0].signature[5] ^= 1;
+        rt.verify_many(&txs);
+        let before = Runtime::signatures_verified_on_this_thread();
+        rt.check_transaction(&overlay, &net(), &txs[3]).expect_err("nonce 13 is not next, but its signature…");
+        assert_eq!(Runtime::signatures_verified_on_this_thread(), before + 1, "…was checked again: the batch failed");
+
+        // In a block: the bad transaction is refused by index.
+        let mut block_txs: Vec<SignedTransaction> = (0..3).map(|n| transfer(&a, n, b.account(), 1)).collect();
+        block_txs[1].signatures[0].signature[9] ^= 1;
+        let (good, _, _) = rt.build_block(s.clone(), template(1), block_txs[..1].to_vec()).expect("build");
+        let mut block = good;
+        block.transactions = block_txs;
+        match rt.apply_block(s, &block) {
+            Err(BlockError::InvalidTransaction { index: 1, error: TxError::BadSignature(_), .. }) => {}
+            other => panic!("expected a bad signature at index 1, got {other:?}"),
+        }
     }
 
     #[test]

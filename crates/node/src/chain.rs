@@ -31,6 +31,8 @@ use tokio::sync::{broadcast, mpsc};
 
 /// Inputs waiting for the driver.
 const INPUT_QUEUE: usize = 20_000;
+/// Queued inputs the driver takes in one turn before it runs the core.
+const MAX_INPUTS_PER_TURN: usize = 256;
 /// Bytes of peer messages one peer may have waiting in the driver queue: four of the largest.
 /// Past it that peer's messages are dropped; other peers' still get in.
 const INPUT_QUEUE_PEER_BYTES: usize = 4 * MAX_PEER_MESSAGE;
@@ -391,20 +393,58 @@ impl Chain {
         self.dropped_inputs.load(Relaxed)
     }
 
+    /// Where this chain's block time went since the node started (summed).
+    pub fn block_times(&self) -> jjj_rpc_api::BlockTimesJson {
+        let p = self.runtime.phase_times();
+        let c = self.store.commit_stats();
+        let us = |ns: u64| ns / 1_000;
+        jjj_rpc_api::BlockTimesJson {
+            executed: p.blocks.load(Relaxed),
+            verify_us: us(p.verify_ns.load(Relaxed)),
+            execute_us: us(p.execute_ns.load(Relaxed)),
+            root_us: us(p.root_ns.load(Relaxed)),
+            committed: c.blocks,
+            commit_us: us(self.metrics.commit_ns.load(Relaxed)),
+            write_us: us(c.write_ns),
+            bytes_written: c.bytes,
+            tree_nodes: c.tree_nodes,
+        }
+    }
+
     pub fn next_nonce(&self, who: &AccountId) -> u64 {
         account(&*self.store.state(), who).nonce
     }
 
     /// Admits a transaction (RPC), gossips it and wakes the proposer.
     pub fn submit(&self, stx: SignedTransaction) -> Result<Hash, MempoolError> {
-        let result = self.admit(stx.clone());
-        if result.is_ok() {
-            self.net.broadcast(WireMessage::Transactions { network: self.network.clone(), txs: vec![stx] }.encode());
-            let _ = self.inputs.try_send(DriverInput::Transactions.into());
-        } else {
-            self.metrics.tx_refused.fetch_add(1, Relaxed);
+        self.submit_batch(vec![stx]).pop().unwrap_or_else(|| Err(MempoolError::State("no answer".into())))
+    }
+
+    /// Admits transactions from a client, their signatures checked in one batch; gossips those
+    /// admitted in as few messages as fit and wakes the driver once. One result per transaction.
+    pub fn submit_batch(&self, stxs: Vec<SignedTransaction>) -> Vec<Result<Hash, MempoolError>> {
+        self.runtime.verify_many(&stxs);
+        let mut admitted = Vec::new();
+        let results = stxs
+            .into_iter()
+            .map(|stx| {
+                let result = self.admit(stx.clone());
+                match result {
+                    Ok(_) => admitted.push(stx),
+                    Err(_) => {
+                        self.metrics.tx_refused.fetch_add(1, Relaxed);
+                    }
+                }
+                result
+            })
+            .collect();
+        for txs in admitted.chunks(MAX_GOSSIP_TXS) {
+            self.net.broadcast(WireMessage::Transactions { network: self.network.clone(), txs: txs.to_vec() }.encode());
         }
-        result
+        if !admitted.is_empty() {
+            let _ = self.inputs.try_send(DriverInput::Transactions.into());
+        }
+        results
     }
 
     fn admit(&self, stx: SignedTransaction) -> Result<Hash, MempoolError> {
@@ -426,9 +466,11 @@ impl Chain {
                 }
                 DriverInput::Consensus(Box::new(message))
             }
-            WireMessage::Transactions { txs, .. } => {
+            WireMessage::Transactions { mut txs, .. } => {
+                txs.truncate(MAX_GOSSIP_TXS);
+                self.runtime.verify_many(&txs);
                 let mut any = false;
-                for stx in txs.into_iter().take(MAX_GOSSIP_TXS) {
+                for stx in txs {
                     any |= self.admit(stx).is_ok();
                 }
                 if !any {
@@ -531,9 +573,11 @@ impl Chain {
         certificate: &jjj_consensus::CommitCertificate,
         execution: &BlockExecution,
     ) -> Result<(), String> {
+        let started = std::time::Instant::now();
         self.store
             .commit_block(block, &certificate.encode(), &execution.receipts, &execution.changes)
             .map_err(|e| format!("cannot store block {}: {e}", block.header.height))?;
+        self.metrics.commit_ns.fetch_add(started.elapsed().as_nanos() as u64, Relaxed);
         if execution.changes.contains_key(&jjj_state::gov::keys::validator_schedule()) {
             self.reload_schedule();
         }
@@ -745,7 +789,16 @@ struct Driver {
     height_since_ms: u64,
     /// The validator schedule as last fed to the core.
     fed_schedule: Vec<(u64, ValidatorSet)>,
+    /// Time this node spent building or validating and committing the current height's block.
+    height_work: Duration,
+    /// A moving average of that per block: a view timer never fires sooner than
+    /// `VIEW_TIMEOUT_WORK_FACTOR` times it, so blocks that take long to execute under load do not
+    /// start view changes (which would execute them again).
+    block_work_ms: u64,
 }
+
+/// A view timeout is at least this many times the recent work per block.
+const VIEW_TIMEOUT_WORK_FACTOR: u64 = 4;
 
 impl Driver {
     /// `local` is the account of the core's key.
@@ -762,22 +815,55 @@ impl Driver {
             last_block_ms,
             deferred: None,
             fed_schedule: Vec::new(),
+            height_work: Duration::ZERO,
+            block_work_ms: 0,
         }
     }
 
     async fn run(mut self, mut rx: mpsc::Receiver<Queued>) {
         self.feed_schedule();
         self.queue.push_back(Input::Start);
+        // Building, validating and committing blocks is CPU and disk work: on a multi-threaded
+        // runtime it runs with the worker handed over (`block_in_place`), so RPC and p2p tasks
+        // move to another worker instead of waiting behind a block.
+        let offload = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let mut inputs = Vec::new();
         loop {
-            if let Err(e) = self.process() {
+            let step = |driver: &mut Driver, inputs: &mut Vec<DriverInput>| {
+                // Wake-ups for new transactions say the same thing: one is enough.
+                let mut woken = false;
+                for input in inputs.drain(..) {
+                    if matches!(input, DriverInput::Transactions) {
+                        if woken {
+                            continue;
+                        }
+                        woken = true;
+                    }
+                    driver.on_input(input);
+                }
+                driver.process()
+            };
+            let result = if offload {
+                tokio::task::block_in_place(|| step(&mut self, &mut inputs))
+            } else {
+                step(&mut self, &mut inputs)
+            };
+            if let Err(e) = result {
                 // Only the safety record's write fails here: continuing could sign without a
                 // durable record. Stop.
                 tracing::error!(network = %self.chain.network, "stopping consensus: {e}");
                 return;
             }
             let Some(queued) = rx.recv().await else { return };
-            let input = self.chain.taken(queued);
-            self.on_input(input);
+            inputs.push(self.chain.taken(queued));
+            // Whatever else is already queued is handled in the same turn.
+            while inputs.len() < MAX_INPUTS_PER_TURN {
+                match rx.try_recv() {
+                    Ok(queued) => inputs.push(self.chain.taken(queued)),
+                    Err(_) => break,
+                }
+            }
         }
     }
 
@@ -893,6 +979,8 @@ impl Driver {
                 }
                 Effect::Commit { block, certificate } => self.commit_decided(&block, &certificate),
                 Effect::ScheduleTimeout { timeout, after_ms } => {
+                    // Local timing only: when the timer fires is no consensus rule.
+                    let after_ms = after_ms.max(self.block_work_ms.saturating_mul(VIEW_TIMEOUT_WORK_FACTOR));
                     let tx = self.chain.inputs.clone();
                     tokio::spawn(async move {
                         tokio::time::sleep(Duration::from_millis(after_ms)).await;
@@ -920,6 +1008,7 @@ impl Driver {
             self.executed.clear();
             return;
         }
+        let started = std::time::Instant::now();
         let committed = match self.executed.remove(&hash) {
             Some(execution) => Ok(execution),
             None => self
@@ -932,6 +1021,9 @@ impl Driver {
         self.executed.clear();
         match committed {
             Ok(()) => {
+                let work = (self.height_work + started.elapsed()).as_millis() as u64;
+                self.block_work_ms = (3 * self.block_work_ms + work) / 4;
+                self.height_work = Duration::ZERO;
                 self.feed_schedule();
                 self.last_block_ms = self.chain.clock.now_ms();
                 self.height_since_ms = self.last_block_ms;
@@ -984,7 +1076,10 @@ impl Driver {
             timestamp: chain.clock.now_ms().max(parent_time + 1),
             proposer: self.local,
         };
-        match chain.runtime.build_block(state, template, batch) {
+        let started = std::time::Instant::now();
+        let built = chain.runtime.build_block(state, template, batch);
+        self.height_work += started.elapsed();
+        match built {
             Ok((block, execution, refused)) => {
                 if !refused.is_empty() {
                     tracing::debug!(network = %chain.network, refused = refused.len(), "left transactions out of the block");
@@ -1036,7 +1131,10 @@ impl Driver {
             );
             return false;
         }
-        match self.chain.runtime.apply_block(self.chain.store.state(), block) {
+        let started = std::time::Instant::now();
+        let applied = self.chain.runtime.apply_block(self.chain.store.state(), block);
+        self.height_work += started.elapsed();
+        match applied {
             Ok(execution) => {
                 self.executed.insert(hash, execution);
                 true

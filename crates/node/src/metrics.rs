@@ -17,6 +17,8 @@ pub struct Metrics {
     pub mempool_bytes: AtomicU64,
     pub peers: AtomicU64,
     pub tx_refused: AtomicU64,
+    /// Time spent storing finalised blocks (`ChainStore::commit_block`), summed.
+    pub commit_ns: AtomicU64,
     latency_buckets: [AtomicU64; 12],
     latency_count: AtomicU64,
     latency_sum_ms: AtomicU64,

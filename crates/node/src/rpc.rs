@@ -310,18 +310,58 @@ async fn forward<T: Clone, J: serde::Serialize>(
     Ok(())
 }
 
+/// A signed transaction from its 0x-hex SCALE encoding, within the size limit.
+fn decode_tx(tx: &str) -> RpcResult<SignedTransaction> {
+    if tx.len() > MAX_TX_SIZE * 2 + 2 {
+        return Err(ErrorCode::TooLarge.error(format!("transaction is over the limit of {MAX_TX_SIZE} bytes")));
+    }
+    let bytes = unhex("tx", tx)?;
+    SignedTransaction::decode_all_with_depth_limit(16, &mut &bytes[..])
+        .map_err(|e| ErrorCode::BadEncoding.error(format!("tx is not a SCALE-encoded signed transaction: {e}")))
+}
+
+fn refusal(e: jsonrpsee::types::ErrorObjectOwned) -> SubmitResultJson {
+    SubmitResultJson { hash: None, error: Some(e.message().to_string()), code: Some(e.code()) }
+}
+
 #[async_trait]
 impl NodeApiServer for NodeRpc {
     fn submit_tx(&self, network: String, tx: String) -> RpcResult<String> {
         let c = chain(&self.node, &network)?;
-        if tx.len() > MAX_TX_SIZE * 2 + 2 {
-            return Err(ErrorCode::TooLarge.error(format!("transaction is over the limit of {MAX_TX_SIZE} bytes")));
-        }
-        let bytes = unhex("tx", &tx)?;
-        let stx = SignedTransaction::decode_all_with_depth_limit(16, &mut &bytes[..])
-            .map_err(|e| ErrorCode::BadEncoding.error(format!("tx is not a SCALE-encoded signed transaction: {e}")))?;
+        let stx = decode_tx(&tx)?;
         let hash = c.submit(stx).map_err(|e| e.code().error(e.to_string()))?;
         Ok(hash.to_string())
+    }
+
+    async fn submit_batch(&self, network: String, txs: Vec<String>) -> RpcResult<Vec<SubmitResultJson>> {
+        let c = chain(&self.node, &network)?;
+        if txs.len() > MAX_SUBMIT_BATCH {
+            return Err(ErrorCode::TooLarge
+                .error(format!("{} transactions in one batch; at most {MAX_SUBMIT_BATCH}: send several", txs.len())));
+        }
+        // Decoding and the signature batch are CPU work: off the async workers.
+        self.read(move |_| {
+            let mut results = vec![None; txs.len()];
+            let mut decoded = Vec::with_capacity(txs.len());
+            for (i, tx) in txs.iter().enumerate() {
+                match decode_tx(tx) {
+                    Ok(stx) => decoded.push((i, stx)),
+                    Err(e) => results[i] = Some(refusal(e)),
+                }
+            }
+            let (index, stxs): (Vec<usize>, Vec<SignedTransaction>) = decoded.into_iter().unzip();
+            for (i, r) in index.into_iter().zip(c.submit_batch(stxs)) {
+                results[i] = Some(match r {
+                    Ok(hash) => SubmitResultJson { hash: Some(hash.to_string()), error: None, code: None },
+                    Err(e) => refusal(e.code().error(e.to_string())),
+                });
+            }
+            Ok(results
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|| refusal(ErrorCode::TxRefused.error("no answer"))))
+                .collect())
+        })
+        .await
     }
 
     async fn receipt(&self, network: String, hash: String, wait_ms: Option<u64>) -> RpcResult<Option<ReceiptJson>> {
@@ -715,6 +755,69 @@ mod tests {
         drop(held);
         let receipt: ReceiptJson = module.call("contract_dryRun", dry_run(None)).await.expect("a permit is free again");
         assert_eq!(receipt.status, "failed", "there is no contract at that address");
+        node.shutdown().await;
+    }
+
+    /// A batch answers each transaction in order: good ones admitted (and finalised), bad ones
+    /// refused with their own reason, malformed ones too; over the count limit the batch is
+    /// refused whole.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_submitted_batch_answers_each_transaction() {
+        let dir = tempfile::tempdir().expect("dir");
+        let node = start(dir.path(), RpcLimits::default()).await;
+        let module = module(node.node.clone(), &RpcLimits::default()).expect("rpc");
+        let suite = jjj_testkit::test_suite();
+        let a = Keypair::named(suite.scheme(), "a");
+        let net = NetworkId::new("jj").expect("id");
+        let tx = |nonce: u64| {
+            a.sign_tx(jjj_primitives::Transaction {
+                network: net.clone(),
+                sender: a.account(),
+                nonce,
+                gas_limit: 100_000,
+                call: jjj_primitives::Call::Transfer { to: AccountId([3; 32]), amount: 1 },
+            })
+        };
+        let mut forged = tx(2);
+        forged.signatures[0].signature[7] ^= 1;
+        let txs = vec![
+            hex0x(&tx(0).encode()),
+            hex0x(&forged.encode()),
+            "0x1234".to_string(),
+            hex0x(&tx(1).encode()),
+            hex0x(&tx(0).encode()),
+        ];
+        let results: Vec<SubmitResultJson> = module
+            .call("tx_submitBatch", params(&[("network", "jj".into()), ("txs", serde_json::json!(txs))]))
+            .await
+            .expect("answered");
+        assert_eq!(results.len(), 5);
+        assert_eq!(results[0].hash, Some(tx(0).hash(suite.hash_algo()).to_string()));
+        assert_eq!(results[1].code, Some(ErrorCode::BadSignature.code()), "{:?}", results[1]);
+        assert_eq!(results[2].code, Some(ErrorCode::BadEncoding.code()), "{:?}", results[2]);
+        assert_eq!(results[3].hash, Some(tx(1).hash(suite.hash_algo()).to_string()));
+        assert_eq!(results[4].code, Some(ErrorCode::DuplicateTransaction.code()), "{:?}", results[4]);
+        let r: Option<ReceiptJson> = module
+            .call(
+                "tx_receipt",
+                params(&[
+                    ("network", "jj".into()),
+                    ("hash", results[3].hash.clone().expect("hash").into()),
+                    ("wait_ms", 20_000.into()),
+                ]),
+            )
+            .await
+            .expect("receipt");
+        assert_eq!(r.expect("finalised").status, "success");
+        let too_many = vec!["0x00".to_string(); MAX_SUBMIT_BATCH + 1];
+        let err = module
+            .call::<_, Vec<SubmitResultJson>>(
+                "tx_submitBatch",
+                params(&[("network", "jj".into()), ("txs", serde_json::json!(too_many))]),
+            )
+            .await
+            .expect_err("too many");
+        assert_eq!(code_of(err), ErrorCode::TooLarge.code());
         node.shutdown().await;
     }
 

@@ -40,6 +40,9 @@ impl Node {
                     view: c.metrics.view.load(Relaxed),
                     mempool: c.metrics.mempool.load(Relaxed),
                     validator: c.validators_at(c.head().0 + 1).contains(&self.id),
+                    view_changes: c.metrics.view_changes.load(Relaxed),
+                    dropped_peer_messages: c.dropped_peer_messages(),
+                    block_times: c.block_times(),
                 }
             })
             .collect();

@@ -9,6 +9,7 @@
 use crate::{
     AccountJson, BlockJson, CertificateJson, CodeChangeJson, ContractInfoJson, EventJson, GovRulesJson, HeaderJson,
     HealthJson, MemberJson, PeerJson, PermissionJson, ProposalJson, ReceiptJson, RegistrationJson, RegistryEntryJson,
+    SubmitResultJson,
 };
 // Only the server half names these: the client half rewrites the return types.
 #[cfg_attr(not(feature = "server"), allow(unused_imports))]
@@ -21,6 +22,13 @@ pub trait NodeApi {
     /// Admits a SCALE-encoded signed transaction (0x-hex) to the mempool; returns its hash.
     #[method(name = "tx_submit", param_kind = map)]
     fn submit_tx(&self, network: String, tx: String) -> RpcResult<String>;
+
+    /// Admits up to `MAX_SUBMIT_BATCH` SCALE-encoded signed transactions (0x-hex) at once: their
+    /// signatures are checked together (one ed25519 batch) and those admitted are gossiped in
+    /// as few messages as fit. One result per transaction, in order: its hash, or why it was
+    /// refused (the others are admitted all the same).
+    #[method(name = "tx_submitBatch", param_kind = map)]
+    async fn submit_batch(&self, network: String, txs: Vec<String>) -> RpcResult<Vec<SubmitResultJson>>;
 
     /// The receipt of a finalised transaction, or null. With `wait_ms`, waits that long (at most
     /// `MAX_RECEIPT_WAIT_MS`) for it to be finalised, then fails with `ErrorCode::Timeout`.

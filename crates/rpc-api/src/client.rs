@@ -1,8 +1,11 @@
-//! The HTTP client the CLI, tests and the load generator hold: typed calls through
-//! [`NodeApiClient`](crate::NodeApiClient), errors as readable strings.
+//! The clients the CLI, tests and the load generator hold: typed calls through
+//! [`NodeApiClient`](crate::NodeApiClient), errors as readable strings. [`Rpc`] speaks HTTP (a
+//! request per call); [`WsRpc`] holds one WebSocket for many calls in flight (the load
+//! generator's submissions) and for subscriptions.
 use jsonrpsee::core::client::{ClientT, Error as ClientError};
 use jsonrpsee::core::params::ObjectParams;
 use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee_ws_client::{WsClient, WsClientBuilder};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
@@ -32,10 +35,7 @@ impl Rpc {
     /// A readable error: the node's answer as "message (code N)", or why the node could not be
     /// asked.
     pub fn explain(&self, error: ClientError) -> String {
-        match error {
-            ClientError::Call(obj) => format!("{} (code {})", obj.message(), obj.code()),
-            other => format!("RPC to {}: {other}", self.url),
-        }
+        explain(&self.url, error)
     }
 
     /// Calls `method` by name with named parameters (a JSON object), for callers not yet on the
@@ -51,5 +51,53 @@ impl Rpc {
             ClientError::Call(obj) => format!("{} (code {})", obj.message(), obj.code()),
             other => format!("{method} on {}: {other}", self.url),
         })
+    }
+}
+
+/// A readable error: the node's answer as "message (code N)", or why the node could not be asked.
+fn explain(url: &str, error: ClientError) -> String {
+    match error {
+        ClientError::Call(obj) => format!("{} (code {})", obj.message(), obj.code()),
+        other => format!("RPC to {url}: {other}"),
+    }
+}
+
+/// A WebSocket connection to a node (`ws://host:port`: the same port as HTTP).
+pub struct WsRpc {
+    ws: WsClient,
+    pub url: String,
+}
+
+impl WsRpc {
+    pub async fn connect(url: &str) -> Result<WsRpc, String> {
+        let ws = WsClientBuilder::default()
+            .request_timeout(Duration::from_secs(90))
+            .max_request_size(crate::MAX_REQUEST_BYTES)
+            .max_response_size(64 * 1024 * 1024)
+            .max_concurrent_requests(1_024)
+            .build(url)
+            .await
+            .map_err(|e| format!("WebSocket to {url}: {e}"))?;
+        Ok(WsRpc { ws, url: url.to_string() })
+    }
+
+    /// The typed client, as [`Rpc::api`], subscriptions included.
+    pub fn api(&self) -> &WsClient {
+        &self.ws
+    }
+
+    pub fn explain(&self, error: ClientError) -> String {
+        explain(&self.url, error)
+    }
+}
+
+/// The WebSocket address of an `http://` (or `https://`) RPC URL: the node serves both on one port.
+pub fn ws_url(http_url: &str) -> String {
+    if let Some(rest) = http_url.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else if let Some(rest) = http_url.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else {
+        http_url.to_string()
     }
 }

@@ -16,7 +16,7 @@ mod api;
 pub mod client;
 
 pub use api::*;
-pub use client::Rpc;
+pub use client::{ws_url, Rpc, WsRpc};
 
 use jjj_primitives::params::MAX_TX_SIZE;
 use jjj_primitives::{Event, Hash, Header, Receipt, ReceiptStatus};
@@ -78,6 +78,9 @@ impl ErrorCode {
 pub const MAX_RECEIPT_WAIT_MS: u64 = 60_000;
 /// Largest request body: a maximal transaction as hex, plus room.
 pub const MAX_REQUEST_BYTES: u32 = (MAX_TX_SIZE as u32) * 2 + 64 * 1024;
+/// Most transactions one `tx_submitBatch` takes (together they also fit in
+/// [`MAX_REQUEST_BYTES`]): 2,000 bill payments are about 1 MB of hex.
+pub const MAX_SUBMIT_BATCH: usize = 2_000;
 
 pub fn hex0x(b: &[u8]) -> String {
     format!("0x{}", hex::encode(b))
@@ -380,6 +383,49 @@ pub struct NetworkHealthJson {
     pub view: u64,
     pub mempool: u64,
     pub validator: bool,
+    /// View changes since the node started.
+    #[serde(default)]
+    pub view_changes: u64,
+    /// Peer messages dropped since the node started (a sender over its share of the queue).
+    #[serde(default)]
+    pub dropped_peer_messages: u64,
+    #[serde(default)]
+    pub block_times: BlockTimesJson,
+}
+
+/// Where this node's block time went since it started, summed: divide by the blocks.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct BlockTimesJson {
+    /// Blocks built or checked (a block proposed in several views counts each time).
+    pub executed: u64,
+    /// Signature checks before running the transactions.
+    pub verify_us: u64,
+    /// Running the transactions.
+    pub execute_us: u64,
+    /// State, tx and receipts roots.
+    pub root_us: u64,
+    /// Blocks stored.
+    pub committed: u64,
+    /// Storing them: tree writes staged, batch written and synced.
+    pub commit_us: u64,
+    /// Of which the synced batch write.
+    pub write_us: u64,
+    /// Bytes of the written batches.
+    pub bytes_written: u64,
+    /// State-tree nodes written or deleted.
+    pub tree_nodes: u64,
+}
+
+/// One transaction's answer in `tx_submitBatch`: its hash, or the refusal (message and
+/// `ErrorCode`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SubmitResultJson {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub code: Option<i32>,
 }
 
 /// A connected peer (`node_peers`).

@@ -150,11 +150,28 @@ impl StateCommitment for StateHandle {
     }
 }
 
+/// What committing blocks wrote and how long the synced write took, summed since the store
+/// opened (`jjj bench` prints them per block and per transaction).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    pub blocks: u64,
+    /// The synced batch write (the WAL's fsync included).
+    pub write_ns: u64,
+    /// Bytes of the written batches (keys and values as RocksDB counts them).
+    pub bytes: u64,
+    /// State-tree nodes written or deleted.
+    pub tree_nodes: u64,
+}
+
 /// The ledger of one network. Heights: genesis is height 0 (a header and the initial state, no
 /// block); blocks start at 1.
 pub trait ChainStore: Send + Sync + 'static {
     /// The network's hash, fixed when the store was created: block ids, roots and the state tree.
     fn hash_algo(&self) -> HashAlgo;
+    /// Commit statistics (zero for a store that keeps none).
+    fn commit_stats(&self) -> CommitStats {
+        CommitStats::default()
+    }
     /// Finalised height and header hash; `None` before genesis.
     fn head(&self) -> Result<Option<(u64, Hash)>, StoreError>;
     fn header(&self, height: u64) -> Result<Option<Header>, StoreError>;

@@ -23,8 +23,8 @@
 //! The history key inverts the height so one forward seek finds the latest change of a key at
 //! or before a height; the length prefix keeps one key's entries from mixing with a longer key's.
 use super::{
-    check_genesis_header, check_next, decode_stored, event_records, ChainStore, EventFilter, EventRecord, StateHandle,
-    StoreError, Tip, TxLocation,
+    check_genesis_header, check_next, decode_stored, event_records, ChainStore, CommitStats, EventFilter, EventRecord,
+    StateHandle, StoreError, Tip, TxLocation,
 };
 use jjj_primitives::{Block, Hash, HashAlgo, Header, Receipt, SignedTransaction};
 use jjj_state::{
@@ -126,6 +126,7 @@ struct Inner {
     /// a peer's block validated), so committing one of those blocks writes them instead of
     /// walking the tree a second time. Emptied at every commit.
     staged_roots: Mutex<Vec<StagedRoot>>,
+    stats: Mutex<CommitStats>,
 }
 
 /// Tree writes computed for `changes` (by digest) on the tree of `base`, giving `root`.
@@ -462,9 +463,19 @@ impl Inner {
         batch.put_cf(self.cf(CF_META)?, KEY_HEAD, encode_head(&tip));
         let mut opts = WriteOptions::default();
         opts.set_sync(true);
+        let bytes = batch.size_in_bytes() as u64;
         let mut guard = self.tip.write().unwrap_or_else(PoisonError::into_inner);
+        let started = std::time::Instant::now();
         self.db.write_opt(batch, &opts).map_err(db_err(format!("commit height {}", tip.height)))?;
+        let write_ns = started.elapsed().as_nanos() as u64;
         let written = std::mem::take(&mut *self.pending_branches.lock().unwrap_or_else(PoisonError::into_inner));
+        {
+            let mut stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+            stats.blocks += 1;
+            stats.write_ns += write_ns;
+            stats.bytes += bytes;
+            stats.tree_nodes += written.len() as u64;
+        }
         // Computed on the tree this commit changed: none can apply any more.
         self.staged_roots.lock().unwrap_or_else(PoisonError::into_inner).clear();
         let mut cache = self.branch_cache.lock().unwrap_or_else(PoisonError::into_inner);
@@ -560,6 +571,7 @@ impl RocksStore {
             commit: Mutex::new(()),
             branch_cache: Mutex::default(),
             pending_branches: Mutex::default(),
+            stats: Mutex::default(),
             staged_roots: Mutex::default(),
         };
         inner.check_hash_algo()?;
@@ -582,6 +594,10 @@ impl RocksStore {
 impl ChainStore for RocksStore {
     fn hash_algo(&self) -> HashAlgo {
         self.inner.algo
+    }
+
+    fn commit_stats(&self) -> CommitStats {
+        *self.inner.stats.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn head(&self) -> Result<Option<(u64, Hash)>, StoreError> {

@@ -65,7 +65,9 @@ fn engine_config(config: &VmConfig) -> Config {
         .max_memories_per_module(1)
         .max_tables_per_module(MAX_TABLES)
         .table_elements(MAX_TABLE_ELEMENTS as usize)
-        .max_memory_size(MAX_MEMORY_BYTES);
+        .max_memory_size(MAX_MEMORY_BYTES)
+        .linear_memory_keep_resident(limits::KEEP_RESIDENT_MEMORY_BYTES)
+        .table_keep_resident(limits::KEEP_RESIDENT_TABLE_BYTES);
 
     // Threads, GC, exceptions and function references are off: wasmtime is built without those features.
     let mut c = Config::new();

@@ -27,6 +27,13 @@ pub const MAX_INSTANCES_PER_TX: usize = 32;
 pub const POOLED_INSTANCES: u32 = 256;
 /// Modules kept compiled in memory.
 pub const MODULE_CACHE_CAPACITY: usize = 128;
+/// Bytes of each pooled linear memory reset with `memset` rather than `madvise` when an instance
+/// is freed: a contract call's working set stays resident and the next call takes no page faults
+/// for it (not a consensus rule: memory reads zero either way). Two Rust contracts' initial
+/// memories (stack and data) fit.
+pub const KEEP_RESIDENT_MEMORY_BYTES: usize = 2 * 1024 * 1024;
+/// The same for each pooled table.
+pub const KEEP_RESIDENT_TABLE_BYTES: usize = 64 * 1024;
 /// Wall-clock backstop: the engine's epoch ticks every `EPOCH_TICK_MS`; a transaction still
 /// running after `EPOCH_DEADLINE_TICKS` is aborted (not failed: its block is not voted for).
 /// Fuel ends every honest execution long before.
