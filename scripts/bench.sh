@@ -20,6 +20,8 @@
 #       spike:     2× the peak for 10 s (success ≥ 75 %); the peak from a pressure search, or
 #                  `-- --peak N`.
 #       stability: 20 % of the peak for 600 s (`-- --duration-secs N` to change).
+#       fixed:     one run of `-- --txs N --rate R` (for profiling: JJJ_BENCH_KEEP=1 keeps the
+#                  devnet's directory; the validators' pids are in the table's log).
 #       --quick:   10 s steps, 2,000 residents, bills issued as steps need them, a 60 s
 #                  stability run: the pressure search ends within 5 minutes.
 #       Ports: JJJ_BENCH_P2P_PORT (default 31801), RPC and metrics at +40 and +80. The devnet's
@@ -57,7 +59,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-case "$MODE" in pressure | spike | stability) ;; *) echo "scripts/bench.sh: --mode takes pressure, spike or stability, not '$MODE'" >&2; exit 2 ;; esac
+case "$MODE" in pressure | spike | stability | fixed) ;; *) echo "scripts/bench.sh: --mode takes pressure, spike, stability or fixed, not '$MODE'" >&2; exit 2 ;; esac
 if [ "$VALIDATORS" -lt 1 ] || [ "$VALIDATORS" -gt 16 ]; then
   echo "scripts/bench.sh: --validators takes 1 to 16" >&2
   exit 2
