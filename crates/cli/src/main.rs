@@ -80,7 +80,9 @@ pub enum Command {
     Audit(AuditCmd),
     /// Load test: signed bill payments, end to end (see `scripts/bench.sh --e2e`). Prints a table
     /// per step (finalised and offered tx/s, success, finality p50/p99/max, block size, view
-    /// changes, dropped peer messages, CPU per transaction) and, last, one JSON line.
+    /// changes, dropped peer messages, CPU per transaction) and, last, one JSON line. A flag
+    /// given twice takes its last value (scripts/bench.sh appends yours to its own).
+    #[command(args_override_self = true)]
     Bench {
         /// A funded key that deploys the contracts (role deployer), and registers (role registrar
         /// of its member) and funds the residents.
