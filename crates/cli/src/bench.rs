@@ -568,21 +568,34 @@ fn print_row(r: &Value) {
     println!("| {} |", cells.join(" | "));
 }
 
-/// Steps up from `start` tx/s by half each time until one is not sustained; the best sustained.
+/// Steps up from `start` tx/s by half each time until one is not sustained, then tries once
+/// halfway back; the best sustained step.
 async fn search_peak(ctx: &mut Ctx, steps: &mut Vec<Value>, start: u64, secs: u64) -> Result<Option<Value>, String> {
-    let mut best = None;
+    let mut best: Option<(u64, Value)> = None;
     let mut rate = start.max(1);
     for i in 0..10 {
         let r = step(ctx, &format!("pressure {}", i + 1), rate, secs, 0.95).await?;
         print_row(&r);
         steps.push(r.clone());
         if r["sustained"] != json!(true) {
+            // One more step halfway between the last sustained offer and this one.
+            if let Some((good, _)) = &best {
+                let mid = (good + rate) / 2;
+                if mid > good + good / 10 {
+                    let r = step(ctx, &format!("pressure {}", i + 2), mid, secs, 0.95).await?;
+                    print_row(&r);
+                    steps.push(r.clone());
+                    if r["sustained"] == json!(true) {
+                        best = Some((mid, r));
+                    }
+                }
+            }
             break;
         }
-        best = Some(r);
+        best = Some((rate, r));
         rate = rate * 3 / 2;
     }
-    Ok(best)
+    Ok(best.map(|(_, r)| r))
 }
 
 pub async fn run(a: BenchArgs) -> Result<(), String> {

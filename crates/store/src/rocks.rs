@@ -127,6 +127,54 @@ struct Inner {
     /// walking the tree a second time. Emptied at every commit.
     staged_roots: Mutex<Vec<StagedRoot>>,
     stats: Mutex<CommitStats>,
+    /// State values at the tip, read through from RocksDB (absent ones too) and written through
+    /// at every commit, under the tip lock: accounts, bills and contract records are read by
+    /// every transaction that touches them, and each RocksDB read walks memtables and files.
+    values: Mutex<ValueCache>,
+}
+
+/// A read cache bounded in bytes, in two generations: when the newer fills its half of the
+/// budget it becomes the older and the oldest is dropped, so what is still read survives
+/// (a hit in the older generation moves to the newer).
+#[derive(Default)]
+struct ValueCache {
+    newer: HashMap<Vec<u8>, Option<Vec<u8>>>,
+    older: HashMap<Vec<u8>, Option<Vec<u8>>>,
+    newer_bytes: usize,
+}
+
+/// Bytes of keys and values [`ValueCache`] holds, both generations together.
+const VALUE_CACHE_BYTES: usize = 64 << 20;
+
+impl ValueCache {
+    fn get(&mut self, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        if let Some(v) = self.newer.get(key) {
+            return Some(v.clone());
+        }
+        let v = self.older.remove(key)?;
+        self.insert(key.to_vec(), v.clone());
+        Some(v)
+    }
+
+    fn insert(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        let size = key.len() + value.as_ref().map_or(0, Vec::len) + 64;
+        if self.newer_bytes + size > VALUE_CACHE_BYTES / 2 {
+            self.older = std::mem::take(&mut self.newer);
+            self.newer_bytes = 0;
+        }
+        self.newer_bytes += size;
+        if let Some(old) = self.newer.insert(key, value) {
+            self.newer_bytes = self.newer_bytes.saturating_sub(old.map_or(0, |o| o.len()));
+        }
+    }
+
+    /// A commit's changes: the new values replace the cached ones.
+    fn write(&mut self, changes: &ChangeSet) {
+        for (k, v) in changes {
+            self.older.remove(k);
+            self.insert(k.clone(), v.clone());
+        }
+    }
 }
 
 /// Tree writes computed for `changes` (by digest) on the tree of `base`, giving `root`.
@@ -464,7 +512,7 @@ impl Inner {
     }
 
     /// Writes `batch` synced and moves the tip, with readers held off for the write.
-    fn write_tip(&self, mut batch: WriteBatch, tip: Tip) -> Result<(), StoreError> {
+    fn write_tip(&self, mut batch: WriteBatch, tip: Tip, changes: &ChangeSet) -> Result<(), StoreError> {
         batch.put_cf(self.cf(CF_META)?, KEY_HEAD, encode_head(&tip));
         let mut opts = WriteOptions::default();
         opts.set_sync(true);
@@ -473,6 +521,7 @@ impl Inner {
         let started = std::time::Instant::now();
         self.db.write_opt(batch, &opts).map_err(db_err(format!("commit height {}", tip.height)))?;
         let write_ns = started.elapsed().as_nanos() as u64;
+        self.values.lock().unwrap_or_else(PoisonError::into_inner).write(changes);
         let written = std::mem::take(&mut *self.pending_branches.lock().unwrap_or_else(PoisonError::into_inner));
         {
             let mut stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
@@ -591,6 +640,7 @@ impl RocksStore {
             branch_cache: Mutex::default(),
             pending_branches: Mutex::default(),
             stats: Mutex::default(),
+            values: Mutex::default(),
             staged_roots: Mutex::default(),
         };
         inner.check_hash_algo()?;
@@ -763,7 +813,7 @@ impl ChainStore for RocksStore {
                 batch.put_cf(by_topic, [&topic.0[..], &key[..]].concat(), b"");
             }
         }
-        inner.write_tip(batch, Tip { height, hash, state_root: root, network: tip.network })?;
+        inner.write_tip(batch, Tip { height, hash, state_root: root, network: tip.network }, changes)?;
         tracing::debug!(height, %hash, txs = block.transactions.len(), events = records.len(), %root, "committed block");
         Ok(root)
     }
@@ -784,7 +834,11 @@ impl ChainStore for RocksStore {
         batch.put_cf(inner.cf(CF_META)?, KEY_SCHEMA, SCHEMA_VERSION.to_be_bytes());
         batch.put_cf(inner.cf(CF_HEADERS)?, 0u64.to_be_bytes(), genesis_header.encode());
         batch.put_cf(inner.cf(CF_BLOCK_HASHES)?, hash.0, 0u64.to_be_bytes());
-        inner.write_tip(batch, Tip { height: 0, hash, state_root: root, network: genesis_header.network.clone() })?;
+        inner.write_tip(
+            batch,
+            Tip { height: 0, hash, state_root: root, network: genesis_header.network.clone() },
+            changes,
+        )?;
         tracing::info!(network = %genesis_header.network, %hash, %root, keys = changes.len(), "wrote genesis");
         Ok(root)
     }
@@ -854,7 +908,13 @@ impl StateReader for RocksState {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         let guard = self.inner.tip();
         if guard.version == self.version {
-            return Ok(self.inner.get(CF_STATE, key)?);
+            // Under the tip lock: a commit updates the cache only with it held for writing.
+            if let Some(v) = self.inner.values.lock().unwrap_or_else(PoisonError::into_inner).get(key) {
+                return Ok(v);
+            }
+            let v = self.inner.get(CF_STATE, key)?;
+            self.inner.values.lock().unwrap_or_else(PoisonError::into_inner).insert(key.to_vec(), v.clone());
+            return Ok(v);
         }
         drop(guard);
         match self.height {
@@ -905,6 +965,29 @@ impl StateCommitment for RocksState {
 
 #[cfg(test)]
 mod tests {
+    /// The value cache answers what RocksDB would, follows commits, and stays within its byte
+    /// budget, keeping what is still read.
+    #[test]
+    fn the_value_cache_is_bounded_and_written_through() {
+        let mut c = ValueCache::default();
+        c.insert(b"hot".to_vec(), Some(vec![1]));
+        c.insert(b"gone".to_vec(), None);
+        assert_eq!(c.get(b"gone"), Some(None), "an absent key is cached as absent");
+        let big = vec![0u8; 1 << 20];
+        for i in 0..(VALUE_CACHE_BYTES >> 20) {
+            c.insert(format!("big{i}").into_bytes(), Some(big.clone()));
+            assert_eq!(c.get(b"hot"), Some(Some(vec![1])), "read on every round: kept");
+        }
+        let held: usize =
+            c.newer.iter().chain(c.older.iter()).map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len)).sum();
+        assert!(held <= VALUE_CACHE_BYTES, "{held} bytes held");
+        assert_eq!(c.get(b"big0"), None, "the oldest went");
+        let mut changes = ChangeSet::new();
+        changes.insert(b"hot".to_vec(), None);
+        c.write(&changes);
+        assert_eq!(c.get(b"hot"), Some(None));
+    }
+
     /// Reads of every key of a column family, whatever its memtable (the branches' is hashed).
     fn total_order() -> rocksdb::ReadOptions {
         let mut o = rocksdb::ReadOptions::default();
