@@ -1075,7 +1075,7 @@ fn finish_block<S: StateCommitment + ?Sized>(
             algo.name()
         )));
     }
-    let changes = overlay.into_changes();
+    let changes = overlay.into_effective_changes().map_err(|e| BlockError::State(e.to_string()))?;
     let state_root = state.root_after(&changes).map_err(|e| BlockError::State(e.to_string()))?;
     Ok(BlockExecution {
         tx_root: merkle_root(algo, txs.iter().map(|t| t.hash(algo))),

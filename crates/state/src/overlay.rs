@@ -81,13 +81,32 @@ impl Overlay {
         self.layers.len() - 1
     }
 
-    /// All writes, flattened. Writes that set a key to what the base already holds stay in:
-    /// they are cheap to apply and keep this O(writes).
+    /// All writes, flattened, including those that set a key to what the base already holds
+    /// (see [`Overlay::into_effective_changes`]).
     pub fn into_changes(mut self) -> ChangeSet {
         while self.layers.len() > 1 {
             self.commit_checkpoint();
         }
         self.layers.pop().unwrap_or_default()
+    }
+
+    /// The writes that change the base: a key set to the value the base holds (a balance that
+    /// went up and back down within the block, a record rewritten as it was) is left out, so
+    /// the state tree neither recomputes nor rewrites its path. The root is the same either way;
+    /// this costs one base read per written key.
+    pub fn into_effective_changes(self) -> Result<ChangeSet, StateError> {
+        let base = self.base.clone();
+        let mut changes = self.into_changes();
+        let mut unchanged = Vec::new();
+        for (k, v) in &changes {
+            if base.get(k)? == *v {
+                unchanged.push(k.clone());
+            }
+        }
+        for k in unchanged {
+            changes.remove(&k);
+        }
+        Ok(changes)
     }
 }
 
@@ -95,6 +114,18 @@ impl Overlay {
 mod tests {
     use super::*;
     use crate::MemoryState;
+
+    #[test]
+    fn effective_changes_leave_out_writes_of_the_same_value() {
+        let mut o = Overlay::new(base());
+        o.set(b"a".to_vec(), b"2".to_vec());
+        o.set(b"a".to_vec(), b"1".to_vec()); // back to the base's value
+        o.set(b"b".to_vec(), b"3".to_vec());
+        o.remove(b"c".to_vec()); // absent already
+        o.remove(b"a2".to_vec());
+        let changes = o.into_effective_changes().expect("reads");
+        assert_eq!(changes.keys().collect::<Vec<_>>(), vec![&b"b".to_vec()]);
+    }
 
     fn base() -> Arc<dyn StateReader> {
         let mut s = MemoryState::new(jjj_primitives::HashAlgo::Blake2b256);
