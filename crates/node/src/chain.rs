@@ -166,9 +166,15 @@ pub struct Chain {
     /// When each peer was last sent a catch-up answer (clock ms).
     sync_answered: Mutex<HashMap<AccountId, u64>>,
     net: P2pHandle,
+    /// Admitted client transactions not yet gossiped: sent when `MAX_GOSSIP_TXS` gather or
+    /// `GOSSIP_FLUSH` after the first, so peers get one message per batch, not one per transaction.
+    gossip_out: Mutex<Vec<SignedTransaction>>,
     /// The only source of time for this chain's driver.
     clock: Arc<dyn Clock>,
 }
+
+/// Longest an admitted transaction waits to be gossiped with others.
+const GOSSIP_FLUSH: Duration = Duration::from_millis(5);
 
 /// How one network's chain runs on this node: the node config's knobs and the operator's flags.
 #[derive(Clone)]
@@ -298,6 +304,7 @@ impl Chain {
             dropped_inputs: AtomicU64::new(0),
             sync_answered: Mutex::new(HashMap::new()),
             net,
+            gossip_out: Mutex::new(Vec::new()),
             genesis,
             clock: options.clock.clone(),
         });
@@ -361,6 +368,19 @@ impl Chain {
                     if tx.send(DriverInput::EmptyBlockTick.into()).await.is_err() {
                         break;
                     }
+                }
+            });
+        }
+        {
+            // Gossips what waited: holds the chain weakly, so it ends with it.
+            let weak = Arc::downgrade(&chain);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(GOSSIP_FLUSH);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    let Some(chain) = weak.upgrade() else { break };
+                    chain.flush_gossip();
                 }
             });
         }
@@ -438,13 +458,27 @@ impl Chain {
                 result
             })
             .collect();
-        for txs in admitted.chunks(MAX_GOSSIP_TXS) {
-            self.net.broadcast(WireMessage::Transactions { network: self.network.clone(), txs: txs.to_vec() }.encode());
-        }
         if !admitted.is_empty() {
+            let full = {
+                let mut out = self.gossip_out.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                out.extend(admitted);
+                out.len() >= MAX_GOSSIP_TXS
+            };
+            if full {
+                self.flush_gossip();
+            }
             let _ = self.inputs.try_send(DriverInput::Transactions.into());
         }
         results
+    }
+
+    /// Gossips the admitted transactions waiting in `gossip_out`, in messages of at most
+    /// `MAX_GOSSIP_TXS`.
+    fn flush_gossip(&self) {
+        let waiting = std::mem::take(&mut *self.gossip_out.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        for txs in waiting.chunks(MAX_GOSSIP_TXS) {
+            self.net.broadcast(WireMessage::Transactions { network: self.network.clone(), txs: txs.to_vec() }.encode());
+        }
     }
 
     fn admit(&self, stx: SignedTransaction) -> Result<Hash, MempoolError> {
@@ -1486,6 +1520,42 @@ mod tests {
         store.save_consensus(&record).unwrap();
         assert!(safety_record(&*store, &net, 0, false).is_err());
         assert!(matches!(safety_record(&*store, &net, 0, true), Ok(SafetyRecord::Abstain(1))));
+    }
+
+    /// Transactions submitted one at a time within the gossip window reach peers together, not
+    /// in one message each.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn transactions_submitted_together_are_gossiped_together() {
+        let store = new_store();
+        let mut net = net(store.clone()).await;
+        let key = payer();
+        let first = account(&*store.state(), &key.account()).nonce;
+        let txs: Vec<SignedTransaction> = (0..20)
+            .map(|i| {
+                let call = Call::Transfer { to: AccountId([9; 32]), amount: 1 };
+                key.sign_tx(Transaction {
+                    network: network(),
+                    sender: key.account(),
+                    nonce: first + i,
+                    gas_limit: 100_000,
+                    call,
+                })
+            })
+            .collect();
+        // Submitted one by one, as 20 `tx_submit` calls would be, within the flush window.
+        for stx in &txs {
+            net.chain.submit(stx.clone()).expect("admitted");
+        }
+        // A flush may fall between two submissions: at most two messages, never twenty.
+        let (mut gossiped, mut messages) = (Vec::new(), 0);
+        while gossiped.len() < txs.len() {
+            if let WireMessage::Transactions { txs, .. } = next_message(&mut net.peer_rx).await {
+                gossiped.extend(txs);
+                messages += 1;
+            }
+        }
+        assert_eq!(gossiped, txs, "all twenty, in order");
+        assert!(messages <= 2, "{messages} gossip messages for 20 transactions");
     }
 
     /// Blocks bigger in sum than a peer message: the answer carries what fits, never nothing.
