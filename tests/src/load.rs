@@ -59,6 +59,10 @@ pub struct TxRecord {
     pub reason: Option<String>,
     pub submits: u32,
     last_submit: Option<Instant>,
+    /// The validator it was last sent to: a resubmission goes to another, as a client that
+    /// fails over would (the last one may be cut off, holding the transaction where no leader
+    /// can see it and the sender's later ones behind a nonce gap).
+    last_node: Option<usize>,
 }
 
 /// Counters the campaign reads while the load runs.
@@ -293,6 +297,7 @@ impl Generator {
             reason: None,
             submits: 0,
             last_submit: None,
+            last_node: None,
         };
         self.txs.insert(hash.clone(), rec);
         self.order.push(hash.clone());
@@ -302,13 +307,18 @@ impl Generator {
 
     /// Sends `hash` to a random validator and classifies the answer.
     async fn submit(&mut self, hash: &str) {
-        let Some(hex) = self.txs.get(hash).map(|t| t.hex.clone()) else { return };
-        let node = self.rng.below(self.rpcs.len() as u64) as usize;
+        let Some((hex, last)) = self.txs.get(hash).map(|t| (t.hex.clone(), t.last_node)) else { return };
+        let n = self.rpcs.len();
+        let node = match last {
+            Some(last) if n > 1 => (last + 1 + self.rng.below(n as u64 - 1) as usize) % n,
+            _ => self.rng.below(n as u64) as usize,
+        };
         let rpc = self.rpcs[node].clone();
         let answer = tokio::time::timeout(RPC_TIMEOUT, rpc.api().submit_tx(NET.into(), hex)).await;
         let Some(t) = self.txs.get_mut(hash) else { return };
         t.submits += 1;
         t.last_submit = Some(Instant::now());
+        t.last_node = Some(node);
         match answer {
             Ok(Ok(_)) => {
                 if !t.accepted {
