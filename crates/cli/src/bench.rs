@@ -26,6 +26,7 @@ use jjj_rpc_api::{hex0x, ws_url, HeaderJson, NodeApiClient, ReceiptJson, Rpc, Ws
 use parity_scale_codec::{Decode, Encode};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -46,25 +47,80 @@ pub enum Mode {
     Stability,
 }
 
+/// `jjj bench`'s flags (the command's help says what each is for).
+#[derive(clap::Args)]
+pub struct BenchFlags {
+    /// A funded key that deploys the contracts (role deployer), and registers (role registrar
+    /// of its member) and funds the residents.
+    #[arg(long)]
+    pub funder: PathBuf,
+    /// Keys of accounts the alliance made utility providers (role utility-provider); each
+    /// gets its own contract and issues bills there. Repeatable.
+    #[arg(long, required = true)]
+    pub provider: Vec<PathBuf>,
+    /// The utility-bills wasm.
+    #[arg(long, default_value = "target/contracts/utility_bills.wasm")]
+    pub wasm: PathBuf,
+    /// Its metadata JSON (default: the wasm path with .json).
+    #[arg(long)]
+    pub metadata: Option<PathBuf>,
+    /// Residents paying (each pays its bills in nonce order).
+    #[arg(long, default_value_t = 2_000)]
+    pub accounts: usize,
+    /// Bills issued before the load (steps that need more issue them first, unmeasured).
+    #[arg(long, default_value_t = 0)]
+    pub bills: usize,
+    /// fixed: --txs at --rate; pressure: from --rate up by half per step until not
+    /// sustained; spike: 2× the peak for 10 s; stability: 20 % of the peak for
+    /// --duration-secs.
+    #[arg(long, value_enum, default_value = "fixed")]
+    pub mode: Mode,
+    /// Payments to send (fixed mode).
+    #[arg(long, default_value_t = 2_000)]
+    pub txs: usize,
+    /// Offered tx/s (fixed mode), or the first step's (pressure).
+    #[arg(long, default_value_t = 1_000)]
+    pub rate: u64,
+    /// Length of a pressure step.
+    #[arg(long, default_value_t = 60)]
+    pub step_secs: u64,
+    /// Length of the stability run.
+    #[arg(long, default_value_t = 600)]
+    pub duration_secs: u64,
+    /// The sustained peak (spike and stability); without it a pressure search finds it.
+    #[arg(long)]
+    pub peak: Option<u64>,
+    /// More RPC endpoints to spread the load over (besides --rpc). Repeatable.
+    #[arg(long = "also-rpc")]
+    pub also_rpc: Vec<String>,
+    /// Process ids of the validators, for CPU, RSS and disk writes from /proc. Repeatable.
+    #[arg(long = "node-pid")]
+    pub node_pid: Vec<u32>,
+}
+
+/// What a run works with: the flags, and what they name, loaded.
 pub struct BenchArgs {
     pub rpcs: Vec<String>,
     pub network: String,
     pub funder: Keypair,
-    /// Accounts holding the alliance's `utility-provider` role; one contract each.
     pub providers: Vec<Keypair>,
     pub wasm: Vec<u8>,
     /// utility-bills' metadata (`jjj contract build` writes it next to the wasm).
     pub metadata: jjj_transcode::LoadedMetadata,
-    pub accounts: usize,
-    /// Bills issued during setup (more are issued before a step that needs them).
-    pub bills: usize,
-    pub mode: Mode,
-    pub txs: usize,
-    pub rate: u64,
-    pub step_secs: u64,
-    pub duration_secs: u64,
-    pub peak: Option<u64>,
-    pub node_pids: Vec<u32>,
+    pub flags: BenchFlags,
+}
+
+/// `jjj bench`: loads the keys, the wasm and its metadata the flags name, then runs.
+pub async fn run_flags(rpc: String, network: String, mut flags: BenchFlags) -> Result<(), String> {
+    let mut rpcs = vec![rpc];
+    rpcs.append(&mut flags.also_rpc);
+    let wasm = std::fs::read(&flags.wasm).map_err(|e| format!("cannot read {}: {e}", flags.wasm.display()))?;
+    let metadata =
+        crate::contract::load_metadata(&flags.metadata.clone().unwrap_or_else(|| flags.wasm.with_extension("json")))?;
+    let funder = jjj_config::load_key(&flags.funder)?;
+    let providers = flags.provider.iter().map(|p| jjj_config::load_key(p)).collect::<Result<_, _>>()?;
+    flags.accounts = flags.accounts.max(1);
+    run(BenchArgs { rpcs, network, funder, providers, wasm, metadata, flags }).await
 }
 
 /// The chain as the load generator sees it.
@@ -92,14 +148,15 @@ impl Ctx {
         (n % self.residents.len(), 100 + (n as u64 % 900))
     }
 
-    fn sign(&self, key: &Keypair, nonce: u64, gas_limit: u64, call: Call) -> SignedTransaction {
-        key.sign_tx(Transaction { network: self.netid.clone(), sender: key.account(), nonce, gas_limit, call })
-    }
-
     async fn nonce(&self, who: &AccountId) -> Result<u64, String> {
         let rpc = &self.http[0];
         Ok(rpc.api().account(self.network.clone(), who.to_string()).await.map_err(|e| rpc.explain(e))?.nonce)
     }
+}
+
+/// `call` as the key's own transaction.
+fn sign(key: &Keypair, network: &NetworkId, nonce: u64, gas_limit: u64, call: Call) -> SignedTransaction {
+    key.sign_tx(Transaction { network: network.clone(), sender: key.account(), nonce, gas_limit, call })
 }
 
 /// Sends `calls` from one sender in windows its mempool share takes, each window in batches,
@@ -118,13 +175,7 @@ async fn send_many(
         let txs: Vec<String> = window
             .iter()
             .map(|call| {
-                let stx = key.sign_tx(Transaction {
-                    network: netid.clone(),
-                    sender: key.account(),
-                    nonce,
-                    gas_limit: SETUP_GAS,
-                    call: call.clone(),
-                });
+                let stx = sign(key, netid, nonce, SETUP_GAS, call.clone());
                 nonce += 1;
                 hex0x(&stx.encode())
             })
@@ -159,7 +210,7 @@ async fn setup(a: &BenchArgs) -> Result<Ctx, String> {
     let net = a.network.as_str();
     let netid = NetworkId::new(net)?;
     let started = Instant::now();
-    eprintln!("setup: {} contract(s), {} residents, {} bills…", a.providers.len(), a.accounts, a.bills);
+    eprintln!("setup: {} contract(s), {} residents, {} bills…", a.providers.len(), a.flags.accounts, a.flags.bills);
     let funder_reg = rpc
         .api()
         .gov_account(net.into(), a.funder.account().to_string())
@@ -184,7 +235,7 @@ async fn setup(a: &BenchArgs) -> Result<Ctx, String> {
         contracts.push(AccountId::decode(&mut &out[..]).map_err(|e| format!("instantiate: {e} ({:?})", r.reason))?);
     }
     let residents: Vec<Keypair> =
-        (0..a.accounts).map(|i| Keypair::named(suite.scheme(), &format!("bench-resident-{i}"))).collect();
+        (0..a.flags.accounts).map(|i| Keypair::named(suite.scheme(), &format!("bench-resident-{i}"))).collect();
     // Residents new to the chain are registered (an earlier run may have done it), then funded.
     let mut funding: Vec<Call> = Vec::new();
     for k in &residents {
@@ -238,12 +289,12 @@ async fn setup(a: &BenchArgs) -> Result<Ctx, String> {
         issued: vec![0; contracts.len()],
         paid: vec![0; contracts.len()],
         contracts,
-        pids: a.node_pids.clone(),
+        pids: a.flags.node_pid.clone(),
     };
     for i in 0..ctx.residents.len() {
         ctx.nonces[i] = ctx.nonce(&ctx.residents[i].account()).await?;
     }
-    ensure_bills(&mut ctx, a.bills).await?;
+    ensure_bills(&mut ctx, a.flags.bills).await?;
     eprintln!("setup done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(ctx)
 }
@@ -299,7 +350,7 @@ fn sign_payments(ctx: &mut Ctx, n: usize) -> Result<Vec<(String, String)>, Strin
         let nonce = ctx.nonces[r];
         ctx.nonces[r] += 1;
         let call = Call::Call { contract: ctx.contracts[k], input, value: amount };
-        let stx = ctx.sign(&ctx.residents[r], nonce, PAY_GAS, call);
+        let stx = sign(&ctx.residents[r], &ctx.netid, nonce, PAY_GAS, call);
         out.push((stx.hash(ctx.algo).to_string(), hex0x(&stx.encode())));
     }
     Ok(out)
@@ -603,32 +654,32 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
     println!("| {} |", COLUMNS.iter().map(|(_, h)| *h).collect::<Vec<_>>().join(" | "));
     println!("|{}", "---|".repeat(COLUMNS.len()));
     let mut steps = Vec::new();
-    let secs = a.step_secs.max(1);
-    let summary = match a.mode {
+    let secs = a.flags.step_secs.max(1);
+    let summary = match a.flags.mode {
         Mode::Fixed => {
-            let secs = (a.txs as u64).div_ceil(a.rate.max(1)).max(1);
-            let r = step(&mut ctx, "fixed", a.rate.max(1), secs, 0.95).await?;
+            let secs = (a.flags.txs as u64).div_ceil(a.flags.rate.max(1)).max(1);
+            let r = step(&mut ctx, "fixed", a.flags.rate.max(1), secs, 0.95).await?;
             print_row(&r);
             steps.push(r.clone());
             r
         }
         Mode::Pressure => {
-            let best = search_peak(&mut ctx, &mut steps, a.rate, secs).await?;
+            let best = search_peak(&mut ctx, &mut steps, a.flags.rate, secs).await?;
             best.or_else(|| steps.last().cloned()).ok_or("no step ran")?
         }
         Mode::Spike | Mode::Stability => {
-            let peak = match a.peak {
+            let peak = match a.flags.peak {
                 Some(p) => p,
-                None => search_peak(&mut ctx, &mut steps, a.rate, secs)
+                None => search_peak(&mut ctx, &mut steps, a.flags.rate, secs)
                     .await?
                     .and_then(|b| b["finalised_tps"].as_f64())
                     .map(|f| f as u64)
-                    .unwrap_or(a.rate),
+                    .unwrap_or(a.flags.rate),
             };
-            let r = if a.mode == Mode::Spike {
+            let r = if a.flags.mode == Mode::Spike {
                 step(&mut ctx, "spike 2×", (peak * 2).max(1), 10, 0.75).await?
             } else {
-                step(&mut ctx, "stability 20 %", (peak / 5).max(1), a.duration_secs.max(1), 0.95).await?
+                step(&mut ctx, "stability 20 %", (peak / 5).max(1), a.flags.duration_secs.max(1), 0.95).await?
             };
             print_row(&r);
             steps.push(r.clone());
@@ -647,8 +698,8 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
         summary["rss_mb_max"],
     );
     let mut out = summary;
-    out["mode"] = json!(format!("{:?}", a.mode).to_lowercase());
-    out["validators"] = json!(a.node_pids.len());
+    out["mode"] = json!(format!("{:?}", a.flags.mode).to_lowercase());
+    out["validators"] = json!(a.flags.node_pid.len());
     out["steps"] = json!(steps.len());
     println!("{out}");
     Ok(())

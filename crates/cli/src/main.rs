@@ -83,54 +83,7 @@ pub enum Command {
     /// changes, dropped peer messages, CPU per transaction) and, last, one JSON line. A flag
     /// given twice takes its last value (scripts/bench.sh appends yours to its own).
     #[command(args_override_self = true)]
-    Bench {
-        /// A funded key that deploys the contracts (role deployer), and registers (role registrar
-        /// of its member) and funds the residents.
-        #[arg(long)]
-        funder: PathBuf,
-        /// Keys of accounts the alliance made utility providers (role utility-provider); each
-        /// gets its own contract and issues bills there. Repeatable.
-        #[arg(long, required = true)]
-        provider: Vec<PathBuf>,
-        /// The utility-bills wasm.
-        #[arg(long, default_value = "target/contracts/utility_bills.wasm")]
-        wasm: PathBuf,
-        /// Its metadata JSON (default: the wasm path with .json).
-        #[arg(long)]
-        metadata: Option<PathBuf>,
-        /// Residents paying (each pays its bills in nonce order).
-        #[arg(long, default_value_t = 2_000)]
-        accounts: usize,
-        /// Bills issued before the load (steps that need more issue them first, unmeasured).
-        #[arg(long, default_value_t = 0)]
-        bills: usize,
-        /// fixed: --txs at --rate; pressure: from --rate up by half per step until not
-        /// sustained; spike: 2× the peak for 10 s; stability: 20 % of the peak for
-        /// --duration-secs.
-        #[arg(long, value_enum, default_value = "fixed")]
-        mode: bench::Mode,
-        /// Payments to send (fixed mode).
-        #[arg(long, default_value_t = 2_000)]
-        txs: usize,
-        /// Offered tx/s (fixed mode), or the first step's (pressure).
-        #[arg(long, default_value_t = 1_000)]
-        rate: u64,
-        /// Length of a pressure step.
-        #[arg(long, default_value_t = 60)]
-        step_secs: u64,
-        /// Length of the stability run.
-        #[arg(long, default_value_t = 600)]
-        duration_secs: u64,
-        /// The sustained peak (spike and stability); without it a pressure search finds it.
-        #[arg(long)]
-        peak: Option<u64>,
-        /// More RPC endpoints to spread the load over (besides --rpc). Repeatable.
-        #[arg(long = "also-rpc")]
-        also_rpc: Vec<String>,
-        /// Process ids of the validators, for CPU, RSS and disk writes from /proc. Repeatable.
-        #[arg(long = "node-pid")]
-        node_pid: Vec<u32>,
-    },
+    Bench(bench::BenchFlags),
 }
 
 #[derive(Args)]
@@ -308,44 +261,6 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Contract(c) => contract::run(&cli.rpc, &net, c).await,
         Command::Audit(AuditCmd::Replay { genesis, to }) => audit::replay(&cli.rpc, &genesis, to).await,
-        Command::Bench {
-            funder,
-            provider,
-            wasm,
-            metadata,
-            accounts,
-            bills,
-            mode,
-            txs,
-            rate,
-            step_secs,
-            duration_secs,
-            peak,
-            also_rpc,
-            node_pid,
-        } => {
-            let mut rpcs = vec![cli.rpc.clone()];
-            rpcs.extend(also_rpc);
-            let code = std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
-            let metadata = contract::load_metadata(&metadata.unwrap_or_else(|| wasm.with_extension("json")))?;
-            bench::run(bench::BenchArgs {
-                rpcs,
-                network: net,
-                funder: load_key(&funder)?,
-                providers: provider.iter().map(|p| load_key(p)).collect::<Result<_, _>>()?,
-                wasm: code,
-                metadata,
-                accounts: accounts.max(1),
-                bills,
-                mode,
-                txs,
-                rate,
-                step_secs,
-                duration_secs,
-                peak,
-                node_pids: node_pid,
-            })
-            .await
-        }
+        Command::Bench(flags) => bench::run_flags(cli.rpc.clone(), net, flags).await,
     }
 }

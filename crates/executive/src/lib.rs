@@ -541,8 +541,8 @@ impl Runtime {
         Ok(())
     }
 
-    /// Verifies the signatures of many transactions together (one ed25519 batch: about half the
-    /// work of one at a time) and remembers those that pass, so that
+    /// Verifies the signatures of many single-signer transactions together (one ed25519 batch:
+    /// about half the work of one at a time) and remembers those that pass, so that
     /// [`Runtime::verify_signatures`] finds them verified. When the batch fails nothing is
     /// remembered: each transaction's own check then finds the bad ones and says why. The
     /// verdict per transaction is the same either way (see `jjj_crypto::ed25519`).
@@ -551,6 +551,10 @@ impl Runtime {
         let pending: Vec<(Hash, &SignedTransaction, Vec<u8>)> = {
             let verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
             txs.into_iter()
+                // Only the common shape, one signature by the sender itself: anything else (a
+                // multisig, or a forgery with many signatures) keeps the single path, where who
+                // signed is checked before any signature is verified.
+                .filter(|stx| matches!(&stx.signatures[..], [only] if only.signer == stx.tx.sender))
                 .map(|stx| (stx.hash(algo), stx))
                 .filter(|(hash, _)| !verified.set.contains(hash))
                 .map(|(hash, stx)| (hash, stx, stx.tx.signing_payload()))
@@ -1317,6 +1321,13 @@ mod tests {
         let before = Runtime::signatures_verified_on_this_thread();
         rt.check_transaction(&overlay, &net(), &txs[3]).expect_err("nonce 13 is not next, but its signature…");
         assert_eq!(Runtime::signatures_verified_on_this_thread(), before + 1, "…was checked again: the batch failed");
+
+        // Many signatures stay out of the batch: who signed is checked before any is verified.
+        let mut many = transfer(&a, 20, b.account(), 1);
+        many.signatures = (0..50).map(|_| many.signatures[0].clone()).collect();
+        let before = Runtime::signatures_verified_on_this_thread();
+        rt.verify_many([&many, &txs[0]]);
+        assert_eq!(Runtime::signatures_verified_on_this_thread(), before, "nothing batched: one single-signer left");
 
         // In a block: the bad transaction is refused by index.
         let mut block_txs: Vec<SignedTransaction> = (0..3).map(|n| transfer(&a, n, b.account(), 1)).collect();

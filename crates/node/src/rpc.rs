@@ -341,24 +341,19 @@ impl NodeApiServer for NodeRpc {
         }
         // Decoding and the signature batch are CPU work: off the async workers.
         self.read(move |_| {
-            let mut results = vec![None; txs.len()];
+            // Malformed ones are answered here; the rest, in order, by the chain.
             let mut decoded = Vec::with_capacity(txs.len());
-            for (i, tx) in txs.iter().enumerate() {
-                match decode_tx(tx) {
-                    Ok(stx) => decoded.push((i, stx)),
-                    Err(e) => results[i] = Some(refusal(e)),
-                }
-            }
-            let (index, stxs): (Vec<usize>, Vec<SignedTransaction>) = decoded.into_iter().unzip();
-            for (i, r) in index.into_iter().zip(c.submit_batch(stxs)) {
-                results[i] = Some(match r {
-                    Ok(hash) => SubmitResultJson { hash: Some(hash.to_string()), error: None, code: None },
-                    Err(e) => refusal(e.code().error(e.to_string())),
-                });
-            }
-            Ok(results
+            let slots: Vec<Option<SubmitResultJson>> =
+                txs.iter().map(|tx| decode_tx(tx).map(|stx| decoded.push(stx)).err().map(refusal)).collect();
+            let mut answers = c.submit_batch(decoded).into_iter().map(|r| match r {
+                Ok(hash) => SubmitResultJson { hash: Some(hash.to_string()), error: None, code: None },
+                Err(e) => refusal(e.code().error(e.to_string())),
+            });
+            Ok(slots
                 .into_iter()
-                .map(|r| r.unwrap_or_else(|| refusal(ErrorCode::TxRefused.error("no answer"))))
+                .map(|slot| {
+                    slot.or_else(|| answers.next()).unwrap_or_else(|| refusal(ErrorCode::TxRefused.error("no answer")))
+                })
                 .collect())
         })
         .await

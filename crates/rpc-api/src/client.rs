@@ -9,6 +9,11 @@ use jsonrpsee_ws_client::{WsClient, WsClientBuilder};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
+/// Longest a client waits for one answer (a `tx_receipt` may wait up to a minute on the node).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
+/// Largest answer a client reads (a block of thousands of transactions, an event page).
+const MAX_RESPONSE_BYTES: u32 = 64 * 1024 * 1024;
+
 #[derive(Clone)]
 pub struct Rpc {
     http: HttpClient,
@@ -18,9 +23,9 @@ pub struct Rpc {
 impl Rpc {
     pub fn new(url: &str) -> Result<Rpc, String> {
         let http = HttpClientBuilder::default()
-            .request_timeout(Duration::from_secs(90))
+            .request_timeout(REQUEST_TIMEOUT)
             .max_request_size(crate::MAX_REQUEST_BYTES)
-            .max_response_size(64 * 1024 * 1024)
+            .max_response_size(MAX_RESPONSE_BYTES)
             .build(url)
             .map_err(|e| format!("RPC client for {url}: {e}"))?;
         Ok(Rpc { http, url: url.to_string() })
@@ -71,9 +76,9 @@ pub struct WsRpc {
 impl WsRpc {
     pub async fn connect(url: &str) -> Result<WsRpc, String> {
         let ws = WsClientBuilder::default()
-            .request_timeout(Duration::from_secs(90))
+            .request_timeout(REQUEST_TIMEOUT)
             .max_request_size(crate::MAX_REQUEST_BYTES)
-            .max_response_size(64 * 1024 * 1024)
+            .max_response_size(MAX_RESPONSE_BYTES)
             .max_concurrent_requests(1_024)
             .build(url)
             .await
