@@ -13,14 +13,14 @@
 //!
 //! Governance records (members, registrations, policies, proposals…) are in [`gov`].
 pub mod gov;
-mod merkle;
 mod overlay;
+mod tree;
 
-pub use merkle::{
-    leaf_key, prove_in, stage_changes, verify_proof, Blake2bHasher, MemoryState, Sm3Hasher, StagedStore, StateProof,
-    TreeStore,
-};
 pub use overlay::Overlay;
+pub use tree::{
+    leaf_key, prove_in, update_tree, verify_proof, MemoryState, Node, NodeKey, NodeReader, NodeWrites, StateProof,
+    TreeUpdate, NODE_KEY_BYTES,
+};
 
 use jjj_primitives::{AccountId, Hash, HashAlgo};
 use parity_scale_codec::{Decode, DecodeWithMemTracking, Encode};

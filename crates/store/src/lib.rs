@@ -1,6 +1,6 @@
 //! jjj-store: the node's ledger: finalised blocks, their certificates and receipts, the indexes the RPC
 //! reads (transaction locations, events by contract and by topic), the world state with its
-//! sparse-Merkle tree and per-height history, and the consensus core's safety record.
+//! state tree and per-height history, and the consensus core's safety record.
 //!
 //! [`ChainStore`] is the one interface; [`RocksStore`] keeps one RocksDB per network,
 //! [`MemoryStore`] keeps the same data in memory for tests and the consensus simulation. Both

@@ -16,8 +16,7 @@
 //! | `events_by_topic` | topic ++ height ++ tx index ++ event index | empty |
 //! | `state` | state key | latest value |
 //! | `history` | len(key) as u32 ++ key ++ (u64::MAX − height) | 0 (removed) or 1 ++ value |
-//! | `smt_branches` | tree height (u8) ++ node key | left ++ right merge values |
-//! | `smt_leaves` | leaf key | leaf value hash |
+//! | `state_tree` | the node's path ([`NodeKey`]: depth ++ nibbles) | the node ([`Node::encode`]) |
 //! | `consensus` | `record` | the consensus core's safety record, opaque |
 //!
 //! The history key inverts the height so one forward seek finds the latest change of a key at
@@ -28,17 +27,15 @@ use super::{
 };
 use jjj_primitives::{Block, Hash, HashAlgo, Header, Receipt, SignedTransaction};
 use jjj_state::{
-    prove_in, stage_changes, ChangeSet, StagedStore, StateCommitment, StateError, StateProof, StateReader,
+    prove_in, update_tree, ChangeSet, Node, NodeKey, NodeReader, NodeWrites, StateCommitment, StateError, StateProof,
+    StateReader, NODE_KEY_BYTES,
 };
 use parity_scale_codec::{Decode, Encode};
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options, WriteBatch,
     WriteOptions, DB,
 };
-use sparse_merkle_tree::error::Error as SmtError;
-use sparse_merkle_tree::merge::MergeValue;
-use sparse_merkle_tree::traits::StoreReadOps;
-use sparse_merkle_tree::{BranchKey, BranchNode, H256};
+use std::borrow::Borrow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -56,11 +53,10 @@ const CF_EVENTS_BY_CONTRACT: &str = "events_by_contract";
 const CF_EVENTS_BY_TOPIC: &str = "events_by_topic";
 const CF_STATE: &str = "state";
 const CF_HISTORY: &str = "history";
-const CF_BRANCHES: &str = "smt_branches";
-const CF_LEAVES: &str = "smt_leaves";
+const CF_TREE: &str = "state_tree";
 const CF_CONSENSUS: &str = "consensus";
 
-const ALL_CFS: [&str; 15] = [
+const ALL_CFS: [&str; 14] = [
     CF_META,
     CF_HEADERS,
     CF_BLOCKS,
@@ -73,8 +69,7 @@ const ALL_CFS: [&str; 15] = [
     CF_EVENTS_BY_TOPIC,
     CF_STATE,
     CF_HISTORY,
-    CF_BRANCHES,
-    CF_LEAVES,
+    CF_TREE,
     CF_CONSENSUS,
 ];
 
@@ -82,8 +77,8 @@ const KEY_HEAD: &[u8] = b"head";
 const KEY_SCHEMA: &[u8] = b"schema";
 const KEY_HASH: &[u8] = b"hash";
 const KEY_CONSENSUS: &[u8] = b"record";
-/// 2: state-tree branches in the compressed ("trie") layout, with shortcut nodes.
-const SCHEMA_VERSION: u32 = 2;
+/// 3: the 16-ary state tree, nodes stored at their path (2: the binary tree, `smt_*` families).
+const SCHEMA_VERSION: u32 = 3;
 
 /// Memtables of all column families together: several networks share one process.
 const WRITE_BUFFER_BYTES: usize = 64 << 20;
@@ -116,12 +111,12 @@ struct Inner {
     tip: RwLock<TipState>,
     /// Serialises commits: validation and root computation happen outside the tip lock.
     commit: Mutex<()>,
-    /// State-tree branches as committed, read through from RocksDB (absent ones too): a root
-    /// computation walks 256 levels per changed key, mostly over the same nodes, and without
-    /// this cache each level is a RocksDB read. Updated only after a commit's batch is written.
-    branch_cache: Mutex<HashMap<Vec<u8>, Option<BranchNode>>>,
-    /// The branch writes of the commit being prepared, for the cache once it is written.
-    pending_branches: Mutex<Vec<(Vec<u8>, Option<BranchNode>)>>,
+    /// State-tree nodes as committed, read through from RocksDB: every update and proof starts
+    /// at the root and walks down the same upper levels. Updated only after a commit's batch is
+    /// written.
+    nodes: Mutex<TwoGenerationCache<NodeKey, Option<Node>>>,
+    /// The node writes of the commit being prepared, for the cache once it is written.
+    pending_nodes: Mutex<NodeWrites>,
     /// The tree writes of the roots `root_after` computed on the latest state (a proposal built,
     /// a peer's block validated), so committing one of those blocks writes them instead of
     /// walking the tree a second time. Emptied at every commit.
@@ -130,47 +125,93 @@ struct Inner {
     /// State values at the tip, read through from RocksDB (absent ones too) and written through
     /// at every commit, under the tip lock: accounts, bills and contract records are read by
     /// every transaction that touches them, and each RocksDB read walks memtables and files.
-    values: Mutex<ValueCache>,
+    values: Mutex<TwoGenerationCache<Vec<u8>, Option<Vec<u8>>>>,
+}
+
+/// What an entry of a [`TwoGenerationCache`] costs in memory, in bytes.
+trait Weigh {
+    fn weight(&self) -> usize;
+}
+
+/// Per-entry bookkeeping of a hash map, counted with every entry.
+const ENTRY_OVERHEAD_BYTES: usize = 64;
+
+impl Weigh for Vec<u8> {
+    fn weight(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Weigh for NodeKey {
+    fn weight(&self) -> usize {
+        NODE_KEY_BYTES
+    }
+}
+
+impl Weigh for Node {
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Node>() + if matches!(self, Node::Internal { .. }) { 16 * 32 } else { 0 }
+    }
+}
+
+impl<T: Weigh> Weigh for Option<T> {
+    fn weight(&self) -> usize {
+        self.as_ref().map_or(0, Weigh::weight)
+    }
 }
 
 /// A read cache bounded in bytes, in two generations: when the newer fills its half of the
 /// budget it becomes the older and the oldest is dropped, so what is still read survives
 /// (a hit in the older generation moves to the newer).
-#[derive(Default)]
-struct ValueCache {
-    newer: HashMap<Vec<u8>, Option<Vec<u8>>>,
-    older: HashMap<Vec<u8>, Option<Vec<u8>>>,
+struct TwoGenerationCache<K, V> {
+    newer: HashMap<K, V>,
+    older: HashMap<K, V>,
     newer_bytes: usize,
+    budget_bytes: usize,
 }
 
-/// Bytes of keys and values [`ValueCache`] holds, both generations together.
+/// Bytes of keys and values the state-value cache holds, both generations together.
 const VALUE_CACHE_BYTES: usize = 64 << 20;
+/// Bytes the state-tree node cache holds: the upper levels of a tree of millions of keys.
+const NODE_CACHE_BYTES: usize = 64 << 20;
 
-impl ValueCache {
-    fn get(&mut self, key: &[u8]) -> Option<Option<Vec<u8>>> {
+impl<K: std::hash::Hash + Eq + Weigh, V: Clone + Weigh> TwoGenerationCache<K, V> {
+    fn new(budget_bytes: usize) -> Self {
+        TwoGenerationCache { newer: HashMap::new(), older: HashMap::new(), newer_bytes: 0, budget_bytes }
+    }
+
+    fn get<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
         if let Some(v) = self.newer.get(key) {
             return Some(v.clone());
         }
-        let v = self.older.remove(key)?;
-        self.insert(key.to_vec(), v.clone());
+        let (k, v) = self.older.remove_entry(key)?;
+        self.insert(k, v.clone());
         Some(v)
     }
 
-    fn insert(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
-        let size = key.len() + value.as_ref().map_or(0, Vec::len) + 64;
-        if self.newer_bytes + size > VALUE_CACHE_BYTES / 2 {
+    fn insert(&mut self, key: K, value: V) {
+        let size = key.weight() + value.weight() + ENTRY_OVERHEAD_BYTES;
+        if self.newer_bytes + size > self.budget_bytes / 2 {
             self.older = std::mem::take(&mut self.newer);
             self.newer_bytes = 0;
         }
         self.newer_bytes += size;
         if let Some(old) = self.newer.insert(key, value) {
-            self.newer_bytes = self.newer_bytes.saturating_sub(old.map_or(0, |o| o.len()));
+            self.newer_bytes = self.newer_bytes.saturating_sub(old.weight());
         }
     }
 
-    /// A commit's changes: the new values replace the cached ones.
-    fn write(&mut self, changes: &ChangeSet) {
-        for (k, v) in changes {
+    /// A commit's writes: the new values replace the cached ones.
+    fn write<'a>(&mut self, writes: impl IntoIterator<Item = (&'a K, &'a V)>)
+    where
+        K: Clone + 'a,
+        V: 'a,
+    {
+        for (k, v) in writes {
             self.older.remove(k);
             self.insert(k.clone(), v.clone());
         }
@@ -182,8 +223,7 @@ struct StagedRoot {
     base: Hash,
     changes: Hash,
     root: Hash,
-    branches: HashMap<BranchKey, Option<BranchNode>>,
-    leaves: HashMap<H256, Option<H256>>,
+    writes: NodeWrites,
 }
 
 /// Roots kept for commit: a proposal and the candidates of a few views.
@@ -193,9 +233,6 @@ const STAGED_ROOTS: usize = 4;
 fn changes_digest(algo: HashAlgo, changes: &ChangeSet) -> Hash {
     algo.hash(&changes.encode())
 }
-
-/// Entries the branch cache holds before it starts over (a few hundred MB at most).
-const BRANCH_CACHE_ENTRIES: usize = 2_000_000;
 
 fn db_err(context: impl Into<String>) -> impl FnOnce(rocksdb::Error) -> StoreError {
     let context = context.into();
@@ -255,109 +292,28 @@ fn decode_u64(what: &str, bytes: &[u8]) -> Result<u64, StoreError> {
     Ok(u64::from_be_bytes(b))
 }
 
-// --- The state tree's nodes on disk: a small explicit encoding, independent of the crate's
-// in-memory layout. MergeValue: tag 0 ++ value (33 bytes), tag 1 ++ base node ++ zero bits ++
-// zero count (66 bytes), or tag 2 ++ leaf key ++ leaf value ++ height (66 bytes: a shortcut, the
-// one leaf below this branch). BranchNode: left ++ right.
+/// Hash buckets of the tree's memtable (8 bytes each): a memtable's worth of nodes, spread.
+const TREE_MEMTABLE_BUCKETS: usize = 1 << 20;
 
-/// A tree node's key in the branches column family: height, then the node's path.
-const BRANCH_KEY_BYTES: usize = 33;
-/// Hash buckets of the branches memtable (8 bytes each): a memtable's worth of nodes, spread.
-const BRANCH_MEMTABLE_BUCKETS: usize = 1 << 20;
-
-fn encode_branch_key(key: &BranchKey) -> [u8; BRANCH_KEY_BYTES] {
-    let mut k = [0u8; BRANCH_KEY_BYTES];
-    k[0] = key.height;
-    k[1..].copy_from_slice(key.node_key.as_slice());
-    k
-}
-
-fn encode_merge_value(v: &MergeValue, out: &mut Vec<u8>) {
-    match v {
-        MergeValue::Value(h) => {
-            out.push(0);
-            out.extend_from_slice(h.as_slice());
-        }
-        MergeValue::MergeWithZero { base_node, zero_bits, zero_count } => {
-            out.push(1);
-            out.extend_from_slice(base_node.as_slice());
-            out.extend_from_slice(zero_bits.as_slice());
-            out.push(*zero_count);
-        }
-        MergeValue::ShortCut { key, value, height } => {
-            out.push(2);
-            out.extend_from_slice(key.as_slice());
-            out.extend_from_slice(value.as_slice());
-            out.push(*height);
-        }
-    }
-}
-
-fn encode_branch_node(n: &BranchNode) -> Vec<u8> {
-    let mut out = Vec::with_capacity(132);
-    encode_merge_value(&n.left, &mut out);
-    encode_merge_value(&n.right, &mut out);
-    out
-}
-
-fn h256(bytes: &[u8]) -> Result<H256, String> {
-    array32(bytes).map(H256::from).ok_or_else(|| format!("{} bytes where a 32-byte hash belongs", bytes.len()))
-}
-
-fn decode_merge_value(bytes: &[u8]) -> Result<(MergeValue, &[u8]), String> {
-    match bytes.split_first() {
-        Some((0, rest)) if rest.len() >= 32 => Ok((MergeValue::Value(h256(&rest[..32])?), &rest[32..])),
-        Some((1, rest)) if rest.len() >= 65 => Ok((
-            MergeValue::MergeWithZero {
-                base_node: h256(&rest[..32])?,
-                zero_bits: h256(&rest[32..64])?,
-                zero_count: rest[64],
-            },
-            &rest[65..],
-        )),
-        Some((2, rest)) if rest.len() >= 65 => Ok((
-            MergeValue::ShortCut { key: h256(&rest[..32])?, value: h256(&rest[32..64])?, height: rest[64] },
-            &rest[65..],
-        )),
-        Some((tag, rest)) => Err(format!("merge value tag {tag} with {} bytes", rest.len())),
-        None => Err("a merge value is missing".into()),
-    }
-}
-
-fn decode_branch_node(bytes: &[u8]) -> Result<BranchNode, String> {
-    let (left, rest) = decode_merge_value(bytes)?;
-    let (right, rest) = decode_merge_value(rest)?;
-    if !rest.is_empty() {
-        return Err(format!("{} trailing bytes", rest.len()));
-    }
-    Ok(BranchNode { left, right })
-}
-
-/// The tree's nodes as read from RocksDB. The crate's error type carries only a string, so the
-/// first real error is kept aside and returned in its place (a `Corrupt` stays a `Corrupt`).
+/// The tree's nodes as read from RocksDB, through the node cache. The tree's error type is the
+/// state's, so the first store error is kept aside and returned in its place (a `Corrupt`
+/// stays a `Corrupt`).
 struct RocksTree<'a> {
     db: &'a DB,
-    cache: &'a Mutex<HashMap<Vec<u8>, Option<BranchNode>>>,
-    branches: &'a ColumnFamily,
-    leaves: &'a ColumnFamily,
+    cache: &'a Mutex<TwoGenerationCache<NodeKey, Option<Node>>>,
+    cf: &'a ColumnFamily,
     failure: RefCell<Option<StoreError>>,
 }
 
 impl<'a> RocksTree<'a> {
     fn new(inner: &'a Inner) -> Result<Self, StoreError> {
-        Ok(RocksTree {
-            db: &inner.db,
-            cache: &inner.branch_cache,
-            branches: inner.cf(CF_BRANCHES)?,
-            leaves: inner.cf(CF_LEAVES)?,
-            failure: RefCell::new(None),
-        })
+        Ok(RocksTree { db: &inner.db, cache: &inner.nodes, cf: inner.cf(CF_TREE)?, failure: RefCell::new(None) })
     }
 
-    fn fail(&self, e: StoreError) -> SmtError {
+    fn fail(&self, e: StoreError) -> StateError {
         let message = e.to_string();
         self.failure.borrow_mut().get_or_insert(e);
-        SmtError::Store(message)
+        StateError::Backend(message)
     }
 
     /// The kept error, or the tree's own.
@@ -366,42 +322,24 @@ impl<'a> RocksTree<'a> {
     }
 }
 
-impl StoreReadOps<H256> for RocksTree<'_> {
-    fn get_branch(&self, key: &BranchKey) -> Result<Option<BranchNode>, SmtError> {
-        let k = encode_branch_key(key);
-        if let Some(hit) = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get(k.as_ref() as &[u8]) {
-            return Ok(hit.clone());
+impl NodeReader for RocksTree<'_> {
+    fn node(&self, key: &NodeKey) -> Result<Option<Node>, StateError> {
+        if let Some(hit) = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get(key) {
+            return Ok(hit);
         }
-        let node = match self.db.get_pinned_cf(self.branches, k) {
+        let node = match self.db.get_pinned_cf(self.cf, key.as_bytes()) {
             Err(e) => {
                 return Err(
-                    self.fail(StoreError::Db { context: "read a state tree branch".into(), message: e.to_string() })
+                    self.fail(StoreError::Db { context: "read a state tree node".into(), message: e.to_string() })
                 )
             }
             Ok(None) => None,
-            Ok(Some(bytes)) => Some(
-                decode_branch_node(&bytes)
-                    .map_err(|reason| self.fail(corrupt(format!("state tree branch {}", hex::encode(k)), reason)))?,
-            ),
+            Ok(Some(bytes)) => Some(Node::decode(&bytes).map_err(|reason| {
+                self.fail(corrupt(format!("state tree node {}", hex::encode(key.as_bytes())), reason))
+            })?),
         };
-        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if cache.len() >= BRANCH_CACHE_ENTRIES {
-            cache.clear();
-        }
-        cache.insert(AsRef::<[u8]>::as_ref(&k).to_vec(), node.clone());
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner).insert(*key, node.clone());
         Ok(node)
-    }
-
-    fn get_leaf(&self, key: &H256) -> Result<Option<H256>, SmtError> {
-        match self.db.get_pinned_cf(self.leaves, key.as_slice()) {
-            Err(e) => {
-                Err(self.fail(StoreError::Db { context: "read a state tree leaf".into(), message: e.to_string() }))
-            }
-            Ok(None) => Ok(None),
-            Ok(Some(bytes)) => h256(&bytes).map(Some).map_err(|reason| {
-                self.fail(corrupt(format!("state tree leaf {}", hex::encode(key.as_slice())), reason))
-            }),
-        }
     }
 }
 
@@ -464,34 +402,22 @@ impl Inner {
             let hit = staged.iter().position(|r| r.base == root && r.changes == digest);
             hit.map(|i| staged.swap_remove(i))
         };
-        let computed;
-        let (new_root, staged_branches, staged_leaves) = match &cached {
-            Some(r) => (r.root, &r.branches, &r.leaves),
+        let (new_root, writes) = match cached {
+            Some(r) => (r.root, r.writes),
             None => {
                 let tree = RocksTree::new(self)?;
-                let (new_root, staged): (Hash, StagedStore<'_, RocksTree<'_>>) =
-                    stage_changes(&tree, self.algo, root, changes).map_err(|e| tree.error(e))?;
-                computed = (staged.branches, staged.leaves);
-                (new_root, &computed.0, &computed.1)
+                let update = update_tree(&tree, self.algo, root, changes).map_err(|e| tree.error(e))?;
+                (update.root, update.writes)
             }
         };
-        let (branches, leaves) = (self.cf(CF_BRANCHES)?, self.cf(CF_LEAVES)?);
-        let mut pending = Vec::with_capacity(staged_branches.len());
-        for (k, v) in staged_branches {
-            let key = encode_branch_key(k);
+        let cf = self.cf(CF_TREE)?;
+        for (k, v) in &writes {
             match v {
-                Some(node) => batch.put_cf(branches, key, encode_branch_node(node)),
-                None => batch.delete_cf(branches, key),
-            }
-            pending.push((AsRef::<[u8]>::as_ref(&key).to_vec(), v.clone()));
-        }
-        *self.pending_branches.lock().unwrap_or_else(PoisonError::into_inner) = pending;
-        for (k, v) in staged_leaves {
-            match v {
-                Some(value) => batch.put_cf(leaves, k.as_slice(), value.as_slice()),
-                None => batch.delete_cf(leaves, k.as_slice()),
+                Some(node) => batch.put_cf(cf, k.as_bytes(), node.encode()),
+                None => batch.delete_cf(cf, k.as_bytes()),
             }
         }
+        *self.pending_nodes.lock().unwrap_or_else(PoisonError::into_inner) = writes;
         let (state, history) = (self.cf(CF_STATE)?, self.cf(CF_HISTORY)?);
         for (k, v) in changes {
             match v {
@@ -522,7 +448,7 @@ impl Inner {
         self.db.write_opt(batch, &opts).map_err(db_err(format!("commit height {}", tip.height)))?;
         let write_ns = started.elapsed().as_nanos() as u64;
         self.values.lock().unwrap_or_else(PoisonError::into_inner).write(changes);
-        let written = std::mem::take(&mut *self.pending_branches.lock().unwrap_or_else(PoisonError::into_inner));
+        let written = std::mem::take(&mut *self.pending_nodes.lock().unwrap_or_else(PoisonError::into_inner));
         {
             let mut stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
             stats.blocks += 1;
@@ -532,11 +458,7 @@ impl Inner {
         }
         // Computed on the tree this commit changed: none can apply any more.
         self.staged_roots.lock().unwrap_or_else(PoisonError::into_inner).clear();
-        let mut cache = self.branch_cache.lock().unwrap_or_else(PoisonError::into_inner);
-        for (k, v) in written {
-            cache.insert(k, v);
-        }
-        drop(cache);
+        self.nodes.lock().unwrap_or_else(PoisonError::into_inner).write(&written);
         guard.version += 1;
         guard.tip = Some(tip);
         Ok(())
@@ -603,7 +525,7 @@ impl RocksStore {
         opts.set_compression_type(DBCompressionType::Lz4);
         opts.set_db_write_buffer_size(WRITE_BUFFER_BYTES);
         opts.set_keep_log_file_num(4);
-        // One writer (commits are serialised); the branches' hashed memtable requires it.
+        // One writer (commits are serialised); the tree's hashed memtable requires it.
         opts.set_allow_concurrent_memtable_write(false);
         // Flushes and compactions in the background on a 2-core machine, not on the writer.
         opts.set_max_background_jobs(2);
@@ -616,14 +538,14 @@ impl RocksStore {
             let mut cf_opts = Options::default();
             cf_opts.set_compression_type(DBCompressionType::Lz4);
             cf_opts.set_block_based_table_factory(&table);
-            if *name == CF_BRANCHES {
-                // Tree nodes are most of what a block writes (~30 per payment) and are only ever
+            if *name == CF_TREE {
+                // Tree nodes are much of what a block writes and are only ever
                 // read by key: a memtable hashed on the whole key inserts each without walking a
                 // skip list of everything unflushed (that walk was a quarter of a validator's CPU
                 // under load). Whole-table iteration, which only tests do, still works.
-                cf_opts.set_prefix_extractor(rocksdb::SliceTransform::create_fixed_prefix(BRANCH_KEY_BYTES));
+                cf_opts.set_prefix_extractor(rocksdb::SliceTransform::create_fixed_prefix(NODE_KEY_BYTES));
                 cf_opts.set_memtable_factory(rocksdb::MemtableFactory::HashSkipList {
-                    bucket_count: BRANCH_MEMTABLE_BUCKETS,
+                    bucket_count: TREE_MEMTABLE_BUCKETS,
                     height: 4,
                     branching_factor: 4,
                 });
@@ -637,10 +559,10 @@ impl RocksStore {
             algo,
             tip: RwLock::new(TipState { version: 0, tip: None }),
             commit: Mutex::new(()),
-            branch_cache: Mutex::default(),
-            pending_branches: Mutex::default(),
+            nodes: Mutex::new(TwoGenerationCache::new(NODE_CACHE_BYTES)),
+            pending_nodes: Mutex::default(),
             stats: Mutex::default(),
-            values: Mutex::default(),
+            values: Mutex::new(TwoGenerationCache::new(VALUE_CACHE_BYTES)),
             staged_roots: Mutex::default(),
         };
         inner.check_hash_algo()?;
@@ -940,15 +862,15 @@ impl StateCommitment for RocksState {
             )));
         }
         let tree = RocksTree::new(&self.inner)?;
-        let (root, staged) = stage_changes(&tree, self.inner.algo, self.root, changes).map_err(|e| tree.error(e))?;
+        let update = update_tree(&tree, self.inner.algo, self.root, changes).map_err(|e| tree.error(e))?;
+        let root = update.root;
         // Kept for the commit of this block (see `Inner::staged_roots`), under the tip lock
         // still held, so it is never kept for a tree a commit has already changed.
         let kept = StagedRoot {
             base: self.root,
             changes: changes_digest(self.inner.algo, changes),
             root,
-            branches: staged.branches,
-            leaves: staged.leaves,
+            writes: update.writes,
         };
         let mut roots = self.inner.staged_roots.lock().unwrap_or_else(PoisonError::into_inner);
         if roots.len() >= STAGED_ROOTS {
@@ -969,26 +891,26 @@ mod tests {
     /// budget, keeping what is still read.
     #[test]
     fn the_value_cache_is_bounded_and_written_through() {
-        let mut c = ValueCache::default();
+        let mut c = TwoGenerationCache::new(VALUE_CACHE_BYTES);
         c.insert(b"hot".to_vec(), Some(vec![1]));
         c.insert(b"gone".to_vec(), None);
-        assert_eq!(c.get(b"gone"), Some(None), "an absent key is cached as absent");
+        assert_eq!(c.get(&b"gone"[..]), Some(None), "an absent key is cached as absent");
         let big = vec![0u8; 1 << 20];
         for i in 0..(VALUE_CACHE_BYTES >> 20) {
             c.insert(format!("big{i}").into_bytes(), Some(big.clone()));
-            assert_eq!(c.get(b"hot"), Some(Some(vec![1])), "read on every round: kept");
+            assert_eq!(c.get(&b"hot"[..]), Some(Some(vec![1])), "read on every round: kept");
         }
         let held: usize =
             c.newer.iter().chain(c.older.iter()).map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len)).sum();
         assert!(held <= VALUE_CACHE_BYTES, "{held} bytes held");
-        assert_eq!(c.get(b"big0"), None, "the oldest went");
+        assert_eq!(c.get(&b"big0"[..]), None, "the oldest went");
         let mut changes = ChangeSet::new();
         changes.insert(b"hot".to_vec(), None);
         c.write(&changes);
-        assert_eq!(c.get(b"hot"), Some(None));
+        assert_eq!(c.get(&b"hot"[..]), Some(None));
     }
 
-    /// Reads of every key of a column family, whatever its memtable (the branches' is hashed).
+    /// Reads of every key of a column family, whatever its memtable (the tree's is hashed).
     fn total_order() -> rocksdb::ReadOptions {
         let mut o = rocksdb::ReadOptions::default();
         o.set_total_order_seek(true);
@@ -996,32 +918,6 @@ mod tests {
     }
 
     use super::*;
-
-    #[test]
-    fn tree_node_encoding_round_trips_and_rejects_garbage() {
-        let a: H256 = [1u8; 32].into();
-        let b: H256 = [2u8; 32].into();
-        let node = BranchNode {
-            left: MergeValue::Value(a),
-            right: MergeValue::MergeWithZero { base_node: a, zero_bits: b, zero_count: 7 },
-        };
-        let bytes = encode_branch_node(&node);
-        assert_eq!(bytes.len(), 33 + 66);
-        let back = decode_branch_node(&bytes).expect("decodes");
-        assert_eq!(encode_branch_node(&back), bytes);
-        assert!(matches!(back.right, MergeValue::MergeWithZero { zero_count: 7, .. }));
-        let shortcut =
-            BranchNode { left: MergeValue::ShortCut { key: a, value: b, height: 9 }, right: MergeValue::zero() };
-        let sbytes = encode_branch_node(&shortcut);
-        assert_eq!(sbytes.len(), 66 + 33);
-        assert_eq!(decode_branch_node(&sbytes).expect("decodes").left, shortcut.left);
-        assert!(decode_branch_node(&bytes[..bytes.len() - 1]).is_err(), "short");
-        assert!(decode_branch_node(&[bytes.clone(), vec![0]].concat()).is_err(), "trailing");
-        let mut bad_tag = bytes.clone();
-        bad_tag[0] = 9;
-        assert!(decode_branch_node(&bad_tag).is_err(), "unknown tag");
-        assert!(decode_branch_node(&[]).is_err(), "empty");
-    }
 
     #[test]
     fn a_root_computed_while_validating_is_written_at_commit_without_walking_again() {
@@ -1033,10 +929,10 @@ mod tests {
         // Building the block computed its root (`root_after`) and kept the tree writes.
         let (next, exec) = transfer_block(&store);
         assert_eq!(store.inner.staged_roots.lock().unwrap_or_else(PoisonError::into_inner).len(), 1);
-        // Proof that the commit does not read the tree: every branch on disk and in the cache is
+        // Proof that the commit does not read the tree: every tree node on disk is
         // garbage now, and the commit still succeeds with the right root.
         let inner = &*store.inner;
-        let cf = inner.cf(CF_BRANCHES).expect("cf");
+        let cf = inner.cf(CF_TREE).expect("cf");
         let mut it = inner.db.raw_iterator_cf_opt(cf, total_order());
         it.seek_to_first();
         let mut keys = Vec::new();
@@ -1051,7 +947,7 @@ mod tests {
         for k in &keys {
             inner.db.put_cf(cf, k, b"\x05").expect("put");
         }
-        inner.branch_cache.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        *inner.nodes.lock().unwrap_or_else(PoisonError::into_inner) = TwoGenerationCache::new(NODE_CACHE_BYTES);
         let h = next.header.height;
         let root = store.commit_block(&next, &certificate(h), &exec.receipts, &exec.changes).expect("commit");
         assert_eq!(root, next.header.state_root);
@@ -1063,7 +959,7 @@ mod tests {
                 inner.db.put_cf(cf, &k, v).expect("put");
             }
         }
-        inner.branch_cache.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        *inner.nodes.lock().unwrap_or_else(PoisonError::into_inner) = TwoGenerationCache::new(NODE_CACHE_BYTES);
         transfer_blocks(&store, 1);
         assert!(store.prove(b"anything").is_ok());
     }
@@ -1120,7 +1016,7 @@ mod tests {
 
         // Garble every node of the state tree.
         let branches: Vec<Vec<u8>> = {
-            let mut it = inner.db.raw_iterator_cf_opt(inner.cf(CF_BRANCHES).expect("cf"), total_order());
+            let mut it = inner.db.raw_iterator_cf_opt(inner.cf(CF_TREE).expect("cf"), total_order());
             it.seek_to_first();
             let mut keys = Vec::new();
             while let Some(k) = it.key() {
@@ -1131,10 +1027,10 @@ mod tests {
         };
         assert!(!branches.is_empty());
         for k in &branches {
-            put(CF_BRANCHES, k, b"\x05");
+            put(CF_TREE, k, b"\x05");
         }
         // What a restarted node would find: nothing cached, only the disk.
-        inner.branch_cache.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        *inner.nodes.lock().unwrap_or_else(PoisonError::into_inner) = TwoGenerationCache::new(NODE_CACHE_BYTES);
         inner.staged_roots.lock().unwrap_or_else(PoisonError::into_inner).clear();
         assert!(is_corrupt(store.prove(b"anything").map(|_| ())));
         let changes: ChangeSet = [(b"k".to_vec(), Some(b"v".to_vec()))].into_iter().collect();
