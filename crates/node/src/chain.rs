@@ -16,7 +16,7 @@ use jjj_config::Genesis;
 use jjj_consensus::{Core, CoreConfig, Effect, Input, SafetyState, Timeout, ValidatorSet};
 use jjj_crypto::Keypair;
 use jjj_executive::{BlockExecution, BlockTemplate, Runtime};
-use jjj_p2p::P2pHandle;
+use jjj_p2p::{InboundPermit, P2pHandle};
 use jjj_primitives::params::{MAX_CLOCK_DRIFT_MS, MAX_PEER_MESSAGE};
 use jjj_primitives::{AccountId, Block, Hash, HashAlgo, Header, NetworkId, SignedTransaction};
 use jjj_state::{keys, Account, StateReader};
@@ -29,15 +29,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, mpsc};
 
-/// Inputs waiting for the driver.
-const INPUT_QUEUE: usize = 20_000;
 /// Queued inputs the driver takes in one turn before it runs the core.
 const MAX_INPUTS_PER_TURN: usize = 256;
-/// Bytes of peer messages one peer may have waiting in the driver queue: four of the largest.
-/// Past it that peer's messages are dropped; other peers' still get in.
-const INPUT_QUEUE_PEER_BYTES: usize = 4 * MAX_PEER_MESSAGE;
-/// Bytes of peer messages waiting in the driver queue, all peers together.
-const INPUT_QUEUE_BYTES: usize = 16 * MAX_PEER_MESSAGE;
 /// Least time between two catch-up answers to one peer. An answer is up to `MAX_SYNC_BYTES`
 /// read and encoded: a peer asking as fast as it can must not make us do that as fast. A node
 /// catching up asks again after applying an answer (which takes longer) or at housekeeping.
@@ -88,54 +81,19 @@ pub enum DriverInput {
     Housekeeping,
 }
 
-/// An input in the driver queue, with the peer bytes it holds there (given back when taken).
+/// An input in the driver queue. A peer's message holds its share of the transport's inbound
+/// byte budgets (`InboundPermit`) until the driver takes it: the queue is bounded in bytes per
+/// peer and in all by those budgets, and a peer past its budget waits in TCP rather than have
+/// its messages dropped, so no consensus message the transport accepted is ever lost here.
 #[derive(Debug)]
 struct Queued {
     input: DriverInput,
-    charge: Option<(AccountId, usize)>,
+    _permit: Option<InboundPermit>,
 }
 
 impl From<DriverInput> for Queued {
     fn from(input: DriverInput) -> Queued {
-        Queued { input, charge: None }
-    }
-}
-
-/// Bytes of peer messages waiting in the driver queue, in all and by peer.
-#[derive(Debug)]
-struct QueueBytes {
-    peer_limit: usize,
-    total_limit: usize,
-    total: usize,
-    /// Only peers with bytes waiting (and only authenticated peers send): bounded.
-    by_peer: HashMap<AccountId, usize>,
-}
-
-impl QueueBytes {
-    fn new(peer_limit: usize, total_limit: usize) -> QueueBytes {
-        QueueBytes { peer_limit, total_limit, total: 0, by_peer: HashMap::new() }
-    }
-
-    /// Takes `n` bytes for `peer` if they fit in its budget and in the total.
-    fn try_take(&mut self, peer: &AccountId, n: usize) -> bool {
-        let mine = self.by_peer.get(peer).copied().unwrap_or(0);
-        let fits = mine.checked_add(n).is_some_and(|m| m <= self.peer_limit)
-            && self.total.checked_add(n).is_some_and(|t| t <= self.total_limit);
-        if fits {
-            self.by_peer.insert(*peer, mine + n);
-            self.total += n;
-        }
-        fits
-    }
-
-    fn give_back(&mut self, peer: &AccountId, n: usize) {
-        self.total = self.total.saturating_sub(n);
-        if let Some(mine) = self.by_peer.get_mut(peer) {
-            *mine = mine.saturating_sub(n);
-            if *mine == 0 {
-                self.by_peer.remove(peer);
-            }
-        }
+        Queued { input, _permit: None }
     }
 }
 
@@ -158,10 +116,12 @@ pub struct Chain {
     pub metrics: Metrics,
     pub heads: broadcast::Sender<Header>,
     pub events: broadcast::Sender<EventRecord>,
-    inputs: mpsc::Sender<Queued>,
-    /// Bytes of peer messages in `inputs`.
-    queued_bytes: Mutex<QueueBytes>,
-    /// Peer messages dropped because their sender's (or everyone's) budget was full.
+    /// Unbounded in count, bounded in bytes: peer inputs by their permits, local ones by their
+    /// timers, wake-ups by `wake_queued` (see [`Queued`]).
+    inputs: mpsc::UnboundedSender<Queued>,
+    /// A new-transactions wake-up is in `inputs` already: one is enough.
+    wake_queued: std::sync::atomic::AtomicBool,
+    /// Peer messages dropped: only once the driver has stopped.
     dropped_inputs: AtomicU64,
     /// When each peer was last sent a catch-up answer (clock ms).
     sync_answered: Mutex<HashMap<AccountId, u64>>,
@@ -282,7 +242,7 @@ impl Chain {
         };
         // Proposals are built, and peers' blocks checked, against this network's block limits.
         let runtime = runtime.with_block_limits(genesis.block_limits()).with_suite(suite);
-        let (inputs, rx) = mpsc::channel(INPUT_QUEUE);
+        let (inputs, rx) = mpsc::unbounded_channel();
         let chain = Arc::new(Chain {
             network: network.clone(),
             genesis_hash,
@@ -300,7 +260,7 @@ impl Chain {
             heads: broadcast::channel(1024).0,
             events: broadcast::channel(8192).0,
             inputs,
-            queued_bytes: Mutex::new(QueueBytes::new(INPUT_QUEUE_PEER_BYTES, INPUT_QUEUE_BYTES)),
+            wake_queued: std::sync::atomic::AtomicBool::new(false),
             dropped_inputs: AtomicU64::new(0),
             sync_answered: Mutex::new(HashMap::new()),
             net,
@@ -365,7 +325,7 @@ impl Chain {
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(every).await;
-                    if tx.send(DriverInput::EmptyBlockTick.into()).await.is_err() {
+                    if tx.send(DriverInput::EmptyBlockTick.into()).is_err() {
                         break;
                     }
                 }
@@ -390,7 +350,7 @@ impl Chain {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(HOUSEKEEPING_MS)).await;
-                if tx.send(DriverInput::Housekeeping.into()).await.is_err() {
+                if tx.send(DriverInput::Housekeeping.into()).is_err() {
                     break;
                 }
             }
@@ -467,7 +427,7 @@ impl Chain {
             if full {
                 self.flush_gossip();
             }
-            let _ = self.inputs.try_send(DriverInput::Transactions.into());
+            self.wake();
         }
         results
     }
@@ -489,10 +449,10 @@ impl Chain {
         r
     }
 
-    /// A message from a peer, already authenticated as `from` by the transport; `wire_bytes` is
-    /// its size on the wire. False if it was dropped (its sender's queue budget is full, or
-    /// there was nothing to queue).
-    pub fn deliver(&self, from: AccountId, msg: WireMessage, wire_bytes: usize) -> bool {
+    /// A message from a peer, already authenticated as `from` by the transport, with its share
+    /// of the transport's inbound budgets (`None` in tests), held while it waits for the driver.
+    /// False if there was nothing to queue (or the driver has stopped).
+    pub fn deliver(&self, from: AccountId, msg: WireMessage, permit: Option<InboundPermit>) -> bool {
         let input = match msg {
             WireMessage::Consensus { message, .. } => {
                 if !self.is_any_validator(&from) {
@@ -511,33 +471,33 @@ impl Chain {
                     return false;
                 }
                 // The transactions are in the mempool (bounded on its own): only a wake-up waits.
-                return self.inputs.try_send(DriverInput::Transactions.into()).is_ok();
+                self.wake();
+                return true;
             }
             WireMessage::SyncRequest { from: height, .. } => DriverInput::SyncRequest { from_peer: from, from: height },
             WireMessage::SyncResponse { blocks, .. } => DriverInput::SyncResponse { blocks },
         };
-        let taken = self.queued_bytes.lock().map(|mut q| q.try_take(&from, wire_bytes)).unwrap_or(false);
-        if !taken {
+        if self.inputs.send(Queued { input, _permit: permit }).is_err() {
             let n = self.dropped_inputs.fetch_add(1, Relaxed) + 1;
-            // Every drop is counted; the log line only at powers of two, or a flood floods the log.
             if n.is_power_of_two() {
-                tracing::warn!(network = %self.network, peer = %from, wire_bytes, dropped_total = n, "the peer's share of the driver queue is full: dropped its message");
+                tracing::warn!(network = %self.network, dropped_total = n, "the driver has stopped: dropped a peer message");
             }
-            return false;
-        }
-        let queued = Queued { input, charge: Some((from, wire_bytes)) };
-        if let Err(e) = self.inputs.try_send(queued) {
-            self.taken(e.into_inner());
-            tracing::warn!(network = %self.network, "driver queue full: dropped a peer message");
             return false;
         }
         true
     }
 
-    /// The input of a queued item, its bytes given back to the queue budget.
+    /// Tells the driver there are new transactions, unless a wake-up is already queued.
+    fn wake(&self) {
+        if !self.wake_queued.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            let _ = self.inputs.send(DriverInput::Transactions.into());
+        }
+    }
+
+    /// The input of a queued item; its permit, if any, goes back to the transport's budgets.
     fn taken(&self, queued: Queued) -> DriverInput {
-        if let (Some((peer, n)), Ok(mut q)) = (queued.charge, self.queued_bytes.lock()) {
-            q.give_back(&peer, n);
+        if matches!(queued.input, DriverInput::Transactions) {
+            self.wake_queued.store(false, std::sync::atomic::Ordering::Release);
         }
         queued.input
     }
@@ -744,7 +704,11 @@ enum Follow {
     UntilValidator(AccountId),
 }
 
-async fn follow(chain: Arc<Chain>, mut rx: mpsc::Receiver<Queued>, until: Follow) -> Option<mpsc::Receiver<Queued>> {
+async fn follow(
+    chain: Arc<Chain>,
+    mut rx: mpsc::UnboundedReceiver<Queued>,
+    until: Follow,
+) -> Option<mpsc::UnboundedReceiver<Queued>> {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
         let done = match &until {
@@ -868,7 +832,7 @@ impl Driver {
         }
     }
 
-    async fn run(mut self, mut rx: mpsc::Receiver<Queued>) {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Queued>) {
         self.feed_schedule();
         self.queue.push_back(Input::Start);
         // Building, validating and committing blocks is CPU and disk work: on a multi-threaded
@@ -1035,7 +999,7 @@ impl Driver {
                     let tx = self.chain.inputs.clone();
                     tokio::spawn(async move {
                         tokio::time::sleep(Duration::from_millis(after_ms)).await;
-                        let _ = tx.send(DriverInput::Timeout(timeout).into()).await;
+                        let _ = tx.send(DriverInput::Timeout(timeout).into());
                     });
                 }
                 Effect::Sync { height } => {
@@ -1080,7 +1044,7 @@ impl Driver {
                 self.last_block_ms = self.chain.clock.now_ms();
                 self.height_since_ms = self.last_block_ms;
                 if self.chain.has_work() {
-                    let _ = self.chain.inputs.try_send(DriverInput::Transactions.into());
+                    self.chain.wake();
                 }
             }
             Err(e) => {
@@ -1112,7 +1076,7 @@ impl Driver {
             let tx = self.chain.inputs.clone();
             tokio::spawn(async move {
                 tokio::time::sleep_until(due.into()).await;
-                let _ = tx.send(DriverInput::Transactions.into()).await;
+                let _ = tx.send(DriverInput::Transactions.into());
             });
         }
         false
@@ -1684,22 +1648,18 @@ mod tests {
         drop(net.peer);
     }
 
-    /// The driver queue's byte budget: per peer first, then in all.
-    #[test]
-    fn the_driver_queue_refuses_past_its_byte_budget() {
-        let (a, b, c) = (AccountId([1; 32]), AccountId([2; 32]), AccountId([3; 32]));
-        let mut q = QueueBytes::new(100, 150);
-        assert!(q.try_take(&a, 60));
-        assert!(!q.try_take(&a, 41), "past a's own budget");
-        assert!(q.try_take(&b, 90), "b's budget is its own");
-        assert!(!q.try_take(&c, 1), "past the total");
-        q.give_back(&a, 60);
-        assert!(q.try_take(&c, 60));
-        assert!(!q.try_take(&a, usize::MAX), "no overflow");
-        q.give_back(&b, 90);
-        q.give_back(&c, 60);
-        assert_eq!(q.total, 0);
-        assert!(q.by_peer.is_empty(), "peers with nothing queued are forgotten");
+    /// Peer messages the transport accepted are never dropped by the driver queue: a burst
+    /// larger than its old count bound (20,000, past which messages were dropped) all gets in.
+    /// The bytes stay bounded by the transport's permits, which the queue holds.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_burst_of_peer_messages_is_queued_not_dropped() {
+        let net = net(new_store()).await;
+        let peer = validators()[1].account();
+        for from in 0..30_000u64 {
+            let m = WireMessage::SyncRequest { network: network(), from };
+            assert!(net.chain.deliver(peer, m, None), "message {from} was dropped");
+        }
+        assert_eq!(net.chain.dropped_peer_messages(), 0);
     }
 
     /// After a failed commit the core is a height ahead of the ledger: a proposal for that
@@ -1742,8 +1702,7 @@ mod tests {
         chain.submit(transfer_tx(&*chain.store, 5)).unwrap();
         // Height 1 becomes final without it.
         let answer = WireMessage::SyncResponse { network: network(), blocks: vec![first] };
-        let size = answer.encoded_size();
-        assert!(chain.deliver(keys[1].account(), answer, size));
+        assert!(chain.deliver(keys[1].account(), answer, None));
         tokio::time::timeout(WAIT, async {
             while chain.head().0 < 1 {
                 tokio::time::sleep(Duration::from_millis(10)).await;

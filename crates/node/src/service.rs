@@ -150,7 +150,7 @@ pub async fn start_with(config: NodeConfig, flags: StartFlags) -> Result<Running
             match WireMessage::decode_bounded(&msg.bytes) {
                 Ok(m) => match dispatch.chains.get(m.network().as_str()) {
                     Some(c) => {
-                        c.deliver(msg.from, m, msg.bytes.len());
+                        c.deliver(msg.from, m, Some(msg.permit()));
                     }
                     None => {
                         tracing::debug!(peer = %msg.from, network = %m.network(), "message for a network this node does not serve")

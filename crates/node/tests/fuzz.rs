@@ -296,8 +296,7 @@ impl Fixture {
             WireMessage::SyncRequest { .. } => {}
         }
         if message.network() == &self.network {
-            let wire_bytes = message.encoded_size();
-            self.chain.deliver(self.keys[from % self.keys.len()].account(), message, wire_bytes);
+            self.chain.deliver(self.keys[from % self.keys.len()].account(), message, None);
             self.settle();
         }
     }

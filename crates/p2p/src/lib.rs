@@ -132,6 +132,19 @@ pub struct Inbound {
     held: Held,
 }
 
+impl Inbound {
+    /// The message's share of the inbound byte budgets, for a consumer that queues what it
+    /// decoded from it: while the permit lives the bytes stay counted against the sender (whose
+    /// further messages then wait in TCP, never dropped), and they return when it drops.
+    pub fn permit(&self) -> InboundPermit {
+        InboundPermit(self.held.clone())
+    }
+}
+
+/// A share of the inbound byte budgets ([`Inbound::permit`]). Never read: it only holds.
+#[derive(Clone, Debug)]
+pub struct InboundPermit(#[allow(dead_code)] Held);
+
 /// Permits of the inbound byte budgets (the sender's and everyone's). Not part of a message's
 /// identity: every `Held` compares equal.
 #[derive(Clone)]
