@@ -24,6 +24,7 @@
 use super::{ChangeSet, StateCommitment, StateError, StateReader};
 use jjj_primitives::{Hash, HashAlgo};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Bytes of a [`NodeKey`]: the depth, then the path's nibbles packed two to a byte.
 pub const NODE_KEY_BYTES: usize = 33;
@@ -79,9 +80,10 @@ pub enum Node {
         key: Hash,
         value: Hash,
     },
-    /// The hashes of the 16 child slots; zero for an empty one.
+    /// The hashes of the 16 child slots; zero for an empty one. Shared: a cached node is read
+    /// by every update that passes through it.
     Internal {
-        children: Box<[Hash; 16]>,
+        children: Arc<[Hash; 16]>,
     },
 }
 
@@ -142,7 +144,7 @@ impl Node {
                         next += 32;
                     }
                 }
-                Ok(Node::Internal { children: Box::new(children) })
+                Ok(Node::Internal { children: Arc::new(children) })
             }
             Some((tag, rest)) => Err(format!("node tag {tag} with {} bytes", rest.len())),
             None => Err("an empty node".into()),
@@ -382,7 +384,7 @@ impl<R: NodeReader + ?Sized> Updater<'_, R> {
 
     fn write_internal(&mut self, at: NodeKey, children: [Hash; 16]) -> Subtree {
         let hash = internal_hash(self.algo, &children);
-        self.writes.insert(at, Some(Node::Internal { children: Box::new(children) }));
+        self.writes.insert(at, Some(Node::Internal { children: Arc::new(children) }));
         Subtree::Internal(hash)
     }
 
@@ -788,7 +790,7 @@ mod tests {
         let mut children = [ZERO; 16];
         children[3] = Hash([3; 32]);
         children[15] = Hash([4; 32]);
-        let internal = Node::Internal { children: Box::new(children) };
+        let internal = Node::Internal { children: Arc::new(children) };
         let bytes = internal.encode();
         assert_eq!(bytes.len(), 3 + 64, "only the occupied slots are stored");
         assert_eq!(Node::decode(&bytes), Ok(internal));
