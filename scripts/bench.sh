@@ -34,6 +34,7 @@ bash scripts/build-contracts.sh >/dev/null
 
 if [ "${1:-}" != "--e2e" ]; then
   cargo bench -p jjj-executive --bench runtime
+  cargo bench -p jjj-vm --bench engines
   cargo bench -p jjj-vm --bench gas
   cargo bench -p jjj-crypto --bench verify
   exit 0

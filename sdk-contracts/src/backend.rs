@@ -1,5 +1,6 @@
 //! The safe interface to the host, implemented twice: on wasm32 through the imports of
-//! `jjj_abi::sys`, natively through the mock host of [`crate::testing`]. Everything else in the
+//! `jjj_abi::sys`, natively through [`crate::testing::NativeHost`] (the mock host of
+//! `TestEnv`, or a host lent to `testing::with_native_host`). Everything else in the
 //! SDK calls these functions, so contract code is the same in both worlds.
 use crate::{AccountId, Hash};
 use alloc::string::String;
@@ -139,75 +140,63 @@ mod imp {
 #[cfg(not(target_arch = "wasm32"))]
 mod imp {
     use super::*;
-    use crate::testing::with_host;
+    use crate::testing::with_native;
+
+    /// A host call that failed (a refused write, a host error) ends the call as reverted.
+    fn or_revert<T>(result: Result<T, String>) -> T {
+        result.unwrap_or_else(|e| revert(&e))
+    }
 
     pub fn input() -> Vec<u8> {
-        with_host(|h| h.frame().input.clone())
+        with_native(|h| h.input())
     }
     pub fn set_output(data: &[u8]) {
-        with_host(|h| h.frame_mut().output = data.to_vec())
+        with_native(|h| h.set_output(data))
     }
     pub fn revert(message: &str) -> ! {
         crate::testing::revert_native(message)
     }
     pub fn storage_get(key: &[u8]) -> Option<Vec<u8>> {
-        with_host(|h| h.storage_get(key))
+        or_revert(with_native(|h| h.storage_get(key)))
     }
     pub fn storage_set(key: &[u8], value: &[u8]) {
-        if let Err(e) = with_host(|h| h.storage_set(key, value)) {
-            revert(&e)
-        }
+        or_revert(with_native(|h| h.storage_set(key, value)))
     }
     pub fn storage_remove(key: &[u8]) {
-        if let Err(e) = with_host(|h| h.storage_remove(key)) {
-            revert(&e)
-        }
+        or_revert(with_native(|h| h.storage_remove(key)))
     }
     pub fn storage_contains(key: &[u8]) -> bool {
-        with_host(|h| h.storage_get(key).is_some())
+        or_revert(with_native(|h| h.storage_contains(key)))
     }
     pub fn caller() -> AccountId {
-        with_host(|h| h.frame().caller)
+        with_native(|h| h.caller())
     }
     pub fn self_address() -> AccountId {
-        with_host(|h| h.frame().address)
+        with_native(|h| h.self_address())
     }
     pub fn value_transferred() -> u64 {
-        with_host(|h| h.frame().value)
+        with_native(|h| h.value_transferred())
     }
     pub fn balance(of: &AccountId) -> u64 {
-        with_host(|h| h.balance(of))
+        or_revert(with_native(|h| h.balance(of)))
     }
     pub fn transfer(to: &AccountId, amount: u64) -> ReturnCode {
-        if let Err(e) = with_host(|h| h.refuse_in_query("transfer value")) {
-            revert(&e)
-        }
-        with_host(|h| {
-            let from = h.frame().address;
-            h.move_balance(&from, to, amount)
-        })
+        or_revert(with_native(|h| h.transfer(to, amount)))
     }
     pub fn block_height() -> u64 {
-        with_host(|h| h.block_height)
+        with_native(|h| h.block_height())
     }
     pub fn block_time() -> u64 {
-        with_host(|h| h.block_time)
+        with_native(|h| h.block_time())
     }
     pub fn emit_event(topics: &[Hash], data: &[u8]) {
-        if let Err(e) = with_host(|h| h.emit(topics, data)) {
-            revert(&e)
-        }
+        or_revert(with_native(|h| h.emit_event(topics, data)))
     }
-    pub fn call_contract(to: &AccountId, input: &[u8], value: u64, _gas_limit: u64) -> ReturnCode {
-        if value > 0 {
-            if let Err(e) = with_host(|h| h.refuse_in_query("transfer value")) {
-                revert(&e)
-            }
-        }
-        crate::testing::nested_call(to, input, value)
+    pub fn call_contract(to: &AccountId, input: &[u8], value: u64, gas_limit: u64) -> ReturnCode {
+        or_revert(crate::testing::call_contract(to, input, value, gas_limit))
     }
     pub fn return_data() -> Vec<u8> {
-        with_host(|h| h.frame().return_data.clone())
+        with_native(|h| h.return_data())
     }
     pub fn hash_blake2_256(data: &[u8]) -> Hash {
         Hash(crate::testing::blake2_256(data))
@@ -221,18 +210,18 @@ mod imp {
         key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(signature)).is_ok()
     }
     pub fn debug_message(message: &str) {
-        with_host(|h| h.debug.push(message.into()))
+        with_native(|h| h.debug_message(message))
     }
     pub fn gas_left() -> u64 {
-        u64::MAX
+        with_native(|h| h.gas_left())
     }
     pub fn has_role(account: &AccountId, role: &str) -> bool {
-        with_host(|h| h.has_role(account, role))
+        or_revert(with_native(|h| h.has_role(account, role)))
     }
     pub fn member_of(account: &AccountId) -> Option<String> {
-        with_host(|h| h.member_of(account))
+        or_revert(with_native(|h| h.member_of(account)))
     }
     pub fn member_region(account: &AccountId) -> Option<u8> {
-        with_host(|h| h.member_region(account))
+        or_revert(with_native(|h| h.member_region(account)))
     }
 }

@@ -11,13 +11,144 @@
 //! Several contracts can be deployed in one `TestEnv` and call each other through
 //! [`crate::call::CallBuilder`], so multi-contract flows are tested natively too. A call that
 //! reverts or panics rolls back every change it made (storage, balances, events), as on chain.
+//!
+//! The native backend reaches its host through the [`NativeHost`] trait. `TestEnv`'s mock host
+//! serves it by default; [`with_native_host`] hands it to another host for a while (a benchmark
+//! runs a contract's native build over the same state a wasm engine uses), and [`run_entry`]
+//! runs one entry point there.
 use crate::{AccountId, Hash};
 use jjj_abi::limits::*;
 use jjj_abi::ReturnCode;
 use parity_scale_codec::Decode;
-use std::cell::RefCell;
+use std::any::Any;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
+
+/// The chain as a contract's native build sees it: one method per function of the SDK's
+/// backend that needs a host (hashes and signature checks are computed in place; a revert is a
+/// panic that [`run_entry`] catches). The host keeps the running call's frame (input, caller,
+/// value, address, output) and its checkpoints itself.
+///
+/// A method that returns `Err` ends the running call as reverted with that message, as the node
+/// fails a frame whose host call failed. A method must not run contract code: the backend does
+/// not re-enter a host that is in the middle of a method.
+pub trait NativeHost {
+    /// The running call's input: the 4-byte selector and the SCALE-encoded arguments.
+    fn input(&self) -> Vec<u8>;
+    /// Replaces the running call's output.
+    fn set_output(&mut self, data: &[u8]);
+    /// The running contract's storage value under `key`.
+    fn storage_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String>;
+    fn storage_contains(&self, key: &[u8]) -> Result<bool, String> {
+        Ok(self.storage_get(key)?.is_some())
+    }
+    fn storage_set(&mut self, key: &[u8], value: &[u8]) -> Result<(), String>;
+    fn storage_remove(&mut self, key: &[u8]) -> Result<(), String>;
+    /// The account that called the running contract.
+    fn caller(&self) -> AccountId;
+    /// The running contract's address.
+    fn self_address(&self) -> AccountId;
+    /// Fen attached to the running call (already credited to the contract).
+    fn value_transferred(&self) -> u64;
+    /// Any account's balance in fen.
+    fn balance(&self, of: &AccountId) -> Result<u64, String>;
+    /// Pays `amount` fen from the running contract to `to`.
+    fn transfer(&mut self, to: &AccountId, amount: u64) -> Result<ReturnCode, String>;
+    fn block_height(&self) -> u64;
+    /// Milliseconds since the Unix epoch.
+    fn block_time(&self) -> u64;
+    fn emit_event(&mut self, topics: &[Hash], data: &[u8]) -> Result<(), String>;
+    /// Calls another contract; its output or failure reason is then [`NativeHost::return_data`].
+    /// The default knows no other contract.
+    fn call_contract(
+        &mut self,
+        to: &AccountId,
+        input: &[u8],
+        value: u64,
+        gas_limit: u64,
+    ) -> Result<ReturnCode, String> {
+        let _ = (to, input, value, gas_limit);
+        Ok(ReturnCode::NotAContract)
+    }
+    /// The output or failure reason of the running contract's last `call_contract`.
+    fn return_data(&self) -> Vec<u8> {
+        Vec::new()
+    }
+    /// A line for the debug buffer; the default drops it.
+    fn debug_message(&mut self, message: &str) {
+        let _ = message;
+    }
+    /// Gas left for the running call; the default meters none.
+    fn gas_left(&self) -> u64 {
+        u64::MAX
+    }
+    fn has_role(&self, account: &AccountId, role: &str) -> Result<bool, String>;
+    fn member_of(&self, account: &AccountId) -> Result<Option<String>, String>;
+    /// The `jjj_abi::regions` code of the member that registered `account`.
+    fn member_region(&self, account: &AccountId) -> Result<Option<u8>, String>;
+    /// The running message is the query `message`: its writes, transfers and events are refused
+    /// from now on (the node runs queries read-only).
+    fn enter_query(&mut self, message: &str);
+}
+
+/// Which host serves this thread's native backend.
+#[derive(Clone, Copy)]
+enum Serving {
+    /// `TestEnv`'s mock host.
+    TestEnv,
+    /// The host lent to [`with_native_host`], while that call runs.
+    Installed(NonNull<dyn NativeHost>),
+    /// The lent host is inside one of its methods.
+    Busy,
+}
+
+thread_local! {
+    static SERVING: Cell<Serving> = const { Cell::new(Serving::TestEnv) };
+}
+
+/// Serves this thread's native backend from `host` while `f` runs (then from whatever served it
+/// before, also when `f` panics). `TestEnv` keeps its own state but its contracts' host calls go
+/// to `host` meanwhile.
+pub fn with_native_host<H: NativeHost + 'static, R>(host: &mut H, f: impl FnOnce() -> R) -> R {
+    /// Puts back what served before.
+    struct Restore(Serving);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SERVING.with(|s| s.set(self.0));
+        }
+    }
+    let host: &mut (dyn NativeHost + 'static) = host;
+    let _restore = Restore(SERVING.with(|s| s.replace(Serving::Installed(NonNull::from(host)))));
+    f()
+}
+
+/// Runs `f` on the lent host, marked busy meanwhile.
+fn on_lent_host<R>(mut host: NonNull<dyn NativeHost>, f: impl FnOnce(&mut dyn NativeHost) -> R) -> R {
+    /// Marks the host lent again, also when `f` panics.
+    struct Release(NonNull<dyn NativeHost>);
+    impl Drop for Release {
+        fn drop(&mut self) {
+            SERVING.with(|s| s.set(Serving::Installed(self.0)));
+        }
+    }
+    SERVING.with(|s| s.set(Serving::Busy));
+    let _release = Release(host);
+    // SAFETY: the pointer is the `&mut` that `with_native_host` borrowed for as long as the
+    // pointer is installed (its guard uninstalls it before that borrow ends, unwinding too), and
+    // while this reference lives the slot reads `Busy`, so no other reference to the host exists.
+    f(unsafe { host.as_mut() })
+}
+
+/// Runs `f` on the host that serves this thread's native backend.
+pub(crate) fn with_native<R>(f: impl FnOnce(&mut dyn NativeHost) -> R) -> R {
+    match SERVING.with(Cell::get) {
+        Serving::TestEnv => with_host(|h| f(h)),
+        Serving::Installed(host) => on_lent_host(host, f),
+        Serving::Busy => panic!("contract code ran inside a method of the NativeHost lent to with_native_host"),
+    }
+}
 
 /// The two generated entry points of a contract, for the mock host to run.
 #[derive(Clone, Copy)]
@@ -196,6 +327,96 @@ impl Host {
     }
 }
 
+/// `TestEnv`'s mock host behind the trait. Its methods of the same names are the ones
+/// `TestEnv` uses itself.
+impl NativeHost for Host {
+    fn input(&self) -> Vec<u8> {
+        self.frame().input.clone()
+    }
+    fn set_output(&mut self, data: &[u8]) {
+        self.frame_mut().output = data.to_vec();
+    }
+    fn storage_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        Ok(Host::storage_get(self, key))
+    }
+    fn storage_set(&mut self, key: &[u8], value: &[u8]) -> Result<(), String> {
+        Host::storage_set(self, key, value)
+    }
+    fn storage_remove(&mut self, key: &[u8]) -> Result<(), String> {
+        Host::storage_remove(self, key)
+    }
+    fn caller(&self) -> AccountId {
+        self.frame().caller
+    }
+    fn self_address(&self) -> AccountId {
+        self.frame().address
+    }
+    fn value_transferred(&self) -> u64 {
+        self.frame().value
+    }
+    fn balance(&self, of: &AccountId) -> Result<u64, String> {
+        Ok(Host::balance(self, of))
+    }
+    fn transfer(&mut self, to: &AccountId, amount: u64) -> Result<ReturnCode, String> {
+        self.refuse_in_query("transfer value")?;
+        let from = self.frame().address;
+        Ok(self.move_balance(&from, to, amount))
+    }
+    fn block_height(&self) -> u64 {
+        self.block_height
+    }
+    fn block_time(&self) -> u64 {
+        self.block_time
+    }
+    fn emit_event(&mut self, topics: &[Hash], data: &[u8]) -> Result<(), String> {
+        self.emit(topics, data)
+    }
+    // `call_contract` keeps the default: `TestEnv` runs the callee in `call_contract` below,
+    // outside this host's borrow, since the callee's code uses the host too.
+    fn return_data(&self) -> Vec<u8> {
+        self.frame().return_data.clone()
+    }
+    fn debug_message(&mut self, message: &str) {
+        self.debug.push(message.into());
+    }
+    fn has_role(&self, account: &AccountId, role: &str) -> Result<bool, String> {
+        Ok(Host::has_role(self, account, role))
+    }
+    fn member_of(&self, account: &AccountId) -> Result<Option<String>, String> {
+        Ok(Host::member_of(self, account))
+    }
+    fn member_region(&self, account: &AccountId) -> Result<Option<u8>, String> {
+        Ok(Host::member_region(self, account))
+    }
+    fn enter_query(&mut self, message: &str) {
+        let frame = self.frame_mut();
+        if frame.query.is_none() {
+            frame.query = Some(message.to_string());
+        }
+    }
+}
+
+/// Runs one generated entry point (`ContractEntry::call` or `::deploy`) on this thread's native
+/// host, a revert or a panic becoming `Err(message)`. It sets up no frame and rolls nothing
+/// back: `TestEnv` does both around it, and a host lent to [`with_native_host`] keeps its own.
+pub fn run_entry(entry: fn()) -> Result<(), String> {
+    quiet_reverts();
+    catch_unwind(AssertUnwindSafe(entry)).map_err(|payload| revert_message(payload.as_ref()))
+}
+
+/// What a revert or a panic said.
+fn revert_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(Revert(m)) = payload.downcast_ref::<Revert>() {
+        m.clone()
+    } else if let Some(s) = payload.downcast_ref::<&str>() {
+        format!("panicked: {s}")
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        format!("panicked: {s}")
+    } else {
+        "panicked".to_string()
+    }
+}
+
 /// Outcome of running an entry point in a frame.
 enum Run {
     Done(Vec<u8>),
@@ -204,7 +425,6 @@ enum Run {
 
 /// Runs one entry point of `contract` as a new frame; on failure restores the ledger.
 fn run_frame(entry: fn(), contract: AccountId, caller: AccountId, value: u64, input: Vec<u8>) -> Run {
-    quiet_reverts();
     let snapshot = with_host(|h| h.ledger.clone());
     let depth = with_host(|h| h.frames.len());
     if depth as u32 >= MAX_CALL_DEPTH {
@@ -219,24 +439,15 @@ fn run_frame(entry: fn(), contract: AccountId, caller: AccountId, value: u64, in
         let query = h.frames.last().and_then(|f| f.query.clone());
         h.frames.push(Frame { address: contract, caller, value, input, query, ..Frame::default() })
     });
-    let result = catch_unwind(AssertUnwindSafe(entry));
+    let result = run_entry(entry);
     let frame = with_host(|h| {
         h.frames.truncate(depth + 1);
         h.frames.pop()
     });
     match result {
         Ok(()) => Run::Done(frame.map(|f| f.output).unwrap_or_default()),
-        Err(payload) => {
+        Err(message) => {
             with_host(|h| h.ledger = snapshot);
-            let message = if let Some(Revert(m)) = payload.downcast_ref::<Revert>() {
-                m.clone()
-            } else if let Some(s) = payload.downcast_ref::<&str>() {
-                format!("panicked: {s}")
-            } else if let Some(s) = payload.downcast_ref::<String>() {
-                format!("panicked: {s}")
-            } else {
-                "panicked".to_string()
-            };
             Run::Reverted(message)
         }
     }
@@ -245,12 +456,22 @@ fn run_frame(entry: fn(), contract: AccountId, caller: AccountId, value: u64, in
 /// The generated dispatch of a `#[message(query)]` calls this before running it.
 #[doc(hidden)]
 pub fn enter_query(message: &str) {
-    with_host(|h| {
-        let frame = h.frame_mut();
-        if frame.query.is_none() {
-            frame.query = Some(message.to_string());
+    with_native(|h| h.enter_query(message))
+}
+
+/// The backend's `call_contract`: the lent host's, or `TestEnv` running the callee itself.
+pub(crate) fn call_contract(to: &AccountId, input: &[u8], value: u64, gas_limit: u64) -> Result<ReturnCode, String> {
+    match SERVING.with(Cell::get) {
+        Serving::Installed(host) => on_lent_host(host, |h| h.call_contract(to, input, value, gas_limit)),
+        // `with_native` says what went wrong.
+        Serving::Busy => with_native(|h| h.call_contract(to, input, value, gas_limit)),
+        Serving::TestEnv => {
+            if value > 0 {
+                with_host(|h| h.refuse_in_query("transfer value"))?;
+            }
+            Ok(nested_call(to, input, value))
         }
-    })
+    }
 }
 
 #[doc(hidden)]
@@ -429,5 +650,131 @@ impl TestEnv {
     /// Overwrites raw storage of a contract, for tests of damaged or migrated state.
     pub fn set_storage(&self, contract: &AccountId, key: &[u8], value: &[u8]) {
         with_host(|h| h.ledger.storage.insert((*contract, key.to_vec()), value.to_vec()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend;
+
+    /// A host of one contract's storage, for the lent-host tests.
+    #[derive(Default)]
+    struct OneContract {
+        input: Vec<u8>,
+        output: Vec<u8>,
+        storage: BTreeMap<Vec<u8>, Vec<u8>>,
+        paid: Vec<(AccountId, u64)>,
+        frozen: bool,
+    }
+
+    impl NativeHost for OneContract {
+        fn input(&self) -> Vec<u8> {
+            self.input.clone()
+        }
+        fn set_output(&mut self, data: &[u8]) {
+            self.output = data.to_vec();
+        }
+        fn storage_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+            Ok(self.storage.get(key).cloned())
+        }
+        fn storage_set(&mut self, key: &[u8], value: &[u8]) -> Result<(), String> {
+            if self.frozen {
+                return Err("storage is frozen".into());
+            }
+            self.storage.insert(key.to_vec(), value.to_vec());
+            Ok(())
+        }
+        fn storage_remove(&mut self, key: &[u8]) -> Result<(), String> {
+            self.storage.remove(key);
+            Ok(())
+        }
+        fn caller(&self) -> AccountId {
+            AccountId([1; 32])
+        }
+        fn self_address(&self) -> AccountId {
+            AccountId([2; 32])
+        }
+        fn value_transferred(&self) -> u64 {
+            7
+        }
+        fn balance(&self, _: &AccountId) -> Result<u64, String> {
+            Ok(100)
+        }
+        fn transfer(&mut self, to: &AccountId, amount: u64) -> Result<ReturnCode, String> {
+            self.paid.push((*to, amount));
+            Ok(ReturnCode::Success)
+        }
+        fn block_height(&self) -> u64 {
+            3
+        }
+        fn block_time(&self) -> u64 {
+            4
+        }
+        fn emit_event(&mut self, _: &[Hash], _: &[u8]) -> Result<(), String> {
+            Ok(())
+        }
+        fn has_role(&self, _: &AccountId, _: &str) -> Result<bool, String> {
+            Ok(false)
+        }
+        fn member_of(&self, _: &AccountId) -> Result<Option<String>, String> {
+            Ok(None)
+        }
+        fn member_region(&self, _: &AccountId) -> Result<Option<u8>, String> {
+            Ok(None)
+        }
+        fn enter_query(&mut self, _: &str) {}
+    }
+
+    /// Stores its input under "k", pays the caller the attached value, outputs the block time.
+    fn store_and_pay() {
+        backend::storage_set(b"k", &backend::input());
+        backend::transfer(&backend::caller(), backend::value_transferred());
+        backend::set_output(&backend::block_time().to_le_bytes());
+    }
+
+    fn write_then_revert() {
+        backend::storage_set(b"k", b"lost");
+        backend::revert("changed my mind")
+    }
+
+    fn serving_test_env() -> bool {
+        matches!(SERVING.with(Cell::get), Serving::TestEnv)
+    }
+
+    #[test]
+    fn a_lent_host_serves_the_backend_then_test_env_does_again() {
+        let mut host = OneContract { input: b"hello".to_vec(), ..OneContract::default() };
+        let result = with_native_host(&mut host, || run_entry(store_and_pay));
+        assert_eq!(result, Ok(()));
+        assert_eq!(host.storage.get(&b"k"[..]), Some(&b"hello".to_vec()));
+        assert_eq!(host.paid, vec![(AccountId([1; 32]), 7)]);
+        assert_eq!(host.output, 4u64.to_le_bytes());
+        assert!(serving_test_env());
+    }
+
+    #[test]
+    fn reverts_and_refused_writes_end_the_entry_and_leave_the_host_lendable() {
+        let mut host = OneContract::default();
+        let reverted = with_native_host(&mut host, || run_entry(write_then_revert));
+        assert_eq!(reverted, Err("changed my mind".into()));
+        // Rolling back is the lent host's business: the write happened.
+        assert_eq!(host.storage.get(&b"k"[..]), Some(&b"lost".to_vec()));
+        host.frozen = true;
+        let refused = with_native_host(&mut host, || run_entry(store_and_pay));
+        assert_eq!(refused, Err("storage is frozen".into()));
+        assert!(host.paid.is_empty());
+        assert!(serving_test_env());
+    }
+
+    #[test]
+    fn test_env_is_untouched_by_a_lent_host() {
+        let env = TestEnv::new();
+        let who = TestEnv::account("who");
+        env.set_balance(&who, 5);
+        let mut host = OneContract::default();
+        let balance_seen = with_native_host(&mut host, || backend::balance(&who));
+        assert_eq!(balance_seen, 100);
+        assert_eq!(env.balance(&who), 5);
     }
 }

@@ -299,20 +299,22 @@ async fn setup(a: &BenchArgs) -> Result<Ctx, String> {
     Ok(ctx)
 }
 
-/// Issues bills until `needed` are unpaid, spread over the providers, which issue in parallel.
+/// Issues bills until each provider has its share of `needed` unpaid (payments go round-robin
+/// over the providers, so the first ones may take one more than the others in each step: each
+/// provider is topped up on its own). Providers issue in parallel.
 async fn ensure_bills(ctx: &mut Ctx, needed: usize) -> Result<(), String> {
     let k_n = ctx.contracts.len();
-    let unpaid: u64 = ctx.issued.iter().zip(&ctx.paid).map(|(i, p)| i - p).sum();
-    let missing = (needed as u64).saturating_sub(unpaid);
-    if missing == 0 {
+    let share = (needed as u64).div_ceil(k_n as u64);
+    let top_up: Vec<u64> =
+        ctx.issued.iter().zip(&ctx.paid).map(|(i, p)| share.saturating_sub(i.saturating_sub(*p))).collect();
+    if top_up.iter().all(|n| *n == 0) {
         return Ok(());
     }
     let started = Instant::now();
-    let per = missing.div_ceil(k_n as u64);
     let due = now_ms() + 30 * DAY_MS;
     let mut tasks = Vec::new();
-    for k in 0..k_n {
-        let calls: Vec<Call> = (ctx.issued[k] + 1..=ctx.issued[k] + per)
+    for (k, n) in top_up.iter().enumerate() {
+        let calls: Vec<Call> = (ctx.issued[k] + 1..=ctx.issued[k] + n)
             .map(|id| {
                 let (r, amount) = ctx.bill(k, id);
                 let args = json!([ctx.residents[r].account().to_string(), "Water", amount, "2026-12", due]);
@@ -331,10 +333,10 @@ async fn ensure_bills(ctx: &mut Ctx, needed: usize) -> Result<(), String> {
     for t in tasks {
         t.await.map_err(|e| format!("issuing bills: {e}"))??;
     }
-    for i in ctx.issued.iter_mut() {
-        *i += per;
+    for (issued, n) in ctx.issued.iter_mut().zip(&top_up) {
+        *issued += n;
     }
-    eprintln!("issued {} bills in {:.1} s", per * k_n as u64, started.elapsed().as_secs_f64());
+    eprintln!("issued {} bills in {:.1} s", top_up.iter().sum::<u64>(), started.elapsed().as_secs_f64());
     Ok(())
 }
 

@@ -58,7 +58,7 @@ impl NodeKey {
         let mut k = self.0;
         k[0] = (depth + 1) as u8;
         let byte = 1 + depth / 2;
-        k[byte] |= if depth % 2 == 0 { nibble << 4 } else { nibble };
+        k[byte] |= if depth.is_multiple_of(2) { nibble << 4 } else { nibble };
         NodeKey(k)
     }
 }
@@ -66,7 +66,7 @@ impl NodeKey {
 /// Nibble `i` (0 = the high half of the first byte) of a leaf key.
 fn nibble(key: &Hash, i: usize) -> u8 {
     let b = key.0[i / 2];
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         b >> 4
     } else {
         b & 0x0f
@@ -265,7 +265,7 @@ fn update_leaves<R: NodeReader + ?Sized>(
     if updates.is_empty() {
         return Ok(TreeUpdate { root, writes: NodeWrites::new() });
     }
-    updates.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    updates.sort_unstable_by_key(|u| u.0);
     updates.dedup_by(|later, earlier| later.0 == earlier.0);
     let mut updater = Updater { reader, algo, writes: NodeWrites::new() };
     let root = updater.update(NodeKey::ROOT, current, &updates)?.hash(algo);
@@ -729,7 +729,8 @@ mod tests {
             let mut c = ChangeSet::new();
             for _ in 0..(rng.next() % 40) {
                 let k = format!("key{}", rng.next() % 300).into_bytes();
-                let v = if rng.next() % 3 == 0 { None } else { Some(format!("v{}", rng.next() % 5).into_bytes()) };
+                let v =
+                    if rng.next().is_multiple_of(3) { None } else { Some(format!("v{}", rng.next() % 5).into_bytes()) };
                 c.insert(k, v);
             }
             let predicted = s.root_after(&c).expect("root_after");
