@@ -18,8 +18,8 @@ mod tree;
 
 pub use overlay::Overlay;
 pub use tree::{
-    leaf_key, prove_in, update_tree, verify_proof, MemoryState, Node, NodeKey, NodeReader, NodeWrites, StateProof,
-    TreeUpdate, NODE_KEY_BYTES,
+    leaf_key, prove_in, update_tree, verify_proof, MemoryState, Node, NodeKey, NodeReader, NodeWrites, Slots,
+    StateProof, TreeUpdate, NODE_KEY_BYTES,
 };
 
 use jjj_primitives::{AccountId, Hash, HashAlgo};

@@ -83,7 +83,7 @@ pub enum Node {
     /// The hashes of the 16 child slots; zero for an empty one. Shared: a cached node is read
     /// by every update that passes through it.
     Internal {
-        children: Arc<[Hash; 16]>,
+        children: Arc<Slots>,
     },
 }
 
@@ -91,7 +91,7 @@ impl Node {
     pub fn hash(&self, algo: HashAlgo) -> Hash {
         match self {
             Node::Leaf { key, value } => leaf_hash(algo, key, value),
-            Node::Internal { children } => internal_hash(algo, children),
+            Node::Internal { children } => children.hash(),
         }
     }
 
@@ -110,9 +110,9 @@ impl Node {
                 let mut out = Vec::with_capacity(3 + 32 * 16);
                 out.push(INTERNAL_TAG);
                 let bitmap =
-                    children.iter().enumerate().filter(|(_, h)| **h != ZERO).fold(0u16, |m, (i, _)| m | 1 << i);
+                    children.slots.iter().enumerate().filter(|(_, h)| **h != ZERO).fold(0u16, |m, (i, _)| m | 1 << i);
                 out.extend_from_slice(&bitmap.to_be_bytes());
-                for h in children.iter().filter(|h| **h != ZERO) {
+                for h in children.slots.iter().filter(|h| **h != ZERO) {
                     out.extend_from_slice(&h.0);
                 }
                 out
@@ -120,8 +120,9 @@ impl Node {
         }
     }
 
-    /// Reads the on-disk form, refusing anything [`Node::encode`] would not have written.
-    pub fn decode(bytes: &[u8]) -> Result<Node, String> {
+    /// Reads the on-disk form, refusing anything [`Node::encode`] would not have written. An
+    /// internal node's hash levels are computed here, with the tree's hash `algo`.
+    pub fn decode(algo: HashAlgo, bytes: &[u8]) -> Result<Node, String> {
         match bytes.split_first() {
             Some((&LEAF_TAG, rest)) if rest.len() == 64 => {
                 Ok(Node::Leaf { key: hash_at(rest, 0), value: hash_at(rest, 32) })
@@ -144,7 +145,7 @@ impl Node {
                         next += 32;
                     }
                 }
-                Ok(Node::Internal { children: Arc::new(children) })
+                Ok(Node::Internal { children: Arc::new(Slots::new(algo, children)) })
             }
             Some((tag, rest)) => Err(format!("node tag {tag} with {} bytes", rest.len())),
             None => Err("an empty node".into()),
@@ -186,16 +187,60 @@ fn internal_levels(algo: HashAlgo, children: &[Hash; 16]) -> [[Hash; 8]; 4] {
     levels
 }
 
-fn internal_hash(algo: HashAlgo, children: &[Hash; 16]) -> Hash {
-    internal_levels(algo, children)[3][0]
+/// An internal node's 16 slots and the binary levels above them, its hash on top: kept with
+/// the node, so an update hashes again only the pairs above the slots it changed (a node of a
+/// busy tree sees one or two of its 16 slots change per block: 4–8 hashes, not 15).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slots {
+    slots: [Hash; 16],
+    levels: [[Hash; 8]; 4],
 }
 
-/// The hashes a proof needs at one internal node to climb from slot `slot` to the node's hash:
-/// the sibling at each of the four levels, lowest first.
-fn siblings(algo: HashAlgo, children: &[Hash; 16], slot: u8) -> [Hash; 4] {
-    let levels = internal_levels(algo, children);
-    let s = usize::from(slot);
-    [children[s ^ 1], levels[0][(s >> 1) ^ 1], levels[1][(s >> 2) ^ 1], levels[2][(s >> 3) ^ 1]]
+impl Slots {
+    fn new(algo: HashAlgo, slots: [Hash; 16]) -> Slots {
+        Slots { slots, levels: internal_levels(algo, &slots) }
+    }
+
+    /// The hashes of the 16 child slots; zero for an empty one.
+    pub fn slots(&self) -> &[Hash; 16] {
+        &self.slots
+    }
+
+    fn hash(&self) -> Hash {
+        self.levels[3][0]
+    }
+
+    /// These slots changed to `slots`: only the pairs above a changed slot are hashed again.
+    fn updated(&self, algo: HashAlgo, slots: [Hash; 16]) -> Slots {
+        let mut changed: u16 = 0;
+        for (i, (old, new)) in self.slots.iter().zip(&slots).enumerate() {
+            if old != new {
+                changed |= 1 << i;
+            }
+        }
+        let mut levels = self.levels;
+        let mut below: [Hash; 16] = slots;
+        for (level, out) in levels.iter_mut().enumerate() {
+            let width = 8 >> level;
+            let mut changed_here: u16 = 0;
+            for i in 0..width {
+                if changed & (0b11 << (2 * i)) != 0 {
+                    out[i] = pair(algo, &below[2 * i], &below[2 * i + 1]);
+                    changed_here |= 1 << i;
+                }
+            }
+            below[..8].copy_from_slice(&out[..]);
+            changed = changed_here;
+        }
+        Slots { slots, levels }
+    }
+
+    /// The hashes a proof needs to climb from slot `slot` to the node's hash: the sibling at
+    /// each of the four levels, lowest first.
+    fn siblings(&self, slot: u8) -> [Hash; 4] {
+        let (levels, s) = (&self.levels, usize::from(slot));
+        [self.slots[s ^ 1], levels[0][(s >> 1) ^ 1], levels[1][(s >> 2) ^ 1], levels[2][(s >> 3) ^ 1]]
+    }
 }
 
 /// Anything that holds the tree's nodes, read by path.
@@ -337,18 +382,18 @@ impl<R: NodeReader + ?Sized> Updater<'_, R> {
                 }
                 Ok(rebuilt)
             }
-            Some(Node::Internal { children }) => self.update_internal(at, *children, updates),
+            Some(Node::Internal { children }) => self.update_internal(at, &children, updates),
         }
     }
 
     fn update_internal(
         &mut self,
         at: NodeKey,
-        children: [Hash; 16],
+        old: &Slots,
         updates: &[(Hash, Option<Hash>)],
     ) -> Result<Subtree, StateError> {
         let depth = at.depth();
-        let mut new = children;
+        let mut new = old.slots;
         let mut rest = updates;
         while let Some((first, _)) = rest.first() {
             let slot = nibble(first, depth);
@@ -358,8 +403,8 @@ impl<R: NodeReader + ?Sized> Updater<'_, R> {
             new[usize::from(slot)] = self.update(child_at, child, &rest[..group])?.hash(self.algo);
             rest = &rest[group..];
         }
-        if new == children {
-            return Ok(Subtree::Internal(internal_hash(self.algo, &children)));
+        if new == old.slots {
+            return Ok(Subtree::Internal(old.hash()));
         }
         let mut occupied = new.iter().enumerate().filter(|(_, h)| **h != ZERO);
         match (occupied.next(), occupied.next()) {
@@ -376,14 +421,14 @@ impl<R: NodeReader + ?Sized> Updater<'_, R> {
                     self.writes.insert(at, Some(Node::Leaf { key, value }));
                     return Ok(Subtree::Leaf { key, value });
                 }
-                Ok(self.write_internal(at, new))
+                Ok(self.write_internal(at, old.updated(self.algo, new)))
             }
-            _ => Ok(self.write_internal(at, new)),
+            _ => Ok(self.write_internal(at, old.updated(self.algo, new))),
         }
     }
 
-    fn write_internal(&mut self, at: NodeKey, children: [Hash; 16]) -> Subtree {
-        let hash = internal_hash(self.algo, &children);
+    fn write_internal(&mut self, at: NodeKey, children: Slots) -> Subtree {
+        let hash = children.hash();
         self.writes.insert(at, Some(Node::Internal { children: Arc::new(children) }));
         Subtree::Internal(hash)
     }
@@ -406,7 +451,7 @@ impl<R: NodeReader + ?Sized> Updater<'_, R> {
                     children[usize::from(slot)] = self.build(at.child(slot), &rest[..group]).hash(self.algo);
                     rest = &rest[group..];
                 }
-                self.write_internal(at, children)
+                self.write_internal(at, Slots::new(self.algo, children))
             }
         }
     }
@@ -433,9 +478,9 @@ pub fn prove_in<R: NodeReader + ?Sized>(
             Some(Node::Leaf { key, value }) => break Some((key, value)),
             Some(Node::Internal { children }) => {
                 let slot = nibble(&key, at.depth());
-                levels.push(siblings(algo, &children, slot));
+                levels.push(children.siblings(slot));
                 at = at.child(slot);
-                current = if children[usize::from(slot)] == ZERO {
+                current = if children.slots[usize::from(slot)] == ZERO {
                     None
                 } else {
                     Some(reader.node(&at)?.ok_or_else(|| StateError::Corrupt {
@@ -709,7 +754,7 @@ mod tests {
     fn reachable(nodes: &HashMap<NodeKey, Node>, at: NodeKey, out: &mut usize) {
         *out += 1;
         if let Some(Node::Internal { children }) = nodes.get(&at) {
-            for (slot, h) in children.iter().enumerate() {
+            for (slot, h) in children.slots.iter().enumerate() {
                 if *h != ZERO {
                     assert_eq!(nodes.get(&at.child(slot as u8)).map(|n| n.hash(ALGO)), Some(*h), "child hash");
                     reachable(nodes, at.child(slot as u8), out);
@@ -751,6 +796,27 @@ mod tests {
         }
     }
 
+    /// Hashing again only the pairs above changed slots gives what hashing all of them gives.
+    #[test]
+    fn rehashing_only_changed_pairs_gives_the_full_hash() {
+        let mut rng = XorShift(0x5eed);
+        let random_hash = |rng: &mut XorShift| Hash([(rng.next() as u8) | 1; 32]);
+        let mut slots = [ZERO; 16];
+        for s in slots.iter_mut().step_by(3) {
+            *s = random_hash(&mut rng);
+        }
+        let mut node = Slots::new(ALGO, slots);
+        for round in 0..300 {
+            let mut next = node.slots;
+            for _ in 0..(rng.next() % 5) {
+                let slot = (rng.next() % 16) as usize;
+                next[slot] = if rng.next().is_multiple_of(3) { ZERO } else { random_hash(&mut rng) };
+            }
+            node = node.updated(ALGO, next);
+            assert_eq!(node, Slots::new(ALGO, next), "round {round}");
+        }
+    }
+
     /// Leaf keys that share all but their last nibble: the deepest internal node (depth 63)
     /// and its collapse back into one leaf when one key goes.
     #[test]
@@ -787,20 +853,20 @@ mod tests {
     #[test]
     fn node_encoding_round_trips_and_rejects_garbage() {
         let leaf = Node::Leaf { key: Hash([1; 32]), value: Hash([2; 32]) };
-        assert_eq!(Node::decode(&leaf.encode()), Ok(leaf.clone()));
+        assert_eq!(Node::decode(ALGO, &leaf.encode()), Ok(leaf.clone()));
         let mut children = [ZERO; 16];
         children[3] = Hash([3; 32]);
         children[15] = Hash([4; 32]);
-        let internal = Node::Internal { children: Arc::new(children) };
+        let internal = Node::Internal { children: Arc::new(Slots::new(ALGO, children)) };
         let bytes = internal.encode();
         assert_eq!(bytes.len(), 3 + 64, "only the occupied slots are stored");
-        assert_eq!(Node::decode(&bytes), Ok(internal));
-        assert!(Node::decode(&bytes[..bytes.len() - 1]).is_err(), "short");
-        assert!(Node::decode(&[&bytes[..], &[0]].concat()).is_err(), "trailing");
-        assert!(Node::decode(&[INTERNAL_TAG, 0, 0]).is_err(), "no children");
-        assert!(Node::decode(&[&[INTERNAL_TAG, 0, 1][..], &[0; 32]].concat()).is_err(), "a zero child");
-        assert!(Node::decode(&[9, 1, 2]).is_err(), "unknown tag");
-        assert!(Node::decode(&[]).is_err(), "empty");
-        assert!(Node::decode(&leaf.encode()[..64]).is_err(), "short leaf");
+        assert_eq!(Node::decode(ALGO, &bytes), Ok(internal));
+        assert!(Node::decode(ALGO, &bytes[..bytes.len() - 1]).is_err(), "short");
+        assert!(Node::decode(ALGO, &[&bytes[..], &[0]].concat()).is_err(), "trailing");
+        assert!(Node::decode(ALGO, &[INTERNAL_TAG, 0, 0]).is_err(), "no children");
+        assert!(Node::decode(ALGO, &[&[INTERNAL_TAG, 0, 1][..], &[0; 32]].concat()).is_err(), "a zero child");
+        assert!(Node::decode(ALGO, &[9, 1, 2]).is_err(), "unknown tag");
+        assert!(Node::decode(ALGO, &[]).is_err(), "empty");
+        assert!(Node::decode(ALGO, &leaf.encode()[..64]).is_err(), "short leaf");
     }
 }

@@ -27,8 +27,8 @@ use super::{
 };
 use jjj_primitives::{Block, Hash, HashAlgo, Header, Receipt, SignedTransaction};
 use jjj_state::{
-    prove_in, update_tree, ChangeSet, Node, NodeKey, NodeReader, NodeWrites, StateCommitment, StateError, StateProof,
-    StateReader, NODE_KEY_BYTES,
+    prove_in, update_tree, ChangeSet, Node, NodeKey, NodeReader, NodeWrites, Slots, StateCommitment, StateError,
+    StateProof, StateReader, NODE_KEY_BYTES,
 };
 use parity_scale_codec::{Decode, Encode};
 use rocksdb::{
@@ -99,6 +99,10 @@ pub struct RocksStore {
 struct TipState {
     version: u64,
     tip: Option<Tip>,
+    /// A commit's batch is being written (without this lock held): the `state` and tree
+    /// families may already hold the next height's entries, so a reader of the current
+    /// version reads its values from the history instead.
+    writing: bool,
 }
 
 struct Inner {
@@ -106,10 +110,11 @@ struct Inner {
     path: PathBuf,
     /// The network's hash: header ids, roots, the state tree.
     algo: HashAlgo,
-    /// Write-locked only around the batch write, so a reader holding it sees one consistent
-    /// state (values and tree) and never a half-applied commit.
+    /// Write-locked only to start a commit's write and to move the tip after it, never across
+    /// the synced write itself: readers (RPC, admission, gossip) are not held up by the disk.
     tip: RwLock<TipState>,
-    /// Serialises commits: validation and root computation happen outside the tip lock.
+    /// Serialises commits, and keeps the tree's readers (roots, proofs) out of a commit's
+    /// write: validation and root computation happen outside the tip lock.
     commit: Mutex<()>,
     /// State-tree nodes as committed, read through from RocksDB: every update and proof starts
     /// at the root and walks down the same upper levels. Updated only after a commit's batch is
@@ -150,7 +155,8 @@ impl Weigh for NodeKey {
 
 impl Weigh for Node {
     fn weight(&self) -> usize {
-        std::mem::size_of::<Node>() + if matches!(self, Node::Internal { .. }) { 16 * 32 } else { 0 }
+        std::mem::size_of::<Node>()
+            + if matches!(self, Node::Internal { .. }) { std::mem::size_of::<Slots>() } else { 0 }
     }
 }
 
@@ -302,12 +308,19 @@ struct RocksTree<'a> {
     db: &'a DB,
     cache: &'a Mutex<TwoGenerationCache<NodeKey, Option<Node>>>,
     cf: &'a ColumnFamily,
+    algo: HashAlgo,
     failure: RefCell<Option<StoreError>>,
 }
 
 impl<'a> RocksTree<'a> {
     fn new(inner: &'a Inner) -> Result<Self, StoreError> {
-        Ok(RocksTree { db: &inner.db, cache: &inner.nodes, cf: inner.cf(CF_TREE)?, failure: RefCell::new(None) })
+        Ok(RocksTree {
+            db: &inner.db,
+            cache: &inner.nodes,
+            cf: inner.cf(CF_TREE)?,
+            algo: inner.algo,
+            failure: RefCell::new(None),
+        })
     }
 
     fn fail(&self, e: StoreError) -> StateError {
@@ -334,7 +347,7 @@ impl NodeReader for RocksTree<'_> {
                 )
             }
             Ok(None) => None,
-            Ok(Some(bytes)) => Some(Node::decode(&bytes).map_err(|reason| {
+            Ok(Some(bytes)) => Some(Node::decode(self.algo, &bytes).map_err(|reason| {
                 self.fail(corrupt(format!("state tree node {}", hex::encode(key.as_bytes())), reason))
             })?),
         };
@@ -437,16 +450,22 @@ impl Inner {
         Ok(new_root)
     }
 
-    /// Writes `batch` synced and moves the tip, with readers held off for the write.
+    /// Writes `batch` synced and then moves the tip. Readers go on during the write: marked
+    /// `writing`, they read the current height's values from the history (see `RocksState`).
+    /// The caller holds the commit lock.
     fn write_tip(&self, mut batch: WriteBatch, tip: Tip, changes: &ChangeSet) -> Result<(), StoreError> {
         batch.put_cf(self.cf(CF_META)?, KEY_HEAD, encode_head(&tip));
         let mut opts = WriteOptions::default();
         opts.set_sync(true);
         let bytes = batch.size_in_bytes() as u64;
-        let mut guard = self.tip.write().unwrap_or_else(PoisonError::into_inner);
+        self.tip.write().unwrap_or_else(PoisonError::into_inner).writing = true;
         let started = std::time::Instant::now();
-        self.db.write_opt(batch, &opts).map_err(db_err(format!("commit height {}", tip.height)))?;
+        let written = self.db.write_opt(batch, &opts);
         let write_ns = started.elapsed().as_nanos() as u64;
+        let mut guard = self.tip.write().unwrap_or_else(PoisonError::into_inner);
+        guard.writing = false;
+        // A failed batch is not applied (RocksDB writes a batch whole or not at all).
+        written.map_err(db_err(format!("commit height {}", tip.height)))?;
         self.values.lock().unwrap_or_else(PoisonError::into_inner).write(changes);
         let written = std::mem::take(&mut *self.pending_nodes.lock().unwrap_or_else(PoisonError::into_inner));
         {
@@ -557,7 +576,7 @@ impl RocksStore {
             db,
             path,
             algo,
-            tip: RwLock::new(TipState { version: 0, tip: None }),
+            tip: RwLock::new(TipState { version: 0, tip: None, writing: false }),
             commit: Mutex::new(()),
             nodes: Mutex::new(TwoGenerationCache::new(NODE_CACHE_BYTES)),
             pending_nodes: Mutex::default(),
@@ -794,6 +813,8 @@ impl ChainStore for RocksStore {
     }
 
     fn prove(&self, key: &[u8]) -> Result<StateProof, StoreError> {
+        // Not during a commit's write: the tree family may hold some of the next height's nodes.
+        let _commit = self.inner.commit.lock().unwrap_or_else(PoisonError::into_inner);
         let guard = self.inner.tip();
         let root = guard.tip.as_ref().ok_or(StoreError::NotInitialised)?.state_root;
         let value = self.inner.get(CF_STATE, key)?;
@@ -834,6 +855,14 @@ impl StateReader for RocksState {
             if let Some(v) = self.inner.values.lock().unwrap_or_else(PoisonError::into_inner).get(key) {
                 return Ok(v);
             }
+            if guard.writing {
+                // The next height's batch is being written: the `state` family may hold its
+                // values already. This height's are in the history; the cache is left alone.
+                return match self.height {
+                    Some(h) => Ok(self.inner.history_get(key, h)?),
+                    None => Ok(None),
+                };
+            }
             let v = self.inner.get(CF_STATE, key)?;
             self.inner.values.lock().unwrap_or_else(PoisonError::into_inner).insert(key.to_vec(), v.clone());
             return Ok(v);
@@ -852,6 +881,8 @@ impl StateCommitment for RocksState {
     }
 
     fn root_after(&self, changes: &ChangeSet) -> Result<Hash, StateError> {
+        // Not during a commit's write: the tree family may hold some of the next height's nodes.
+        let _commit = self.inner.commit.lock().unwrap_or_else(PoisonError::into_inner);
         let guard = self.inner.tip();
         if guard.version != self.version {
             // The tree holds only the latest nodes; an older root's are gone.
@@ -1041,6 +1072,35 @@ mod tests {
         put(CF_META, KEY_HEAD, b"short");
         drop(store);
         assert!(matches!(RocksStore::open(dir.path(), algo()), Err(StoreError::Corrupt { .. })));
+    }
+
+    /// While a commit's batch is written (the tip lock not held), a reader of the current height
+    /// reads that height's values from the history, never the next height's that the `state`
+    /// family may already hold.
+    #[test]
+    fn a_reader_during_a_commits_write_reads_its_own_height() {
+        use super::super::tests::{algo, init, transfer_blocks};
+        let dir = tempfile::TempDir::new().expect("tempdir");
+        let store = RocksStore::open(dir.path(), algo()).expect("open");
+        init(&store);
+        transfer_blocks(&store, 2);
+        let inner = &*store.inner;
+        let cf = inner.cf(CF_STATE).expect("cf");
+        let (key, value) = {
+            let mut it = inner.db.raw_iterator_cf(cf);
+            it.seek_to_first();
+            let (k, v) = it.item().expect("a state value");
+            (k.to_vec(), v.to_vec())
+        };
+        let state = store.state();
+        // What the write of the next height leaves in `state` before the tip moves.
+        inner.db.put_cf(cf, &key, b"next height").expect("put");
+        *inner.values.lock().unwrap_or_else(PoisonError::into_inner) = TwoGenerationCache::new(VALUE_CACHE_BYTES);
+        inner.tip.write().unwrap_or_else(PoisonError::into_inner).writing = true;
+        assert_eq!(state.get(&key).expect("get"), Some(value.clone()), "this height's value, from the history");
+        assert_eq!(state.get(&key).expect("get"), Some(value), "and it was not cached");
+        inner.tip.write().unwrap_or_else(PoisonError::into_inner).writing = false;
+        assert_eq!(state.get(&key).expect("get").as_deref(), Some(&b"next height"[..]), "outside a write: `state`");
     }
 
     #[test]
