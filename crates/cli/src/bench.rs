@@ -431,9 +431,38 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1e3
 }
 
+/// Waits (up to `DRAIN_WAIT`) until no endpoint's mempool holds a transaction of the network:
+/// a step past the peak leaves a backlog, and the next step (its bills first) must not be
+/// measured behind it.
+async fn drain(ctx: &Ctx) {
+    let started = Instant::now();
+    let mut said = false;
+    while started.elapsed() < DRAIN_WAIT {
+        let mut waiting = 0;
+        for rpc in &ctx.http {
+            if let Ok(h) = rpc.api().health().await {
+                waiting += h.networks.iter().filter(|n| n.network == ctx.network).map(|n| n.mempool).sum::<u64>();
+            }
+        }
+        if waiting == 0 {
+            return;
+        }
+        if !said {
+            eprintln!("waiting for the backlog of the last step to clear ({waiting} transactions in the mempools)…");
+            said = true;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    eprintln!("the backlog did not clear in {} s: going on", DRAIN_WAIT.as_secs());
+}
+
+/// Longest wait for a backlog to clear between steps.
+const DRAIN_WAIT: Duration = Duration::from_secs(180);
+
 /// One measured run at `rate` for `secs`; `pass_success` is the success rate it must reach.
 async fn step(ctx: &mut Ctx, name: &str, rate: u64, secs: u64, pass_success: f64) -> Result<Value, String> {
     let n = (rate * secs) as usize;
+    drain(ctx).await;
     ensure_bills(ctx, n).await?;
     let payments = sign_payments(ctx, n)?;
     let rpc = ctx.http[0].clone();
