@@ -386,7 +386,8 @@ pub struct NetworkHealthJson {
     /// View changes since the node started.
     #[serde(default)]
     pub view_changes: u64,
-    /// Peer messages dropped since the node started (a sender over its share of the queue).
+    /// Peer messages dropped since the node started: only once a driver has stopped (the
+    /// queue holds each message the transport accepted, its sender waiting in TCP past its share).
     #[serde(default)]
     pub dropped_peer_messages: u64,
     #[serde(default)]
