@@ -51,8 +51,20 @@ impl NodeKey {
         &self.0
     }
 
-    /// The slot `nibble` below this node. Keys differ within 64 nibbles, so an internal node is
-    /// at depth ≤ 63 and a child at ≤ 64: the path always fits.
+    /// An internal node's place must leave room for a child: keys differ within 64 nibbles, so
+    /// a sound tree has none at depth 64. A corrupt store could; that is an error, not a panic.
+    fn check_internal(&self) -> Result<(), StateError> {
+        if self.depth() >= KEY_NIBBLES {
+            return Err(StateError::Corrupt {
+                key: format!("state tree node {}", hex::encode(self.0)),
+                reason: "an internal node at full key depth".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The slot `nibble` below this node, whose depth is below 64 (an internal node checked
+    /// with `check_internal`, or a place two distinct keys share).
     fn child(&self, nibble: u8) -> NodeKey {
         let depth = self.depth();
         let mut k = self.0;
@@ -382,7 +394,10 @@ impl<R: NodeReader + ?Sized> Updater<'_, R> {
                 }
                 Ok(rebuilt)
             }
-            Some(Node::Internal { children }) => self.update_internal(at, &children, updates),
+            Some(Node::Internal { children }) => {
+                at.check_internal()?;
+                self.update_internal(at, &children, updates)
+            }
         }
     }
 
@@ -477,6 +492,7 @@ pub fn prove_in<R: NodeReader + ?Sized>(
             None => break None,
             Some(Node::Leaf { key, value }) => break Some((key, value)),
             Some(Node::Internal { children }) => {
+                at.check_internal()?;
                 let slot = nibble(&key, at.depth());
                 levels.push(children.siblings(slot));
                 at = at.child(slot);
@@ -839,6 +855,28 @@ mod tests {
         }
         assert_eq!(gone.root, leaf_hash(ALGO, &a, &v), "one key left: the root is its leaf");
         assert_eq!(nodes.len(), 1, "every internal node went");
+    }
+
+    /// A corrupt store with an internal node where only leaves can be (depth 64) gives an
+    /// error, not an out-of-bounds panic.
+    #[test]
+    fn an_internal_node_at_full_depth_is_an_error_not_a_panic() {
+        let a = Hash([0xab; 32]);
+        let mut b = a;
+        b.0[31] = 0xac;
+        let v = Hash([1; 32]);
+        let up = update_leaves(&HashMap::new(), ALGO, ZERO, vec![(a, Some(v)), (b, Some(v))]).expect("update");
+        let mut nodes: HashMap<NodeKey, Node> = up.writes.into_iter().filter_map(|(k, n)| Some((k, n?))).collect();
+        let deepest = *nodes
+            .iter()
+            .find(|(k, n)| k.depth() == 64 && matches!(n, Node::Leaf { key, .. } if *key == a))
+            .expect("a's leaf")
+            .0;
+        let mut slots = [ZERO; 16];
+        slots[0] = v;
+        nodes.insert(deepest, Node::Internal { children: Arc::new(Slots::new(ALGO, slots)) });
+        let result = update_leaves(&nodes, ALGO, up.root, vec![(a, Some(Hash([2; 32])))]);
+        assert!(matches!(result, Err(StateError::Corrupt { .. })), "{result:?}");
     }
 
     #[test]
