@@ -96,17 +96,13 @@ impl Overlay {
     /// this costs one base read per written key.
     pub fn into_effective_changes(self) -> Result<ChangeSet, StateError> {
         let base = self.base.clone();
-        let mut changes = self.into_changes();
-        let mut unchanged = Vec::new();
-        for (k, v) in &changes {
-            if base.get(k)? == *v {
-                unchanged.push(k.clone());
+        let mut effective = ChangeSet::new();
+        for (k, v) in self.into_changes() {
+            if base.get(&k)? != v {
+                effective.insert(k, v);
             }
         }
-        for k in unchanged {
-            changes.remove(&k);
-        }
-        Ok(changes)
+        Ok(effective)
     }
 }
 

@@ -63,6 +63,14 @@ impl NodeKey {
         Ok(())
     }
 
+    /// The error for a node its parent names but the store lacks.
+    fn missing(&self) -> StateError {
+        StateError::Corrupt {
+            key: format!("state tree node {}", hex::encode(self.0)),
+            reason: "its parent names it but it is not stored".into(),
+        }
+    }
+
     /// The slot `nibble` below this node, whose depth is below 64 (an internal node checked
     /// with `check_internal`, or a place two distinct keys share).
     fn child(&self, nibble: u8) -> NodeKey {
@@ -359,10 +367,7 @@ impl<R: NodeReader + ?Sized> Updater<'_, R> {
             Some(written) => written.clone(),
             None => self.reader.node(at)?,
         };
-        found.ok_or_else(|| StateError::Corrupt {
-            key: format!("state tree node {}", hex::encode(at.0)),
-            reason: "its parent names it but it is not stored".into(),
-        })
+        found.ok_or_else(|| at.missing())
     }
 
     /// Applies `updates` (sorted by leaf key, all under `at`) to the subtree at `at`, whose
@@ -499,10 +504,7 @@ pub fn prove_in<R: NodeReader + ?Sized>(
                 current = if children.slots[usize::from(slot)] == ZERO {
                     None
                 } else {
-                    Some(reader.node(&at)?.ok_or_else(|| StateError::Corrupt {
-                        key: format!("state tree node {}", hex::encode(at.0)),
-                        reason: "its parent names it but it is not stored".into(),
-                    })?)
+                    Some(reader.node(&at)?.ok_or_else(|| at.missing())?)
                 };
             }
         }

@@ -120,8 +120,6 @@ struct Inner {
     /// at the root and walks down the same upper levels. Updated only after a commit's batch is
     /// written.
     nodes: Mutex<TwoGenerationCache<NodeKey, Option<Node>>>,
-    /// The node writes of the commit being prepared, for the cache once it is written.
-    pending_nodes: Mutex<NodeWrites>,
     /// The tree writes of the roots `root_after` computed on the latest state (a proposal built,
     /// a peer's block validated), so committing one of those blocks writes them instead of
     /// walking the tree a second time. Emptied at every commit.
@@ -209,6 +207,12 @@ impl<K: std::hash::Hash + Eq + Weigh, V: Clone + Weigh> TwoGenerationCache<K, V>
         if let Some(old) = self.newer.insert(key, value) {
             self.newer_bytes = self.newer_bytes.saturating_sub(old.weight());
         }
+    }
+
+    /// Forgets everything (what a restarted node starts with).
+    #[cfg(test)]
+    fn clear(&mut self) {
+        *self = TwoGenerationCache::new(self.budget_bytes);
     }
 
     /// A commit's writes: the new values replace the cached ones.
@@ -401,14 +405,15 @@ impl Inner {
     }
 
     /// Computes the root of `changes` over the committed tree and puts the tree writes, the new
-    /// values and their history at `height` into `batch`.
+    /// values and their history at `height` into `batch`. Returns the root and the tree writes
+    /// (for the node cache, once the batch is written).
     fn stage_state(
         &self,
         batch: &mut WriteBatch,
         root: Hash,
         changes: &ChangeSet,
         height: u64,
-    ) -> Result<Hash, StoreError> {
+    ) -> Result<(Hash, NodeWrites), StoreError> {
         let digest = changes_digest(self.algo, changes);
         let cached = {
             let mut staged = self.staged_roots.lock().unwrap_or_else(PoisonError::into_inner);
@@ -430,7 +435,6 @@ impl Inner {
                 None => batch.delete_cf(cf, k.as_bytes()),
             }
         }
-        *self.pending_nodes.lock().unwrap_or_else(PoisonError::into_inner) = writes;
         let (state, history) = (self.cf(CF_STATE)?, self.cf(CF_HISTORY)?);
         for (k, v) in changes {
             match v {
@@ -447,13 +451,19 @@ impl Inner {
                 }
             }
         }
-        Ok(new_root)
+        Ok((new_root, writes))
     }
 
     /// Writes `batch` synced and then moves the tip. Readers go on during the write: marked
     /// `writing`, they read the current height's values from the history (see `RocksState`).
-    /// The caller holds the commit lock.
-    fn write_tip(&self, mut batch: WriteBatch, tip: Tip, changes: &ChangeSet) -> Result<(), StoreError> {
+    /// The caller holds the commit lock; `tree_writes` are the batch's tree nodes, for the cache.
+    fn write_tip(
+        &self,
+        mut batch: WriteBatch,
+        tip: Tip,
+        changes: &ChangeSet,
+        tree_writes: &NodeWrites,
+    ) -> Result<(), StoreError> {
         batch.put_cf(self.cf(CF_META)?, KEY_HEAD, encode_head(&tip));
         let mut opts = WriteOptions::default();
         opts.set_sync(true);
@@ -467,17 +477,16 @@ impl Inner {
         // A failed batch is not applied (RocksDB writes a batch whole or not at all).
         written.map_err(db_err(format!("commit height {}", tip.height)))?;
         self.values.lock().unwrap_or_else(PoisonError::into_inner).write(changes);
-        let written = std::mem::take(&mut *self.pending_nodes.lock().unwrap_or_else(PoisonError::into_inner));
         {
             let mut stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
             stats.blocks += 1;
             stats.write_ns += write_ns;
             stats.bytes += bytes;
-            stats.tree_nodes += written.len() as u64;
+            stats.tree_nodes += tree_writes.len() as u64;
         }
         // Computed on the tree this commit changed: none can apply any more.
         self.staged_roots.lock().unwrap_or_else(PoisonError::into_inner).clear();
-        self.nodes.lock().unwrap_or_else(PoisonError::into_inner).write(&written);
+        self.nodes.lock().unwrap_or_else(PoisonError::into_inner).write(tree_writes);
         guard.version += 1;
         guard.tip = Some(tip);
         Ok(())
@@ -579,7 +588,6 @@ impl RocksStore {
             tip: RwLock::new(TipState { version: 0, tip: None, writing: false }),
             commit: Mutex::new(()),
             nodes: Mutex::new(TwoGenerationCache::new(NODE_CACHE_BYTES)),
-            pending_nodes: Mutex::default(),
             stats: Mutex::default(),
             values: Mutex::new(TwoGenerationCache::new(VALUE_CACHE_BYTES)),
             staged_roots: Mutex::default(),
@@ -726,7 +734,7 @@ impl ChainStore for RocksStore {
         let hk = height.to_be_bytes();
 
         let mut batch = WriteBatch::default();
-        let root = inner.stage_state(&mut batch, tip.state_root, changes, height)?;
+        let (root, tree_writes) = inner.stage_state(&mut batch, tip.state_root, changes, height)?;
         if root != header.state_root {
             return Err(StoreError::StateRootMismatch { height, expected: header.state_root, got: root });
         }
@@ -754,7 +762,7 @@ impl ChainStore for RocksStore {
                 batch.put_cf(by_topic, [&topic.0[..], &key[..]].concat(), b"");
             }
         }
-        inner.write_tip(batch, Tip { height, hash, state_root: root, network: tip.network }, changes)?;
+        inner.write_tip(batch, Tip { height, hash, state_root: root, network: tip.network }, changes, &tree_writes)?;
         tracing::debug!(height, %hash, txs = block.transactions.len(), events = records.len(), %root, "committed block");
         Ok(root)
     }
@@ -767,7 +775,7 @@ impl ChainStore for RocksStore {
         }
         check_genesis_header(genesis_header)?;
         let mut batch = WriteBatch::default();
-        let root = inner.stage_state(&mut batch, Hash::default(), changes, 0)?;
+        let (root, tree_writes) = inner.stage_state(&mut batch, Hash::default(), changes, 0)?;
         if root != genesis_header.state_root {
             return Err(StoreError::StateRootMismatch { height: 0, expected: genesis_header.state_root, got: root });
         }
@@ -779,6 +787,7 @@ impl ChainStore for RocksStore {
             batch,
             Tip { height: 0, hash, state_root: root, network: genesis_header.network.clone() },
             changes,
+            &tree_writes,
         )?;
         tracing::info!(network = %genesis_header.network, %hash, %root, keys = changes.len(), "wrote genesis");
         Ok(root)
@@ -978,7 +987,7 @@ mod tests {
         for k in &keys {
             inner.db.put_cf(cf, k, b"\x05").expect("put");
         }
-        *inner.nodes.lock().unwrap_or_else(PoisonError::into_inner) = TwoGenerationCache::new(NODE_CACHE_BYTES);
+        inner.nodes.lock().unwrap_or_else(PoisonError::into_inner).clear();
         let h = next.header.height;
         let root = store.commit_block(&next, &certificate(h), &exec.receipts, &exec.changes).expect("commit");
         assert_eq!(root, next.header.state_root);
@@ -990,7 +999,7 @@ mod tests {
                 inner.db.put_cf(cf, &k, v).expect("put");
             }
         }
-        *inner.nodes.lock().unwrap_or_else(PoisonError::into_inner) = TwoGenerationCache::new(NODE_CACHE_BYTES);
+        inner.nodes.lock().unwrap_or_else(PoisonError::into_inner).clear();
         transfer_blocks(&store, 1);
         assert!(store.prove(b"anything").is_ok());
     }
@@ -1061,7 +1070,7 @@ mod tests {
             put(CF_TREE, k, b"\x05");
         }
         // What a restarted node would find: nothing cached, only the disk.
-        *inner.nodes.lock().unwrap_or_else(PoisonError::into_inner) = TwoGenerationCache::new(NODE_CACHE_BYTES);
+        inner.nodes.lock().unwrap_or_else(PoisonError::into_inner).clear();
         inner.staged_roots.lock().unwrap_or_else(PoisonError::into_inner).clear();
         assert!(is_corrupt(store.prove(b"anything").map(|_| ())));
         let changes: ChangeSet = [(b"k".to_vec(), Some(b"v".to_vec()))].into_iter().collect();
@@ -1095,7 +1104,7 @@ mod tests {
         let state = store.state();
         // What the write of the next height leaves in `state` before the tip moves.
         inner.db.put_cf(cf, &key, b"next height").expect("put");
-        *inner.values.lock().unwrap_or_else(PoisonError::into_inner) = TwoGenerationCache::new(VALUE_CACHE_BYTES);
+        inner.values.lock().unwrap_or_else(PoisonError::into_inner).clear();
         inner.tip.write().unwrap_or_else(PoisonError::into_inner).writing = true;
         assert_eq!(state.get(&key).expect("get"), Some(value.clone()), "this height's value, from the history");
         assert_eq!(state.get(&key).expect("get"), Some(value), "and it was not cached");

@@ -271,8 +271,9 @@ struct Frame {
 }
 
 /// Sets up a top-level frame as `jjj_vm::frame::invoke` does: the contract's code, a
-/// checkpoint, the attached value moved to the contract. `Err` when the call cannot start.
-fn open_frame(host: &mut MapHost, call: &Call) -> Result<Hash, String> {
+/// checkpoint, the attached value moved to the contract; then the frame its host calls see.
+/// `Err` when the call cannot start.
+fn open_frame(host: &mut MapHost, call: Call) -> Result<(Hash, Entry, Frame), String> {
     let code = host.contract(&call.contract).map_err(|e| e.to_string())?;
     let code = code.ok_or_else(|| format!("no contract at {}", call.contract))?;
     host.checkpoint();
@@ -280,7 +281,9 @@ fn open_frame(host: &mut MapHost, call: &Call) -> Result<Hash, String> {
         host.revert_checkpoint();
         return Err(format!("insufficient balance: {} cannot send {} fen", call.caller, call.value));
     }
-    Ok(code.code_hash)
+    let frame =
+        Frame { address: call.contract, caller: call.caller, value: call.value, input: call.input, output: Vec::new() };
+    Ok((code.code_hash, call.entry, frame))
 }
 
 /// Ends a frame: its writes kept on success, undone (events too) otherwise.
@@ -655,22 +658,15 @@ impl Engine for Wasmi {
         "wasmi"
     }
     fn run(&mut self, mut host: MapHost, call: Call) -> Done {
-        let code_hash = match open_frame(&mut host, &call) {
-            Ok(h) => h,
+        let (code_hash, entry, frame) = match open_frame(&mut host, call) {
+            Ok(opened) => opened,
             Err(m) => return Done { host, result: Err(format!("failed: {m}")), events: Vec::new(), gas: Some(0) },
-        };
-        let frame = Frame {
-            address: call.contract,
-            caller: call.caller,
-            value: call.value,
-            input: call.input,
-            output: Vec::new(),
         };
         let mut store = wasmi::Store::new(&self.engine, WasmiCall { host, frame, memory: None, events: Vec::new() });
         let outcome = match (store.set_fuel(GAS_LIMIT), self.modules.get(&code_hash)) {
             (Err(e), _) => Err(format!("failed: fuel: {e}")),
             (_, None) => Err(format!("failed: code {code_hash} is not compiled")),
-            (Ok(()), Some(module)) => self.call_in(&mut store, module, call.entry).map_err(|e| wasmi_failure(&e)),
+            (Ok(()), Some(module)) => self.call_in(&mut store, module, entry).map_err(|e| wasmi_failure(&e)),
         };
         let gas = GAS_LIMIT.saturating_sub(store.get_fuel().unwrap_or(0));
         let WasmiCall { mut host, frame, mut events, .. } = store.into_data();
@@ -787,22 +783,15 @@ impl Engine for Native {
         "native"
     }
     fn run(&mut self, mut host: MapHost, call: Call) -> Done {
-        let code_hash = match open_frame(&mut host, &call) {
-            Ok(h) => h,
+        let (code_hash, entry, frame) = match open_frame(&mut host, call) {
+            Ok(opened) => opened,
             Err(m) => return Done { host, result: Err(format!("failed: {m}")), events: Vec::new(), gas: None },
-        };
-        let frame = Frame {
-            address: call.contract,
-            caller: call.caller,
-            value: call.value,
-            input: call.input,
-            output: Vec::new(),
         };
         let mut native = NativeCall { host, frame, events: Vec::new(), query: None };
         let outcome = match self.entries.get(&code_hash) {
             None => Err(format!("failed: no native build of code {code_hash}")),
-            Some(entry) => {
-                let run = if call.entry == Entry::Deploy { entry.deploy } else { entry.call };
+            Some(build) => {
+                let run = if entry == Entry::Deploy { build.deploy } else { build.call };
                 with_native_host(&mut native, || run_entry(run)).map_err(|m| format!("reverted: {m}"))
             }
         };
