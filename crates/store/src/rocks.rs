@@ -17,10 +17,14 @@
 //! | `state` | state key | latest value |
 //! | `history` | len(key) as u32 ++ key ++ (u64::MAX − height) | 0 (removed) or 1 ++ value |
 //! | `state_tree` | the node's path ([`NodeKey`]: depth ++ nibbles) | the node ([`Node::encode`]) |
-//! | `consensus` | `record` | the consensus core's safety record, opaque |
+//! | `consensus` | `record` | the consensus core's safety record before it moved to its own files (read once, to carry it over) |
+//!
+//! The safety record itself lives beside the database, in [`RecordFiles`]: its synced saves, several
+//! per height, then never wait on or add to the ledger's WAL.
 //!
 //! The history key inverts the height so one forward seek finds the latest change of a key at
 //! or before a height; the length prefix keeps one key's entries from mixing with a longer key's.
+use super::record_files::RecordFiles;
 use super::{
     check_genesis_header, check_next, decode_stored, event_records, ChainStore, CommitStats, EventFilter, EventRecord,
     StateHandle, StoreError, Tip, TxLocation,
@@ -129,6 +133,7 @@ struct Inner {
     /// at every commit, under the tip lock: accounts, bills and contract records are read by
     /// every transaction that touches them, and each RocksDB read walks memtables and files.
     values: Mutex<TwoGenerationCache<Vec<u8>, Option<Vec<u8>>>>,
+    record: RecordFiles,
 }
 
 /// What an entry of a [`TwoGenerationCache`] costs in memory, in bytes.
@@ -581,6 +586,7 @@ impl RocksStore {
             ColumnFamilyDescriptor::new(*name, cf_opts)
         });
         let db = DB::open_cf_descriptors(&opts, &path, cfs).map_err(db_err(format!("open {}", path.display())))?;
+        let record = RecordFiles::open(&path, algo)?;
         let inner = Inner {
             db,
             path,
@@ -591,6 +597,7 @@ impl RocksStore {
             stats: Mutex::default(),
             values: Mutex::new(TwoGenerationCache::new(VALUE_CACHE_BYTES)),
             staged_roots: Mutex::default(),
+            record,
         };
         inner.check_hash_algo()?;
         let tip = inner.load_tip()?;
@@ -833,16 +840,15 @@ impl ChainStore for RocksStore {
     }
 
     fn save_consensus(&self, record: &[u8]) -> Result<(), StoreError> {
-        let mut opts = WriteOptions::default();
-        opts.set_sync(true);
-        self.inner
-            .db
-            .put_cf_opt(self.inner.cf(CF_CONSENSUS)?, KEY_CONSENSUS, record, &opts)
-            .map_err(db_err("save the consensus record"))
+        self.inner.record.save(record)
     }
 
     fn load_consensus(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.get(CF_CONSENSUS, KEY_CONSENSUS)
+        match self.inner.record.load()? {
+            Some(record) => Ok(Some(record)),
+            // A ledger from before the record had its own files: its last record is in RocksDB.
+            None => self.inner.get(CF_CONSENSUS, KEY_CONSENSUS),
+        }
     }
 }
 
@@ -958,6 +964,26 @@ mod tests {
     }
 
     use super::*;
+
+    /// A ledger whose record is still in RocksDB (made before the record files) starts from it,
+    /// and the first save moves it to the files.
+    #[test]
+    fn a_record_left_in_rocksdb_is_carried_over() {
+        use super::super::tests::algo;
+        let dir = tempfile::TempDir::new().expect("tempdir");
+        {
+            let store = RocksStore::open(dir.path(), algo()).expect("open");
+            let cf = store.inner.cf(CF_CONSENSUS).expect("cf");
+            store.inner.db.put_cf(cf, KEY_CONSENSUS, b"voted at 9").expect("put");
+        }
+        let store = RocksStore::open(dir.path(), algo()).expect("reopen");
+        assert_eq!(store.load_consensus().expect("load"), Some(b"voted at 9".to_vec()));
+        store.save_consensus(b"voted at 10").expect("save");
+        assert_eq!(store.load_consensus().expect("load"), Some(b"voted at 10".to_vec()));
+        drop(store);
+        let store = RocksStore::open(dir.path(), algo()).expect("reopen");
+        assert_eq!(store.load_consensus().expect("load"), Some(b"voted at 10".to_vec()));
+    }
 
     #[test]
     fn a_root_computed_while_validating_is_written_at_commit_without_walking_again() {
