@@ -428,8 +428,20 @@ impl Runtime {
         network: &NetworkId,
         stx: &SignedTransaction,
     ) -> Result<u64, TxError> {
+        self.check_hashed_transaction(overlay, network, stx, &stx.hash(self.hash_algo()))
+    }
+
+    /// [`Runtime::check_transaction`] with the transaction's hash already computed (once per
+    /// transaction per block, not once per check).
+    fn check_hashed_transaction(
+        &self,
+        overlay: &Overlay,
+        network: &NetworkId,
+        stx: &SignedTransaction,
+        hash: &Hash,
+    ) -> Result<u64, TxError> {
         let intrinsic = self.check_structure(overlay, network, stx)?;
-        self.verify_signatures(stx)?;
+        self.verify_hashed_signatures(stx, hash)?;
         let account = load_account(overlay, &stx.tx.sender)?;
         if stx.tx.nonce != account.nonce {
             return Err(TxError::BadNonce { expected: account.nonce, got: stx.tx.nonce });
@@ -522,8 +534,13 @@ impl Runtime {
     /// admission), once: a transaction this runtime verified before passes by its hash. Whether
     /// the signers are the right ones is [`Runtime::check_structure`]'s question.
     pub fn verify_signatures(&self, stx: &SignedTransaction) -> Result<(), TxError> {
-        let hash = stx.hash(self.hash_algo());
-        if self.verified.lock().unwrap_or_else(PoisonError::into_inner).set.contains(&hash) {
+        self.verify_hashed_signatures(stx, &stx.hash(self.hash_algo()))
+    }
+
+    /// [`Runtime::verify_signatures`] of a transaction whose hash (`stx.hash(algo)`) the caller
+    /// already has.
+    pub fn verify_hashed_signatures(&self, stx: &SignedTransaction, hash: &Hash) -> Result<(), TxError> {
+        if self.verified.lock().unwrap_or_else(PoisonError::into_inner).set.contains(hash) {
             return Ok(());
         }
         let payload = stx.tx.signing_payload();
@@ -537,7 +554,7 @@ impl Runtime {
                 )));
             }
         }
-        self.verified.lock().unwrap_or_else(PoisonError::into_inner).insert(hash);
+        self.verified.lock().unwrap_or_else(PoisonError::into_inner).insert(*hash);
         Ok(())
     }
 
@@ -548,14 +565,18 @@ impl Runtime {
     /// verdict per transaction is the same either way (see `jjj_crypto::ed25519`).
     pub fn verify_many<'a>(&self, txs: impl IntoIterator<Item = &'a SignedTransaction>) {
         let algo = self.hash_algo();
+        self.verify_many_hashed(txs.into_iter().map(|stx| (stx.hash(algo), stx)));
+    }
+
+    /// [`Runtime::verify_many`] of transactions paired with their hashes.
+    pub fn verify_many_hashed<'a>(&self, txs: impl IntoIterator<Item = (Hash, &'a SignedTransaction)>) {
         let pending: Vec<(Hash, &SignedTransaction, Vec<u8>)> = {
             let verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
             txs.into_iter()
                 // Only the common shape, one signature by the sender itself: anything else (a
                 // multisig, or a forgery with many signatures) keeps the single path, where who
                 // signed is checked before any signature is verified.
-                .filter(|stx| matches!(&stx.signatures[..], [only] if only.signer == stx.tx.sender))
-                .map(|stx| (stx.hash(algo), stx))
+                .filter(|(_, stx)| matches!(&stx.signatures[..], [only] if only.signer == stx.tx.sender))
                 .filter(|(hash, _)| !verified.set.contains(hash))
                 .map(|(hash, stx)| (hash, stx, stx.tx.signing_payload()))
                 .collect()
@@ -594,7 +615,18 @@ impl Runtime {
         ctx: &BlockContext,
         stx: &SignedTransaction,
     ) -> Result<Receipt, TxError> {
-        let intrinsic = self.check_transaction(overlay, &ctx.network, stx)?;
+        self.apply_hashed_transaction(overlay, ctx, stx, stx.hash(self.hash_algo()))
+    }
+
+    /// [`Runtime::apply_transaction`] with the transaction's hash already computed.
+    fn apply_hashed_transaction(
+        &self,
+        overlay: &mut Overlay,
+        ctx: &BlockContext,
+        stx: &SignedTransaction,
+        hash: Hash,
+    ) -> Result<Receipt, TxError> {
+        let intrinsic = self.check_hashed_transaction(overlay, &ctx.network, stx, &hash)?;
         let tx = &stx.tx;
         let mut sender = load_account(overlay, &tx.sender)?;
         sender.nonce += 1;
@@ -615,7 +647,7 @@ impl Runtime {
             FrameEnd::Success(_) => overlay.commit_checkpoint(),
             _ => overlay.revert_checkpoint(),
         }
-        Ok(make_receipt(stx.hash(self.hash_algo()), end, intrinsic + used, events))
+        Ok(make_receipt(hash, end, intrinsic + used, events))
     }
 
     /// Runs a call without signatures, nonce or persistence, with the debug buffer on: what a
@@ -955,11 +987,14 @@ impl Runtime {
         let mut refused = Vec::new();
         let limits = self.block_limits_at(&overlay).map_err(|e| BlockError::State(e.to_string()))?;
         let started = std::time::Instant::now();
-        self.verify_many(&candidates);
+        let algo = self.hash_algo();
+        let candidates: Vec<(Hash, SignedTransaction)> = candidates.into_iter().map(|t| (t.hash(algo), t)).collect();
+        self.verify_many_hashed(candidates.iter().map(|(hash, stx)| (*hash, stx)));
         let verified = std::time::Instant::now();
         let (mut bytes, mut gas_used) = (0usize, 0u64);
         let mut waiting: BTreeSet<AccountId> = BTreeSet::new();
-        for stx in candidates {
+        let mut included_hashes = Vec::new();
+        for (hash, stx) in candidates {
             if included.len() >= limits.max_txs {
                 break;
             }
@@ -981,13 +1016,14 @@ impl Runtime {
                 continue;
             }
             overlay.checkpoint();
-            match self.apply_transaction(&mut overlay, &ctx, &stx) {
+            match self.apply_hashed_transaction(&mut overlay, &ctx, &stx, hash) {
                 Ok(r) => {
                     overlay.commit_checkpoint();
                     bytes += size;
                     gas_used = gas_used.saturating_add(r.gas_used);
                     receipts.push(r);
                     included.push(stx);
+                    included_hashes.push(hash);
                 }
                 Err(e) => {
                     overlay.revert_checkpoint();
@@ -996,7 +1032,7 @@ impl Runtime {
             }
         }
         let executed = std::time::Instant::now();
-        let exec = finish_block(self.hash_algo(), &*state, &included, receipts, overlay)?;
+        let exec = finish_block(algo, &*state, &included_hashes, receipts, overlay)?;
         self.times.add(verified - started, executed - verified, executed.elapsed());
         let header = Header {
             network: template.network,
@@ -1028,12 +1064,14 @@ impl Runtime {
         }
         let ctx = block.header.context();
         let started = std::time::Instant::now();
-        self.verify_many(&block.transactions);
+        let algo = self.hash_algo();
+        let hashes: Vec<Hash> = block.transactions.iter().map(|t| t.hash(algo)).collect();
+        self.verify_many_hashed(hashes.iter().copied().zip(&block.transactions));
         let verified = std::time::Instant::now();
         let mut overlay = Overlay::new(state.clone());
         let mut receipts = Vec::with_capacity(count);
         let mut gas_used = 0u64;
-        for (index, stx) in block.transactions.iter().enumerate() {
+        for (index, (stx, hash)) in block.transactions.iter().zip(&hashes).enumerate() {
             // The proposer's rule (see `build_block`), checked before running the transaction:
             // it bounds a replica's work on any block, honest or not, by the block gas limit.
             let left = limits.max_gas.saturating_sub(gas_used);
@@ -1041,15 +1079,15 @@ impl Runtime {
                 let gas_limit = stx.tx.gas_limit;
                 return Err(BlockError::GasLimitExceeded { index, gas_limit, left, limit: limits.max_gas });
             }
-            let r = self.apply_transaction(&mut overlay, &ctx, stx).map_err(|error| match error {
-                TxError::Aborted(reason) => BlockError::Aborted { index, hash: stx.hash(self.hash_algo()), reason },
-                error => BlockError::InvalidTransaction { index, hash: stx.hash(self.hash_algo()), error },
+            let r = self.apply_hashed_transaction(&mut overlay, &ctx, stx, *hash).map_err(|error| match error {
+                TxError::Aborted(reason) => BlockError::Aborted { index, hash: *hash, reason },
+                error => BlockError::InvalidTransaction { index, hash: *hash, error },
             })?;
             gas_used = gas_used.saturating_add(r.gas_used);
             receipts.push(r);
         }
         let executed = std::time::Instant::now();
-        let exec = finish_block(self.hash_algo(), &*state, &block.transactions, receipts, overlay)?;
+        let exec = finish_block(algo, &*state, &hashes, receipts, overlay)?;
         self.times.add(verified - started, executed - verified, executed.elapsed());
         let h = &block.header;
         for (which, expected, got) in [
@@ -1068,7 +1106,7 @@ impl Runtime {
 fn finish_block<S: StateCommitment + ?Sized>(
     algo: HashAlgo,
     state: &S,
-    txs: &[SignedTransaction],
+    tx_hashes: &[Hash],
     receipts: Vec<Receipt>,
     overlay: Overlay,
 ) -> Result<BlockExecution, BlockError> {
@@ -1082,7 +1120,7 @@ fn finish_block<S: StateCommitment + ?Sized>(
     let changes = overlay.into_effective_changes().map_err(|e| BlockError::State(e.to_string()))?;
     let state_root = state.root_after(&changes).map_err(|e| BlockError::State(e.to_string()))?;
     Ok(BlockExecution {
-        tx_root: merkle_root(algo, txs.iter().map(|t| t.hash(algo))),
+        tx_root: merkle_root(algo, tx_hashes.iter().copied()),
         receipts_root: merkle_root(algo, receipts.iter().map(|r| r.hash(algo))),
         receipts,
         changes,

@@ -9,11 +9,12 @@
 //! Only a failed write of the safety record stops the driver. A decided block that does not
 //! execute or store here is fetched with its certificate from peers instead; peer messages are
 //! bounded in bytes per peer in the input queue, and catch-up answers in bytes and in rate.
+use crate::compact::{CompactProposal, OwnProposal};
 use crate::mempool::{Mempool, MempoolError};
 use crate::metrics::Metrics;
 use crate::wire::{CertifiedBlock, WireMessage, MAX_GOSSIP_TXS, MAX_SYNC_BLOCKS, MAX_SYNC_BYTES};
 use jjj_config::Genesis;
-use jjj_consensus::{Core, CoreConfig, Effect, Input, SafetyState, Timeout, ValidatorSet};
+use jjj_consensus::{ConsensusMessage, Core, CoreConfig, Effect, Input, Proposal, SafetyState, Timeout, ValidatorSet};
 use jjj_crypto::Keypair;
 use jjj_executive::{BlockExecution, BlockTemplate, Runtime};
 use jjj_p2p::{InboundPermit, P2pHandle};
@@ -129,6 +130,8 @@ pub struct Chain {
     /// Admitted client transactions not yet gossiped: sent when `MAX_GOSSIP_TXS` gather or
     /// `GOSSIP_FLUSH` after the first, so peers get one message per batch, not one per transaction.
     gossip_out: Mutex<Vec<SignedTransaction>>,
+    /// This node's latest proposal, for replicas that cannot rebuild its compact form.
+    own_proposal: Mutex<OwnProposal>,
     /// The only source of time for this chain's driver.
     clock: Arc<dyn Clock>,
 }
@@ -251,8 +254,7 @@ impl Chain {
             store: store.clone(),
             runtime,
             mempool: Mutex::new({
-                let mut pool =
-                    Mempool::new(network.clone(), algo, options.mempool_capacity, options.mempool_per_sender);
+                let mut pool = Mempool::new(network.clone(), options.mempool_capacity, options.mempool_per_sender);
                 pool.set_byte_limits(options.mempool_max_bytes, options.mempool_sender_max_bytes);
                 pool
             }),
@@ -265,6 +267,7 @@ impl Chain {
             sync_answered: Mutex::new(HashMap::new()),
             net,
             gossip_out: Mutex::new(Vec::new()),
+            own_proposal: Mutex::default(),
             genesis,
             clock: options.clock.clone(),
         });
@@ -405,12 +408,13 @@ impl Chain {
     /// Admits transactions from a client, their signatures checked in one batch; gossips those
     /// admitted in as few messages as fit and wakes the driver once. One result per transaction.
     pub fn submit_batch(&self, stxs: Vec<SignedTransaction>) -> Vec<Result<Hash, MempoolError>> {
-        self.runtime.verify_many(&stxs);
+        let hashes = self.verify_many(&stxs);
         let mut admitted = Vec::new();
         let results = stxs
             .into_iter()
-            .map(|stx| {
-                let result = self.admit(stx.clone());
+            .zip(hashes)
+            .map(|(stx, hash)| {
+                let result = self.admit(stx.clone(), hash);
                 match result {
                     Ok(_) => admitted.push(stx),
                     Err(_) => {
@@ -443,8 +447,17 @@ impl Chain {
         }
     }
 
-    fn admit(&self, stx: SignedTransaction) -> Result<Hash, MempoolError> {
-        let r = crate::mempool::admit(&self.mempool, &self.runtime, self.store.state(), stx);
+    /// Checks the signatures of transactions about to be admitted in one batch; returns their
+    /// hashes, computed once for the batch and the admission.
+    fn verify_many(&self, stxs: &[SignedTransaction]) -> Vec<Hash> {
+        let algo = self.algo();
+        let hashes: Vec<Hash> = stxs.iter().map(|t| t.hash(algo)).collect();
+        self.runtime.verify_many_hashed(hashes.iter().copied().zip(stxs));
+        hashes
+    }
+
+    fn admit(&self, stx: SignedTransaction, hash: Hash) -> Result<Hash, MempoolError> {
+        let r = crate::mempool::admit_hashed(&self.mempool, &self.runtime, self.store.state(), stx, hash);
         if let Ok(pool) = self.mempool.lock() {
             self.metrics.mempool.store(pool.len() as u64, Relaxed);
         }
@@ -464,10 +477,10 @@ impl Chain {
             }
             WireMessage::Transactions { mut txs, .. } => {
                 txs.truncate(MAX_GOSSIP_TXS);
-                self.runtime.verify_many(&txs);
+                let hashes = self.verify_many(&txs);
                 let mut any = false;
-                for stx in txs {
-                    any |= self.admit(stx).is_ok();
+                for (stx, hash) in txs.into_iter().zip(hashes) {
+                    any |= self.admit(stx, hash).is_ok();
                 }
                 if !any {
                     return false;
@@ -475,6 +488,21 @@ impl Chain {
                 // The transactions are in the mempool (bounded on its own): only a wake-up waits.
                 self.wake();
                 return true;
+            }
+            WireMessage::CompactProposal { proposal, .. } => {
+                if !self.is_any_validator(&from) {
+                    return false;
+                }
+                match self.rebuild(proposal, &from) {
+                    Some(whole) => DriverInput::Consensus(Box::new(ConsensusMessage::Proposal(whole))),
+                    None => return false,
+                }
+            }
+            WireMessage::ProposalRequest { height, view, .. } => {
+                if self.is_any_validator(&from) {
+                    self.answer_proposal_request(&from, height, view);
+                }
+                return false;
             }
             WireMessage::SyncRequest { from: height, .. } => DriverInput::SyncRequest { from_peer: from, from: height },
             WireMessage::SyncResponse { blocks, .. } => DriverInput::SyncResponse { blocks },
@@ -506,6 +534,59 @@ impl Chain {
 
     fn request_sync(&self, from: u64) {
         self.net.broadcast(WireMessage::SyncRequest { network: self.network.clone(), from }.encode());
+    }
+
+    /// A leader's compact proposal made whole from the mempool; if a transaction is missing,
+    /// the whole proposal is asked of `leader` (the sender) and None returned.
+    fn rebuild(&self, compact: CompactProposal, leader: &AccountId) -> Option<Proposal> {
+        let (height, view) = (compact.height, compact.view);
+        // Only a leader sends its own proposal compact, and no block holds more transactions
+        // than the limits allow: anything else is refused before the mempool is searched.
+        let max_txs = self
+            .runtime
+            .block_limits_at(&jjj_state::Overlay::new(self.store.state()))
+            .map_or(self.genesis.max_block_txs, |l| l.max_txs);
+        if compact.proposer != *leader || compact.tx_hashes.len() > max_txs {
+            tracing::debug!(network = %self.network, peer = %leader, height, view, txs = compact.tx_hashes.len(), "refused a compact proposal not its sender's or over the block limit");
+            return None;
+        }
+        let rebuilt = {
+            let pool = self.mempool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            compact.fill(|hash| pool.get(hash).cloned())
+        };
+        match rebuilt {
+            Ok(whole) => {
+                self.metrics.compact_rebuilt.fetch_add(1, Relaxed);
+                Some(whole)
+            }
+            Err(missing) => {
+                self.metrics.compact_missed.fetch_add(1, Relaxed);
+                tracing::debug!(network = %self.network, height, view, missing, "compact proposal lacks transactions: asking the leader for it whole");
+                let request = WireMessage::ProposalRequest { network: self.network.clone(), height, view };
+                self.net.send(leader, request.encode());
+                None
+            }
+        }
+    }
+
+    /// Sends this node's proposal at (height, view) whole to a validator that asked, once.
+    fn answer_proposal_request(&self, to: &AccountId, height: u64, view: u64) {
+        let answer = {
+            let mut own = self.own_proposal.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            own.answer(*to, height, view).map(|p| ConsensusMessage::Proposal(p.clone()))
+        };
+        if let Some(message) = answer {
+            self.net.send(to, WireMessage::Consensus { network: self.network.clone(), message }.encode());
+        }
+    }
+
+    /// Broadcasts this node's proposal compact, after the transactions it may not have gossiped
+    /// yet (the same connections carry them first), and keeps it for replicas that ask.
+    fn broadcast_proposal(&self, proposal: Proposal) {
+        self.flush_gossip();
+        let compact = CompactProposal::of(&proposal, self.algo());
+        self.own_proposal.lock().unwrap_or_else(std::sync::PoisonError::into_inner).set(proposal);
+        self.net.broadcast(WireMessage::CompactProposal { network: self.network.clone(), proposal: compact }.encode());
     }
 
     fn answer_sync(&self, to: &AccountId, from: u64) {
@@ -588,12 +669,12 @@ impl Chain {
             self.metrics.mempool.store(pool.len() as u64, Relaxed);
         }
         let _ = self.heads.send(h.clone());
-        for (i, (stx, r)) in block.transactions.iter().zip(&execution.receipts).enumerate() {
+        for (i, r) in execution.receipts.iter().enumerate() {
             for event in &r.events {
                 let _ = self.events.send(EventRecord {
                     height: h.height,
                     tx_index: i as u32,
-                    tx_hash: stx.hash(self.algo()),
+                    tx_hash: r.tx_hash,
                     event: event.clone(),
                 });
             }
@@ -995,6 +1076,7 @@ impl Driver {
                         .save_consensus(&state.encode())
                         .map_err(|e| format!("cannot persist the consensus record: {e}"))?;
                 }
+                Effect::Broadcast(ConsensusMessage::Proposal(proposal)) => self.chain.broadcast_proposal(proposal),
                 Effect::Broadcast(message) => {
                     let bytes = WireMessage::Consensus { network: self.chain.network.clone(), message }.encode();
                     self.chain.net.broadcast(bytes);
@@ -1520,20 +1602,7 @@ mod tests {
     async fn transactions_submitted_together_are_gossiped_together() {
         let store = new_store();
         let mut net = net(store.clone()).await;
-        let key = payer();
-        let first = account(&*store.state(), &key.account()).nonce;
-        let txs: Vec<SignedTransaction> = (0..20)
-            .map(|i| {
-                let call = Call::Transfer { to: AccountId([9; 32]), amount: 1 };
-                key.sign_tx(Transaction {
-                    network: network(),
-                    sender: key.account(),
-                    nonce: first + i,
-                    gas_limit: 100_000,
-                    call,
-                })
-            })
-            .collect();
+        let txs = payments(&*store, 20);
         // Submitted one by one, as 20 `tx_submit` calls would be, within the flush window.
         for stx in &txs {
             net.chain.submit(stx.clone()).expect("admitted");
@@ -1548,6 +1617,109 @@ mod tests {
         }
         assert_eq!(gossiped, txs, "all twenty, in order");
         assert!(messages <= 2, "{messages} gossip messages for 20 transactions");
+    }
+
+    /// Payments from the payer, from its next nonce.
+    fn payments(store: &dyn ChainStore, n: u64) -> Vec<SignedTransaction> {
+        let key = payer();
+        let first = account(&*store.state(), &key.account()).nonce;
+        (0..n)
+            .map(|i| {
+                let call = Call::Transfer { to: AccountId([9; 32]), amount: 1 };
+                key.sign_tx(Transaction {
+                    network: network(),
+                    sender: key.account(),
+                    nonce: first + i,
+                    gas_limit: 100_000,
+                    call,
+                })
+            })
+            .collect()
+    }
+
+    /// A leader's proposal goes out as hashes, after the gossip of transactions it had not sent
+    /// yet; a validator that asks gets it whole, once.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_leader_sends_its_proposal_compact_and_whole_on_request() {
+        let store = new_store();
+        let mut net = net(store.clone()).await;
+        let txs = payments(&*store, 5);
+        for stx in &txs {
+            net.chain.submit(stx.clone()).expect("admitted");
+        }
+        let (block, _) = next_block(&*store, txs.clone(), T0 + 1_000);
+        let leader = &validators()[0];
+        let proposal = Proposal::sign(algo(), &network(), leader, 1, 0, block.clone());
+        let mut d = driver(&net.chain);
+        d.carry_out(vec![Effect::Broadcast(ConsensusMessage::Proposal(proposal.clone()))]).unwrap();
+        let mut gossiped = Vec::new();
+        let compact = loop {
+            match next_message(&mut net.peer_rx).await {
+                WireMessage::Transactions { txs, .. } => gossiped.extend(txs),
+                WireMessage::CompactProposal { proposal, .. } => break proposal,
+                // The follower's housekeeping asks for blocks now and then.
+                WireMessage::SyncRequest { .. } => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        assert_eq!(gossiped, txs, "the transactions went first, on the same connection");
+        assert_eq!(compact, CompactProposal::of(&proposal, algo()));
+        assert_eq!(compact.tx_hashes.len(), 5);
+
+        let asker = validators()[1].account();
+        let request = || WireMessage::ProposalRequest { network: network(), height: 1, view: 0 };
+        net.chain.deliver(asker, request(), None);
+        loop {
+            match next_message(&mut net.peer_rx).await {
+                WireMessage::Consensus { message: ConsensusMessage::Proposal(whole), .. } => {
+                    assert_eq!(whole, proposal);
+                    break;
+                }
+                WireMessage::SyncRequest { .. } => {}
+                other => panic!("expected the whole proposal, got {other:?}"),
+            }
+        }
+        // Once per validator: a second request, or one for another view, gets nothing.
+        net.chain.deliver(asker, request(), None);
+        net.chain.deliver(asker, WireMessage::ProposalRequest { network: network(), height: 1, view: 1 }, None);
+        let quiet_until = tokio::time::Instant::now() + Duration::from_millis(300);
+        while let Ok(Some(m)) = tokio::time::timeout_at(quiet_until, net.peer_rx.recv()).await {
+            let m = WireMessage::decode_bounded(&m.bytes).unwrap();
+            assert!(matches!(m, WireMessage::SyncRequest { .. }), "answered twice: {m:?}");
+        }
+    }
+
+    /// A replica rebuilds a compact proposal from its mempool, or asks the leader for it whole.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_replica_rebuilds_a_compact_proposal_or_asks_for_it() {
+        let store = new_store();
+        let mut net = net(store.clone()).await;
+        let txs = payments(&*store, 6);
+        let (block, _) = next_block(&*store, txs.clone(), T0 + 1_000);
+        let leader = validators()[1].clone();
+        let proposal = Proposal::sign(algo(), &network(), &leader, 1, 1, block);
+        for stx in &txs[..5] {
+            net.chain.submit(stx.clone()).expect("admitted");
+        }
+        let compact = CompactProposal::of(&proposal, algo());
+        assert_eq!(net.chain.rebuild(compact.clone(), &leader.account()), None, "one transaction is missing");
+        loop {
+            match next_message(&mut net.peer_rx).await {
+                WireMessage::ProposalRequest { height: 1, view: 1, .. } => break,
+                WireMessage::Transactions { .. } | WireMessage::SyncRequest { .. } => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        net.chain.submit(txs[5].clone()).expect("admitted");
+        // Relayed by another validator, or listing more transactions than a block may hold:
+        // refused without a search or a request.
+        assert_eq!(net.chain.rebuild(compact.clone(), &validators()[2].account()), None);
+        let mut oversized = compact.clone();
+        oversized.tx_hashes = vec![Hash::default(); genesis().max_block_txs + 1];
+        assert_eq!(net.chain.rebuild(oversized, &leader.account()), None);
+        assert_eq!(net.chain.rebuild(compact, &leader.account()), Some(proposal));
+        assert_eq!(net.chain.metrics.compact_rebuilt.load(Relaxed), 1);
+        assert_eq!(net.chain.metrics.compact_missed.load(Relaxed), 1);
     }
 
     /// Blocks bigger in sum than a peer message: the answer carries what fits, never nothing.

@@ -3,10 +3,12 @@
 //! - [`chain`]: one network's driver: carries out the consensus core's effects with the state
 //!   transition, the store and the p2p transport; mempool admission; catch-up.
 //! - [`mempool`]: per-network pool of admitted transactions.
+//! - [`compact`]: proposals sent as transaction hashes, rebuilt from the mempool.
 //! - [`wire`]: the messages peers exchange, tagged with their network.
 //! - [`rpc`]: the JSON-RPC server (the interface is `jjj_rpc_api`'s).
 //! - [`metrics`], [`service`]: Prometheus metrics, and starting everything from a config.
 pub mod chain;
+pub mod compact;
 pub mod gov_views;
 pub mod mempool;
 pub mod metrics;

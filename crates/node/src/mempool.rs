@@ -4,7 +4,7 @@
 use jjj_config::{DEFAULT_MEMPOOL_MAX_BYTES, DEFAULT_MEMPOOL_SENDER_MAX_BYTES};
 use jjj_executive::{Runtime, TxError};
 use jjj_primitives::params::MAX_TX_SIZE;
-use jjj_primitives::{AccountId, Hash, HashAlgo, NetworkId, SignedTransaction};
+use jjj_primitives::{AccountId, Hash, NetworkId, SignedTransaction};
 use jjj_rpc_api::ErrorCode;
 use jjj_state::{load_account, Overlay, StateReader};
 use parity_scale_codec::Encode;
@@ -67,8 +67,6 @@ impl MempoolError {
 
 pub struct Mempool {
     network: NetworkId,
-    /// The network's hash: transactions are known by their hash under it.
-    algo: HashAlgo,
     capacity: usize,
     per_sender: usize,
     /// Most encoded bytes pending in all; the count alone would let 266 KB transactions take
@@ -76,7 +74,8 @@ pub struct Mempool {
     max_bytes: usize,
     /// Most encoded bytes one sender may have pending.
     max_sender_bytes: usize,
-    senders: BTreeMap<AccountId, BTreeMap<u64, SignedTransaction>>,
+    /// Each sender's pending transactions by nonce, with their hashes (computed once, at admission).
+    senders: BTreeMap<AccountId, BTreeMap<u64, (Hash, SignedTransaction)>>,
     by_hash: HashMap<Hash, (AccountId, u64)>,
     /// Encoded bytes pending, in all and per sender; `by_weight` orders senders by their bytes,
     /// so the heaviest is found in O(log n) when the pool must make room.
@@ -88,10 +87,9 @@ pub struct Mempool {
 }
 
 impl Mempool {
-    pub fn new(network: NetworkId, algo: HashAlgo, capacity: usize, per_sender: usize) -> Self {
+    pub fn new(network: NetworkId, capacity: usize, per_sender: usize) -> Self {
         Mempool {
             network,
-            algo,
             capacity,
             per_sender: per_sender.max(1),
             max_bytes: DEFAULT_MEMPOOL_MAX_BYTES,
@@ -122,6 +120,12 @@ impl Mempool {
         self.by_hash.contains_key(hash)
     }
 
+    /// The pending transaction with this hash.
+    pub fn get(&self, hash: &Hash) -> Option<&SignedTransaction> {
+        let (sender, nonce) = self.by_hash.get(hash)?;
+        self.senders.get(sender)?.get(nonce).map(|(_, stx)| stx)
+    }
+
     /// The cheap refusals, under the lock: a transaction already pending costs a hash lookup.
     fn precheck(&self, hash: &Hash, stx: &SignedTransaction) -> Result<(), MempoolError> {
         if self.by_hash.contains_key(hash) {
@@ -143,6 +147,7 @@ impl Mempool {
         window: u64,
         state: Arc<dyn StateReader>,
         stx: &SignedTransaction,
+        hash: &Hash,
     ) -> Result<u64, MempoolError> {
         let overlay = Overlay::new(state);
         let sender = stx.tx.sender;
@@ -152,7 +157,7 @@ impl Mempool {
             // Signatures first, so a stranger learns nothing before proving a key.
             return match runtime.check_structure(&overlay, network, stx) {
                 Err(e @ (TxError::BadSignature(_) | TxError::WrongNetwork { .. })) => Err(MempoolError::Invalid(e)),
-                Ok(_) => match runtime.verify_signatures(stx) {
+                Ok(_) => match runtime.verify_hashed_signatures(stx, hash) {
                     Err(e) => Err(MempoolError::Invalid(e)),
                     Ok(()) => Err(MempoolError::UnknownSender(sender)),
                 },
@@ -168,7 +173,7 @@ impl Mempool {
         if got >= expected.saturating_add(window) {
             return Err(MempoolError::NonceTooFar { expected, got, window });
         }
-        runtime.verify_signatures(stx).map_err(MempoolError::Invalid)?;
+        runtime.verify_hashed_signatures(stx, hash).map_err(MempoolError::Invalid)?;
         Ok(expected)
     }
 
@@ -180,9 +185,9 @@ impl Mempool {
         state: Arc<dyn StateReader>,
         stx: SignedTransaction,
     ) -> Result<Hash, MempoolError> {
-        let hash = stx.hash(self.algo);
+        let hash = stx.hash(runtime.hash_algo());
         self.precheck(&hash, &stx)?;
-        Mempool::check(runtime, &self.network, self.per_sender as u64, state, &stx)?;
+        Mempool::check(runtime, &self.network, self.per_sender as u64, state, &stx, &hash)?;
         self.insert_checked(hash, stx)
     }
 
@@ -207,7 +212,7 @@ impl Mempool {
         }
         self.make_room(&sender, held + size, size)?;
         self.by_hash.insert(hash, (sender, stx.tx.nonce));
-        self.senders.entry(sender).or_default().insert(stx.tx.nonce, stx);
+        self.senders.entry(sender).or_default().insert(stx.tx.nonce, (hash, stx));
         self.bytes += size;
         self.reweigh(sender, held, held + size);
         Ok(hash)
@@ -241,11 +246,11 @@ impl Mempool {
     /// Removes one pending transaction, keeping every index and byte count in step.
     fn remove(&mut self, sender: &AccountId, nonce: u64) -> Option<SignedTransaction> {
         let queue = self.senders.get_mut(sender)?;
-        let tx = queue.remove(&nonce)?;
+        let (hash, tx) = queue.remove(&nonce)?;
         if queue.is_empty() {
             self.senders.remove(sender);
         }
-        self.by_hash.remove(&tx.hash(self.algo));
+        self.by_hash.remove(&hash);
         let size = tx.encoded_size();
         self.bytes = self.bytes.saturating_sub(size);
         let held = self.sender_bytes.get(sender).copied().unwrap_or(0);
@@ -278,7 +283,7 @@ impl Mempool {
         for (sender, queue) in ordered {
             let mut n = next_nonce(sender);
             let mut run = Vec::new();
-            while let Some(tx) = queue.get(&n) {
+            while let Some((_, tx)) = queue.get(&n) {
                 run.push(tx);
                 n += 1;
             }
@@ -318,15 +323,11 @@ impl Mempool {
         self.senders.iter().any(|(sender, q)| q.contains_key(&next_nonce(sender)))
     }
 
-    /// Drops what a finalised block included, and every transaction whose nonce is now used.
+    /// Drops what a finalised block included, and every transaction whose nonce is now used:
+    /// an included transaction's nonce is below its sender's next, so dropping every used nonce
+    /// of the block's senders drops it too (and any other transaction with the same nonce).
     pub fn prune(&mut self, included: &[SignedTransaction], next_nonce: impl Fn(&AccountId) -> u64) {
-        let mut touched: Vec<AccountId> = Vec::new();
-        for stx in included {
-            if let Some((sender, nonce)) = self.by_hash.get(&stx.hash(self.algo)).copied() {
-                self.remove(&sender, nonce);
-            }
-            touched.push(stx.tx.sender);
-        }
+        let mut touched: Vec<AccountId> = included.iter().map(|stx| stx.tx.sender).collect();
         touched.sort();
         touched.dedup();
         for sender in touched {
@@ -360,12 +361,23 @@ pub fn admit(
     stx: SignedTransaction,
 ) -> Result<Hash, MempoolError> {
     let hash = stx.hash(runtime.hash_algo());
+    admit_hashed(pool, runtime, state, stx, hash)
+}
+
+/// [`admit`] of a transaction whose hash (`stx.hash(algo)`) the caller already has.
+pub fn admit_hashed(
+    pool: &Mutex<Mempool>,
+    runtime: &Runtime,
+    state: Arc<dyn StateReader>,
+    stx: SignedTransaction,
+    hash: Hash,
+) -> Result<Hash, MempoolError> {
     let (network, window) = {
         let p = lock(pool)?;
         p.precheck(&hash, &stx)?;
         (p.network.clone(), p.per_sender as u64)
     };
-    Mempool::check(runtime, &network, window, state, &stx)?;
+    Mempool::check(runtime, &network, window, state, &stx, &hash)?;
     lock(pool)?.insert_checked(hash, stx)
 }
 
@@ -406,7 +418,7 @@ mod tests {
     #[test]
     fn refuses_with_clear_reasons() {
         let (rt, s, a, _, net) = setup();
-        let mut m = Mempool::new(net.clone(), algo(), 10, 3);
+        let mut m = Mempool::new(net.clone(), 10, 3);
         let ok = tx(&a, &net, 0);
         m.insert(&rt, s.clone(), ok.clone()).expect("admit");
         assert_eq!(m.insert(&rt, s.clone(), ok.clone()), Err(MempoolError::Duplicate(ok.hash(algo()))));
@@ -437,7 +449,7 @@ mod tests {
     #[test]
     fn batches_follow_nonces_and_take_turns() {
         let (rt, s, a, b, net) = setup();
-        let mut m = Mempool::new(net.clone(), algo(), 100, 10);
+        let mut m = Mempool::new(net.clone(), 100, 10);
         for n in [2, 0, 1] {
             m.insert(&rt, s.clone(), tx(&a, &net, n)).expect("a");
         }
@@ -460,7 +472,7 @@ mod tests {
     #[test]
     fn cheap_refusals_verify_no_signature() {
         let (rt, s, a, b, net) = setup();
-        let m = Mutex::new(Mempool::new(net.clone(), algo(), 10, 3));
+        let m = Mutex::new(Mempool::new(net.clone(), 10, 3));
         let ok = tx(&a, &net, 0);
         admit(&m, &rt, s.clone(), ok.clone()).expect("admit");
         let verified = Runtime::signatures_verified_on_this_thread;
@@ -512,7 +524,7 @@ mod tests {
     fn a_sender_cannot_fill_the_pool_alone() {
         let (rt, s, a, b, net) = setup();
         let size = sized(&a, &net, 0, 1_000).encoded_size();
-        let mut m = Mempool::new(net.clone(), algo(), 100, 100);
+        let mut m = Mempool::new(net.clone(), 100, 100);
         m.set_byte_limits(6 * size, 4 * size);
         for n in 0..4 {
             m.insert(&rt, s.clone(), sized(&a, &net, n, 1_000)).expect("within the sender's bytes");
@@ -534,7 +546,7 @@ mod tests {
         st.apply(&genesis_changes(&[(c.account(), 1_000)])).expect("c");
         let s = Arc::new(st);
         let size = sized(&a, &net, 0, 1_000).encoded_size();
-        let mut m = Mempool::new(net.clone(), algo(), 100, 100);
+        let mut m = Mempool::new(net.clone(), 100, 100);
         m.set_byte_limits(6 * size, 4 * size);
         for n in 0..4 {
             m.insert(&rt, s.clone(), sized(&a, &net, n, 1_000)).expect("a");
@@ -553,7 +565,7 @@ mod tests {
         let err = m.insert(&rt, s.clone(), sized(&b, &net, 2, 1_000)).expect_err("no heavier sender to evict");
         assert_eq!(err, MempoolError::FullBytes(6 * size));
         // The count limit evicts the same way.
-        let mut m = Mempool::new(net.clone(), algo(), 3, 100);
+        let mut m = Mempool::new(net.clone(), 3, 100);
         for n in 0..3 {
             m.insert(&rt, s.clone(), tx(&a, &net, n)).expect("a");
         }

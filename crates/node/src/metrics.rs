@@ -19,6 +19,10 @@ pub struct Metrics {
     pub tx_refused: AtomicU64,
     /// Time spent storing finalised blocks (`ChainStore::commit_block`), summed.
     pub commit_ns: AtomicU64,
+    /// Compact proposals rebuilt from the mempool, and those that lacked a transaction (the
+    /// whole proposal was then asked of the leader).
+    pub compact_rebuilt: AtomicU64,
+    pub compact_missed: AtomicU64,
     latency_buckets: [AtomicU64; 12],
     latency_count: AtomicU64,
     latency_sum_ms: AtomicU64,
@@ -63,6 +67,20 @@ impl Metrics {
             self.mempool_bytes.load(Relaxed),
         );
         g(out, "jjj_peers", "Connected peers.", "gauge", self.peers.load(Relaxed));
+        g(
+            out,
+            "jjj_compact_proposals_rebuilt_total",
+            "Leaders' compact proposals rebuilt from this node's mempool.",
+            "counter",
+            self.compact_rebuilt.load(Relaxed),
+        );
+        g(
+            out,
+            "jjj_compact_proposals_missed_total",
+            "Compact proposals this node lacked transactions of (asked whole of the leader).",
+            "counter",
+            self.compact_missed.load(Relaxed),
+        );
         let name = "jjj_finality_latency_ms";
         let _ =
             writeln!(out, "# HELP {name} Block timestamp to local finality, milliseconds.\n# TYPE {name} histogram");

@@ -1,7 +1,8 @@
 //! What validators say to each other, over the authenticated channel of `net`: consensus
-//! messages, transaction gossip and catch-up, each tagged with its network (one p2p port serves
+//! messages (a leader's proposal compact, see [`crate::compact`]), transaction gossip and catch-up, each tagged with its network (one p2p port serves
 //! every network of the node). Decoding is bounded: a frame is at most the transport's maximum,
 //! nesting is limited, and trailing bytes are refused.
+use crate::compact::CompactProposal;
 use jjj_consensus::{CommitCertificate, ConsensusMessage};
 use jjj_primitives::params::MAX_PEER_MESSAGE;
 use jjj_primitives::{Block, NetworkId, SignedTransaction};
@@ -46,6 +47,18 @@ pub enum WireMessage {
         network: NetworkId,
         blocks: Vec<CertifiedBlock>,
     },
+    /// A leader's PRE-PREPARE with its transactions by hash.
+    CompactProposal {
+        network: NetworkId,
+        proposal: CompactProposal,
+    },
+    /// "Send me your proposal at (height, view) whole": this replica lacks some of its
+    /// transactions. Answered with a `Consensus` proposal, once per validator and proposal.
+    ProposalRequest {
+        network: NetworkId,
+        height: u64,
+        view: u64,
+    },
 }
 
 impl WireMessage {
@@ -54,7 +67,9 @@ impl WireMessage {
             WireMessage::Consensus { network, .. }
             | WireMessage::Transactions { network, .. }
             | WireMessage::SyncRequest { network, .. }
-            | WireMessage::SyncResponse { network, .. } => network,
+            | WireMessage::SyncResponse { network, .. }
+            | WireMessage::CompactProposal { network, .. }
+            | WireMessage::ProposalRequest { network, .. } => network,
         }
     }
 

@@ -23,6 +23,7 @@ use jjj_fuzz_harness::rand::{Rng, SeedableRng};
 use jjj_fuzz_harness::serde_json::{json, Value};
 use jjj_fuzz_harness::{mutate, mutate_from, verbose, Target};
 use jjj_node::chain::{Chain, ChainOptions};
+use jjj_node::compact::CompactProposal;
 use jjj_node::rpc::{module, NodeRpc};
 use jjj_node::service::Node;
 use jjj_node::wire::{CertifiedBlock, WireMessage};
@@ -210,6 +211,12 @@ impl Fixture {
             txs: vec![self.transfer(rng), self.transfer(rng)],
         });
         corpus.push(WireMessage::SyncRequest { network: net.clone(), from: 1 });
+        let p1 = Proposal::sign(self.algo(), net, self.leader(1, 0), 1, 0, b1.clone());
+        corpus.push(WireMessage::CompactProposal {
+            network: net.clone(),
+            proposal: CompactProposal::of(&p1, self.algo()),
+        });
+        corpus.push(WireMessage::ProposalRequest { network: net.clone(), height: 1, view: 0 });
         corpus.push(WireMessage::SyncResponse { network: net.clone(), blocks: vec![self.block1.clone()] });
         let b2 = self.block(2, rng);
         let c2 = self.commit_certificate(&b2, 0, 3);
@@ -247,6 +254,14 @@ impl Fixture {
                     }
                 };
                 WireMessage::Consensus { network, message }
+            }
+            WireMessage::CompactProposal { network, mut proposal } => {
+                let leader = self.leader(proposal.height, proposal.view);
+                let header = Block { header: proposal.header.clone(), transactions: Vec::new() };
+                proposal.signature =
+                    Proposal::sign(self.algo(), net, leader, proposal.height, proposal.view, header).signature;
+                proposal.proposer = leader.account();
+                WireMessage::CompactProposal { network, proposal }
             }
             WireMessage::SyncResponse { network, blocks } => {
                 let blocks = blocks
@@ -293,7 +308,10 @@ impl Fixture {
                     let _ = (tx.hash(self.algo()), tx.encoded_size());
                 }
             }
-            WireMessage::SyncRequest { .. } => {}
+            WireMessage::CompactProposal { proposal, .. } => {
+                let _ = proposal.header.hash(self.algo());
+            }
+            WireMessage::SyncRequest { .. } | WireMessage::ProposalRequest { .. } => {}
         }
         if message.network() == &self.network {
             self.chain.deliver(self.keys[from % self.keys.len()].account(), message, None);

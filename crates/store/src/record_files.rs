@@ -74,8 +74,10 @@ impl RecordFiles {
             None => self.read_latest()?.map_or(0, |(sequence, _)| sequence),
         } + 1;
         let path = self.slot_path(sequence);
-        let length = u32::try_from(record.len())
-            .map_err(|_| StoreError::Db { context: format!("save {}", path.display()), message: "record too large".into() })?;
+        let length = u32::try_from(record.len()).map_err(|_| StoreError::Db {
+            context: format!("save {}", path.display()),
+            message: "record too large".into(),
+        })?;
         let mut bytes = Vec::with_capacity(HEADER_BYTES + record.len());
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&sequence.to_le_bytes());
@@ -170,7 +172,10 @@ mod tests {
         assert_eq!(reopened.load().expect("load"), Some(vec![4; 100]));
         // Saves after a reopen go on from the latest sequence, not back to slot 0's.
         reopened.save(b"after").expect("save");
-        assert_eq!(RecordFiles::open(dir.path(), algo()).expect("reopen").load().expect("load"), Some(b"after".to_vec()));
+        assert_eq!(
+            RecordFiles::open(dir.path(), algo()).expect("reopen").load().expect("load"),
+            Some(b"after".to_vec())
+        );
     }
 
     #[test]
