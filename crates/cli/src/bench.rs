@@ -16,9 +16,10 @@
 //! - `stability`: 20 % of the peak for `--duration-secs`.
 //!
 //! Each step prints finalised and offered tx/s, success, finality p50/p99/max, blocks and their
-//! mean size, view changes and dropped peer messages (from every endpoint's `node_health`), CPU
-//! per finalised transaction per validator and for this client, RSS and bytes written (from
-//! /proc of `--node-pid`s), and per-block times; the last line printed is one JSON object.
+//! mean size, view changes, dropped peer messages and compact proposals rebuilt or missed (from
+//! every endpoint's `node_health`), CPU per finalised transaction per validator and for this
+//! client, RSS and bytes written (from /proc of `--node-pid`s), and per-block times; the last
+//! line printed is one JSON object.
 use crate::tx::now_ms;
 use jjj_crypto::Keypair;
 use jjj_primitives::*;
@@ -394,6 +395,8 @@ fn proc_stat(pid: &str) -> ProcStat {
 struct Snapshot {
     view_changes: u64,
     dropped: u64,
+    compact_rebuilt: u64,
+    compact_missed: u64,
     times: jjj_rpc_api::BlockTimesJson,
     nodes: Vec<ProcStat>,
     client: ProcStat,
@@ -406,6 +409,8 @@ async fn snapshot(ctx: &Ctx) -> Snapshot {
         for n in h.networks.iter().filter(|n| n.network == ctx.network) {
             s.view_changes += n.view_changes;
             s.dropped += n.dropped_peer_messages;
+            s.compact_rebuilt += n.compact_proposals_rebuilt;
+            s.compact_missed += n.compact_proposals_missed;
             let (t, b) = (&mut s.times, &n.block_times);
             t.executed += b.executed;
             t.verify_us += b.verify_us;
@@ -605,6 +610,8 @@ async fn step(ctx: &mut Ctx, name: &str, rate: u64, secs: u64, pass_success: f64
         "mean_block_txs": block_txs.checked_div(blocks).unwrap_or(0),
         "view_changes": after.view_changes.saturating_sub(before.view_changes),
         "dropped_msgs": after.dropped.saturating_sub(before.dropped),
+        "compact_proposals_rebuilt": after.compact_rebuilt.saturating_sub(before.compact_rebuilt),
+        "compact_proposals_missed": after.compact_missed.saturating_sub(before.compact_missed),
         "cpu_us_per_tx_per_validator": (per_tx(nodes_cpu) / validators).round(),
         "client_cpu_us_per_tx": per_tx(client_cpu).round(),
         "client_cpu_share": if nodes_cpu + client_cpu == 0 { 0.0 } else {

@@ -42,6 +42,8 @@ impl Node {
                     validator: c.validators_at(c.head().0 + 1).contains(&self.id),
                     view_changes: c.metrics.view_changes.load(Relaxed),
                     dropped_peer_messages: c.dropped_peer_messages(),
+                    compact_proposals_rebuilt: c.metrics.compact_rebuilt.load(Relaxed),
+                    compact_proposals_missed: c.metrics.compact_missed.load(Relaxed),
                     block_times: c.block_times(),
                 }
             })

@@ -390,6 +390,12 @@ pub struct NetworkHealthJson {
     /// queue holds each message the transport accepted, its sender waiting in TCP past its share).
     #[serde(default)]
     pub dropped_peer_messages: u64,
+    /// Leaders' compact proposals this node rebuilt from its mempool, and those it lacked a
+    /// transaction of (then asked of the leader whole).
+    #[serde(default)]
+    pub compact_proposals_rebuilt: u64,
+    #[serde(default)]
+    pub compact_proposals_missed: u64,
     #[serde(default)]
     pub block_times: BlockTimesJson,
 }
