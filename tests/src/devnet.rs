@@ -145,6 +145,30 @@ impl Devnet {
         }
     }
 
+    /// An operator's stop: SIGTERM, then wait (up to `within`) for the process to exit; its
+    /// exit status.
+    pub async fn stop(&self, i: usize, within: Duration) -> Result<std::process::ExitStatus, String> {
+        let child = self.nodes()[i].take();
+        let Some(mut child) = child else { return Err(format!("validator {} is not running", i + 1)) };
+        let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        if !sent.is_ok_and(|s| s.success()) {
+            let _ = child.kill();
+            return Err(format!("cannot send SIGTERM to validator {}", i + 1));
+        }
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return Ok(status),
+                Ok(None) if std::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!("validator {} did not exit within {within:?} of SIGTERM", i + 1));
+                }
+            }
+        }
+    }
+
     pub fn is_running(&self, i: usize) -> bool {
         self.nodes()[i].is_some()
     }

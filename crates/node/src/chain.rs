@@ -132,6 +132,8 @@ pub struct Chain {
     gossip_out: Mutex<Vec<SignedTransaction>>,
     /// This node's latest proposal, for replicas that cannot rebuild its compact form.
     own_proposal: Mutex<OwnProposal>,
+    /// The thread running this network's driver (it stops once the transport is shut down).
+    driver_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The only source of time for this chain's driver.
     clock: Arc<dyn Clock>,
 }
@@ -268,6 +270,7 @@ impl Chain {
             net,
             gossip_out: Mutex::new(Vec::new()),
             own_proposal: Mutex::default(),
+            driver_thread: Mutex::default(),
             genesis,
             clock: options.clock.clone(),
         });
@@ -282,6 +285,7 @@ impl Chain {
             max_timeout_ms: options.view_timeout_ms.saturating_mul(32),
         };
         {
+            let driver_chain = chain.clone();
             let chain = chain.clone();
             let name = chain.network.clone();
             let consensus = async move {
@@ -322,7 +326,8 @@ impl Chain {
                 };
                 Driver::new(chain, core, local).run(rx).await;
             };
-            spawn_driver_thread(&name, consensus)?;
+            let thread = spawn_driver_thread(&name, consensus)?;
+            *driver_chain.driver_thread.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(thread);
         }
         if chain.genesis.empty_block_interval_ms > 0 {
             let tx = chain.inputs.clone();
@@ -364,6 +369,36 @@ impl Chain {
     }
 
     /// The network's hash (of its suite).
+    /// Waits (up to `within`) for the driver thread to finish what it was doing and stop, once
+    /// the transport is shut down. A process must not exit while the driver is inside a commit:
+    /// exiting runs RocksDB's static destructors under its threads (seen: "pthread lock: Invalid
+    /// argument" and an abort at a stop under load). True if it stopped (or never ran).
+    pub async fn wait_driver_stopped(&self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let finished = {
+                let mut slot = self.driver_thread.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                match slot.as_ref() {
+                    None => return true,
+                    Some(thread) if thread.is_finished() => {
+                        if let Some(thread) = slot.take() {
+                            let _ = thread.join();
+                        }
+                        true
+                    }
+                    Some(_) => false,
+                }
+            };
+            if finished {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     pub fn algo(&self) -> HashAlgo {
         self.runtime.hash_algo()
     }
@@ -794,7 +829,7 @@ enum Follow {
 fn spawn_driver_thread(
     network: &NetworkId,
     consensus: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
+) -> Result<std::thread::JoinHandle<()>, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -802,8 +837,7 @@ fn spawn_driver_thread(
     std::thread::Builder::new()
         .name(format!("consensus-{network}"))
         .spawn(move || runtime.block_on(consensus))
-        .map_err(|e| format!("network {network}: cannot start the consensus thread: {e}"))?;
-    Ok(())
+        .map_err(|e| format!("network {network}: cannot start the consensus thread: {e}"))
 }
 
 async fn follow(

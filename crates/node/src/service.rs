@@ -72,6 +72,9 @@ impl Node {
     }
 }
 
+/// How long a shutdown waits for a network's driver to finish its step.
+const DRIVER_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A running node; dropping it does not stop it: call `shutdown`.
 pub struct RunningNode {
     pub node: Arc<Node>,
@@ -80,10 +83,17 @@ pub struct RunningNode {
 }
 
 impl RunningNode {
+    /// Stops the transport and the RPC server, then waits for every network's driver to finish
+    /// its current step (a block being committed is written whole) and stop.
     pub async fn shutdown(self) {
         self.node.net.shutdown();
         let _ = self.rpc.stop();
         self.rpc.stopped().await;
+        for (name, chain) in &self.node.chains {
+            if !chain.wait_driver_stopped(DRIVER_STOP_WAIT).await {
+                tracing::warn!(network = %name, "the driver did not stop within {DRIVER_STOP_WAIT:?}: exiting anyway");
+            }
+        }
     }
 }
 
