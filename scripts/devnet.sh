@@ -5,11 +5,15 @@
 # and consensus. A fifth node follows jjj without validating (`--follow jjj=5`): governance may
 # add it to the validator set (`jjj proposal new set-validators`), as the demo does.
 #
-#   scripts/devnet.sh [--crypto sm2|ed25519] [DIR]   start; prints DIR, the RPC endpoints and how
-#                                                    to stop. --crypto sm2: the 国密 suite (SM2
-#                                                    keys, signatures and node identities, SM3
-#                                                    for every hash); default ed25519 + BLAKE2b
-#   scripts/devnet.sh --stop DIR                     stop every validator of DIR (SIGTERM, then SIGKILL)
+#   scripts/devnet.sh [--crypto sm2|ed25519] [--preset jingjinji] [DIR]
+#                             start; prints DIR, the RPC endpoints and how to stop. --crypto sm2:
+#                             the 国密 suite (SM2 keys, signatures and node identities, SM3 for
+#                             every hash); default ed25519 + BLAKE2b. --preset jingjinji: the
+#                             region's four networks on six nodes, two per region (nodes 1-2
+#                             Beijing, 3-4 Tianjin, 5-6 Hebei): jingjin 京津 (1-4), jingji 京冀
+#                             (1,2,5,6), jinji 津冀 (3-6), jingjinji 京津冀 (all six), each
+#                             validated by its regions' nodes and governed by their members
+#   scripts/devnet.sh --stop DIR    stop every validator of DIR (SIGTERM, then SIGKILL)
 #
 # Binaries come from $CARGO_TARGET_DIR/release (default target/release); build them with
 # `cargo build --release -p jjj-node`. Logs: DIR/validator-N.log.
@@ -37,20 +41,37 @@ if [ "${1:-}" = "--stop" ]; then
 fi
 
 SUITE=ed25519+blake2b
-if [ "${1:-}" = "--crypto" ]; then
-  case "${2:-}" in
-    sm2 | sm2+sm3) SUITE=sm2+sm3 ;;
-    ed25519 | ed25519+blake2b) SUITE=ed25519+blake2b ;;
-    *) echo "scripts/devnet.sh: --crypto takes sm2 or ed25519, not '${2:-}'" >&2; exit 2 ;;
+PRESET=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --crypto)
+      case "${2:-}" in
+        sm2 | sm2+sm3) SUITE=sm2+sm3 ;;
+        ed25519 | ed25519+blake2b) SUITE=ed25519+blake2b ;;
+        *) echo "scripts/devnet.sh: --crypto takes sm2 or ed25519, not '${2:-}'" >&2; exit 2 ;;
+      esac
+      shift 2 ;;
+    --preset)
+      case "${2:-}" in
+        jingjinji) PRESET=jingjinji ;;
+        *) echo "scripts/devnet.sh: --preset takes jingjinji, not '${2:-}'" >&2; exit 2 ;;
+      esac
+      shift 2 ;;
+    *) break ;;
   esac
-  shift 2
-fi
+done
 
 DIR=${1:-$(mktemp -d /tmp/jjj-devnet.XXXXXX)}
 mkdir -p "$DIR"
+if [ -n "$PRESET" ]; then
+  LAYOUT=(--preset "$PRESET")
+  NODES=6
+else
+  LAYOUT=(--validators 5 --network jjj=1,2,3,4 --network jj=1,2,3,4 --follow jjj=5)
+  NODES=5
+fi
 if [ ! -f "$DIR/validator-1.toml" ]; then
-  "$BIN/jjj" network init --dir "$DIR" --validators 5 --dev-keys --crypto "$SUITE" \
-    --network jjj=1,2,3,4 --network jj=1,2,3,4 --follow jjj=5 \
+  "$BIN/jjj" network init --dir "$DIR" --dev-keys --crypto "$SUITE" "${LAYOUT[@]}" \
     --p2p-port "${JJJ_P2P_PORT:-30301}" --rpc-port "${JJJ_RPC_PORT:-9941}" --metrics-port "${JJJ_METRICS_PORT:-9611}" \
     --view-timeout-ms "${JJJ_VIEW_TIMEOUT_MS:-1000}" \
     --account admin=0@beijing+deployer --account beijing-water=0@beijing+utility-provider \
@@ -63,12 +84,12 @@ if [ ! -f "$DIR/validator-1.toml" ]; then
     --account beijing-logistics=0@beijing+transporter --account arbitrator=0@beijing+arbitrator \
     >"$DIR/init.log"
 fi
-for i in 1 2 3 4 5; do
+for i in $(seq 1 "$NODES"); do
   RUST_LOG=${RUST_LOG:-info} "$BIN/jjj-node" --config "$DIR/validator-$i.toml" >>"$DIR/validator-$i.log" 2>&1 &
   echo $! >"$DIR/validator-$i.pid"
 done
 rpc_port=${JJJ_RPC_PORT:-9941}
-for i in 0 1 2 3 4; do
+for i in $(seq 0 $((NODES - 1))); do
   port=$((rpc_port + i))
   for _ in $(seq 1 100); do
     if "$BIN/jjj" --rpc "http://127.0.0.1:$port" status >/dev/null 2>&1; then break; fi
@@ -76,6 +97,12 @@ for i in 0 1 2 3 4; do
   done
   "$BIN/jjj" --rpc "http://127.0.0.1:$port" status >/dev/null || { echo "validator $((i + 1)) did not start; see $DIR/validator-$((i + 1)).log" >&2; exit 1; }
 done
-echo "devnet running in $DIR ($(grep -ho '"crypto": *"[^"]*"' "$DIR"/genesis-jjj.json | cut -d'"' -f4))"
-echo "  RPC: http://127.0.0.1:$rpc_port … $((rpc_port + 3))   networks: jjj, jj (node 5, following jjj: $((rpc_port + 4)))"
+first_genesis=$(ls "$DIR"/genesis-*.json | head -1)
+echo "devnet running in $DIR ($(grep -ho '"crypto": *"[^"]*"' "$first_genesis" | cut -d'"' -f4))"
+if [ -n "$PRESET" ]; then
+  echo "  RPC: http://127.0.0.1:$rpc_port … $((rpc_port + 5)) (nodes 1-2 京, 3-4 津, 5-6 冀)"
+  echo "  networks: jingjin 京津 (nodes 1-4), jingji 京冀 (1,2,5,6), jinji 津冀 (3-6), jingjinji 京津冀 (1-6)"
+else
+  echo "  RPC: http://127.0.0.1:$rpc_port … $((rpc_port + 3))   networks: jjj, jj (node 5, following jjj: $((rpc_port + 4)))"
+fi
 echo "  stop: scripts/devnet.sh --stop $DIR"

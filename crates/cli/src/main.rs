@@ -135,6 +135,13 @@ pub enum NetworkCmd {
 pub struct InitArgs {
     #[arg(long)]
     pub dir: PathBuf,
+    /// A ready-made layout instead of --validators/--network. `jingjinji`: six nodes, two per
+    /// region (1–2 Beijing, 3–4 Tianjin, 5–6 Hebei), and the region's four networks, each
+    /// validated by its regions' nodes and governed by its regions' members: jingjin 京津
+    /// (nodes 1–4), jingji 京冀 (1, 2, 5, 6), jinji 津冀 (3–6) and jingjinji 京津冀 (all six).
+    /// An account is written into the networks its member governs.
+    #[arg(long, value_enum, value_name = "PRESET")]
+    pub preset: Option<Preset>,
     #[arg(long, default_value_t = 4)]
     pub validators: usize,
     /// NAME or NAME=i,j,k (1-based validator numbers; default all). Repeatable.
@@ -172,6 +179,13 @@ pub struct InitArgs {
     /// Base consensus view timeout, ms.
     #[arg(long, default_value_t = 2000)]
     pub view_timeout_ms: u64,
+}
+
+/// Ready-made network layouts for `jjj network init --preset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    /// Four networks (京津, 京冀, 津冀, 京津冀) on six nodes, two per region.
+    Jingjinji,
 }
 
 #[derive(Subcommand)]

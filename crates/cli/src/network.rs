@@ -1,9 +1,32 @@
 //! `jjj network init`: keys, one genesis per network and one node config per validator.
 use crate::tx::now_ms;
 use crate::InitArgs;
+use crate::Preset;
 use jjj_config::{save_key, Genesis, GenesisAccount, GenesisMember, GenesisValidator, NodeConfig, PeerConfig};
 use jjj_crypto::Keypair;
+use jjj_primitives::gov::Region;
 use std::path::PathBuf;
+
+/// `--preset jingjinji`: the region's four networks on six nodes, two per region (nodes 1–2
+/// Beijing's, 3–4 Tianjin's, 5–6 Hebei's). Each network is validated by its regions' nodes and
+/// governed by its regions' members: (id, name, regions).
+const JINGJINJI: [(&str, &str, &[Region]); 4] = [
+    ("jingjin", "京津", &[Region::Beijing, Region::Tianjin]),
+    ("jingji", "京冀", &[Region::Beijing, Region::Hebei]),
+    ("jinji", "津冀", &[Region::Tianjin, Region::Hebei]),
+    ("jingjinji", "京津冀", &[Region::Beijing, Region::Tianjin, Region::Hebei]),
+];
+const JINGJINJI_NODE_REGIONS: [Region; 6] =
+    [Region::Beijing, Region::Beijing, Region::Tianjin, Region::Tianjin, Region::Hebei, Region::Hebei];
+
+/// One network to write: its validators (0-based node numbers) and, for a preset, the regions
+/// whose members govern it (`None`: every member).
+struct NetworkPlan {
+    name: String,
+    title: Option<&'static str>,
+    validators: Vec<usize>,
+    regions: Option<&'static [Region]>,
+}
 
 /// The alliance when `--member` is not given: the three regions' government service bureaus.
 const DEFAULT_MEMBERS: [&str; 3] = [
@@ -13,9 +36,7 @@ const DEFAULT_MEMBERS: [&str; 3] = [
 ];
 
 pub fn init(a: &InitArgs) -> Result<(), String> {
-    if a.validators == 0 || a.validators > 64 {
-        return Err("--validators must be 1 to 64".into());
-    }
+    let (node_count, plans) = plan(a)?;
     let keys_dir = a.dir.join("keys");
     std::fs::create_dir_all(&keys_dir).map_err(|e| format!("cannot create {}: {e}", keys_dir.display()))?;
     // Every key is of the suite's scheme: node keys sign votes and handshakes, account keys
@@ -31,7 +52,7 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
         }
     };
     let mut validators = Vec::new();
-    for i in 1..=a.validators {
+    for i in 1..=node_count {
         let name = format!("validator-{i}");
         let key = new_key(&name);
         save_key(&keys_dir.join(format!("{name}.key")), &key)?;
@@ -75,27 +96,23 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
             roles,
         });
     }
-    let specs = if a.networks.is_empty() { vec!["jjj".to_string()] } else { a.networks.clone() };
     let now = now_ms();
-    let mut serves: Vec<Vec<PathBuf>> = vec![Vec::new(); a.validators];
-    for spec in &specs {
-        let (name, members) = match spec.split_once('=') {
-            Some((n, m)) => {
-                let mut idx = Vec::new();
-                for part in m.split(',') {
-                    let i: usize = part
-                        .trim()
-                        .parse()
-                        .map_err(|_| format!("--network {spec:?}: {part:?} is not a validator number"))?;
-                    if i == 0 || i > a.validators {
-                        return Err(format!("--network {spec:?}: validator {i} does not exist (1..={})", a.validators));
-                    }
-                    idx.push(i - 1);
-                }
-                (n.to_string(), idx)
-            }
-            None => (spec.clone(), (0..a.validators).collect()),
+    let mut serves: Vec<Vec<PathBuf>> = vec![Vec::new(); node_count];
+    for plan in &plans {
+        let (name, members) = (plan.name.clone(), plan.validators.clone());
+        // A preset network is governed by its regions' members and holds the accounts they
+        // register; an account without a member is on every network (its first member's).
+        let in_network = |m: &GenesisMember| {
+            plan.regions.is_none_or(|regions| Region::parse(&m.region).is_ok_and(|r| regions.contains(&r)))
         };
+        let network_members: Vec<GenesisMember> = alliance.iter().filter(|m| in_network(m)).cloned().collect();
+        let network_accounts: Vec<GenesisAccount> = accounts
+            .iter()
+            .filter(|acc| {
+                plan.regions.is_none() || acc.member.is_empty() || network_members.iter().any(|m| m.id == acc.member)
+            })
+            .cloned()
+            .collect();
         let genesis = Genesis {
             network: name.clone(),
             crypto: a.crypto.name().into(),
@@ -107,8 +124,8 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
                     name: validators[*i].0.clone(),
                 })
                 .collect(),
-            members: alliance.clone(),
-            accounts: accounts.clone(),
+            members: network_members,
+            accounts: network_accounts,
             thresholds: Default::default(),
             member_grantable_roles: vec![jjj_primitives::gov::roles::RESIDENT.into()],
             max_block_txs: 5_000,
@@ -124,9 +141,12 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
         for i in members {
             serves[i].push(PathBuf::from(&file));
         }
+        let title = plan.title.map(|t| format!(" {t}")).unwrap_or_default();
+        let nodes: Vec<String> = plan.validators.iter().map(|i| (i + 1).to_string()).collect();
         println!(
-            "network {name}: genesis-{name}.json ({}), header {}",
+            "network {name}{title}: genesis-{name}.json ({}), validators {}, header {}",
             a.crypto,
+            nodes.join(","),
             genesis.header()?.hash(a.crypto.hash_algo())
         );
     }
@@ -134,14 +154,14 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
         let (name, nodes) =
             spec.split_once('=').ok_or_else(|| format!("--follow {spec:?}: expected NAME=NODE[,NODE…]"))?;
         let file = PathBuf::from(format!("genesis-{name}.json"));
-        if !specs.iter().any(|s| s.split('=').next() == Some(name)) {
+        if !plans.iter().any(|p| p.name == name) {
             return Err(format!("--follow {spec:?}: no --network {name}"));
         }
         for part in nodes.split(',') {
             let i: usize =
                 part.trim().parse().map_err(|_| format!("--follow {spec:?}: {part:?} is not a node number"))?;
-            if i == 0 || i > a.validators {
-                return Err(format!("--follow {spec:?}: node {i} does not exist (1..={})", a.validators));
+            if i == 0 || i > node_count {
+                return Err(format!("--follow {spec:?}: node {i} does not exist (1..={node_count})"));
             }
             if !serves[i - 1].contains(&file) {
                 serves[i - 1].push(file.clone());
@@ -176,8 +196,12 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
             rpc: Default::default(),
         };
         std::fs::write(a.dir.join(format!("{name}.toml")), cfg.to_toml()?).map_err(|e| e.to_string())?;
+        let region = match a.preset {
+            Some(Preset::Jingjinji) => format!(" {}", JINGJINJI_NODE_REGIONS[i].chinese()),
+            None => String::new(),
+        };
         println!(
-            "{name}: {} (p2p {}, rpc http://{}:{})",
+            "{name}{region}: {} (p2p {}, rpc http://{}:{})",
             key.account(),
             a.p2p_port + i as u16,
             a.host,
@@ -185,4 +209,52 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// The nodes and networks to write: from `--preset`, or from `--validators` and `--network`.
+fn plan(a: &InitArgs) -> Result<(usize, Vec<NetworkPlan>), String> {
+    if let Some(Preset::Jingjinji) = a.preset {
+        if !a.networks.is_empty() {
+            return Err("--preset jingjinji writes its own four networks: leave out --network".into());
+        }
+        let plans = JINGJINJI
+            .iter()
+            .map(|(name, title, regions)| NetworkPlan {
+                name: name.to_string(),
+                title: Some(title),
+                validators: (0..JINGJINJI_NODE_REGIONS.len())
+                    .filter(|i| regions.contains(&JINGJINJI_NODE_REGIONS[*i]))
+                    .collect(),
+                regions: Some(regions),
+            })
+            .collect();
+        return Ok((JINGJINJI_NODE_REGIONS.len(), plans));
+    }
+    let nodes = a.validators;
+    if nodes == 0 || nodes > 64 {
+        return Err("--validators must be 1 to 64".into());
+    }
+    let specs = if a.networks.is_empty() { vec!["jjj".to_string()] } else { a.networks.clone() };
+    let mut plans = Vec::new();
+    for spec in &specs {
+        let (name, validators) = match spec.split_once('=') {
+            Some((n, m)) => {
+                let mut idx = Vec::new();
+                for part in m.split(',') {
+                    let i: usize = part
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("--network {spec:?}: {part:?} is not a validator number"))?;
+                    if i == 0 || i > nodes {
+                        return Err(format!("--network {spec:?}: validator {i} does not exist (1..={nodes})"));
+                    }
+                    idx.push(i - 1);
+                }
+                (n.to_string(), idx)
+            }
+            None => (spec.clone(), (0..nodes).collect()),
+        };
+        plans.push(NetworkPlan { name, title: None, validators, regions: None });
+    }
+    Ok((nodes, plans))
 }

@@ -1,0 +1,153 @@
+//! The region's four networks on six nodes (`jjj network init --preset jingjinji`), as real
+//! processes: each network finalises its own transactions with its own regions' validators, a
+//! transfer on one leaves the others' ledgers untouched, and a node outside a network refuses
+//! that network's transactions, naming what it serves.
+use jjj_rpc_api::{NodeApiClient, Rpc};
+use jjj_tests::{bin, suite};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const P2P: u16 = 31300;
+const RPC: u16 = 31310;
+const METRICS: u16 = 31320;
+const NODES: usize = 6;
+/// Each network and its nodes (1-based; 0 pads).
+const NETWORKS: [(&str, [usize; 6]); 4] = [
+    ("jingjin", [1, 2, 3, 4, 0, 0]),
+    ("jingji", [1, 2, 5, 6, 0, 0]),
+    ("jinji", [3, 4, 5, 6, 0, 0]),
+    ("jingjinji", [1, 2, 3, 4, 5, 6]),
+];
+
+/// The six node processes, killed when the test ends however it ends.
+struct Nodes(Vec<Child>);
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn jjj(dir: &Path, args: &[&str]) -> Output {
+    Command::new(bin("jjj")).current_dir(dir).args(args).output().expect("run jjj")
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn rpc_url(node: usize) -> String {
+    format!("http://127.0.0.1:{}", RPC + node as u16 - 1)
+}
+
+/// The finalised height of `network` on `node` (1-based), if the node serves it.
+async fn height(node: usize, network: &str) -> Option<u64> {
+    let rpc = Rpc::new(&rpc_url(node)).ok()?;
+    rpc.api().finalized_head(network.into()).await.ok().map(|h| h.height)
+}
+
+async fn balance(node: usize, network: &str, account: &str) -> Option<u64> {
+    let rpc = Rpc::new(&rpc_url(node)).ok()?;
+    rpc.api().account(network.into(), account.into()).await.ok().map(|a| a.balance)
+}
+
+/// `jjj transfer` of `amount` fen from `payer`'s key to `to` on `network`, sent to `node`.
+fn transfer(dir: &Path, node: usize, network: &str, payer: &str, to: &str, amount: u64) -> Output {
+    let key = dir.join(format!("keys/{payer}.key"));
+    let key = key.to_string_lossy();
+    let amount = amount.to_string();
+    jjj(
+        dir,
+        &["--rpc", &rpc_url(node), "--network", network, "transfer", "--key", &key, "--to", to, "--amount", &amount],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_networks_on_six_nodes_each_with_its_own_validators_and_ledger() {
+    let tmp = tempfile::Builder::new().prefix("jjj-jingjinji.").tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let init = Command::new(bin("jjj"))
+        .args(["network", "init", "--preset", "jingjinji", "--dev-keys", "--crypto", suite().name()])
+        .arg("--dir")
+        .arg(dir)
+        .args(["--p2p-port", &P2P.to_string(), "--rpc-port", &RPC.to_string()])
+        .args(["--metrics-port", &METRICS.to_string(), "--view-timeout-ms", "1000"])
+        // A payer per region, and an account with no member, which every network holds.
+        .args(["--account", "beijing-payer=1000000@beijing", "--account", "tianjin-payer=1000000@tianjin"])
+        .args(["--account", "hebei-payer=1000000@hebei", "--account", "everyone=0"])
+        .output()
+        .expect("jjj network init");
+    assert!(init.status.success(), "init: {}", text(&init));
+
+    let mut nodes = Nodes(Vec::new());
+    for i in 1..=NODES {
+        let log = std::fs::File::create(dir.join(format!("validator-{i}.log"))).expect("log");
+        let child = Command::new(bin("jjj-node"))
+            .arg("--config")
+            .arg(dir.join(format!("validator-{i}.toml")))
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn jjj-node");
+        nodes.0.push(child);
+    }
+    let logs = || {
+        (1..=NODES)
+            .map(|i| {
+                let t = std::fs::read_to_string(dir.join(format!("validator-{i}.log"))).unwrap_or_default();
+                let tail: Vec<&str> = t.lines().rev().take(8).collect();
+                format!("--- validator-{i}\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+
+    // Every node serves exactly its networks.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for (network, members) in NETWORKS {
+        for node in 1..=NODES {
+            let serves = members.contains(&node);
+            while height(node, network).await.is_some() != serves {
+                let what = if serves { "does not answer for" } else { "answers for" };
+                assert!(Instant::now() < deadline, "node {node} {what} {network}\n{}", logs());
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+
+    // A transfer on each network (a different amount each), sent to one of its nodes: final on
+    // every node of that network, and no other network's ledger sees it.
+    let to = jjj_tests::dev_key("everyone").account().to_string();
+    for (k, (network, members)) in NETWORKS.iter().enumerate() {
+        let payer = if *network == "jinji" { "tianjin-payer" } else { "beijing-payer" };
+        let out = transfer(dir, members[k], network, payer, &to, 100 + k as u64);
+        assert!(out.status.success(), "transfer on {network} via node {}: {}\n{}", members[k], text(&out), logs());
+    }
+    for (k, (network, members)) in NETWORKS.iter().enumerate() {
+        for node in members.iter().copied().filter(|n| *n > 0) {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let got = balance(node, network, &to).await;
+                if got == Some(100 + k as u64) {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{network} on node {node}: balance {got:?}\n{}", logs());
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+
+    // A node outside a network refuses its transactions, naming what it serves.
+    let out = transfer(dir, 5, "jingjin", "hebei-payer", &to, 1);
+    let t = text(&out);
+    assert!(!out.status.success(), "node 5 (Hebei) took a 京津 transaction: {t}");
+    assert!(t.contains("does not serve network") && t.contains("jingji") && t.contains("jinji"), "{t}");
+    // An account of a region outside a network is not on it: Hebei's payer on 京津.
+    let out = transfer(dir, 1, "jingjin", "hebei-payer", &to, 1);
+    assert!(!out.status.success(), "a Hebei account paid on 京津: {}", text(&out));
+}
