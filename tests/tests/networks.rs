@@ -142,6 +142,17 @@ async fn four_networks_on_six_nodes_each_with_its_own_validators_and_ledger() {
         }
     }
 
+    // Isolation on the wire: no node was sent a message of a network it does not serve, and no
+    // network took one from a node outside it.
+    for node in 1..=NODES {
+        let rpc = Rpc::new(&rpc_url(node)).expect("rpc");
+        let health = rpc.api().health().await.expect("health");
+        assert_eq!(health.unserved_network_messages, 0, "node {node} was sent another network's data");
+        for n in &health.networks {
+            assert_eq!(n.refused_outsider_messages, 0, "node {node}, {}: messages from outside", n.network);
+        }
+    }
+
     // A node outside a network refuses its transactions, naming what it serves.
     let out = transfer(dir, 5, "jingjin", "hebei-payer", &to, 1);
     let t = text(&out);

@@ -150,6 +150,9 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
             genesis.header()?.hash(a.crypto.hash_algo())
         );
     }
+    // The networks each node follows without validating: every other node's config names them,
+    // so it sends that node those networks' data (and no other network's).
+    let mut follows: Vec<Vec<String>> = vec![Vec::new(); node_count];
     for spec in &a.follow {
         let (name, nodes) =
             spec.split_once('=').ok_or_else(|| format!("--follow {spec:?}: expected NAME=NODE[,NODE…]"))?;
@@ -165,6 +168,7 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
             }
             if !serves[i - 1].contains(&file) {
                 serves[i - 1].push(file.clone());
+                follows[i - 1].push(name.to_string());
             }
         }
     }
@@ -175,7 +179,7 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
                 let addr = format!("{}:{}", a.host, a.p2p_port + j as u16)
                     .parse()
                     .map_err(|e| format!("--host {}: {e}", a.host))?;
-                peers.push(PeerConfig { id: k.account().to_string(), addr });
+                peers.push(PeerConfig { id: k.account().to_string(), addr, follows: follows[j].clone() });
             }
         }
         let sock = |port: u16| format!("{}:{port}", a.host).parse().map_err(|e| format!("{e}"));

@@ -12,7 +12,11 @@
 //! [[peers]]
 //! id = "0x…"                          # the peer's node key
 //! addr = "127.0.0.1:30302"
+//! follows = ["jjj"]                   # networks it follows without validating (optional)
 //! ```
+//! A node sends a network's data (blocks, transactions, consensus traffic, catch-up answers)
+//! only to that network's validators and to the peers listed as following it, and takes that
+//! network's messages only from them.
 //! Relative paths are relative to the config file.
 use jjj_crypto::{Keypair, Scheme};
 use serde::{Deserialize, Serialize};
@@ -23,6 +27,11 @@ use std::path::{Path, PathBuf};
 pub struct PeerConfig {
     pub id: String,
     pub addr: SocketAddr,
+    /// Networks this peer may follow without being one of their validators (it is sent their
+    /// blocks, transactions and consensus traffic). A network's validators need not be listed:
+    /// a node sends a network's data to its validators and these followers only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follows: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -132,6 +132,10 @@ pub struct Chain {
     gossip_out: Mutex<Vec<SignedTransaction>>,
     /// This node's latest proposal, for replicas that cannot rebuild its compact form.
     own_proposal: Mutex<OwnProposal>,
+    /// Peers following this network without validating it (see [`ChainOptions::followers`]).
+    followers: std::collections::BTreeSet<AccountId>,
+    /// Peer messages refused because their sender is no node of this network.
+    pub refused_outsiders: AtomicU64,
     /// The thread running this network's driver (it stops once the transport is shut down).
     driver_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The only source of time for this chain's driver.
@@ -159,6 +163,9 @@ pub struct ChainOptions {
     pub reset_safety_record: bool,
     /// The only source of time for the driver ([`SystemClock`] in a node).
     pub clock: Arc<dyn Clock>,
+    /// Peers that follow this network without being its validators (`follows` in the node
+    /// config): with the validators, the only nodes sent this network's data.
+    pub followers: Vec<AccountId>,
 }
 
 impl ChainOptions {
@@ -171,6 +178,7 @@ impl ChainOptions {
             mempool_max_bytes: jjj_config::DEFAULT_MEMPOOL_MAX_BYTES,
             mempool_sender_max_bytes: jjj_config::DEFAULT_MEMPOOL_SENDER_MAX_BYTES,
             reset_safety_record: false,
+            followers: Vec::new(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -271,6 +279,8 @@ impl Chain {
             gossip_out: Mutex::new(Vec::new()),
             own_proposal: Mutex::default(),
             driver_thread: Mutex::default(),
+            followers: options.followers.iter().copied().collect(),
+            refused_outsiders: AtomicU64::new(0),
             genesis,
             clock: options.clock.clone(),
         });
@@ -478,7 +488,7 @@ impl Chain {
     fn flush_gossip(&self) {
         let waiting = std::mem::take(&mut *self.gossip_out.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         for txs in waiting.chunks(MAX_GOSSIP_TXS) {
-            self.net.broadcast(WireMessage::Transactions { network: self.network.clone(), txs: txs.to_vec() }.encode());
+            self.broadcast(WireMessage::Transactions { network: self.network.clone(), txs: txs.to_vec() }.encode());
         }
     }
 
@@ -503,6 +513,15 @@ impl Chain {
     /// of the transport's inbound budgets (`None` in tests), held while it waits for the driver.
     /// False if there was nothing to queue (or the driver has stopped).
     pub fn deliver(&self, from: AccountId, msg: WireMessage, permit: Option<InboundPermit>) -> bool {
+        if !self.is_network_node(&from) {
+            // A peer of another network sharing this connection: it may not write here (nor
+            // does it get anything of this network to read).
+            let n = self.refused_outsiders.fetch_add(1, Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(network = %self.network, peer = %from, refused_total = n, "refused a message from a node outside this network");
+            }
+            return false;
+        }
         let input = match msg {
             WireMessage::Consensus { message, .. } => {
                 if !self.is_any_validator(&from) {
@@ -568,7 +587,7 @@ impl Chain {
     }
 
     fn request_sync(&self, from: u64) {
-        self.net.broadcast(WireMessage::SyncRequest { network: self.network.clone(), from }.encode());
+        self.broadcast(WireMessage::SyncRequest { network: self.network.clone(), from }.encode());
     }
 
     /// A leader's compact proposal made whole from the mempool; if a transaction is missing,
@@ -598,7 +617,7 @@ impl Chain {
                 self.metrics.compact_missed.fetch_add(1, Relaxed);
                 tracing::debug!(network = %self.network, height, view, missing, "compact proposal lacks transactions: asking the leader for it whole");
                 let request = WireMessage::ProposalRequest { network: self.network.clone(), height, view };
-                self.net.send(leader, request.encode());
+                self.send(leader, request.encode());
                 None
             }
         }
@@ -611,7 +630,7 @@ impl Chain {
             own.answer(*to, height, view).map(|p| ConsensusMessage::Proposal(p.clone()))
         };
         if let Some(message) = answer {
-            self.net.send(to, WireMessage::Consensus { network: self.network.clone(), message }.encode());
+            self.send(to, WireMessage::Consensus { network: self.network.clone(), message }.encode());
         }
     }
 
@@ -621,7 +640,7 @@ impl Chain {
         self.flush_gossip();
         let compact = CompactProposal::of(&proposal, self.algo());
         self.own_proposal.lock().unwrap_or_else(std::sync::PoisonError::into_inner).set(proposal);
-        self.net.broadcast(WireMessage::CompactProposal { network: self.network.clone(), proposal: compact }.encode());
+        self.broadcast(WireMessage::CompactProposal { network: self.network.clone(), proposal: compact }.encode());
     }
 
     fn answer_sync(&self, to: &AccountId, from: u64) {
@@ -636,7 +655,7 @@ impl Chain {
             answered.insert(*to, now);
         }
         if let Some(answer) = self.sync_answer(from) {
-            self.net.send(to, answer);
+            self.send(to, answer);
         }
     }
 
@@ -782,6 +801,25 @@ impl Chain {
             .unwrap_or_else(|| self.validators.clone())
     }
 
+    /// Whether `who` is a node of this network: a validator of the genesis or of any scheduled
+    /// set, or a follower this node's config names. Only they are sent this network's data, and
+    /// only their messages about it are taken.
+    pub fn is_network_node(&self, who: &AccountId) -> bool {
+        self.followers.contains(who) || self.is_any_validator(who)
+    }
+
+    /// Sends `bytes` (a message of this network) to the connected nodes of this network only.
+    fn broadcast(&self, bytes: Vec<u8>) {
+        self.net.broadcast_to(|peer| self.is_network_node(peer), bytes);
+    }
+
+    /// Sends `bytes` to `to` if it is a node of this network.
+    fn send(&self, to: &AccountId, bytes: Vec<u8>) {
+        if self.is_network_node(to) {
+            self.net.send(to, bytes);
+        }
+    }
+
     /// Whether `who` is a validator of the genesis or of any scheduled set: its consensus
     /// messages reach the core, which judges them by the set of their height.
     pub fn is_any_validator(&self, who: &AccountId) -> bool {
@@ -796,7 +834,7 @@ impl Chain {
             Err(_) => Vec::new(),
         };
         if !waiting.is_empty() {
-            self.net.broadcast(WireMessage::Transactions { network: self.network.clone(), txs: waiting }.encode());
+            self.broadcast(WireMessage::Transactions { network: self.network.clone(), txs: waiting }.encode());
         }
     }
 
@@ -1113,7 +1151,7 @@ impl Driver {
                 Effect::Broadcast(ConsensusMessage::Proposal(proposal)) => self.chain.broadcast_proposal(proposal),
                 Effect::Broadcast(message) => {
                     let bytes = WireMessage::Consensus { network: self.chain.network.clone(), message }.encode();
-                    self.chain.net.broadcast(bytes);
+                    self.chain.broadcast(bytes);
                 }
                 Effect::BuildProposal { height, view } => {
                     // View 0 waits for transactions (or the empty-block tick): the core keeps the
@@ -1565,6 +1603,25 @@ mod tests {
         // And the driver goes on with the next height.
         assert_eq!(d.core.height(), 2);
         drop(net.peer);
+    }
+
+    /// A network's data is taken only from its own nodes: a peer of another network sharing the
+    /// connection can send nothing here, not even transactions.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn messages_from_a_node_outside_the_network_are_refused() {
+        let store = new_store();
+        let net = net(store.clone()).await;
+        let outsider = key("another-network's-node").account();
+        assert!(!net.chain.is_network_node(&outsider));
+        let txs = payments(&*store, 1);
+        let gossip = WireMessage::Transactions { network: network(), txs: txs.clone() };
+        assert!(!net.chain.deliver(outsider, gossip.clone(), None));
+        assert!(!net.chain.deliver(outsider, WireMessage::SyncRequest { network: network(), from: 1 }, None));
+        assert_eq!(net.chain.refused_outsiders.load(Relaxed), 2);
+        assert!(net.chain.mempool.lock().unwrap().is_empty(), "an outsider's transaction was admitted");
+        // The same gossip from a validator of the network is taken.
+        assert!(net.chain.deliver(validators()[1].account(), gossip, None));
+        assert_eq!(net.chain.mempool.lock().unwrap().len(), 1);
     }
 
     /// A validator whose consensus record is unreadable must not start (it could vote twice).

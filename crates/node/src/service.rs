@@ -12,7 +12,7 @@ use jjj_primitives::AccountId;
 use jjj_rpc_api::{HealthJson, NetworkHealthJson};
 use jjj_store::{ChainStore, RocksStore};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -23,6 +23,9 @@ pub struct Node {
     pub chains: BTreeMap<String, Arc<Chain>>,
     pub net: P2pHandle,
     pub started_ms: u64,
+    /// Peer messages about networks this node does not serve (none, when every node keeps each
+    /// network's data to that network's nodes).
+    pub unserved_network_messages: AtomicU64,
 }
 
 impl Node {
@@ -44,6 +47,7 @@ impl Node {
                     dropped_peer_messages: c.dropped_peer_messages(),
                     compact_proposals_rebuilt: c.metrics.compact_rebuilt.load(Relaxed),
                     compact_proposals_missed: c.metrics.compact_missed.load(Relaxed),
+                    refused_outsider_messages: c.refused_outsiders.load(Relaxed),
                     block_times: c.block_times(),
                 }
             })
@@ -54,6 +58,7 @@ impl Node {
             id: self.id.to_string(),
             peers: self.net.peers().len(),
             uptime_ms: now_ms().saturating_sub(self.started_ms),
+            unserved_network_messages: self.unserved_network_messages.load(Relaxed),
             networks,
         }
     }
@@ -120,10 +125,14 @@ pub async fn start_with(config: NodeConfig, flags: StartFlags) -> Result<Running
         allowed.extend(g.validator_ids()?);
     }
     let mut peers = Vec::new();
+    let mut followers: BTreeMap<&str, Vec<AccountId>> = BTreeMap::new();
     for p in &config.peers {
         let pid = parse_account(&p.id).map_err(|e| format!("peer {}: {e}", p.addr))?;
         allowed.insert(pid);
         peers.push((pid, p.addr));
+        for network in &p.follows {
+            followers.entry(network.as_str()).or_default().push(pid);
+        }
     }
     allowed.remove(&id);
     let mut net_config = P2pConfig::new(config.p2p_listen, key.clone());
@@ -147,13 +156,21 @@ pub async fn start_with(config: NodeConfig, flags: StartFlags) -> Result<Running
             reset_safety_record: flags.reset_safety_record,
             mempool_max_bytes: config.mempool_max_bytes,
             mempool_sender_max_bytes: config.mempool_sender_max_bytes,
+            followers: followers.get(name.as_str()).cloned().unwrap_or_default(),
             ..ChainOptions::new(config.view_timeout_ms, config.mempool_capacity, config.mempool_per_sender)
         };
         let chain = Chain::start(g, store, runtime.clone(), key.clone(), net.clone(), options)?;
         tracing::info!(network = %name, height = chain.head().0, "serving network");
         chains.insert(name, chain);
     }
-    let node = Arc::new(Node { name: config.name.clone(), id, chains, net, started_ms: now_ms() });
+    let node = Arc::new(Node {
+        name: config.name.clone(),
+        id,
+        chains,
+        net,
+        started_ms: now_ms(),
+        unserved_network_messages: AtomicU64::new(0),
+    });
 
     // p2p dispatcher: authenticated bytes → the network they belong to.
     let dispatch = node.clone();
@@ -165,6 +182,9 @@ pub async fn start_with(config: NodeConfig, flags: StartFlags) -> Result<Running
                         c.deliver(msg.from, m, Some(msg.permit()));
                     }
                     None => {
+                        // Nodes send a network's data to its own nodes only: one arriving here
+                        // is a peer's fault (or a misconfiguration), counted in `node_health`.
+                        dispatch.unserved_network_messages.fetch_add(1, Relaxed);
                         tracing::debug!(peer = %msg.from, network = %m.network(), "message for a network this node does not serve")
                     }
                 },

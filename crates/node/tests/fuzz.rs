@@ -117,7 +117,14 @@ impl Fixture {
             let options = ChainOptions::new(2_000, MEMPOOL_CAPACITY, MEMPOOL_PER_SENDER);
             let chain = Chain::start(genesis, store, runtime, keys[0].clone(), net.clone(), options).expect("chain");
             let chains = BTreeMap::from([(NETWORK.to_string(), chain)]);
-            Arc::new(Node { name: "fuzz".into(), id: keys[0].account(), chains, net, started_ms: 0 })
+            Arc::new(Node {
+                name: "fuzz".into(),
+                id: keys[0].account(),
+                chains,
+                net,
+                started_ms: 0,
+                unserved_network_messages: Default::default(),
+            })
         });
         let chain = node.chains[NETWORK].clone();
         Fixture { rt, node, chain, network, suite, keys, validators, block1, users }

@@ -427,6 +427,17 @@ impl P2pHandle {
         }
     }
 
+    /// Queues `bytes` for every connected peer that `to` accepts (a network's own nodes).
+    pub fn broadcast_to(&self, to: impl Fn(&AccountId) -> bool, bytes: Vec<u8>) {
+        if !self.fits(bytes.len()) {
+            return;
+        }
+        let bytes = Arc::new(bytes);
+        for entry in self.shared.peers().values().filter(|e| to(&e.info.id)) {
+            self.enqueue(entry, bytes.clone());
+        }
+    }
+
     /// Connected peers, sorted by id.
     pub fn peers(&self) -> Vec<PeerInfo> {
         let mut out: Vec<PeerInfo> = self.shared.peers().values().map(|e| e.info.clone()).collect();

@@ -372,6 +372,10 @@ pub struct HealthJson {
     pub id: String,
     pub peers: usize,
     pub uptime_ms: u64,
+    /// Peer messages about networks this node does not serve, since it started: 0 when every
+    /// peer keeps each network's data to that network's nodes.
+    #[serde(default)]
+    pub unserved_network_messages: u64,
     pub networks: Vec<NetworkHealthJson>,
 }
 
@@ -396,6 +400,9 @@ pub struct NetworkHealthJson {
     pub compact_proposals_rebuilt: u64,
     #[serde(default)]
     pub compact_proposals_missed: u64,
+    /// Peer messages about this network refused because their sender is none of its nodes.
+    #[serde(default)]
+    pub refused_outsider_messages: u64,
     #[serde(default)]
     pub block_times: BlockTimesJson,
 }
