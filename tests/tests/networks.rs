@@ -162,3 +162,178 @@ async fn four_networks_on_six_nodes_each_with_its_own_validators_and_ledger() {
     let out = transfer(dir, 1, "jingjin", "hebei-payer", &to, 1);
     assert!(!out.status.success(), "a Hebei account paid on 京津: {}", text(&out));
 }
+
+/// Four member organisations assemble a network the way real members do: each makes its own
+/// node and admin keys in its own directory, only public keys and addresses go into the genesis
+/// (`jjj genesis new / add-member / add-validator / add-account`), each checks the genesis hash,
+/// writes its own node config from it and starts its validator on an address of its own
+/// (127.0.0.2 … 127.0.0.5): nothing assumes one host, and the network finalises a transfer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_assemble_a_genesis_from_public_keys_and_run_on_their_own_addresses() {
+    const P2P_PORT: u16 = 31400;
+    const RPC_PORT: u16 = 31410;
+    let tmp = tempfile::Builder::new().prefix("jjj-members.").tempdir().expect("tempdir");
+    let root = tmp.path();
+    let scheme = if suite().name().starts_with("sm2") { "sm2" } else { "ed25519" };
+    let run = |dir: &Path, args: &[&str]| -> String {
+        let out = jjj(dir, args);
+        assert!(out.status.success(), "jjj {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    // (member, region, its node's host): Beijing runs two validators.
+    let members = [("beijing", "京", "127.0.0.2"), ("tianjin", "津", "127.0.0.3"), ("hebei", "冀", "127.0.0.4")];
+    let hosts = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"];
+    let owner_of = |node: usize| members[node.min(2)].0;
+    let mut node_ids = Vec::new();
+    for (node, _) in hosts.iter().enumerate() {
+        let dir = root.join(format!("node-{}", node + 1));
+        std::fs::create_dir_all(&dir).expect("dir");
+        run(&dir, &["key", "new", "--out", "node.key", "--scheme", scheme]);
+        node_ids.push(run(&dir, &["key", "show", "node.key"]));
+    }
+    let mut admin_ids = Vec::new();
+    for (member, _, _) in members {
+        let dir = root.join(member);
+        std::fs::create_dir_all(&dir).expect("dir");
+        run(&dir, &["key", "new", "--out", "admin.key", "--scheme", scheme]);
+        admin_ids.push(run(&dir, &["key", "show", "admin.key"]));
+    }
+
+    // The draft, from public keys only.
+    let g = root.join("genesis-jjj.json");
+    let g_str = g.to_string_lossy().to_string();
+    run(root, &["genesis", "new", "jjj", "--crypto", suite().name(), "--file", &g_str]);
+    for ((member, region, _), admin) in members.iter().zip(&admin_ids) {
+        let name = format!("{member} bureau");
+        run(
+            root,
+            &["genesis", "add-member", member, "--region", region, "--name", &name, "--admin", admin, "--file", &g_str],
+        );
+    }
+    for (node, id) in node_ids.iter().enumerate() {
+        let addr = format!("{}:{P2P_PORT}", hosts[node]);
+        let name = format!("{}-{}", owner_of(node), node + 1);
+        run(root, &["genesis", "add-validator", &name, "--addr", &addr, "--key", id, "--file", &g_str]);
+    }
+    // Beijing's admin key doubles as a funded account here.
+    let payer = &admin_ids[0];
+    run(
+        root,
+        &[
+            "genesis",
+            "add-account",
+            "payer",
+            "--key",
+            payer,
+            "--member",
+            "beijing",
+            "--balance",
+            "1000000",
+            "--file",
+            &g_str,
+        ],
+    );
+    // A key of the wrong kind and an unknown member are refused with reasons.
+    let bad = jjj(root, &["genesis", "add-account", "x", "--key", "0x12", "--member", "beijing", "--file", &g_str]);
+    assert!(!bad.status.success() && text(&bad).contains("not 32 bytes"), "{}", text(&bad));
+    let bad =
+        jjj(root, &["genesis", "add-account", "y", "--key", &admin_ids[1], "--member", "macau", "--file", &g_str]);
+    assert!(!bad.status.success() && text(&bad).contains("no member macau"), "{}", text(&bad));
+
+    // Every member checks the same hash, then writes its own node config.
+    let hashes: Vec<String> = hosts
+        .iter()
+        .enumerate()
+        .map(|(node, _)| {
+            let dir = root.join(format!("node-{}", node + 1));
+            let out = run(&dir, &["genesis", "check", "--file", &g_str]);
+            out.lines().last().unwrap_or_default().to_string()
+        })
+        .collect();
+    assert!(hashes[0].starts_with("genesis hash 0x") && hashes.iter().all(|h| *h == hashes[0]), "{hashes:?}");
+    let mut nodes = Nodes(Vec::new());
+    for (node, host) in hosts.iter().enumerate() {
+        let dir = root.join(format!("node-{}", node + 1));
+        let (p2p, rpc) = (format!("{host}:{P2P_PORT}"), format!("{host}:{RPC_PORT}"));
+        let name = format!("{}-{}", owner_of(node), node + 1);
+        run(
+            &dir,
+            &[
+                "genesis",
+                "node-config",
+                "--genesis",
+                &g_str,
+                "--key",
+                "node.key",
+                "--name",
+                &name,
+                "--p2p-listen",
+                &p2p,
+                "--rpc-listen",
+                &rpc,
+                "--data-dir",
+                "data",
+                "--out",
+                "node.toml",
+            ],
+        );
+        let config = std::fs::read_to_string(dir.join("node.toml")).expect("config");
+        assert_eq!(config.matches("[[peers]]").count(), 3, "{config}");
+        let log = std::fs::File::create(dir.join("node.log")).expect("log");
+        let child = Command::new(bin("jjj-node"))
+            .arg("--config")
+            .arg(dir.join("node.toml"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn jjj-node");
+        nodes.0.push(child);
+    }
+    let logs = || {
+        (1..=hosts.len())
+            .map(|i| std::fs::read_to_string(root.join(format!("node-{i}/node.log"))).unwrap_or_default())
+            .map(|t| t.lines().rev().take(6).collect::<Vec<_>>().join("\n"))
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    };
+    let url = |host: &str| format!("http://{host}:{RPC_PORT}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for host in hosts {
+        while Rpc::new(&url(host)).ok().is_none()
+            || Rpc::new(&url(host)).expect("rpc").api().finalized_head("jjj".into()).await.is_err()
+        {
+            assert!(Instant::now() < deadline, "{host} does not answer\n{}", logs());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let key = root.join("beijing/admin.key");
+    let to = node_ids[3].clone();
+    let out = jjj(
+        root,
+        &[
+            "--rpc",
+            &url(hosts[2]),
+            "--network",
+            "jjj",
+            "transfer",
+            "--key",
+            &key.to_string_lossy(),
+            "--to",
+            &to,
+            "--amount",
+            "777",
+        ],
+    );
+    assert!(out.status.success(), "transfer: {}\n{}", text(&out), logs());
+    for host in hosts {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let rpc = Rpc::new(&url(host)).expect("rpc");
+            if rpc.api().account("jjj".into(), to.clone()).await.ok().map(|a| a.balance) == Some(777) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{host} did not finalise the transfer\n{}", logs());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}

@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod build;
 mod contract;
+mod genesis;
 mod gov;
 mod network;
 mod scaffold;
@@ -42,6 +43,10 @@ pub enum Command {
     /// Create networks (genesis, node configs, keys).
     #[command(subcommand)]
     Network(NetworkCmd),
+    /// Assemble a genesis from the members' public keys (no private key ever leaves its
+    /// member's machine): new, add-member, add-validator, add-account, check, node-config.
+    #[command(subcommand)]
+    Genesis(genesis::GenesisCmd),
     /// The node's health: networks, heights, peers.
     Status,
     /// A finalised block (default: the head).
@@ -246,6 +251,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Network(NetworkCmd::Init(a)) => network::init(&a),
+        Command::Genesis(c) => genesis::run(c),
         Command::Status => {
             let rpc = Rpc::new(&cli.rpc)?;
             print(serde_json::to_value(rpc.api().health().await.map_err(|e| rpc.explain(e))?))

@@ -122,6 +122,7 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
                 .map(|i| GenesisValidator {
                     id: validators[*i].1.account().to_string(),
                     name: validators[*i].0.clone(),
+                    addr: Some(format!("{}:{}", a.host, a.p2p_port + *i as u16)),
                 })
                 .collect(),
             members: network_members,

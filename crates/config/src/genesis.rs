@@ -14,6 +14,11 @@ pub struct GenesisValidator {
     /// The node key (ed25519 public key, 0x-hex).
     pub id: String,
     pub name: String,
+    /// Where its node listens for peers (HOST:PORT), so members can write their node configs
+    /// from the genesis (`jjj genesis node-config`). Not part of the genesis hash: an address
+    /// may change without a new genesis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +135,26 @@ pub fn parse_hash(s: &str) -> Result<Hash, String> {
 }
 
 impl Genesis {
+    /// A genesis to assemble (`jjj genesis new`): no validators, members or accounts yet, the
+    /// default limits and thresholds.
+    pub fn draft(network: &str, crypto: Suite, timestamp: u64) -> Genesis {
+        Genesis {
+            network: network.into(),
+            crypto: crypto.name().into(),
+            timestamp,
+            validators: Vec::new(),
+            members: Vec::new(),
+            accounts: Vec::new(),
+            thresholds: Default::default(),
+            member_grantable_roles: default_member_grantable(),
+            max_block_txs: default_max_block_txs(),
+            max_block_bytes: default_max_block_bytes(),
+            block_gas_limit: default_block_gas_limit(),
+            empty_block_interval_ms: 0,
+            max_timestamp_lag_ms: DEFAULT_MAX_TIMESTAMP_LAG_MS,
+        }
+    }
+
     /// A test or devnet genesis with default limits: one member, `dev` (its admin the first
     /// account), registering every account with the deployer role.
     pub fn dev(

@@ -1418,7 +1418,7 @@ mod tests {
         let validators = validators()
             .iter()
             .enumerate()
-            .map(|(i, k)| GenesisValidator { id: k.account().to_string(), name: format!("v{i}") })
+            .map(|(i, k)| GenesisValidator { id: k.account().to_string(), name: format!("v{i}"), addr: None })
             .collect();
         let payer = GenesisAccount {
             id: payer().account().to_string(),

@@ -670,7 +670,7 @@ mod tests {
             member: String::new(),
             roles: vec![],
         };
-        let validator = GenesisValidator { id: key.account().to_string(), name: "v".into() };
+        let validator = GenesisValidator { id: key.account().to_string(), name: "v".into(), addr: None };
         let genesis = Genesis {
             crypto: suite.name().into(),
             max_block_txs: 100,

@@ -87,7 +87,7 @@ impl Fixture {
         let validators = keys
             .iter()
             .enumerate()
-            .map(|(i, k)| GenesisValidator { id: hex(k.account()), name: format!("v{i}") })
+            .map(|(i, k)| GenesisValidator { id: hex(k.account()), name: format!("v{i}"), addr: None })
             .collect();
         let accounts = users
             .iter()
