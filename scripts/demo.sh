@@ -9,14 +9,20 @@
 #
 #   scripts/demo.sh           run it, stop the devnet at the end
 #   scripts/demo.sh --keep    leave the devnet running (its directory and RPC are printed)
+#   scripts/demo.sh --preset jingjinji [--keep]
+#                             the region's four networks on six nodes (scripts/demo-jingjinji.sh)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# The region's four networks on six nodes: its own script.
+if [ "${1:-}" = "--preset" ] || [ "${2:-}" = "--preset" ]; then
+  exec bash "$ROOT/scripts/demo-jingjinji.sh" "$@"
+fi
 KEEP=0
 for arg in "$@"; do
   case "$arg" in
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done

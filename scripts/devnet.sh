@@ -63,9 +63,13 @@ done
 
 DIR=${1:-$(mktemp -d /tmp/jjj-devnet.XXXXXX)}
 mkdir -p "$DIR"
+PRESET_ACCOUNTS=()
 if [ -n "$PRESET" ]; then
   LAYOUT=(--preset "$PRESET")
   NODES=6
+  # What the 津冀 stories need that the accounts above (mostly Beijing's) do not give that network.
+  PRESET_ACCOUNTS=(--account tianjin-admin=0@tianjin+deployer --account tianjin-chem=2000000@tianjin
+    --account tianjin-agency=0@tianjin+environment-agency --account hebei-transport=0@hebei+transporter)
 else
   LAYOUT=(--validators 5 --network jjj=1,2,3,4 --network jj=1,2,3,4 --follow jjj=5)
   NODES=5
@@ -82,6 +86,7 @@ if [ ! -f "$DIR/validator-1.toml" ]; then
     --account beijing-agency=0@beijing+environment-agency --account hebei-agency=0@hebei+environment-agency \
     --account tianjin-buyer=5000000@tianjin --account hebei-seller=0@hebei \
     --account beijing-logistics=0@beijing+transporter --account arbitrator=0@beijing+arbitrator \
+    "${PRESET_ACCOUNTS[@]}" \
     >"$DIR/init.log"
 fi
 for i in $(seq 1 "$NODES"); do
