@@ -208,6 +208,13 @@ pub enum AuditCmd {
     },
 }
 fn main() {
+    // `jjj … | head` closes our stdout early. Rust ignores SIGPIPE, so every later print would
+    // fail, and `println!` panics on that; like other command-line tools, end quietly instead.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
