@@ -23,7 +23,7 @@ BIN=$CARGO_TARGET_DIR/release
 C=${JJJ_CONTRACTS_DIR:-$ROOT/target/contracts}
 RPC_PORT=${JJJ_RPC_PORT:-9941}
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+. "$ROOT/scripts/demo-lib.sh"
 
 say "building (first time: several minutes — wasmtime and RocksDB are large)"
 bash scripts/install-deps.sh
@@ -41,23 +41,7 @@ K=$DIR/keys
 node() { echo "http://127.0.0.1:$((RPC_PORT + $1 - 1))"; }
 # on NETWORK NODE: the jjj command line for that network through that node
 jjj() { "$BIN/jjj" --rpc "$(node "$NODE")" --network "$NET" "$@"; }
-id() { "$BIN/jjj" key show "$K/$1.key"; }
-call() {
-  local out
-  out=$(jjj contract call --key "$K/$1.key" --contract "$2" --metadata "$C/$3.json" --message "$4" --args "$5" --value "${6:-0}" 2>&1) || { echo "$out" >&2; return 1; }
-  echo "$out" | sed 's/^/    /' >&2
-  echo "$out" | sed -n 's/^output: //p'
-}
-refused() {
-  local out
-  if out=$(jjj contract call --key "$K/$1.key" --contract "$2" --metadata "$C/$3.json" --message "$4" --args "$5" --value "${6:-0}" 2>&1); then
-    echo "expected $4 to be refused, it succeeded" >&2; return 1
-  fi
-  echo "    refused as it should be: $(echo "$out" | grep -E '^(reason|error):' | head -n1)" >&2
-}
-query() { jjj contract query --contract "$1" --metadata "$C/$2.json" --message "$3" --args "$4" | sed -n 's/^output: //p'; }
 deploy() { jjj contract deploy --key "$K/$1.key" --wasm "$C/$2.wasm" --args "$3" | tail -n1; }
-balance() { jjj account "$(id "$1")" | sed -n 's/.*"balance": \([0-9]*\).*/\1/p'; }
 DUE=$(( $(date +%s%3N) + 30 * 86400000 ))
 
 say "京冀 (jingji, nodes 1,2,5,6): a Beijing water company bills a Hebei resident, who pays"

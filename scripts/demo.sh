@@ -30,7 +30,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$CARGO_TARGET_DIR/release
 C=${JJJ_CONTRACTS_DIR:-$ROOT/target/contracts}
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+. "$ROOT/scripts/demo-lib.sh"
 
 say "building (first time: several minutes — wasmtime and RocksDB are large)"
 bash scripts/install-deps.sh
@@ -47,25 +47,7 @@ say "starting 4 validators (networks jjj and jj) in $DIR"
 bash scripts/devnet.sh --crypto "${JJJ_CRYPTO:-ed25519}" "$DIR"
 K=$DIR/keys
 jjj() { "$BIN/jjj" "$@"; }
-id() { jjj key show "$K/$1.key"; }
-# call KEY CONTRACT METADATA MESSAGE ARGS [VALUE]: prints the receipt; returns the decoded output on stdout's last line
-call() {
-  local out
-  out=$(jjj contract call --key "$K/$1.key" --contract "$2" --metadata "$C/$3.json" --message "$4" --args "$5" --value "${6:-0}" 2>&1) || { echo "$out" >&2; return 1; }
-  echo "$out" | sed 's/^/    /' >&2
-  echo "$out" | sed -n 's/^output: //p'
-}
-# refused KEY CONTRACT METADATA MESSAGE ARGS [VALUE]: the call must fail; prints its reason
-refused() {
-  local out
-  if out=$(jjj contract call --key "$K/$1.key" --contract "$2" --metadata "$C/$3.json" --message "$4" --args "$5" --value "${6:-0}" 2>&1); then
-    echo "expected $4 to be refused, it succeeded" >&2; return 1
-  fi
-  echo "    refused as it should be: $(echo "$out" | grep -E '^(reason|error):' | head -n1)" >&2
-}
-query() { jjj contract query --contract "$1" --metadata "$C/$2.json" --message "$3" --args "$4" | sed -n 's/^output: //p'; }
 deploy() { jjj contract deploy --key "$K/admin.key" --wasm "$C/$1.wasm" --args "$2" | tail -n1; }
-balance() { jjj account "$(id "$1")" | sed -n 's/.*"balance": \([0-9]*\).*/\1/p'; }
 
 START_MS=$(date +%s%3N)
 say "deploying the contracts"

@@ -23,6 +23,22 @@ const NETWORKS: [(&str, [usize; 6]); 4] = [
 /// The six node processes, killed when the test ends however it ends.
 struct Nodes(Vec<Child>);
 
+impl Nodes {
+    /// Starts `jjj-node --config CONFIG`, its log in `log`.
+    fn start(&mut self, config: &Path, log: &Path) {
+        let log = std::fs::File::create(log).expect("log");
+        let child = Command::new(bin("jjj-node"))
+            .arg("--config")
+            .arg(config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn jjj-node");
+        self.0.push(child);
+    }
+}
+
 impl Drop for Nodes {
     fn drop(&mut self) {
         for c in &mut self.0 {
@@ -85,16 +101,7 @@ async fn four_networks_on_six_nodes_each_with_its_own_validators_and_ledger() {
 
     let mut nodes = Nodes(Vec::new());
     for i in 1..=NODES {
-        let log = std::fs::File::create(dir.join(format!("validator-{i}.log"))).expect("log");
-        let child = Command::new(bin("jjj-node"))
-            .arg("--config")
-            .arg(dir.join(format!("validator-{i}.toml")))
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn jjj-node");
-        nodes.0.push(child);
+        nodes.start(&dir.join(format!("validator-{i}.toml")), &dir.join(format!("validator-{i}.log")));
     }
     let logs = || {
         (1..=NODES)
@@ -279,15 +286,7 @@ async fn members_assemble_a_genesis_from_public_keys_and_run_on_their_own_addres
         );
         let config = std::fs::read_to_string(dir.join("node.toml")).expect("config");
         assert_eq!(config.matches("[[peers]]").count(), 3, "{config}");
-        let log = std::fs::File::create(dir.join("node.log")).expect("log");
-        let child = Command::new(bin("jjj-node"))
-            .arg("--config")
-            .arg(dir.join("node.toml"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn jjj-node");
-        nodes.0.push(child);
+        nodes.start(&dir.join("node.toml"), &dir.join("node.log"));
     }
     let logs = || {
         (1..=hosts.len())

@@ -173,9 +173,6 @@ impl Genesis {
             })
             .collect();
         Genesis {
-            network: network.into(),
-            crypto: default_crypto(),
-            timestamp,
             validators,
             members: vec![GenesisMember {
                 id: jjj_executive::DEV_MEMBER.into(),
@@ -185,13 +182,7 @@ impl Genesis {
                 admin_threshold: 1,
             }],
             accounts,
-            thresholds: Default::default(),
-            member_grantable_roles: default_member_grantable(),
-            max_block_txs: default_max_block_txs(),
-            max_block_bytes: default_max_block_bytes(),
-            block_gas_limit: default_block_gas_limit(),
-            empty_block_interval_ms: 0,
-            max_timestamp_lag_ms: DEFAULT_MAX_TIMESTAMP_LAG_MS,
+            ..Genesis::draft(network, Suite::Ed25519Blake2b, timestamp)
         }
     }
 

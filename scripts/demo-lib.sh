@@ -1,0 +1,25 @@
+# Helpers of the demo scripts (sourced, not run). The sourcing script defines `jjj` (the CLI with
+# the --rpc/--network it wants), BIN (the binaries), K (the devnet's keys) and C (the contracts'
+# wasm and metadata).
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# id NAME: the account id of the devnet key NAME
+id() { "$BIN/jjj" key show "$K/$1.key"; }
+# call KEY CONTRACT METADATA MESSAGE ARGS [VALUE]: prints the receipt; returns the decoded output on stdout's last line
+call() {
+  local out
+  out=$(jjj contract call --key "$K/$1.key" --contract "$2" --metadata "$C/$3.json" --message "$4" --args "$5" --value "${6:-0}" 2>&1) || { echo "$out" >&2; return 1; }
+  echo "$out" | sed 's/^/    /' >&2
+  echo "$out" | sed -n 's/^output: //p'
+}
+# refused KEY CONTRACT METADATA MESSAGE ARGS [VALUE]: the call must fail; prints its reason
+refused() {
+  local out
+  if out=$(jjj contract call --key "$K/$1.key" --contract "$2" --metadata "$C/$3.json" --message "$4" --args "$5" --value "${6:-0}" 2>&1); then
+    echo "expected $4 to be refused, it succeeded" >&2; return 1
+  fi
+  echo "    refused as it should be: $(echo "$out" | grep -E '^(reason|error):' | head -n1)" >&2
+}
+# query CONTRACT METADATA MESSAGE ARGS: the decoded output
+query() { jjj contract query --contract "$1" --metadata "$C/$2.json" --message "$3" --args "$4" | sed -n 's/^output: //p'; }
+# balance NAME: the fen of the devnet account NAME
+balance() { jjj account "$(id "$1")" | sed -n 's/.*"balance": \([0-9]*\).*/\1/p'; }
