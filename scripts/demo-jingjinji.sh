@@ -50,7 +50,9 @@ BILLS=$(deploy admin utility_bills "[]")
 call beijing-water "$BILLS" utility_bills register_provider "[\"$(id beijing-water)\", \"北京自来水集团\", \"Beijing\", [\"Water\"], 5]" >/dev/null
 B1=$(call beijing-water "$BILLS" utility_bills issue_bill "[\"$(id hebei-resident)\", \"Water\", 12345, \"2026-11\", $DUE]")
 refused hebei-resident "$BILLS" utility_bills pay "[$B1]" 12000
-call hebei-resident "$BILLS" utility_bills pay "[$B1]" 12345 >/dev/null
+PAY_LOG=$(call hebei-resident "$BILLS" utility_bills pay "[$B1]" 12345 2>&1 >/dev/null)
+echo "$PAY_LOG" >&2
+PAY_TX=$(echo "$PAY_LOG" | grep -o 'tx 0x[0-9a-f]*' | head -n1 | cut -d' ' -f2)
 [ "$(balance beijing-water)" = 12345 ] || { echo "the water company was not paid on jingji" >&2; exit 1; }
 # The same transaction through a Tianjin node, which does not serve 京冀: refused by name.
 NODE=3
@@ -59,7 +61,11 @@ if out=$(call hebei-resident "$BILLS" utility_bills pay "[$B1]" 12345 2>&1); the
 fi
 ISOLATED=$(echo "$out" | grep -m1 -o 'does not serve network.*') || { echo "unclear refusal: $out" >&2; exit 1; }
 echo "    refused as it should be: node 3 $ISOLATED" >&2
-BILL_OK="bill $B1 (Beijing water → Hebei resident, 123.45 yuan) paid on 京冀; underpayment refused; node 3 (津) refused it: $ISOLATED"
+# An auditor proves the payment from one node's proof alone (Merkle branch and certificate).
+NODE=6
+PROVEN=$(jjj audit receipt "$PAY_TX" --genesis "$DIR/genesis-jingji.json")
+echo "    $PROVEN" | head -n1 >&2
+BILL_OK="bill $B1 (Beijing water → Hebei resident, 123.45 yuan) paid on 京冀, its receipt proven to an auditor from node 6's proof; underpayment refused; node 3 (津) refused it: $ISOLATED"
 
 say "京津 (jingjin, nodes 1-4): a Tianjin power company bills a Beijing resident, who pays"
 NET=jingjin NODE=4

@@ -130,10 +130,34 @@ async fn four_networks_on_six_nodes_each_with_its_own_validators_and_ledger() {
     // A transfer on each network (a different amount each), sent to one of its nodes: final on
     // every node of that network, and no other network's ledger sees it.
     let to = jjj_tests::dev_key("everyone").account().to_string();
+    let mut tx_hashes = Vec::new();
     for (k, (network, members)) in NETWORKS.iter().enumerate() {
         let payer = if *network == "jinji" { "tianjin-payer" } else { "beijing-payer" };
         let out = transfer(dir, members[k], network, payer, &to, 100 + k as u64);
         assert!(out.status.success(), "transfer on {network} via node {}: {}\n{}", members[k], text(&out), logs());
+        let printed = text(&out);
+        let tx = printed.split("(tx ").nth(1).and_then(|t| t.split(')').next()).expect("the transfer names its tx");
+        tx_hashes.push(tx.to_string());
+    }
+    // An auditor verifies each receipt from a proof another node of the network sends, against
+    // its own copy of the genesis: the Merkle branch and the certificate.
+    for (k, (network, members)) in NETWORKS.iter().enumerate() {
+        let genesis = dir.join(format!("genesis-{network}.json"));
+        let node = members[(k + 1) % 4];
+        let out = jjj(
+            dir,
+            &["--rpc", &rpc_url(node), "audit", "receipt", &tx_hashes[k], "--genesis", &genesis.to_string_lossy()],
+        );
+        assert!(out.status.success() && text(&out).contains("verified"), "{network}: {}", text(&out));
+        // The same transaction is no receipt of another network.
+        let other = NETWORKS[(k + 1) % 4].0;
+        let genesis = dir.join(format!("genesis-{other}.json"));
+        let node = NETWORKS[(k + 1) % 4].1[0];
+        let out = jjj(
+            dir,
+            &["--rpc", &rpc_url(node), "audit", "receipt", &tx_hashes[k], "--genesis", &genesis.to_string_lossy()],
+        );
+        assert!(!out.status.success(), "{network}'s transaction verified on {other}: {}", text(&out));
     }
     for (k, (network, members)) in NETWORKS.iter().enumerate() {
         for node in members.iter().copied().filter(|n| *n > 0) {

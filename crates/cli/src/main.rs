@@ -206,6 +206,17 @@ pub enum AuditCmd {
         #[arg(long)]
         to: Option<u64>,
     },
+    /// Verify one finalised transaction's receipt without trusting the node: the receipt's
+    /// Merkle branch to its block's receipts root, and the block's commit certificate against
+    /// the genesis validators (a block decided by a set governance scheduled later is reported:
+    /// verify those with `replay`, which follows every set).
+    Receipt {
+        /// The transaction's hash.
+        tx: String,
+        /// The network's genesis file (the auditor's own copy).
+        #[arg(long)]
+        genesis: PathBuf,
+    },
 }
 fn main() {
     // `jjj … | head` closes our stdout early. Rust ignores SIGPIPE, so every later print would
@@ -288,6 +299,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Contract(c) => contract::run(&cli.rpc, &net, c).await,
         Command::Audit(AuditCmd::Replay { genesis, to }) => audit::replay(&cli.rpc, &genesis, to).await,
+        Command::Audit(AuditCmd::Receipt { tx, genesis }) => audit::receipt(&cli.rpc, &genesis, &tx).await,
         Command::Bench(flags) => bench::run_flags(cli.rpc.clone(), net, flags).await,
     }
 }

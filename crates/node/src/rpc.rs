@@ -160,6 +160,32 @@ fn receipt_of(c: &Chain, hash: &Hash) -> RpcResult<Option<ReceiptJson>> {
     Ok(receipts.get(loc.index as usize).map(|r| ReceiptJson::new(r, Some(loc.height), Some(loc.index))))
 }
 
+/// The proof of a finalised transaction's receipt (`tx_receiptProof`).
+fn receipt_proof_of(c: &Chain, hash: &Hash) -> RpcResult<Option<ReceiptProofJson>> {
+    let Some(loc) = storage(c.store.tx_location(hash))? else { return Ok(None) };
+    let missing =
+        |what: &str| ErrorCode::Storage.error(format!("block {} has no {what} in this node's store", loc.height));
+    let header = storage(c.store.header(loc.height))?.ok_or_else(|| missing("header"))?;
+    let certificate = storage(c.store.certificate(loc.height))?.ok_or_else(|| missing("certificate"))?;
+    let receipts = storage(c.store.receipts(loc.height))?;
+    let algo = c.algo();
+    let leaves: Vec<Hash> = receipts.iter().map(|r| r.hash(algo)).collect();
+    let index = loc.index as usize;
+    let (Some(receipt), Some(proof)) = (receipts.get(index), merkle_proof(algo, &leaves, index)) else {
+        return Err(missing("receipt at the indexed position"));
+    };
+    Ok(Some(ReceiptProofJson {
+        network: c.network.to_string(),
+        height: loc.height,
+        header: hex0x(&header.encode()),
+        certificate: hex0x(&certificate),
+        receipt: hex0x(&receipt.encode()),
+        index: proof.index,
+        count: proof.count,
+        siblings: proof.siblings.iter().map(|h| h.to_string()).collect(),
+    }))
+}
+
 /// A contract call that is executed but never stored: `contract_query` and `contract_dryRun`.
 struct CallRequest {
     network: String,
@@ -357,6 +383,11 @@ impl NodeApiServer for NodeRpc {
                 .collect())
         })
         .await
+    }
+
+    async fn receipt_proof(&self, network: String, hash: String) -> RpcResult<Option<ReceiptProofJson>> {
+        let c = chain(&self.node, &network)?;
+        receipt_proof_of(&c, &hash_param(&hash)?)
     }
 
     async fn receipt(&self, network: String, hash: String, wait_ms: Option<u64>) -> RpcResult<Option<ReceiptJson>> {

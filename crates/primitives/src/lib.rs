@@ -3,7 +3,7 @@
 //! - the chain's data types ([`NetworkId`], [`Transaction`], [`Block`], [`Receipt`], …), SCALE
 //!   encoded on the wire, on disk and for hashing;
 //! - their hashes ([`HashAlgo`]: BLAKE2b-256 or SM3, the network's choice) and the binary Merkle
-//!   root over them ([`merkle_root`]);
+//!   root over them ([`merkle_root`]) and proofs of one leaf ([`merkle_proof`], [`verify_merkle_proof`]);
 //! - [`params`]: every chain-wide limit, in one place.
 //!
 //! `no_std` (with `alloc`), so a light client or a contract could share these definitions.

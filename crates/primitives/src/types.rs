@@ -221,34 +221,82 @@ pub struct BlockContext {
 /// A binary Merkle root over hashes (with the network's hash; an odd node is promoted; empty →
 /// zero hash). Leaves and inner nodes are domain-separated so a leaf can never pose as a node.
 pub fn merkle_root(algo: HashAlgo, leaves: impl IntoIterator<Item = Hash>) -> Hash {
-    let mut level: Vec<Hash> = leaves
-        .into_iter()
-        .map(|h| {
-            let mut b = [0u8; 33];
-            b[1..].copy_from_slice(&h.0);
-            algo.hash(&b)
-        })
-        .collect();
+    let mut level: Vec<Hash> = leaves.into_iter().map(|h| merkle_leaf(algo, &h)).collect();
     if level.is_empty() {
         return Hash::default();
     }
     while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|pair| match pair {
-                [a, b] => {
-                    let mut buf = [0u8; 65];
-                    buf[0] = 1;
-                    buf[1..33].copy_from_slice(&a.0);
-                    buf[33..].copy_from_slice(&b.0);
-                    algo.hash(&buf)
-                }
-                [a] => *a,
-                _ => unreachable!("chunks(2) yields one or two"),
-            })
-            .collect();
+        level = merkle_level_up(algo, &level);
     }
     level[0]
+}
+
+fn merkle_leaf(algo: HashAlgo, h: &Hash) -> Hash {
+    algo.hash_parts(&[&[0], &h.0])
+}
+
+fn merkle_node(algo: HashAlgo, left: &Hash, right: &Hash) -> Hash {
+    algo.hash_parts(&[&[1], &left.0, &right.0])
+}
+
+/// The level above `level`: pairs hashed, an odd last node promoted.
+fn merkle_level_up(algo: HashAlgo, level: &[Hash]) -> Vec<Hash> {
+    level
+        .chunks(2)
+        .map(|pair| match pair {
+            [a, b] => merkle_node(algo, a, b),
+            [a, ..] => *a,
+            [] => Hash::default(),
+        })
+        .collect()
+}
+
+/// That one leaf is at `index` among `count` under a [`merkle_root`]: the sibling at each level
+/// where it has one (an odd last node is promoted, so that level has none).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct MerkleProof {
+    pub index: u32,
+    pub count: u32,
+    pub siblings: Vec<Hash>,
+}
+
+/// The proof for leaf `index` of `leaves`, or `None` if there is no such leaf.
+pub fn merkle_proof(algo: HashAlgo, leaves: &[Hash], index: usize) -> Option<MerkleProof> {
+    if index >= leaves.len() {
+        return None;
+    }
+    let mut level: Vec<Hash> = leaves.iter().map(|h| merkle_leaf(algo, h)).collect();
+    let mut at = index;
+    let mut siblings = Vec::new();
+    while level.len() > 1 {
+        let sibling = at ^ 1;
+        if sibling < level.len() {
+            siblings.push(level[sibling]);
+        }
+        level = merkle_level_up(algo, &level);
+        at /= 2;
+    }
+    Some(MerkleProof { index: u32::try_from(index).ok()?, count: u32::try_from(leaves.len()).ok()?, siblings })
+}
+
+/// Whether `proof` shows `leaf` under `root` (as [`merkle_root`] computes it) at its index.
+pub fn verify_merkle_proof(algo: HashAlgo, root: &Hash, leaf: &Hash, proof: &MerkleProof) -> bool {
+    let (mut at, mut width) = (proof.index as usize, proof.count as usize);
+    if at >= width {
+        return false;
+    }
+    let mut node = merkle_leaf(algo, leaf);
+    let mut siblings = proof.siblings.iter();
+    while width > 1 {
+        let sibling = at ^ 1;
+        if sibling < width {
+            let Some(s) = siblings.next() else { return false };
+            node = if at % 2 == 0 { merkle_node(algo, &node, s) } else { merkle_node(algo, s, &node) };
+        }
+        at /= 2;
+        width = width.div_ceil(2);
+    }
+    siblings.next().is_none() && node == *root
 }
 
 #[cfg(test)]
@@ -264,6 +312,36 @@ mod tests {
     }
 
     const A: HashAlgo = HashAlgo::Blake2b256;
+
+    #[test]
+    fn merkle_proofs_verify_every_leaf_and_nothing_else() {
+        for algo in HashAlgo::ALL {
+            for n in 1..=17u8 {
+                let leaves: Vec<Hash> = (0..n).map(|i| Hash([i; 32])).collect();
+                let root = merkle_root(algo, leaves.iter().copied());
+                for (i, leaf) in leaves.iter().enumerate() {
+                    let proof = merkle_proof(algo, &leaves, i).expect("a leaf");
+                    assert!(verify_merkle_proof(algo, &root, leaf, &proof), "{n} leaves, leaf {i}");
+                    // Another leaf, another index, a changed sibling, a missing or extra one: no.
+                    assert!(!verify_merkle_proof(algo, &root, &Hash([99; 32]), &proof));
+                    if n > 1 {
+                        let moved = MerkleProof { index: (proof.index + 1) % proof.count, ..proof.clone() };
+                        assert!(!verify_merkle_proof(algo, &root, leaf, &moved), "{n} leaves, leaf {i} moved");
+                        let mut changed = proof.clone();
+                        changed.siblings[0].0[0] ^= 1;
+                        assert!(!verify_merkle_proof(algo, &root, leaf, &changed));
+                        let mut short = proof.clone();
+                        short.siblings.pop();
+                        assert!(!verify_merkle_proof(algo, &root, leaf, &short));
+                    }
+                    let mut long = proof.clone();
+                    long.siblings.push(Hash([7; 32]));
+                    assert!(!verify_merkle_proof(algo, &root, leaf, &long));
+                }
+                assert_eq!(merkle_proof(algo, &leaves, n as usize), None);
+            }
+        }
+    }
 
     #[test]
     fn merkle_root_depends_on_every_leaf_and_order() {

@@ -8,8 +8,8 @@
 #![allow(clippy::too_many_arguments)]
 use crate::{
     AccountJson, BlockJson, CertificateJson, CodeChangeJson, ContractInfoJson, EventJson, GovRulesJson, HeaderJson,
-    HealthJson, MemberJson, PeerJson, PermissionJson, ProposalJson, ReceiptJson, RegistrationJson, RegistryEntryJson,
-    SubmitResultJson,
+    HealthJson, MemberJson, PeerJson, PermissionJson, ProposalJson, ReceiptJson, ReceiptProofJson, RegistrationJson,
+    RegistryEntryJson, SubmitResultJson,
 };
 // Only the server half names these: the client half rewrites the return types.
 #[cfg_attr(not(feature = "server"), allow(unused_imports))]
@@ -34,6 +34,12 @@ pub trait NodeApi {
     /// `MAX_RECEIPT_WAIT_MS`) for it to be finalised, then fails with `ErrorCode::Timeout`.
     #[method(name = "tx_receipt", param_kind = map)]
     async fn receipt(&self, network: String, hash: String, wait_ms: Option<u64>) -> RpcResult<Option<ReceiptJson>>;
+
+    /// What proves a finalised transaction's receipt without trusting this node: the block's
+    /// header and commit certificate, the receipt, and its Merkle branch to the header's
+    /// `receipts_root` (`jjj audit receipt` checks it). Null if the transaction is not final.
+    #[method(name = "tx_receiptProof", param_kind = map)]
+    async fn receipt_proof(&self, network: String, hash: String) -> RpcResult<Option<ReceiptProofJson>>;
 
     /// A finalised block by height or hash (default: the head), or null. `raw` adds the
     /// SCALE-encoded block, certificate and header.

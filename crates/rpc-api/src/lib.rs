@@ -144,6 +144,24 @@ impl EventJson {
     }
 }
 
+/// `tx_receiptProof`: everything SCALE-encoded as the chain hashes it, 0x-hex.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReceiptProofJson {
+    pub network: String,
+    pub height: u64,
+    /// The block header (`Header`).
+    pub header: String,
+    /// The block's `CommitCertificate`.
+    pub certificate: String,
+    /// The `Receipt`.
+    pub receipt: String,
+    /// The receipt's position and the block's receipt count.
+    pub index: u32,
+    pub count: u32,
+    /// The sibling hashes from the receipt's leaf up (`jjj_primitives::MerkleProof`).
+    pub siblings: Vec<String>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ReceiptJson {
     pub tx_hash: String,
