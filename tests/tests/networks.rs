@@ -144,11 +144,16 @@ async fn four_networks_on_six_nodes_each_with_its_own_validators_and_ledger() {
     for (k, (network, members)) in NETWORKS.iter().enumerate() {
         let genesis = dir.join(format!("genesis-{network}.json"));
         let node = members[(k + 1) % 4];
+        let saved = dir.join(format!("proof-{network}.json"));
+        let (genesis, saved) = (genesis.to_string_lossy().to_string(), saved.to_string_lossy().to_string());
         let out = jjj(
             dir,
-            &["--rpc", &rpc_url(node), "audit", "receipt", &tx_hashes[k], "--genesis", &genesis.to_string_lossy()],
+            &["--rpc", &rpc_url(node), "audit", "receipt", &tx_hashes[k], "--genesis", &genesis, "--out", &saved],
         );
         assert!(out.status.success() && text(&out).contains("verified"), "{network}: {}", text(&out));
+        // The saved proof checks offline, with no node at all.
+        let out = jjj(dir, &["audit", "verify-receipt", &saved, "--genesis", &genesis]);
+        assert!(out.status.success() && text(&out).contains("verified"), "{network} offline: {}", text(&out));
         // The same transaction is no receipt of another network.
         let other = NETWORKS[(k + 1) % 4].0;
         let genesis = dir.join(format!("genesis-{other}.json"));

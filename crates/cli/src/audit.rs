@@ -119,50 +119,75 @@ pub async fn replay(rpc_url: &str, genesis_path: &Path, to: Option<u64>) -> Resu
     Ok(())
 }
 
-/// What a verified receipt proof says.
+/// What a verified transaction proof says.
 #[derive(Debug, PartialEq, Eq)]
 pub struct VerifiedReceipt {
     pub height: u64,
     pub index: u32,
+    pub transaction: SignedTransaction,
     pub receipt: Receipt,
 }
 
-/// `jjj audit receipt`: fetches the proof of `tx`'s receipt and verifies it (see
-/// [`verify_receipt_proof`]).
-pub async fn receipt(rpc_url: &str, genesis_path: &Path, tx: &str) -> Result<(), String> {
+/// `jjj audit receipt`: fetches the proof of `tx` and its receipt from the node, saves it to
+/// `out` if asked, and verifies it (see [`verify_tx_proof`]).
+pub async fn receipt(rpc_url: &str, genesis_path: &Path, tx: &str, out: Option<&Path>) -> Result<(), String> {
     let genesis = Genesis::load(genesis_path)?;
     let tx_hash = jjj_config::parse_hash(tx).map_err(|e| format!("transaction hash: {e}"))?;
     let rpc = Rpc::new(rpc_url)?;
     let proof = rpc
         .api()
-        .receipt_proof(genesis.network.clone(), tx_hash.to_string())
+        .tx_proof(genesis.network.clone(), tx_hash.to_string())
         .await
         .map_err(|e| rpc.explain(e))?
         .ok_or_else(|| format!("the node knows no finalised transaction {tx_hash} on network {}", genesis.network))?;
-    let v = verify_receipt_proof(&genesis, &tx_hash, &proof)?;
+    if let Some(out) = out {
+        let text = serde_json::to_string_pretty(&proof).map_err(|e| e.to_string())?;
+        std::fs::write(out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        println!("proof saved to {} (check it anywhere with `jjj audit verify-receipt`)", out.display());
+    }
+    report(&genesis, &verify_tx_proof(&genesis, Some(&tx_hash), &proof)?);
+    Ok(())
+}
+
+/// `jjj audit verify-receipt`: verifies a proof saved to a file, offline.
+pub fn verify_receipt_file(genesis_path: &Path, file: &Path) -> Result<(), String> {
+    let genesis = Genesis::load(genesis_path)?;
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let proof: jjj_rpc_api::TxProofJson =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not a transaction proof: {e}", file.display()))?;
+    report(&genesis, &verify_tx_proof(&genesis, None, &proof)?);
+    Ok(())
+}
+
+fn report(genesis: &Genesis, v: &VerifiedReceipt) {
     let outcome = match v.receipt.reason() {
         None => "succeeded".to_string(),
         Some(reason) => format!("failed: {reason}"),
     };
     println!(
-        "receipt of {tx_hash} verified: transaction {} of block {} on {}, {outcome}, {} gas, {} event(s)",
+        "transaction {} verified: #{} of block {} on {}, sent by {}, {outcome}, {} gas, {} event(s)",
+        v.receipt.tx_hash,
         v.index,
         v.height,
         genesis.network,
+        v.transaction.tx.sender,
         v.receipt.gas_used,
         v.receipt.events.len()
     );
-    println!("its Merkle branch leads to the block's receipts root, and the block's certificate is signed by a quorum of the genesis validators");
-    Ok(())
+    println!(
+        "the transaction and its receipt are under the block's tx and receipts roots, and the block's certificate is \
+         signed by a quorum of the genesis validators"
+    );
 }
 
-/// Checks a receipt proof against the auditor's genesis: the receipt is `tx`'s, its branch
-/// leads to the header's receipts root, the header is of this network, and the certificate is
-/// for this header and signed by a quorum of the genesis validators. Never trusts the node.
-pub fn verify_receipt_proof(
+/// Checks a transaction proof against the auditor's genesis: the transaction (`tx` if given)
+/// and its receipt are under the header's tx and receipts roots at the same index, the header is
+/// of this network, and the certificate is for this header and signed by a quorum of the
+/// genesis validators. Never trusts whoever sent the proof.
+pub fn verify_tx_proof(
     genesis: &Genesis,
-    tx: &Hash,
-    proof: &jjj_rpc_api::ReceiptProofJson,
+    tx: Option<&Hash>,
+    proof: &jjj_rpc_api::TxProofJson,
 ) -> Result<VerifiedReceipt, String> {
     let suite = genesis.suite()?;
     let algo = suite.hash_algo();
@@ -171,16 +196,26 @@ pub fn verify_receipt_proof(
         Header::decode(&mut &bytes("header", &proof.header)?[..]).map_err(|e| format!("the proof's header: {e}"))?;
     let certificate = jjj_consensus::CommitCertificate::decode(&mut &bytes("certificate", &proof.certificate)?[..])
         .map_err(|e| format!("the proof's certificate: {e}"))?;
+    let transaction = SignedTransaction::decode(&mut &bytes("transaction", &proof.transaction)?[..])
+        .map_err(|e| format!("the proof's transaction: {e}"))?;
     let receipt = Receipt::decode(&mut &bytes("receipt", &proof.receipt)?[..])
         .map_err(|e| format!("the proof's receipt: {e}"))?;
-    let siblings = proof
-        .siblings
-        .iter()
-        .map(|s| jjj_config::parse_hash(s))
-        .collect::<Result<Vec<Hash>, String>>()
-        .map_err(|e| format!("the proof's branch: {e}"))?;
-    if receipt.tx_hash != *tx {
-        return Err(format!("the proof is for transaction {}, not {tx}", receipt.tx_hash));
+    let branch = |what: &str, hs: &[String]| -> Result<MerkleProof, String> {
+        let siblings = hs
+            .iter()
+            .map(|s| jjj_config::parse_hash(s))
+            .collect::<Result<Vec<Hash>, String>>()
+            .map_err(|e| format!("the proof's {what} branch: {e}"))?;
+        Ok(MerkleProof { index: proof.index, count: proof.count, siblings })
+    };
+    let tx_hash = transaction.hash(algo);
+    if let Some(wanted) = tx {
+        if tx_hash != *wanted {
+            return Err(format!("the proof is for transaction {tx_hash}, not {wanted}"));
+        }
+    }
+    if receipt.tx_hash != tx_hash {
+        return Err(format!("the proof's receipt is for transaction {}, not {tx_hash}", receipt.tx_hash));
     }
     let network = genesis.network_id()?;
     if header.network != network || header.height != proof.height {
@@ -189,8 +224,15 @@ pub fn verify_receipt_proof(
             header.network, header.height
         ));
     }
-    let branch = MerkleProof { index: proof.index, count: proof.count, siblings };
-    if !verify_merkle_proof(algo, &header.receipts_root, &receipt.hash(algo), &branch) {
+    if !verify_merkle_proof(algo, &header.tx_root, &tx_hash, &branch("transaction", &proof.tx_siblings)?) {
+        return Err(format!("the transaction's branch does not lead to the tx root of block {}", header.height));
+    }
+    if !verify_merkle_proof(
+        algo,
+        &header.receipts_root,
+        &receipt.hash(algo),
+        &branch("receipt", &proof.receipt_siblings)?,
+    ) {
         return Err(format!("the receipt's branch does not lead to the receipts root of block {}", header.height));
     }
     if certificate.height != header.height || certificate.block_hash != header.hash(algo) {
@@ -204,7 +246,7 @@ pub fn verify_receipt_proof(
             header.height
         )
     })?;
-    Ok(VerifiedReceipt { height: header.height, index: proof.index, receipt })
+    Ok(VerifiedReceipt { height: header.height, index: proof.index, transaction, receipt })
 }
 
 #[cfg(test)]
@@ -213,42 +255,61 @@ mod tests {
     use jjj_config::{GenesisAccount, GenesisValidator};
     use jjj_consensus::{CommitCertificate, Vote, VoteKind};
     use jjj_crypto::{Keypair, Scheme};
-    use jjj_rpc_api::{hex0x, ReceiptProofJson};
+    use jjj_rpc_api::{hex0x, TxProofJson};
     use parity_scale_codec::Encode;
 
-    /// A genesis of four validators, a block of three receipts certified by three of them, and
-    /// the proof of the second receipt.
-    fn fixture() -> (Genesis, Hash, ReceiptProofJson) {
+    /// A genesis of four validators, a block of three payments and their receipts certified by
+    /// three of them, and the proof of the second.
+    fn fixture() -> (Genesis, Hash, TxProofJson) {
         let keys: Vec<Keypair> = (0..4).map(|i| Keypair::named(Scheme::Ed25519, &format!("validator-{i}"))).collect();
         let validators = keys
             .iter()
             .enumerate()
             .map(|(i, k)| GenesisValidator { id: k.account().to_string(), name: format!("v{i}"), addr: None })
             .collect();
-        let payer = Keypair::named(Scheme::Ed25519, "payer").account().to_string();
-        let account =
-            GenesisAccount { id: payer, name: "payer".into(), balance: 1, member: String::new(), roles: vec![] };
+        let payer = Keypair::named(Scheme::Ed25519, "payer");
+        let account = GenesisAccount {
+            id: payer.account().to_string(),
+            name: "payer".into(),
+            balance: 1,
+            member: String::new(),
+            roles: vec![],
+        };
         let genesis = Genesis::dev("jjj", 0, validators, vec![account]);
         let algo = genesis.suite().expect("suite").hash_algo();
-        let receipts: Vec<Receipt> = (0..3u8)
-            .map(|i| Receipt {
-                tx_hash: Hash([i; 32]),
-                status: ReceiptStatus::Success,
-                gas_used: 1_000 + u64::from(i),
-                events: vec![],
-                output: vec![i],
+        let network = genesis.network_id().expect("network");
+        let txs: Vec<SignedTransaction> = (0..3u64)
+            .map(|nonce| {
+                payer.sign_tx(Transaction {
+                    network: network.clone(),
+                    sender: payer.account(),
+                    nonce,
+                    gas_limit: 100_000,
+                    call: Call::Transfer { to: AccountId([5; 32]), amount: 10 + nonce },
+                })
             })
             .collect();
-        let leaves: Vec<Hash> = receipts.iter().map(|r| r.hash(algo)).collect();
-        let network = genesis.network_id().expect("network");
+        let receipts: Vec<Receipt> = txs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Receipt {
+                tx_hash: t.hash(algo),
+                status: ReceiptStatus::Success,
+                gas_used: 1_000 + i as u64,
+                events: vec![],
+                output: vec![],
+            })
+            .collect();
+        let tx_leaves: Vec<Hash> = txs.iter().map(|t| t.hash(algo)).collect();
+        let receipt_leaves: Vec<Hash> = receipts.iter().map(|r| r.hash(algo)).collect();
         let header = Header {
             network: network.clone(),
             height: 5,
             parent_hash: Hash([9; 32]),
             timestamp: 1,
             proposer: keys[0].account(),
-            tx_root: Hash::default(),
-            receipts_root: merkle_root(algo, leaves.iter().copied()),
+            tx_root: merkle_root(algo, tx_leaves.iter().copied()),
+            receipts_root: merkle_root(algo, receipt_leaves.iter().copied()),
             state_root: Hash::default(),
         };
         let block_hash = header.hash(algo);
@@ -260,72 +321,86 @@ mod tests {
             })
             .collect();
         let certificate = CommitCertificate { height: 5, view: 0, block_hash, signatures };
-        let branch = merkle_proof(algo, &leaves, 1).expect("leaf 1");
-        let proof = ReceiptProofJson {
+        let tx_branch = merkle_proof(algo, &tx_leaves, 1).expect("leaf 1");
+        let receipt_branch = merkle_proof(algo, &receipt_leaves, 1).expect("leaf 1");
+        let hexes = |b: &MerkleProof| b.siblings.iter().map(|h| h.to_string()).collect();
+        let proof = TxProofJson {
             network: "jjj".into(),
             height: 5,
             header: hex0x(&header.encode()),
             certificate: hex0x(&certificate.encode()),
+            transaction: hex0x(&txs[1].encode()),
             receipt: hex0x(&receipts[1].encode()),
-            index: branch.index,
-            count: branch.count,
-            siblings: branch.siblings.iter().map(|h| h.to_string()).collect(),
+            index: 1,
+            count: 3,
+            tx_siblings: hexes(&tx_branch),
+            receipt_siblings: hexes(&receipt_branch),
         };
-        (genesis, receipts[1].tx_hash, proof)
+        (genesis, tx_leaves[1], proof)
     }
 
     #[test]
-    fn a_whole_proof_verifies() {
+    fn a_whole_proof_verifies_online_and_from_a_file() {
         let (genesis, tx, proof) = fixture();
-        let v = verify_receipt_proof(&genesis, &tx, &proof).expect("verifies");
-        assert_eq!((v.height, v.index, v.receipt.gas_used), (5, 1, 1_001));
+        let v = verify_tx_proof(&genesis, Some(&tx), &proof).expect("verifies");
+        assert_eq!((v.height, v.index, v.receipt.gas_used, v.transaction.tx.nonce), (5, 1, 1_001, 1));
+        let dir = std::env::temp_dir().join(format!("jjj-proof-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let (g, f) = (dir.join("genesis.json"), dir.join("proof.json"));
+        std::fs::write(&g, serde_json::to_string(&genesis).expect("json")).expect("write");
+        std::fs::write(&f, serde_json::to_string(&proof).expect("json")).expect("write");
+        verify_receipt_file(&g, &f).expect("the saved proof verifies offline");
+        std::fs::write(&f, "{}").expect("write");
+        assert!(verify_receipt_file(&g, &f).expect_err("no proof").contains("is not a transaction proof"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn every_tampering_is_refused_with_its_reason() {
         let (genesis, tx, proof) = fixture();
-        let refused = |p: &ReceiptProofJson, tx: &Hash, why: &str| {
-            let e = verify_receipt_proof(&genesis, tx, p).expect_err("tampered");
+        let refused = |p: &TxProofJson, tx: Option<&Hash>, why: &str| {
+            let e = verify_tx_proof(&genesis, tx, p).expect_err("tampered");
             assert!(e.contains(why), "expected {why:?} in {e:?}");
         };
-        refused(&proof, &Hash([7; 32]), "not 0x0707");
-        // Another receipt with the right transaction hash but another outcome: off the branch.
+        refused(&proof, Some(&Hash([7; 32])), "not 0x0707");
+        // Another receipt for the transaction (another outcome), or another transaction.
         let mut r = Receipt::decode(&mut &jjj_rpc_api::unhex(&proof.receipt).expect("hex")[..]).expect("receipt");
         r.gas_used += 1;
-        refused(
-            &ReceiptProofJson { receipt: hex0x(&r.encode()), ..proof.clone() },
-            &tx,
-            "does not lead to the receipts root",
-        );
-        refused(&ReceiptProofJson { index: 0, ..proof.clone() }, &tx, "does not lead");
-        let mut siblings = proof.siblings.clone();
+        let receipt = hex0x(&r.encode());
+        refused(&TxProofJson { receipt, ..proof.clone() }, Some(&tx), "does not lead to the receipts root");
+        let mut t =
+            SignedTransaction::decode(&mut &jjj_rpc_api::unhex(&proof.transaction).expect("hex")[..]).expect("tx");
+        t.tx.gas_limit += 1;
+        refused(&TxProofJson { transaction: hex0x(&t.encode()), ..proof.clone() }, None, "receipt is for transaction");
+        refused(&TxProofJson { index: 0, ..proof.clone() }, Some(&tx), "does not lead");
+        let mut siblings = proof.tx_siblings.clone();
         siblings[0] = Hash([3; 32]).to_string();
-        refused(&ReceiptProofJson { siblings, ..proof.clone() }, &tx, "does not lead");
-        // A certificate of too few validators, or of outsiders.
+        refused(
+            &TxProofJson { tx_siblings: siblings, ..proof.clone() },
+            Some(&tx),
+            "branch does not lead to the tx root",
+        );
+        let mut siblings = proof.receipt_siblings.clone();
+        siblings.pop();
+        refused(&TxProofJson { receipt_siblings: siblings, ..proof.clone() }, Some(&tx), "receipts root");
+        // A certificate of too few validators, or with an outsider.
         let cert_bytes = jjj_rpc_api::unhex(&proof.certificate).expect("hex");
         let mut cert = CommitCertificate::decode(&mut &cert_bytes[..]).expect("certificate");
         cert.signatures.truncate(2);
-        refused(
-            &ReceiptProofJson { certificate: hex0x(&cert.encode()), ..proof.clone() },
-            &tx,
-            "not signed by a quorum",
-        );
+        let certificate = hex0x(&cert.encode());
+        refused(&TxProofJson { certificate, ..proof.clone() }, Some(&tx), "not signed by a quorum");
         let outsider = Keypair::named(Scheme::Ed25519, "outsider");
         let v = Vote::sign(&genesis.network_id().expect("id"), &outsider, VoteKind::Commit, 5, 0, cert.block_hash);
         cert.signatures.push((v.voter, v.signature));
-        refused(
-            &ReceiptProofJson { certificate: hex0x(&cert.encode()), ..proof.clone() },
-            &tx,
-            "not signed by a quorum",
-        );
-        // The header of another block (its certificate no longer matches), or garbage.
+        let certificate = hex0x(&cert.encode());
+        refused(&TxProofJson { certificate, ..proof.clone() }, Some(&tx), "not signed by a quorum");
+        // Another header (its certificate no longer matches), garbage, another network.
         let mut header = Header::decode(&mut &jjj_rpc_api::unhex(&proof.header).expect("hex")[..]).expect("header");
         header.timestamp += 1;
-        refused(
-            &ReceiptProofJson { header: hex0x(&header.encode()), ..proof.clone() },
-            &tx,
-            "certificate is not for block 5",
-        );
-        refused(&ReceiptProofJson { header: "0x00".into(), ..proof.clone() }, &tx, "the proof's header");
+        let other = hex0x(&header.encode());
+        refused(&TxProofJson { header: other, ..proof.clone() }, Some(&tx), "certificate is not for block 5");
+        refused(&TxProofJson { header: "0x00".into(), ..proof.clone() }, Some(&tx), "the proof's header");
+        header.network = NetworkId::new("jj").expect("id");
+        refused(&TxProofJson { header: hex0x(&header.encode()), ..proof.clone() }, Some(&tx), "not of jjj");
     }
 }

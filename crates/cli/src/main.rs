@@ -206,14 +206,25 @@ pub enum AuditCmd {
         #[arg(long)]
         to: Option<u64>,
     },
-    /// Verify one finalised transaction's receipt without trusting the node: the receipt's
-    /// Merkle branch to its block's receipts root, and the block's commit certificate against
+    /// Verify one finalised transaction and its receipt without trusting the node: their Merkle
+    /// branches to the block's tx and receipts roots, and the block's commit certificate against
     /// the genesis validators (a block decided by a set governance scheduled later is reported:
     /// verify those with `replay`, which follows every set).
     Receipt {
         /// The transaction's hash.
         tx: String,
         /// The network's genesis file (the auditor's own copy).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// Also save the proof (JSON) here: anyone can check it later, offline, with
+        /// `verify-receipt` — a resident proving a bill was paid.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify a saved proof of a transaction and its receipt (`receipt --out`, or `tx_getProof`'s
+    /// answer) offline, against the genesis alone.
+    VerifyReceipt {
+        file: PathBuf,
         #[arg(long)]
         genesis: PathBuf,
     },
@@ -299,7 +310,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Contract(c) => contract::run(&cli.rpc, &net, c).await,
         Command::Audit(AuditCmd::Replay { genesis, to }) => audit::replay(&cli.rpc, &genesis, to).await,
-        Command::Audit(AuditCmd::Receipt { tx, genesis }) => audit::receipt(&cli.rpc, &genesis, &tx).await,
+        Command::Audit(AuditCmd::Receipt { tx, genesis, out }) => {
+            audit::receipt(&cli.rpc, &genesis, &tx, out.as_deref()).await
+        }
+        Command::Audit(AuditCmd::VerifyReceipt { file, genesis }) => audit::verify_receipt_file(&genesis, &file),
         Command::Bench(flags) => bench::run_flags(cli.rpc.clone(), net, flags).await,
     }
 }

@@ -160,29 +160,39 @@ fn receipt_of(c: &Chain, hash: &Hash) -> RpcResult<Option<ReceiptJson>> {
     Ok(receipts.get(loc.index as usize).map(|r| ReceiptJson::new(r, Some(loc.height), Some(loc.index))))
 }
 
-/// The proof of a finalised transaction's receipt (`tx_receiptProof`).
-fn receipt_proof_of(c: &Chain, hash: &Hash) -> RpcResult<Option<ReceiptProofJson>> {
+/// The proof of a finalised transaction and its receipt (`tx_getProof`).
+fn tx_proof_of(c: &Chain, hash: &Hash) -> RpcResult<Option<TxProofJson>> {
     let Some(loc) = storage(c.store.tx_location(hash))? else { return Ok(None) };
     let missing =
         |what: &str| ErrorCode::Storage.error(format!("block {} has no {what} in this node's store", loc.height));
     let header = storage(c.store.header(loc.height))?.ok_or_else(|| missing("header"))?;
     let certificate = storage(c.store.certificate(loc.height))?.ok_or_else(|| missing("certificate"))?;
+    let block = storage(c.store.block(loc.height))?.ok_or_else(|| missing("body"))?;
     let receipts = storage(c.store.receipts(loc.height))?;
     let algo = c.algo();
-    let leaves: Vec<Hash> = receipts.iter().map(|r| r.hash(algo)).collect();
     let index = loc.index as usize;
-    let (Some(receipt), Some(proof)) = (receipts.get(index), merkle_proof(algo, &leaves, index)) else {
-        return Err(missing("receipt at the indexed position"));
+    let tx_leaves: Vec<Hash> = block.transactions.iter().map(|t| t.hash(algo)).collect();
+    let receipt_leaves: Vec<Hash> = receipts.iter().map(|r| r.hash(algo)).collect();
+    let (Some(tx), Some(receipt), Some(tx_branch), Some(receipt_branch)) = (
+        block.transactions.get(index),
+        receipts.get(index),
+        merkle_proof(algo, &tx_leaves, index),
+        merkle_proof(algo, &receipt_leaves, index),
+    ) else {
+        return Err(missing("transaction or receipt at the indexed position"));
     };
-    Ok(Some(ReceiptProofJson {
+    let hex_all = |hs: &[Hash]| hs.iter().map(|h| h.to_string()).collect();
+    Ok(Some(TxProofJson {
         network: c.network.to_string(),
         height: loc.height,
         header: hex0x(&header.encode()),
         certificate: hex0x(&certificate),
+        transaction: hex0x(&tx.encode()),
         receipt: hex0x(&receipt.encode()),
-        index: proof.index,
-        count: proof.count,
-        siblings: proof.siblings.iter().map(|h| h.to_string()).collect(),
+        index: tx_branch.index,
+        count: tx_branch.count,
+        tx_siblings: hex_all(&tx_branch.siblings),
+        receipt_siblings: hex_all(&receipt_branch.siblings),
     }))
 }
 
@@ -385,9 +395,9 @@ impl NodeApiServer for NodeRpc {
         .await
     }
 
-    async fn receipt_proof(&self, network: String, hash: String) -> RpcResult<Option<ReceiptProofJson>> {
+    async fn tx_proof(&self, network: String, hash: String) -> RpcResult<Option<TxProofJson>> {
         let c = chain(&self.node, &network)?;
-        receipt_proof_of(&c, &hash_param(&hash)?)
+        tx_proof_of(&c, &hash_param(&hash)?)
     }
 
     async fn receipt(&self, network: String, hash: String, wait_ms: Option<u64>) -> RpcResult<Option<ReceiptJson>> {

@@ -8,8 +8,8 @@
 #![allow(clippy::too_many_arguments)]
 use crate::{
     AccountJson, BlockJson, CertificateJson, CodeChangeJson, ContractInfoJson, EventJson, GovRulesJson, HeaderJson,
-    HealthJson, MemberJson, PeerJson, PermissionJson, ProposalJson, ReceiptJson, ReceiptProofJson, RegistrationJson,
-    RegistryEntryJson, SubmitResultJson,
+    HealthJson, MemberJson, PeerJson, PermissionJson, ProposalJson, ReceiptJson, RegistrationJson, RegistryEntryJson,
+    SubmitResultJson, TxProofJson,
 };
 // Only the server half names these: the client half rewrites the return types.
 #[cfg_attr(not(feature = "server"), allow(unused_imports))]
@@ -35,11 +35,12 @@ pub trait NodeApi {
     #[method(name = "tx_receipt", param_kind = map)]
     async fn receipt(&self, network: String, hash: String, wait_ms: Option<u64>) -> RpcResult<Option<ReceiptJson>>;
 
-    /// What proves a finalised transaction's receipt without trusting this node: the block's
-    /// header and commit certificate, the receipt, and its Merkle branch to the header's
-    /// `receipts_root` (`jjj audit receipt` checks it). Null if the transaction is not final.
-    #[method(name = "tx_receiptProof", param_kind = map)]
-    async fn receipt_proof(&self, network: String, hash: String) -> RpcResult<Option<ReceiptProofJson>>;
+    /// What proves a finalised transaction and its receipt without trusting this node: the
+    /// block's header and commit certificate, the transaction and the receipt, and their Merkle
+    /// branches to the header's `tx_root` and `receipts_root` (`jjj audit receipt` and `jjj audit
+    /// verify-receipt` check it). Null if the transaction is not final.
+    #[method(name = "tx_getProof", param_kind = map)]
+    async fn tx_proof(&self, network: String, hash: String) -> RpcResult<Option<TxProofJson>>;
 
     /// A finalised block by height or hash (default: the head), or null. `raw` adds the
     /// SCALE-encoded block, certificate and header.

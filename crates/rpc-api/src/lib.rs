@@ -144,22 +144,29 @@ impl EventJson {
     }
 }
 
-/// `tx_receiptProof`: everything SCALE-encoded as the chain hashes it, 0x-hex.
+/// `tx_getProof`: a transaction and its receipt in a certified block, everything SCALE-encoded
+/// as the chain hashes it, 0x-hex. The format `jjj audit receipt --out` saves and `jjj audit
+/// verify-receipt` reads.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ReceiptProofJson {
+pub struct TxProofJson {
     pub network: String,
     pub height: u64,
     /// The block header (`Header`).
     pub header: String,
     /// The block's `CommitCertificate`.
     pub certificate: String,
+    /// The `SignedTransaction`.
+    pub transaction: String,
     /// The `Receipt`.
     pub receipt: String,
-    /// The receipt's position and the block's receipt count.
+    /// The transaction's position in the block and the block's transaction count (its receipt
+    /// has the same).
     pub index: u32,
     pub count: u32,
-    /// The sibling hashes from the receipt's leaf up (`jjj_primitives::MerkleProof`).
-    pub siblings: Vec<String>,
+    /// Sibling hashes from the transaction's leaf up to `tx_root` (`jjj_primitives::MerkleProof`).
+    pub tx_siblings: Vec<String>,
+    /// Sibling hashes from the receipt's leaf up to `receipts_root`.
+    pub receipt_siblings: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
