@@ -1694,11 +1694,16 @@ mod tests {
         let store = new_store();
         let mut net = net(store.clone()).await;
         let txs = payments(&*store, 20);
-        // Submitted one by one, as 20 `tx_submit` calls would be, within the flush window.
+        // Submitted one by one, as 20 `tx_submit` calls would be.
+        let started = std::time::Instant::now();
         for stx in &txs {
             net.chain.submit(stx.clone()).expect("admitted");
         }
-        // A flush may fall between two submissions: at most two messages, never twenty.
+        // Each flush sends what gathered in one `GOSSIP_FLUSH` window: at most one message per
+        // window the submissions spanned, plus one, however slow a loaded machine made them
+        // (a fixed "at most two" failed in CI when the 20 calls took three windows).
+        let windows = started.elapsed().as_millis() / GOSSIP_FLUSH.as_millis();
+        let allowed = (windows as usize + 2).min(txs.len() - 1);
         let (mut gossiped, mut messages) = (Vec::new(), 0);
         while gossiped.len() < txs.len() {
             if let WireMessage::Transactions { txs, .. } = next_message(&mut net.peer_rx).await {
@@ -1707,7 +1712,7 @@ mod tests {
             }
         }
         assert_eq!(gossiped, txs, "all twenty, in order");
-        assert!(messages <= 2, "{messages} gossip messages for 20 transactions");
+        assert!(messages <= allowed, "{messages} gossip messages for 20 transactions over {windows} flush windows");
     }
 
     /// Payments from the payer, from its next nonce.
