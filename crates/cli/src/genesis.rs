@@ -223,21 +223,11 @@ pub fn run(cmd: GenesisCmd) -> Result<(), String> {
                 let base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
                 abs.strip_prefix(&base).map(Path::to_path_buf).unwrap_or(abs)
             };
+            let peers = peers.into_iter().map(|(id, addr)| PeerConfig { id, addr, follows: Vec::new() }).collect();
+            let genesis = genesis.iter().map(|g| relative(g)).collect();
             let config = NodeConfig {
-                name,
-                key_file: relative(&key),
-                data_dir,
-                p2p_listen,
-                rpc_listen,
                 metrics_listen,
-                genesis: genesis.iter().map(|g| relative(g)).collect(),
-                peers: peers.into_iter().map(|(id, addr)| PeerConfig { id, addr, follows: Vec::new() }).collect(),
-                view_timeout_ms: 2_000,
-                mempool_capacity: 100_000,
-                mempool_per_sender: 1_024,
-                mempool_max_bytes: jjj_config::DEFAULT_MEMPOOL_MAX_BYTES,
-                mempool_sender_max_bytes: jjj_config::DEFAULT_MEMPOOL_SENDER_MAX_BYTES,
-                rpc: Default::default(),
+                ..NodeConfig::with_defaults(name, relative(&key), data_dir, p2p_listen, rpc_listen, genesis, peers)
             };
             std::fs::write(&out, config.to_toml()?).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
             println!("node config {} ({} peers) in {}", config.name, config.peers.len(), out.display());

@@ -185,20 +185,17 @@ pub fn init(a: &InitArgs) -> Result<(), String> {
         }
         let sock = |port: u16| format!("{}:{port}", a.host).parse().map_err(|e| format!("{e}"));
         let cfg = NodeConfig {
-            name: name.clone(),
-            key_file: PathBuf::from(format!("keys/{name}.key")),
-            data_dir: PathBuf::from(format!("data/{name}")),
-            p2p_listen: sock(a.p2p_port + i as u16)?,
-            rpc_listen: sock(a.rpc_port + i as u16)?,
             metrics_listen: Some(sock(a.metrics_port + i as u16)?),
-            genesis: serves[i].clone(),
-            peers,
             view_timeout_ms: a.view_timeout_ms,
-            mempool_capacity: 100_000,
-            mempool_per_sender: 1_024,
-            mempool_max_bytes: jjj_config::DEFAULT_MEMPOOL_MAX_BYTES,
-            mempool_sender_max_bytes: jjj_config::DEFAULT_MEMPOOL_SENDER_MAX_BYTES,
-            rpc: Default::default(),
+            ..NodeConfig::with_defaults(
+                name.clone(),
+                PathBuf::from(format!("keys/{name}.key")),
+                PathBuf::from(format!("data/{name}")),
+                sock(a.p2p_port + i as u16)?,
+                sock(a.rpc_port + i as u16)?,
+                serves[i].clone(),
+                peers,
+            )
         };
         std::fs::write(a.dir.join(format!("{name}.toml")), cfg.to_toml()?).map_err(|e| e.to_string())?;
         let region = match a.preset {

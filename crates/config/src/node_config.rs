@@ -117,6 +117,34 @@ fn default_mempool_sender_max_bytes() -> usize {
 }
 
 impl NodeConfig {
+    /// A node's config with every knob at its default (what a file that leaves them out gets).
+    pub fn with_defaults(
+        name: String,
+        key_file: PathBuf,
+        data_dir: PathBuf,
+        p2p_listen: SocketAddr,
+        rpc_listen: SocketAddr,
+        genesis: Vec<PathBuf>,
+        peers: Vec<PeerConfig>,
+    ) -> NodeConfig {
+        NodeConfig {
+            name,
+            key_file,
+            data_dir,
+            p2p_listen,
+            rpc_listen,
+            metrics_listen: None,
+            genesis,
+            peers,
+            view_timeout_ms: default_view_timeout(),
+            mempool_capacity: default_mempool_capacity(),
+            mempool_per_sender: default_per_sender(),
+            mempool_max_bytes: default_mempool_max_bytes(),
+            mempool_sender_max_bytes: default_mempool_sender_max_bytes(),
+            rpc: RpcLimits::default(),
+        }
+    }
+
     pub fn load(path: &Path) -> Result<NodeConfig, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
         let mut c: NodeConfig =

@@ -562,10 +562,14 @@ impl Runtime {
     /// about half the work of one at a time) and remembers those that pass, so that
     /// [`Runtime::verify_signatures`] finds them verified. When the batch fails nothing is
     /// remembered: each transaction's own check then finds the bad ones and says why. The
-    /// verdict per transaction is the same either way (see `jjj_crypto::ed25519`).
-    pub fn verify_many<'a>(&self, txs: impl IntoIterator<Item = &'a SignedTransaction>) {
+    /// verdict per transaction is the same either way (see `jjj_crypto::ed25519`). Returns the
+    /// transactions' hashes, in order, for the caller's next steps (admission keys the pool by
+    /// them).
+    pub fn verify_many(&self, txs: &[SignedTransaction]) -> Vec<Hash> {
         let algo = self.hash_algo();
-        self.verify_many_hashed(txs.into_iter().map(|stx| (stx.hash(algo), stx)));
+        let hashes: Vec<Hash> = txs.iter().map(|stx| stx.hash(algo)).collect();
+        self.verify_many_hashed(hashes.iter().copied().zip(txs));
+        hashes
     }
 
     /// [`Runtime::verify_many`] of transactions paired with their hashes.
@@ -1364,7 +1368,7 @@ mod tests {
         let mut many = transfer(&a, 20, b.account(), 1);
         many.signatures = (0..50).map(|_| many.signatures[0].clone()).collect();
         let before = Runtime::signatures_verified_on_this_thread();
-        rt.verify_many([&many, &txs[0]]);
+        rt.verify_many(&[many.clone(), txs[0].clone()]);
         assert_eq!(Runtime::signatures_verified_on_this_thread(), before, "nothing batched: one single-signer left");
 
         // In a block: the bad transaction is refused by index.

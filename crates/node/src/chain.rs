@@ -134,8 +134,6 @@ pub struct Chain {
     own_proposal: Mutex<OwnProposal>,
     /// Peers following this network without validating it (see [`ChainOptions::followers`]).
     followers: std::collections::BTreeSet<AccountId>,
-    /// Peer messages refused because their sender is no node of this network.
-    pub refused_outsiders: AtomicU64,
     /// The thread running this network's driver (it stops once the transport is shut down).
     driver_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The only source of time for this chain's driver.
@@ -280,7 +278,6 @@ impl Chain {
             own_proposal: Mutex::default(),
             driver_thread: Mutex::default(),
             followers: options.followers.iter().copied().collect(),
-            refused_outsiders: AtomicU64::new(0),
             genesis,
             clock: options.clock.clone(),
         });
@@ -378,37 +375,18 @@ impl Chain {
         Ok(chain)
     }
 
-    /// The network's hash (of its suite).
     /// Waits (up to `within`) for the driver thread to finish what it was doing and stop, once
     /// the transport is shut down. A process must not exit while the driver is inside a commit:
     /// exiting runs RocksDB's static destructors under its threads (seen: "pthread lock: Invalid
     /// argument" and an abort at a stop under load). True if it stopped (or never ran).
     pub async fn wait_driver_stopped(&self, within: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let finished = {
-                let mut slot = self.driver_thread.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                match slot.as_ref() {
-                    None => return true,
-                    Some(thread) if thread.is_finished() => {
-                        if let Some(thread) = slot.take() {
-                            let _ = thread.join();
-                        }
-                        true
-                    }
-                    Some(_) => false,
-                }
-            };
-            if finished {
-                return true;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let thread = self.driver_thread.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        let Some(thread) = thread else { return true };
+        let joined = tokio::task::spawn_blocking(move || thread.join());
+        tokio::time::timeout(within, joined).await.is_ok()
     }
 
+    /// The network's hash (of its suite).
     pub fn algo(&self) -> HashAlgo {
         self.runtime.hash_algo()
     }
@@ -453,7 +431,7 @@ impl Chain {
     /// Admits transactions from a client, their signatures checked in one batch; gossips those
     /// admitted in as few messages as fit and wakes the driver once. One result per transaction.
     pub fn submit_batch(&self, stxs: Vec<SignedTransaction>) -> Vec<Result<Hash, MempoolError>> {
-        let hashes = self.verify_many(&stxs);
+        let hashes = self.runtime.verify_many(&stxs);
         let mut admitted = Vec::new();
         let results = stxs
             .into_iter()
@@ -492,15 +470,6 @@ impl Chain {
         }
     }
 
-    /// Checks the signatures of transactions about to be admitted in one batch; returns their
-    /// hashes, computed once for the batch and the admission.
-    fn verify_many(&self, stxs: &[SignedTransaction]) -> Vec<Hash> {
-        let algo = self.algo();
-        let hashes: Vec<Hash> = stxs.iter().map(|t| t.hash(algo)).collect();
-        self.runtime.verify_many_hashed(hashes.iter().copied().zip(stxs));
-        hashes
-    }
-
     fn admit(&self, stx: SignedTransaction, hash: Hash) -> Result<Hash, MempoolError> {
         let r = crate::mempool::admit_hashed(&self.mempool, &self.runtime, self.store.state(), stx, hash);
         if let Ok(pool) = self.mempool.lock() {
@@ -516,7 +485,7 @@ impl Chain {
         if !self.is_network_node(&from) {
             // A peer of another network sharing this connection: it may not write here (nor
             // does it get anything of this network to read).
-            let n = self.refused_outsiders.fetch_add(1, Relaxed) + 1;
+            let n = self.metrics.refused_outsiders.fetch_add(1, Relaxed) + 1;
             if n.is_power_of_two() {
                 tracing::warn!(network = %self.network, peer = %from, refused_total = n, "refused a message from a node outside this network");
             }
@@ -531,7 +500,7 @@ impl Chain {
             }
             WireMessage::Transactions { mut txs, .. } => {
                 txs.truncate(MAX_GOSSIP_TXS);
-                let hashes = self.verify_many(&txs);
+                let hashes = self.runtime.verify_many(&txs);
                 let mut any = false;
                 for (stx, hash) in txs.into_iter().zip(hashes) {
                     any |= self.admit(stx, hash).is_ok();
@@ -636,9 +605,14 @@ impl Chain {
 
     /// Broadcasts this node's proposal compact, after the transactions it may not have gossiped
     /// yet (the same connections carry them first), and keeps it for replicas that ask.
-    fn broadcast_proposal(&self, proposal: Proposal) {
+    /// `execution` is the block's, when this node has it (it built the block): its receipts give
+    /// the transaction hashes without hashing the block again.
+    fn broadcast_proposal(&self, proposal: Proposal, execution: Option<&BlockExecution>) {
         self.flush_gossip();
-        let compact = CompactProposal::of(&proposal, self.algo());
+        let compact = match execution {
+            Some(e) => CompactProposal::with_hashes(&proposal, e.receipts.iter().map(|r| r.tx_hash).collect()),
+            None => CompactProposal::of(&proposal, self.algo()),
+        };
         self.own_proposal.lock().unwrap_or_else(std::sync::PoisonError::into_inner).set(proposal);
         self.broadcast(WireMessage::CompactProposal { network: self.network.clone(), proposal: compact }.encode());
     }
@@ -1148,7 +1122,10 @@ impl Driver {
                         .save_consensus(&state.encode())
                         .map_err(|e| format!("cannot persist the consensus record: {e}"))?;
                 }
-                Effect::Broadcast(ConsensusMessage::Proposal(proposal)) => self.chain.broadcast_proposal(proposal),
+                Effect::Broadcast(ConsensusMessage::Proposal(proposal)) => {
+                    let execution = self.executed.get(&proposal.block_hash(self.chain.algo()));
+                    self.chain.broadcast_proposal(proposal, execution);
+                }
                 Effect::Broadcast(message) => {
                     let bytes = WireMessage::Consensus { network: self.chain.network.clone(), message }.encode();
                     self.chain.broadcast(bytes);
@@ -1617,7 +1594,7 @@ mod tests {
         let gossip = WireMessage::Transactions { network: network(), txs: txs.clone() };
         assert!(!net.chain.deliver(outsider, gossip.clone(), None));
         assert!(!net.chain.deliver(outsider, WireMessage::SyncRequest { network: network(), from: 1 }, None));
-        assert_eq!(net.chain.refused_outsiders.load(Relaxed), 2);
+        assert_eq!(net.chain.metrics.refused_outsiders.load(Relaxed), 2);
         assert!(net.chain.mempool.lock().unwrap().is_empty(), "an outsider's transaction was admitted");
         // The same gossip from a validator of the network is taken.
         assert!(net.chain.deliver(validators()[1].account(), gossip, None));

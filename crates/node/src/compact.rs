@@ -26,11 +26,18 @@ pub struct CompactProposal {
 
 impl CompactProposal {
     pub fn of(proposal: &Proposal, algo: HashAlgo) -> CompactProposal {
+        let tx_hashes = proposal.block.transactions.iter().map(|t| t.hash(algo)).collect();
+        CompactProposal::with_hashes(proposal, tx_hashes)
+    }
+
+    /// [`CompactProposal::of`] with the block's transaction hashes already at hand (the leader
+    /// has them from building the block: its receipts carry them).
+    pub fn with_hashes(proposal: &Proposal, tx_hashes: Vec<Hash>) -> CompactProposal {
         CompactProposal {
             height: proposal.height,
             view: proposal.view,
             header: proposal.block.header.clone(),
-            tx_hashes: proposal.block.transactions.iter().map(|t| t.hash(algo)).collect(),
+            tx_hashes,
             proposer: proposal.proposer,
             signature: proposal.signature,
         }

@@ -23,6 +23,8 @@ pub struct Metrics {
     /// whole proposal was then asked of the leader).
     pub compact_rebuilt: AtomicU64,
     pub compact_missed: AtomicU64,
+    /// Peer messages about this network refused because their sender is no node of it.
+    pub refused_outsiders: AtomicU64,
     latency_buckets: [AtomicU64; 12],
     latency_count: AtomicU64,
     latency_sum_ms: AtomicU64,
@@ -80,6 +82,13 @@ impl Metrics {
             "Compact proposals this node lacked transactions of (asked whole of the leader).",
             "counter",
             self.compact_missed.load(Relaxed),
+        );
+        g(
+            out,
+            "jjj_refused_outsider_messages_total",
+            "Peer messages about this network refused because their sender is none of its nodes.",
+            "counter",
+            self.refused_outsiders.load(Relaxed),
         );
         let name = "jjj_finality_latency_ms";
         let _ =

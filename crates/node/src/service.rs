@@ -47,7 +47,7 @@ impl Node {
                     dropped_peer_messages: c.dropped_peer_messages(),
                     compact_proposals_rebuilt: c.metrics.compact_rebuilt.load(Relaxed),
                     compact_proposals_missed: c.metrics.compact_missed.load(Relaxed),
-                    refused_outsider_messages: c.refused_outsiders.load(Relaxed),
+                    refused_outsider_messages: c.metrics.refused_outsiders.load(Relaxed),
                     block_times: c.block_times(),
                 }
             })

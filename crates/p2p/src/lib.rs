@@ -418,13 +418,7 @@ impl P2pHandle {
 
     /// Queues `bytes` for every connected peer (best effort, like [`P2pHandle::send`]).
     pub fn broadcast(&self, bytes: Vec<u8>) {
-        if !self.fits(bytes.len()) {
-            return;
-        }
-        let bytes = Arc::new(bytes);
-        for entry in self.shared.peers().values() {
-            self.enqueue(entry, bytes.clone());
-        }
+        self.broadcast_to(|_| true, bytes);
     }
 
     /// Queues `bytes` for every connected peer that `to` accepts (a network's own nodes).
