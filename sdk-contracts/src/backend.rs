@@ -131,6 +131,9 @@ mod imp {
         let bytes = read_with(32, |p, c| unsafe { sys::member_of(ptr(account.0.as_ptr()), p, c) })?;
         String::from_utf8(bytes).ok()
     }
+    pub fn protected_read() {
+        unsafe { sys::protected_read() }
+    }
     pub fn member_region(account: &AccountId) -> Option<u8> {
         let code = unsafe { sys::member_region(ptr(account.0.as_ptr())) };
         u8::try_from(code).ok()
@@ -223,5 +226,8 @@ mod imp {
     }
     pub fn member_region(account: &AccountId) -> Option<u8> {
         or_revert(with_native(|h| h.member_region(account)))
+    }
+    pub fn protected_read() {
+        or_revert(with_native(|h| h.protected_read()))
     }
 }

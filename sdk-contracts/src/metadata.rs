@@ -64,6 +64,9 @@ pub struct MessageSpec {
     /// Whether it may change state: false for `#[message(query)]`, which the node may run
     /// read-only; true for every other message and every constructor.
     pub mutates: bool,
+    /// `#[message(query, protected)]`: only a reader who signed a read request may run it; its
+    /// body applies the read policy with the reader as the caller.
+    pub protected: bool,
     pub args: Vec<ArgSpec>,
     /// Type id (in `types`) of the `Ok` output.
     pub returns: u32,
@@ -111,6 +114,7 @@ impl MetadataBuilder {
         selector: [u8; 4],
         payable: bool,
         mutates: bool,
+        protected: bool,
         args: &[(&str, MetaType)],
         returns: MetaType,
         docs: &[&str],
@@ -121,6 +125,7 @@ impl MetadataBuilder {
             selector: crate::error::hex(&selector),
             payable,
             mutates,
+            protected,
             args,
             returns: self.register(returns),
             docs: docs.iter().map(|d| d.trim().to_string()).collect(),

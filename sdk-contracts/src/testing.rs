@@ -91,6 +91,11 @@ pub trait NativeHost {
     /// The running message is the query `message`: its writes, transfers and events are refused
     /// from now on (the node runs queries read-only).
     fn enter_query(&mut self, message: &str);
+    /// The running message reads protected data: refused unless the reader signed (the
+    /// default host has every caller sign).
+    fn protected_read(&mut self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Which host serves this thread's native backend.
@@ -212,6 +217,8 @@ pub struct Host {
     registry: BTreeMap<AccountId, (String, Vec<String>)>,
     /// Each member's region code (`jjj_abi::regions`).
     member_regions: BTreeMap<String, u8>,
+    /// Queries run as if no reader signed: protected messages fail, as on a node.
+    unsigned_reads: bool,
 }
 
 thread_local! {
@@ -388,6 +395,12 @@ impl NativeHost for Host {
     fn member_region(&self, account: &AccountId) -> Result<Option<u8>, String> {
         Ok(Host::member_region(self, account))
     }
+    fn protected_read(&mut self) -> Result<(), String> {
+        if self.unsigned_reads {
+            return Err("protected data: only a signed read request may read it".into());
+        }
+        Ok(())
+    }
     fn enter_query(&mut self, message: &str) {
         let frame = self.frame_mut();
         if frame.query.is_none() {
@@ -541,6 +554,13 @@ impl TestEnv {
         let roles = roles.iter().map(|r| r.to_string()).collect();
         with_host(|h| h.registry.insert(*account, (member.to_string(), roles)));
     }
+    /// From now on, calls run as unsigned reads (`true`): a `#[message(query, protected)]`
+    /// fails as it does on a node for a query no reader signed. `false` (the default) has
+    /// every caller sign.
+    pub fn set_unsigned_reads(&self, unsigned: bool) {
+        with_host(|h| h.unsigned_reads = unsigned);
+    }
+
     /// Sets the region of member `member` (`jjj_abi::regions` code), what `env::member_region`
     /// answers for its accounts. `beijing`, `tianjin` and `hebei` are set from the start.
     pub fn set_member_region(&self, member: &str, region: u8) {

@@ -50,7 +50,7 @@ pub struct Bills {
 }
 
 /// Submits one transaction and waits for its receipt; fails unless it succeeded.
-async fn submit_and_wait(rpc: &Rpc, network: &str, stx: &SignedTransaction) -> Result<ReceiptJson, String> {
+pub async fn submit_and_wait(rpc: &Rpc, network: &str, stx: &SignedTransaction) -> Result<ReceiptJson, String> {
     let hash = rpc.api().submit_tx(network.into(), hex0x(&stx.encode())).await.map_err(|e| rpc.explain(e))?;
     let r = rpc
         .api()
@@ -103,6 +103,11 @@ impl Bills {
             residents: (0..residents).map(|i| crate::dev_key(&resident_name(i))).collect(),
             algo,
         })
+    }
+
+    /// A message of the contract, encoded through its metadata (`args` as JSON).
+    pub fn encode(&self, message: &str, args: serde_json::Value) -> Result<Vec<u8>, String> {
+        jjj_transcode::encode_call(&self.meta, message, &args).map_err(|e| format!("{message}: {e}"))
     }
 
     /// The provider bills `resident` `amount` fen for water.

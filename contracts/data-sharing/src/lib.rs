@@ -407,9 +407,21 @@ impl DataSharing {
         Ok(DATASETS.get(&id))
     }
 
-    #[message(query)]
+    /// A request, with its purpose and state. Read policy: its requester, the dataset's owner,
+    /// auditors.
+    #[message(query, protected)]
     pub fn access_request(id: u64) -> Result<Option<AccessRequest>> {
-        Ok(REQUESTS.get(&id))
+        let r = REQUESTS.get(&id);
+        if let Some(r) = &r {
+            let reader = env::caller();
+            let owner = DATASETS.get(&r.dataset).map(|d| d.owner);
+            ensure!(
+                reader == r.requester || owner == Some(reader) || env::has_role(&reader, roles::AUDITOR),
+                "read refused: request {} is read by its requester, the dataset's owner and auditors",
+                id
+            );
+        }
+        Ok(r)
     }
 
     /// Whether request `id` may use its data now: granted, not expired, uses left. What an
@@ -441,9 +453,15 @@ impl DataSharing {
         Ok(REQUESTS_FOR.page(&id, start, limit.min(MAX_PAGE)))
     }
 
-    /// Request ids made by `requester`, from `start`, at most `limit` (≤ 500).
-    #[message(query)]
+    /// Request ids made by `requester`, from `start`, at most `limit` (≤ 500). Read policy: the
+    /// requester and auditors.
+    #[message(query, protected)]
     pub fn requests_by(requester: AccountId, start: u32, limit: u32) -> Result<Vec<u64>> {
+        let reader = env::caller();
+        ensure!(
+            reader == requester || env::has_role(&reader, roles::AUDITOR),
+            "read refused: an organisation's requests are listed for it and auditors"
+        );
         Ok(REQUESTS_BY.page(&requester, start, limit.min(MAX_PAGE)))
     }
 }

@@ -2,7 +2,7 @@
 //! publishes, a Hebei agency pays, is granted three uses, uses them), and every refusal.
 use data_sharing::{msg, AccessRequest, DataSharing, Dataset, RequestState, SharingEvent};
 use jjj_sdk::testing::TestEnv;
-use jjj_sdk::{regions, AccountId, Hash};
+use jjj_sdk::{regions, roles, AccountId, Hash};
 
 const DAY: u64 = 86_400_000;
 const START: u64 = 1_000_000;
@@ -67,9 +67,10 @@ impl World {
         let d: Option<Dataset> = self.env.call_decode(&self.stranger, &self.c, 0, msg::dataset(id)).expect("query");
         d.expect("dataset exists")
     }
+    /// Read as the dataset's owner (the read policy lets it).
     fn req(&self, id: u64) -> AccessRequest {
         let r: Option<AccessRequest> =
-            self.env.call_decode(&self.stranger, &self.c, 0, msg::access_request(id)).expect("query");
+            self.env.call_decode(&self.owner, &self.c, 0, msg::access_request(id)).expect("query");
         r.expect("request exists")
     }
     fn may_use(&self, id: u64) -> bool {
@@ -126,7 +127,7 @@ fn a_dataset_is_published_paid_for_granted_used_and_logged() {
 
     let mine: Vec<u64> = w.env.call_decode(&w.stranger, &w.c, 0, msg::datasets_of(w.owner, 0, 10)).expect("query");
     assert_eq!(mine, vec![id]);
-    let by: Vec<u64> = w.env.call_decode(&w.stranger, &w.c, 0, msg::requests_by(w.user, 0, 10)).expect("query");
+    let by: Vec<u64> = w.env.call_decode(&w.user, &w.c, 0, msg::requests_by(w.user, 0, 10)).expect("query");
     assert_eq!(by, vec![r]);
     let on: Vec<u64> = w.env.call_decode(&w.stranger, &w.c, 0, msg::requests_for(id, 0, 10)).expect("query");
     assert_eq!(on, vec![r]);
@@ -210,4 +211,31 @@ fn who_may_do_what() {
     assert_contains(&w.err(&w.owner, 0, msg::unpublish(id)), "already unpublished");
     assert_contains(&w.request(&w.other, id, PRICE).expect_err("unpublished"), "takes no new requests");
     assert!(w.may_use(r), "a grant made before stands");
+}
+
+/// Read policy of requests: requester, dataset owner, auditors read a request; a stranger and
+/// an unrelated member are refused; an unsigned read of a protected message fails before it.
+#[test]
+fn requests_are_read_by_their_requester_the_owner_and_auditors() {
+    let w = world();
+    let id = w.publish(0);
+    let r = w.request(&w.user, id, 0).expect("request");
+    let auditor = TestEnv::account("alliance-auditor");
+    w.env.register(&auditor, "beijing", &[roles::AUDITOR]);
+    for reader in [w.user, w.owner, auditor] {
+        let got: Option<AccessRequest> = w.env.call_decode(&reader, &w.c, 0, msg::access_request(r)).expect("allowed");
+        assert_eq!(got.map(|g| g.requester), Some(w.user));
+    }
+    for reader in [w.stranger, w.other] {
+        let e = w.err(&reader, 0, msg::access_request(r));
+        assert!(e.contains("read refused"), "{e}");
+    }
+    let listed: Vec<u64> = w.env.call_decode(&w.user, &w.c, 0, msg::requests_by(w.user, 0, 10)).expect("own list");
+    assert_eq!(listed, vec![r]);
+    assert!(w.err(&w.other, 0, msg::requests_by(w.user, 0, 10)).contains("read refused"));
+    // The catalogue stays public.
+    assert_eq!(w.dataset(id).owner, w.owner);
+    w.env.set_unsigned_reads(true);
+    assert!(w.err(&w.user, 0, msg::access_request(r)).contains("signed read request"));
+    assert_eq!(w.dataset(id).owner, w.owner, "public queries need no signature");
 }

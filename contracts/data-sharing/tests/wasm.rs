@@ -92,7 +92,17 @@ fn a_dataset_shared_used_and_logged_as_wasm() {
     assert_eq!(left, 0);
     assert_contains(&chain.call_err(&user, &c, 0, msg::record_use(r, "again".into())), "used up (2 uses)");
     assert!(!chain.query::<bool>(&outsider.id, &c, msg::may_use(r)).expect("query"));
-    let req: Option<AccessRequest> = chain.query(&outsider.id, &c, msg::access_request(r)).expect("query");
+    // The read policy, in wasm: the requester reads its request; an outsider is refused by the
+    // contract; a read nobody signed is refused before the contract looks.
+    assert_contains(
+        &chain.query::<Option<AccessRequest>>(&outsider.id, &c, msg::access_request(r)).unwrap_err(),
+        "read refused",
+    );
+    assert_contains(
+        &chain.query_unsigned::<Option<AccessRequest>>(&user.id, &c, msg::access_request(r)).unwrap_err(),
+        "only a signed read request may read it",
+    );
+    let req: Option<AccessRequest> = chain.query(&user.id, &c, msg::access_request(r)).expect("query");
     let req = req.expect("request exists");
     assert_eq!(req.uses, 2);
     assert!(matches!(req.state, RequestState::Granted { uses_left: 0, .. }));

@@ -206,6 +206,9 @@ pub enum BillError {
     },
     BillIdsExhausted,
     NotTheResident(u64),
+    /// The read policy refused the caller: bills are read by their resident, their provider
+    /// and the alliance's auditors; payments by their provider and auditors. Says what.
+    NotYoursToRead(&'static str),
     AlreadyPaid(u64),
     /// Less attached than the amount due (`amount` + `late_fee`).
     Underpaid {
@@ -256,6 +259,7 @@ impl core::fmt::Display for BillError {
             DueNotAfterNow { due, now } => write!(f, "the due date {due} is not after the current time {now}"),
             BillIdsExhausted => f.write_str("bill ids are exhausted"),
             NotTheResident(id) => write!(f, "only the resident of bill {id} may pay it"),
+            NotYoursToRead(what) => write!(f, "read refused: {what}"),
             AlreadyPaid(id) => write!(f, "bill {id} is already paid"),
             Underpaid { bill_id, total, amount, late_fee, attached } if *late_fee > 0 => write!(
                 f,
@@ -332,6 +336,44 @@ fn total_due(bill: &Bill, now: u64) -> BillResult<(u64, u64)> {
 
 fn load_bills(ids: Vec<u64>) -> BillResult<Vec<Bill>> {
     ids.into_iter().map(load_bill).collect()
+}
+
+/// The alliance's auditors read every bill and payment.
+fn reader_is_auditor() -> bool {
+    env::has_role(&env::caller(), roles::AUDITOR)
+}
+
+/// The read policy of one bill: its resident, its provider, auditors.
+fn check_bill_reader(bill: &Bill) -> BillResult<()> {
+    let reader = env::caller();
+    ensure!(
+        reader == bill.resident || reader == bill.provider || reader_is_auditor(),
+        BillError::NotYoursToRead("a bill is read by its resident, its provider and auditors")
+    );
+    Ok(())
+}
+
+/// The read policy of a resident's bills: the resident and auditors see all of them, a
+/// provider the ones it issued, nobody else any.
+fn readable_bills_of(resident: &AccountId, bills: Vec<Bill>) -> BillResult<Vec<Bill>> {
+    let reader = env::caller();
+    if reader == *resident || reader_is_auditor() {
+        return Ok(bills);
+    }
+    ensure!(
+        PROVIDERS.contains(&reader),
+        BillError::NotYoursToRead("a resident's bills are read by the resident, their providers and auditors")
+    );
+    Ok(bills.into_iter().filter(|b| b.provider == reader).collect())
+}
+
+/// The read policy of a provider's payments: the provider and auditors.
+fn check_receipts_reader(provider: &AccountId) -> BillResult<()> {
+    ensure!(
+        env::caller() == *provider || reader_is_auditor(),
+        BillError::NotYoursToRead("a provider's payments are read by the provider and auditors")
+    );
+    Ok(())
 }
 
 pub struct UtilityBills;
@@ -444,10 +486,11 @@ impl UtilityBills {
     }
 
     /// What paying bill `bill_id` costs now: its amount plus the late fee at the current block
-    /// time. 0 for a bill already paid.
-    #[message(query)]
+    /// time. 0 for a bill already paid. Read policy: the bill's.
+    #[message(query, protected)]
     pub fn amount_due(bill_id: u64) -> BillResult<u64> {
         let bill = load_bill(bill_id)?;
+        check_bill_reader(&bill)?;
         if bill.is_paid() {
             return Ok(0);
         }
@@ -482,50 +525,58 @@ impl UtilityBills {
         Ok(receipt)
     }
 
-    /// The bill with id `id`, if any.
-    #[message(query)]
+    /// The bill with id `id`, if any. Read policy: its resident, its provider, auditors.
+    #[message(query, protected)]
     pub fn bill(id: u64) -> BillResult<Option<Bill>> {
-        Ok(BILLS.get(&id))
+        let bill = BILLS.get(&id);
+        if let Some(b) = &bill {
+            check_bill_reader(b)?;
+        }
+        Ok(bill)
     }
 
     /// All bills issued to `resident`, oldest first (for long histories use `bills_of_page`).
-    #[message(query)]
+    /// Read policy: the resident and auditors see all, a provider the bills it issued.
+    #[message(query, protected)]
     pub fn bills_of(resident: AccountId) -> BillResult<Vec<Bill>> {
-        load_bills(RESIDENT_BILLS.iter(&resident).collect())
+        readable_bills_of(&resident, load_bills(RESIDENT_BILLS.iter(&resident).collect())?)
     }
 
-    /// The bills issued to `resident` that are not yet paid, oldest first.
-    #[message(query)]
+    /// The bills issued to `resident` that are not yet paid, oldest first. Read policy as
+    /// `bills_of`.
+    #[message(query, protected)]
     pub fn unpaid_bills_of(resident: AccountId) -> BillResult<Vec<Bill>> {
-        let mut all = load_bills(RESIDENT_BILLS.iter(&resident).collect())?;
+        let mut all = readable_bills_of(&resident, load_bills(RESIDENT_BILLS.iter(&resident).collect())?)?;
         all.retain(|b| !b.is_paid());
         Ok(all)
     }
 
     /// Up to `limit` (at most 50) of `resident`'s bills, starting at its `start`-th (0-based),
-    /// oldest first.
-    #[message(query)]
+    /// oldest first. Read policy as `bills_of`.
+    #[message(query, protected)]
     pub fn bills_of_page(resident: AccountId, start: u32, limit: u32) -> BillResult<Vec<Bill>> {
-        load_bills(RESIDENT_BILLS.page(&resident, start, limit.min(MAX_PAGE)))
+        readable_bills_of(&resident, load_bills(RESIDENT_BILLS.page(&resident, start, limit.min(MAX_PAGE)))?)
     }
 
-    /// How many bills were issued to `resident`.
+    /// How many bills were issued to `resident` (a count reveals no bill: public).
     #[message(query)]
     pub fn bill_count_of(resident: AccountId) -> BillResult<u32> {
         Ok(RESIDENT_BILLS.len(&resident))
     }
 
     /// Every payment received by `provider`, oldest first (for long lists use
-    /// `receipts_of_page`).
-    #[message(query)]
+    /// `receipts_of_page`). Read policy: the provider and auditors.
+    #[message(query, protected)]
     pub fn receipts_of(provider: AccountId) -> BillResult<Vec<PaymentReceipt>> {
+        check_receipts_reader(&provider)?;
         Ok(RECEIPTS.iter(&provider).collect())
     }
 
     /// Up to `limit` (at most 50) of `provider`'s receipts, starting at its `start`-th
-    /// (0-based), oldest first.
-    #[message(query)]
+    /// (0-based), oldest first. Read policy: the provider and auditors.
+    #[message(query, protected)]
     pub fn receipts_of_page(provider: AccountId, start: u32, limit: u32) -> BillResult<Vec<PaymentReceipt>> {
+        check_receipts_reader(&provider)?;
         Ok(RECEIPTS.page(&provider, start, limit.min(MAX_PAGE)))
     }
 

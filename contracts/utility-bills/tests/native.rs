@@ -19,6 +19,8 @@ struct World {
     hebei_resident: AccountId,
     beijing_resident: AccountId,
     stranger: AccountId,
+    /// Holds the alliance's auditor role: reads every bill (the helpers below read as it).
+    auditor: AccountId,
 }
 
 fn world() -> World {
@@ -31,11 +33,13 @@ fn world() -> World {
     let hebei_resident = TestEnv::account("resident-langfang");
     let beijing_resident = TestEnv::account("resident-chaoyang");
     let stranger = TestEnv::account("stranger");
+    let auditor = TestEnv::account("alliance-auditor");
     for a in [&admin, &bj_water, &tj_grid, &hb_gas, &hebei_resident, &beijing_resident, &stranger] {
         env.set_balance(a, START_BALANCE);
     }
     // The alliance's registry: who registered whom, with which roles.
     env.register(&admin, "tianjin", &[roles::MEMBER_ADMIN]);
+    env.register(&auditor, "beijing", &[roles::AUDITOR]);
     env.register(&bj_water, "beijing", &[roles::UTILITY_PROVIDER]);
     env.register(&tj_grid, "tianjin", &[roles::UTILITY_PROVIDER]);
     env.register(&hb_gas, "hebei", &[roles::UTILITY_PROVIDER]);
@@ -78,7 +82,7 @@ fn world() -> World {
         ),
     )
     .expect("register hebei gas");
-    World { env, c, admin, bj_water, tj_grid, hb_gas, hebei_resident, beijing_resident, stranger }
+    World { env, c, admin, bj_water, tj_grid, hb_gas, hebei_resident, beijing_resident, stranger, auditor }
 }
 
 impl World {
@@ -97,22 +101,22 @@ impl World {
         self.env.block_time() + days * DAY_MS
     }
     fn bill(&self, id: u64) -> Option<Bill> {
-        self.env.call_decode(&self.stranger, &self.c, 0, msg::bill(id)).unwrap()
+        self.env.call_decode(&self.auditor, &self.c, 0, msg::bill(id)).unwrap()
     }
     fn amount_due(&self, id: u64) -> Result<u64, String> {
-        self.env.call_decode(&self.stranger, &self.c, 0, msg::amount_due(id))
+        self.env.call_decode(&self.auditor, &self.c, 0, msg::amount_due(id))
     }
     fn pay(&self, payer: &AccountId, id: u64, value: u64) -> Result<PaymentReceipt, String> {
         self.env.call_decode(payer, &self.c, value, msg::pay(id))
     }
     fn bills_of(&self, r: AccountId) -> Vec<Bill> {
-        self.env.call_decode(&self.stranger, &self.c, 0, msg::bills_of(r)).unwrap()
+        self.env.call_decode(&self.auditor, &self.c, 0, msg::bills_of(r)).unwrap()
     }
     fn unpaid_bills_of(&self, r: AccountId) -> Vec<Bill> {
-        self.env.call_decode(&self.stranger, &self.c, 0, msg::unpaid_bills_of(r)).unwrap()
+        self.env.call_decode(&self.auditor, &self.c, 0, msg::unpaid_bills_of(r)).unwrap()
     }
     fn receipts_of(&self, p: AccountId) -> Vec<PaymentReceipt> {
-        self.env.call_decode(&self.stranger, &self.c, 0, msg::receipts_of(p)).unwrap()
+        self.env.call_decode(&self.auditor, &self.c, 0, msg::receipts_of(p)).unwrap()
     }
     fn bal(&self, a: &AccountId) -> u64 {
         self.env.balance(a)
@@ -593,4 +597,47 @@ fn the_alliance_decides_who_is_a_provider() {
     let err = w.issue(&w.bj_water, w.hebei_resident, UtilityKind::Water, 1, "2026-02", w.due_in_days(15)).unwrap_err();
     assert!(err.contains("lacks the role utility-provider"), "{err}");
     w.pay(&w.hebei_resident, id, 500).unwrap();
+}
+
+/// The read-policy matrix of bills and payments: resident, provider and auditor read a bill;
+/// another resident, another provider, a member admin and a stranger are refused; a provider
+/// sees only the bills it issued; an unsigned read is refused before the policy runs; public
+/// data (providers, counts) needs no signature.
+#[test]
+fn bills_and_payments_are_read_under_their_policy() {
+    let w = world();
+    let due = w.due_in_days(30);
+    let id = w.issue(&w.bj_water, w.hebei_resident, UtilityKind::Water, 4_280, "2026-05", due).unwrap();
+    w.issue(&w.hb_gas, w.hebei_resident, UtilityKind::Gas, 900, "2026-05", due).unwrap();
+    w.pay(&w.hebei_resident, id, 4_280).unwrap();
+    let read = |who: &AccountId, input: Vec<u8>| w.env.call(who, &w.c, 0, input);
+    for allowed in [w.hebei_resident, w.bj_water, w.auditor] {
+        let bill: Option<Bill> = w.env.call_decode(&allowed, &w.c, 0, msg::bill(id)).expect("allowed");
+        assert_eq!(bill.map(|b| b.id), Some(id));
+        assert!(read(&allowed, msg::amount_due(id)).is_ok());
+    }
+    for refused in [w.beijing_resident, w.tj_grid, w.admin, w.stranger] {
+        let e = read(&refused, msg::bill(id)).unwrap_err();
+        assert_eq!(e, "read refused: a bill is read by its resident, its provider and auditors");
+        assert!(read(&refused, msg::amount_due(id)).unwrap_err().starts_with("read refused"));
+    }
+    // A resident's list: all of it for the resident and auditors, its own bills for a provider.
+    let as_list = |who: &AccountId| w.env.call_decode::<Vec<Bill>>(who, &w.c, 0, msg::bills_of(w.hebei_resident));
+    assert_eq!(as_list(&w.hebei_resident).unwrap().len(), 2);
+    assert_eq!(as_list(&w.auditor).unwrap().len(), 2);
+    assert_eq!(as_list(&w.bj_water).unwrap().iter().map(|b| b.id).collect::<Vec<_>>(), vec![id]);
+    assert!(as_list(&w.beijing_resident).unwrap_err().starts_with("read refused"));
+    assert!(as_list(&w.stranger).unwrap_err().starts_with("read refused"));
+    // Payments: the provider and auditors.
+    assert_eq!(
+        w.env.call_decode::<Vec<PaymentReceipt>>(&w.bj_water, &w.c, 0, msg::receipts_of(w.bj_water)).unwrap().len(),
+        1
+    );
+    assert!(read(&w.tj_grid, msg::receipts_of(w.bj_water)).unwrap_err().starts_with("read refused"));
+    assert!(read(&w.hebei_resident, msg::receipts_of_page(w.bj_water, 0, 10)).unwrap_err().starts_with("read refused"));
+    // Unsigned: refused before the policy, even for the resident; public queries still answer.
+    w.env.set_unsigned_reads(true);
+    assert!(read(&w.hebei_resident, msg::bill(id)).unwrap_err().contains("signed read request"));
+    assert!(w.env.call_decode::<Vec<Provider>>(&w.stranger, &w.c, 0, msg::providers()).is_ok());
+    assert_eq!(w.env.call_decode::<u32>(&w.stranger, &w.c, 0, msg::bill_count_of(w.hebei_resident)), Ok(2));
 }

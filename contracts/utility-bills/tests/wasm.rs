@@ -17,6 +17,8 @@ struct Story {
     hebei_resident: TestAccount,
     beijing_resident: TestAccount,
     stranger: TestAccount,
+    /// Holds the alliance's auditor role: reads every bill under the read policy.
+    auditor: TestAccount,
 }
 
 fn story() -> Story {
@@ -27,6 +29,8 @@ fn story() -> Story {
     let hebei_resident = chain.account("resident-langfang", FUNDS);
     let beijing_resident = chain.account("resident-chaoyang", FUNDS);
     let stranger = chain.account("stranger", FUNDS);
+    let auditor = chain.account("auditor", FUNDS);
+    chain.set_roles(&auditor.id, &["auditor"]);
     let code = chain.upload(&admin, &contract_wasm("utility_bills")).expect("upload");
     let c = chain.instantiate(&admin, code, 0, msg::new()).expect("instantiate");
     // The alliance made the two companies utility providers; each registers itself.
@@ -54,7 +58,7 @@ fn story() -> Story {
         ),
     );
     assert!(r.is_success(), "{:?}", r.reason());
-    Story { chain, c, admin, bj_water, tj_grid, hebei_resident, beijing_resident, stranger }
+    Story { chain, c, admin, bj_water, tj_grid, hebei_resident, beijing_resident, stranger, auditor }
 }
 
 fn events_of(r: &Receipt) -> Vec<UtilityEvent> {
@@ -63,7 +67,7 @@ fn events_of(r: &Receipt) -> Vec<UtilityEvent> {
 
 impl Story {
     fn bill(&self, id: u64) -> Option<Bill> {
-        self.chain.query(&self.stranger.id, &self.c, msg::bill(id)).expect("query bill")
+        self.chain.query(&self.auditor.id, &self.c, msg::bill(id)).expect("query bill")
     }
     fn bal(&self, a: &AccountId) -> u64 {
         self.chain.balance(a)
@@ -99,7 +103,7 @@ fn cross_region_bills_are_paid_on_chain() {
     assert_eq!(r.events[0].contract, c);
     assert_eq!(r.events[0].topics.len(), 4);
 
-    let unpaid: Vec<Bill> = s.chain.query(&s.stranger.id, &c, msg::unpaid_bills_of(s.hebei_resident.id)).unwrap();
+    let unpaid: Vec<Bill> = s.chain.query(&s.auditor.id, &c, msg::unpaid_bills_of(s.hebei_resident.id)).unwrap();
     assert_eq!(unpaid.len(), 1);
     assert_eq!(unpaid[0].provider, s.bj_water.id);
     assert_eq!(unpaid[0].amount, 4_280);
@@ -161,13 +165,13 @@ fn cross_region_bills_are_paid_on_chain() {
     assert_eq!(s.bal(&s.beijing_resident.id), bj0 - 15_630);
     assert_eq!(s.bal(&s.tj_grid.id), grid0 + 15_630);
 
-    let grid_receipts: Vec<PaymentReceipt> = s.chain.query(&s.stranger.id, &c, msg::receipts_of(s.tj_grid.id)).unwrap();
+    let grid_receipts: Vec<PaymentReceipt> = s.chain.query(&s.auditor.id, &c, msg::receipts_of(s.tj_grid.id)).unwrap();
     assert_eq!(grid_receipts, vec![receipt]);
     let water_receipts: Vec<PaymentReceipt> =
-        s.chain.query(&s.stranger.id, &c, msg::receipts_of(s.bj_water.id)).unwrap();
+        s.chain.query(&s.auditor.id, &c, msg::receipts_of(s.bj_water.id)).unwrap();
     assert_eq!(water_receipts.len(), 1);
     assert_eq!(water_receipts[0].payer, s.hebei_resident.id);
-    let hebei_bills: Vec<Bill> = s.chain.query(&s.stranger.id, &c, msg::bills_of(s.hebei_resident.id)).unwrap();
+    let hebei_bills: Vec<Bill> = s.chain.query(&s.auditor.id, &c, msg::bills_of(s.hebei_resident.id)).unwrap();
     assert_eq!(hebei_bills.iter().map(|b| (b.id, b.is_paid())).collect::<Vec<_>>(), vec![(1, true)]);
     let p: Option<Provider> = s.chain.query(&s.stranger.id, &c, msg::provider(s.tj_grid.id)).unwrap();
     assert_eq!(p.map(|p| (p.region, p.kinds)), Some((Region::Tianjin, vec![UtilityKind::Electricity])));
@@ -188,7 +192,7 @@ fn late_payment_pays_the_exact_late_fee_on_chain() {
     // floor(12_345 * 30 * 3 / 10_000) = 111 fen.
     let target = due + 2 * DAY_MS + 3_600_000;
     s.chain.advance_time(target - s.chain.time());
-    assert_eq!(s.chain.query::<u64>(&s.stranger.id, &c, msg::amount_due(id)), Ok(12_456));
+    assert_eq!(s.chain.query::<u64>(&s.auditor.id, &c, msg::amount_due(id)), Ok(12_456));
 
     let (hebei0, water0) = (s.bal(&s.hebei_resident.id), s.bal(&s.bj_water.id));
     let reason = s.chain.call_err(&s.hebei_resident, &c, 12_345, msg::pay(id));
@@ -257,6 +261,34 @@ fn forbidden_issuing_on_chain() {
     assert!(!r.is_success());
     assert!(r.reason().unwrap_or("").contains("does not accept value"), "{:?}", r.reason());
     assert_eq!(s.bal(&s.bj_water.id), before);
-    let bills: Vec<Bill> = s.chain.query(&s.admin.id, &c, msg::bills_of(s.beijing_resident.id)).unwrap();
+    let bills: Vec<Bill> = s.chain.query(&s.auditor.id, &c, msg::bills_of(s.beijing_resident.id)).unwrap();
     assert!(bills.is_empty());
+}
+
+/// The read policy as the node runs it: a bill is read by its resident, its provider and an
+/// auditor; the deployer (admin) and a stranger are refused by the contract; a read nobody
+/// signed is refused before the contract looks, even for the resident.
+#[test]
+fn bills_are_read_under_their_policy_on_chain() {
+    let mut s = story();
+    let c = s.c;
+    let due = s.chain.time() + 15 * DAY_MS;
+    let id: u64 = s.chain.call_ok(
+        &s.bj_water,
+        &c,
+        0,
+        msg::issue_bill(s.hebei_resident.id, UtilityKind::Water, 100, "2026-02".into(), due),
+    );
+    for allowed in [&s.hebei_resident, &s.bj_water, &s.auditor] {
+        let bill: Option<Bill> = s.chain.query(&allowed.id, &c, msg::bill(id)).expect("allowed");
+        assert_eq!(bill.map(|b| b.amount), Some(100));
+    }
+    for refused in [&s.admin, &s.stranger, &s.tj_grid, &s.beijing_resident] {
+        let e = s.chain.query::<Option<Bill>>(&refused.id, &c, msg::bill(id)).unwrap_err();
+        assert!(e.contains("read refused"), "{e}");
+    }
+    let e = s.chain.query_unsigned::<Option<Bill>>(&s.hebei_resident.id, &c, msg::bill(id)).unwrap_err();
+    assert!(e.contains("only a signed read request may read it"), "{e}");
+    let providers: Vec<Provider> = s.chain.query_unsigned(&s.stranger.id, &c, msg::providers()).expect("public");
+    assert_eq!(providers.len(), 2);
 }

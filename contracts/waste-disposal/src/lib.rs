@@ -357,6 +357,31 @@ fn agency_of(region: Region) -> Option<AccountId> {
     AGENCIES.get(&region)
 }
 
+/// The read policy of a manifest and its history: its generator, transporter and facility, the
+/// agencies of its origin and destination, and the alliance's auditors.
+fn check_manifest_reader(m: &Manifest) -> Result<()> {
+    let reader = env::caller();
+    let party = reader == m.generator || reader == m.transporter || reader == m.facility;
+    let agency = agency_of(m.origin) == Some(reader) || agency_of(m.destination) == Some(reader);
+    ensure!(
+        party || agency || env::has_role(&reader, roles::AUDITOR),
+        "read refused: manifest {} is read by its parties, the agencies of its regions and auditors",
+        m.id
+    );
+    Ok(())
+}
+
+/// The read policy of an account's manifest list: the account itself, an agency, auditors.
+fn check_list_reader(account: &AccountId) -> Result<()> {
+    let reader = env::caller();
+    let agency = [Region::Beijing, Region::Tianjin, Region::Hebei].into_iter().any(|r| agency_of(r) == Some(reader));
+    ensure!(
+        reader == *account || agency || env::has_role(&reader, roles::AUDITOR),
+        "read refused: an account's manifests are listed for the account, agencies and auditors"
+    );
+    Ok(())
+}
+
 fn unpend(m: &Manifest) {
     if m.origin != m.destination {
         PENDING.update(&m.destination, |v| v.retain(|x| *x != m.id));
@@ -720,29 +745,39 @@ impl WasteDisposal {
 
     // ------------------------------------------------------------ queries
 
-    /// A manifest, or None if there is no such id.
-    #[message(query)]
+    /// A manifest, or None if there is no such id. Read policy: its parties, the agencies of
+    /// its regions, auditors.
+    #[message(query, protected)]
     pub fn manifest(manifest_id: u64) -> Result<Option<Manifest>> {
-        Ok(MANIFESTS.get(&manifest_id))
+        let m = MANIFESTS.get(&manifest_id);
+        if let Some(m) = &m {
+            check_manifest_reader(m)?;
+        }
+        Ok(m)
     }
 
-    /// Every step of a manifest, oldest first (fails for an unknown id).
-    #[message(query)]
+    /// Every step of a manifest, oldest first (fails for an unknown id). Read policy: the
+    /// manifest's.
+    #[message(query, protected)]
     pub fn history(manifest_id: u64) -> Result<Vec<HistoryEntry>> {
-        load(manifest_id)?;
+        check_manifest_reader(&load(manifest_id)?)?;
         Ok(HISTORY.get(&manifest_id).unwrap_or_default())
     }
 
     /// Ids of the manifests where `account` is generator, transporter or facility, oldest first.
-    /// (For accounts with thousands of manifests use `manifests_of_page`.)
-    #[message(query)]
+    /// (For accounts with thousands of manifests use `manifests_of_page`.) Read policy: the
+    /// account, agencies, auditors.
+    #[message(query, protected)]
     pub fn manifests_of(account: AccountId) -> Result<Vec<u64>> {
+        check_list_reader(&account)?;
         Ok(BY_ACCOUNT.iter(&account).collect())
     }
 
-    /// Up to `limit` ids of `manifests_of(account)` starting at position `start`.
-    #[message(query)]
+    /// Up to `limit` ids of `manifests_of(account)` starting at position `start`. Read policy
+    /// as `manifests_of`.
+    #[message(query, protected)]
     pub fn manifests_of_page(account: AccountId, start: u64, limit: u64) -> Result<Vec<u64>> {
+        check_list_reader(&account)?;
         Ok(BY_ACCOUNT.page(&account, index(start), index(limit)))
     }
 

@@ -62,7 +62,8 @@ fn world() -> World {
     }
     // The alliance's registry: each party registered by its region's member; Beijing's admin
     // registers Beijing's parties here, the others register themselves.
-    w.env.register(&w.admin, "beijing", &[roles::MEMBER_ADMIN]);
+    // The admin audits too: the tests read manifests as it, under the read policy.
+    w.env.register(&w.admin, "beijing", &[roles::MEMBER_ADMIN, roles::AUDITOR]);
     w.env.register(&w.bj_agency, "beijing", &[roles::ENVIRONMENT_AGENCY]);
     w.env.register(&w.tj_agency, "tianjin", &[roles::ENVIRONMENT_AGENCY]);
     w.env.register(&w.hb_agency, "hebei", &[roles::ENVIRONMENT_AGENCY]);
@@ -111,13 +112,13 @@ impl World {
         (ms, hs, bals, flagged, self.env.events().len())
     }
     fn manifest_opt(&self, id: u64) -> Option<Manifest> {
-        self.ok_decode(&self.stranger, 0, msg::manifest(id))
+        self.ok_decode(&self.admin, 0, msg::manifest(id))
     }
     fn manifest(&self, id: u64) -> Manifest {
         self.manifest_opt(id).expect("manifest exists")
     }
     fn history(&self, id: u64) -> Vec<HistoryEntry> {
-        self.ok_decode(&self.stranger, 0, msg::history(id))
+        self.ok_decode(&self.admin, 0, msg::history(id))
     }
     fn steps(&self, id: u64) -> Vec<Step> {
         self.history(id).iter().map(|h| h.step).collect()
@@ -232,9 +233,9 @@ fn same_region_story_with_exact_split() {
     assert_eq!(raw[0].topics[1..], [u64_topic(1), account_topic(&w.transporter), account_topic(&w.bj_facility)]);
 
     for acct in [w.generator, w.transporter, w.bj_facility] {
-        assert_eq!(w.ok_decode::<Vec<u64>>(&w.stranger, 0, msg::manifests_of(acct)), vec![1], "{acct:?}");
+        assert_eq!(w.ok_decode::<Vec<u64>>(&w.admin, 0, msg::manifests_of(acct)), vec![1], "{acct:?}");
     }
-    assert!(w.ok_decode::<Vec<u64>>(&w.stranger, 0, msg::manifests_of(w.hb_facility)).is_empty());
+    assert!(w.ok_decode::<Vec<u64>>(&w.admin, 0, msg::manifests_of(w.hb_facility)).is_empty());
     assert!(w.ok_decode::<Vec<u64>>(&w.stranger, 0, msg::flagged_manifests()).is_empty());
     assert_eq!(w.ok_decode::<u64>(&w.stranger, 0, msg::manifest_count()), 1);
 }
@@ -771,20 +772,20 @@ fn indexes_page_across_chunks() {
         let id: u64 = w.ok_decode(&who, 1, input);
         assert_eq!(id, i + 1);
     }
-    let mine: Vec<u64> = w.ok_decode(&w.stranger, 0, msg::manifests_of(w.generator));
+    let mine: Vec<u64> = w.ok_decode(&w.admin, 0, msg::manifests_of(w.generator));
     let expect: Vec<u64> = (1..=300).filter(|i| i % 3 != 0).collect();
     assert_eq!(mine, expect);
-    let theirs: Vec<u64> = w.ok_decode(&w.stranger, 0, msg::manifests_of(other));
+    let theirs: Vec<u64> = w.ok_decode(&w.admin, 0, msg::manifests_of(other));
     assert_eq!(theirs, (1..=300).filter(|i| i % 3 == 0).collect::<Vec<_>>());
-    let all: Vec<u64> = w.ok_decode(&w.stranger, 0, msg::manifests_of(w.transporter));
+    let all: Vec<u64> = w.ok_decode(&w.admin, 0, msg::manifests_of(w.transporter));
     assert_eq!(all, (1..=300).collect::<Vec<_>>());
-    let page: Vec<u64> = w.ok_decode(&w.stranger, 0, msg::manifests_of_page(w.transporter, 126, 5));
+    let page: Vec<u64> = w.ok_decode(&w.admin, 0, msg::manifests_of_page(w.transporter, 126, 5));
     assert_eq!(page, vec![127, 128, 129, 130, 131]);
-    let page: Vec<u64> = w.ok_decode(&w.stranger, 0, msg::manifests_of_page(w.transporter, 298, 10));
+    let page: Vec<u64> = w.ok_decode(&w.admin, 0, msg::manifests_of_page(w.transporter, 298, 10));
     assert_eq!(page, vec![299, 300]);
-    let page: Vec<u64> = w.ok_decode(&w.stranger, 0, msg::manifests_of_page(w.transporter, 400, 10));
+    let page: Vec<u64> = w.ok_decode(&w.admin, 0, msg::manifests_of_page(w.transporter, 400, 10));
     assert!(page.is_empty());
-    let page: Vec<u64> = w.ok_decode(&w.stranger, 0, msg::manifests_of_page(w.transporter, 0, 0));
+    let page: Vec<u64> = w.ok_decode(&w.admin, 0, msg::manifests_of_page(w.transporter, 0, 0));
     assert!(page.is_empty());
     let page: Vec<u64> = w.ok_decode(&w.stranger, 0, msg::flagged_manifests_page(0, 10));
     assert!(page.is_empty());
@@ -804,7 +805,7 @@ fn generator_can_also_be_the_facility_without_duplicate_index_entries() {
         0,
     );
     let id: u64 = w.ok_decode(&w.bj_facility, 10, input);
-    assert_eq!(w.ok_decode::<Vec<u64>>(&w.stranger, 0, msg::manifests_of(w.bj_facility)), vec![id]);
+    assert_eq!(w.ok_decode::<Vec<u64>>(&w.admin, 0, msg::manifests_of(w.bj_facility)), vec![id]);
 }
 
 #[test]
@@ -852,4 +853,30 @@ fn metadata_documents_every_message() {
     assert_eq!(meta.messages.len(), 24);
     assert!(meta.events.is_some());
     assert!(!meta.constructors[0].docs.is_empty());
+}
+
+/// The read-policy matrix of manifests: generator, transporter, facility, the agencies of the
+/// origin and destination, and auditors read a manifest and its history; another region's
+/// agency, another facility and a stranger are refused; an unsigned read is refused first.
+#[test]
+fn manifests_are_read_by_their_parties_agencies_and_auditors() {
+    let w = world();
+    let id = w.create(1_000, Region::Beijing, Region::Hebei, 5_000, 3_000);
+    for allowed in [w.generator, w.transporter, w.hb_facility, w.bj_agency, w.hb_agency, w.admin] {
+        let m: Option<Manifest> = w.ok_decode(&allowed, 0, msg::manifest(id));
+        assert_eq!(m.map(|m| m.id), Some(id));
+        assert!(w.call(&allowed, 0, msg::history(id)).is_ok());
+    }
+    for refused in [w.tj_agency, w.bj_facility, w.stranger] {
+        let e = w.call(&refused, 0, msg::manifest(id)).unwrap_err();
+        assert!(e.starts_with("read refused: manifest"), "{e}");
+        assert!(w.call(&refused, 0, msg::history(id)).unwrap_err().starts_with("read refused"));
+    }
+    // Lists: the account itself, any agency, auditors.
+    assert!(w.call(&w.generator, 0, msg::manifests_of(w.generator)).is_ok());
+    assert!(w.call(&w.tj_agency, 0, msg::manifests_of(w.generator)).is_ok());
+    assert!(w.call(&w.transporter, 0, msg::manifests_of(w.generator)).unwrap_err().starts_with("read refused"));
+    w.env.set_unsigned_reads(true);
+    assert!(w.call(&w.generator, 0, msg::manifest(id)).unwrap_err().contains("signed read request"));
+    assert!(w.call(&w.stranger, 0, msg::manifest_count()).is_ok(), "public data needs no signature");
 }

@@ -34,7 +34,8 @@ fn world() -> World {
     let c = chain.instantiate(&admin, code, 0, msg::new(500)).expect("instantiate");
     // The alliance's roles (these accounts belong to the test member "dev", whose admin
     // registers the Beijing ones here; Hebei's register themselves).
-    chain.set_roles(&admin.id, &["deployer", "member-admin"]);
+    // The admin audits too: the helpers below read manifests as it, under the read policy.
+    chain.set_roles(&admin.id, &["deployer", "member-admin", "auditor"]);
     chain.set_roles(&bj_agency.id, &["environment-agency"]);
     chain.set_roles(&hb_agency.id, &["environment-agency"]);
     chain.set_roles(&transporter.id, &["transporter"]);

@@ -214,6 +214,10 @@ host_functions! {
     /// The region of the member that registered the 32-byte account, as a [`regions`] code, or
     /// `NOT_FOUND` for an account no member registered.
     fn member_region(account_ptr: u32) -> u32;
+    /// Marks the running message as a read of protected data (`#[message(query, protected)]`
+    /// calls it first). In a query or dry run that no reader signed for, the call fails here;
+    /// otherwise (a signed read, a transaction) the node records the read in its access log.
+    fn protected_read();
 }
 
 /// The region codes `member_region` answers: the order of the members' region

@@ -1,7 +1,9 @@
 //! `jjj audit replay`: re-verify a network's whole history against an untrusted node;
-//! `jjj audit receipt`: verify one transaction's receipt from a proof the node sends.
+//! `jjj audit receipt`: verify one transaction's receipt from a proof the node sends;
+//! `jjj audit access`: fetch a node's access log, check its hash chain, print it.
 use jjj_config::Genesis;
 use jjj_executive::Runtime;
+use jjj_primitives::access::{AccessDecision, AccessEntry};
 use jjj_primitives::*;
 use jjj_rpc_api::{NodeApiClient, ReceiptJson, Rpc};
 use jjj_state::{MemoryState, StateCommitment};
@@ -402,5 +404,204 @@ mod tests {
         refused(&TxProofJson { header: "0x00".into(), ..proof.clone() }, Some(&tx), "the proof's header");
         header.network = NetworkId::new("jj").expect("id");
         refused(&TxProofJson { header: hex0x(&header.encode()), ..proof.clone() }, Some(&tx), "not of jjj");
+    }
+}
+
+/// Fetches a node's whole access log of `net`, page by page, then checks it.
+async fn fetch_access_log(rpc: &Rpc, net: &str) -> Result<(Vec<AccessEntry>, jjj_rpc_api::AccessLogJson), String> {
+    let api = rpc.api();
+    let mut all: Vec<jjj_rpc_api::AccessEntryJson> = Vec::new();
+    loop {
+        let mut page = api.access_log(net.into(), Some(all.len() as u64), None).await.map_err(|e| rpc.explain(e))?;
+        let done = page.entries.is_empty() || all.len() + page.entries.len() >= page.length as usize;
+        all.append(&mut page.entries);
+        if done {
+            let entries = check_access_chain(&all, page.length, &page.head)?;
+            return Ok((entries, page));
+        }
+    }
+}
+
+/// Checks an access log's hash chain: entries numbered from 0 without a gap, each naming the
+/// hash of the one before, each stated hash the hash of the bytes sent, as many as the node
+/// says it holds, the last hashing to the head it reports. Returns the decoded entries.
+fn check_access_chain(
+    entries: &[jjj_rpc_api::AccessEntryJson],
+    length: u64,
+    head: &str,
+) -> Result<Vec<AccessEntry>, String> {
+    let mut out = Vec::with_capacity(entries.len());
+    let mut algo: Option<HashAlgo> = None;
+    let mut prev = Hash::default();
+    for (seq, e) in (0u64..).zip(entries) {
+        let raw = jjj_rpc_api::unhex(&e.raw).map_err(|err| format!("entry {seq}: raw is not hex: {err}"))?;
+        let entry = AccessEntry::decode(&mut &raw[..]).map_err(|err| format!("entry {seq}: does not decode: {err}"))?;
+        // The network's hash: the one the first entry's stated hash is under.
+        let a = *algo.get_or_insert_with(|| {
+            HashAlgo::ALL.into_iter().find(|a| a.hash(&raw).to_string() == e.hash).unwrap_or(HashAlgo::Blake2b256)
+        });
+        if entry.seq != seq {
+            return Err(format!("the access log is broken at entry {seq}: the node sent entry {} there", entry.seq));
+        }
+        if entry.prev != prev {
+            return Err(format!(
+                "the access log is broken at entry {seq}: it links to {}, but the entry before it hashes to {prev} \
+                 (an entry was removed or altered)",
+                entry.prev
+            ));
+        }
+        prev = a.hash(&raw);
+        if prev.to_string() != e.hash {
+            return Err(format!("entry {seq}: its stated hash is not the hash of its bytes"));
+        }
+        out.push(entry);
+    }
+    if out.len() as u64 != length {
+        return Err(format!("the node reports {length} entries but sent {}", out.len()));
+    }
+    if !out.is_empty() && prev.to_string() != head {
+        return Err(format!("the chain ends at {prev}, the node reports head {head}"));
+    }
+    Ok(out)
+}
+
+/// `jjj audit access`.
+pub async fn access(
+    rpc_url: &str,
+    net: &str,
+    reader: Option<&str>,
+    from: Option<u64>,
+    metadata: &[std::path::PathBuf],
+) -> Result<(), String> {
+    let reader = reader.map(jjj_config::parse_account).transpose()?;
+    let mut names = std::collections::HashMap::new();
+    for path in metadata {
+        let meta = crate::contract::load_metadata(path)?;
+        for m in meta.messages.iter().chain(&meta.constructors) {
+            names.insert(m.selector.trim_start_matches("0x").to_string(), format!("{}.{}", meta.name, m.name));
+        }
+    }
+    let rpc = Rpc::new(rpc_url)?;
+    let (entries, log) = fetch_access_log(&rpc, net).await?;
+    println!(
+        "access log of network {net} on node {}: {} entries, hash chain intact (head {})",
+        log.node, log.length, log.head
+    );
+    let (mut shown, mut allowed, mut denied, mut refused) = (0usize, 0usize, 0usize, 0usize);
+    for e in &entries {
+        if reader.is_some_and(|r| e.reader != Some(r)) || from.is_some_and(|h| e.height < h) {
+            continue;
+        }
+        shown += 1;
+        let selector = hex::encode(e.selector);
+        let what = names.get(&selector).cloned().unwrap_or_else(|| format!("0x{selector}"));
+        let who = e.reader.map_or("(nobody)".to_string(), |r| r.to_string());
+        let (decision, why) = match &e.decision {
+            AccessDecision::Allowed => {
+                allowed += 1;
+                ("allowed", String::new())
+            }
+            AccessDecision::Denied(m) => {
+                denied += 1;
+                ("DENIED", format!(": {m}"))
+            }
+            AccessDecision::Refused(m) => {
+                refused += 1;
+                ("REFUSED", format!(": {m}"))
+            }
+        };
+        println!(
+            "#{:<5} {} height {:<7} {who}{} read {what} of {}: {decision}{why}",
+            e.seq,
+            utc(e.time_ms),
+            e.height,
+            if e.signed { "" } else { " (unsigned)" },
+            e.contract,
+        );
+    }
+    println!("{shown} shown: {allowed} allowed, {denied} denied by a read policy, {refused} refused before it");
+    Ok(())
+}
+
+/// `YYYY-MM-DD hh:mm:ss UTC` of a Unix time in milliseconds.
+fn utc(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rest / 3600, rest / 60 % 60, rest % 60)
+}
+
+#[cfg(test)]
+mod access_tests {
+    use super::*;
+    use jjj_rpc_api::AccessEntryJson;
+
+    /// Three linked entries as a node sends them, under SM3 (the check finds the hash itself).
+    fn log() -> Vec<AccessEntryJson> {
+        let algo = HashAlgo::Sm3;
+        let mut prev = Hash::default();
+        (0..3)
+            .map(|seq| {
+                let e = AccessEntry {
+                    seq,
+                    prev,
+                    node: AccountId([7; 32]),
+                    time_ms: 1_780_000_000_123,
+                    height: 10 + seq,
+                    reader: Some(AccountId([seq as u8; 32])),
+                    signed: seq != 1,
+                    contract: AccountId([1; 32]),
+                    selector: [1, 2, 3, 4],
+                    decision: if seq == 1 {
+                        AccessDecision::Refused("unsigned".into())
+                    } else {
+                        AccessDecision::Allowed
+                    },
+                };
+                prev = e.hash(algo);
+                AccessEntryJson::new(&e, algo)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_intact_log_checks_and_any_tampering_is_named() {
+        let entries = log();
+        let head = entries[2].hash.clone();
+        assert_eq!(check_access_chain(&entries, 3, &head).map(|v| v.len()), Ok(3));
+        // An entry removed from the middle.
+        let removed = vec![entries[0].clone(), entries[2].clone()];
+        let e = check_access_chain(&removed, 3, &head).unwrap_err();
+        assert!(e.contains("broken at entry 1"), "{e}");
+        // A denial rewritten as allowed: its bytes no longer hash to what the next entry names.
+        let mut altered = entries.clone();
+        let mut e1 = AccessEntry::decode(&mut &jjj_rpc_api::unhex(&altered[1].raw).unwrap()[..]).unwrap();
+        e1.decision = AccessDecision::Allowed;
+        altered[1] = AccessEntryJson::new(&e1, HashAlgo::Sm3);
+        let e = check_access_chain(&altered, 3, &head).unwrap_err();
+        assert!(e.contains("broken at entry 2"), "{e}");
+        // The last entry dropped: the count and head no longer match.
+        let e = check_access_chain(&entries[..2], 3, &head).unwrap_err();
+        assert!(e.contains("reports 3 entries"), "{e}");
+        // A stated hash that is not the bytes' hash.
+        let mut lied = entries.clone();
+        lied[2].hash = entries[1].hash.clone();
+        assert!(check_access_chain(&lied, 3, &head).unwrap_err().contains("stated hash"));
+    }
+
+    #[test]
+    fn times_print_in_utc() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_780_000_000_123), "2026-05-28 20:26:40 UTC");
+        assert_eq!(utc(951_782_400_000), "2000-02-29 00:00:00 UTC");
     }
 }

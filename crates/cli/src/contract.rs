@@ -1,6 +1,6 @@
 //! `jjj contract …`: scaffold, build, check, deploy, call, query, dry-run contracts and read their events,
 //! with arguments and results as JSON through the contract's metadata.
-use crate::tx::{status_to_result, submit_and_wait};
+use crate::tx::{now_ms, status_to_result, submit_and_wait};
 use clap::{Args, Subcommand};
 use jjj_config::{load_key, parse_account};
 use jjj_crypto::blake2_256;
@@ -8,7 +8,7 @@ use jjj_executive::Runtime;
 use jjj_primitives::gov::{GovAction, ProposalBody};
 use jjj_primitives::*;
 use jjj_rpc_api::{hex0x, NodeApiClient, ReceiptJson, Rpc};
-use parity_scale_codec::Decode;
+use parity_scale_codec::{Decode, Encode};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -63,7 +63,9 @@ pub enum ContractCmd {
     },
     /// Call a message in a transaction and wait for its receipt.
     Call(CallArgs),
-    /// Read-only call at the latest (or a given) height; nothing is signed or stored.
+    /// Read-only call at the latest (or a given) height; nothing is stored. With --key, a
+    /// signed read request makes the key's account the caller, so protected messages (bills,
+    /// manifests…) apply their read policy to it; each such read is in the node's access log.
     Query(CallArgs),
     /// Execute without storing: exact gas, output or revert reason, debug messages.
     DryRun(CallArgs),
@@ -112,7 +114,10 @@ pub enum ContractCmd {
 
 #[derive(Args, Clone)]
 pub struct CallArgs {
-    /// Signing key (call, dry-run) — for query, only its account is used as the caller.
+    /// Signing key. A call is signed with it; a query or dry run sends a read request signed
+    /// with it, so the contract sees its account as the caller and a protected message
+    /// (`#[message(query, protected)]`: bills, manifests…) applies its read policy to it.
+    /// Without a key, a query runs as nobody and protected messages are refused.
     #[arg(long)]
     pub key: Option<PathBuf>,
     #[arg(long)]
@@ -265,8 +270,10 @@ pub async fn run(rpc_url: &str, net: &str, c: ContractCmd) -> Result<(), String>
             let gas = match a.gas {
                 Some(g) => g,
                 None => {
+                    // Signed as a read too: a call that reads protected data estimates as it will run.
+                    let read = key.sign_read(NetworkId::new(net)?, contract, &input, now_ms(), rand::random());
                     let dry: ReceiptJson = rpc
-                        .call("contract_dryRun", json!({"network": net, "contract": a.contract, "input": hex0x(&input), "sender": key.account().to_string(), "value": a.value}))
+                        .call("contract_dryRun", json!({"network": net, "contract": a.contract, "input": hex0x(&input), "sender": key.account().to_string(), "value": a.value, "read": hex0x(&read.encode())}))
                         .await?;
                     if dry.status != "success" {
                         report_receipt(&dry, Some(&meta), Some(&a.message));
@@ -280,22 +287,8 @@ pub async fn run(rpc_url: &str, net: &str, c: ContractCmd) -> Result<(), String>
             report_receipt(&r, Some(&meta), Some(&a.message));
             status_to_result(&r)
         }
-        ContractCmd::Query(a) | ContractCmd::DryRun(a) => {
-            let rpc = Rpc::new(rpc_url)?;
-            let meta = load_metadata(&a.metadata)?;
-            let input = encode_args(&meta, &a)?;
-            let sender = match &a.key {
-                Some(k) => load_key(k)?.account().to_string(),
-                None => AccountId::default().to_string(),
-            };
-            let method =
-                if a.at.is_some() || a.value == 0 && a.key.is_none() { "contract_query" } else { "contract_dryRun" };
-            let r: ReceiptJson = rpc
-                .call(method, json!({"network": net, "contract": a.contract, "input": hex0x(&input), "sender": sender, "value": a.value, "gas_limit": a.gas, "at": a.at}))
-                .await?;
-            report_receipt(&r, Some(&meta), Some(&a.message));
-            status_to_result(&r)
-        }
+        ContractCmd::Query(a) => read_call(rpc_url, net, a, true).await,
+        ContractCmd::DryRun(a) => read_call(rpc_url, net, a, false).await,
         ContractCmd::Events { contract, metadata, from, to } => {
             let rpc = Rpc::new(rpc_url)?;
             let meta = metadata.map(|m| load_metadata(&m)).transpose()?;
@@ -313,6 +306,28 @@ pub async fn run(rpc_url: &str, net: &str, c: ContractCmd) -> Result<(), String>
             Ok(())
         }
     }
+}
+
+/// `jjj contract query` (`query`) and `jjj contract dry-run`.
+async fn read_call(rpc_url: &str, net: &str, a: CallArgs, query: bool) -> Result<(), String> {
+    let rpc = Rpc::new(rpc_url)?;
+    let meta = load_metadata(&a.metadata)?;
+    let input = encode_args(&meta, &a)?;
+    let contract = parse_account(&a.contract)?;
+    let (sender, read) = match &a.key {
+        Some(k) => {
+            let key = load_key(k)?;
+            let read = key.sign_read(NetworkId::new(net)?, contract, &input, now_ms(), rand::random());
+            (key.account().to_string(), Some(hex0x(&read.encode())))
+        }
+        None => (AccountId::default().to_string(), None),
+    };
+    let method = if query { "contract_query" } else { "contract_dryRun" };
+    let r: ReceiptJson = rpc
+        .call(method, json!({"network": net, "contract": a.contract, "input": hex0x(&input), "sender": sender, "value": a.value, "gas_limit": a.gas, "at": a.at, "read": read}))
+        .await?;
+    report_receipt(&r, Some(&meta), Some(&a.message));
+    status_to_result(&r)
 }
 
 fn encode_args(meta: &jjj_transcode::LoadedMetadata, a: &CallArgs) -> Result<Vec<u8>, String> {

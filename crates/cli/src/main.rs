@@ -228,6 +228,21 @@ pub enum AuditCmd {
         #[arg(long)]
         genesis: PathBuf,
     },
+    /// Print a node's access log of the network (--network): every read of protected data it
+    /// answered or refused, and every signed read request it refused — who, what, when, at which
+    /// height, and the decision. The whole hash chain is fetched and checked first: a removed,
+    /// reordered or altered entry is reported with its sequence number.
+    Access {
+        /// Only the reads of this account.
+        #[arg(long)]
+        reader: Option<String>,
+        /// Only reads against the state of this height or later.
+        #[arg(long)]
+        from: Option<u64>,
+        /// Contract metadata (JSON, repeatable) to name messages instead of showing selectors.
+        #[arg(long)]
+        metadata: Vec<PathBuf>,
+    },
 }
 fn main() {
     // `jjj … | head` closes our stdout early. Rust ignores SIGPIPE, so every later print would
@@ -314,6 +329,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             audit::receipt(&cli.rpc, &genesis, &tx, out.as_deref()).await
         }
         Command::Audit(AuditCmd::VerifyReceipt { file, genesis }) => audit::verify_receipt_file(&genesis, &file),
+        Command::Audit(AuditCmd::Access { reader, from, metadata }) => {
+            audit::access(&cli.rpc, &net, reader.as_deref(), from, &metadata).await
+        }
         Command::Bench(flags) => bench::run_flags(cli.rpc.clone(), net, flags).await,
     }
 }

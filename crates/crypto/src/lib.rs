@@ -23,8 +23,9 @@ use std::str::FromStr;
 pub mod ed25519;
 
 use ed25519_dalek::{Signer as _, SigningKey};
+use jjj_primitives::access::{ReadRequest, SignedRead};
 pub use jjj_primitives::blake2_256;
-use jjj_primitives::{AccountId, Signature, SignedTransaction, Transaction};
+use jjj_primitives::{AccountId, NetworkId, Signature, SignedTransaction, Transaction};
 use parity_scale_codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use sha2::Digest;
 use sm2::dsa::signature::{RandomizedSigner as _, Verifier as _};
@@ -391,6 +392,22 @@ impl Keypair {
     pub fn sign_tx(&self, tx: Transaction) -> SignedTransaction {
         let signature = self.sign(&tx.signing_payload());
         SignedTransaction { tx, signatures: vec![signature] }
+    }
+
+    /// A read request for `input` to `contract` on `network`, by this key's account, signed:
+    /// what a protected query needs (`contract_query`'s `read`). `nonce` must be new for this
+    /// reader within the node's window; `issued_at_ms` is now.
+    pub fn sign_read(
+        &self,
+        network: NetworkId,
+        contract: AccountId,
+        input: &[u8],
+        issued_at_ms: u64,
+        nonce: u64,
+    ) -> SignedRead {
+        let input_hash = self.scheme().suite().hash_algo().hash(input);
+        let request = ReadRequest { network, reader: self.account(), contract, input_hash, issued_at_ms, nonce };
+        SignedRead { signature: self.sign(&request.signing_payload()), request }
     }
 }
 

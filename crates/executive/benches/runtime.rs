@@ -88,14 +88,21 @@ fn ctx(chain: &TestChain) -> BlockContext {
 /// One bill payment as a dry run (cached module).
 fn pay_dry(s: &Setup) -> Receipt {
     let call = Call::Call { contract: s.bills, input: msg::pay(1), value: BILL_AMOUNT };
-    let r =
-        s.chain.runtime().dry_run(s.chain.state(), &ctx(&s.chain), s.resident.id, call, 5_000_000).expect("dry run");
+    let r = s
+        .chain
+        .runtime()
+        .dry_run(s.chain.state(), &ctx(&s.chain), s.resident.id, call, 5_000_000, jjj_executive::ReadAccess::Signed)
+        .expect("dry run");
     r.receipt
 }
 
 fn counter_get(s: &Setup) -> Receipt {
     let call = Call::Call { contract: s.counter, input: counter::msg::get(), value: 0 };
-    s.chain.runtime().dry_run(s.chain.state(), &ctx(&s.chain), s.resident.id, call, 5_000_000).expect("dry run").receipt
+    s.chain
+        .runtime()
+        .dry_run(s.chain.state(), &ctx(&s.chain), s.resident.id, call, 5_000_000, jjj_executive::ReadAccess::Signed)
+        .expect("dry run")
+        .receipt
 }
 
 /// Applies `n` signed payments in sequence, fresh overlay every PRESIGNED; returns elapsed.

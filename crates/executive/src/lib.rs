@@ -17,6 +17,7 @@ mod layout;
 pub use host::ChainHost;
 
 use jjj_crypto::{verify, Suite};
+use jjj_primitives::access::SignedRead;
 use jjj_primitives::gov::{self as gov_types, ProposalBody};
 use jjj_primitives::params::{
     DEFAULT_BLOCK_GAS_LIMIT, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_MAX_BLOCK_TXS, MAX_CODE_SIZE, MAX_MULTISIG_MEMBERS,
@@ -31,7 +32,7 @@ use jjj_state::{
 use jjj_vm::limits::gas;
 use jjj_vm::{Entry, FrameEnd, Invocation, Vm, VmError};
 
-pub use jjj_vm::{limits::MAX_INSTANCES_PER_TX, VmConfig};
+pub use jjj_vm::{limits::MAX_INSTANCES_PER_TX, ReadAccess, VmConfig};
 use parity_scale_codec::Encode;
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -112,6 +113,8 @@ pub struct BlockExecution {
 pub struct DryRun {
     pub receipt: Receipt,
     pub debug: Vec<String>,
+    /// A protected message ran, or was refused for want of a signed reader.
+    pub protected: bool,
 }
 
 /// What the proposer needs to start a block.
@@ -655,7 +658,8 @@ impl Runtime {
     }
 
     /// Runs a call without signatures, nonce or persistence, with the debug buffer on: what a
-    /// node answers to `contract_dryRun`.
+    /// node answers to `contract_dryRun`. `reads` says whether `sender` signed a read request
+    /// (protected messages fail otherwise).
     pub fn dry_run(
         &self,
         state: Arc<dyn StateReader>,
@@ -663,8 +667,9 @@ impl Runtime {
         sender: AccountId,
         call: Call,
         gas_limit: u64,
+        reads: ReadAccess,
     ) -> Result<DryRun, TxError> {
-        self.run_unsigned(state, ctx, sender, call, gas_limit, Mode::DryRun)
+        self.run_unsigned(state, ctx, sender, call, gas_limit, Mode::DryRun(reads))
     }
 
     /// A dry run that may not change state: a message that writes storage, transfers or sends
@@ -676,8 +681,32 @@ impl Runtime {
         sender: AccountId,
         call: Call,
         gas_limit: u64,
+        reads: ReadAccess,
     ) -> Result<DryRun, TxError> {
-        self.run_unsigned(state, ctx, sender, call, gas_limit, Mode::Query)
+        self.run_unsigned(state, ctx, sender, call, gas_limit, Mode::Query(reads))
+    }
+
+    /// Checks a signed read request against the state: the reader is a key account that may
+    /// act (registered, neither it nor its member suspended, not frozen), the signature is its
+    /// current key's, in this network's scheme. Time, nonce and what was asked are the node's
+    /// to check against the call.
+    pub fn check_reader(&self, state: Arc<dyn StateReader>, read: &SignedRead) -> Result<(), TxError> {
+        let overlay = Overlay::new(state);
+        let reader = &read.request.reader;
+        if overlay.get(&keys::multisig(reader))?.is_some() {
+            return Err(TxError::BadSignature(format!(
+                "{reader} is a multisig account: a read is signed by one key account"
+            )));
+        }
+        gov::check_sender(&overlay, reader, Some(&read.signature.signer))?;
+        let scheme = self.suite.scheme();
+        if !verify(scheme, &read.signature.signer, &read.request.signing_payload(), &read.signature.signature) {
+            return Err(TxError::BadSignature(format!(
+                "the read request's signature of {} does not verify ({} network: sign with an {scheme} key)",
+                read.signature.signer, self.suite
+            )));
+        }
+        Ok(())
     }
 
     fn run_unsigned(
@@ -695,9 +724,9 @@ impl Runtime {
         let intrinsic = gas::TX.of(tx.encoded_size() + SINGLE_SIGNATURE_BYTES);
         let budget = gas_limit.min(MAX_TX_GAS).saturating_sub(intrinsic);
         let outcome = self.dispatch(&mut overlay, ctx, &tx, budget, mode)?;
-        let debug = outcome.debug.clone();
+        let (debug, protected) = (outcome.debug.clone(), outcome.protected);
         let (end, used, events) = outcome.into_parts();
-        Ok(DryRun { receipt: make_receipt(Hash::default(), end, intrinsic + used, events), debug })
+        Ok(DryRun { receipt: make_receipt(Hash::default(), end, intrinsic + used, events), debug, protected })
     }
 
     fn dispatch(
@@ -708,7 +737,8 @@ impl Runtime {
         budget: u64,
         mode: Mode,
     ) -> Result<Dispatched, TxError> {
-        let plain = |end: FrameEnd, used: u64| Ok(Dispatched { end, used, events: vec![], debug: vec![] });
+        let plain =
+            |end: FrameEnd, used: u64| Ok(Dispatched { end, used, events: vec![], debug: vec![], protected: false });
         // Function permissions and freezes, before any contract code runs.
         if let Some(action) = gov::action_of(&tx.call) {
             if let Err(denied) = gov::check_permission(overlay, &tx.sender, &action)? {
@@ -955,7 +985,8 @@ impl Runtime {
             input,
             gas_limit: budget,
             debug: mode != Mode::Block,
-            read_only: mode == Mode::Query,
+            read_only: matches!(mode, Mode::Query(_)),
+            reads: mode.reads(),
         };
         let outcome = self.vm.execute(host, call);
         *overlay = outcome.host.overlay;
@@ -963,7 +994,13 @@ impl Runtime {
             let reason = outcome.abort_reason.unwrap_or_else(|| "a resource limit of this node".into());
             return Err(TxError::Aborted(reason));
         }
-        Ok(Dispatched { end: outcome.end, used: outcome.gas_used, events: outcome.events, debug: outcome.debug })
+        Ok(Dispatched {
+            end: outcome.end,
+            used: outcome.gas_used,
+            events: outcome.events,
+            debug: outcome.debug,
+            protected: outcome.protected,
+        })
     }
 
     /// Proposer: executes candidates in order on `state`, leaving out those that cannot be
@@ -1136,8 +1173,18 @@ fn finish_block<S: StateCommitment + ?Sized>(
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {
     Block,
-    DryRun,
-    Query,
+    DryRun(ReadAccess),
+    Query(ReadAccess),
+}
+
+impl Mode {
+    /// A transaction's sender signed it; an unsigned run says whether a reader signed for it.
+    fn reads(self) -> ReadAccess {
+        match self {
+            Mode::Block => ReadAccess::Signed,
+            Mode::DryRun(reads) | Mode::Query(reads) => reads,
+        }
+    }
 }
 
 struct Dispatched {
@@ -1145,6 +1192,8 @@ struct Dispatched {
     used: u64,
     events: Vec<Event>,
     debug: Vec<String>,
+    /// A protected message ran or was refused.
+    protected: bool,
 }
 
 impl Dispatched {

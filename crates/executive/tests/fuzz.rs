@@ -213,7 +213,14 @@ fn fuzz_executive_host_abi() {
             let call = Call::Call { contract: world.interpreters[0], input: input.to_vec(), value: 7 };
             let stx = caller.sign_tx(world.tx(caller.account(), HOST_ABI_GAS, call.clone()));
             world.check_and_apply(&stx.encode());
-            let query = world.runtime.query(world.state.clone(), &world.ctx(), caller.account(), call, HOST_ABI_GAS);
+            let query = world.runtime.query(
+                world.state.clone(),
+                &world.ctx(),
+                caller.account(),
+                call,
+                HOST_ABI_GAS,
+                jjj_executive::ReadAccess::Signed,
+            );
             if let Ok(dry) = query {
                 assert!(dry.receipt.gas_used <= HOST_ABI_GAS, "a query used {} gas", dry.receipt.gas_used);
             }

@@ -9,6 +9,7 @@
 //! Only a failed write of the safety record stops the driver. A decided block that does not
 //! execute or store here is fetched with its certificate from peers instead; peer messages are
 //! bounded in bytes per peer in the input queue, and catch-up answers in bytes and in rate.
+use crate::access_log::AccessLog;
 use crate::compact::{CompactProposal, OwnProposal};
 use crate::mempool::{Mempool, MempoolError};
 use crate::metrics::Metrics;
@@ -112,6 +113,8 @@ pub struct Chain {
     /// again only when a committed block writes them (the p2p path asks on every message).
     schedule: std::sync::RwLock<Vec<(u64, Vec<AccountId>)>>,
     pub store: Arc<dyn ChainStore>,
+    /// This node's log of protected reads on this network.
+    pub access: AccessLog,
     pub runtime: Runtime,
     pub mempool: Mutex<Mempool>,
     pub metrics: Metrics,
@@ -254,8 +257,10 @@ impl Chain {
         // Proposals are built, and peers' blocks checked, against this network's block limits.
         let runtime = runtime.with_block_limits(genesis.block_limits()).with_suite(suite);
         let (inputs, rx) = mpsc::unbounded_channel();
+        let access = AccessLog::open(store.clone(), algo, key.account())?;
         let chain = Arc::new(Chain {
             network: network.clone(),
+            access,
             genesis_hash,
             validators: validators.clone(),
             schedule: std::sync::RwLock::new(scheduled),

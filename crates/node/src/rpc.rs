@@ -4,9 +4,12 @@
 //! `NodeApi` trait; this is its server over a node.
 // Input from outside the process must never panic this crate: no unwrap/expect/panic! outside tests.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
-use crate::chain::Chain;
+use crate::access_log::{ReadRecord, ReadRefusal};
+use crate::chain::{now_ms, Chain};
 use crate::gov_views;
 use crate::service::Node;
+use jjj_executive::ReadAccess;
+use jjj_primitives::access::{self, AccessDecision, SignedRead};
 use jjj_primitives::params::{MAX_TX_GAS, MAX_TX_SIZE};
 use jjj_primitives::*;
 use jjj_rpc_api::*;
@@ -14,7 +17,7 @@ use jjj_state::{decode_record, keys, CodeInfo, ContractInfo, StateReader};
 use jjj_store::{EventFilter, EventRecord};
 use jsonrpsee::core::{async_trait, RpcResult, SubscriptionResult};
 use jsonrpsee::{PendingSubscriptionSink, RpcModule, SubscriptionMessage};
-use parity_scale_codec::{Decode, DecodeLimit, Encode};
+use parity_scale_codec::{Decode, DecodeAll, DecodeLimit, Encode};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -26,6 +29,8 @@ const MAX_EVENTS_LIMIT: usize = 10_000;
 /// Most RPC calls reading the store (blocks, accounts, events…) at once; more are answered
 /// "busy" rather than queued behind them.
 const MAX_CONCURRENT_READS: usize = 16;
+/// Most access-log entries one `audit_accessLog` call returns.
+const MAX_ACCESS_LOG_PAGE: usize = 1_000;
 /// Most blocks one `contract_events` call may scan: the store walks the index height by height,
 /// so the range bounds the rows a filter that matches little can make it read.
 pub const MAX_EVENTS_BLOCK_RANGE: u64 = 10_000;
@@ -205,6 +210,8 @@ struct CallRequest {
     value: Option<u64>,
     gas_limit: Option<u64>,
     at: Option<u64>,
+    /// A SCALE `SignedRead`, 0x-hex.
+    read: Option<String>,
 }
 
 /// Runs a call on `runtime`; blocking (contract execution), so never on the async workers.
@@ -217,10 +224,7 @@ fn call(
 ) -> RpcResult<ReceiptJson> {
     let c = chain(node, &p.network)?;
     let contract = account_param("contract", &p.contract)?;
-    let sender = match &p.sender {
-        Some(s) => account_param("sender", s)?,
-        None => AccountId::default(),
-    };
+    let claimed = p.sender.as_deref().map(|s| account_param("sender", s)).transpose()?;
     let input = unhex("input", &p.input)?;
     let (state, height, time): (Arc<dyn StateReader>, u64, u64) = match p.at {
         Some(h) => {
@@ -234,19 +238,87 @@ fn call(
             (c.store.state(), h, t.max(crate::chain::now_ms()))
         }
     };
+    let selector = access::selector_of(&input);
+    let log = |reader: Option<AccountId>, signed: bool, decision: AccessDecision| {
+        let record = ReadRecord { time_ms: now_ms(), height, reader, signed, contract, selector, decision };
+        storage(c.access.record(record))
+    };
+    // A signed read request makes its reader the caller; anything wrong with it is refused
+    // (and logged) before the contract runs.
+    let (sender, reads) = match &p.read {
+        None => (claimed.unwrap_or_default(), ReadAccess::Anonymous),
+        Some(hex) => {
+            let read = SignedRead::decode_all(&mut &unhex("read", hex)?[..])
+                .map_err(|e| ErrorCode::BadEncoding.error(format!("read is not a SCALE SignedRead: {e}")))?;
+            let reader = read.request.reader;
+            if let Err(why) = check_read_request(&c, &read, &contract, &input, claimed.as_ref(), state.clone()) {
+                log(Some(reader), false, AccessDecision::Refused(why.clone()))?;
+                return Err(ErrorCode::ReadRefused.error(why));
+            }
+            match c.access.admit_read(&read.request, now_ms()) {
+                Ok(()) => {}
+                Err(ReadRefusal::Busy) => {
+                    return Err(
+                        ErrorCode::Busy.error("this node remembers as many read requests as it may; retry shortly")
+                    )
+                }
+                Err(ReadRefusal::Refused(why)) => {
+                    log(Some(reader), true, AccessDecision::Refused(why.clone()))?;
+                    return Err(ErrorCode::ReadRefused.error(why));
+                }
+            }
+            (reader, ReadAccess::Signed)
+        }
+    };
     let ctx = BlockContext { network: c.network.clone(), height: height + 1, timestamp: time };
     let value = if query { 0 } else { p.value.unwrap_or(0) };
     let call = Call::Call { contract, input, value };
     // A query runs read-only: a message that would change state fails, saying so.
     let dry = if query {
-        runtime.query(state, &ctx, sender, call, gas)
+        runtime.query(state, &ctx, sender, call, gas, reads)
     } else {
-        runtime.dry_run(state, &ctx, sender, call, gas)
+        runtime.dry_run(state, &ctx, sender, call, gas, reads)
     }
     .map_err(|e| ErrorCode::ExecutionAborted.error(e.to_string()))?;
+    if dry.protected {
+        let signed = reads == ReadAccess::Signed;
+        let decision = match (&dry.receipt.status, signed) {
+            (_, false) => AccessDecision::Refused("unsigned: no read request".into()),
+            (ReceiptStatus::Success, true) => AccessDecision::Allowed,
+            (_, true) => AccessDecision::Denied(dry.receipt.reason().unwrap_or_default().to_string()),
+        };
+        log(claimed.or(signed.then_some(sender)), signed, decision)?;
+    }
     let mut json = ReceiptJson::new(&dry.receipt, None, None);
     json.debug = dry.debug;
     Ok(json)
+}
+
+/// What a signed read request must match before its reader's key is even looked up: this
+/// network, this contract and input, the sender named (if any); then its signature, by a key
+/// account that may act, in this network's scheme.
+fn check_read_request(
+    c: &Chain,
+    read: &SignedRead,
+    contract: &AccountId,
+    input: &[u8],
+    claimed: Option<&AccountId>,
+    state: Arc<dyn StateReader>,
+) -> Result<(), String> {
+    let r = &read.request;
+    if r.network != c.network {
+        return Err(format!("the read request is for network {}, not {}", r.network, c.network));
+    }
+    if r.contract != *contract {
+        return Err(format!("the read request is for contract {}, not {contract}", r.contract));
+    }
+    if r.input_hash != c.algo().hash(input) {
+        return Err("the read request was signed for another message (its input hash differs)".into());
+    }
+    if claimed.is_some_and(|s| *s != r.reader) {
+        return Err(format!("sender differs from the read request's reader {}", r.reader));
+    }
+    c.runtime.check_reader(state, read).map_err(|e| e.to_string())
 }
 
 /// `chain_getBlock`.
@@ -492,8 +564,9 @@ impl NodeApiServer for NodeRpc {
         value: Option<u64>,
         gas_limit: Option<u64>,
         at: Option<u64>,
+        read: Option<String>,
     ) -> RpcResult<ReceiptJson> {
-        self.execute(CallRequest { network, contract, input, sender, value, gas_limit, at }, true).await
+        self.execute(CallRequest { network, contract, input, sender, value, gas_limit, at, read }, true).await
     }
 
     async fn contract_dry_run(
@@ -505,8 +578,26 @@ impl NodeApiServer for NodeRpc {
         value: Option<u64>,
         gas_limit: Option<u64>,
         at: Option<u64>,
+        read: Option<String>,
     ) -> RpcResult<ReceiptJson> {
-        self.execute(CallRequest { network, contract, input, sender, value, gas_limit, at }, false).await
+        self.execute(CallRequest { network, contract, input, sender, value, gas_limit, at, read }, false).await
+    }
+
+    async fn access_log(&self, network: String, from: Option<u64>, limit: Option<usize>) -> RpcResult<AccessLogJson> {
+        self.read(move |node| {
+            let c = chain(node, &network)?;
+            let limit = limit.unwrap_or(MAX_ACCESS_LOG_PAGE).min(MAX_ACCESS_LOG_PAGE);
+            let (length, head) = c.access.head();
+            let entries = storage(c.access.entries(from.unwrap_or(0), limit))?;
+            Ok(AccessLogJson {
+                network: c.network.to_string(),
+                node: c.access.node().to_string(),
+                length,
+                head: head.to_string(),
+                entries: entries.iter().map(|e| AccessEntryJson::new(e, c.algo())).collect(),
+            })
+        })
+        .await
     }
 
     async fn contract_events(

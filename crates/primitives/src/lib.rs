@@ -11,6 +11,7 @@
 
 extern crate alloc;
 
+pub mod access;
 pub mod gov;
 mod hash;
 pub mod params;

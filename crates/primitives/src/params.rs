@@ -36,3 +36,9 @@ pub const MAX_BLOCK_GAS_LIMIT: u64 = 4 * MAX_TX_GAS;
 /// (a signature and key per validator), wire and SCALE framing. A genesis's `max_block_bytes`
 /// plus this must fit in `MAX_PEER_MESSAGE`.
 pub const BLOCK_MESSAGE_OVERHEAD: usize = 1024 * 1024;
+/// How far a signed read request's time may be from the node's clock, either way: older is
+/// refused as stale; the node remembers each reader's nonces for twice this long.
+pub const READ_REQUEST_WINDOW_MS: u64 = 30_000;
+/// Most read-request nonces a node remembers per network (about 80 bytes each): past it, signed
+/// reads are answered `Busy` until the oldest expire.
+pub const MAX_REMEMBERED_READS: usize = 100_000;

@@ -7,9 +7,9 @@
 // client and server traits the `rpc` macro derives, hence module-wide).
 #![allow(clippy::too_many_arguments)]
 use crate::{
-    AccountJson, BlockJson, CertificateJson, CodeChangeJson, ContractInfoJson, EventJson, GovRulesJson, HeaderJson,
-    HealthJson, MemberJson, PeerJson, PermissionJson, ProposalJson, ReceiptJson, RegistrationJson, RegistryEntryJson,
-    SubmitResultJson, TxProofJson,
+    AccessLogJson, AccountJson, BlockJson, CertificateJson, CodeChangeJson, ContractInfoJson, EventJson, GovRulesJson,
+    HeaderJson, HealthJson, MemberJson, PeerJson, PermissionJson, ProposalJson, ReceiptJson, RegistrationJson,
+    RegistryEntryJson, SubmitResultJson, TxProofJson,
 };
 // Only the server half names these: the client half rewrites the return types.
 #[cfg_attr(not(feature = "server"), allow(unused_imports))]
@@ -65,11 +65,15 @@ pub trait NodeApi {
     #[method(name = "state_getAccount", param_kind = map)]
     async fn account(&self, network: String, account: String) -> RpcResult<AccountJson>;
 
-    /// Runs a contract message read-only (nothing is signed or stored) against the state at
-    /// height `at` (default: the finalised head); a message that would change state fails.
-    /// `gas_limit` defaults to, and may not exceed, the node's `[rpc] call_gas_limit`; when the
-    /// node already runs `[rpc] max_concurrent_calls` queries and dry runs, the answer is
-    /// `ErrorCode::Busy` (retry).
+    /// Runs a contract message read-only (nothing is stored) against the state at height `at`
+    /// (default: the finalised head); a message that would change state fails. `read` is a
+    /// SCALE-encoded `SignedRead` (0x-hex) for this contract and input: the query then runs with
+    /// its reader as the caller, and may read protected data under the contract's read policy;
+    /// without one, `sender` is only a claim and a protected message fails. A refused read
+    /// request (bad signature, stale, replayed) is `ErrorCode::ReadRefused`; every protected read
+    /// and refusal goes to the node's access log (`audit_accessLog`). `gas_limit` defaults to,
+    /// and may not exceed, the node's `[rpc] call_gas_limit`; when the node already runs `[rpc]
+    /// max_concurrent_calls` queries and dry runs, the answer is `ErrorCode::Busy` (retry).
     #[method(name = "contract_query", param_kind = map)]
     #[allow(clippy::too_many_arguments)]
     async fn contract_query(
@@ -81,10 +85,12 @@ pub trait NodeApi {
         value: Option<u64>,
         gas_limit: Option<u64>,
         at: Option<u64>,
+        read: Option<String>,
     ) -> RpcResult<ReceiptJson>;
 
     /// Runs a contract call as a transaction would, without storing anything; the receipt
-    /// carries the contract's debug messages. Gas and concurrency limits as `contract_query`.
+    /// carries the contract's debug messages. Read requests, gas and concurrency limits as
+    /// `contract_query`.
     #[method(name = "contract_dryRun", param_kind = map)]
     #[allow(clippy::too_many_arguments)]
     async fn contract_dry_run(
@@ -96,7 +102,14 @@ pub trait NodeApi {
         value: Option<u64>,
         gas_limit: Option<u64>,
         at: Option<u64>,
+        read: Option<String>,
     ) -> RpcResult<ReceiptJson>;
+
+    /// This node's access log of network `network`: entries from sequence number `from`
+    /// (default 0), at most `limit` (default and most 1,000), each with its hash and the
+    /// SCALE bytes it was hashed from, so a client checks the chain itself.
+    #[method(name = "audit_accessLog", param_kind = map)]
+    async fn access_log(&self, network: String, from: Option<u64>, limit: Option<usize>) -> RpcResult<AccessLogJson>;
 
     /// Finalised events, oldest first, filtered by contract and topic, between heights `from`
     /// (default 0) and `to` (default: the head), at most 10,000 blocks apart (wider is

@@ -18,9 +18,11 @@ pub mod client;
 pub use api::*;
 pub use client::{ws_url, Rpc, WsRpc};
 
+use jjj_primitives::access::{AccessDecision, AccessEntry};
 use jjj_primitives::params::MAX_TX_SIZE;
-use jjj_primitives::{Event, Hash, Header, Receipt, ReceiptStatus};
+use jjj_primitives::{Event, Hash, HashAlgo, Header, Receipt, ReceiptStatus};
 use jsonrpsee::types::{ErrorObject, ErrorObjectOwned};
+use parity_scale_codec::Encode;
 use serde::{Deserialize, Serialize};
 
 /// Every error code a node answers with, in one place. Clients match on these numbers; they
@@ -61,6 +63,9 @@ pub enum ErrorCode {
     Busy = 2007,
     /// A subscriber fell behind and missed items: the notice says where to resubscribe from.
     Lagged = 2008,
+    /// A signed read request was refused: its signature, its time or its nonce (the message
+    /// says which); the refusal is in the access log.
+    ReadRefused = 2009,
 }
 
 impl ErrorCode {
@@ -167,6 +172,62 @@ pub struct TxProofJson {
     pub tx_siblings: Vec<String>,
     /// Sibling hashes from the receipt's leaf up to `receipts_root`.
     pub receipt_siblings: Vec<String>,
+}
+
+/// `audit_accessLog`: a page of one node's access log.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccessLogJson {
+    pub network: String,
+    /// The node that keeps the log (its key).
+    pub node: String,
+    /// How many entries the log holds, and the hash of its last (zero when empty).
+    pub length: u64,
+    pub head: String,
+    pub entries: Vec<AccessEntryJson>,
+}
+
+/// One access-log entry (`jjj_primitives::access::AccessEntry`), readable, with the SCALE bytes
+/// (`raw`) its `hash` is taken over.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccessEntryJson {
+    pub seq: u64,
+    pub prev: String,
+    pub hash: String,
+    pub time_ms: u64,
+    pub height: u64,
+    pub reader: Option<String>,
+    pub signed: bool,
+    pub contract: String,
+    /// The message's selector, 0x-hex.
+    pub selector: String,
+    /// "allowed", "denied" (by the contract's read policy) or "refused" (before it ran).
+    pub decision: String,
+    pub reason: Option<String>,
+    pub raw: String,
+}
+
+impl AccessEntryJson {
+    pub fn new(e: &AccessEntry, algo: HashAlgo) -> AccessEntryJson {
+        let (decision, reason) = match &e.decision {
+            AccessDecision::Allowed => ("allowed", None),
+            AccessDecision::Denied(m) => ("denied", Some(m.clone())),
+            AccessDecision::Refused(m) => ("refused", Some(m.clone())),
+        };
+        AccessEntryJson {
+            seq: e.seq,
+            prev: e.prev.to_string(),
+            hash: e.hash(algo).to_string(),
+            time_ms: e.time_ms,
+            height: e.height,
+            reader: e.reader.map(|r| r.to_string()),
+            signed: e.signed,
+            contract: e.contract.to_string(),
+            selector: hex0x(&e.selector),
+            decision: decision.into(),
+            reason,
+            raw: hex0x(&e.encode()),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

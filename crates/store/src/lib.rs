@@ -211,6 +211,13 @@ pub trait ChainStore: Send + Sync + 'static {
     fn prove(&self, key: &[u8]) -> Result<StateProof, StoreError>;
     /// Persists the consensus core's safety record (synced write).
     fn save_consensus(&self, record: &[u8]) -> Result<(), StoreError>;
+    /// Appends entry `seq` (SCALE `AccessEntry`) to this node's access log: its own record of
+    /// protected reads, kept beside the ledger, never part of consensus. Entries go in order.
+    fn append_access(&self, seq: u64, entry: &[u8]) -> Result<(), StoreError>;
+    /// Access-log entries from `from` on, in order, at most `limit`.
+    fn access_entries(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    /// The access log's last entry.
+    fn last_access_entry(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
     fn load_consensus(&self) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// A block with its certificate and receipts, for a lagging peer's catch-up.

@@ -32,6 +32,7 @@ struct Ledger {
     /// key → height → value (`None`: removed at that height).
     history: HashMap<Vec<u8>, BTreeMap<u64, Option<Vec<u8>>>>,
     consensus: Option<Vec<u8>>,
+    access_log: BTreeMap<u64, Vec<u8>>,
 }
 
 impl Ledger {
@@ -61,6 +62,7 @@ impl MemoryStore {
             state: Arc::new(MemoryState::new(algo)),
             history: HashMap::new(),
             consensus: None,
+            access_log: BTreeMap::new(),
         };
         MemoryStore { algo, inner: Arc::new(RwLock::new(ledger)) }
     }
@@ -222,6 +224,19 @@ impl ChainStore for MemoryStore {
 
     fn load_consensus(&self) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.read().consensus.clone())
+    }
+
+    fn append_access(&self, seq: u64, entry: &[u8]) -> Result<(), StoreError> {
+        self.write().access_log.insert(seq, entry.to_vec());
+        Ok(())
+    }
+
+    fn access_entries(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        Ok(self.read().access_log.range(from..).take(limit).map(|(k, v)| (*k, v.clone())).collect())
+    }
+
+    fn last_access_entry(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        Ok(self.read().access_log.last_key_value().map(|(k, v)| (*k, v.clone())))
     }
 }
 

@@ -17,6 +17,7 @@
 //! | `state` | state key | latest value |
 //! | `history` | len(key) as u32 ++ key ++ (u64::MAX − height) | 0 (removed) or 1 ++ value |
 //! | `state_tree` | the node's path ([`NodeKey`]: depth ++ nibbles) | the node ([`Node::encode`]) |
+//! | `access_log` | sequence number | SCALE `AccessEntry`: the node's log of protected reads |
 //! | `consensus` | `record` | the consensus core's safety record before it moved to its own files (read once, to carry it over) |
 //!
 //! The safety record itself lives beside the database, in [`RecordFiles`]: its synced saves, several
@@ -59,8 +60,9 @@ const CF_STATE: &str = "state";
 const CF_HISTORY: &str = "history";
 const CF_TREE: &str = "state_tree";
 const CF_CONSENSUS: &str = "consensus";
+const CF_ACCESS_LOG: &str = "access_log";
 
-const ALL_CFS: [&str; 14] = [
+const ALL_CFS: [&str; 15] = [
     CF_META,
     CF_HEADERS,
     CF_BLOCKS,
@@ -75,6 +77,7 @@ const ALL_CFS: [&str; 14] = [
     CF_HISTORY,
     CF_TREE,
     CF_CONSENSUS,
+    CF_ACCESS_LOG,
 ];
 
 const KEY_HEAD: &[u8] = b"head";
@@ -850,6 +853,46 @@ impl ChainStore for RocksStore {
             None => self.inner.get(CF_CONSENSUS, KEY_CONSENSUS),
         }
     }
+
+    fn append_access(&self, seq: u64, entry: &[u8]) -> Result<(), StoreError> {
+        let cf = self.inner.cf(CF_ACCESS_LOG)?;
+        self.inner.db.put_cf(cf, seq.to_be_bytes(), entry).map_err(db_err("append to the access log"))
+    }
+
+    fn access_entries(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let mut it = self.inner.db.raw_iterator_cf(self.inner.cf(CF_ACCESS_LOG)?);
+        it.seek(from.to_be_bytes());
+        let mut out = Vec::new();
+        while let Some((key, value)) = it.item() {
+            if out.len() >= limit {
+                break;
+            }
+            out.push((access_seq(key)?, value.to_vec()));
+            it.next();
+        }
+        it.status().map_err(db_err("read the access log"))?;
+        Ok(out)
+    }
+
+    fn last_access_entry(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let mut it = self.inner.db.raw_iterator_cf(self.inner.cf(CF_ACCESS_LOG)?);
+        it.seek_to_last();
+        let last = match it.item() {
+            Some((key, value)) => Some((access_seq(key)?, value.to_vec())),
+            None => None,
+        };
+        it.status().map_err(db_err("read the access log"))?;
+        Ok(last)
+    }
+}
+
+/// An access-log key: the entry's sequence number, big-endian.
+fn access_seq(key: &[u8]) -> Result<u64, StoreError> {
+    let bytes: [u8; 8] = key.try_into().map_err(|_| StoreError::Corrupt {
+        what: "an access-log key".into(),
+        reason: format!("{} bytes, not 8", key.len()),
+    })?;
+    Ok(u64::from_be_bytes(bytes))
 }
 
 /// A view of the state at one height. While no commit has happened since it was taken it reads

@@ -12,7 +12,7 @@
 //! let receipt = chain.call(&water, &bills, 0, utility_bills::msg::register_provider(water.id, ..));
 //! ```
 use jjj_crypto::Keypair;
-use jjj_executive::{genesis_changes, BlockTemplate, DryRun, GenesisSpec, Runtime};
+use jjj_executive::{genesis_changes, BlockTemplate, DryRun, GenesisSpec, ReadAccess, Runtime};
 use jjj_primitives::params::MAX_TX_GAS;
 use jjj_primitives::*;
 use jjj_state::{keys, Account, ChangeSet, MemoryState, StateCommitment, StateReader};
@@ -280,10 +280,34 @@ impl TestChain {
         }
     }
 
-    /// A read-only call (dry run) at the current state.
+    /// A read-only call at the current state, as `from` having signed a read request (so a
+    /// protected message runs its read policy with `from` as the caller).
     pub fn query<R: Decode>(&self, from: &AccountId, contract: &AccountId, input: Vec<u8>) -> Result<R, String> {
-        let r = self.dry_run(from, contract, 0, input)?;
+        let r = self.run_query(from, contract, input, ReadAccess::Signed)?;
         decode_output(&r.receipt)
+    }
+
+    /// A read-only call that no reader signed for: a protected message fails.
+    pub fn query_unsigned<R: Decode>(
+        &self,
+        from: &AccountId,
+        contract: &AccountId,
+        input: Vec<u8>,
+    ) -> Result<R, String> {
+        let r = self.run_query(from, contract, input, ReadAccess::Anonymous)?;
+        decode_output(&r.receipt)
+    }
+
+    fn run_query(
+        &self,
+        from: &AccountId,
+        contract: &AccountId,
+        input: Vec<u8>,
+        reads: ReadAccess,
+    ) -> Result<DryRun, String> {
+        let ctx = BlockContext { network: self.network.clone(), height: self.height + 1, timestamp: self.time };
+        let call = Call::Call { contract: *contract, input, value: 0 };
+        self.runtime.dry_run(self.state.clone(), &ctx, *from, call, self.gas_limit, reads).map_err(|e| e.to_string())
     }
 
     /// A dry run: the receipt (with exact gas) and debug messages, nothing persisted.
@@ -296,7 +320,9 @@ impl TestChain {
     ) -> Result<DryRun, String> {
         let ctx = BlockContext { network: self.network.clone(), height: self.height + 1, timestamp: self.time };
         let call = Call::Call { contract: *contract, input, value };
-        self.runtime.dry_run(self.state.clone(), &ctx, *from, call, self.gas_limit).map_err(|e| e.to_string())
+        self.runtime
+            .dry_run(self.state.clone(), &ctx, *from, call, self.gas_limit, ReadAccess::Signed)
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -149,6 +149,9 @@ pub struct LoadedMessage {
     /// may change state.
     #[serde(default = "mutates_unless_told")]
     pub mutates: bool,
+    /// A `#[message(query, protected)]`: the node runs it only for a signed read request.
+    #[serde(default)]
+    pub protected: bool,
     #[serde(default)]
     pub args: Vec<LoadedArg>,
     /// Type id of the `Ok` output.
@@ -275,6 +278,7 @@ impl From<&jjj_sdk::metadata::ContractMetadata> for LoadedMetadata {
             selector: s.selector.clone(),
             payable: s.payable,
             mutates: s.mutates,
+            protected: s.protected,
             args: s.args.iter().map(|a| LoadedArg { name: a.name.clone(), ty: a.ty }).collect(),
             returns: s.returns,
             docs: s.docs.clone(),

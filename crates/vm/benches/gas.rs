@@ -137,6 +137,7 @@ fn measure(vm: &Vm<BenchHost>, name: &str, code: Vec<u8>, gas_limit: u64, seed: 
             gas_limit,
             debug: false,
             read_only: false,
+            reads: jjj_vm::ReadAccess::Signed,
         };
         let start = Instant::now();
         let out = vm.execute(host, call);

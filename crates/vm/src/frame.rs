@@ -3,7 +3,7 @@
 //! own checkpoint, value transfer and gas budget.
 use crate::host::Host;
 use crate::limits::{gas, MAX_INSTANCES_PER_TX, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS, WASM_PAGE_BYTES};
-use crate::VmInner;
+use crate::{ReadAccess, VmInner};
 use jjj_primitives::{AccountId, BlockContext, Event};
 use std::sync::Arc;
 use wasmtime::{
@@ -111,6 +111,10 @@ pub struct ExecutionState<H: Host> {
     pub(crate) debug_bytes: usize,
     /// A query: storage writes and transfers are refused.
     pub read_only: bool,
+    /// Whether protected messages may run.
+    pub reads: ReadAccess,
+    /// A protected message ran or was refused.
+    pub protected: bool,
     /// The execution was cut short by this node's resources (the wall-clock backstop, an
     /// exhausted instance pool): the whole execution is void and must decide nothing.
     pub aborted: bool,
@@ -133,6 +137,9 @@ impl<H: Host> ExecutionState<H> {
             debug: debug.then(Vec::new),
             debug_bytes: 0,
             read_only,
+            // The safe side until the invocation says who signed.
+            reads: ReadAccess::Anonymous,
+            protected: false,
             aborted: false,
             abort_reason: None,
             instances: 0,

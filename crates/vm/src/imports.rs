@@ -6,6 +6,7 @@ use crate::frame::{
 };
 use crate::host::{Host, HostError};
 use crate::limits::{gas, HostCost};
+use crate::{ReadAccess, PROTECTED_READ_REFUSAL};
 use jjj_abi::{limits::*, names, ReturnCode, NOT_FOUND};
 use jjj_primitives::{AccountId, Event, Hash};
 use wasmtime::{Caller, Linker, Memory, Trap};
@@ -257,6 +258,16 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
         charge_cost(&mut c, gas::MEMBER_REGION, 0)?;
         let who = AccountId(read_array::<H, 32>(&mut c, account_ptr)?);
         Ok(c.data().host.member_region(&who).map_err(state_err)?.map_or(NOT_FOUND, u32::from))
+    })?;
+
+    linker.func_wrap(m, names::protected_read, |mut c: WasmCaller<'_, H>| -> HostResult<()> {
+        charge_cost(&mut c, gas::ENV_READ, 0)?;
+        let state = c.data_mut();
+        state.protected = true;
+        if state.reads == ReadAccess::Anonymous {
+            return Err(failed(PROTECTED_READ_REFUSAL));
+        }
+        Ok(())
     })?;
 
     linker.func_wrap(m, names::transfer, |mut c: WasmCaller<'_, H>, to_ptr: u32, amount: u64| -> HostResult<u32> {

@@ -128,6 +128,22 @@ pub struct Invocation {
     pub debug: bool,
     /// A query: storage writes, transfers and value-carrying calls are refused.
     pub read_only: bool,
+    /// Whether protected messages may run (`protected_read`).
+    pub reads: ReadAccess,
+}
+
+/// Why a protected message fails in a query or dry run no reader signed for.
+pub const PROTECTED_READ_REFUSAL: &str =
+    "protected data: only a signed read request may read it (jjj contract query --key KEYFILE)";
+
+/// Who may read protected data in one execution: what the host function `protected_read`,
+/// which every `#[message(query, protected)]` calls first, checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadAccess {
+    /// The caller signed: a transaction's sender, or the reader of a verified read request.
+    Signed,
+    /// A query or dry run that no reader signed for: a protected message fails.
+    Anonymous,
 }
 
 /// What running an [`Invocation`] gave: the host back (with the writes of the frames that
@@ -143,6 +159,8 @@ pub struct Outcome<H> {
     pub aborted: bool,
     /// Why, when `aborted`.
     pub abort_reason: Option<String>,
+    /// A protected message ran (or was refused): the node logs the read.
+    pub protected: bool,
 }
 
 /// The VM: cheap to clone, shared by every execution of a node.
@@ -225,7 +243,8 @@ impl<H: Host> Vm<H> {
     /// Runs one contract call (and every call it makes) over `host` under the engine's limits
     /// and the wall-clock backstop, and gives the host back.
     pub fn execute(&self, host: H, call: Invocation) -> Outcome<H> {
-        let state = ExecutionState::new(self.inner.clone(), host, call.ctx, call.debug, call.read_only);
+        let mut state = ExecutionState::new(self.inner.clone(), host, call.ctx, call.debug, call.read_only);
+        state.reads = call.reads;
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(EPOCH_DEADLINE_TICKS);
@@ -242,6 +261,7 @@ impl<H: Host> Vm<H> {
             debug: state.debug.unwrap_or_default(),
             aborted: state.aborted,
             abort_reason: state.abort_reason,
+            protected: state.protected,
         }
     }
 }

@@ -202,6 +202,7 @@ pub const HOST_GAS_SCHEDULE: &[(&str, HostCost, &str)] = &[
     (host::has_role, gas::HAS_ROLE, "role name bytes"),
     (host::member_of, gas::MEMBER_OF, "member id bytes copied"),
     (host::member_region, gas::MEMBER_REGION, "-"),
+    (host::protected_read, gas::ENV_READ, "-"),
 ];
 
 #[cfg(test)]

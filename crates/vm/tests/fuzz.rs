@@ -131,6 +131,7 @@ fn fuzz_vm_wasm() {
                     gas_limit: GAS,
                     debug: true,
                     read_only: false,
+                    reads: jjj_vm::ReadAccess::Signed,
                 };
                 let outcome = vm.execute(OneContract { code_hash }, call);
                 assert!(outcome.gas_used <= GAS, "used {} gas of {GAS}", outcome.gas_used);

@@ -3,7 +3,9 @@
 //!
 //! `#[contract]`: methods marked `#[constructor]` run at instantiation, methods marked `#[message]`
 //! on calls; add `payable` (`#[message(payable)]`) to accept value, `query` (`#[message(query)]`)
-//! for a message that only reads state. Methods take their arguments by value, no `self` (state
+//! for a message that only reads state, `query, protected` (`#[message(query, protected)]`) for
+//! a read under a read policy, which runs only for a reader who signed a read request (the
+//! body checks `env::caller()` against the policy; the node logs every such read). Methods take their arguments by value, no `self` (state
 //! lives in storage), and return `Result<T, E>` with `E: Display` (usually `jjj_sdk::Error`, or a
 //! contract's own error enum).
 //!
@@ -30,6 +32,9 @@ struct Method {
     /// `#[message(query)]`: reads state only (recorded in metadata; the native test host refuses
     /// its writes, the node runs it read-only).
     query: bool,
+    /// `#[message(query, protected)]`: reads data under a read policy; runs only for a signed
+    /// reader (the host function `protected_read`, called first), and the node logs each read.
+    protected: bool,
     args: Vec<(syn::Ident, Type)>,
     ok_type: Type,
     docs: Vec<String>,
@@ -48,6 +53,7 @@ struct Marker {
     constructor: bool,
     payable: bool,
     query: bool,
+    protected: bool,
 }
 
 /// Reads and removes our marker attribute (`#[constructor]`, `#[message]`, with options).
@@ -72,7 +78,7 @@ fn take_marker(attrs: &mut Vec<Attribute>) -> syn::Result<Option<Marker>> {
 }
 
 fn marker(a: &Attribute, constructor: bool) -> syn::Result<Marker> {
-    let mut m = Marker { constructor, payable: false, query: false };
+    let mut m = Marker { constructor, payable: false, query: false, protected: false };
     let options = match &a.meta {
         Meta::Path(_) => return Ok(m),
         Meta::List(l) => Punctuated::<syn::Ident, Token![,]>::parse_terminated.parse2(l.tokens.clone())?,
@@ -85,11 +91,19 @@ fn marker(a: &Attribute, constructor: bool) -> syn::Result<Marker> {
             m.payable = true;
         } else if o == "query" && !constructor {
             m.query = true;
+        } else if o == "protected" && !constructor {
+            m.protected = true;
         } else if o == "query" {
             return Err(Error::new(o.span(), "a constructor always writes state: `query` is for messages"));
         } else {
-            return Err(Error::new(o.span(), "the options are `payable` and `query`"));
+            return Err(Error::new(o.span(), "the options are `payable`, `query` and `protected`"));
         }
+    }
+    if m.protected && !m.query {
+        return Err(Error::new(
+            a.span(),
+            "`protected` marks a read under a read policy: write #[message(query, protected)]",
+        ));
     }
     if m.payable && m.query {
         return Err(Error::new(
@@ -151,7 +165,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     let mut methods = Vec::new();
     for item in &mut imp.items {
         let ImplItem::Fn(f) = item else { continue };
-        let Some(Marker { constructor, payable, query }) = take_marker(&mut f.attrs)? else { continue };
+        let Some(Marker { constructor, payable, query, protected }) = take_marker(&mut f.attrs)? else { continue };
         let mut args = Vec::new();
         for input in &f.sig.inputs {
             match input {
@@ -173,6 +187,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             constructor,
             payable,
             query,
+            protected,
             args,
             ok_type: ok_type(&f.sig.output)?,
             docs: docs(&f.attrs),
@@ -202,10 +217,13 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             let types: Vec<_> = m.args.iter().map(|(_, t)| t).collect();
             let value_check = if m.payable { quote!() } else { quote!(::jjj_sdk::__private::refuse_value(#name);) };
             let query = if m.query { quote!(::jjj_sdk::__private::enter_query(#name);) } else { quote!() };
+            let protected =
+                if m.protected { quote!(::jjj_sdk::__private::backend::protected_read();) } else { quote!() };
             quote! {
                 [#s0, #s1, #s2, #s3] => {
                     #value_check
                     #query
+                    #protected
                     let (#(#names,)*): (#(#types,)*) = ::jjj_sdk::__private::decode_args(args, #name);
                     ::jjj_sdk::__private::finish(<#self_ty>::#ident(#(#names),*));
                 }
@@ -251,13 +269,14 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         let constructor = m.constructor;
         let payable = m.payable;
         let mutates = !m.query;
+        let protected = m.protected;
         let [s0, s1, s2, s3] = m.selector;
         let arg_names: Vec<_> = m.args.iter().map(|(n, _)| n.to_string()).collect();
         let arg_types: Vec<_> = m.args.iter().map(|(_, t)| t).collect();
         let ok = &m.ok_type;
         let docs = &m.docs;
         quote! {
-            b.message(#constructor, #name, [#s0, #s1, #s2, #s3], #payable, #mutates,
+            b.message(#constructor, #name, [#s0, #s1, #s2, #s3], #payable, #mutates, #protected,
                 &[#((#arg_names, ::jjj_sdk::__private::meta_type::<#arg_types>())),*],
                 ::jjj_sdk::__private::meta_type::<#ok>(), &[#(#docs),*]);
         }

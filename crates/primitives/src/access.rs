@@ -1,0 +1,93 @@
+//! Reads of protected contract data: the signed request a reader sends, and the entries of the
+//! access log a node keeps of every protected read and every refusal.
+//!
+//! A protected query (`#[message(query, protected)]`) runs only for a reader who signed for it:
+//! the signature covers the network, the contract, the hash of the exact input, a time and a
+//! nonce, so it can be neither reused for another question nor replayed (the node keeps the
+//! nonces it saw within [`crate::params::READ_REQUEST_WINDOW_MS`]).
+use crate::{AccountId, Hash, HashAlgo, NetworkId, Signature};
+use alloc::string::String;
+use alloc::vec::Vec;
+use parity_scale_codec::{Decode, DecodeWithMemTracking, Encode};
+
+/// What a reader signs to read protected data.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct ReadRequest {
+    pub network: NetworkId,
+    /// The key account reading; the query runs with it as the caller.
+    pub reader: AccountId,
+    pub contract: AccountId,
+    /// The network's hash of the call input (selector and arguments).
+    pub input_hash: Hash,
+    /// When the reader signed, in milliseconds since the Unix epoch.
+    pub issued_at_ms: u64,
+    /// Any number the reader has not used within the window.
+    pub nonce: u64,
+}
+
+impl ReadRequest {
+    /// The bytes signed: a domain tag (never a transaction's), then the SCALE encoding.
+    pub fn signing_payload(&self) -> Vec<u8> {
+        let mut payload = b"jjj/read/v1:".to_vec();
+        self.encode_to(&mut payload);
+        payload
+    }
+}
+
+/// A read request and the reader key's signature over [`ReadRequest::signing_payload`].
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct SignedRead {
+    pub request: ReadRequest,
+    pub signature: Signature,
+}
+
+/// What the node decided about one read.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub enum AccessDecision {
+    /// The contract's read policy let the reader see the data.
+    Allowed,
+    /// The contract's read policy refused the reader (its message).
+    Denied(String),
+    /// Refused before the contract ran its policy: unsigned, a bad or stale signature, a
+    /// replayed nonce, a reader that may not act.
+    Refused(String),
+}
+
+/// One entry of a node's access log. Entries form a hash chain: each names the hash of the one
+/// before ([`AccessEntry::hash`]), so an entry removed or changed breaks every later link, and a
+/// head committed on chain fixes everything up to it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct AccessEntry {
+    /// 0 for the first entry, then one more each time.
+    pub seq: u64,
+    /// The hash of entry `seq - 1` (zero for the first).
+    pub prev: Hash,
+    /// The node that served (or refused) the read: its validator or node key.
+    pub node: AccountId,
+    /// The node's clock when it answered, in milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// The finalised height whose state the read ran against.
+    pub height: u64,
+    /// Who asked: the signed reader, or the sender an unsigned request named (or none).
+    pub reader: Option<AccountId>,
+    /// Whether the reader's signature verified.
+    pub signed: bool,
+    pub contract: AccountId,
+    /// The message's 4-byte selector (the input's first bytes).
+    pub selector: [u8; 4],
+    pub decision: AccessDecision,
+}
+
+impl AccessEntry {
+    pub fn hash(&self, algo: HashAlgo) -> Hash {
+        algo.hash(&self.encode())
+    }
+}
+
+/// The first four bytes of a call input: its message selector (zero-padded when shorter).
+pub fn selector_of(input: &[u8]) -> [u8; 4] {
+    let mut s = [0u8; 4];
+    let n = input.len().min(4);
+    s[..n].copy_from_slice(&input[..n]);
+    s
+}
