@@ -3,7 +3,7 @@
 //! signed read requests; another resident is denied by the contract; an unsigned read, a forged
 //! signature, a request signed by another key, a replayed, a stale and a misdirected request are
 //! refused before it runs — each in the access log of the node that answered, in order, hash
-//! chained, and printed and checked by `jjj audit access`.
+//! chained, its head anchored on chain by the node, and printed and checked by `jjj audit access`.
 use jjj_crypto::Keypair;
 use jjj_primitives::access::SignedRead;
 use jjj_primitives::{AccountId, NetworkId};
@@ -128,11 +128,28 @@ async fn protected_reads_follow_the_read_policy_and_every_one_is_logged() {
     let log2 = net.rpc(1).expect("rpc").api().access_log(NET.into(), None, None).await.expect("log of node 2");
     assert_eq!(log2.length, 0);
 
+    // Validator 1 anchors its log's head on chain within a few seconds (every 5 s when it grew).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let anchor = loop {
+        let log = rpc.api().access_log(NET.into(), Some(0), Some(1)).await.expect("access log");
+        if let Some(a) = log.anchor.clone().filter(|a| a.seq == 10) {
+            break a;
+        }
+        assert!(std::time::Instant::now() < deadline, "no anchor of entry 10 on chain: {:?}", log.anchor);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(anchor.head, log.head, "the anchor is the head of the log");
+    // Every node holds the same anchor: it is chain state.
+    net.wait_same_head(std::time::Duration::from_secs(30)).await.expect("same head");
+    let elsewhere = net.rpc(2).expect("rpc").api().access_log(NET.into(), None, None).await.expect("log of node 3");
+    assert_eq!(elsewhere.length, 0);
+
     // `jjj audit access` checks the chain and prints the resident's reads, messages named.
     let meta = jjj_tests::bills::contracts_dir().join("utility_bills.json").display().to_string();
     let resident_id = resident.account().to_string();
     let out = net.jjj_ok(0, &["audit", "access", "--reader", &resident_id, "--metadata", &meta]);
     assert!(out.contains("11 entries, hash chain intact"), "{out}");
+    assert!(out.contains(&format!("anchored on chain at height {} through entry 10", anchor.height)), "{out}");
     assert!(out.contains("read UtilityBills.bill of"), "{out}");
     assert!(out.contains("8 shown: 2 allowed, 0 denied by a read policy, 6 refused before it"), "{out}");
     let out = net.jjj_ok(0, &["audit", "access", "--reader", &other.account().to_string()]);

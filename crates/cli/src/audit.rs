@@ -34,8 +34,11 @@ pub async fn replay(rpc_url: &str, genesis_path: &Path, to: Option<u64>) -> Resu
             genesis_path.display()
         ));
     }
-    let runtime =
-        Runtime::new().map_err(|e| e.to_string())?.with_block_limits(genesis.block_limits()).with_suite(suite);
+    let runtime = Runtime::new()
+        .map_err(|e| e.to_string())?
+        .with_block_limits(genesis.block_limits())
+        .with_suite(suite)
+        .with_genesis_validators(genesis_validators.clone());
     let (mut txs, mut receipts_ok, mut receipts_failed) = (0usize, 0usize, 0usize);
     let started = std::time::Instant::now();
     for h in 1..=last {
@@ -408,7 +411,7 @@ mod tests {
 }
 
 /// Fetches a node's whole access log of `net`, page by page, then checks it.
-async fn fetch_access_log(rpc: &Rpc, net: &str) -> Result<(Vec<AccessEntry>, jjj_rpc_api::AccessLogJson), String> {
+async fn fetch_access_log(rpc: &Rpc, net: &str) -> Result<(CheckedLog, jjj_rpc_api::AccessLogJson), String> {
     let api = rpc.api();
     let mut all: Vec<jjj_rpc_api::AccessEntryJson> = Vec::new();
     loop {
@@ -425,11 +428,7 @@ async fn fetch_access_log(rpc: &Rpc, net: &str) -> Result<(Vec<AccessEntry>, jjj
 /// Checks an access log's hash chain: entries numbered from 0 without a gap, each naming the
 /// hash of the one before, each stated hash the hash of the bytes sent, as many as the node
 /// says it holds, the last hashing to the head it reports. Returns the decoded entries.
-fn check_access_chain(
-    entries: &[jjj_rpc_api::AccessEntryJson],
-    length: u64,
-    head: &str,
-) -> Result<Vec<AccessEntry>, String> {
+fn check_access_chain(entries: &[jjj_rpc_api::AccessEntryJson], length: u64, head: &str) -> Result<CheckedLog, String> {
     let mut out = Vec::with_capacity(entries.len());
     let mut algo: Option<HashAlgo> = None;
     let mut prev = Hash::default();
@@ -462,7 +461,37 @@ fn check_access_chain(
     if !out.is_empty() && prev.to_string() != head {
         return Err(format!("the chain ends at {prev}, the node reports head {head}"));
     }
-    Ok(out)
+    Ok(CheckedLog { entries: out, algo: algo.unwrap_or(HashAlgo::Blake2b256) })
+}
+
+/// An access log whose hash chain checked, and the hash it is chained with.
+#[derive(Debug)]
+struct CheckedLog {
+    entries: Vec<AccessEntry>,
+    algo: HashAlgo,
+}
+
+/// Whether the log agrees with what its node committed on chain: the anchored entry must hash
+/// to the anchored head, which fixes every entry up to it.
+fn check_anchor(checked: &CheckedLog, log: &jjj_rpc_api::AccessLogJson) -> Result<String, String> {
+    let Some(a) = &log.anchor else {
+        return Ok("not anchored on chain yet (a validator anchors its log every few seconds)".into());
+    };
+    let entries = &checked.entries;
+    match usize::try_from(a.seq).ok().and_then(|i| entries.get(i)) {
+        Some(e) if e.hash(checked.algo).to_string() == a.head => Ok(format!(
+            "anchored on chain at height {} through entry {}: entries 0–{} cannot change unseen; {} later entr{} not anchored yet",
+            a.height,
+            a.seq,
+            a.seq,
+            entries.len() as u64 - a.seq - 1,
+            if entries.len() as u64 - a.seq - 1 == 1 { "y" } else { "ies" }
+        )),
+        _ => Err(format!(
+            "the access log differs from what its node anchored on chain at height {}: entry {} should hash to {}",
+            a.height, a.seq, a.head
+        )),
+    }
 }
 
 /// `jjj audit access`.
@@ -487,6 +516,8 @@ pub async fn access(
         "access log of network {net} on node {}: {} entries, hash chain intact (head {})",
         log.node, log.length, log.head
     );
+    println!("{}", check_anchor(&entries, &log)?);
+    let entries = entries.entries;
     let (mut shown, mut allowed, mut denied, mut refused) = (0usize, 0usize, 0usize, 0usize);
     for e in &entries {
         if reader.is_some_and(|r| e.reader != Some(r)) || from.is_some_and(|h| e.height < h) {
@@ -577,7 +608,7 @@ mod access_tests {
     fn an_intact_log_checks_and_any_tampering_is_named() {
         let entries = log();
         let head = entries[2].hash.clone();
-        assert_eq!(check_access_chain(&entries, 3, &head).map(|v| v.len()), Ok(3));
+        assert_eq!(check_access_chain(&entries, 3, &head).map(|v| v.entries.len()), Ok(3));
         // An entry removed from the middle.
         let removed = vec![entries[0].clone(), entries[2].clone()];
         let e = check_access_chain(&removed, 3, &head).unwrap_err();
@@ -596,6 +627,29 @@ mod access_tests {
         let mut lied = entries.clone();
         lied[2].hash = entries[1].hash.clone();
         assert!(check_access_chain(&lied, 3, &head).unwrap_err().contains("stated hash"));
+    }
+
+    #[test]
+    fn the_log_must_agree_with_its_anchor_on_chain() {
+        let entries = log();
+        let checked = check_access_chain(&entries, 3, &entries[2].hash).expect("intact");
+        let mut page = jjj_rpc_api::AccessLogJson {
+            network: "jjj".into(),
+            node: AccountId([7; 32]).to_string(),
+            length: 3,
+            head: entries[2].hash.clone(),
+            anchor: None,
+            entries: vec![],
+        };
+        assert!(check_anchor(&checked, &page).unwrap().contains("not anchored"));
+        page.anchor = Some(jjj_rpc_api::AccessAnchorJson { seq: 1, head: entries[1].hash.clone(), height: 9 });
+        let ok = check_anchor(&checked, &page).unwrap();
+        assert!(ok.contains("at height 9 through entry 1") && ok.contains("1 later entry"), "{ok}");
+        // A log rewritten after its anchor (every link redone) no longer matches it.
+        page.anchor = Some(jjj_rpc_api::AccessAnchorJson { seq: 1, head: entries[0].hash.clone(), height: 9 });
+        assert!(check_anchor(&checked, &page).unwrap_err().contains("differs from what its node anchored"));
+        page.anchor = Some(jjj_rpc_api::AccessAnchorJson { seq: 5, head: entries[0].hash.clone(), height: 9 });
+        assert!(check_anchor(&checked, &page).is_err(), "anchored past the log's end: entries were removed");
     }
 
     #[test]

@@ -17,7 +17,7 @@ mod layout;
 pub use host::ChainHost;
 
 use jjj_crypto::{verify, Suite};
-use jjj_primitives::access::SignedRead;
+use jjj_primitives::access::{AccessAnchor, SignedRead};
 use jjj_primitives::gov::{self as gov_types, ProposalBody};
 use jjj_primitives::params::{
     DEFAULT_BLOCK_GAS_LIMIT, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_MAX_BLOCK_TXS, MAX_CODE_SIZE, MAX_MULTISIG_MEMBERS,
@@ -162,6 +162,9 @@ pub struct Runtime {
     verified: Arc<Mutex<VerifiedTransactions>>,
     /// Shared by all clones.
     times: Arc<BlockPhaseTimes>,
+    /// The network's genesis validators: who may anchor an access log until governance
+    /// schedules another set.
+    genesis_validators: Arc<Vec<AccountId>>,
 }
 
 /// Where block execution's time went, summed over the blocks this runtime (and its clones)
@@ -368,18 +371,28 @@ impl Runtime {
             suite: Suite::Ed25519Blake2b,
             verified: Arc::default(),
             times: Arc::default(),
+            genesis_validators: Arc::default(),
         })
     }
 
     /// The same runtime (sharing its VM) with a network's block limits.
     pub fn with_block_limits(&self, limits: BlockLimits) -> Self {
-        Runtime {
-            vm: self.vm.clone(),
-            limits,
-            suite: self.suite,
-            verified: self.verified.clone(),
-            times: self.times.clone(),
-        }
+        Runtime { limits, ..self.clone() }
+    }
+
+    /// The same runtime (sharing its VM) knowing the network's genesis validators.
+    pub fn with_genesis_validators(&self, validators: Vec<AccountId>) -> Self {
+        Runtime { genesis_validators: Arc::new(validators), ..self.clone() }
+    }
+
+    /// The validator set deciding height `height`: the last set governance scheduled from a
+    /// height at or below it, else the genesis set.
+    pub fn validators_at(&self, overlay: &Overlay, height: u64) -> Result<Vec<AccountId>, TxError> {
+        let schedule = jjj_state::gov::load_validator_schedule(overlay)?;
+        Ok(match schedule.iter().rev().find(|(from, _)| *from <= height) {
+            Some((_, set)) => set.clone(),
+            None => self.genesis_validators.to_vec(),
+        })
     }
 
     /// The same runtime (sharing its VM) for a network of `suite`: its signatures are verified
@@ -387,7 +400,7 @@ impl Runtime {
     pub fn with_suite(&self, suite: Suite) -> Self {
         // What one suite verified says nothing under the other.
         let verified = if suite == self.suite { self.verified.clone() } else { Arc::default() };
-        Runtime { vm: self.vm.clone(), limits: self.limits, suite, verified, times: self.times.clone() }
+        Runtime { suite, verified, ..self.clone() }
     }
 
     pub fn suite(&self) -> Suite {
@@ -489,6 +502,20 @@ impl Runtime {
         let count = stx.signatures.len();
         if count == 0 {
             return Err(TxError::BadSignature("the transaction is not signed".into()));
+        }
+        // A node key, not a registered account: signed by itself, and a validator of some set
+        // (execution checks the set of its height).
+        if let Call::AnchorAccessLog { .. } = &stx.tx.call {
+            if count != 1 || stx.signatures[0].signer != *sender {
+                return Err(TxError::BadSignature(format!(
+                    "an access-log anchor is signed by its node key ({sender}) alone"
+                )));
+            }
+            let scheduled = jjj_state::gov::load_validator_schedule(overlay)?;
+            if !self.genesis_validators.contains(sender) && !scheduled.iter().any(|(_, set)| set.contains(sender)) {
+                return Err(TxError::NotRegistered { account: *sender });
+            }
+            return Ok(());
         }
         // No account can use more: refused before even the state read.
         if count > MAX_MULTISIG_MEMBERS {
@@ -864,6 +891,36 @@ impl Runtime {
                     gov::register(overlay, &id, &member, vec![], ctx.height);
                 }
                 plain(FrameEnd::Success(id.encode()), cost)
+            }
+            Call::AnchorAccessLog { seq, head } => {
+                let cost = gas::ANCHOR_ACCESS_LOG.of(0);
+                if cost > budget {
+                    return plain(FrameEnd::Failed("out of gas".into()), budget);
+                }
+                if !self.validators_at(overlay, ctx.height)?.contains(&tx.sender) {
+                    return plain(
+                        FrameEnd::Failed(format!(
+                            "{} is not a validator at height {}: only a validator's node anchors its access log",
+                            tx.sender, ctx.height
+                        )),
+                        cost,
+                    );
+                }
+                let key = keys::access_anchor(&tx.sender);
+                if let Some(bytes) = overlay.get(&key)? {
+                    let before: AccessAnchor = decode_record(&key, &bytes)?;
+                    if *seq <= before.seq {
+                        return plain(
+                            FrameEnd::Failed(format!(
+                                "the access log of {} is anchored up to entry {} already",
+                                tx.sender, before.seq
+                            )),
+                            cost,
+                        );
+                    }
+                }
+                overlay.set(key, AccessAnchor { seq: *seq, head: *head, height: ctx.height }.encode());
+                plain(FrameEnd::Success(vec![]), cost)
             }
             Call::RegisterAccount { .. }
             | Call::SetAccountSuspended { .. }
@@ -1251,6 +1308,46 @@ mod tests {
             timestamp: 1_000,
             proposer: AccountId::default(),
         }
+    }
+
+    fn anchor(node: &Keypair, nonce: u64, seq: u64) -> SignedTransaction {
+        node.sign_tx(Transaction {
+            network: net(),
+            sender: node.account(),
+            nonce,
+            gas_limit: 50_000,
+            call: Call::AnchorAccessLog { seq, head: Hash([seq as u8; 32]) },
+        })
+    }
+
+    /// A validator's node key anchors its access log without being a registered account; the
+    /// anchor only moves forward; a key of no validator set is refused at admission, and one
+    /// signed by another key too.
+    #[test]
+    fn validators_anchor_their_access_logs_and_nobody_else_does() {
+        let (rt, s, a, b) = setup();
+        let node = key("validator-1");
+        let rt = rt.with_genesis_validators(vec![node.account()]);
+        let overlay = Overlay::new(s.clone());
+        assert!(matches!(
+            rt.check_transaction(&overlay, &net(), &anchor(&a, 0, 1)),
+            Err(TxError::NotRegistered { .. })
+        ));
+        let mut forged = anchor(&node, 0, 1);
+        forged.signatures = vec![b.sign(&forged.tx.signing_payload())];
+        assert!(matches!(rt.check_transaction(&overlay, &net(), &forged), Err(TxError::BadSignature(_))));
+        let txs = vec![anchor(&node, 0, 4), anchor(&node, 1, 4), anchor(&node, 2, 9)];
+        let (_, exec, refused) = rt.build_block(s.clone(), template(1), txs).expect("build");
+        assert!(refused.is_empty(), "{refused:?}");
+        assert!(exec.receipts[0].is_success());
+        assert!(exec.receipts[1].reason().unwrap_or("").contains("anchored up to entry 4 already"));
+        assert!(exec.receipts[2].is_success());
+        let mut s2 = (*s).clone();
+        s2.apply(&exec.changes).expect("apply");
+        let key = keys::access_anchor(&node.account());
+        let stored = Overlay::new(Arc::new(s2)).get(&key).expect("read").expect("anchored");
+        let anchored: AccessAnchor = decode_record(&key, &stored).expect("decodes");
+        assert_eq!(anchored, AccessAnchor { seq: 9, head: Hash([9; 32]), height: 1 });
     }
 
     #[test]

@@ -19,6 +19,7 @@ use jjj_consensus::{ConsensusMessage, Core, CoreConfig, Effect, Input, Proposal,
 use jjj_crypto::Keypair;
 use jjj_executive::{BlockExecution, BlockTemplate, Runtime};
 use jjj_p2p::{InboundPermit, P2pHandle};
+use jjj_primitives::access::AccessAnchor;
 use jjj_primitives::params::{MAX_CLOCK_DRIFT_MS, MAX_PEER_MESSAGE};
 use jjj_primitives::{AccountId, Block, Hash, HashAlgo, Header, NetworkId, SignedTransaction};
 use jjj_state::{keys, Account, StateReader};
@@ -115,6 +116,10 @@ pub struct Chain {
     pub store: Arc<dyn ChainStore>,
     /// This node's log of protected reads on this network.
     pub access: AccessLog,
+    /// This node's key: it signs the access log's anchors.
+    node_key: Keypair,
+    /// The nonce of the anchor sent last and when (clock ms): one in flight at a time.
+    anchor_sent: Mutex<Option<(u64, u64)>>,
     pub runtime: Runtime,
     pub mempool: Mutex<Mempool>,
     pub metrics: Metrics,
@@ -142,6 +147,13 @@ pub struct Chain {
     /// The only source of time for this chain's driver.
     clock: Arc<dyn Clock>,
 }
+
+/// How often a validator anchors its access log's head on chain (when it grew).
+pub const ANCHOR_INTERVAL: Duration = Duration::from_secs(5);
+/// How long an anchor may stay unfinalised before the next is sent with the same nonce.
+const ANCHOR_RETRY: Duration = Duration::from_secs(30);
+/// Gas of an anchor transaction: its intrinsic gas and the anchor's cost, with room.
+const ANCHOR_GAS: u64 = 50_000;
 
 /// Longest an admitted transaction waits to be gossiped with others.
 const GOSSIP_FLUSH: Duration = Duration::from_millis(5);
@@ -255,12 +267,17 @@ impl Chain {
             SafetyRecord::Fresh
         };
         // Proposals are built, and peers' blocks checked, against this network's block limits.
-        let runtime = runtime.with_block_limits(genesis.block_limits()).with_suite(suite);
+        let runtime = runtime
+            .with_block_limits(genesis.block_limits())
+            .with_suite(suite)
+            .with_genesis_validators(validators.validators.clone());
         let (inputs, rx) = mpsc::unbounded_channel();
         let access = AccessLog::open(store.clone(), algo, key.account())?;
         let chain = Arc::new(Chain {
             network: network.clone(),
             access,
+            node_key: key.clone(),
+            anchor_sent: Mutex::default(),
             genesis_hash,
             validators: validators.clone(),
             schedule: std::sync::RwLock::new(scheduled),
@@ -426,6 +443,45 @@ impl Chain {
 
     pub fn next_nonce(&self, who: &AccountId) -> u64 {
         account(&*self.store.state(), who).nonce
+    }
+
+    /// Commits the access log's head on chain when it grew past the last anchor: one
+    /// `AnchorAccessLog` transaction signed by this node's key, at most one in flight (another
+    /// after [`ANCHOR_RETRY`] if it never became final). A node that is not a validator of the
+    /// next height anchors nothing. Returns the transaction's hash when it sent one.
+    pub fn anchor_access_log(&self) -> Result<Option<Hash>, String> {
+        let (length, head) = self.access.head();
+        let Some(seq) = length.checked_sub(1) else { return Ok(None) };
+        let node = self.node_key.account();
+        let overlay = jjj_state::Overlay::new(self.store.state());
+        let next_height = self.head().0 + 1;
+        if !self.runtime.validators_at(&overlay, next_height).map_err(|e| e.to_string())?.contains(&node) {
+            return Ok(None);
+        }
+        let key = keys::access_anchor(&node);
+        if let Some(bytes) = overlay.get(&key).map_err(|e| e.to_string())? {
+            let anchored: AccessAnchor = jjj_state::decode_record(&key, &bytes).map_err(|e| e.to_string())?;
+            if anchored.seq >= seq {
+                return Ok(None);
+            }
+        }
+        let nonce = self.next_nonce(&node);
+        let now = self.clock.now_ms();
+        {
+            let mut sent = self.anchor_sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if matches!(*sent, Some((n, at)) if n == nonce && now < at + ANCHOR_RETRY.as_millis() as u64) {
+                return Ok(None);
+            }
+            *sent = Some((nonce, now));
+        }
+        let tx = jjj_primitives::Transaction {
+            network: self.network.clone(),
+            sender: node,
+            nonce,
+            gas_limit: ANCHOR_GAS,
+            call: jjj_primitives::Call::AnchorAccessLog { seq, head },
+        };
+        self.submit(self.node_key.sign_tx(tx)).map(Some).map_err(|e| e.to_string())
     }
 
     /// Admits a transaction (RPC), gossips it and wakes the proposer.

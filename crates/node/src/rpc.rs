@@ -589,11 +589,20 @@ impl NodeApiServer for NodeRpc {
             let limit = limit.unwrap_or(MAX_ACCESS_LOG_PAGE).min(MAX_ACCESS_LOG_PAGE);
             let (length, head) = c.access.head();
             let entries = storage(c.access.entries(from.unwrap_or(0), limit))?;
+            let key = keys::access_anchor(&c.access.node());
+            let anchor = match storage(c.store.state().get(&key))? {
+                Some(bytes) => {
+                    let a: access::AccessAnchor = storage(decode_record(&key, &bytes))?;
+                    Some(AccessAnchorJson { seq: a.seq, head: a.head.to_string(), height: a.height })
+                }
+                None => None,
+            };
             Ok(AccessLogJson {
                 network: c.network.to_string(),
                 node: c.access.node().to_string(),
                 length,
                 head: head.to_string(),
+                anchor,
                 entries: entries.iter().map(|e| AccessEntryJson::new(e, c.algo())).collect(),
             })
         })

@@ -161,6 +161,23 @@ pub async fn start_with(config: NodeConfig, flags: StartFlags) -> Result<Running
         };
         let chain = Chain::start(g, store, runtime.clone(), key.clone(), net.clone(), options)?;
         tracing::info!(network = %name, height = chain.head().0, "serving network");
+        // The access log's head goes on chain as it grows (validators only).
+        let anchoring = chain.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(crate::chain::ANCHOR_INTERVAL);
+            loop {
+                every.tick().await;
+                let c = anchoring.clone();
+                match tokio::task::spawn_blocking(move || c.anchor_access_log()).await {
+                    Ok(Ok(Some(hash))) => {
+                        tracing::debug!(network = %anchoring.network, tx = %hash, "access log anchored")
+                    }
+                    Ok(Ok(None)) => {}
+                    Ok(Err(e)) => tracing::warn!(network = %anchoring.network, "cannot anchor the access log: {e}"),
+                    Err(_) => break,
+                }
+            }
+        });
         chains.insert(name, chain);
     }
     let node = Arc::new(Node {

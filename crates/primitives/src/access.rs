@@ -84,6 +84,15 @@ impl AccessEntry {
     }
 }
 
+/// What the chain holds of one node's access log (`Call::AnchorAccessLog`): its entry `seq`
+/// hashes to `head`, committed in the block at `height`.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct AccessAnchor {
+    pub seq: u64,
+    pub head: Hash,
+    pub height: u64,
+}
+
 /// The first four bytes of a call input: its message selector (zero-padded when shorter).
 pub fn selector_of(input: &[u8]) -> [u8; 4] {
     let mut s = [0u8; 4];

@@ -71,6 +71,11 @@ pub enum Call {
     Propose { spec: ProposalSpec, approvals: Vec<Approval> },
     /// Approves a proposal: the sender's own approval, plus any gathered off chain.
     Approve { proposal: u64, approvals: Vec<Approval> },
+    /// A validator commits the head of its node's access log (`access::AccessEntry`): entry
+    /// `seq` hashes to `head`. Sent and signed by the validator's node key, which needs no
+    /// registration but must be in the validator set; `seq` only grows. Once on chain, no entry
+    /// up to `seq` can change without the log disagreeing with the chain.
+    AnchorAccessLog { seq: u64, head: Hash },
 }
 
 impl Call {
@@ -86,6 +91,7 @@ impl Call {
             Call::RotateKey { .. } => "rotate_key",
             Call::Propose { .. } => "propose",
             Call::Approve { .. } => "approve",
+            Call::AnchorAccessLog { .. } => "anchor_access_log",
         }
     }
 }

@@ -183,7 +183,18 @@ pub struct AccessLogJson {
     /// How many entries the log holds, and the hash of its last (zero when empty).
     pub length: u64,
     pub head: String,
+    /// What the finalised state holds of this log: the entry its node last anchored on chain
+    /// (`Call::AnchorAccessLog`), or null before the first anchor.
+    pub anchor: Option<AccessAnchorJson>,
     pub entries: Vec<AccessEntryJson>,
+}
+
+/// An access-log anchor on chain: entry `seq` hashes to `head`, committed at `height`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessAnchorJson {
+    pub seq: u64,
+    pub head: String,
+    pub height: u64,
 }
 
 /// One access-log entry (`jjj_primitives::access::AccessEntry`), readable, with the SCALE bytes

@@ -89,6 +89,7 @@ pub mod keys {
     pub const CODE_INFO: u8 = b'I';
     pub const CONTRACT: u8 = b'K';
     pub const STORAGE: u8 = b'S';
+    pub const ACCESS_ANCHOR: u8 = b'X';
 
     fn tagged(tag: u8, id: &[u8; 32]) -> Vec<u8> {
         let mut k = Vec::with_capacity(33);
@@ -110,6 +111,10 @@ pub mod keys {
     }
     pub fn contract(a: &AccountId) -> Vec<u8> {
         tagged(CONTRACT, &a.0)
+    }
+    /// The access-log anchor of a node (`jjj_primitives::access::AccessAnchor`).
+    pub fn access_anchor(node: &AccountId) -> Vec<u8> {
+        tagged(ACCESS_ANCHOR, &node.0)
     }
     pub fn storage(contract: &AccountId, key: &[u8]) -> Vec<u8> {
         let mut k = Vec::with_capacity(33 + key.len());

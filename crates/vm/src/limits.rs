@@ -105,6 +105,8 @@ pub mod gas {
     /// Instantiate or call: setting up an instance, plus per byte of input.
     pub const INVOKE: HostCost = HostCost::new(5_000, 2);
     pub const CREATE_MULTISIG: HostCost = HostCost::new(10_000, 100);
+    /// A validator's access-log anchor: a set read and one record written.
+    pub const ANCHOR_ACCESS_LOG: HostCost = HostCost::new(5_000, 0);
     /// A consortium call (register, suspend, rotate, propose, approve): a handful of record
     /// reads and writes, per byte of the call; each approval signature checked adds
     /// `EXTRA_SIGNATURE`.
