@@ -19,7 +19,20 @@ refused() {
   fi
   echo "    refused as it should be: $(echo "$out" | grep -E '^(reason|error):' | head -n1)" >&2
 }
-# query CONTRACT METADATA MESSAGE ARGS: the decoded output
+# query CONTRACT METADATA MESSAGE ARGS: the decoded output (unsigned: public data only)
 query() { jjj contract query --contract "$1" --metadata "$C/$2.json" --message "$3" --args "$4" | sed -n 's/^output: //p'; }
+# query_as KEY CONTRACT METADATA MESSAGE ARGS: a signed read by KEY's account (protected data
+# under the contract's read policy); the decoded output
+query_as() { jjj contract query --key "$K/$1.key" --contract "$2" --metadata "$C/$3.json" --message "$4" --args "$5" | sed -n 's/^output: //p'; }
+# read_refused KEY|- CONTRACT METADATA MESSAGE ARGS: a read (signed by KEY, or unsigned for -) that
+# must be refused; prints why
+read_refused() {
+  local out sign=()
+  [ "$1" = - ] || sign=(--key "$K/$1.key")
+  if out=$(jjj contract query "${sign[@]}" --contract "$2" --metadata "$C/$3.json" --message "$4" --args "$5" 2>&1); then
+    echo "expected the read of $4 by $1 to be refused, it was answered" >&2; return 1
+  fi
+  echo "    refused as it should be ($1): $(echo "$out" | grep -E '^(reason|error):' | head -n1)" >&2
+}
 # balance NAME: the fen of the devnet account NAME
 balance() { jjj account "$(id "$1")" | sed -n 's/.*"balance": \([0-9]*\).*/\1/p'; }

@@ -132,7 +132,7 @@ printf '\000\005\002v2\001\002' >>"$DIR/utility_bills_v2.wasm"   # a custom sect
 P=$(jjj contract upgrade --key "$K/beijing-admin.key" --uploader "$K/admin.key" --contract "$BILLS" --wasm "$DIR/utility_bills_v2.wasm" --memo "v2" | grep '^#' | pid)
 jjj proposal approve "$P" --key "$K/tianjin-admin.key" | sed 's/^/    /' >&2
 VERSIONS=$(jjj contract history "$BILLS" | grep -c 0x)
-PAID=$(query "$BILLS" utility_bills bill "[$B1]" | grep -c '"payment":{' || true)
+PAID=$(query_as hebei-resident "$BILLS" utility_bills bill "[$B1]" | grep -c '"payment":{' || true)
 [ "$VERSIONS" -ge 2 ] && [ "$PAID" = 1 ] || { echo "after the upgrade: $VERSIONS code versions, bill $B1 paid: $PAID" >&2; exit 1; }
 # An upgrade that changes what a stored item holds is refused when proposed, before any vote,
 # naming the item: a tally (`jjj contract new`) counting in u64, then its code counting in u32.

@@ -297,11 +297,15 @@ fn write_metadata(ws: &Workspace, out: &Path) -> Result<(), String> {
         write_if_changed(&dir.join("Cargo.lock"), &lock)?;
     }
 
+    // A target directory of its own: a contract is a cdylib, whose library files cargo names
+    // without a hash, so this build (its own workspace, other features) and the contracts'
+    // workspace would overwrite each other's `libNAME.rlib` in one directory, and a test could
+    // link against the other build's ("multiple different versions of crate jjj_sdk").
     let status = cargo()
         .args(["run", "--quiet", "--release", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
         .arg("--target-dir")
-        .arg(&ws.target_dir)
+        .arg(ws.target_dir.join("contract-metadata"))
         .arg("--")
         .arg(out)
         .current_dir(&dir)
