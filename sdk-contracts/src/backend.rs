@@ -134,6 +134,14 @@ mod imp {
     pub fn protected_read() {
         unsafe { sys::protected_read() }
     }
+    pub fn verify_receipt(proof: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
+        let code = unsafe { sys::verify_receipt(ptr(proof.as_ptr()), proof.len() as u32) };
+        if code == 0 {
+            Ok(return_data())
+        } else {
+            Err(return_data())
+        }
+    }
     pub fn member_region(account: &AccountId) -> Option<u8> {
         let code = unsafe { sys::member_region(ptr(account.0.as_ptr())) };
         u8::try_from(code).ok()
@@ -229,5 +237,8 @@ mod imp {
     }
     pub fn protected_read() {
         or_revert(with_native(|h| h.protected_read()))
+    }
+    pub fn verify_receipt(proof: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
+        with_native(|h| h.verify_receipt(proof)).map_err(String::into_bytes)
     }
 }

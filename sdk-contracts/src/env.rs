@@ -60,6 +60,21 @@ pub fn member_region(account: &AccountId) -> Option<u8> {
     backend::member_region(account)
 }
 
+/// Verifies a transaction finalised on another network from its proof (the SCALE
+/// `ReceiptProof` of `tx_getProof`, e.g. `jjj audit receipt TX --scale`): its block's certificate
+/// against the validators this network's governance trusts for that network, the transaction
+/// and its receipt against the block's roots. Returns what it proved, or why not (an unknown
+/// network, a certificate of other validators, a tampered receipt…). Costs gas per proof byte and
+/// per certificate signature.
+pub fn verify_receipt(proof: &[u8]) -> Result<crate::ProvenReceipt, alloc::string::String> {
+    use parity_scale_codec::Decode;
+    match backend::verify_receipt(proof) {
+        Ok(bytes) => crate::ProvenReceipt::decode(&mut &bytes[..])
+            .map_err(|e| alloc::format!("the host's proven receipt does not decode: {e}")),
+        Err(reason) => Err(alloc::string::String::from_utf8_lossy(&reason).into_owned()),
+    }
+}
+
 /// Whether the caller may act for `account` in the alliance's eyes: it is `account` itself, or
 /// it holds the `member-admin` role of the member that registered `account`. What a contract
 /// checks instead of an admin of its own before registering someone in a role.

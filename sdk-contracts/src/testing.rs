@@ -96,6 +96,12 @@ pub trait NativeHost {
     fn protected_read(&mut self) -> Result<(), String> {
         Ok(())
     }
+    /// Verifies another network's receipt proof: the SCALE `ProvenReceipt`, or why not. The
+    /// default host knows no other network.
+    fn verify_receipt(&mut self, proof: &[u8]) -> Result<Vec<u8>, String> {
+        let _ = proof;
+        Err("this host keeps no record of other networks".into())
+    }
 }
 
 /// Which host serves this thread's native backend.
@@ -219,6 +225,8 @@ pub struct Host {
     member_regions: BTreeMap<String, u8>,
     /// Queries run as if no reader signed: protected messages fail, as on a node.
     unsigned_reads: bool,
+    /// Receipt proofs `env::verify_receipt` accepts, and what each proves.
+    proven: BTreeMap<Vec<u8>, crate::ProvenReceipt>,
 }
 
 thread_local! {
@@ -395,6 +403,12 @@ impl NativeHost for Host {
     fn member_region(&self, account: &AccountId) -> Result<Option<u8>, String> {
         Ok(Host::member_region(self, account))
     }
+    fn verify_receipt(&mut self, proof: &[u8]) -> Result<Vec<u8>, String> {
+        match self.proven.get(proof) {
+            Some(r) => Ok(parity_scale_codec::Encode::encode(r)),
+            None => Err("not a receipt proof this test accepts (TestEnv::accept_receipt_proof)".into()),
+        }
+    }
     fn protected_read(&mut self) -> Result<(), String> {
         if self.unsigned_reads {
             return Err("protected data: only a signed read request may read it".into());
@@ -554,6 +568,12 @@ impl TestEnv {
         let roles = roles.iter().map(|r| r.to_string()).collect();
         with_host(|h| h.registry.insert(*account, (member.to_string(), roles)));
     }
+    /// Makes `env::verify_receipt(proof)` prove `receipt` (every other proof is refused): the
+    /// native stand-in for the chain's light-client check, which the wasm tests exercise.
+    pub fn accept_receipt_proof(&self, proof: Vec<u8>, receipt: crate::ProvenReceipt) {
+        with_host(|h| h.proven.insert(proof, receipt));
+    }
+
     /// From now on, calls run as unsigned reads (`true`): a `#[message(query, protected)]`
     /// fails as it does on a node for a query no reader signed. `false` (the default) has
     /// every caller sign.

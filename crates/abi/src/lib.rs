@@ -14,6 +14,8 @@
 //! - Amounts are `u64` fen (1/100 yuan); times are milliseconds since the Unix epoch.
 #![no_std]
 
+extern crate alloc;
+
 use parity_scale_codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 
 /// The import module every host function lives in.
@@ -58,6 +60,9 @@ pub mod limits {
     pub const MAX_CALL_DEPTH: u32 = 8;
     /// Largest message `ed25519_verify` and the hash functions accept, in bytes.
     pub const MAX_CRYPTO_INPUT_LEN: u32 = 64 * 1024;
+    /// Largest receipt proof `verify_receipt` takes, in bytes (a block's header and certificate,
+    /// one transaction, its receipt and two Merkle branches).
+    pub const MAX_RECEIPT_PROOF_LEN: u32 = 64 * 1024;
 }
 
 /// Outcome codes of host functions that can fail without ending the call.
@@ -218,6 +223,43 @@ host_functions! {
     /// calls it first). In a query or dry run that no reader signed for, the call fails here;
     /// otherwise (a signed read, a transaction) the node records the read in its access log.
     fn protected_read();
+    /// Verifies a finalised receipt of another network: the SCALE `ReceiptProof` at `proof_ptr`
+    /// (what `tx_getProof` gives; `jjj audit receipt --scale` prints it), against this network's
+    /// light-client record of that network (its validators, set by governance). Returns 0 and
+    /// puts the SCALE [`ProvenReceipt`] in `return_data`, or 1 and the reason, UTF-8.
+    fn verify_receipt(proof_ptr: u32, proof_len: u32) -> u32;
+}
+
+/// What `verify_receipt` proved: a transaction finalised on another network, and how it ended.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct ProvenReceipt {
+    /// The source network's id (ASCII).
+    pub network: alloc::vec::Vec<u8>,
+    pub height: u64,
+    pub tx_hash: Hash,
+    /// Who sent it (a key or multisig account of that network).
+    pub sender: AccountId,
+    /// The contract call it made; `None` for other kinds of transaction.
+    pub call: Option<ProvenCall>,
+    pub success: bool,
+    pub output: alloc::vec::Vec<u8>,
+    pub events: alloc::vec::Vec<ProvenEvent>,
+}
+
+/// The contract call of a [`ProvenReceipt`].
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct ProvenCall {
+    pub contract: AccountId,
+    pub input: alloc::vec::Vec<u8>,
+    pub value: u64,
+}
+
+/// An event of a [`ProvenReceipt`].
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct ProvenEvent {
+    pub contract: AccountId,
+    pub topics: alloc::vec::Vec<Hash>,
+    pub data: alloc::vec::Vec<u8>,
 }
 
 /// The region codes `member_region` answers: the order of the members' region

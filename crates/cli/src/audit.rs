@@ -185,6 +185,36 @@ fn report(genesis: &Genesis, v: &VerifiedReceipt) {
     );
 }
 
+/// The proof `tx_getProof` sends (JSON, hex fields) as the one SCALE value the chain checks.
+pub fn receipt_proof(proof: &jjj_rpc_api::TxProofJson) -> Result<jjj_consensus::ReceiptProof, String> {
+    let bytes = |what: &str, s: &str| jjj_rpc_api::unhex(s).map_err(|e| format!("the proof's {what}: {e}"));
+    let decode = |what: &str, s: &str| -> Result<Vec<u8>, String> { bytes(what, s) };
+    let branch = |what: &str, hs: &[String]| -> Result<MerkleProof, String> {
+        let siblings = hs
+            .iter()
+            .map(|s| jjj_config::parse_hash(s))
+            .collect::<Result<Vec<Hash>, String>>()
+            .map_err(|e| format!("the proof's {what} branch: {e}"))?;
+        Ok(MerkleProof { index: proof.index, count: proof.count, siblings })
+    };
+    let header =
+        Header::decode(&mut &decode("header", &proof.header)?[..]).map_err(|e| format!("the proof's header: {e}"))?;
+    if header.height != proof.height {
+        return Err(format!("the proof says height {}, its header is of height {}", proof.height, header.height));
+    }
+    Ok(jjj_consensus::ReceiptProof {
+        header,
+        certificate: jjj_consensus::CommitCertificate::decode(&mut &decode("certificate", &proof.certificate)?[..])
+            .map_err(|e| format!("the proof's certificate: {e}"))?,
+        transaction: SignedTransaction::decode(&mut &decode("transaction", &proof.transaction)?[..])
+            .map_err(|e| format!("the proof's transaction: {e}"))?,
+        receipt: Receipt::decode(&mut &decode("receipt", &proof.receipt)?[..])
+            .map_err(|e| format!("the proof's receipt: {e}"))?,
+        tx_branch: branch("transaction", &proof.tx_siblings)?,
+        receipt_branch: branch("receipt", &proof.receipt_siblings)?,
+    })
+}
+
 /// Checks a transaction proof against the auditor's genesis: the transaction (`tx` if given)
 /// and its receipt are under the header's tx and receipts roots at the same index, the header is
 /// of this network, and the certificate is for this header and signed by a quorum of the
@@ -195,63 +225,22 @@ pub fn verify_tx_proof(
     proof: &jjj_rpc_api::TxProofJson,
 ) -> Result<VerifiedReceipt, String> {
     let suite = genesis.suite()?;
-    let algo = suite.hash_algo();
-    let bytes = |what: &str, s: &str| jjj_rpc_api::unhex(s).map_err(|e| format!("the proof's {what}: {e}"));
-    let header =
-        Header::decode(&mut &bytes("header", &proof.header)?[..]).map_err(|e| format!("the proof's header: {e}"))?;
-    let certificate = jjj_consensus::CommitCertificate::decode(&mut &bytes("certificate", &proof.certificate)?[..])
-        .map_err(|e| format!("the proof's certificate: {e}"))?;
-    let transaction = SignedTransaction::decode(&mut &bytes("transaction", &proof.transaction)?[..])
-        .map_err(|e| format!("the proof's transaction: {e}"))?;
-    let receipt = Receipt::decode(&mut &bytes("receipt", &proof.receipt)?[..])
-        .map_err(|e| format!("the proof's receipt: {e}"))?;
-    let branch = |what: &str, hs: &[String]| -> Result<MerkleProof, String> {
-        let siblings = hs
-            .iter()
-            .map(|s| jjj_config::parse_hash(s))
-            .collect::<Result<Vec<Hash>, String>>()
-            .map_err(|e| format!("the proof's {what} branch: {e}"))?;
-        Ok(MerkleProof { index: proof.index, count: proof.count, siblings })
-    };
-    let tx_hash = transaction.hash(algo);
+    let proof = receipt_proof(proof)?;
+    let tx_hash = proof.transaction.hash(suite.hash_algo());
     if let Some(wanted) = tx {
         if tx_hash != *wanted {
             return Err(format!("the proof is for transaction {tx_hash}, not {wanted}"));
         }
     }
-    if receipt.tx_hash != tx_hash {
-        return Err(format!("the proof's receipt is for transaction {}, not {tx_hash}", receipt.tx_hash));
-    }
-    let network = genesis.network_id()?;
-    if header.network != network || header.height != proof.height {
-        return Err(format!(
-            "the proof's header is of {} at height {}, not of {network}",
-            header.network, header.height
-        ));
-    }
-    if !verify_merkle_proof(algo, &header.tx_root, &tx_hash, &branch("transaction", &proof.tx_siblings)?) {
-        return Err(format!("the transaction's branch does not lead to the tx root of block {}", header.height));
-    }
-    if !verify_merkle_proof(
-        algo,
-        &header.receipts_root,
-        &receipt.hash(algo),
-        &branch("receipt", &proof.receipt_siblings)?,
-    ) {
-        return Err(format!("the receipt's branch does not lead to the receipts root of block {}", header.height));
-    }
-    if certificate.height != header.height || certificate.block_hash != header.hash(algo) {
-        return Err(format!("the certificate is not for block {}", header.height));
-    }
     let validators = jjj_consensus::ValidatorSet::new(genesis.validator_ids()?).map_err(|e| e.to_string())?;
-    certificate.verify(suite, &network, &validators).map_err(|e| {
-        format!(
-            "block {}'s certificate is not signed by a quorum of the genesis validators ({e}); if governance changed \
-             the validator set before it, verify with `jjj audit replay`",
-            header.height
-        )
+    let v = proof.verify(suite, &genesis.network_id()?, &validators).map_err(|e| match e {
+        jjj_consensus::ProofError::Certificate { height, reason } => format!(
+            "block {height}'s certificate is not signed by a quorum of the genesis validators ({reason}); if governance \
+             changed the validator set before it, verify with `jjj audit replay`"
+        ),
+        other => other.to_string(),
     })?;
-    Ok(VerifiedReceipt { height: header.height, index: proof.index, transaction, receipt })
+    Ok(VerifiedReceipt { height: v.height, index: v.index, transaction: v.transaction, receipt: v.receipt })
 }
 
 #[cfg(test)]
@@ -406,7 +395,7 @@ mod tests {
         refused(&TxProofJson { header: other, ..proof.clone() }, Some(&tx), "certificate is not for block 5");
         refused(&TxProofJson { header: "0x00".into(), ..proof.clone() }, Some(&tx), "the proof's header");
         header.network = NetworkId::new("jj").expect("id");
-        refused(&TxProofJson { header: hex0x(&header.encode()), ..proof.clone() }, Some(&tx), "not of jjj");
+        refused(&TxProofJson { header: hex0x(&header.encode()), ..proof.clone() }, Some(&tx), "of network jj, not jjj");
     }
 }
 

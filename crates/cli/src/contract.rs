@@ -318,9 +318,10 @@ async fn read_call(rpc_url: &str, net: &str, a: CallArgs, query: bool) -> Result
         Some(k) => {
             let key = load_key(k)?;
             let read = key.sign_read(NetworkId::new(net)?, contract, &input, now_ms(), rand::random());
-            (key.account().to_string(), Some(hex0x(&read.encode())))
+            (Some(key.account().to_string()), Some(hex0x(&read.encode())))
         }
-        None => (AccountId::default().to_string(), None),
+        // Nobody: the contract sees the zero account, the access log no claimed reader.
+        None => (None, None),
     };
     let method = if query { "contract_query" } else { "contract_dryRun" };
     let r: ReceiptJson = rpc

@@ -175,6 +175,21 @@ pub enum ActionCmd {
         #[arg(long)]
         from_height: u64,
     },
+    /// Trust another network's receipts: record its suite and the validators whose
+    /// certificates prove its blocks, taken from its genesis file (or, after it changed its
+    /// validators, given with --validator), so contracts here can verify its receipts. With
+    /// --forget, stop trusting it.
+    TrustNetwork {
+        /// The other network's genesis file: its id, suite and genesis validators.
+        #[arg(long, required_unless_present = "forget")]
+        genesis: Option<std::path::PathBuf>,
+        /// Its current validators instead of the genesis ones (repeat; node ids).
+        #[arg(long = "validator")]
+        validators: Vec<String>,
+        /// Forget network NAME.
+        #[arg(long, conflicts_with_all = ["genesis", "validators"])]
+        forget: Option<String>,
+    },
 }
 
 impl ActionCmd {
@@ -217,6 +232,23 @@ impl ActionCmd {
             ActionCmd::SetValidators { validators, from_height } => GovAction::SetValidators {
                 validators: validators.iter().map(|v| acct(v)).collect::<Result<_, _>>()?,
                 from_height,
+            },
+            ActionCmd::TrustNetwork { genesis, validators, forget } => match (genesis, forget) {
+                (_, Some(name)) => GovAction::TrustNetwork {
+                    network: NetworkId::new(&name)?,
+                    scheme: jjj_crypto::Scheme::Ed25519.code(),
+                    validators: vec![],
+                },
+                (Some(path), None) => {
+                    let g = jjj_config::Genesis::load(&path)?;
+                    let validators = if validators.is_empty() {
+                        g.validator_ids()?
+                    } else {
+                        validators.iter().map(|v| acct(v)).collect::<Result<_, _>>()?
+                    };
+                    GovAction::TrustNetwork { network: g.network_id()?, scheme: g.suite()?.scheme().code(), validators }
+                }
+                (None, None) => return Err("--genesis FILE or --forget NAME".into()),
             },
             ActionCmd::SetBlockLimits { max_txs, max_bytes, max_gas } => {
                 let limits = jjj_primitives::gov::BlockLimitsSpec { max_txs, max_bytes, max_gas };

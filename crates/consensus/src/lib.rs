@@ -1,6 +1,7 @@
 //! jjj-consensus: PBFT as a pure state machine (`core`: `Core::handle(input) -> effects`, one
 //! module per input), its signed messages and certificates (`messages`), the typed error their
-//! checks return (`error`), and, behind the `sim` feature, a seeded deterministic simulation of
+//! checks return (`error`), the proof of a finalised receipt that another party checks against
+//! a validator set (`receipt_proof`), and, behind the `sim` feature, a seeded deterministic simulation of
 //! many validators over a faulty in-memory network, with byzantine validators (`sim`).
 //!
 //! No IO, no clock, no randomness in the core: the node feeds it inputs and carries out its
@@ -10,6 +11,7 @@
 pub mod core;
 pub mod error;
 pub mod messages;
+pub mod receipt_proof;
 #[cfg(feature = "sim")]
 pub mod sim;
 
@@ -19,3 +21,4 @@ pub use self::messages::{
     check_body, CommitCertificate, ConsensusMessage, KeyCache, NewView, PreparedCertificate, PreparedProof, Proposal,
     ValidatorSet, ViewChange, Vote, VoteKind,
 };
+pub use self::receipt_proof::{ProofError, ReceiptProof, VerifiedReceipt};

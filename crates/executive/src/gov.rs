@@ -14,9 +14,9 @@ use crate::TxError;
 use jjj_crypto::{verify, Suite};
 use jjj_primitives::gov::{
     approval_payload, check_name, proposal_hash, roles, Action, Approval, GovAction, Policy, ProposalBody,
-    ProposalSpec, Threshold, MAX_APPROVALS_PER_TX, MAX_PROPOSAL_LIFETIME, MAX_ROLES_AT_REGISTRATION,
+    ProposalSpec, Threshold, TrustedNetwork, MAX_APPROVALS_PER_TX, MAX_PROPOSAL_LIFETIME, MAX_ROLES_AT_REGISTRATION,
 };
-use jjj_primitives::{AccountId, BlockContext, Call, Transaction};
+use jjj_primitives::{AccountId, BlockContext, Call, NetworkId, Transaction};
 use jjj_state::gov::{
     is_frozen, keys as gkeys, load_list, load_member, load_policy, load_proposal, load_registration, load_threshold,
     store, CodeChange, MemberRecord, MemberStatus, Proposal, ProposalStatus, Registration,
@@ -416,6 +416,9 @@ impl Gov<'_> {
             GovAction::SetValidators { validators, from_height } => {
                 check_validator_change(validators, *from_height, self.ctx.height)
             }
+            GovAction::TrustNetwork { network, scheme, validators } => {
+                check_trusted_network(network, *scheme, validators, &self.ctx.network)
+            }
             GovAction::Penalise { reason, .. } if reason.len() > 1024 => {
                 Err("a penalty's reason has at most 1024 bytes".into())
             }
@@ -604,9 +607,46 @@ impl Gov<'_> {
                 schedule.push((*from_height, validators.clone()));
                 store(o, gkeys::validator_schedule(), &schedule);
             }
+            GovAction::TrustNetwork { network, scheme, validators } => {
+                if let Err(e) = check_trusted_network(network, *scheme, validators, &self.ctx.network) {
+                    refuse!("{e}");
+                }
+                let key = gkeys::trusted_network(network.as_str());
+                if validators.is_empty() {
+                    o.remove(key);
+                } else {
+                    let record = TrustedNetwork { scheme: *scheme, validators: validators.clone(), since: height };
+                    store(o, key, &record);
+                }
+            }
         }
         Ok(Ok(()))
     }
+}
+
+/// A trusted network is another network, of a known scheme, with at most `MAX_VALIDATORS`
+/// distinct validators (none: forget it).
+fn check_trusted_network(
+    network: &NetworkId,
+    scheme: u8,
+    validators: &[AccountId],
+    own: &NetworkId,
+) -> Result<(), Refusal> {
+    use jjj_primitives::params::MAX_VALIDATORS;
+    if network == own {
+        return Err(format!("{own} is this network: it trusts its own validators already"));
+    }
+    if jjj_crypto::Scheme::from_code(scheme).is_none() {
+        return Err(format!("unknown signature scheme code {scheme}"));
+    }
+    if validators.len() > MAX_VALIDATORS {
+        return Err(format!("a validator set has at most {MAX_VALIDATORS} validators, not {}", validators.len()));
+    }
+    let distinct: std::collections::BTreeSet<_> = validators.iter().collect();
+    if distinct.len() != validators.len() {
+        return Err("a validator set lists a validator twice".into());
+    }
+    Ok(())
 }
 
 /// A validator set change is 1 to `MAX_VALIDATORS` distinct keys, from a height at least

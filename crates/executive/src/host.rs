@@ -1,9 +1,14 @@
 //! The VM's view of the chain ([`jjj_vm::Host`]) over the state overlay: contract storage under
 //! `S ++ address ++ key`, balances in account records, contracts and code by their records.
-use jjj_primitives::{AccountId, Hash};
+use jjj_consensus::{ReceiptProof, ValidatorSet};
+use jjj_crypto::Scheme;
+use jjj_primitives::gov::TrustedNetwork;
+use jjj_primitives::{AccountId, Call, Hash};
 use jjj_state::gov::{load_member, load_registration, MemberStatus};
 use jjj_state::{keys, load_account, load_code_info, load_contract, move_balance, Overlay, StateError};
 use jjj_vm::{ContractCode, Host, HostError};
+use jjj_vm::{ProvenCall, ProvenEvent, ProvenReceipt};
+use parity_scale_codec::DecodeAll;
 
 /// The overlay of one execution, lent to the VM and given back when the call tree ends.
 #[derive(Default)]
@@ -56,6 +61,49 @@ impl Host for ChainHost {
     fn member_region(&self, account: &AccountId) -> Result<Option<u8>, HostError> {
         let Some(reg) = load_registration(&self.overlay, account).map_err(host_err)? else { return Ok(None) };
         Ok(load_member(&self.overlay, &reg.member).map_err(host_err)?.map(|m| m.spec.region as u8))
+    }
+    fn verify_receipt(&self, proof: &[u8]) -> Result<Result<(ProvenReceipt, usize), String>, HostError> {
+        let proof = match ReceiptProof::decode_all(&mut &proof[..]) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(format!("the receipt proof does not decode: {e}"))),
+        };
+        let network = &proof.header.network;
+        let key = jjj_state::gov::keys::trusted_network(network.as_str());
+        let Some(bytes) = self.overlay.get(&key).map_err(host_err)? else {
+            return Ok(Err(format!("this network does not trust network {network}: no record of its validators")));
+        };
+        let record: TrustedNetwork = jjj_state::decode_record(&key, &bytes).map_err(host_err)?;
+        let Some(scheme) = Scheme::from_code(record.scheme) else {
+            return Err(HostError(format!("the record of network {network} names unknown scheme {}", record.scheme)));
+        };
+        let Ok(validators) = ValidatorSet::new(record.validators) else {
+            return Ok(Err(format!("the record of network {network} holds no validator set")));
+        };
+        let signatures = proof.certificate.signatures.len();
+        let v = match proof.verify(scheme.suite(), network, &validators) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        let call = match v.transaction.tx.call {
+            Call::Call { contract, input, value } => Some(ProvenCall { contract, input, value }),
+            _ => None,
+        };
+        let receipt = ProvenReceipt {
+            network: network.as_str().as_bytes().to_vec(),
+            height: v.height,
+            tx_hash: v.tx_hash,
+            sender: v.transaction.tx.sender,
+            call,
+            success: v.receipt.is_success(),
+            output: v.receipt.output,
+            events: v
+                .receipt
+                .events
+                .into_iter()
+                .map(|e| ProvenEvent { contract: e.contract, topics: e.topics, data: e.data })
+                .collect(),
+        };
+        Ok(Ok((receipt, signatures)))
     }
     fn checkpoint(&mut self) {
         self.overlay.checkpoint()

@@ -351,11 +351,30 @@ pub enum GovAction {
         validators: Vec<AccountId>,
         from_height: u64,
     },
+    /// This network's light-client record of another network: its crypto suite (scheme code)
+    /// and the validators whose certificates prove its blocks, against which contracts verify
+    /// its receipts (`verify_receipt`). A later decision replaces the set (the source changed
+    /// its validators); no validators forgets the network.
+    TrustNetwork {
+        network: NetworkId,
+        scheme: u8,
+        validators: Vec<AccountId>,
+    },
+}
+
+/// What a network keeps of another it trusts (`GovAction::TrustNetwork`).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct TrustedNetwork {
+    /// `jjj_crypto::Scheme` code of its suite.
+    pub scheme: u8,
+    pub validators: Vec<AccountId>,
+    /// The height of the block that set this record.
+    pub since: u64,
 }
 
 impl GovAction {
     /// Every kind, for thresholds and listings.
-    pub const KINDS: [&'static str; 18] = [
+    pub const KINDS: [&'static str; 19] = [
         "add_member",
         "suspend_member",
         "resume_member",
@@ -374,6 +393,7 @@ impl GovAction {
         "set_member_grantable",
         "set_block_limits",
         "set_validators",
+        "trust_network",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -396,6 +416,7 @@ impl GovAction {
             GovAction::SetMemberGrantable { .. } => "set_member_grantable",
             GovAction::SetBlockLimits(_) => "set_block_limits",
             GovAction::SetValidators { .. } => "set_validators",
+            GovAction::TrustNetwork { .. } => "trust_network",
         }
     }
 }

@@ -18,6 +18,7 @@
 //! | `H ++ contract` | the contract's code history ([`Vec<CodeChange>`]) |
 //! | `L` | the block limits governance set ([`BlockLimitsSpec`]; absent: the genesis values) |
 //! | `V` | the validator sets governance scheduled: `(from height, validators)`, ascending |
+//! | `Y` ++ network | the light-client record of a trusted network: scheme, validators, since |
 use crate::{load_record as load, Overlay, StateError};
 use jjj_primitives::gov::{Action, BlockLimitsSpec, MemberSpec, Policy, ProposalSpec, Threshold};
 use jjj_primitives::{AccountId, Hash};
@@ -41,6 +42,7 @@ pub mod keys {
     pub const CODE_HISTORY: u8 = b'H';
     pub const BLOCK_LIMITS: u8 = b'L';
     pub const VALIDATOR_SCHEDULE: u8 = b'V';
+    pub const TRUSTED_NETWORK: u8 = b'Y';
 
     fn tagged(tag: u8, rest: &[u8]) -> Vec<u8> {
         let mut k = Vec::with_capacity(1 + rest.len());
@@ -91,6 +93,10 @@ pub mod keys {
     /// The validator sets governance scheduled (absent: the genesis set throughout).
     pub fn validator_schedule() -> Vec<u8> {
         tagged(VALIDATOR_SCHEDULE, &[])
+    }
+    /// The light-client record of another network (`jjj_primitives::gov::TrustedNetwork`).
+    pub fn trusted_network(network: &str) -> Vec<u8> {
+        tagged(TRUSTED_NETWORK, network.as_bytes())
     }
     pub fn code_history(a: &AccountId) -> Vec<u8> {
         tagged(CODE_HISTORY, &a.0)

@@ -40,6 +40,8 @@ pub struct TestChain {
     pub gas_limit: u64,
     /// Every block so far, for replay tests.
     pub blocks: Vec<Block>,
+    /// The receipts of each block in `blocks`.
+    receipts: Vec<Vec<Receipt>>,
 }
 
 impl Default for TestChain {
@@ -65,7 +67,68 @@ impl TestChain {
             parent: Hash::default(),
             gas_limit: MAX_TX_GAS / 2,
             blocks: Vec::new(),
+            receipts: Vec::new(),
         }
+    }
+
+    /// The same chain under another network id (before any block): two chains of one test
+    /// stand for two networks.
+    pub fn named(mut self, network: &str) -> Self {
+        self.network = NetworkId::new(network).unwrap_or_else(|e| panic!("{e}"));
+        self
+    }
+
+    /// The proof of transaction `tx_hash` (as `tx_getProof` gives it), its block certified by
+    /// COMMIT votes of `validators` (view 0), or `None` if no block holds it.
+    pub fn receipt_proof(&self, tx_hash: &Hash, validators: &[Keypair]) -> Option<jjj_consensus::ReceiptProof> {
+        let algo = self.runtime.hash_algo();
+        for (block, receipts) in self.blocks.iter().zip(&self.receipts) {
+            let leaves: Vec<Hash> = block.transactions.iter().map(|t| t.hash(algo)).collect();
+            let Some(index) = leaves.iter().position(|h| h == tx_hash) else { continue };
+            let receipt_leaves: Vec<Hash> = receipts.iter().map(|r| r.hash(algo)).collect();
+            let block_hash = block.header.hash(algo);
+            let signatures = validators
+                .iter()
+                .map(|k| {
+                    let v = jjj_consensus::Vote::sign(
+                        &self.network,
+                        k,
+                        jjj_consensus::VoteKind::Commit,
+                        block.header.height,
+                        0,
+                        block_hash,
+                    );
+                    (v.voter, v.signature)
+                })
+                .collect();
+            return Some(jjj_consensus::ReceiptProof {
+                header: block.header.clone(),
+                certificate: jjj_consensus::CommitCertificate {
+                    height: block.header.height,
+                    view: 0,
+                    block_hash,
+                    signatures,
+                },
+                transaction: block.transactions[index].clone(),
+                receipt: receipts[index].clone(),
+                tx_branch: jjj_primitives::merkle_proof(algo, &leaves, index)?,
+                receipt_branch: jjj_primitives::merkle_proof(algo, &receipt_leaves, index)?,
+            });
+        }
+        None
+    }
+
+    /// Records, as a governance decision would (`GovAction::TrustNetwork`), that this network
+    /// trusts `network`'s receipts certified by `validators`.
+    pub fn trust_network(&mut self, network: &NetworkId, validators: &[AccountId]) {
+        let record = jjj_primitives::gov::TrustedNetwork {
+            scheme: self.runtime.suite().scheme().code(),
+            validators: validators.to_vec(),
+            since: self.height,
+        };
+        let key = jjj_state::gov::keys::trusted_network(network.as_str());
+        let changes: ChangeSet = [(key, Some(record.encode()))].into_iter().collect();
+        self.apply_changes(&changes);
     }
 
     pub fn runtime(&self) -> &Runtime {
@@ -239,6 +302,7 @@ impl TestChain {
         assert_eq!(self.state.state_root(), block.header.state_root);
         self.parent = block.header.hash(self.runtime.hash_algo());
         self.blocks.push(block);
+        self.receipts.push(exec.receipts.clone());
         exec.receipts.into_iter().next().ok_or_else(|| "no receipt".to_string())
     }
 

@@ -1,6 +1,7 @@
 //! What the VM sees of the chain: the [`Host`] trait. The VM knows nothing of accounts, records
 //! or the state tree; the state transition (`jjj_executive`) implements this over its overlay,
 //! and the VM's own tests implement it over a map.
+use jjj_abi::ProvenReceipt;
 use jjj_primitives::{AccountId, Hash};
 
 /// A failure of the host's storage (a backend error, a corrupt record). It fails the frame that
@@ -48,6 +49,13 @@ pub trait Host: Send + 'static {
     fn member_region(&self, account: &AccountId) -> Result<Option<u8>, HostError> {
         let _ = account;
         Ok(None)
+    }
+    /// Verifies a receipt proof of another network (SCALE `ReceiptProof`) against the chain's
+    /// light-client record of it: the receipt and how many signatures that took, or why not.
+    /// A host without records answers no.
+    fn verify_receipt(&self, proof: &[u8]) -> Result<Result<(ProvenReceipt, usize), String>, HostError> {
+        let _ = proof;
+        Ok(Err("this chain keeps no record of other networks".into()))
     }
     fn checkpoint(&mut self);
     fn commit_checkpoint(&mut self);

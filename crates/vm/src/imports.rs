@@ -270,6 +270,27 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
         Ok(())
     })?;
 
+    linker.func_wrap(
+        m,
+        names::verify_receipt,
+        |mut c: WasmCaller<'_, H>, proof_ptr: u32, proof_len: u32| -> HostResult<u32> {
+            bounded("receipt proof", proof_len, MAX_RECEIPT_PROOF_LEN)?;
+            charge_cost(&mut c, gas::VERIFY_RECEIPT, proof_len as usize)?;
+            let proof = read(&mut c, proof_ptr, proof_len)?;
+            let (code, data) = match c.data().host.verify_receipt(&proof).map_err(state_err)? {
+                Ok((receipt, signatures)) => {
+                    // The certificate's signatures, at ed25519_verify's price each: how many
+                    // is known only once the record is read (at most MAX_VALIDATORS).
+                    charge(&mut c, gas::ED25519_VERIFY.of(0).saturating_mul(signatures as u64))?;
+                    (0, parity_scale_codec::Encode::encode(&receipt))
+                }
+                Err(reason) => (1, reason.into_bytes()),
+            };
+            c.data_mut().frame_mut()?.return_data = data;
+            Ok(code)
+        },
+    )?;
+
     linker.func_wrap(m, names::transfer, |mut c: WasmCaller<'_, H>, to_ptr: u32, amount: u64| -> HostResult<u32> {
         charge_cost(&mut c, gas::TRANSFER, 0)?;
         let to = AccountId(read_array::<H, 32>(&mut c, to_ptr)?);

@@ -14,6 +14,8 @@ pub mod validate;
 
 pub use frame::{Entry, ExecutionState, FrameEnd};
 pub use host::{ContractCode, Host, HostError};
+// What `Host::verify_receipt` answers, in the ABI's own types.
+pub use jjj_abi::{ProvenCall, ProvenEvent, ProvenReceipt};
 
 use jjj_primitives::{AccountId, BlockContext, Event, Hash};
 use limits::*;

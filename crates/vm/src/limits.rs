@@ -140,6 +140,9 @@ pub mod gas {
     pub const HASH_BLAKE2_256: HostCost = HostCost::new(200, 1);
     pub const HASH_SHA256: HostCost = HostCost::new(200, 2);
     pub const ED25519_VERIFY: HostCost = HostCost::new(30_000, 1);
+    /// Decoding the proof and hashing its Merkle branches and header, per byte; the
+    /// certificate's signatures are charged after, at `ED25519_VERIFY`'s base each.
+    pub const VERIFY_RECEIPT: HostCost = HostCost::new(10_000, 3);
     pub const DEBUG_MESSAGE: HostCost = HostCost::new(100, 1);
 }
 
@@ -205,6 +208,7 @@ pub const HOST_GAS_SCHEDULE: &[(&str, HostCost, &str)] = &[
     (host::member_of, gas::MEMBER_OF, "member id bytes copied"),
     (host::member_region, gas::MEMBER_REGION, "-"),
     (host::protected_read, gas::ENV_READ, "-"),
+    (host::verify_receipt, gas::VERIFY_RECEIPT, "proof bytes (+ 30,000 per certificate signature)"),
 ];
 
 #[cfg(test)]
