@@ -4,7 +4,8 @@
 # validated by its regions' nodes. Cross-region bills on 京津 and 京冀, a waste manifest on 津冀, an
 # agreement and a dataset shared and used on 京津冀; the 京冀 bill read under its read policy, a
 # refused read and the access log that records both; a 京冀 transaction refused by a Tianjin node;
-# no node sent another network's data; each network's history replayed by an auditor.
+# a 津冀 disposal proven on 京津冀 (cross-network receipt); no node sent another network's data;
+# each network's history replayed by an auditor.
 #
 #   scripts/demo.sh --preset jingjinji [--keep]
 set -euo pipefail
@@ -15,7 +16,7 @@ for arg in "$@"; do
   case "$arg" in
     --keep) KEEP=1 ;;
     --preset | jingjinji) ;;
-    -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -107,7 +108,10 @@ refused hebei-transport "$WASTE" waste_disposal confirm_pickup "[$M]"
 call hebei-agency "$WASTE" waste_disposal approve "[$M]" >/dev/null
 call hebei-transport "$WASTE" waste_disposal confirm_pickup "[$M]" >/dev/null
 call langfang-facility "$WASTE" waste_disposal confirm_receipt "[$M, 805]" >/dev/null
-SPLIT=$(call langfang-facility "$WASTE" waste_disposal confirm_disposal "[$M]")
+DISPOSAL_LOG=$(call langfang-facility "$WASTE" waste_disposal confirm_disposal "[$M]" 2>&1 >/dev/null)
+echo "$DISPOSAL_LOG" >&2
+SPLIT=$(echo "$DISPOSAL_LOG" | sed -n 's/^ *output: //p')
+DISPOSAL_TX=$(echo "$DISPOSAL_LOG" | grep -o 'tx 0x[0-9a-f]*' | head -n1 | cut -d' ' -f2)
 WASTE_OK="manifest $M (Tianjin → Hebei, 800 kg): approved by the Hebei agency, picked up, received, disposed; escrow split $SPLIT fen"
 
 say "京津冀 (jingjinji, all six): an agreement across the three regions"
@@ -138,6 +142,25 @@ VERIFIED=$(query "$SHARE" data_sharing verify_content "[$D, \"$DATA\"]")
 [ "$MAY" = true ] && [ "$VERIFIED" = true ] || { echo "may_use $MAY, verify_content $VERIFIED" >&2; exit 1; }
 SHARE_OK="dataset $D published by the Beijing agency (content hash verified), request $R by Hebei's for 10.00 yuan granted 2 uses, 1 recorded in the log; a short fee refused"
 
+say "京津冀: the 津冀 disposal proven to the region's environmental ledger (环境台账), verified on chain"
+NET=jingjinji NODE=2
+# 京津冀's members trust 津冀's validators (a 2-of-3 decision): its light-client record.
+P=$(jjj proposal new --key "$K/beijing-admin.key" --memo "trust 津冀's validators" trust-network --genesis "$DIR/genesis-jinji.json" | pid)
+jjj proposal approve "$P" --key "$K/tianjin-admin.key" | sed 's/^/    /' >&2
+LEDGER=$(deploy admin environment_ledger "[]")
+call hebei-agency "$LEDGER" environment_ledger register_source "[\"jinji\", \"$WASTE\"]" >/dev/null
+# The facility fetches the proof of its confirm_disposal from a 津冀 node…
+NET=jinji NODE=4
+PROOF=$(jjj audit receipt "$DISPOSAL_TX" --genesis "$DIR/genesis-jinji.json" --scale | tail -n1)
+# …and hands it to the ledger on 京津冀, whose chain checks the certificate against its record.
+NET=jingjinji NODE=2
+BAD=${PROOF:0:120}$([ "${PROOF:120:1}" = 0 ] && echo 1 || echo 0)${PROOF:121}   # one digit of the header changed
+refused langfang-facility "$LEDGER" environment_ledger record_disposal "[\"$BAD\"]"
+RECORDED=$(call langfang-facility "$LEDGER" environment_ledger record_disposal "[\"$PROOF\"]")
+echo "$RECORDED" | grep -q "\"manifest_id\":$M" || { echo "the ledger recorded $RECORDED" >&2; exit 1; }
+refused langfang-facility "$LEDGER" environment_ledger record_disposal "[\"$PROOF\"]"
+PROVEN_OK="manifest $M's disposal on 津冀 (tx ${DISPOSAL_TX:0:12}…) recorded on 京津冀's environmental ledger from its proof, checked on chain against 津冀's validators; a forged header and a second recording refused"
+
 say "isolation: no node was sent a network it does not serve"
 LEAKS=0
 for n in 1 2 3 4 5 6; do
@@ -164,9 +187,9 @@ echo "  京冀 jingji:      $READS_OK"
 echo "  津冀 jinji:       $WASTE_OK"
 echo "  京津冀 jingjinji: $DEALS_OK"
 echo "  京津冀 jingjinji: $SHARE_OK"
+echo "  津冀 → 京津冀:    $PROVEN_OK"
 echo "  isolation:        no node received a network it does not serve"
 for a in "${AUDITS[@]}"; do echo "  audit             $a"; done
-echo "  not yet (issue 10): cross-network receipts"
 if [ "$KEEP" = 1 ]; then
   echo; echo "devnet left running in $DIR; stop it with: scripts/devnet.sh --stop $DIR"
 fi

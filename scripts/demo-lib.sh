@@ -34,5 +34,7 @@ read_refused() {
   fi
   echo "    refused as it should be ($1): $(echo "$out" | grep -E '^(reason|error):' | head -n1)" >&2
 }
+# pid: the id of the proposal a `jjj proposal new`/`role grant`… printed (its first line, "#ID …")
+pid() { head -n1 | cut -d' ' -f1 | tr -d '#'; }
 # balance NAME: the fen of the devnet account NAME
 balance() { jjj account "$(id "$1")" | sed -n 's/.*"balance": \([0-9]*\).*/\1/p'; }

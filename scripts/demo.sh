@@ -106,7 +106,6 @@ DEALS_OK="agreement $A: 3 parties signed document ${DOC:0:18}…, a different ve
 
 say "the alliance (联盟共治): a refused deploy, a utility registered by vote, the official bills contract named and upgraded 2 of 3"
 # proposal ID of the "#ID kind [...]" line `jjj` prints for a proposal
-pid() { head -n1 | cut -d' ' -f1 | tr -d '#'; }
 # Code upload needs the deployer role: a factory has none.
 if out=$(jjj contract deploy --key "$K/beijing-factory.key" --wasm "$C/counter.wasm" --args '[0]' 2>&1); then
   echo "a deploy by an account without the deployer role succeeded" >&2; exit 1

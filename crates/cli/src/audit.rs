@@ -135,7 +135,13 @@ pub struct VerifiedReceipt {
 
 /// `jjj audit receipt`: fetches the proof of `tx` and its receipt from the node, saves it to
 /// `out` if asked, and verifies it (see [`verify_tx_proof`]).
-pub async fn receipt(rpc_url: &str, genesis_path: &Path, tx: &str, out: Option<&Path>) -> Result<(), String> {
+pub async fn receipt(
+    rpc_url: &str,
+    genesis_path: &Path,
+    tx: &str,
+    out: Option<&Path>,
+    scale: bool,
+) -> Result<(), String> {
     let genesis = Genesis::load(genesis_path)?;
     let tx_hash = jjj_config::parse_hash(tx).map_err(|e| format!("transaction hash: {e}"))?;
     let rpc = Rpc::new(rpc_url)?;
@@ -151,6 +157,9 @@ pub async fn receipt(rpc_url: &str, genesis_path: &Path, tx: &str, out: Option<&
         println!("proof saved to {} (check it anywhere with `jjj audit verify-receipt`)", out.display());
     }
     report(&genesis, &verify_tx_proof(&genesis, Some(&tx_hash), &proof)?);
+    if scale {
+        println!("{}", jjj_rpc_api::hex0x(&parity_scale_codec::Encode::encode(&receipt_proof(&proof)?)));
+    }
     Ok(())
 }
 

@@ -220,6 +220,11 @@ pub enum AuditCmd {
         /// `verify-receipt` — a resident proving a bill was paid.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also print the proof as one SCALE value (0x-hex, last line): what a contract on
+        /// another network passes to `env::verify_receipt` (e.g. environment-ledger's
+        /// `record_disposal`).
+        #[arg(long)]
+        scale: bool,
     },
     /// Verify a saved proof of a transaction and its receipt (`receipt --out`, or `tx_getProof`'s
     /// answer) offline, against the genesis alone.
@@ -325,8 +330,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Contract(c) => contract::run(&cli.rpc, &net, c).await,
         Command::Audit(AuditCmd::Replay { genesis, to }) => audit::replay(&cli.rpc, &genesis, to).await,
-        Command::Audit(AuditCmd::Receipt { tx, genesis, out }) => {
-            audit::receipt(&cli.rpc, &genesis, &tx, out.as_deref()).await
+        Command::Audit(AuditCmd::Receipt { tx, genesis, out, scale }) => {
+            audit::receipt(&cli.rpc, &genesis, &tx, out.as_deref(), scale).await
         }
         Command::Audit(AuditCmd::VerifyReceipt { file, genesis }) => audit::verify_receipt_file(&genesis, &file),
         Command::Audit(AuditCmd::Access { reader, from, metadata }) => {

@@ -45,8 +45,10 @@ pub enum ProofError {
     TxBranch { height: u64 },
     #[error("the receipt's branch does not lead to the receipts root of block {height}")]
     ReceiptBranch { height: u64 },
-    #[error("the certificate is not for block {height} (it certifies height {certified})")]
-    CertificateOfAnotherBlock { height: u64, certified: u64 },
+    #[error(
+        "the certificate is not for block {height}'s header: it certifies another block (a forged or altered header)"
+    )]
+    CertificateOfAnotherBlock { height: u64 },
     #[error("block {height}'s certificate is not signed by a quorum of the validators trusted for it: {reason}")]
     Certificate { height: u64, reason: String },
 }
@@ -80,7 +82,7 @@ impl ReceiptProof {
             return Err(ProofError::ReceiptBranch { height: h.height });
         }
         if self.certificate.height != h.height || self.certificate.block_hash != h.hash(algo) {
-            return Err(ProofError::CertificateOfAnotherBlock { height: h.height, certified: self.certificate.height });
+            return Err(ProofError::CertificateOfAnotherBlock { height: h.height });
         }
         self.certificate
             .verify(suite, network, validators)

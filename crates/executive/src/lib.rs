@@ -388,11 +388,7 @@ impl Runtime {
     /// The validator set deciding height `height`: the last set governance scheduled from a
     /// height at or below it, else the genesis set.
     pub fn validators_at(&self, overlay: &Overlay, height: u64) -> Result<Vec<AccountId>, TxError> {
-        let schedule = jjj_state::gov::load_validator_schedule(overlay)?;
-        Ok(match schedule.iter().rev().find(|(from, _)| *from <= height) {
-            Some((_, set)) => set.clone(),
-            None => self.genesis_validators.to_vec(),
-        })
+        gov::validators_at(&self.genesis_validators, overlay, height)
     }
 
     /// The same runtime (sharing its VM) for a network of `suite`: its signatures are verified

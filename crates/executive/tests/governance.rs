@@ -383,6 +383,44 @@ fn validator_sets_are_scheduled_by_proposal_for_a_later_height() {
     assert_eq!(jjj_state::gov::load_validator_schedule(&o).expect("state").len(), 1);
 }
 
+/// The light-client record of another network: set by proposal, replaced, forgotten; never
+/// for this network itself, an unknown scheme or a set listing a validator twice.
+#[test]
+fn other_networks_are_trusted_by_proposal() {
+    let mut chain = alliance();
+    let jinji = NetworkId::new("jinji").expect("id");
+    let set: Vec<AccountId> = (0..4).map(|i| k(&format!("jinji-{i}")).id).collect();
+    let scheme = chain.runtime().suite().scheme().code();
+    let record = |chain: &TestChain| {
+        let key = jjj_state::gov::keys::trusted_network("jinji");
+        overlay(chain).get(&key).expect("state").map(|b| {
+            <jjj_primitives::gov::TrustedNetwork as parity_scale_codec::Decode>::decode(&mut &b[..]).expect("record")
+        })
+    };
+    let trust = |validators: Vec<AccountId>| GovAction::TrustNetwork { network: jinji.clone(), scheme, validators };
+    assert!(matches!(pass(&mut chain, trust(set.clone())), ProposalStatus::Executed { .. }));
+    let r = record(&chain).expect("trusted");
+    assert_eq!((r.scheme, r.validators.clone()), (scheme, set.clone()));
+    // Its validators changed: the record follows, by another decision.
+    assert!(matches!(pass(&mut chain, trust(set[1..].to_vec())), ProposalStatus::Executed { .. }));
+    assert_eq!(record(&chain).map(|r| r.validators), Some(set[1..].to_vec()));
+    assert!(matches!(pass(&mut chain, trust(vec![])), ProposalStatus::Executed { .. }));
+    assert_eq!(record(&chain), None, "forgotten");
+    let refused = |chain: &mut TestChain, action: GovAction| {
+        let spec =
+            ProposalSpec { body: ProposalBody::Gov(action), expires_at: chain.height() + 5, memo: String::new() };
+        fails(&send(chain, "bj-admin", Call::Propose { spec, approvals: vec![] }))
+    };
+    let own = chain.network().clone();
+    let e = refused(&mut chain, GovAction::TrustNetwork { network: own, scheme, validators: set.clone() });
+    assert!(e.contains("is this network"), "{e}");
+    let e = refused(&mut chain, GovAction::TrustNetwork { network: jinji.clone(), scheme: 9, validators: set.clone() });
+    assert!(e.contains("unknown signature scheme"), "{e}");
+    let twice = vec![set[0], set[0]];
+    let e = refused(&mut chain, GovAction::TrustNetwork { network: jinji, scheme, validators: twice });
+    assert!(e.contains("twice"), "{e}");
+}
+
 #[test]
 fn money_enters_only_by_issue_to_a_bank_and_leaves_by_retire() {
     let mut chain = alliance();
