@@ -521,23 +521,39 @@ impl EcommerceAgreement {
         Ok(())
     }
 
-    /// Agreement `id` with its parties, signatures and milestone states, if it exists.
-    #[message(query)]
+    /// Agreement `id` with its parties, signatures and milestone states, if it exists. Read
+    /// policy: its parties, its arbitrator, auditors.
+    #[message(query, protected)]
     pub fn agreement(id: u64) -> Result<Option<Agreement>> {
-        Ok(AGREEMENTS.get(&id))
+        let a = AGREEMENTS.get(&id);
+        if let Some(a) = &a {
+            let reader = env::caller();
+            ensure!(
+                a.is_party(&reader) || a.arbitrator == reader || env::has_role(&reader, roles::AUDITOR),
+                "read refused: agreement {} is read by its parties, its arbitrator and auditors",
+                id
+            );
+        }
+        Ok(a)
     }
 
     /// Ids of the agreements `account` is in, as a party or as the arbitrator, oldest first:
-    /// the first 500 of them; page through the rest with `agreements_of_page`.
-    #[message(query)]
+    /// the first 500 of them; page through the rest with `agreements_of_page`. Read policy: the
+    /// account itself, auditors.
+    #[message(query, protected)]
     pub fn agreements_of(account: AccountId) -> Result<Vec<u64>> {
         Self::agreements_of_page(account, 0, MAX_PAGE)
     }
 
     /// Up to `limit` (at most 500) ids of agreements `account` is in, from position `from`
-    /// (0 is its oldest), oldest first.
-    #[message(query)]
+    /// (0 is its oldest), oldest first. Read policy as `agreements_of`.
+    #[message(query, protected)]
     pub fn agreements_of_page(account: AccountId, from: u32, limit: u32) -> Result<Vec<u64>> {
+        let reader = env::caller();
+        ensure!(
+            reader == account || env::has_role(&reader, roles::AUDITOR),
+            "read refused: an account's agreements are listed for it and auditors"
+        );
         Ok(AGREEMENTS_OF.page(&account, from, limit.min(MAX_PAGE)))
     }
 

@@ -18,6 +18,8 @@ struct World {
     logistics: AccountId,
     arbitrator: AccountId,
     outsider: AccountId,
+    /// Holds the alliance's auditor role: the helpers read agreements as it.
+    auditor: AccountId,
 }
 
 fn doc(text: &str) -> Hash {
@@ -38,6 +40,7 @@ fn world() -> World {
         logistics: TestEnv::account("logistics-hebei"),
         arbitrator: TestEnv::account("arbitrator-commission"),
         outsider: TestEnv::account("outsider"),
+        auditor: TestEnv::account("alliance-auditor"),
         env,
     };
     for a in [w.buyer, w.seller, w.logistics, w.arbitrator, w.outsider] {
@@ -45,6 +48,7 @@ fn world() -> World {
     }
     // The arbitration commission is one the alliance registered as an arbitrator.
     w.env.register(&w.arbitrator, "beijing", &[roles::ARBITRATOR]);
+    w.env.register(&w.auditor, "tianjin", &[roles::AUDITOR]);
     w
 }
 
@@ -95,7 +99,7 @@ impl World {
         self.get(id).expect("agreement exists")
     }
     fn get(&self, id: u64) -> Option<Agreement> {
-        self.env.call_decode(&self.outsider, &self.c, 0, msg::agreement(id)).expect("query")
+        self.env.call_decode(&self.auditor, &self.c, 0, msg::agreement(id)).expect("query")
     }
     fn bal(&self, a: &AccountId) -> u64 {
         self.env.balance(a)
@@ -224,7 +228,7 @@ fn three_party_story_signed_by_all_two_milestones_released() {
 
     // Queries.
     for p in [w.buyer, w.seller, w.logistics, w.arbitrator] {
-        assert_eq!(w.env.call_decode::<Vec<u64>>(&w.outsider, &w.c, 0, msg::agreements_of(p)), Ok(vec![id]));
+        assert_eq!(w.env.call_decode::<Vec<u64>>(&w.auditor, &w.c, 0, msg::agreements_of(p)), Ok(vec![id]));
     }
     assert_eq!(w.env.call_decode::<Vec<u64>>(&w.outsider, &w.c, 0, msg::agreements_of(w.outsider)), Ok(vec![]));
     assert_eq!(w.env.call_decode::<bool>(&w.outsider, &w.c, 0, msg::verify_document(id, canonical())), Ok(true));
@@ -670,13 +674,13 @@ fn one_instance_holds_many_agreements_with_separate_escrows() {
     assert_eq!(w.agreement(first).escrow, TOTAL);
     assert_eq!(w.bal(&w.c), TOTAL);
     assert_contains(&w.err(&w.buyer, 0, msg::confirm_delivery(second, 0)), "only the buyer of agreement 2");
-    let q = |a: AccountId| w.env.call_decode::<Vec<u64>>(&w.outsider, &w.c, 0, msg::agreements_of(a)).unwrap();
+    let q = |a: AccountId| w.env.call_decode::<Vec<u64>>(&w.auditor, &w.c, 0, msg::agreements_of(a)).unwrap();
     assert_eq!(q(w.seller), vec![1, 2]);
     assert_eq!(q(w.logistics), vec![1, 2]);
     assert_eq!(q(w.arbitrator), vec![1, 2]);
     assert_eq!(q(w.buyer), vec![1]);
     let page = |from, limit| {
-        w.env.call_decode::<Vec<u64>>(&w.outsider, &w.c, 0, msg::agreements_of_page(w.seller, from, limit)).unwrap()
+        w.env.call_decode::<Vec<u64>>(&w.auditor, &w.c, 0, msg::agreements_of_page(w.seller, from, limit)).unwrap()
     };
     assert_eq!(page(1, 10), vec![2]);
     assert_eq!(page(0, 1), vec![1]);
@@ -743,7 +747,7 @@ fn the_largest_agreement_fits_in_storage_output_and_events() {
     for i in 0..16u32 {
         w.env.call(&w.seller, &w.c, 0, msg::open_dispute(id, i, reason.clone())).expect("dispute");
     }
-    let raw = w.env.call(&w.outsider, &w.c, 0, msg::agreement(id)).expect("query");
+    let raw = w.env.call(&w.auditor, &w.c, 0, msg::agreement(id)).expect("query");
     assert!(raw.len() > 14_000 && raw.len() <= 16 * 1024, "agreement is {} bytes", raw.len());
     let a = w.agreement(id);
     assert_eq!(a.signatures.len(), 16);
@@ -773,4 +777,23 @@ fn only_an_arbitrator_the_alliance_registered_may_be_named_and_decide() {
         &w.err(&w.arbitrator, 0, msg::resolve_dispute(id, 0, 1)),
         "no longer holds the alliance's role arbitrator",
     );
+}
+
+/// The read policy of agreements: parties, the arbitrator and auditors read one; an outsider
+/// is refused, and lists only its own agreements; an unsigned read is refused before the policy.
+#[test]
+fn agreements_are_read_by_their_parties_arbitrator_and_auditors() {
+    let w = world();
+    let id = w.propose();
+    for reader in [w.buyer, w.seller, w.logistics, w.arbitrator, w.auditor] {
+        let a: Option<Agreement> = w.env.call_decode(&reader, &w.c, 0, msg::agreement(id)).expect("allowed");
+        assert_eq!(a.map(|a| a.id), Some(id));
+    }
+    let e = w.env.call(&w.outsider, &w.c, 0, msg::agreement(id)).unwrap_err();
+    assert_contains(&e, "read refused: agreement 1 is read by its parties, its arbitrator and auditors");
+    assert_contains(&w.env.call(&w.outsider, &w.c, 0, msg::agreements_of(w.buyer)).unwrap_err(), "read refused");
+    assert_eq!(w.env.call_decode::<Vec<u64>>(&w.buyer, &w.c, 0, msg::agreements_of(w.buyer)), Ok(vec![id]));
+    w.env.set_unsigned_reads(true);
+    assert_contains(&w.env.call(&w.buyer, &w.c, 0, msg::agreement(id)).unwrap_err(), "signed read request");
+    assert_eq!(w.env.call_decode::<bool>(&w.outsider, &w.c, 0, msg::verify_document(id, canonical())), Ok(true));
 }

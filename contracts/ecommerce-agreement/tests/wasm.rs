@@ -41,6 +41,8 @@ fn world() -> World {
     let arbitrator = chain.account("arbitrator-commission", FUNDS);
     chain.set_roles(&arbitrator.id, &["arbitrator"]);
     let outsider = chain.account("outsider", FUNDS);
+    // Not a party: it reads the agreements as an auditor of the alliance, under the read policy.
+    chain.set_roles(&outsider.id, &["auditor"]);
     let code = chain.upload(&deployer, &contract_wasm("ecommerce_agreement")).expect("upload");
     let c = chain.instantiate(&deployer, code, 0, msg::new()).expect("instantiate");
     World { chain, c, buyer, seller, logistics, arbitrator, outsider }
