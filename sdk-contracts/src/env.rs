@@ -101,6 +101,9 @@ pub fn block_time() -> u64 {
 pub fn emit<E: ContractEvent>(event: &E) {
     let mut topics = alloc::vec![crate::event::name_topic(event.name())];
     topics.extend(event.indexed());
+    if event.protected() {
+        topics.push(Hash(jjj_abi::PROTECTED_EVENT_TOPIC));
+    }
     backend::emit_event(&topics, &event.encode());
 }
 

@@ -19,8 +19,9 @@ use parity_scale_codec::Encode;
 
 pub use jjj_sdk_macros::ContractEvent;
 
-/// Most topic fields of one event: the host's topic limit minus the name topic.
-pub const MAX_TOPIC_FIELDS: usize = jjj_abi::limits::MAX_EVENT_TOPICS as usize - 1;
+/// Most topic fields of one event: the host's topic limit minus the name topic and the mark of a
+/// protected event.
+pub const MAX_TOPIC_FIELDS: usize = jjj_abi::limits::MAX_EVENT_TOPICS as usize - 2;
 
 pub trait ContractEvent: Encode {
     /// Every kind of event this type holds, with its topic fields: for metadata.
@@ -31,6 +32,10 @@ pub trait ContractEvent: Encode {
     fn indexed(&self) -> Vec<Hash> {
         Vec::new()
     }
+    /// `#[event(protected)]`: read only by the accounts among its topics and auditors.
+    fn protected(&self) -> bool {
+        false
+    }
 }
 
 /// One kind of event as the derive describes it: its name and its topic fields, in topic order.
@@ -38,6 +43,8 @@ pub trait ContractEvent: Encode {
 pub struct EventSpec {
     pub name: &'static str,
     pub topics: &'static [&'static str],
+    /// `#[event(protected)]`.
+    pub protected: bool,
 }
 
 /// A value that can be an event topic: 32 bytes an indexer can match exactly.

@@ -53,6 +53,9 @@ pub struct EventTopics {
     pub name: String,
     /// The fields that are topics (a `None` option or a repeated `distinct` one adds none).
     pub topics: Vec<String>,
+    /// `#[event(protected)]`: read only by the accounts among its topics and auditors (its last
+    /// topic is `PROTECTED_EVENT_TOPIC`).
+    pub protected: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -140,7 +143,11 @@ impl MetadataBuilder {
         self.events = Some(self.register(ty));
         self.event_topics = specs
             .iter()
-            .map(|s| EventTopics { name: s.name.into(), topics: s.topics.iter().map(|t| (*t).into()).collect() })
+            .map(|s| EventTopics {
+                name: s.name.into(),
+                topics: s.topics.iter().map(|t| (*t).into()).collect(),
+                protected: s.protected,
+            })
             .collect();
     }
     /// The items of the contract's `storage!` block (`None`: it has none).

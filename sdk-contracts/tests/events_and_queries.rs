@@ -172,7 +172,7 @@ fn derived_events_have_their_names_and_topic_fields() {
 
 #[test]
 fn the_derive_describes_topics_for_metadata() {
-    let topics = |name, topics| EventSpec { name, topics };
+    let topics = |name, topics| EventSpec { name, topics, protected: false };
     assert_eq!(
         ShopEvent::SPECS,
         &[

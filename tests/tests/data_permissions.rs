@@ -180,4 +180,41 @@ async fn protected_reads_follow_the_read_policy_and_every_one_is_logged() {
     assert!(success && out.contains("4280"), "{out}");
     let (success, out) = run(&key(&jjj_tests::bills::resident_name(1)));
     assert!(!success && out.contains("read refused"), "{out}");
+
+    // Protected events (BillIssued): withheld from an unsigned caller and another resident,
+    // served to the resident and the auditor; each such call logged.
+    let events = |read: Option<String>| {
+        let rpc = &rpc;
+        async move {
+            rpc.api()
+                .contract_events(NET.into(), Some(c.to_string()), None, None, None, None, read)
+                .await
+                .map_err(|e| rpc.explain(e))
+        }
+    };
+    let events_read = |k: &Keypair| {
+        let r = k.sign_read(
+            NetworkId::new(NET).expect("net"),
+            c,
+            jjj_primitives::access::EVENTS_INPUT,
+            now_ms(),
+            rand_nonce(),
+        );
+        Some(hex0x(&r.encode()))
+    };
+    let before = rpc.api().access_log(NET.into(), None, None).await.expect("log").length;
+    assert!(events(None).await.expect("unsigned").is_empty(), "protected events withheld");
+    assert_eq!(events(events_read(resident)).await.expect("resident").len(), 1, "the resident's BillIssued");
+    assert_eq!(events(events_read(&auditor)).await.expect("auditor").len(), 1);
+    assert!(events(events_read(other)).await.expect("other").is_empty());
+    let log = rpc.api().access_log(NET.into(), Some(before), None).await.expect("log");
+    let got: Vec<&str> = log.entries.iter().map(|e| e.decision.as_str()).collect();
+    assert_eq!(got, vec!["refused", "allowed", "allowed", "denied"], "{:#?}", log.entries);
+    assert!(log.entries.iter().all(|e| e.selector == "0xffffffff"));
+}
+
+/// A nonce no other read of this test used.
+fn rand_nonce() -> u64 {
+    static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1 << 40);
+    NONCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }

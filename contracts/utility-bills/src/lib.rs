@@ -145,8 +145,10 @@ impl Bill {
     }
 }
 
-/// Events of the utility-bills contract.
+/// Events of the utility-bills contract: protected, like the bills. A node serves them only to
+/// the provider and the resident (their `#[topic]` accounts) and to auditors.
 #[derive(Encode, Decode, TypeInfo, ContractEvent, Debug, Clone, PartialEq, Eq)]
+#[event(protected)]
 pub enum UtilityEvent {
     BillIssued {
         #[topic]

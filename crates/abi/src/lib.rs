@@ -34,6 +34,11 @@ pub mod exports {
     pub const REENTRANT: &str = "jjj_reentrant";
 }
 
+/// The last topic of a protected event (`#[event(protected)]`): a node serves it through
+/// `contract_events` only to a signed reader whose account is one of its topics, or to an
+/// auditor, and never to subscribers. Added by the SDK after the event's own topics.
+pub const PROTECTED_EVENT_TOPIC: [u8; 32] = *b"jjj/protected-event/v1\0\0\0\0\0\0\0\0\0\0";
+
 /// Returned by functions that hand data back when there is no value at all.
 pub const NOT_FOUND: u32 = u32::MAX;
 
@@ -44,8 +49,9 @@ pub mod limits {
     pub const MAX_STORAGE_KEY_LEN: u32 = 128;
     /// Largest storage value, in bytes.
     pub const MAX_STORAGE_VALUE_LEN: u32 = 16 * 1024;
-    /// Most topics on one event.
-    pub const MAX_EVENT_TOPICS: u32 = 4;
+    /// Most topics on one event: its name, three fields, and the mark of a protected event
+    /// ([`crate::PROTECTED_EVENT_TOPIC`]).
+    pub const MAX_EVENT_TOPICS: u32 = 5;
     /// Largest event payload, in bytes.
     pub const MAX_EVENT_DATA_LEN: u32 = 4 * 1024;
     /// Most events one transaction may emit, across all its calls.

@@ -523,7 +523,11 @@ pub async fn access(
         }
         shown += 1;
         let selector = hex::encode(e.selector);
-        let what = names.get(&selector).cloned().unwrap_or_else(|| format!("0x{selector}"));
+        let what = if e.selector == jjj_primitives::access::EVENTS_SELECTOR {
+            "protected events".to_string()
+        } else {
+            names.get(&selector).cloned().unwrap_or_else(|| format!("0x{selector}"))
+        };
         let who = e.reader.map_or("(nobody)".to_string(), |r| r.to_string());
         let (decision, why) = match &e.decision {
             AccessDecision::Allowed => {

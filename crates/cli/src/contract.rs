@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 use jjj_config::{load_key, parse_account};
 use jjj_crypto::blake2_256;
 use jjj_executive::Runtime;
+use jjj_primitives::access;
 use jjj_primitives::gov::{GovAction, ProposalBody};
 use jjj_primitives::*;
 use jjj_rpc_api::{hex0x, NodeApiClient, ReceiptJson, Rpc};
@@ -99,7 +100,8 @@ pub enum ContractCmd {
     },
     /// The code a contract ran: instantiation, then each upgrade.
     History { contract: String },
-    /// Events of a contract, decoded with its metadata.
+    /// Events of a contract, decoded with its metadata (protected ones only with --key, for
+    /// the accounts they name and auditors).
     Events {
         #[arg(long)]
         contract: String,
@@ -109,6 +111,10 @@ pub enum ContractCmd {
         from: u64,
         #[arg(long)]
         to: Option<u64>,
+        /// Sign a read request with this key: protected events (bills…) whose topics name its
+        /// account, or all of them for an auditor, are shown too.
+        #[arg(long)]
+        key: Option<PathBuf>,
     },
 }
 
@@ -289,11 +295,24 @@ pub async fn run(rpc_url: &str, net: &str, c: ContractCmd) -> Result<(), String>
         }
         ContractCmd::Query(a) => read_call(rpc_url, net, a, true).await,
         ContractCmd::DryRun(a) => read_call(rpc_url, net, a, false).await,
-        ContractCmd::Events { contract, metadata, from, to } => {
+        ContractCmd::Events { contract, metadata, from, to, key } => {
             let rpc = Rpc::new(rpc_url)?;
             let meta = metadata.map(|m| load_metadata(&m)).transpose()?;
+            let read = match key {
+                Some(k) => {
+                    let key = load_key(&k)?;
+                    let (at, nonce) = (now_ms(), rand::random());
+                    let read =
+                        key.sign_read(NetworkId::new(net)?, parse_account(&contract)?, access::EVENTS_INPUT, at, nonce);
+                    Some(hex0x(&read.encode()))
+                }
+                None => None,
+            };
             let events: Vec<jjj_rpc_api::EventJson> = rpc
-                .call("contract_events", json!({"network": net, "contract": contract, "from": from, "to": to}))
+                .call(
+                    "contract_events",
+                    json!({"network": net, "contract": contract, "from": from, "to": to, "read": read}),
+                )
                 .await?;
             for e in events {
                 let data = hex::decode(e.data.trim_start_matches("0x")).unwrap_or_default();

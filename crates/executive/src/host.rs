@@ -20,6 +20,17 @@ fn host_err(e: StateError) -> HostError {
     HostError(e.to_string())
 }
 
+/// Whether `account` holds `role` and may act: registered, neither it nor its member
+/// suspended, not frozen. What contracts ask through `has_role`, and the node of auditors.
+pub fn has_role(overlay: &Overlay, account: &AccountId, role: &str) -> Result<bool, StateError> {
+    let Some(reg) = load_registration(overlay, account)? else { return Ok(false) };
+    if reg.suspended || reg.frozen || !reg.has_role(role) {
+        return Ok(false);
+    }
+    let member = load_member(overlay, &reg.member)?;
+    Ok(member.is_some_and(|m| m.status == MemberStatus::Active))
+}
+
 impl Host for ChainHost {
     fn storage_get(&self, contract: &AccountId, key: &[u8]) -> Result<Option<Vec<u8>>, HostError> {
         self.overlay.get(&keys::storage(contract, key)).map_err(host_err)
@@ -48,12 +59,7 @@ impl Host for ChainHost {
         self.overlay.get(&keys::code(code_hash)).map_err(host_err)
     }
     fn has_role(&self, account: &AccountId, role: &str) -> Result<bool, HostError> {
-        let Some(reg) = load_registration(&self.overlay, account).map_err(host_err)? else { return Ok(false) };
-        if reg.suspended || reg.frozen || !reg.has_role(role) {
-            return Ok(false);
-        }
-        let member = load_member(&self.overlay, &reg.member).map_err(host_err)?;
-        Ok(member.is_some_and(|m| m.status == MemberStatus::Active))
+        has_role(&self.overlay, account, role).map_err(host_err)
     }
     fn member_of(&self, account: &AccountId) -> Result<Option<String>, HostError> {
         Ok(load_registration(&self.overlay, account).map_err(host_err)?.map(|r| r.member))

@@ -14,7 +14,7 @@ pub mod gov;
 mod host;
 mod layout;
 
-pub use host::ChainHost;
+pub use host::{has_role, ChainHost};
 
 use jjj_crypto::{verify, Suite};
 use jjj_primitives::access::{AccessAnchor, SignedRead};

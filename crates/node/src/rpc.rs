@@ -9,7 +9,7 @@ use crate::chain::{now_ms, Chain};
 use crate::gov_views;
 use crate::service::Node;
 use jjj_executive::ReadAccess;
-use jjj_primitives::access::{self, AccessDecision, SignedRead};
+use jjj_primitives::access::{self, AccessDecision, AccessEntry, SignedRead};
 use jjj_primitives::params::{MAX_TX_GAS, MAX_TX_SIZE};
 use jjj_primitives::*;
 use jjj_rpc_api::*;
@@ -248,26 +248,8 @@ fn call(
     let (sender, reads) = match &p.read {
         None => (claimed.unwrap_or_default(), ReadAccess::Anonymous),
         Some(hex) => {
-            let read = SignedRead::decode_all(&mut &unhex("read", hex)?[..])
-                .map_err(|e| ErrorCode::BadEncoding.error(format!("read is not a SCALE SignedRead: {e}")))?;
-            let reader = read.request.reader;
-            if let Err(why) = check_read_request(&c, &read, &contract, &input, claimed.as_ref(), state.clone()) {
-                log(Some(reader), false, AccessDecision::Refused(why.clone()))?;
-                return Err(ErrorCode::ReadRefused.error(why));
-            }
-            match c.access.admit_read(&read.request, now_ms()) {
-                Ok(()) => {}
-                Err(ReadRefusal::Busy) => {
-                    return Err(
-                        ErrorCode::Busy.error("this node remembers as many read requests as it may; retry shortly")
-                    )
-                }
-                Err(ReadRefusal::Refused(why)) => {
-                    log(Some(reader), true, AccessDecision::Refused(why.clone()))?;
-                    return Err(ErrorCode::ReadRefused.error(why));
-                }
-            }
-            (reader, ReadAccess::Signed)
+            let asked = Asked { contract: &contract, input: &input, claimed: claimed.as_ref() };
+            (signed_reader(&c, hex, asked, state.clone(), &log)?, ReadAccess::Signed)
         }
     };
     let ctx = BlockContext { network: c.network.clone(), height: height + 1, timestamp: time };
@@ -292,6 +274,103 @@ fn call(
     let mut json = ReceiptJson::new(&dry.receipt, None, None);
     json.debug = dry.debug;
     Ok(json)
+}
+
+/// The events of `records` the asker may see: public ones, and protected ones only for a signed
+/// reader (`read`, for the input `contract_events` and the filter's contract) whose account is
+/// one of the event's topics, or who holds the auditor role. A call that met protected events
+/// is logged once: allowed (all shown), denied (some withheld) or refused (unsigned).
+fn readable_events(
+    c: &Chain,
+    records: Vec<EventRecord>,
+    contract: Option<AccountId>,
+    read: Option<&str>,
+) -> RpcResult<Vec<EventJson>> {
+    let protected = records.iter().filter(|r| is_protected(&r.event)).count();
+    if protected == 0 && read.is_none() {
+        return Ok(records.iter().map(event_json).collect());
+    }
+    let target = contract.unwrap_or_default();
+    let height = c.head().0;
+    let log = |reader: Option<AccountId>, signed: bool, decision: AccessDecision| {
+        let record = ReadRecord {
+            time_ms: now_ms(),
+            height,
+            reader,
+            signed,
+            contract: target,
+            selector: access::EVENTS_SELECTOR,
+            decision,
+        };
+        storage(c.access.record(record))
+    };
+    let reader = match read {
+        Some(hex) => {
+            let asked = Asked { contract: &target, input: access::EVENTS_INPUT, claimed: None };
+            Some(signed_reader(c, hex, asked, c.store.state(), &log)?)
+        }
+        None => None,
+    };
+    let overlay = head_overlay(c);
+    let auditor = match &reader {
+        Some(r) => storage(jjj_executive::has_role(&overlay, r, jjj_primitives::gov::roles::AUDITOR))?,
+        None => false,
+    };
+    let may_read = |r: &EventRecord| {
+        !is_protected(&r.event) || auditor || reader.is_some_and(|who| r.event.topics.iter().any(|t| t.0 == who.0))
+    };
+    let shown: Vec<EventJson> = records.iter().filter(|r| may_read(r)).map(event_json).collect();
+    let withheld = records.len() - shown.len();
+    if protected > 0 {
+        let decision = match (reader, withheld) {
+            (None, _) => AccessDecision::Refused(format!("unsigned: {withheld} protected events withheld")),
+            (Some(_), 0) => AccessDecision::Allowed,
+            (Some(_), _) => AccessDecision::Denied(format!("{withheld} of {protected} protected events withheld")),
+        };
+        log(reader, reader.is_some(), decision)?;
+    }
+    Ok(shown)
+}
+
+/// What a signed read request is asked to cover.
+struct Asked<'a> {
+    contract: &'a AccountId,
+    input: &'a [u8],
+    /// The `sender` the call named, if any.
+    claimed: Option<&'a AccountId>,
+}
+
+/// The reader of signed read request `hex` (0x SCALE `SignedRead`) for what was `asked`, or why
+/// not (`ReadRefused`), the refusal logged with `log` (reader, signed, decision).
+fn signed_reader(
+    c: &Chain,
+    hex: &str,
+    asked: Asked<'_>,
+    state: Arc<dyn StateReader>,
+    log: &dyn Fn(Option<AccountId>, bool, AccessDecision) -> RpcResult<AccessEntry>,
+) -> RpcResult<AccountId> {
+    let read = SignedRead::decode_all(&mut &unhex("read", hex)?[..])
+        .map_err(|e| ErrorCode::BadEncoding.error(format!("read is not a SCALE SignedRead: {e}")))?;
+    let reader = read.request.reader;
+    if let Err(why) = check_read_request(c, &read, asked.contract, asked.input, asked.claimed, state) {
+        log(Some(reader), false, AccessDecision::Refused(why.clone()))?;
+        return Err(ErrorCode::ReadRefused.error(why));
+    }
+    match c.access.admit_read(&read.request, now_ms()) {
+        Ok(()) => Ok(reader),
+        Err(ReadRefusal::Busy) => {
+            Err(ErrorCode::Busy.error("this node remembers as many read requests as it may; retry shortly"))
+        }
+        Err(ReadRefusal::Refused(why)) => {
+            log(Some(reader), true, AccessDecision::Refused(why.clone()))?;
+            Err(ErrorCode::ReadRefused.error(why))
+        }
+    }
+}
+
+/// Whether `event` is protected (`#[event(protected)]`: its last topic is the mark).
+fn is_protected(event: &Event) -> bool {
+    event.topics.last().is_some_and(|t| t.0 == PROTECTED_EVENT_TOPIC)
 }
 
 /// What a signed read request must match before its reader's key is even looked up: this
@@ -617,6 +696,7 @@ impl NodeApiServer for NodeRpc {
         from: Option<u64>,
         to: Option<u64>,
         limit: Option<usize>,
+        read: Option<String>,
     ) -> RpcResult<Vec<EventJson>> {
         self.read(move |node| {
             let c = chain(node, &network)?;
@@ -636,11 +716,14 @@ impl NodeApiServer for NodeRpc {
                 limit: limit.unwrap_or(DEFAULT_EVENTS_LIMIT).min(MAX_EVENTS_LIMIT),
                 max_scanned: MAX_EVENTS_SCANNED,
             };
-            match c.store.events(&filter) {
-                Ok(records) => Ok(records.iter().map(event_json).collect()),
-                Err(e @ jjj_store::StoreError::ScanLimit { .. }) => Err(ErrorCode::InvalidParams.error(e.to_string())),
-                Err(e) => Err(ErrorCode::Storage.error(e.to_string())),
-            }
+            let records = match c.store.events(&filter) {
+                Ok(records) => records,
+                Err(e @ jjj_store::StoreError::ScanLimit { .. }) => {
+                    return Err(ErrorCode::InvalidParams.error(e.to_string()))
+                }
+                Err(e) => return Err(ErrorCode::Storage.error(e.to_string())),
+            };
+            readable_events(&c, records, filter.contract, read.as_deref())
         })
         .await
     }
@@ -778,7 +861,9 @@ impl NodeApiServer for NodeRpc {
             |h| h,
             |r: &EventRecord| r.height,
             |r: &EventRecord| {
-                if only.is_some_and(|c| c != r.event.contract) {
+                // A subscription has no reader: protected events go only to `contract_events`
+                // with a read request.
+                if only.is_some_and(|c| c != r.event.contract) || is_protected(&r.event) {
                     None
                 } else {
                     Some(event_json(r))

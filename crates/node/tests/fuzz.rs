@@ -420,7 +420,7 @@ const METHODS: &[(&str, &[&str])] = &[
     ("contract_query", &["network", "contract", "input", "sender", "value", "gas_limit", "at", "read"]),
     ("contract_dryRun", &["network", "contract", "input", "sender", "value", "gas_limit", "at", "read"]),
     ("audit_accessLog", &["network", "from", "limit"]),
-    ("contract_events", &["network", "contract", "topic", "from", "to", "limit"]),
+    ("contract_events", &["network", "contract", "topic", "from", "to", "limit", "read"]),
     ("contract_info", &["network", "account"]),
     ("node_health", &[]),
     ("node_peers", &[]),

@@ -93,6 +93,13 @@ pub struct AccessAnchor {
     pub height: u64,
 }
 
+/// The selector an access-log entry of an events read (`contract_events`) carries: no message
+/// has it (its name would hash to it only by chance), and tools show it as "events".
+pub const EVENTS_SELECTOR: [u8; 4] = [0xff; 4];
+/// What a read request for protected events signs as its input (the contract is the filter's,
+/// or zero for all).
+pub const EVENTS_INPUT: &[u8] = b"contract_events";
+
 /// The first four bytes of a call input: its message selector (zero-padded when shorter).
 pub fn selector_of(input: &[u8]) -> [u8; 4] {
     let mut s = [0u8; 4];

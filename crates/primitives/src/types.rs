@@ -7,7 +7,7 @@ use core::fmt;
 use parity_scale_codec::{Decode, DecodeWithMemTracking, Encode};
 
 use crate::gov::{Approval, ProposalSpec};
-pub use jjj_abi::{AccountId, Hash};
+pub use jjj_abi::{AccountId, Hash, PROTECTED_EVENT_TOPIC};
 
 /// Which network (ledger) a transaction or block belongs to: "jj", "jjj", "jh", "th"…
 /// At most [`NetworkId::MAX_LEN`] bytes of ASCII letters, digits and '-'.

@@ -113,7 +113,10 @@ pub trait NodeApi {
 
     /// Finalised events, oldest first, filtered by contract and topic, between heights `from`
     /// (default 0) and `to` (default: the head), at most 10,000 blocks apart (wider is
-    /// refused: ask in parts); at most `limit` (default 1,000, at most 10,000).
+    /// refused: ask in parts); at most `limit` (default 1,000, at most 10,000). Protected events
+    /// (`#[event(protected)]`) are left out unless `read` is a `SignedRead` (input
+    /// `contract_events`, the filter's contract or zero) by an account among the event's topics
+    /// or an auditor; each call that met protected events is in the access log.
     #[method(name = "contract_events", param_kind = map)]
     async fn contract_events(
         &self,
@@ -123,6 +126,7 @@ pub trait NodeApi {
         from: Option<u64>,
         to: Option<u64>,
         limit: Option<usize>,
+        read: Option<String>,
     ) -> RpcResult<Vec<EventJson>>;
 
     /// A deployed contract's code hash, deployer and code facts, or null.
@@ -186,7 +190,8 @@ pub trait NodeApi {
     )]
     async fn subscribe_finalized_heads(&self, network: String) -> SubscriptionResult;
 
-    /// Each newly finalised event, of one contract or all (WebSocket); lagging as for heads.
+    /// Each newly finalised event, of one contract or all (WebSocket), protected ones left out
+    /// (read those with `contract_events`); lagging as for heads.
     #[subscription(
         name = "contract_subscribeEvents" => "contract_event",
         unsubscribe = "contract_unsubscribeEvents",

@@ -168,6 +168,9 @@ fn mutates_unless_told() -> bool {
 pub struct LoadedEventTopics {
     pub name: String,
     pub topics: Vec<String>,
+    /// A protected event: served only to its readers.
+    #[serde(default)]
+    pub protected: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -291,7 +294,7 @@ impl From<&jjj_sdk::metadata::ContractMetadata> for LoadedMetadata {
             event_topics: m
                 .event_topics
                 .iter()
-                .map(|e| LoadedEventTopics { name: e.name.clone(), topics: e.topics.clone() })
+                .map(|e| LoadedEventTopics { name: e.name.clone(), topics: e.topics.clone(), protected: e.protected })
                 .collect(),
             storage: m.storage.as_ref().and_then(|s| serde_json::to_value(s).ok()),
             storage_layout: m.storage_layout.clone(),

@@ -368,8 +368,9 @@ pub fn contract(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-/// Most `#[topic]` fields of one event: the host allows 4 topics and the first names the event
-/// (`jjj_abi::limits::MAX_EVENT_TOPICS - 1`; the SDK's tests check the two agree).
+/// Most `#[topic]` fields of one event: the host allows 5 topics, the first names the event and
+/// the last may mark it protected (`jjj_abi::limits::MAX_EVENT_TOPICS - 2`; the SDK's tests check
+/// the two agree).
 const MAX_TOPIC_FIELDS: usize = 3;
 
 /// `#[derive(ContractEvent)]` on a struct or an enum of events.
@@ -379,7 +380,11 @@ const MAX_TOPIC_FIELDS: usize = 3;
 /// in field order, each turned into a topic by `jjj_sdk::event::Topic` (an absent `Option` adds
 /// none). `#[topic(distinct)]` leaves the topic out when it equals an earlier topic of the same
 /// event, so an account named in two roles is indexed once.
-#[proc_macro_derive(ContractEvent, attributes(topic))]
+///
+/// `#[event(protected)]` on the type makes every event of it protected: a node serves it only
+/// to a signed reader whose account is one of its topics (mark the readers' accounts `#[topic]`)
+/// or to an auditor, and never to subscribers.
+#[proc_macro_derive(ContractEvent, attributes(topic, event))]
 pub fn derive_contract_event(input: TokenStream) -> TokenStream {
     match expand_event(syn::parse_macro_input!(input as syn::DeriveInput)) {
         Ok(t) => t.into(),
@@ -399,6 +404,13 @@ struct EventKind {
 
 fn expand_event(input: syn::DeriveInput) -> syn::Result<TokenStream2> {
     let ty = &input.ident;
+    let mut protected = false;
+    for a in input.attrs.iter().filter(|a| a.path().is_ident("event")) {
+        match &a.meta {
+            Meta::List(l) if l.tokens.to_string() == "protected" => protected = true,
+            _ => return Err(Error::new(a.span(), "write #[event(protected)]")),
+        }
+    }
     let mut kinds = Vec::new();
     match &input.data {
         syn::Data::Struct(s) => kinds.push(event_kind(ty.to_string(), quote!(Self), &s.fields)?),
@@ -425,7 +437,7 @@ fn expand_event(input: syn::DeriveInput) -> syn::Result<TokenStream2> {
     let specs = kinds.iter().map(|k| {
         let name = &k.name;
         let topics = &k.topic_names;
-        quote!(::jjj_sdk::event::EventSpec { name: #name, topics: &[#(#topics),*] })
+        quote!(::jjj_sdk::event::EventSpec { name: #name, topics: &[#(#topics),*], protected: #protected })
     });
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     Ok(quote! {
@@ -436,6 +448,9 @@ fn expand_event(input: syn::DeriveInput) -> syn::Result<TokenStream2> {
                 match self {
                     #(#patterns => #names,)*
                 }
+            }
+            fn protected(&self) -> bool {
+                #protected
             }
             #[allow(unused_mut, unused_variables)]
             fn indexed(&self) -> ::jjj_sdk::__private::Vec<::jjj_sdk::Hash> {
@@ -471,8 +486,8 @@ fn event_kind(name: String, path: TokenStream2, fields: &syn::Fields) -> syn::Re
                 return Err(Error::new(
                     f.span(),
                     format!(
-                        "event `{name}` has more than {MAX_TOPIC_FIELDS} #[topic] fields: the host allows 4 topics \
-                         and the first is the event's name"
+                        "event `{name}` has more than {MAX_TOPIC_FIELDS} #[topic] fields: the host allows 5 topics, \
+                         the first is the event's name and the last may mark it protected"
                     ),
                 ));
             }
