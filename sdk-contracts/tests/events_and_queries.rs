@@ -184,13 +184,34 @@ fn the_derive_describes_topics_for_metadata() {
     );
     let meta = Shop::metadata();
     let json: serde_json::Value = serde_json::from_str(&meta.to_json()).expect("json");
-    assert_eq!(json["event_topics"][0], serde_json::json!({"name": "Sold", "topics": ["item", "buyer"]}));
+    assert_eq!(
+        json["event_topics"][0],
+        serde_json::json!({"name": "Sold", "topics": ["item", "buyer"], "protected": false})
+    );
     assert_eq!(json["event_topics"].as_array().map(Vec::len), Some(4));
     let mutates = |name: &str| meta.message(name).map(|m| m.mutates);
     assert_eq!(mutates("sell"), Some(true));
     assert_eq!(mutates("sold"), Some(false));
     assert_eq!(mutates("new"), Some(true), "a constructor always mutates");
     assert_eq!(json["messages"][0]["mutates"], serde_json::json!(true));
+}
+
+/// Events only their readers may read.
+#[derive(Encode, Decode, TypeInfo, ContractEvent)]
+#[event(protected)]
+enum Private {
+    Seen {
+        #[topic]
+        who: AccountId,
+        n: u64,
+    },
+}
+
+#[test]
+fn a_protected_event_says_so_to_emit_and_to_metadata() {
+    let e = Private::Seen { who: AccountId([3; 32]), n: 1 };
+    assert!(e.protected() && !ShopEvent::Closed.protected());
+    assert_eq!(Private::SPECS, &[EventSpec { name: "Seen", topics: &["who"], protected: true }]);
 }
 
 #[test]

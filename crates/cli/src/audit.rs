@@ -517,7 +517,8 @@ pub async fn access(
     println!("{}", check_anchor(&entries, &log)?);
     let entries = entries.entries;
     let (mut shown, mut allowed, mut denied, mut refused) = (0usize, 0usize, 0usize, 0usize);
-    for e in &entries {
+    for entry in &entries {
+        let e = &entry.read;
         if reader.is_some_and(|r| e.reader != Some(r)) || from.is_some_and(|h| e.height < h) {
             continue;
         }
@@ -545,7 +546,7 @@ pub async fn access(
         };
         println!(
             "#{:<5} {} height {:<7} {who}{} read {what} of {}: {decision}{why}",
-            e.seq,
+            entry.seq,
             utc(e.time_ms),
             e.height,
             if e.signed { "" } else { " (unsigned)" },
@@ -576,6 +577,7 @@ fn utc(ms: u64) -> String {
 #[cfg(test)]
 mod access_tests {
     use super::*;
+    use jjj_primitives::access::AccessRead;
     use jjj_rpc_api::AccessEntryJson;
 
     /// Three linked entries as a node sends them, under SM3 (the check finds the hash itself).
@@ -584,10 +586,7 @@ mod access_tests {
         let mut prev = Hash::default();
         (0..3)
             .map(|seq| {
-                let e = AccessEntry {
-                    seq,
-                    prev,
-                    node: AccountId([7; 32]),
+                let read = AccessRead {
                     time_ms: 1_780_000_000_123,
                     height: 10 + seq,
                     reader: Some(AccountId([seq as u8; 32])),
@@ -600,6 +599,7 @@ mod access_tests {
                         AccessDecision::Allowed
                     },
                 };
+                let e = AccessEntry { seq, prev, node: AccountId([7; 32]), read };
                 prev = e.hash(algo);
                 AccessEntryJson::new(&e, algo)
             })
@@ -618,7 +618,7 @@ mod access_tests {
         // A denial rewritten as allowed: its bytes no longer hash to what the next entry names.
         let mut altered = entries.clone();
         let mut e1 = AccessEntry::decode(&mut &jjj_rpc_api::unhex(&altered[1].raw).unwrap()[..]).unwrap();
-        e1.decision = AccessDecision::Allowed;
+        e1.read.decision = AccessDecision::Allowed;
         altered[1] = AccessEntryJson::new(&e1, HashAlgo::Sm3);
         let e = check_access_chain(&altered, 3, &head).unwrap_err();
         assert!(e.contains("broken at entry 2"), "{e}");

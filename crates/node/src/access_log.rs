@@ -9,25 +9,13 @@
 //! its nonce is remembered for twice that, so it cannot be replayed: neither while it would be
 //! fresh nor after (then it is stale). At most [`MAX_REMEMBERED_READS`] are remembered; past
 //! that, reads wait (`Busy`) until the oldest expire rather than forgetting a live nonce.
-use jjj_primitives::access::{AccessDecision, AccessEntry, ReadRequest};
+use jjj_primitives::access::{AccessEntry, AccessRead, ReadRequest};
 use jjj_primitives::params::{MAX_REMEMBERED_READS, READ_REQUEST_WINDOW_MS};
 use jjj_primitives::{AccountId, Hash, HashAlgo};
 use jjj_store::{ChainStore, StoreError};
 use parity_scale_codec::{Decode, Encode};
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
-
-/// What one read was: everything of an entry but its place in the chain.
-#[derive(Clone, Debug)]
-pub struct ReadRecord {
-    pub time_ms: u64,
-    pub height: u64,
-    pub reader: Option<AccountId>,
-    pub signed: bool,
-    pub contract: AccountId,
-    pub selector: [u8; 4],
-    pub decision: AccessDecision,
-}
 
 /// Why a signed read request was not admitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,24 +63,13 @@ impl AccessLog {
     }
 
     /// Appends one read to the log and returns its entry.
-    pub fn record(&self, r: ReadRecord) -> Result<AccessEntry, StoreError> {
+    pub fn record(&self, read: AccessRead) -> Result<AccessEntry, StoreError> {
         let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
-        let entry = AccessEntry {
-            seq: tail.next,
-            prev: tail.last,
-            node: self.node,
-            time_ms: r.time_ms,
-            height: r.height,
-            reader: r.reader,
-            signed: r.signed,
-            contract: r.contract,
-            selector: r.selector,
-            decision: r.decision,
-        };
+        let entry = AccessEntry { seq: tail.next, prev: tail.last, node: self.node, read };
         self.store.append_access(entry.seq, &entry.encode())?;
         tail.next += 1;
         tail.last = entry.hash(self.algo);
-        tracing::debug!(seq = entry.seq, decision = ?entry.decision, "access logged");
+        tracing::debug!(seq = entry.seq, decision = ?entry.read.decision, "access logged");
         Ok(entry)
     }
 
@@ -123,14 +100,14 @@ impl AccessLog {
     /// first, so nobody can use up another reader's nonces).
     pub fn admit_read(&self, request: &ReadRequest, now_ms: u64) -> Result<(), ReadRefusal> {
         let at = request.issued_at_ms;
-        if at + READ_REQUEST_WINDOW_MS < now_ms {
+        if at.saturating_add(READ_REQUEST_WINDOW_MS) < now_ms {
             return Err(ReadRefusal::Refused(format!(
                 "the read request is stale: signed {} s ago, at most {} s are accepted (sign it again)",
                 (now_ms - at) / 1000,
                 READ_REQUEST_WINDOW_MS / 1000
             )));
         }
-        if at > now_ms + READ_REQUEST_WINDOW_MS {
+        if at > now_ms.saturating_add(READ_REQUEST_WINDOW_MS) {
             return Err(ReadRefusal::Refused(format!(
                 "the read request is dated {} s ahead of this node's clock (at most {} s): check the clock",
                 (at - now_ms) / 1000,
@@ -164,6 +141,7 @@ impl AccessLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jjj_primitives::access::AccessDecision;
     use jjj_primitives::NetworkId;
     use jjj_store::MemoryStore;
 
@@ -183,8 +161,8 @@ mod tests {
         }
     }
 
-    fn record(decision: AccessDecision) -> ReadRecord {
-        ReadRecord {
+    fn record(decision: AccessDecision) -> AccessRead {
+        AccessRead {
             time_ms: 5,
             height: 3,
             reader: Some(AccountId([2; 32])),

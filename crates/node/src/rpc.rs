@@ -4,12 +4,12 @@
 //! `NodeApi` trait; this is its server over a node.
 // Input from outside the process must never panic this crate: no unwrap/expect/panic! outside tests.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
-use crate::access_log::{ReadRecord, ReadRefusal};
+use crate::access_log::ReadRefusal;
 use crate::chain::{now_ms, Chain};
 use crate::gov_views;
 use crate::service::Node;
 use jjj_executive::ReadAccess;
-use jjj_primitives::access::{self, AccessDecision, AccessEntry, SignedRead};
+use jjj_primitives::access::{self, AccessDecision, AccessEntry, AccessRead, SignedRead};
 use jjj_primitives::params::{MAX_TX_GAS, MAX_TX_SIZE};
 use jjj_primitives::*;
 use jjj_rpc_api::*;
@@ -240,7 +240,7 @@ fn call(
     };
     let selector = access::selector_of(&input);
     let log = |reader: Option<AccountId>, signed: bool, decision: AccessDecision| {
-        let record = ReadRecord { time_ms: now_ms(), height, reader, signed, contract, selector, decision };
+        let record = AccessRead { time_ms: now_ms(), height, reader, signed, contract, selector, decision };
         storage(c.access.record(record))
     };
     // A signed read request makes its reader the caller; anything wrong with it is refused
@@ -293,7 +293,7 @@ fn readable_events(
     let target = contract.unwrap_or_default();
     let height = c.head().0;
     let log = |reader: Option<AccountId>, signed: bool, decision: AccessDecision| {
-        let record = ReadRecord {
+        let record = AccessRead {
             time_ms: now_ms(),
             height,
             reader,

@@ -64,6 +64,12 @@ pub struct AccessEntry {
     pub prev: Hash,
     /// The node that served (or refused) the read: its validator or node key.
     pub node: AccountId,
+    pub read: AccessRead,
+}
+
+/// What one read was: who asked what, against which state, and what the node decided.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking)]
+pub struct AccessRead {
     /// The node's clock when it answered, in milliseconds since the Unix epoch.
     pub time_ms: u64,
     /// The finalised height whose state the read ran against.

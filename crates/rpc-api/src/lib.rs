@@ -219,7 +219,8 @@ pub struct AccessEntryJson {
 
 impl AccessEntryJson {
     pub fn new(e: &AccessEntry, algo: HashAlgo) -> AccessEntryJson {
-        let (decision, reason) = match &e.decision {
+        let r = &e.read;
+        let (decision, reason) = match &r.decision {
             AccessDecision::Allowed => ("allowed", None),
             AccessDecision::Denied(m) => ("denied", Some(m.clone())),
             AccessDecision::Refused(m) => ("refused", Some(m.clone())),
@@ -228,12 +229,12 @@ impl AccessEntryJson {
             seq: e.seq,
             prev: e.prev.to_string(),
             hash: e.hash(algo).to_string(),
-            time_ms: e.time_ms,
-            height: e.height,
-            reader: e.reader.map(|r| r.to_string()),
-            signed: e.signed,
-            contract: e.contract.to_string(),
-            selector: hex0x(&e.selector),
+            time_ms: r.time_ms,
+            height: r.height,
+            reader: r.reader.map(|a| a.to_string()),
+            signed: r.signed,
+            contract: r.contract.to_string(),
+            selector: hex0x(&r.selector),
             decision: decision.into(),
             reason,
             raw: hex0x(&e.encode()),
