@@ -64,7 +64,9 @@ pub mod testing;
 mod wasm_runtime;
 
 pub use error::{Error, Result};
-pub use jjj_abi::{limits, regions, roles, AccountId, Hash, ProvenCall, ProvenEvent, ProvenReceipt, ReturnCode};
+pub use jjj_abi::{
+    limits, regions, roles, AccountId, Hash, ProvenCall, ProvenEvent, ProvenReceipt, ReturnCode, PROTECTED_EVENT_TOPIC,
+};
 pub use jjj_sdk_macros::contract;
 pub use jjj_sdk_macros::ContractEvent;
 pub use parity_scale_codec as codec;

@@ -149,7 +149,9 @@ fn hebei_resident_pays_a_beijing_water_company() {
             due
         })
     );
-    assert_eq!(events[0].topics.len(), 4);
+    // Name, bill, provider, resident, and the mark of a protected event.
+    assert_eq!(events[0].topics.len(), 5);
+    assert_eq!(events[0].topics[4], jjj_sdk::Hash(jjj_sdk::PROTECTED_EVENT_TOPIC));
     assert_eq!(events[0].topics[1], jjj_sdk::event::u64_topic(1));
     assert_eq!(events[0].topics[2], jjj_sdk::event::account_topic(&w.bj_water));
     assert_eq!(events[0].topics[3], jjj_sdk::event::account_topic(&w.hebei_resident));

@@ -101,7 +101,9 @@ fn cross_region_bills_are_paid_on_chain() {
         }]
     );
     assert_eq!(r.events[0].contract, c);
-    assert_eq!(r.events[0].topics.len(), 4);
+    // Name, bill, provider, resident, and the protected-event mark the node filters on.
+    assert_eq!(r.events[0].topics.len(), 5);
+    assert_eq!(r.events[0].topics[4].0, jjj_sdk::PROTECTED_EVENT_TOPIC);
 
     let unpaid: Vec<Bill> = s.chain.query(&s.auditor.id, &c, msg::unpaid_bills_of(s.hebei_resident.id)).unwrap();
     assert_eq!(unpaid.len(), 1);
