@@ -235,8 +235,9 @@ pub enum AuditCmd {
     },
     /// Print a node's access log of the network (--network): every read of protected data it
     /// answered or refused, and every signed read request it refused — who, what, when, at which
-    /// height, and the decision. The whole hash chain is fetched and checked first: a removed,
-    /// reordered or altered entry is reported with its sequence number.
+    /// height, and the decision. The whole hash chain is fetched and checked first (a removed,
+    /// reordered or altered entry is reported with its sequence number), then against the head
+    /// the node anchored on chain.
     Access {
         /// Only the reads of this account.
         #[arg(long)]
