@@ -5,11 +5,16 @@
 //! (each names the hash of the one before), so removing or changing one breaks every later link;
 //! `jjj audit access` walks the chain from the first entry and says where it breaks.
 //!
+//! Refusals nobody answers for — unsigned reads of protected data, signatures that do not
+//! verify — are logged one by one up to [`UNVERIFIED_PER_WINDOW`] per [`UNVERIFIED_WINDOW_MS`];
+//! past that they are counted, and the count becomes one entry when the window ends. A client
+//! without a key cannot grow the log faster than that; a reader who signed is logged every time.
+//!
 //! A signed read request is fresh within [`READ_REQUEST_WINDOW_MS`] of this node's clock, and
 //! its nonce is remembered for twice that, so it cannot be replayed: neither while it would be
 //! fresh nor after (then it is stale). At most [`MAX_REMEMBERED_READS`] are remembered; past
 //! that, reads wait (`Busy`) until the oldest expire rather than forgetting a live nonce.
-use jjj_primitives::access::{AccessEntry, AccessRead, ReadRequest};
+use jjj_primitives::access::{AccessDecision, AccessEntry, AccessRead, ReadRequest};
 use jjj_primitives::params::{MAX_REMEMBERED_READS, READ_REQUEST_WINDOW_MS};
 use jjj_primitives::{AccountId, Hash, HashAlgo};
 use jjj_store::{ChainStore, StoreError};
@@ -31,6 +36,22 @@ struct Tail {
     last: Hash,
 }
 
+/// Most unverified refusals logged one by one per window.
+pub const UNVERIFIED_PER_WINDOW: u64 = 100;
+/// The window of [`UNVERIFIED_PER_WINDOW`], ms.
+pub const UNVERIFIED_WINDOW_MS: u64 = 10_000;
+
+/// Unverified refusals of the current window.
+#[derive(Default)]
+struct Unverified {
+    started_ms: u64,
+    logged: u64,
+    /// Refused past the limit: counted, logged as one entry when the window ends.
+    counted: u64,
+    /// The height of the last one counted (for the summary entry).
+    height: u64,
+}
+
 /// The nonces of signed reads seen within twice the window, oldest first.
 #[derive(Default)]
 struct SeenReads {
@@ -46,6 +67,7 @@ pub struct AccessLog {
     /// Appends are serialised here, so sequence numbers and links never interleave.
     tail: Mutex<Tail>,
     seen: Mutex<SeenReads>,
+    unverified: Mutex<Unverified>,
 }
 
 impl AccessLog {
@@ -59,7 +81,60 @@ impl AccessLog {
                 Tail { next: seq + 1, last: entry.hash(algo) }
             }
         };
-        Ok(AccessLog { store, algo, node, tail: Mutex::new(tail), seen: Mutex::default() })
+        Ok(AccessLog {
+            store,
+            algo,
+            node,
+            tail: Mutex::new(tail),
+            seen: Mutex::default(),
+            unverified: Mutex::default(),
+        })
+    }
+
+    /// Logs one read: a signed reader's always; an unverified one within the window's limit, or
+    /// counted (see the module's notes).
+    pub fn log(&self, read: AccessRead) -> Result<(), StoreError> {
+        if read.signed {
+            return self.record(read).map(|_| ());
+        }
+        let now = read.time_ms;
+        self.flush_unverified(now)?;
+        let mut w = self.unverified.lock().unwrap_or_else(PoisonError::into_inner);
+        if w.logged < UNVERIFIED_PER_WINDOW {
+            w.logged += 1;
+            drop(w);
+            return self.record(read).map(|_| ());
+        }
+        w.counted += 1;
+        w.height = read.height;
+        Ok(())
+    }
+
+    /// Ends the window of unverified refusals if it is over at `now_ms`, logging how many were
+    /// counted past the limit (the node also calls it on its anchoring tick).
+    pub fn flush_unverified(&self, now_ms: u64) -> Result<(), StoreError> {
+        let mut w = self.unverified.lock().unwrap_or_else(PoisonError::into_inner);
+        if now_ms < w.started_ms.saturating_add(UNVERIFIED_WINDOW_MS) {
+            return Ok(());
+        }
+        let (counted, height) = (w.counted, w.height);
+        *w = Unverified { started_ms: now_ms, ..Unverified::default() };
+        drop(w);
+        if counted > 0 {
+            self.record(AccessRead {
+                time_ms: now_ms,
+                height,
+                reader: None,
+                signed: false,
+                contract: AccountId::default(),
+                selector: [0; 4],
+                decision: AccessDecision::Refused(format!(
+                    "{counted} more unsigned or unverifiable reads refused within {} s, counted, not logged one by one",
+                    UNVERIFIED_WINDOW_MS / 1000
+                )),
+            })?;
+        }
+        Ok(())
     }
 
     /// Appends one read to the log and returns its entry.
@@ -141,7 +216,6 @@ impl AccessLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jjj_primitives::access::AccessDecision;
     use jjj_primitives::NetworkId;
     use jjj_store::MemoryStore;
 
@@ -186,6 +260,31 @@ mod tests {
         let c = reopened.record(record(AccessDecision::Allowed)).expect("c");
         assert_eq!((c.seq, c.prev), (2, b.hash(HashAlgo::Blake2b256)));
         assert_eq!(reopened.entries(1, 10).expect("entries"), vec![b, c]);
+    }
+
+    /// An unsigned flood is logged one by one up to the limit, then counted: one summary entry
+    /// when the window ends. A signed reader's reads are never counted away.
+    #[test]
+    fn unverified_refusals_are_bounded_per_window() {
+        let log = log();
+        let t0 = 1_000_000;
+        let unsigned =
+            |t: u64| AccessRead { time_ms: t, signed: false, ..record(AccessDecision::Refused("unsigned".into())) };
+        for i in 0..UNVERIFIED_PER_WINDOW + 50 {
+            log.log(unsigned(t0 + i)).expect("log");
+        }
+        log.log(AccessRead { time_ms: t0 + 200, ..record(AccessDecision::Allowed) }).expect("signed");
+        assert_eq!(log.head().0, UNVERIFIED_PER_WINDOW + 1, "the limit, then the signed read");
+        log.flush_unverified(t0 + UNVERIFIED_WINDOW_MS - 1).expect("not yet");
+        assert_eq!(log.head().0, UNVERIFIED_PER_WINDOW + 1);
+        log.log(unsigned(t0 + UNVERIFIED_WINDOW_MS)).expect("next window");
+        let entries = log.entries(UNVERIFIED_PER_WINDOW + 1, 10).expect("entries");
+        assert_eq!(entries.len(), 2, "the summary, then the new window's first");
+        assert!(
+            matches!(&entries[0].read.decision, AccessDecision::Refused(m) if m.starts_with("50 more")),
+            "{entries:?}"
+        );
+        assert_eq!(entries[1].read.time_ms, t0 + UNVERIFIED_WINDOW_MS);
     }
 
     #[test]

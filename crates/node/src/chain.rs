@@ -450,6 +450,8 @@ impl Chain {
     /// after [`ANCHOR_RETRY`] if it never became final). A node that is not a validator of the
     /// next height anchors nothing. Returns the transaction's hash when it sent one.
     pub fn anchor_access_log(&self) -> Result<Option<Hash>, String> {
+        // The tick also ends a window of counted unverified refusals (their summary entry).
+        self.access.flush_unverified(self.clock.now_ms()).map_err(|e| e.to_string())?;
         let (length, head) = self.access.head();
         let Some(seq) = length.checked_sub(1) else { return Ok(None) };
         let node = self.node_key.account();

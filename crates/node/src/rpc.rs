@@ -9,7 +9,7 @@ use crate::chain::{now_ms, Chain};
 use crate::gov_views;
 use crate::service::Node;
 use jjj_executive::ReadAccess;
-use jjj_primitives::access::{self, AccessDecision, AccessEntry, AccessRead, SignedRead};
+use jjj_primitives::access::{self, AccessDecision, AccessRead, SignedRead};
 use jjj_primitives::params::{MAX_TX_GAS, MAX_TX_SIZE};
 use jjj_primitives::*;
 use jjj_rpc_api::*;
@@ -241,7 +241,7 @@ fn call(
     let selector = access::selector_of(&input);
     let log = |reader: Option<AccountId>, signed: bool, decision: AccessDecision| {
         let record = AccessRead { time_ms: now_ms(), height, reader, signed, contract, selector, decision };
-        storage(c.access.record(record))
+        storage(c.access.log(record))
     };
     // A signed read request makes its reader the caller; anything wrong with it is refused
     // (and logged) before the contract runs.
@@ -302,7 +302,7 @@ fn readable_events(
             selector: access::EVENTS_SELECTOR,
             decision,
         };
-        storage(c.access.record(record))
+        storage(c.access.log(record))
     };
     let reader = match read {
         Some(hex) => {
@@ -347,7 +347,7 @@ fn signed_reader(
     hex: &str,
     asked: Asked<'_>,
     state: Arc<dyn StateReader>,
-    log: &dyn Fn(Option<AccountId>, bool, AccessDecision) -> RpcResult<AccessEntry>,
+    log: &dyn Fn(Option<AccountId>, bool, AccessDecision) -> RpcResult<()>,
 ) -> RpcResult<AccountId> {
     let read = SignedRead::decode_all(&mut &unhex("read", hex)?[..])
         .map_err(|e| ErrorCode::BadEncoding.error(format!("read is not a SCALE SignedRead: {e}")))?;
