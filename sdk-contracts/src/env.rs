@@ -121,6 +121,13 @@ pub fn blake2_256(data: &[u8]) -> Hash {
     backend::hash_blake2_256(data)
 }
 
+/// The selector `#[contract]` gives a message named `name` (blake2b-256 of the name, first four
+/// bytes): what a contract compares another contract's call input against.
+pub fn selector(name: &str) -> [u8; 4] {
+    let h = blake2_256(name.as_bytes());
+    [h.0[0], h.0[1], h.0[2], h.0[3]]
+}
+
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     backend::hash_sha256(data)
 }

@@ -411,7 +411,7 @@ impl NativeHost for Host {
     }
     fn protected_read(&mut self) -> Result<(), String> {
         if self.unsigned_reads {
-            return Err("protected data: only a signed read request may read it".into());
+            return Err(jjj_abi::PROTECTED_READ_REFUSAL.into());
         }
         Ok(())
     }

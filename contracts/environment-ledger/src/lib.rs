@@ -65,12 +65,6 @@ jjj_sdk::storage! {
     static ORDER: List<Hash> = b"order";
 }
 
-/// The selector the SDK gives a message: blake2b-256 of its name, first four bytes.
-fn selector(name: &str) -> [u8; 4] {
-    let h = env::blake2_256(name.as_bytes());
-    [h.0[0], h.0[1], h.0[2], h.0[3]]
-}
-
 pub struct EnvironmentLedger;
 
 #[jjj_sdk::contract(events = LedgerEvent)]
@@ -120,7 +114,7 @@ impl EnvironmentLedger {
             source
         );
         ensure!(call.input.len() >= 12, "the proven call is not confirm_disposal(manifest)");
-        ensure!(call.input[..4] == selector("confirm_disposal"), "the proven call is not confirm_disposal");
+        ensure!(call.input[..4] == env::selector("confirm_disposal"), "the proven call is not confirm_disposal");
         ensure!(r.success, "the proven confirm_disposal failed on {}: nothing was disposed", network);
         let mut id = [0u8; 8];
         id.copy_from_slice(&call.input[4..12]);

@@ -7,9 +7,7 @@ use jjj_sdk::{roles, AccountId, Hash, ProvenCall, ProvenReceipt};
 use parity_scale_codec::Encode;
 
 fn selector(name: &str) -> Vec<u8> {
-    // The SDK's selector: blake2b-256 of the name, first four bytes.
-    let h = jjj_sdk::env::blake2_256(name.as_bytes());
-    h.0[..4].to_vec()
+    jjj_sdk::env::selector(name).to_vec()
 }
 
 fn disposal_call(contract: AccountId, manifest: u64) -> Option<ProvenCall> {

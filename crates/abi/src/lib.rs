@@ -39,6 +39,11 @@ pub mod exports {
 /// auditor, and never to subscribers. Added by the SDK after the event's own topics.
 pub const PROTECTED_EVENT_TOPIC: [u8; 32] = *b"jjj/protected-event/v1\0\0\0\0\0\0\0\0\0\0";
 
+/// Why `protected_read` fails a query or dry run no reader signed for (the node and the SDK's
+/// test host say the same).
+pub const PROTECTED_READ_REFUSAL: &str =
+    "protected data: only a signed read request may read it (jjj contract query --key KEYFILE)";
+
 /// Returned by functions that hand data back when there is no value at all.
 pub const NOT_FOUND: u32 = u32::MAX;
 

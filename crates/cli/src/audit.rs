@@ -196,8 +196,7 @@ fn report(genesis: &Genesis, v: &VerifiedReceipt) {
 
 /// The proof `tx_getProof` sends (JSON, hex fields) as the one SCALE value the chain checks.
 pub fn receipt_proof(proof: &jjj_rpc_api::TxProofJson) -> Result<jjj_consensus::ReceiptProof, String> {
-    let bytes = |what: &str, s: &str| jjj_rpc_api::unhex(s).map_err(|e| format!("the proof's {what}: {e}"));
-    let decode = |what: &str, s: &str| -> Result<Vec<u8>, String> { bytes(what, s) };
+    let decode = |what: &str, s: &str| jjj_rpc_api::unhex(s).map_err(|e| format!("the proof's {what}: {e}"));
     let branch = |what: &str, hs: &[String]| -> Result<MerkleProof, String> {
         let siblings = hs
             .iter()

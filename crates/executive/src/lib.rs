@@ -490,6 +490,16 @@ impl Runtime {
         Ok(intrinsic)
     }
 
+    /// Whether `tx`'s sender is one the chain knows without a signature check: an account a
+    /// member registered, or — for an access-log anchor — a node key, which is never registered
+    /// ([`Runtime::check_structure`] then asks for a validator).
+    pub fn sender_known(&self, overlay: &Overlay, tx: &Transaction) -> Result<bool, TxError> {
+        if let Call::AnchorAccessLog { .. } = tx.call {
+            return Ok(true);
+        }
+        Ok(overlay.get(&jjj_state::gov::keys::registration(&tx.sender))?.is_some())
+    }
+
     /// Who signed, without verifying any signature: a key account's transaction carries exactly
     /// its own signature; a multisig's carries distinct members' signatures, at least its
     /// threshold and at most its member count.

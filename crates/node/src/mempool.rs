@@ -152,10 +152,7 @@ impl Mempool {
         let overlay = Overlay::new(state);
         let sender = stx.tx.sender;
         let st = |e: jjj_state::StateError| MempoolError::State(e.to_string());
-        // A validator's access-log anchor comes from its node key, never registered: the
-        // runtime's structure check asks for a validator instead.
-        let anchor = matches!(stx.tx.call, jjj_primitives::Call::AnchorAccessLog { .. });
-        let known = anchor || overlay.get(&jjj_state::gov::keys::registration(&sender)).map_err(st)?.is_some();
+        let known = runtime.sender_known(&overlay, &stx.tx).map_err(|e| MempoolError::State(e.to_string()))?;
         if !known {
             // Signatures first, so a stranger learns nothing before proving a key.
             return match runtime.check_structure(&overlay, network, stx) {

@@ -238,11 +238,7 @@ fn call(
             (c.store.state(), h, t.max(crate::chain::now_ms()))
         }
     };
-    let selector = access::selector_of(&input);
-    let log = |reader: Option<AccountId>, signed: bool, decision: AccessDecision| {
-        let record = AccessRead { time_ms: now_ms(), height, reader, signed, contract, selector, decision };
-        storage(c.access.log(record))
-    };
+    let log = access_logger(&c, height, contract, access::selector_of(&input));
     // A signed read request makes its reader the caller; anything wrong with it is refused
     // (and logged) before the contract runs.
     let (sender, reads) = match &p.read {
@@ -291,19 +287,7 @@ fn readable_events(
         return Ok(records.iter().map(event_json).collect());
     }
     let target = contract.unwrap_or_default();
-    let height = c.head().0;
-    let log = |reader: Option<AccountId>, signed: bool, decision: AccessDecision| {
-        let record = AccessRead {
-            time_ms: now_ms(),
-            height,
-            reader,
-            signed,
-            contract: target,
-            selector: access::EVENTS_SELECTOR,
-            decision,
-        };
-        storage(c.access.log(record))
-    };
+    let log = access_logger(c, c.head().0, target, access::EVENTS_SELECTOR);
     let reader = match read {
         Some(hex) => {
             let asked = Asked { contract: &target, input: access::EVENTS_INPUT, claimed: None };
@@ -330,6 +314,20 @@ fn readable_events(
         log(reader, reader.is_some(), decision)?;
     }
     Ok(shown)
+}
+
+/// Logs a read of `selector` of `contract` against the state at `height` in `c`'s access log:
+/// called with the reader, whether it signed, and the decision.
+fn access_logger(
+    c: &Chain,
+    height: u64,
+    contract: AccountId,
+    selector: [u8; 4],
+) -> impl Fn(Option<AccountId>, bool, AccessDecision) -> RpcResult<()> + '_ {
+    move |reader, signed, decision| {
+        let read = AccessRead { time_ms: now_ms(), height, reader, signed, contract, selector, decision };
+        storage(c.access.log(read))
+    }
 }
 
 /// What a signed read request is asked to cover.

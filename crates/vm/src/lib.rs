@@ -134,9 +134,7 @@ pub struct Invocation {
     pub reads: ReadAccess,
 }
 
-/// Why a protected message fails in a query or dry run no reader signed for.
-pub const PROTECTED_READ_REFUSAL: &str =
-    "protected data: only a signed read request may read it (jjj contract query --key KEYFILE)";
+pub use jjj_abi::PROTECTED_READ_REFUSAL;
 
 /// Who may read protected data in one execution: what the host function `protected_read`,
 /// which every `#[message(query, protected)]` calls first, checks.
