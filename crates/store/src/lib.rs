@@ -209,6 +209,9 @@ pub trait ChainStore: Send + Sync + 'static {
     fn state_at(&self, height: u64) -> Result<Arc<dyn StateReader>, StoreError>;
     /// A key's value and its proof against the latest state root.
     fn prove(&self, key: &[u8]) -> Result<StateProof, StoreError>;
+    /// A key's value and its proof against the state root of the header at `height` (a
+    /// finalised height, genesis included).
+    fn prove_at(&self, key: &[u8], height: u64) -> Result<StateProof, StoreError>;
     /// Persists the consensus core's safety record (synced write).
     fn save_consensus(&self, record: &[u8]) -> Result<(), StoreError>;
     /// Appends entry `seq` (SCALE `AccessEntry`) to this node's access log: its own record of
@@ -907,6 +910,20 @@ pub(crate) mod tests {
         let p = rocks.prove(k).expect("prove");
         assert_eq!(p, memory.prove(k).expect("prove"));
         assert!(verify_proof(algo(), &mirror.state_root(), k, Some(b"again"), &p.proof));
+        // Every key at every older height: proven against that height's header, with that
+        // height's value (the tree's history, through the merges and splits above).
+        let head = rocks.head().expect("head").expect("some").0;
+        for height in 0..=head {
+            let root = rocks.header(height).expect("header").expect("present").state_root;
+            for i in [0usize, 1, 7, 99, 150, 250] {
+                let k = format!("k{i}").into_bytes();
+                let p = rocks.prove_at(&k, height).expect("prove at");
+                assert_eq!(p, memory.prove_at(&k, height).expect("prove at"), "k{i} at {height}");
+                assert_eq!(p.value, rocks.state_at(height).expect("state").get(&k).expect("get"));
+                assert!(verify_proof(algo(), &root, &k, p.value.as_deref(), &p.proof), "k{i} at {height}");
+            }
+        }
+        assert!(matches!(rocks.prove_at(k, head + 1), Err(StoreError::UnknownHeight { .. })));
     }
 
     #[test]

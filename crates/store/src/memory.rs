@@ -217,6 +217,28 @@ impl ChainStore for MemoryStore {
         Ok(l.state.prove(key)?)
     }
 
+    fn prove_at(&self, key: &[u8], height: u64) -> Result<StateProof, StoreError> {
+        let l = self.read();
+        let tip = l.tip.as_ref().ok_or(StoreError::NotInitialised)?;
+        if height > tip.height {
+            return Err(StoreError::UnknownHeight { height, head: tip.height });
+        }
+        if height == tip.height {
+            return Ok(l.state.prove(key)?);
+        }
+        // Tests only: rebuild the state of that height from the history.
+        let changes: ChangeSet = l
+            .history
+            .iter()
+            .filter_map(|(k, h)| {
+                h.range(..=height).next_back().and_then(|(_, v)| v.clone()).map(|v| (k.clone(), Some(v)))
+            })
+            .collect();
+        let mut state = MemoryState::new(self.algo);
+        state.apply(&changes)?;
+        Ok(state.prove(key)?)
+    }
+
     fn save_consensus(&self, record: &[u8]) -> Result<(), StoreError> {
         self.write().consensus = Some(record.to_vec());
         Ok(())

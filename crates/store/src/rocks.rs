@@ -17,14 +17,17 @@
 //! | `state` | state key | latest value |
 //! | `history` | len(key) as u32 ++ key ++ (u64::MAX − height) | 0 (removed) or 1 ++ value |
 //! | `state_tree` | the node's path ([`NodeKey`]: depth ++ nibbles) | the node ([`Node::encode`]) |
+//! | `tree_history` | the node's path ++ (u64::MAX − height) | 0 (removed) or 1 ++ the node written at that height |
 //! | `access_log` | sequence number | SCALE `AccessEntry`: the node's log of protected reads |
 //! | `consensus` | `record` | the consensus core's safety record before it moved to its own files (read once, to carry it over) |
 //!
 //! The safety record itself lives beside the database, in [`RecordFiles`]: its synced saves, several
 //! per height, then never wait on or add to the ledger's WAL.
 //!
-//! The history key inverts the height so one forward seek finds the latest change of a key at
-//! or before a height; the length prefix keeps one key's entries from mixing with a longer key's.
+//! The history keys invert the height so one forward seek finds the latest change of a key (or a
+//! tree node) at or before a height; the length prefix keeps one key's entries from mixing with a
+//! longer key's (node paths all have one length). The tree's history is what proves a key at an
+//! older height (`prove_at`): the tree as of that height, read node by node.
 use super::record_files::RecordFiles;
 use super::{
     check_genesis_header, check_next, decode_stored, event_records, ChainStore, CommitStats, EventFilter, EventRecord,
@@ -59,10 +62,11 @@ const CF_EVENTS_BY_TOPIC: &str = "events_by_topic";
 const CF_STATE: &str = "state";
 const CF_HISTORY: &str = "history";
 const CF_TREE: &str = "state_tree";
+const CF_TREE_HISTORY: &str = "tree_history";
 const CF_CONSENSUS: &str = "consensus";
 const CF_ACCESS_LOG: &str = "access_log";
 
-const ALL_CFS: [&str; 15] = [
+const ALL_CFS: [&str; 16] = [
     CF_META,
     CF_HEADERS,
     CF_BLOCKS,
@@ -76,6 +80,7 @@ const ALL_CFS: [&str; 15] = [
     CF_STATE,
     CF_HISTORY,
     CF_TREE,
+    CF_TREE_HISTORY,
     CF_CONSENSUS,
     CF_ACCESS_LOG,
 ];
@@ -84,8 +89,9 @@ const KEY_HEAD: &[u8] = b"head";
 const KEY_SCHEMA: &[u8] = b"schema";
 const KEY_HASH: &[u8] = b"hash";
 const KEY_CONSENSUS: &[u8] = b"record";
-/// 3: the 16-ary state tree, nodes stored at their path (2: the binary tree, `smt_*` families).
-const SCHEMA_VERSION: u32 = 3;
+/// 4: the tree's history (proofs at older heights); 3: the 16-ary state tree, nodes stored at
+/// their path (2: the binary tree, `smt_*` families).
+const SCHEMA_VERSION: u32 = 4;
 
 /// Memtables of all column families together: several networks share one process.
 const WRITE_BUFFER_BYTES: usize = 64 << 20;
@@ -274,6 +280,13 @@ fn history_key(key: &[u8], height: u64) -> Vec<u8> {
     k
 }
 
+fn tree_history_key(node: &NodeKey, height: u64) -> [u8; NODE_KEY_BYTES + 8] {
+    let mut k = [0u8; NODE_KEY_BYTES + 8];
+    k[..NODE_KEY_BYTES].copy_from_slice(node.as_bytes());
+    k[NODE_KEY_BYTES..].copy_from_slice(&(u64::MAX - height).to_be_bytes());
+    k
+}
+
 fn event_key(height: u64, tx_index: u32, event_index: u32) -> [u8; 16] {
     let mut k = [0u8; 16];
     k[..8].copy_from_slice(&height.to_be_bytes());
@@ -368,6 +381,49 @@ impl NodeReader for RocksTree<'_> {
     }
 }
 
+/// The tree as it was at a height, read from the tree's history (no cache: proofs of older
+/// heights are rare next to commits).
+struct HistoricTree<'a> {
+    inner: &'a Inner,
+    height: u64,
+    failure: RefCell<Option<StoreError>>,
+}
+
+impl HistoricTree<'_> {
+    fn fail(&self, e: StoreError) -> StateError {
+        let message = e.to_string();
+        self.failure.borrow_mut().get_or_insert(e);
+        StateError::Backend(message)
+    }
+
+    fn error(&self, e: StateError) -> StoreError {
+        self.failure.borrow_mut().take().unwrap_or(StoreError::State(e))
+    }
+}
+
+impl NodeReader for HistoricTree<'_> {
+    fn node(&self, key: &NodeKey) -> Result<Option<Node>, StateError> {
+        let cf = self.inner.cf(CF_TREE_HISTORY).map_err(|e| self.fail(e))?;
+        let mut it = self.inner.db.raw_iterator_cf(cf);
+        it.seek(tree_history_key(key, self.height));
+        let Some((k, v)) = it.item() else {
+            it.status().map_err(|e| self.fail(db_err("read the tree's history")(e)))?;
+            return Ok(None);
+        };
+        if !k.starts_with(key.as_bytes()) {
+            return Ok(None); // no node at this path at or before the height
+        }
+        let what = || format!("tree history of node {}", hex::encode(key.as_bytes()));
+        match v.split_first() {
+            Some((0, [])) => Ok(None),
+            Some((1, bytes)) => {
+                Node::decode(self.inner.algo, bytes).map(Some).map_err(|reason| self.fail(corrupt(what(), reason)))
+            }
+            _ => Err(self.fail(corrupt(what(), "bad value tag"))),
+        }
+    }
+}
+
 impl Inner {
     fn cf(&self, name: &'static str) -> Result<&ColumnFamily, StoreError> {
         // Every family is created at open, so a missing one means the database is not ours.
@@ -436,11 +492,21 @@ impl Inner {
                 (update.root, update.writes)
             }
         };
-        let cf = self.cf(CF_TREE)?;
+        let (cf, tree_history) = (self.cf(CF_TREE)?, self.cf(CF_TREE_HISTORY)?);
         for (k, v) in &writes {
             match v {
-                Some(node) => batch.put_cf(cf, k.as_bytes(), node.encode()),
-                None => batch.delete_cf(cf, k.as_bytes()),
+                Some(node) => {
+                    let bytes = node.encode();
+                    let mut h = Vec::with_capacity(1 + bytes.len());
+                    h.push(1);
+                    h.extend_from_slice(&bytes);
+                    batch.put_cf(tree_history, tree_history_key(k, height), h);
+                    batch.put_cf(cf, k.as_bytes(), bytes);
+                }
+                None => {
+                    batch.delete_cf(cf, k.as_bytes());
+                    batch.put_cf(tree_history, tree_history_key(k, height), [0u8]);
+                }
             }
         }
         let (state, history) = (self.cf(CF_STATE)?, self.cf(CF_HISTORY)?);
@@ -574,8 +640,8 @@ impl RocksStore {
             let mut cf_opts = Options::default();
             cf_opts.set_compression_type(DBCompressionType::Lz4);
             cf_opts.set_block_based_table_factory(&table);
-            if *name == CF_TREE {
-                // Tree nodes are much of what a block writes and are only ever
+            if *name == CF_TREE || *name == CF_TREE_HISTORY {
+                // Tree nodes (and their history, seeked within one node's path) are much of what a block writes and are only ever
                 // read by key: a memtable hashed on the whole key inserts each without walking a
                 // skip list of everything unflushed (that walk was a quarter of a validator's CPU
                 // under load). Whole-table iteration, which only tests do, still works.
@@ -839,6 +905,24 @@ impl ChainStore for RocksStore {
         let value = self.inner.get(CF_STATE, key)?;
         let tree = RocksTree::new(&self.inner)?;
         let proof = prove_in(&tree, self.inner.algo, root, key).map_err(|e| tree.error(e))?;
+        Ok(StateProof { key: key.to_vec(), value, proof })
+    }
+
+    fn prove_at(&self, key: &[u8], height: u64) -> Result<StateProof, StoreError> {
+        let head = self.inner.tip().tip.as_ref().ok_or(StoreError::NotInitialised)?.height;
+        if height >= head {
+            if height > head {
+                return Err(StoreError::UnknownHeight { height, head });
+            }
+            return self.prove(key);
+        }
+        let header = self
+            .inner
+            .header(height)?
+            .ok_or_else(|| corrupt(format!("header at height {height}"), "missing below the head"))?;
+        let value = self.inner.history_get(key, height)?;
+        let tree = HistoricTree { inner: &self.inner, height, failure: RefCell::new(None) };
+        let proof = prove_in(&tree, self.inner.algo, header.state_root, key).map_err(|e| tree.error(e))?;
         Ok(StateProof { key: key.to_vec(), value, proof })
     }
 
