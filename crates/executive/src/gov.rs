@@ -678,11 +678,7 @@ pub fn validators_at(genesis: &[AccountId], overlay: &Overlay, height: u64) -> R
     Ok(scheduled_at(&schedule, height).map_or_else(|| genesis.to_vec(), <[AccountId]>::to_vec))
 }
 
-/// The entry of an ascending `(from height, set)` schedule in force at `height`, if any (none:
-/// the genesis set). The one lookup for whoever holds the schedule (a node keeps it cached).
-pub fn scheduled_at<T: AsRef<[AccountId]>>(schedule: &[(u64, T)], height: u64) -> Option<&[AccountId]> {
-    schedule.iter().rev().find(|(h, _)| *h <= height).map(|(_, set)| set.as_ref())
-}
+pub use jjj_state::gov::scheduled_at;
 
 /// A contract's code history: what it was instantiated with, then each upgrade.
 pub fn code_history(overlay: &Overlay, contract: &AccountId) -> Result<Vec<CodeChange>, TxError> {

@@ -201,6 +201,51 @@ fn tx_proof_of(c: &Chain, hash: &Hash) -> RpcResult<Option<TxProofJson>> {
     }))
 }
 
+/// `state_getProof`: a key's value at `height` with its branch, header and certificate. A
+/// contract's storage only for an auditor's signed read request, logged either way.
+fn state_proof_of(c: &Chain, key: &[u8], height: Option<u64>, read: Option<&str>) -> RpcResult<StateProofJson> {
+    let head = c.head().0;
+    let height = height.unwrap_or(head);
+    if height > head {
+        return Err(ErrorCode::InvalidParams.error(format!("height {height} is not finalised (the head is {head})")));
+    }
+    if let Some((&keys::STORAGE, rest)) = key.split_first() {
+        let contract = rest.get(..32).and_then(|a| <[u8; 32]>::try_from(a).ok()).map(AccountId);
+        let contract = contract.ok_or_else(|| ErrorCode::BadEncoding.error("a storage key names its contract"))?;
+        let input = &rest[32..];
+        let log = access_logger(c, height, contract, access::STATE_PROOF_SELECTOR);
+        let private = "a contract's storage is its private data: its proof is served only to an auditor's signed \
+                       read request (`read`, input: the storage key)";
+        let Some(hex) = read else {
+            log(None, false, AccessDecision::Refused("unsigned".into()))?;
+            return Err(ErrorCode::ReadRefused.error(private));
+        };
+        let asked = Asked { contract: &contract, input, claimed: None };
+        let reader = signed_reader(c, hex, asked, c.store.state(), &log)?;
+        if !storage(jjj_executive::has_role(&head_overlay(c), &reader, jjj_primitives::gov::roles::AUDITOR))? {
+            log(Some(reader), true, AccessDecision::Denied("not an auditor".into()))?;
+            return Err(ErrorCode::ReadRefused.error(format!("{private}; {reader} is not an auditor")));
+        }
+        log(Some(reader), true, AccessDecision::Allowed)?;
+    }
+    let p = storage(c.store.prove_at(key, height))?;
+    let missing = |what: &str| ErrorCode::Storage.error(format!("block {height} has no {what} in this node's store"));
+    let header = storage(c.store.header(height))?.ok_or_else(|| missing("header"))?;
+    let certificate = match height {
+        0 => None,
+        _ => Some(hex0x(&storage(c.store.certificate(height))?.ok_or_else(|| missing("certificate"))?)),
+    };
+    Ok(StateProofJson {
+        network: c.network.to_string(),
+        height,
+        key: hex0x(key),
+        value: p.value.as_deref().map(hex0x),
+        proof: hex0x(&p.proof),
+        header: hex0x(&header.encode()),
+        certificate,
+    })
+}
+
 /// A contract call that is executed but never stored: `contract_query` and `contract_dryRun`.
 struct CallRequest {
     network: String,
@@ -547,6 +592,17 @@ impl NodeApiServer for NodeRpc {
     async fn tx_proof(&self, network: String, hash: String) -> RpcResult<Option<TxProofJson>> {
         let c = chain(&self.node, &network)?;
         tx_proof_of(&c, &hash_param(&hash)?)
+    }
+
+    async fn state_proof(
+        &self,
+        network: String,
+        key: String,
+        height: Option<u64>,
+        read: Option<String>,
+    ) -> RpcResult<StateProofJson> {
+        let c = chain(&self.node, &network)?;
+        state_proof_of(&c, &unhex("key", &key)?, height, read.as_deref())
     }
 
     async fn receipt(&self, network: String, hash: String, wait_ms: Option<u64>) -> RpcResult<Option<ReceiptJson>> {

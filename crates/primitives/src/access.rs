@@ -105,6 +105,9 @@ pub const EVENTS_SELECTOR: [u8; 4] = [0xff; 4];
 /// What a read request for protected events signs as its input (the contract is the filter's,
 /// or zero for all).
 pub const EVENTS_INPUT: &[u8] = b"contract_events";
+/// The selector an access-log entry of a contract-storage proof (`state_getProof`) carries; the
+/// read request signs the storage key (without its space tag and contract) as input.
+pub const STATE_PROOF_SELECTOR: [u8; 4] = [0xfe, 0xff, 0xff, 0xff];
 
 /// The first four bytes of a call input: its message selector (zero-padded when shorter).
 pub fn selector_of(input: &[u8]) -> [u8; 4] {

@@ -9,7 +9,7 @@
 use crate::{
     AccessLogJson, AccountJson, BlockJson, CertificateJson, CodeChangeJson, ContractInfoJson, EventJson, GovRulesJson,
     HeaderJson, HealthJson, MemberJson, PeerJson, PermissionJson, ProposalJson, ReceiptJson, RegistrationJson,
-    RegistryEntryJson, SubmitResultJson, TxProofJson,
+    RegistryEntryJson, StateProofJson, SubmitResultJson, TxProofJson,
 };
 // Only the server half names these: the client half rewrites the return types.
 #[cfg_attr(not(feature = "server"), allow(unused_imports))]
@@ -41,6 +41,23 @@ pub trait NodeApi {
     /// verify-receipt` check it). Null if the transaction is not final.
     #[method(name = "tx_getProof", param_kind = map)]
     async fn tx_proof(&self, network: String, hash: String) -> RpcResult<Option<TxProofJson>>;
+
+    /// A state key's value at `height` (default: the finalised head; genesis is 0), or its
+    /// absence, with what proves it without trusting this node: the key's branch to that height's
+    /// state root, the header and its commit certificate (`jjj audit verify-receipt` checks it
+    /// offline against the network's validator-set history). `key` is the raw state key, 0x-hex
+    /// (`jjj state proof` builds it from an account, a contract or a governance record). A
+    /// contract's storage (`S ++ contract ++ key`) is its private data: it is served only with
+    /// `read`, a `SignedRead` for that contract whose input is the storage key, by an auditor;
+    /// every such request is in the access log.
+    #[method(name = "state_getProof", param_kind = map)]
+    async fn state_proof(
+        &self,
+        network: String,
+        key: String,
+        height: Option<u64>,
+        read: Option<String>,
+    ) -> RpcResult<StateProofJson>;
 
     /// A finalised block by height or hash (default: the head), or null. `raw` adds the
     /// SCALE-encoded block, certificate and header.

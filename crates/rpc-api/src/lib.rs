@@ -149,6 +149,24 @@ impl EventJson {
     }
 }
 
+/// `state_getProof`: a state key's value (or absence) at a height in a certified block. The
+/// format `jjj state proof --out` saves and `jjj audit verify-receipt` reads.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StateProofJson {
+    pub network: String,
+    pub height: u64,
+    /// The raw state key, 0x-hex.
+    pub key: String,
+    /// Its value at `height`, 0x-hex; null: the key is absent (the proof shows it).
+    pub value: Option<String>,
+    /// The tree branch (`jjj_state::verify_proof`'s encoding), 0x-hex.
+    pub proof: String,
+    /// The block header of `height` (`Header`), 0x-hex.
+    pub header: String,
+    /// Its `CommitCertificate`, 0x-hex; null for the genesis header (checked by its hash).
+    pub certificate: Option<String>,
+}
+
 /// `tx_getProof`: a transaction and its receipt in a certified block, everything SCALE-encoded
 /// as the chain hashes it, 0x-hex. The format `jjj audit receipt --out` saves and `jjj audit
 /// verify-receipt` reads.

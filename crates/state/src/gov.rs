@@ -218,3 +218,10 @@ pub fn load_list<T: Decode>(overlay: &Overlay, key: &[u8]) -> Result<Vec<T>, Sta
 pub fn is_frozen(overlay: &Overlay, contract: &AccountId) -> Result<bool, StateError> {
     Ok(overlay.get(&keys::frozen(contract))?.is_some())
 }
+
+/// The entry of an ascending `(from height, set)` schedule in force at `height`, if any (none:
+/// the genesis set). The one lookup for whoever holds the schedule (a node keeps it cached, a
+/// light client follows it through proofs).
+pub fn scheduled_at<T: AsRef<[AccountId]>>(schedule: &[(u64, T)], height: u64) -> Option<&[AccountId]> {
+    schedule.iter().rev().find(|(h, _)| *h <= height).map(|(_, set)| set.as_ref())
+}
