@@ -30,7 +30,9 @@ pub enum LightError {
     WrongNetwork { height: u64, expected: NetworkId, got: NetworkId },
     #[error("height {height}: expected the header of height {expected}")]
     NotNext { height: u64, expected: u64 },
-    #[error("height {height}: the header does not extend the verified header of height {parent} (parent hash differs)")]
+    #[error(
+        "height {height}: the header does not extend the verified header of height {parent} (parent hash differs)"
+    )]
     WrongParent { height: u64, parent: u64 },
     #[error("height 0: this is not the genesis the history starts from (hash {got}, expected {expected})")]
     WrongGenesis { expected: Hash, got: Hash },
@@ -97,7 +99,11 @@ impl SetHistory {
     ) -> Result<(), LightError> {
         let height = header.height;
         if header.network != self.network {
-            return Err(LightError::WrongNetwork { height, expected: self.network.clone(), got: header.network.clone() });
+            return Err(LightError::WrongNetwork {
+                height,
+                expected: self.network.clone(),
+                got: header.network.clone(),
+            });
         }
         let hash = header.hash(suite.hash_algo());
         if height == 0 && self.genesis_hash != Hash::default() {
@@ -176,8 +182,13 @@ impl LightClient {
     /// none): the sets of heights 0 and 1 are then known.
     pub fn from_genesis(suite: Suite, genesis: Header, validators: Vec<AccountId>, schedule: Schedule) -> Self {
         let hash = genesis.hash(suite.hash_algo());
-        let sets =
-            SetHistory { network: genesis.network.clone(), genesis_hash: hash, genesis: validators, schedule, known_to: 1 };
+        let sets = SetHistory {
+            network: genesis.network.clone(),
+            genesis_hash: hash,
+            genesis: validators,
+            schedule,
+            known_to: 1,
+        };
         LightClient { suite, head: genesis, head_hash: hash, sets }
     }
 
@@ -350,7 +361,12 @@ mod tests {
         }
     }
 
-    fn accept(client: &mut LightClient, chain: &Chain, h: &Header, signers: &[Keypair]) -> Result<Accepted, LightError> {
+    fn accept(
+        client: &mut LightClient,
+        chain: &Chain,
+        h: &Header,
+        signers: &[Keypair],
+    ) -> Result<Accepted, LightError> {
         let (value, proof) = chain.schedule_proof();
         client.accept(h.clone(), &certify(signers, h), value.as_deref(), &proof)
     }
@@ -397,7 +413,8 @@ mod tests {
         assert!(matches!(e, Err(LightError::CertificateOfAnotherBlock { height: 1 })), "{e:?}");
         // A schedule the state root does not commit to: a set the governance never chose.
         let forged: Schedule = vec![(2, ids(&keys("mallory")))];
-        let e = client.accept(h1.clone(), &certify(&validators, &h1), Some(&forged.encode()), &chain.schedule_proof().1);
+        let e =
+            client.accept(h1.clone(), &certify(&validators, &h1), Some(&forged.encode()), &chain.schedule_proof().1);
         assert!(matches!(e, Err(LightError::ScheduleProof { height: 1 })), "{e:?}");
         accept(&mut client, &chain, &h1, &validators).expect("h1");
         let e = accept(&mut client, &chain, &h1, &validators).expect_err("twice");
@@ -435,7 +452,8 @@ mod tests {
         let mut h2 = chain.next(None, Hash::default());
         h2.tx_root = merkle_root(algo, [tx.hash(algo)]);
         h2.receipts_root = merkle_root(algo, [receipt.hash(algo)]);
-        let branch = |leaf| merkle_proof(algo, &[leaf], 0).unwrap_or(MerkleProof { index: 0, count: 1, siblings: vec![] });
+        let branch =
+            |leaf| merkle_proof(algo, &[leaf], 0).unwrap_or(MerkleProof { index: 0, count: 1, siblings: vec![] });
         let proof = |signers: &[Keypair]| ReceiptProof {
             header: h2.clone(),
             certificate: certify(signers, &h2),

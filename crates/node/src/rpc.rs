@@ -482,11 +482,13 @@ fn block(
         raw_block: None,
         raw_certificate: None,
         raw_header: None,
+        raw_receipts: None,
     };
     if raw.unwrap_or(false) {
         out.raw_block = block.map(|b| hex0x(&b.encode()));
         out.raw_certificate = storage(c.store.certificate(height))?.map(|b| hex0x(&b));
         out.raw_header = Some(hex0x(&header.encode()));
+        out.raw_receipts = Some(hex0x(&storage(c.store.receipts(height))?.encode()));
     }
     Ok(Some(out))
 }

@@ -60,7 +60,7 @@ pub trait NodeApi {
     ) -> RpcResult<StateProofJson>;
 
     /// A finalised block by height or hash (default: the head), or null. `raw` adds the
-    /// SCALE-encoded block, certificate and header.
+    /// SCALE-encoded block, certificate, header and receipts.
     #[method(name = "chain_getBlock", param_kind = map)]
     async fn block(
         &self,

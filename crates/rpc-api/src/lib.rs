@@ -329,13 +329,16 @@ pub struct BlockTxJson {
 pub struct BlockJson {
     pub header: HeaderJson,
     pub transactions: Vec<BlockTxJson>,
-    /// With `raw`: the SCALE-encoded block, certificate and header (for auditors).
+    /// With `raw`: the SCALE-encoded block, certificate, header and receipts (`Vec<Receipt>`),
+    /// for auditors (`jjj audit export`, `jjj audit replay`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw_block: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw_certificate: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw_header: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_receipts: Option<String>,
 }
 
 /// A block's commit certificate (`chain_getCertificate`).

@@ -683,6 +683,54 @@ impl RocksStore {
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
+
+    /// Checks that the latest state values are exactly what the state root commits to: every
+    /// value's proof leads to the root, and the tree holds no key besides them. For a state
+    /// someone else kept (an auditor's checkpoint): a changed, added or removed value is named
+    /// by its key. `progress` is called with the number of keys checked, every 10,000.
+    pub fn audit_state(&self, progress: &mut dyn FnMut(u64)) -> Result<u64, StoreError> {
+        let inner = &*self.inner;
+        let _commit = inner.commit.lock().unwrap_or_else(PoisonError::into_inner);
+        let root = inner.tip().tip.as_ref().ok_or(StoreError::NotInitialised)?.state_root;
+        let tree = RocksTree::new(inner)?;
+        let mut it = inner.db.raw_iterator_cf(inner.cf(CF_STATE)?);
+        it.seek_to_first();
+        let mut keys = 0u64;
+        while let Some((k, v)) = it.item() {
+            let proof = prove_in(&tree, inner.algo, root, k).map_err(|e| tree.error(e))?;
+            if !jjj_state::verify_proof(inner.algo, &root, k, Some(v), &proof) {
+                return Err(corrupt(
+                    format!("state key 0x{}", hex::encode(k)),
+                    format!("its value 0x{} is not the one the state root {root} commits to", hex::encode(v)),
+                ));
+            }
+            keys += 1;
+            if keys % 10_000 == 0 {
+                progress(keys);
+            }
+            it.next();
+        }
+        it.status().map_err(db_err("read the state"))?;
+        let mut leaves = 0u64;
+        let mut opts = rocksdb::ReadOptions::default();
+        opts.set_total_order_seek(true);
+        let mut it = inner.db.raw_iterator_cf_opt(inner.cf(CF_TREE)?, opts);
+        it.seek_to_first();
+        while let Some((k, v)) = it.item() {
+            let node = Node::decode(inner.algo, v)
+                .map_err(|reason| corrupt(format!("state tree node {}", hex::encode(k)), reason))?;
+            leaves += u64::from(matches!(node, Node::Leaf { .. }));
+            it.next();
+        }
+        it.status().map_err(db_err("read the state tree"))?;
+        if leaves != keys {
+            return Err(corrupt(
+                "state",
+                format!("the state root commits to {leaves} keys, the state holds {keys}: a value was removed"),
+            ));
+        }
+        Ok(keys)
+    }
 }
 
 impl ChainStore for RocksStore {
@@ -1091,6 +1139,35 @@ mod tests {
     }
 
     use super::*;
+
+    /// An auditor's checkpoint is checked value by value against its root: a changed value and a
+    /// removed one are each found, the first by its key.
+    #[test]
+    fn audit_state_names_a_changed_value_and_counts_a_removed_one() {
+        use super::super::tests::{algo, init, transfer_blocks};
+        let dir = tempfile::TempDir::new().expect("tempdir");
+        let store = RocksStore::open(dir.path(), algo()).expect("open");
+        init(&store);
+        transfer_blocks(&store, 3);
+        let keys = store.audit_state(&mut |_| {}).expect("a whole state");
+        assert!(keys > 2, "{keys}");
+        let inner = &*store.inner;
+        let cf = inner.cf(CF_STATE).expect("cf");
+        let mut it = inner.db.raw_iterator_cf(cf);
+        it.seek_to_first();
+        let (k, v) = it.item().map(|(k, v)| (k.to_vec(), v.to_vec())).expect("a value");
+        drop(it);
+        let mut changed = v.clone();
+        changed[0] ^= 1;
+        inner.db.put_cf(cf, &k, &changed).expect("put");
+        let e = store.audit_state(&mut |_| {}).expect_err("changed").to_string();
+        assert!(e.contains(&format!("state key 0x{}", hex::encode(&k))) && e.contains("is not the one"), "{e}");
+        inner.db.delete_cf(cf, &k).expect("delete");
+        let e = store.audit_state(&mut |_| {}).expect_err("removed").to_string();
+        assert!(e.contains(&format!("commits to {keys} keys, the state holds {}", keys - 1)), "{e}");
+        inner.db.put_cf(cf, &k, &v).expect("put");
+        assert_eq!(store.audit_state(&mut |_| {}).expect("restored"), keys);
+    }
 
     /// A ledger whose record is still in RocksDB (made before the record files) starts from it,
     /// and the first save moves it to the files.
