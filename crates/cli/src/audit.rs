@@ -1,128 +1,13 @@
-//! `jjj audit replay`: re-verify a network's whole history against an untrusted node;
 //! `jjj audit receipt`: verify one transaction's receipt from a proof the node sends;
+//! `jjj audit state-proof`: fetch and verify a state key's value at a height;
+//! `jjj audit verify-receipt`: check either proof offline, against the validator-set history;
 //! `jjj audit access`: fetch a node's access log, check its hash chain, print it.
 use jjj_config::Genesis;
-use jjj_executive::Runtime;
 use jjj_primitives::access::{AccessDecision, AccessEntry};
 use jjj_primitives::*;
-use jjj_rpc_api::{NodeApiClient, ReceiptJson, Rpc};
-use jjj_state::{MemoryState, StateCommitment};
+use jjj_rpc_api::{NodeApiClient, Rpc};
 use parity_scale_codec::Decode;
 use std::path::Path;
-use std::sync::Arc;
-
-pub async fn replay(rpc_url: &str, genesis_path: &Path, to: Option<u64>) -> Result<(), String> {
-    let genesis = Genesis::load(genesis_path)?;
-    let network = genesis.network.clone();
-    let genesis_validators = genesis.validator_ids()?;
-    let validators = jjj_consensus::ValidatorSet::new(genesis_validators.clone()).map_err(|e| e.to_string())?;
-    let mut other_set_heights = 0usize;
-    let net_id = genesis.network_id()?;
-    let rpc = Rpc::new(rpc_url)?;
-    let api = rpc.api();
-    let head = api.finalized_head(network.clone()).await.map_err(|e| rpc.explain(e))?;
-    let last = to.unwrap_or(head.height).min(head.height);
-    let suite = genesis.suite()?;
-    let algo = suite.hash_algo();
-    let mut state = MemoryState::new(algo);
-    state.apply(&genesis.state_changes()?).map_err(|e| e.to_string())?;
-    let mut parent = genesis.header()?.hash(algo);
-    let node_genesis = api.block(network.clone(), Some(0), None, None).await.map_err(|e| rpc.explain(e))?;
-    if node_genesis.map(|b| b.header.hash) != Some(parent.to_string()) {
-        return Err(format!(
-            "the node's genesis differs from {}: not the same network history",
-            genesis_path.display()
-        ));
-    }
-    let runtime = Runtime::new()
-        .map_err(|e| e.to_string())?
-        .with_block_limits(genesis.block_limits())
-        .with_suite(suite)
-        .with_genesis_validators(genesis_validators.clone());
-    let (mut txs, mut receipts_ok, mut receipts_failed) = (0usize, 0usize, 0usize);
-    let started = std::time::Instant::now();
-    for h in 1..=last {
-        let b = api
-            .block(network.clone(), Some(h), None, Some(true))
-            .await
-            .map_err(|e| rpc.explain(e))?
-            .ok_or_else(|| format!("height {h}: the node has no block"))?;
-        let raw = |k: &str, v: &Option<String>| -> Result<Vec<u8>, String> {
-            let s = v.as_deref().ok_or_else(|| format!("height {h}: the node sent no {k}"))?;
-            jjj_rpc_api::unhex(s).map_err(|e| format!("height {h}: {k}: {e}"))
-        };
-        let block = Block::decode(&mut &raw("raw_block", &b.raw_block)?[..])
-            .map_err(|e| format!("height {h}: block does not decode: {e}"))?;
-        let cert = jjj_consensus::CommitCertificate::decode(&mut &raw("raw_certificate", &b.raw_certificate)?[..])
-            .map_err(|e| format!("height {h}: certificate does not decode: {e}"))?;
-        let bh = block.header.hash(algo);
-        if block.header.height != h || block.header.parent_hash != parent {
-            return Err(format!("height {h}: block does not extend the previous block"));
-        }
-        if cert.height != h || cert.block_hash != bh {
-            return Err(format!("height {h}: the certificate is for another block"));
-        }
-        let shared = Arc::new(state.clone());
-        // Signed by the set deciding height h, as the replayed state (at h − 1) schedules it.
-        let at_h = jjj_executive::gov::validators_at(&genesis_validators, &jjj_state::Overlay::new(shared.clone()), h)
-            .map_err(|e| format!("height {h}: {e}"))?;
-        if at_h != genesis_validators {
-            other_set_heights += 1;
-        }
-        let at_h = jjj_consensus::ValidatorSet::new(at_h).map_err(|e| format!("height {h}: {e}"))?;
-        cert.verify(suite, &net_id, &at_h).map_err(|e| format!("height {h}: certificate invalid: {e}"))?;
-        let exec =
-            runtime.apply_block(shared, &block).map_err(|e| format!("height {h}: re-execution disagrees: {e}"))?;
-        for (i, (stx, r)) in block.transactions.iter().zip(&exec.receipts).enumerate() {
-            let node_r =
-                api.receipt(network.clone(), stx.hash(algo).to_string(), None).await.map_err(|e| rpc.explain(e))?;
-            let ours = ReceiptJson::new(r, Some(h), Some(i as u32));
-            match node_r {
-                Some(n)
-                    if n.status == ours.status
-                        && n.output == ours.output
-                        && n.gas_used == ours.gas_used
-                        && n.reason == ours.reason => {}
-                Some(n) => {
-                    return Err(format!(
-                        "height {h}, tx {i} ({}): the node's receipt differs: node says {} {:?}, replay says {} {:?}",
-                        stx.hash(algo),
-                        n.status,
-                        n.reason,
-                        ours.status,
-                        ours.reason
-                    ))
-                }
-                None => return Err(format!("height {h}, tx {i}: the node has no receipt for {}", stx.hash(algo))),
-            }
-            if r.is_success() {
-                receipts_ok += 1
-            } else {
-                receipts_failed += 1
-            }
-        }
-        txs += block.transactions.len();
-        state.apply(&exec.changes).map_err(|e| e.to_string())?;
-        if state.state_root() != block.header.state_root {
-            return Err(format!("height {h}: state root mismatch after applying"));
-        }
-        parent = bh;
-    }
-    println!(
-        "audit of {network}: {last} blocks, {txs} transactions ({receipts_ok} succeeded, {receipts_failed} failed) replayed from genesis in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    if other_set_heights == 0 {
-        println!("every certificate verified against the {} genesis validators; every tx root, receipts root, state root and receipt matched", validators.len());
-    } else {
-        println!(
-            "every certificate verified against the validator set of its height ({} genesis validators; {other_set_heights} heights under sets governance scheduled); every tx root, receipts root, state root and receipt matched",
-            validators.len()
-        );
-    }
-    println!("final state root {} at height {last}", state.state_root());
-    Ok(())
-}
 
 /// What a verified transaction proof says.
 #[derive(Debug, PartialEq, Eq)]
@@ -138,11 +23,13 @@ pub struct VerifiedReceipt {
 pub async fn receipt(
     rpc_url: &str,
     genesis_path: &Path,
+    sets: Option<&Path>,
     tx: &str,
     out: Option<&Path>,
     scale: bool,
 ) -> Result<(), String> {
     let genesis = Genesis::load(genesis_path)?;
+    let (history, followed) = crate::follow::sets_or_genesis(&genesis, sets)?;
     let tx_hash = jjj_config::parse_hash(tx).map_err(|e| format!("transaction hash: {e}"))?;
     let rpc = Rpc::new(rpc_url)?;
     let proof = rpc
@@ -156,24 +43,40 @@ pub async fn receipt(
         std::fs::write(out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
         println!("proof saved to {} (check it anywhere with `jjj audit verify-receipt`)", out.display());
     }
-    report(&genesis, &verify_tx_proof(&genesis, Some(&tx_hash), &proof)?);
+    report(&genesis, &verify_tx_proof(&genesis, &history, Some(&tx_hash), &proof)?, followed);
     if scale {
         println!("{}", jjj_rpc_api::hex0x(&parity_scale_codec::Encode::encode(&receipt_proof(&proof)?)));
     }
     Ok(())
 }
 
-/// `jjj audit verify-receipt`: verifies a proof saved to a file, offline.
-pub fn verify_receipt_file(genesis_path: &Path, file: &Path) -> Result<(), String> {
+/// `jjj audit verify-receipt`: verifies a saved proof offline: a transaction proof
+/// (`tx_getProof`, `jjj audit receipt --out`) or a state proof (`state_getProof`, `jjj audit
+/// state-proof --out`), against the validator-set history `sets` (`jjj follow --sets`, `jjj
+/// audit replay --sets-out`), or the genesis validators alone without it.
+pub fn verify_receipt_file(genesis_path: &Path, sets: Option<&Path>, file: &Path) -> Result<(), String> {
     let genesis = Genesis::load(genesis_path)?;
+    let (history, followed) = crate::follow::sets_or_genesis(&genesis, sets)?;
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let proof: jjj_rpc_api::TxProofJson =
-        serde_json::from_str(&text).map_err(|e| format!("{} is not a transaction proof: {e}", file.display()))?;
-    report(&genesis, &verify_tx_proof(&genesis, None, &proof)?);
+    if let Ok(proof) = serde_json::from_str::<jjj_rpc_api::StateProofJson>(&text) {
+        return report_state(&verify_state_proof(&genesis, &history, &proof)?, followed);
+    }
+    let proof: jjj_rpc_api::TxProofJson = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is neither a transaction proof nor a state proof: {e}", file.display()))?;
+    report(&genesis, &verify_tx_proof(&genesis, &history, None, &proof)?, followed);
     Ok(())
 }
 
-fn report(genesis: &Genesis, v: &VerifiedReceipt) {
+fn trust_line(followed: bool) -> &'static str {
+    if followed {
+        "certified by a quorum of the validator set of its height (from the validator-set history)"
+    } else {
+        "certified by a quorum of the genesis validators (no --sets: a validator-set change governance made later \
+         is not known; follow the network with `jjj follow --sets FILE` and pass it)"
+    }
+}
+
+fn report(genesis: &Genesis, v: &VerifiedReceipt, followed: bool) {
     let outcome = match v.receipt.reason() {
         None => "succeeded".to_string(),
         Some(reason) => format!("failed: {reason}"),
@@ -189,9 +92,96 @@ fn report(genesis: &Genesis, v: &VerifiedReceipt) {
         v.receipt.events.len()
     );
     println!(
-        "the transaction and its receipt are under the block's tx and receipts roots, and the block's certificate is \
-         signed by a quorum of the genesis validators"
+        "the transaction and its receipt are under the block's tx and receipts roots; the block is {}",
+        trust_line(followed)
     );
+}
+
+/// What a verified state proof says.
+pub struct VerifiedState {
+    pub height: u64,
+    pub key: Vec<u8>,
+    pub value: Option<Vec<u8>>,
+}
+
+fn report_state(v: &VerifiedState, followed: bool) -> Result<(), String> {
+    let what = match (v.key.first(), &v.value) {
+        (_, None) => "absent".to_string(),
+        (Some(&jjj_state::keys::ACCOUNT), Some(bytes)) => match jjj_state::Account::decode(&mut &bytes[..]) {
+            Ok(a) => format!("account: balance {} fen, nonce {}", a.balance, a.nonce),
+            Err(_) => jjj_rpc_api::hex0x(bytes),
+        },
+        (_, Some(bytes)) => jjj_rpc_api::hex0x(bytes),
+    };
+    println!("state key {} at height {} verified: {what}", jjj_rpc_api::hex0x(&v.key), v.height);
+    println!("the value (or its absence) is under the block's state root; the block is {}", trust_line(followed));
+    Ok(())
+}
+
+/// Checks a state proof against the auditor's genesis and validator-set history.
+pub fn verify_state_proof(
+    genesis: &Genesis,
+    history: &jjj_light::SetHistory,
+    proof: &jjj_rpc_api::StateProofJson,
+) -> Result<VerifiedState, String> {
+    let suite = genesis.suite()?;
+    let decode = |what: &str, s: &str| jjj_rpc_api::unhex(s).map_err(|e| format!("the proof's {what}: {e}"));
+    let header =
+        Header::decode(&mut &decode("header", &proof.header)?[..]).map_err(|e| format!("the proof's header: {e}"))?;
+    if header.height != proof.height {
+        return Err(format!("the proof says height {}, its header is of height {}", proof.height, header.height));
+    }
+    let certificate = match &proof.certificate {
+        None => None,
+        Some(c) => Some(
+            jjj_consensus::CommitCertificate::decode(&mut &decode("certificate", c)?[..])
+                .map_err(|e| format!("the proof's certificate: {e}"))?,
+        ),
+    };
+    let state = jjj_light::CertifiedStateProof {
+        header,
+        certificate,
+        key: decode("key", &proof.key)?,
+        value: proof.value.as_deref().map(|v| decode("value", v)).transpose()?,
+        proof: decode("branch", &proof.proof)?,
+    };
+    history.verify_state(suite, &state).map_err(|e| e.to_string())?;
+    Ok(VerifiedState { height: proof.height, key: state.key, value: state.value })
+}
+
+/// `jjj audit state-proof`: fetches a key's proof at a height, verifies it, saves it if asked.
+pub async fn state_proof(
+    rpc_url: &str,
+    genesis_path: &Path,
+    sets: Option<&Path>,
+    key: &[u8],
+    height: Option<u64>,
+    reader: Option<&Path>,
+    out: Option<&Path>,
+) -> Result<(), String> {
+    let genesis = Genesis::load(genesis_path)?;
+    let (history, followed) = crate::follow::sets_or_genesis(&genesis, sets)?;
+    let read = match (reader, key.split_first()) {
+        (Some(k), Some((&jjj_state::keys::STORAGE, rest))) if rest.len() >= 32 => {
+            let k = jjj_config::load_key(k)?;
+            let contract = AccountId(rest[..32].try_into().map_err(|_| "a storage key names its contract")?);
+            let r = k.sign_read(genesis.network_id()?, contract, &rest[32..], crate::tx::now_ms(), rand::random());
+            Some(jjj_rpc_api::hex0x(&parity_scale_codec::Encode::encode(&r)))
+        }
+        _ => None,
+    };
+    let rpc = Rpc::new(rpc_url)?;
+    let proof = rpc
+        .api()
+        .state_proof(genesis.network.clone(), jjj_rpc_api::hex0x(key), height, read)
+        .await
+        .map_err(|e| rpc.explain(e))?;
+    if let Some(out) = out {
+        let text = serde_json::to_string_pretty(&proof).map_err(|e| e.to_string())?;
+        std::fs::write(out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        println!("proof saved to {} (check it anywhere with `jjj audit verify-receipt`)", out.display());
+    }
+    report_state(&verify_state_proof(&genesis, &history, &proof)?, followed)
 }
 
 /// The proof `tx_getProof` sends (JSON, hex fields) as the one SCALE value the chain checks.
@@ -223,12 +213,13 @@ pub fn receipt_proof(proof: &jjj_rpc_api::TxProofJson) -> Result<jjj_consensus::
     })
 }
 
-/// Checks a transaction proof against the auditor's genesis: the transaction (`tx` if given)
-/// and its receipt are under the header's tx and receipts roots at the same index, the header is
-/// of this network, and the certificate is for this header and signed by a quorum of the
-/// genesis validators. Never trusts whoever sent the proof.
+/// Checks a transaction proof against the auditor's genesis and validator-set history: the
+/// transaction (`tx` if given) and its receipt are under the header's tx and receipts roots at
+/// the same index, the header is of this network, and the certificate is for this header and
+/// signed by a quorum of the set of its height. Never trusts whoever sent the proof.
 pub fn verify_tx_proof(
     genesis: &Genesis,
+    history: &jjj_light::SetHistory,
     tx: Option<&Hash>,
     proof: &jjj_rpc_api::TxProofJson,
 ) -> Result<VerifiedReceipt, String> {
@@ -240,14 +231,7 @@ pub fn verify_tx_proof(
             return Err(format!("the proof is for transaction {tx_hash}, not {wanted}"));
         }
     }
-    let validators = jjj_consensus::ValidatorSet::new(genesis.validator_ids()?).map_err(|e| e.to_string())?;
-    let v = proof.verify(suite, &genesis.network_id()?, &validators).map_err(|e| match e {
-        jjj_consensus::ProofError::Certificate { height, reason } => format!(
-            "block {height}'s certificate is not signed by a quorum of the genesis validators ({reason}); if governance \
-             changed the validator set before it, verify with `jjj audit replay`"
-        ),
-        other => other.to_string(),
-    })?;
+    let v = history.verify_receipt(suite, &proof).map_err(|e| e.to_string())?;
     Ok(VerifiedReceipt { height: v.height, index: v.index, transaction: v.transaction, receipt: v.receipt })
 }
 
@@ -344,16 +328,17 @@ mod tests {
     #[test]
     fn a_whole_proof_verifies_online_and_from_a_file() {
         let (genesis, tx, proof) = fixture();
-        let v = verify_tx_proof(&genesis, Some(&tx), &proof).expect("verifies");
+        let history = crate::follow::sets_or_genesis(&genesis, None).expect("sets").0;
+        let v = verify_tx_proof(&genesis, &history, Some(&tx), &proof).expect("verifies");
         assert_eq!((v.height, v.index, v.receipt.gas_used, v.transaction.tx.nonce), (5, 1, 1_001, 1));
         let dir = std::env::temp_dir().join(format!("jjj-proof-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let (g, f) = (dir.join("genesis.json"), dir.join("proof.json"));
         std::fs::write(&g, serde_json::to_string(&genesis).expect("json")).expect("write");
         std::fs::write(&f, serde_json::to_string(&proof).expect("json")).expect("write");
-        verify_receipt_file(&g, &f).expect("the saved proof verifies offline");
+        verify_receipt_file(&g, None, &f).expect("the saved proof verifies offline");
         std::fs::write(&f, "{}").expect("write");
-        assert!(verify_receipt_file(&g, &f).expect_err("no proof").contains("is not a transaction proof"));
+        assert!(verify_receipt_file(&g, None, &f).expect_err("no proof").contains("is neither a transaction proof"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -361,7 +346,8 @@ mod tests {
     fn every_tampering_is_refused_with_its_reason() {
         let (genesis, tx, proof) = fixture();
         let refused = |p: &TxProofJson, tx: Option<&Hash>, why: &str| {
-            let e = verify_tx_proof(&genesis, tx, p).expect_err("tampered");
+            let history = crate::follow::sets_or_genesis(&genesis, None).expect("sets").0;
+            let e = verify_tx_proof(&genesis, &history, tx, p).expect_err("tampered");
             assert!(e.contains(why), "expected {why:?} in {e:?}");
         };
         refused(&proof, Some(&Hash([7; 32])), "not 0x0707");
@@ -400,7 +386,7 @@ mod tests {
         let mut header = Header::decode(&mut &jjj_rpc_api::unhex(&proof.header).expect("hex")[..]).expect("header");
         header.timestamp += 1;
         let other = hex0x(&header.encode());
-        refused(&TxProofJson { header: other, ..proof.clone() }, Some(&tx), "certificate is not for block 5");
+        refused(&TxProofJson { header: other, ..proof.clone() }, Some(&tx), "the certificate is for another block");
         refused(&TxProofJson { header: "0x00".into(), ..proof.clone() }, Some(&tx), "the proof's header");
         header.network = NetworkId::new("jj").expect("id");
         refused(&TxProofJson { header: hex0x(&header.encode()), ..proof.clone() }, Some(&tx), "of network jj, not jjj");

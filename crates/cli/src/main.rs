@@ -1,13 +1,17 @@
 //! `jjj`, the command line: keys, networks, contracts, transfers, audits, load.
 //!
-//! It talks to nodes over JSON-RPC only: it links no RocksDB and no p2p.
+//! It talks to nodes over JSON-RPC only; it links no p2p. RocksDB is linked for one job: an
+//! auditor's replay keeps its state on disk (`jjj audit replay`), so histories past RAM replay.
 mod audit;
 mod bench;
 mod build;
 mod contract;
+mod follow;
 mod genesis;
 mod gov;
+mod history;
 mod network;
+mod replay;
 mod scaffold;
 mod tx;
 
@@ -80,9 +84,29 @@ pub enum Command {
     /// Build, check, deploy and call contracts.
     #[command(subcommand)]
     Contract(contract::ContractCmd),
-    /// Replay and verify a network's history.
+    /// For auditors: export a network's history, replay and verify it, prove and check
+    /// transactions and state, read the access log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// The light client: verify a network's certified headers from genesis, following every
+    /// validator-set change governance made, without executing a block (each header's
+    /// certificate is checked against the set of its height, learnt from a state proof of the
+    /// validator schedule). `--sets FILE` keeps what it verified, to resume from and to check
+    /// proofs against (`jjj audit verify-receipt --sets FILE`).
+    Follow {
+        /// The network's genesis file (the auditor's own copy).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The validator-set history: resumed from if it exists, written as headers verify.
+        #[arg(long)]
+        sets: Option<PathBuf>,
+        /// Stop at this height (default: the finalised head).
+        #[arg(long)]
+        to: Option<u64>,
+        /// Keep following as new blocks are finalised (until interrupted).
+        #[arg(long)]
+        watch: bool,
+    },
     /// Load test: signed bill payments, end to end (see `scripts/bench.sh --e2e`). Prints a table
     /// per step (finalised and offered tx/s, success, finality p50/p99/max, block size, view
     /// changes, dropped peer messages, CPU per transaction) and, last, one JSON line. A flag
@@ -195,27 +219,70 @@ pub enum Preset {
 
 #[derive(Subcommand)]
 pub enum AuditCmd {
-    /// Fetch every block and certificate from a node (which need not be trusted), verify each
-    /// certificate against the genesis validators, re-execute every block from genesis and
-    /// compare every root. A mismatch names the height and what differs.
-    Replay {
-        /// The network's genesis file (the auditor's own copy).
+    /// Write a network's history to a directory: genesis, blocks, certificates, receipts and
+    /// governance records, in range files of 1,000 heights with BLAKE2b checksums
+    /// (format: `jjj-export` version 1, see the README). Resumable: run again to continue.
+    Export {
+        /// The network's genesis file (copied into the export).
         #[arg(long)]
         genesis: PathBuf,
-        /// Stop at this height (default: the node's finalised head).
+        /// The export directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// First height (default 1).
+        #[arg(long)]
+        from: Option<u64>,
+        /// Last height (default: the finalised head).
         #[arg(long)]
         to: Option<u64>,
     },
+    /// Re-verify a network's history from a node (--rpc, never trusted) or an export (--dir):
+    /// every block extends the last, its certificate is signed by a quorum of the validator set
+    /// of its height (following governance), re-executed with the chain's executive every
+    /// receipt equals the source's field by field and every root the certified header's. The
+    /// state is kept in RocksDB (--db to keep it as a checkpoint, --state-at to continue one).
+    /// The first difference exits non-zero naming the height, the transaction and the receipt
+    /// field or state key, with both values.
+    Replay {
+        /// The network's genesis file (the auditor's own copy); with --dir, default DIR/genesis.json.
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+        /// An export directory (`jjj audit export`) to replay instead of the node at --rpc.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Continue a checkpoint: the state an earlier replay kept with --db (checked value by
+        /// value against its certified root first).
+        #[arg(long = "state-at")]
+        state_at: Option<PathBuf>,
+        /// With --state-at: the first height to replay (the checkpoint's height + 1).
+        #[arg(long)]
+        from: Option<u64>,
+        /// Stop at this height (default: the source's last).
+        #[arg(long)]
+        to: Option<u64>,
+        /// Keep the replayed state here (a new directory), to continue later with --state-at.
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// An auditor's key: lets the replay fetch proven contract storage to name a differing
+        /// key of a state-root mismatch.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Save the validator-set history the replay followed (for `verify-receipt --sets`).
+        #[arg(long = "sets-out")]
+        sets_out: Option<PathBuf>,
+    },
     /// Verify one finalised transaction and its receipt without trusting the node: their Merkle
     /// branches to the block's tx and receipts roots, and the block's commit certificate against
-    /// the genesis validators (a block decided by a set governance scheduled later is reported:
-    /// verify those with `replay`, which follows every set).
+    /// the validator set of its height (from --sets; without it, the genesis validators).
     Receipt {
         /// The transaction's hash.
         tx: String,
         /// The network's genesis file (the auditor's own copy).
         #[arg(long)]
         genesis: PathBuf,
+        /// The validator-set history (`jjj follow --sets`, `replay --sets-out`).
+        #[arg(long)]
+        sets: Option<PathBuf>,
         /// Also save the proof (JSON) here: anyone can check it later, offline, with
         /// `verify-receipt` — a resident proving a bill was paid.
         #[arg(long)]
@@ -226,12 +293,47 @@ pub enum AuditCmd {
         #[arg(long)]
         scale: bool,
     },
-    /// Verify a saved proof of a transaction and its receipt (`receipt --out`, or `tx_getProof`'s
-    /// answer) offline, against the genesis alone.
+    /// Fetch and verify a state key's value (or absence) at a height: an account's balance, a
+    /// governance record, a contract's storage (auditors only, with --key). `--out` saves the
+    /// proof for `verify-receipt`.
+    StateProof {
+        /// An account whose record to prove.
+        #[arg(long, conflicts_with_all = ["raw_key", "contract"])]
+        account: Option<String>,
+        /// A contract whose storage key (--storage, 0x-hex) to prove.
+        #[arg(long, requires = "storage")]
+        contract: Option<String>,
+        #[arg(long)]
+        storage: Option<String>,
+        /// A raw state key, 0x-hex.
+        #[arg(long = "raw-key")]
+        raw_key: Option<String>,
+        /// The height (default: the finalised head).
+        #[arg(long)]
+        height: Option<u64>,
+        /// The network's genesis file (the auditor's own copy).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The validator-set history (`jjj follow --sets`).
+        #[arg(long)]
+        sets: Option<PathBuf>,
+        /// An auditor's key, to sign the read request contract storage needs.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify a saved proof offline — a transaction and its receipt (`receipt --out`,
+    /// `tx_getProof`) or a state value (`state-proof --out`, `state_getProof`) — against the
+    /// genesis and the validator-set history alone.
     VerifyReceipt {
         file: PathBuf,
         #[arg(long)]
         genesis: PathBuf,
+        /// The validator-set history (`jjj follow --sets`, `replay --sets-out`); without it the
+        /// genesis validators are assumed for every height.
+        #[arg(long)]
+        sets: Option<PathBuf>,
     },
     /// Print a node's access log of the network (--network): every read of protected data it
     /// answered or refused, and every signed read request it refused — who, what, when, at which
@@ -330,11 +432,45 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             tx::status_to_result(&r)
         }
         Command::Contract(c) => contract::run(&cli.rpc, &net, c).await,
-        Command::Audit(AuditCmd::Replay { genesis, to }) => audit::replay(&cli.rpc, &genesis, to).await,
-        Command::Audit(AuditCmd::Receipt { tx, genesis, out, scale }) => {
-            audit::receipt(&cli.rpc, &genesis, &tx, out.as_deref(), scale).await
+        Command::Audit(AuditCmd::Export { genesis, out, from, to }) => {
+            history::export(&cli.rpc, &genesis, &out, from, to).await
         }
-        Command::Audit(AuditCmd::VerifyReceipt { file, genesis }) => audit::verify_receipt_file(&genesis, &file),
+        Command::Audit(AuditCmd::Replay { genesis, dir, state_at, from, to, db, key, sets_out }) => {
+            let rpc = if dir.is_none() { Some(cli.rpc.clone()) } else { None };
+            replay::replay(replay::ReplayArgs { genesis, rpc, dir, from, to, state_at, db, key, sets_out }).await
+        }
+        Command::Audit(AuditCmd::Receipt { tx, genesis, sets, out, scale }) => {
+            audit::receipt(&cli.rpc, &genesis, sets.as_deref(), &tx, out.as_deref(), scale).await
+        }
+        Command::Audit(AuditCmd::StateProof {
+            account,
+            contract,
+            storage,
+            raw_key,
+            height,
+            genesis,
+            sets,
+            key,
+            out,
+        }) => {
+            let state_key = match (account, contract.zip(storage), raw_key) {
+                (Some(a), _, _) => jjj_state::keys::account(&parse_account(&a)?),
+                (_, Some((c, k)), _) => jjj_state::keys::storage(
+                    &parse_account(&c)?,
+                    &jjj_rpc_api::unhex(&k).map_err(|e| format!("--storage: {e}"))?,
+                ),
+                (_, _, Some(k)) => jjj_rpc_api::unhex(&k).map_err(|e| format!("--raw-key: {e}"))?,
+                _ => return Err("say which key: --account, --contract with --storage, or --raw-key".into()),
+            };
+            audit::state_proof(&cli.rpc, &genesis, sets.as_deref(), &state_key, height, key.as_deref(), out.as_deref())
+                .await
+        }
+        Command::Audit(AuditCmd::VerifyReceipt { file, genesis, sets }) => {
+            audit::verify_receipt_file(&genesis, sets.as_deref(), &file)
+        }
+        Command::Follow { genesis, sets, to, watch } => {
+            follow::follow(&cli.rpc, &genesis, sets.as_deref(), to, watch).await
+        }
         Command::Audit(AuditCmd::Access { reader, from, metadata }) => {
             audit::access(&cli.rpc, &net, reader.as_deref(), from, &metadata).await
         }

@@ -596,6 +596,21 @@ impl NodeApiServer for NodeRpc {
         tx_proof_of(&c, &hash_param(&hash)?)
     }
 
+    async fn light_header(&self, network: String, height: u64) -> RpcResult<Option<LightHeaderJson>> {
+        let c = chain(&self.node, &network)?;
+        if height > c.head().0 {
+            return Ok(None);
+        }
+        let p = state_proof_of(&c, &jjj_state::gov::keys::validator_schedule(), Some(height), None)?;
+        Ok(Some(LightHeaderJson {
+            height,
+            header: p.header,
+            certificate: p.certificate,
+            schedule: p.value,
+            schedule_proof: p.proof,
+        }))
+    }
+
     async fn state_proof(
         &self,
         network: String,

@@ -8,8 +8,8 @@
 #![allow(clippy::too_many_arguments)]
 use crate::{
     AccessLogJson, AccountJson, BlockJson, CertificateJson, CodeChangeJson, ContractInfoJson, EventJson, GovRulesJson,
-    HeaderJson, HealthJson, MemberJson, PeerJson, PermissionJson, ProposalJson, ReceiptJson, RegistrationJson,
-    RegistryEntryJson, StateProofJson, SubmitResultJson, TxProofJson,
+    HeaderJson, HealthJson, LightHeaderJson, MemberJson, PeerJson, PermissionJson, ProposalJson, ReceiptJson,
+    RegistrationJson, RegistryEntryJson, StateProofJson, SubmitResultJson, TxProofJson,
 };
 // Only the server half names these: the client half rewrites the return types.
 #[cfg_attr(not(feature = "server"), allow(unused_imports))]
@@ -58,6 +58,13 @@ pub trait NodeApi {
         height: Option<u64>,
         read: Option<String>,
     ) -> RpcResult<StateProofJson>;
+
+    /// What a light client needs of height `height` (`jjj follow`): the header, its commit
+    /// certificate (null for genesis) and the validator schedule's value at that height with its
+    /// state proof, from which the client learns the next height's validators without executing.
+    /// Null above the finalised head.
+    #[method(name = "light_getHeader", param_kind = map)]
+    async fn light_header(&self, network: String, height: u64) -> RpcResult<Option<LightHeaderJson>>;
 
     /// A finalised block by height or hash (default: the head), or null. `raw` adds the
     /// SCALE-encoded block, certificate, header and receipts.

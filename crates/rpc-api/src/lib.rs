@@ -167,6 +167,21 @@ pub struct StateProofJson {
     pub certificate: Option<String>,
 }
 
+/// `light_getHeader`: a certified header and the validator schedule it commits to, 0x-hex SCALE.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LightHeaderJson {
+    pub height: u64,
+    /// `Header`.
+    pub header: String,
+    /// `CommitCertificate`; null for genesis.
+    pub certificate: Option<String>,
+    /// The validator schedule (`Vec<(u64, Vec<AccountId>)>`) in the state of this height; null
+    /// when none was ever scheduled.
+    pub schedule: Option<String>,
+    /// Its proof against the header's state root.
+    pub schedule_proof: String,
+}
+
 /// `tx_getProof`: a transaction and its receipt in a certified block, everything SCALE-encoded
 /// as the chain hashes it, 0x-hex. The format `jjj audit receipt --out` saves and `jjj audit
 /// verify-receipt` reads.

@@ -705,7 +705,7 @@ impl RocksStore {
                 ));
             }
             keys += 1;
-            if keys % 10_000 == 0 {
+            if keys.is_multiple_of(10_000) {
                 progress(keys);
             }
             it.next();
