@@ -1,6 +1,6 @@
 //! Helpers for the end-to-end tests in `tests/`: where the binaries under test are, a devnet of
 //! real `jjj-node` processes ([`devnet`]), a TCP fault proxy between them ([`proxy`]), a
-//! utility-bills load ([`bills`], [`load`]), the invariants checked over RPC ([`check`]) and the
+//! utility-bills load ([`bills`], [`load`]), a node that forges its RPC answers ([`forging_rpc`]), the invariants checked over RPC ([`check`]) and the
 //! kill -9 campaign ([`chaos`], run by the `jjj-chaos` binary and `scripts/chaos.sh`).
 use std::path::PathBuf;
 
@@ -8,6 +8,7 @@ pub mod bills;
 pub mod chaos;
 pub mod check;
 pub mod devnet;
+pub mod forging_rpc;
 pub mod load;
 pub mod proxy;
 pub mod rng;

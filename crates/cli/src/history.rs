@@ -365,11 +365,18 @@ pub async fn export(
     // Resume: keep the whole ranges whose files still match; a short last range is redone.
     let first = from.unwrap_or(1).max(1);
     manifest.ranges.retain(|r| {
-        let whole = r.to - r.from + 1 == RANGE_BLOCKS || r.from == first;
-        let intact =
-            std::fs::read(out.join(&r.file)).is_ok_and(|b| checksum(&b) == r.blake2b && b.len() as u64 == r.bytes);
-        whole && intact && r.to - r.from + 1 == RANGE_BLOCKS
+        let whole = r.to - r.from + 1 == RANGE_BLOCKS;
+        whole && std::fs::read(out.join(&r.file)).is_ok_and(|b| checksum(&b) == r.blake2b && b.len() as u64 == r.bytes)
     });
+    // Kept ranges must run on from `first` without a gap; past the first gap, redo.
+    let mut expected = first;
+    let contiguous = manifest.ranges.iter().take_while(|r| {
+        let ok = r.from == expected;
+        expected = r.to + 1;
+        ok
+    });
+    let keep = contiguous.count();
+    manifest.ranges.truncate(keep);
     let head = rpc.api().finalized_head(network.clone()).await.map_err(|e| rpc.explain(e))?.height;
     let last = to.unwrap_or(head).min(head);
     let resumed = manifest.last();
