@@ -32,7 +32,7 @@ use jjj_state::{
 use jjj_vm::limits::gas;
 use jjj_vm::{Entry, FrameEnd, Invocation, Vm, VmError};
 
-pub use jjj_vm::{limits::MAX_INSTANCES_PER_TX, ReadAccess, VmConfig};
+pub use jjj_vm::{limits::MAX_INSTANCES_PER_TX, ReadAccess, TraceStep, VmConfig};
 use parity_scale_codec::Encode;
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -106,6 +106,20 @@ pub struct BlockExecution {
     pub tx_root: Hash,
     pub receipts_root: Hash,
     pub state_root: Hash,
+}
+
+/// A transaction applied with its host-call log ([`Runtime::trace_transaction`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TracedTransaction {
+    pub receipt: Receipt,
+    pub steps: Vec<TraceStep>,
+    pub debug: Vec<String>,
+}
+
+/// What a traced dispatch kept besides its receipt.
+struct Traced {
+    trace: Vec<TraceStep>,
+    debug: Vec<String>,
 }
 
 /// A read-only execution's result, with the gas it took and the debug lines it wrote.
@@ -658,6 +672,18 @@ impl Runtime {
         self.apply_hashed_transaction(overlay, ctx, stx, stx.hash(self.hash_algo()))
     }
 
+    /// Auditor: applies one transaction exactly as a block does (the same receipt and state
+    /// changes) and returns its host-call log and debug lines as well.
+    pub fn trace_transaction(
+        &self,
+        overlay: &mut Overlay,
+        ctx: &BlockContext,
+        stx: &SignedTransaction,
+    ) -> Result<TracedTransaction, TxError> {
+        let (receipt, traced) = self.apply_in_mode(overlay, ctx, stx, stx.hash(self.hash_algo()), Mode::Trace)?;
+        Ok(TracedTransaction { receipt, steps: traced.trace, debug: traced.debug })
+    }
+
     /// [`Runtime::apply_transaction`] with the transaction's hash already computed.
     fn apply_hashed_transaction(
         &self,
@@ -666,6 +692,17 @@ impl Runtime {
         stx: &SignedTransaction,
         hash: Hash,
     ) -> Result<Receipt, TxError> {
+        self.apply_in_mode(overlay, ctx, stx, hash, Mode::Block).map(|(r, _)| r)
+    }
+
+    fn apply_in_mode(
+        &self,
+        overlay: &mut Overlay,
+        ctx: &BlockContext,
+        stx: &SignedTransaction,
+        hash: Hash,
+        mode: Mode,
+    ) -> Result<(Receipt, Traced), TxError> {
         let intrinsic = self.check_hashed_transaction(overlay, &ctx.network, stx, &hash)?;
         let tx = &stx.tx;
         let mut sender = load_account(overlay, &tx.sender)?;
@@ -674,7 +711,7 @@ impl Runtime {
 
         overlay.checkpoint();
         let budget = tx.gas_limit - intrinsic;
-        let dispatched = match self.dispatch(overlay, ctx, tx, budget, Mode::Block) {
+        let mut dispatched = match self.dispatch(overlay, ctx, tx, budget, mode) {
             Ok(d) => d,
             Err(e) => {
                 // Leave the overlay as balanced as it came: the caller undoes the nonce bump.
@@ -682,12 +719,14 @@ impl Runtime {
                 return Err(e);
             }
         };
+        let traced =
+            Traced { trace: std::mem::take(&mut dispatched.trace), debug: std::mem::take(&mut dispatched.debug) };
         let (end, used, events) = dispatched.into_parts();
         match end {
             FrameEnd::Success(_) => overlay.commit_checkpoint(),
             _ => overlay.revert_checkpoint(),
         }
-        Ok(make_receipt(hash, end, intrinsic + used, events))
+        Ok((make_receipt(hash, end, intrinsic + used, events), traced))
     }
 
     /// Runs a call without signatures, nonce or persistence, with the debug buffer on: what a
@@ -770,8 +809,9 @@ impl Runtime {
         budget: u64,
         mode: Mode,
     ) -> Result<Dispatched, TxError> {
-        let plain =
-            |end: FrameEnd, used: u64| Ok(Dispatched { end, used, events: vec![], debug: vec![], protected: false });
+        let plain = |end: FrameEnd, used: u64| {
+            Ok(Dispatched { end, used, events: vec![], debug: vec![], trace: vec![], protected: false })
+        };
         // Function permissions and freezes, before any contract code runs.
         if let Some(action) = gov::action_of(&tx.call) {
             if let Err(denied) = gov::check_permission(overlay, &tx.sender, &action)? {
@@ -1048,6 +1088,7 @@ impl Runtime {
             input,
             gas_limit: budget,
             debug: mode != Mode::Block,
+            trace: mode == Mode::Trace,
             read_only: matches!(mode, Mode::Query(_)),
             reads: mode.reads(),
         };
@@ -1062,6 +1103,7 @@ impl Runtime {
             used: outcome.gas_used,
             events: outcome.events,
             debug: outcome.debug,
+            trace: outcome.trace,
             protected: outcome.protected,
         })
     }
@@ -1243,19 +1285,21 @@ fn finish_block<S: StateCommitment + ?Sized>(
     })
 }
 
-/// How a call is run: in a block, as a dry run (debug lines kept), or as a query (read-only too).
+/// How a call is run: in a block, as a dry run (debug lines kept), as a query (read-only too),
+/// or traced (a block's run with the debug lines and the host-call log kept).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {
     Block,
     DryRun(ReadAccess),
     Query(ReadAccess),
+    Trace,
 }
 
 impl Mode {
     /// A transaction's sender signed it; an unsigned run says whether a reader signed for it.
     fn reads(self) -> ReadAccess {
         match self {
-            Mode::Block => ReadAccess::Signed,
+            Mode::Block | Mode::Trace => ReadAccess::Signed,
             Mode::DryRun(reads) | Mode::Query(reads) => reads,
         }
     }
@@ -1266,6 +1310,7 @@ struct Dispatched {
     used: u64,
     events: Vec<Event>,
     debug: Vec<String>,
+    trace: Vec<TraceStep>,
     /// A protected message ran or was refused.
     protected: bool,
 }

@@ -149,3 +149,62 @@ fn the_same_block_gives_the_same_result_on_fresh_engines() {
     assert_eq!(after.state_root(), block.header.state_root);
     assert_eq!(block.encode().len(), block.encoded_size());
 }
+
+/// A traced transaction ends exactly as the block's run (receipt and state changes), and its
+/// log shows the nested call, the storage read and write with the values before and after, the
+/// event, and where a failing call failed.
+#[test]
+fn a_traced_transaction_matches_the_block_and_logs_every_host_call() {
+    use jjj_executive::TraceStep;
+    let (chain, dev, a, b) = counters();
+    let rt = chain.runtime().clone();
+    let ctx = chain.next_template();
+    let ctx = BlockContext { network: ctx.network, height: ctx.height, timestamp: ctx.timestamp };
+    let stx = chain.sign(
+        &dev,
+        chain.nonce(&dev.id),
+        5_000_000,
+        Call::Call { contract: a, input: msg::bump_other(b, 5), value: 0 },
+    );
+    let mut plain = jjj_state::Overlay::new(chain.state());
+    let expected = rt.apply_transaction(&mut plain, &ctx, &stx).expect("applies");
+    let mut traced_overlay = jjj_state::Overlay::new(chain.state());
+    let traced = rt.trace_transaction(&mut traced_overlay, &ctx, &stx).expect("traces");
+    assert_eq!(traced.receipt, expected, "the same receipt as in a block");
+    assert_eq!(
+        traced_overlay.into_effective_changes().expect("changes"),
+        plain.into_effective_changes().expect("changes"),
+        "the same state changes"
+    );
+    let steps = &traced.steps;
+    assert!(matches!(&steps[0], TraceStep::Call { depth: 0, contract, .. } if *contract == a), "{steps:?}");
+    assert!(
+        steps.iter().any(|s| matches!(s, TraceStep::Call { depth: 1, contract, .. } if *contract == b)),
+        "the nested call: {steps:?}"
+    );
+    let write = steps
+        .iter()
+        .find_map(|s| match s {
+            TraceStep::StorageWrite { depth: 1, contract, before, after, .. } if *contract == b => {
+                Some((before.clone(), after.clone()))
+            }
+            _ => None,
+        })
+        .expect("b's counter written");
+    assert_eq!(write, (Some(100u64.encode()), Some(105u64.encode())), "before and after");
+    assert!(steps.iter().any(|s| matches!(s, TraceStep::StorageRead { depth: 1, .. })), "{steps:?}");
+    assert!(steps.iter().any(|s| matches!(s, TraceStep::Event { depth: 1, .. })), "{steps:?}");
+    assert!(
+        matches!(steps.last(), Some(TraceStep::Return { depth: 0, end: Ok(out), .. }) if *out == 105u64.encode()),
+        "{steps:?}"
+    );
+    // A failing call: the frame's end names the failure.
+    let stx =
+        chain.sign(&dev, chain.nonce(&dev.id), 5_000_000, Call::Call { contract: a, input: msg::divide(0), value: 0 });
+    let traced = rt.trace_transaction(&mut jjj_state::Overlay::new(chain.state()), &ctx, &stx).expect("traces");
+    assert!(
+        matches!(traced.steps.last(), Some(TraceStep::Return { end: Err(m), .. }) if m.contains("divide by zero")),
+        "{:?}",
+        traced.steps
+    );
+}

@@ -248,6 +248,7 @@ impl Engine for Wasmtime {
                 input: call.input,
                 gas_limit: GAS_LIMIT,
                 debug: false,
+                trace: false,
                 read_only: false,
                 reads: jjj_vm::ReadAccess::Signed,
             },

@@ -136,6 +136,7 @@ fn measure(vm: &Vm<BenchHost>, name: &str, code: Vec<u8>, gas_limit: u64, seed: 
             input: vec![],
             gas_limit,
             debug: false,
+            trace: false,
             read_only: false,
             reads: jjj_vm::ReadAccess::Signed,
         };

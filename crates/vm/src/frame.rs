@@ -3,6 +3,7 @@
 //! own checkpoint, value transfer and gas budget.
 use crate::host::Host;
 use crate::limits::{gas, MAX_INSTANCES_PER_TX, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS, WASM_PAGE_BYTES};
+use crate::trace::TraceStep;
 use crate::{ReadAccess, VmInner};
 use jjj_primitives::{AccountId, BlockContext, Event};
 use std::sync::Arc;
@@ -111,6 +112,8 @@ pub struct ExecutionState<H: Host> {
     pub(crate) debug_bytes: usize,
     /// A query: storage writes and transfers are refused.
     pub read_only: bool,
+    /// The host-call log; `Some` only when traced.
+    pub trace: Option<crate::trace::Trace>,
     /// Whether protected messages may run.
     pub reads: ReadAccess,
     /// A protected message ran or was refused.
@@ -137,6 +140,7 @@ impl<H: Host> ExecutionState<H> {
             debug: debug.then(Vec::new),
             debug_bytes: 0,
             read_only,
+            trace: None,
             // The safe side until the invocation says who signed.
             reads: ReadAccess::Anonymous,
             protected: false,
@@ -162,6 +166,14 @@ impl<H: Host> ExecutionState<H> {
     pub(crate) fn abort(&mut self, reason: String) {
         self.aborted = true;
         self.abort_reason.get_or_insert(reason);
+    }
+
+    /// Records a step when traced; `step` is only built then.
+    pub(crate) fn trace(&mut self, step: impl FnOnce(usize) -> crate::trace::TraceStep) {
+        let depth = self.frames.len().saturating_sub(1);
+        if let Some(t) = self.trace.as_mut() {
+            t.push(step(depth));
+        }
     }
 
     pub(crate) fn frame(&self) -> Result<&Frame, wasmtime::Error> {
@@ -238,6 +250,13 @@ pub fn invoke<H: Host>(
     }
     let events_before = store.data().events.len();
     store.data_mut().host.checkpoint();
+    if store.data().trace.is_some() {
+        let depth = store.data().frames.len();
+        let step = TraceStep::Call { depth, contract: address, caller, value, input: input.clone(), gas_left: budget };
+        if let Some(t) = store.data_mut().trace.as_mut() {
+            t.push(step);
+        }
+    }
 
     let mut end = run_frame(&mut store, entry, address, caller, value, input);
     if let Some(reason) = store.data_mut().limits.memory_failure.take() {
@@ -253,6 +272,14 @@ pub fn invoke<H: Host>(
     let used = budget.saturating_sub(left);
     let _ = store.set_fuel(before.saturating_sub(used));
     let state = store.data_mut();
+    if let Some(t) = state.trace.as_mut() {
+        let result = match &end {
+            FrameEnd::Success(out) => Ok(out.clone()),
+            FrameEnd::Reverted(m) => Err(format!("reverted: {m}")),
+            FrameEnd::Failed(m) => Err(format!("failed: {m}")),
+        };
+        t.push(TraceStep::Return { depth: state.frames.len(), contract: address, end: result, gas_used: used });
+    }
     match &end {
         FrameEnd::Success(_) => state.host.commit_checkpoint(),
         _ => {

@@ -6,6 +6,7 @@ use crate::frame::{
 };
 use crate::host::{Host, HostError};
 use crate::limits::{gas, HostCost};
+use crate::trace::TraceStep;
 use crate::{ReadAccess, PROTECTED_READ_REFUSAL};
 use jjj_abi::{limits::*, names, ReturnCode, NOT_FOUND};
 use jjj_primitives::{AccountId, Event, Hash};
@@ -121,6 +122,26 @@ fn storage_key<H: Host>(
 
 /// Links every function of the ABI. The names come from `jjj_abi::names`; a test checks the
 /// linker defines exactly `jjj_abi::HOST_FUNCTIONS`.
+/// Records a storage read when traced.
+fn trace_read<H: Host>(c: &mut WasmCaller<'_, H>, contract: AccountId, key: &[u8], value: &Option<Vec<u8>>) {
+    if c.data().trace.is_some() {
+        let gas_left = c.get_fuel().unwrap_or(0);
+        let (key, value) = (key.to_vec(), value.clone());
+        c.data_mut().trace(|depth| TraceStep::StorageRead { depth, contract, key, value, gas_left });
+    }
+}
+
+/// Records a storage write (`None`: a removal) with the value it replaces, when traced. Reading
+/// the old value charges nothing: a traced run uses the gas the block's run did.
+fn trace_write<H: Host>(c: &mut WasmCaller<'_, H>, contract: AccountId, key: &[u8], after: Option<&[u8]>) {
+    if c.data().trace.is_some() {
+        let gas_left = c.get_fuel().unwrap_or(0);
+        let before = c.data().host.storage_get(&contract, key).ok().flatten();
+        let (key, after) = (key.to_vec(), after.map(<[u8]>::to_vec));
+        c.data_mut().trace(|depth| TraceStep::StorageWrite { depth, contract, key, before, after, gas_left });
+    }
+}
+
 pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()> {
     let m = jjj_abi::HOST_MODULE;
 
@@ -154,7 +175,9 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
         |mut c: WasmCaller<'_, H>, key_ptr: u32, key_len: u32, out_ptr: u32, out_cap: u32| -> HostResult<u32> {
             charge_cost(&mut c, gas::STORAGE_GET, key_len as usize)?;
             let (contract, key) = storage_key(&mut c, key_ptr, key_len)?;
-            match c.data().host.storage_get(&contract, &key).map_err(state_err)? {
+            let found = c.data().host.storage_get(&contract, &key).map_err(state_err)?;
+            trace_read(&mut c, contract, &key, &found);
+            match found {
                 None => Ok(NOT_FOUND),
                 Some(v) => {
                     charge(&mut c, gas::STORAGE_GET.per_byte.saturating_mul(v.len() as u64))?;
@@ -173,6 +196,7 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
             refuse_in_query(&c, "write storage")?;
             let (contract, key) = storage_key(&mut c, key_ptr, key_len)?;
             let value = read(&mut c, value_ptr, value_len)?;
+            trace_write(&mut c, contract, &key, Some(&value));
             c.data_mut().host.storage_set(&contract, &key, value);
             Ok(())
         },
@@ -185,6 +209,7 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
             charge_cost(&mut c, gas::STORAGE_REMOVE, key_len as usize)?;
             refuse_in_query(&c, "remove storage")?;
             let (contract, key) = storage_key(&mut c, key_ptr, key_len)?;
+            trace_write(&mut c, contract, &key, None);
             c.data_mut().host.storage_remove(&contract, &key);
             Ok(())
         },
@@ -196,7 +221,9 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
         |mut c: WasmCaller<'_, H>, key_ptr: u32, key_len: u32| -> HostResult<u32> {
             charge_cost(&mut c, gas::STORAGE_CONTAINS, key_len as usize)?;
             let (contract, key) = storage_key(&mut c, key_ptr, key_len)?;
-            Ok(u32::from(c.data().host.storage_get(&contract, &key).map_err(state_err)?.is_some()))
+            let found = c.data().host.storage_get(&contract, &key).map_err(state_err)?;
+            trace_read(&mut c, contract, &key, &found);
+            Ok(u32::from(found.is_some()))
         },
     )?;
 
@@ -297,6 +324,7 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
         let from = c.data().frame()?.address;
         refuse_in_query(&c, "transfer")?;
         let ok = c.data_mut().host.transfer(&from, &to, amount).map_err(state_err)?;
+        c.data_mut().trace(|depth| TraceStep::Transfer { depth, from, to, amount, ok });
         Ok(if ok { ReturnCode::Success } else { ReturnCode::InsufficientBalance } as u32)
     })?;
 
@@ -330,9 +358,13 @@ pub fn define<H: Host>(linker: &mut Linker<ExecutionState<H>>) -> HostResult<()>
             }
             charge_cost(&mut c, gas::EMIT_EVENT, topics_count as usize * 32 + data_len as usize)?;
             let raw = read(&mut c, topics_ptr, topics_count * 32)?;
-            let topics = raw.chunks_exact(32).map(|t| Hash(t.try_into().unwrap_or([0; 32]))).collect();
+            let topics: Vec<Hash> = raw.chunks_exact(32).map(|t| Hash(t.try_into().unwrap_or([0; 32]))).collect();
             let data = read(&mut c, data_ptr, data_len)?;
             let contract = c.data().frame()?.address;
+            if c.data().trace.is_some() {
+                let (topics, data) = (topics.clone(), data.clone());
+                c.data_mut().trace(|depth| TraceStep::Event { depth, contract, topics, data });
+            }
             c.data_mut().events.push(Event { contract, topics, data });
             Ok(())
         },

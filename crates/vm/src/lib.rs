@@ -10,10 +10,12 @@ pub mod frame;
 pub mod host;
 mod imports;
 pub mod limits;
+pub mod trace;
 pub mod validate;
 
 pub use frame::{Entry, ExecutionState, FrameEnd};
 pub use host::{ContractCode, Host, HostError};
+pub use trace::TraceStep;
 // What `Host::verify_receipt` answers, in the ABI's own types.
 pub use jjj_abi::{ProvenCall, ProvenEvent, ProvenReceipt};
 
@@ -128,6 +130,8 @@ pub struct Invocation {
     pub gas_limit: u64,
     /// Keep the contract's debug messages (dry runs).
     pub debug: bool,
+    /// Keep the host-call log ([`TraceStep`]s): an auditor's re-execution.
+    pub trace: bool,
     /// A query: storage writes, transfers and value-carrying calls are refused.
     pub read_only: bool,
     /// Whether protected messages may run (`protected_read`).
@@ -154,6 +158,8 @@ pub struct Outcome<H> {
     pub gas_used: u64,
     pub events: Vec<Event>,
     pub debug: Vec<String>,
+    /// The host-call log, when the invocation asked for one.
+    pub trace: Vec<TraceStep>,
     /// A local resource error (the wall-clock backstop, an exhausted instance pool) cut the
     /// execution short: the result is void and must not decide anything.
     pub aborted: bool,
@@ -245,6 +251,7 @@ impl<H: Host> Vm<H> {
     pub fn execute(&self, host: H, call: Invocation) -> Outcome<H> {
         let mut state = ExecutionState::new(self.inner.clone(), host, call.ctx, call.debug, call.read_only);
         state.reads = call.reads;
+        state.trace = call.trace.then(trace::Trace::default);
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(EPOCH_DEADLINE_TICKS);
@@ -259,6 +266,7 @@ impl<H: Host> Vm<H> {
             gas_used,
             events: state.events,
             debug: state.debug.unwrap_or_default(),
+            trace: state.trace.map(|t| t.steps).unwrap_or_default(),
             aborted: state.aborted,
             abort_reason: state.abort_reason,
             protected: state.protected,

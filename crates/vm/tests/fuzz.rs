@@ -130,6 +130,7 @@ fn fuzz_vm_wasm() {
                     input: code[..code.len().min(64)].to_vec(),
                     gas_limit: GAS,
                     debug: true,
+                    trace: false,
                     read_only: false,
                     reads: jjj_vm::ReadAccess::Signed,
                 };

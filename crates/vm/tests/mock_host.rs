@@ -117,6 +117,7 @@ fn call(contract: AccountId, caller: AccountId, input: Vec<u8>, read_only: bool)
         input,
         gas_limit: 1_000_000,
         debug: false,
+        trace: false,
         read_only,
         reads: jjj_vm::ReadAccess::Signed,
     }
