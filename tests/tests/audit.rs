@@ -93,6 +93,7 @@ async fn auditors_export_replay_follow_and_prove_a_history_and_catch_every_forge
         ("bank@tianjin+bank,deployer,registrar".to_string(), 1_000_000_000_000_000),
         ("bench-provider-1@tianjin+utility-provider".to_string(), 0),
         ("bench-provider-2@beijing+utility-provider".to_string(), 0),
+        ("inspector@beijing+auditor".to_string(), 0),
     ];
     let net = Devnet::start(DevnetConfig::direct(31100, accounts)).await.expect("devnet");
     let jjj = |args: &[&str]| net.jjj_ok(3, args);
@@ -136,24 +137,17 @@ async fn auditors_export_replay_follow_and_prove_a_history_and_catch_every_forge
     let mut code = std::fs::read(&counter).expect("counter.wasm");
     code.extend_from_slice(b"\x00\x05\x02v2\x01\x02"); // a custom section: new code hash, same behaviour
     std::fs::write(&v2, code).expect("write");
-    let bump = |who: &str| {
-        let metadata = s(&contracts.join("counter.json"));
-        jjj(&[
-            "contract",
-            "call",
-            "--key",
-            &key(who),
-            "--contract",
-            &address,
-            "--metadata",
-            &metadata,
-            "--message",
-            "bump",
-            "--args",
-            "[2]",
-        ])
+    let counter_meta = s(&contracts.join("counter.json"));
+    let call = |message: &str, args: &str| {
+        let k = key("bank");
+        let call = ["contract", "call", "--key", &k, "--contract", &address, "--metadata", &counter_meta];
+        // An explicit gas limit: no dry run first, so a failing call is sent too.
+        let (_, out) = net.jjj(3, &[&call[..], &["--message", message, "--args", args, "--gas", "2000000"]].concat());
+        let tx = out.split("(tx ").nth(1).and_then(|t| t.split(')').next());
+        tx.unwrap_or_else(|| panic!("no transaction in {out}")).to_string()
     };
-    bump("bank");
+    call("bump", "[2]");
+    let divided_by_zero = call("divide", "[0]");
     let out = jjj(&[
         "contract",
         "upgrade",
@@ -171,7 +165,7 @@ async fn auditors_export_replay_follow_and_prove_a_history_and_catch_every_forge
     let line = out.lines().find(|l| l.starts_with('#')).expect("the proposal");
     let upgrade = proposal_id(line);
     assert!(jjj(&["proposal", "approve", &upgrade, "--key", &key("tianjin-admin")]).contains("executed"));
-    bump("bank");
+    let bumped = call("bump", "[2]");
 
     // Validator 4 removed by governance from a stated height; payments go on after it.
     let id = Devnet::validator_id;
@@ -248,6 +242,53 @@ async fn auditors_export_replay_follow_and_prove_a_history_and_catch_every_forge
     let out = jjj(&["follow", "--genesis", &genesis, "--sets", &s(&sets)]);
     assert!(out.contains(&format!("to height {head}")) && out.contains("1 validator-set change(s) scheduled"), "{out}");
     assert!(out.contains(&format!("3 validators from height {}", head + 1)), "{out}");
+
+    // One transaction re-executed on the proven state before it, with its host-call log: the
+    // counter's storage named through its metadata, before and after; a failing one shows where.
+    let inspector = key("inspector");
+    let sets_s = s(&sets);
+    let trace = |tx: &str, with_key: bool| {
+        let mut args =
+            vec!["audit", "trace", tx, "--genesis", &genesis, "--sets", &sets_s, "--metadata", &counter_meta];
+        if with_key {
+            args.extend(["--key", &inspector]);
+        }
+        net.jjj(3, &args)
+    };
+    let (ok, out) = trace(&bumped, true);
+    assert!(ok && out.contains("call Counter.bump("), "{out}");
+    assert!(out.contains("write  count: 3 -> 5"), "the counter before and after: {out}");
+    assert!(out.contains("the traced run gives exactly the certified receipt"), "{out}");
+    let (ok, out) = trace(&bumped, false);
+    assert!(!ok && out.contains("trace with an auditor's --key"), "{out}");
+    let (ok, out) = trace(&divided_by_zero, true);
+    assert!(
+        ok && out.contains("receipt: FAILED") && out.contains("failed in ") && out.contains("divide by zero"),
+        "{out}"
+    );
+    println!("{out}");
+
+    // The counter's history: instantiation, the upgrade with its proposal, every call.
+    let history = |extra: &[&str]| {
+        let mut args =
+            vec!["audit", "contract", &address, "--genesis", &genesis, "--sets", &sets_s, "--metadata", &counter_meta];
+        args.extend_from_slice(extra);
+        jjj(&args)
+    };
+    let out = history(&[]);
+    assert!(
+        out.contains(&format!("upgrade approved by proposal #{upgrade}")) && out.contains("instantiated at height"),
+        "{out}"
+    );
+    assert!(out.contains("4 transaction(s)") && out.contains("blocks checked against the validator set"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_str(&history(&["--format", "json", "--method", "bump"])).expect("json");
+    let bumps = json["calls"].as_array().expect("calls");
+    assert_eq!(bumps.len(), 2, "{json}");
+    assert!(bumps.iter().all(|c| c["status"] == "success" && c["args"]["by"] == 2), "{json}");
+    let csv = history(&["--format", "csv"]);
+    assert_eq!(csv.lines().count(), 5, "a header and four rows: {csv}");
+    assert!(csv.lines().any(|l| l.contains(",divide,") && l.contains("reverted")), "{csv}");
 
     // A payment after the switch, proven offline against the followed history.
     let proof = work.join("proof.json");

@@ -6,6 +6,7 @@ mod audit;
 mod bench;
 mod build;
 mod contract;
+mod contract_history;
 mod follow;
 mod genesis;
 mod gov;
@@ -13,6 +14,7 @@ mod history;
 mod network;
 mod replay;
 mod scaffold;
+mod trace;
 mod tx;
 
 use clap::{Args, Parser, Subcommand};
@@ -323,6 +325,61 @@ pub enum AuditCmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Re-execute one finalised transaction on the state before it, trusting no node, and print
+    /// its host-call log: each storage read and write (value before and after, named and
+    /// decoded through --metadata where it fits), events, transfers, nested calls with the gas
+    /// left at each step, and where a failed one failed. The state is read key by key, each
+    /// value proven against the certified state root of the block before; contract storage
+    /// needs an auditor's --key. The traced receipt must equal the certified one.
+    Trace {
+        /// The transaction's hash.
+        tx: String,
+        /// The network's genesis file (the auditor's own copy).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The validator-set history (`jjj follow --sets`).
+        #[arg(long)]
+        sets: Option<PathBuf>,
+        /// An auditor's key (role auditor): signs the reads of contract storage.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Contract metadata (JSON, repeatable) to name messages, storage and events.
+        #[arg(long)]
+        metadata: Vec<PathBuf>,
+    },
+    /// One contract's history: its code (instantiation and each upgrade with the proposal that
+    /// approved it, proven from the state) and every transaction that called it or reached it
+    /// through another contract — sender, decoded message and arguments (--metadata), result,
+    /// events, value received, its balance after the block (proven). From a node (--rpc) or an
+    /// export (--dir); with --sets every block is checked against its certificate.
+    Contract {
+        /// The contract's address.
+        address: String,
+        /// The network's genesis file (the auditor's own copy).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The validator-set history (`jjj follow --sets`): check every block read.
+        #[arg(long)]
+        sets: Option<PathBuf>,
+        /// Read the blocks from an export instead of the node.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        from: Option<u64>,
+        #[arg(long)]
+        to: Option<u64>,
+        /// Only calls of this message (its name, or its selector 0x… without metadata).
+        #[arg(long)]
+        method: Option<String>,
+        /// Only transactions of this sender.
+        #[arg(long)]
+        sender: Option<String>,
+        /// Contract metadata (JSON, repeatable) to decode messages, outputs and events.
+        #[arg(long)]
+        metadata: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = contract_history::Format::Table)]
+        format: contract_history::Format,
+    },
     /// Verify a saved proof offline — a transaction and its receipt (`receipt --out`,
     /// `tx_getProof`) or a state value (`state-proof --out`, `state_getProof`) — against the
     /// genesis and the validator-set history alone.
@@ -464,6 +521,35 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             };
             audit::state_proof(&cli.rpc, &genesis, sets.as_deref(), &state_key, height, key.as_deref(), out.as_deref())
                 .await
+        }
+        Command::Audit(AuditCmd::Contract {
+            address,
+            genesis,
+            sets,
+            dir,
+            from,
+            to,
+            method,
+            sender,
+            metadata,
+            format,
+        }) => {
+            let args = contract_history::ContractArgs {
+                address,
+                genesis,
+                sets,
+                dir,
+                from,
+                to,
+                method,
+                sender,
+                metadata,
+                format,
+            };
+            contract_history::run(&cli.rpc, args).await
+        }
+        Command::Audit(AuditCmd::Trace { tx, genesis, sets, key, metadata }) => {
+            trace::trace(&cli.rpc, &genesis, sets.as_deref(), &tx, key.as_deref(), &metadata).await
         }
         Command::Audit(AuditCmd::VerifyReceipt { file, genesis, sets }) => {
             audit::verify_receipt_file(&genesis, sets.as_deref(), &file)

@@ -32,6 +32,7 @@ use jjj_state::{
 use jjj_vm::limits::gas;
 use jjj_vm::{Entry, FrameEnd, Invocation, Vm, VmError};
 
+pub use jjj_vm::trace::MAX_TRACE_STEPS;
 pub use jjj_vm::{limits::MAX_INSTANCES_PER_TX, ReadAccess, TraceStep, VmConfig};
 use parity_scale_codec::Encode;
 use std::collections::{BTreeSet, HashSet, VecDeque};

@@ -438,6 +438,60 @@ pub fn decode_event(meta: &LoadedMetadata, data: &[u8]) -> Result<Value, CodecEr
     decode_all(&meta.types, ty, data, &format!("an event of {}", meta.name))
 }
 
+/// A contract storage entry read through the metadata's storage items (the SDK's key layout:
+/// `len ++ namespace`, then the SCALE key and/or list index).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecodedStorage {
+    /// `bills[3]`, `last_bill`, `resident_bills[0x…][2]`, `provider_list.len`…
+    pub label: String,
+    /// The value as JSON (a list's length for its length entry); `None` when absent.
+    pub value: Option<Value>,
+}
+
+/// Names a raw storage key of a contract (and decodes its value) from the contract's metadata;
+/// `None` when no storage item of the metadata owns the key or the bytes do not fit its types.
+pub fn decode_storage(meta: &LoadedMetadata, key: &[u8], value: Option<&[u8]>) -> Option<DecodedStorage> {
+    let items = meta.storage.as_ref()?.as_array()?;
+    let (&len, rest) = key.split_first()?;
+    let namespace = rest.get(..usize::from(len))?;
+    let mut rest = &rest[usize::from(len)..];
+    let item = items.iter().find(|i| i["namespace"].as_str().map(str::as_bytes) == Some(namespace))?;
+    let name = item["namespace"].as_str()?;
+    let ty = |f: &str| item[f].as_u64().and_then(|t| u32::try_from(t).ok());
+    let decode = |ty: u32, bytes: &[u8]| decode_all(&meta.types, ty, bytes, "a storage value").ok();
+    let u32_of = |bytes: &[u8]| <[u8; 4]>::try_from(bytes).ok().map(u32::from_le_bytes);
+    let key_text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let (label, value_ty) = match item["kind"].as_str()? {
+        "Item" if rest.is_empty() => (name.to_string(), Some(ty("value")?)),
+        "Map" => {
+            let k = decode_value(&meta.types, ty("key")?, &mut rest).ok()?;
+            if !rest.is_empty() {
+                return None;
+            }
+            (format!("{name}[{}]", key_text(&k)), Some(ty("value")?))
+        }
+        "List" if rest.is_empty() => (format!("{name}.len"), None),
+        "List" => (format!("{name}[{}]", u32_of(rest)?), Some(ty("value")?)),
+        "ListMap" => {
+            let k = decode_value(&meta.types, ty("key")?, &mut rest).ok()?;
+            match rest.len() {
+                0 => (format!("{name}[{}].len", key_text(&k)), None),
+                _ => (format!("{name}[{}][{}]", key_text(&k), u32_of(rest)?), Some(ty("value")?)),
+            }
+        }
+        _ => return None,
+    };
+    let value = match (value, value_ty) {
+        (None, _) => None,
+        (Some(v), Some(t)) => Some(decode(t, v)?),
+        (Some(v), None) => Some(Value::from(u32_of(v)?)),
+    };
+    Some(DecodedStorage { label, value })
+}
+
 /// Decodes exactly `bytes` as one value of `type_id`: leftovers mean the type is wrong.
 fn decode_all(registry: &PortableRegistry, type_id: u32, bytes: &[u8], what: &str) -> Result<Value, CodecError> {
     let mut rest = bytes;
@@ -1138,6 +1192,27 @@ mod tests {
 
     fn returns(meta: &LoadedMetadata, name: &str) -> u32 {
         meta.message(name).map(|m| m.returns).unwrap_or_else(|| panic!("no message {name}"))
+    }
+
+    /// Storage keys of utility-bills named and their values decoded the way the SDK lays them
+    /// out: an item, a map entry, a list-map's length and element; a stranger key is not named.
+    #[test]
+    fn storage_keys_are_named_and_values_decoded_through_the_metadata() {
+        let meta = bills();
+        let key = |ns: &[u8], rest: &[u8]| [&[ns.len() as u8][..], ns, rest].concat();
+        let d = decode_storage(&meta, &key(b"last_bill", &[]), Some(&7u64.to_le_bytes())).expect("an item");
+        assert_eq!((d.label.as_str(), d.value), ("last_bill", Some(json!(7))));
+        let d = decode_storage(&meta, &key(b"bills", &3u64.to_le_bytes()), None).expect("a map entry");
+        assert_eq!((d.label.as_str(), d.value), ("bills[3]", None));
+        let resident = [9u8; 32];
+        let d = decode_storage(&meta, &key(b"resident_bills", &resident), Some(&2u32.to_le_bytes())).expect("a length");
+        assert_eq!((d.label, d.value), (format!("resident_bills[{}].len", hex32(9)), Some(json!(2))));
+        let element = [&resident[..], &1u32.to_le_bytes()].concat();
+        let d =
+            decode_storage(&meta, &key(b"resident_bills", &element), Some(&5u64.to_le_bytes())).expect("an element");
+        assert_eq!((d.label, d.value), (format!("resident_bills[{}][1]", hex32(9)), Some(json!(5))));
+        assert_eq!(decode_storage(&meta, &key(b"nothing", &[]), Some(&[1])), None);
+        assert_eq!(decode_storage(&meta, &key(b"last_bill", &[]), Some(&[1, 2])), None, "not a u64");
     }
 
     #[test]
