@@ -22,6 +22,10 @@
 #       stability: 20 % of the peak for 600 s (`-- --duration-secs N` to change).
 #       fixed:     one run of `-- --txs N --rate R` (for profiling: JJJ_BENCH_KEEP=1 keeps the
 #                  devnet's directory; the validators' pids are in the table's log).
+#       --replay:  afterwards, export the history (`jjj audit export`) and replay it as an auditor
+#                  (`jjj audit replay --dir`): its blocks/s and tx/s, and the time per transaction
+#                  of batched signature checks, execution and state commit (the ceiling). For
+#                  ≥ 100,000 payments: `--mode fixed --replay -- --txs 100000 --rate 1500`.
 #       --quick:   10 s steps, 2,000 residents, bills issued as steps need them, a 60 s
 #                  stability run: the pressure search ends within 5 minutes.
 #       Ports: JJJ_BENCH_P2P_PORT (default 31801), RPC and metrics at +40 and +80. The devnet's
@@ -41,11 +45,12 @@ if [ "${1:-}" != "--e2e" ]; then
 fi
 shift
 
-QUICK=0 VALIDATORS=4 MODE=pressure SUITE=ed25519+blake2b
+QUICK=0 VALIDATORS=4 MODE=pressure SUITE=ed25519+blake2b REPLAY=0
 EXTRA=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
+    --replay) REPLAY=1 ;;
     --validators) VALIDATORS=${2:?--validators takes a number}; shift ;;
     --mode) MODE=${2:?--mode takes pressure, spike or stability}; shift ;;
     --crypto)
@@ -116,3 +121,8 @@ echo "devnet: $VALIDATORS validators ($SUITE) in $DIR; mode $MODE$([ "$QUICK" = 
 "$BIN/jjj" --network bench --rpc "http://127.0.0.1:$RPC" bench \
   --funder "$DIR/keys/bank.key" "${provider_keys[@]}" --wasm target/contracts/utility_bills.wasm \
   --mode "$MODE" "${sizing[@]}" "${endpoints[@]}" "${node_pids[@]}" "${EXTRA[@]}"
+if [ "$REPLAY" = 1 ]; then
+  echo "auditor: exporting the history, then replaying it from the export" >&2
+  "$BIN/jjj" --network bench --rpc "http://127.0.0.1:$RPC" audit export --genesis "$DIR/genesis-bench.json" --out "$DIR/export" >&2
+  "$BIN/jjj" audit replay --dir "$DIR/export" --db "$DIR/replay-state"
+fi

@@ -5,10 +5,12 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 # id NAME: the account id of the devnet key NAME
 id() { "$BIN/jjj" key show "$K/$1.key"; }
 # call KEY CONTRACT METADATA MESSAGE ARGS [VALUE]: prints the receipt; returns the decoded output on stdout's last line
+# (the transaction's hash goes to $DIR/last-tx)
 call() {
   local out
   out=$(jjj contract call --key "$K/$1.key" --contract "$2" --metadata "$C/$3.json" --message "$4" --args "$5" --value "${6:-0}" 2>&1) || { echo "$out" >&2; return 1; }
   echo "$out" | sed 's/^/    /' >&2
+  echo "$out" | sed -n 's/.*(tx \(0x[0-9a-f]*\)).*/\1/p' | head -n1 >"$DIR/last-tx"
   echo "$out" | sed -n 's/^output: //p'
 }
 # refused KEY CONTRACT METADATA MESSAGE ARGS [VALUE]: the call must fail; prints its reason

@@ -86,6 +86,7 @@ if [ ! -f "$DIR/validator-1.toml" ]; then
     --account beijing-agency=0@beijing+environment-agency --account hebei-agency=0@hebei+environment-agency \
     --account tianjin-buyer=5000000@tianjin --account hebei-seller=0@hebei \
     --account beijing-logistics=0@beijing+transporter --account arbitrator=0@beijing+arbitrator \
+    --account tianjin-auditor=0@tianjin+auditor \
     "${PRESET_ACCOUNTS[@]}" \
     >"$DIR/init.log"
 fi

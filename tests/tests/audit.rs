@@ -424,6 +424,30 @@ async fn auditors_export_replay_follow_and_prove_a_history_and_catch_every_forge
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(!out.status.success() && text.contains(&format!("height {target}, tx 0: transaction")), "{text}");
     println!("forged block caught: {}", text.lines().last().unwrap_or_default());
+
+    // A node that forges the validator schedule a light client is given: its proof no longer
+    // matches the certified state root, and `jjj follow` stops there.
+    let forged_at = head;
+    let rewrite: Rewrite = Arc::new(move |req, answer| {
+        if req["method"] != "light_getHeader" || req["params"]["height"] != forged_at {
+            return None;
+        }
+        let schedule = answer["result"]["schedule"].as_str()?;
+        let last = if schedule.ends_with('0') { "1" } else { "0" };
+        let mut forged = answer.clone();
+        forged["result"]["schedule"] = format!("{}{last}", &schedule[..schedule.len() - 1]).into();
+        Some(forged)
+    });
+    let liar = ForgingRpc::start("127.0.0.1:31131".parse().expect("addr"), node, rewrite).await.expect("proxy");
+    let out = std::process::Command::new(jjj_tests::bin("jjj"))
+        .args(["--rpc", &liar.url, "--network", NET, "follow", "--genesis", &genesis])
+        .output()
+        .expect("run jjj");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !out.status.success() && text.contains(&format!("height {forged_at}: the validator schedule's state proof")),
+        "{text}"
+    );
     let _ = net.rpc(0).expect("rpc").api().health().await.expect("the honest node is fine");
 }
 

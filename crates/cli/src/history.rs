@@ -56,6 +56,8 @@ pub struct Manifest {
     pub network: String,
     /// The genesis header's hash.
     pub genesis_hash: String,
+    /// The network's suite, from the genesis the exporter gave (empty without one).
+    #[serde(default)]
     pub suite: String,
     pub ranges: Vec<RangeEntry>,
 }
@@ -328,20 +330,29 @@ pub fn load_governance(dir: &Path) -> Result<Option<GovernanceRecords>, String> 
 /// `jjj audit export`.
 pub async fn export(
     rpc_url: &str,
-    genesis_path: &Path,
+    network: &str,
+    genesis_path: Option<&Path>,
     out: &Path,
     from: Option<u64>,
     to: Option<u64>,
 ) -> Result<(), String> {
-    let genesis = jjj_config::Genesis::load(genesis_path)?;
-    let suite = genesis.suite()?;
-    let network = genesis.network.clone();
-    let genesis_hash = genesis.header()?.hash(suite.hash_algo()).to_string();
+    let genesis = genesis_path.map(jjj_config::Genesis::load).transpose()?;
+    let network = genesis.as_ref().map_or_else(|| network.to_string(), |g| g.network.clone());
     let rpc = Rpc::new(rpc_url)?;
     let node_genesis = rpc.api().block(network.clone(), Some(0), None, None).await.map_err(|e| rpc.explain(e))?;
-    if node_genesis.map(|b| b.header.hash) != Some(genesis_hash.clone()) {
-        return Err(format!("the node's genesis of {network} differs from {}", genesis_path.display()));
-    }
+    let node_hash =
+        node_genesis.map(|b| b.header.hash).ok_or_else(|| format!("the node has no genesis of {network}"))?;
+    let (genesis_hash, suite) = match (&genesis, genesis_path) {
+        (Some(g), Some(path)) => {
+            let suite = g.suite()?;
+            let hash = g.header()?.hash(suite.hash_algo()).to_string();
+            if hash != node_hash {
+                return Err(format!("the node's genesis of {network} differs from {}", path.display()));
+            }
+            (hash, suite.to_string())
+        }
+        _ => (node_hash, String::new()),
+    };
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let mut manifest = if out.join("manifest.json").exists() {
         let m = Manifest::load(out)?;
@@ -355,13 +366,14 @@ pub async fn export(
             version: EXPORT_VERSION,
             network: network.clone(),
             genesis_hash: genesis_hash.clone(),
-            suite: suite.to_string(),
+            suite,
             ranges: vec![],
         }
     };
-    let genesis_text =
-        std::fs::read(genesis_path).map_err(|e| format!("cannot read {}: {e}", genesis_path.display()))?;
-    write_atomically(&out.join("genesis.json"), &genesis_text)?;
+    if let Some(path) = genesis_path {
+        let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        write_atomically(&out.join("genesis.json"), &text)?;
+    }
     // Resume: keep the whole ranges whose files still match; a short last range is redone.
     let first = from.unwrap_or(1).max(1);
     manifest.ranges.retain(|r| {
@@ -475,4 +487,70 @@ async fn governance_records(rpc: &Rpc, network: &str, height: u64) -> Result<Gov
         push(format!("proposal {id}"), g::proposal(id), value);
     }
     Ok(GovernanceRecords { height, records })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jjj_primitives::{AccountId, Hash, Header, NetworkId};
+
+    fn record(height: u64) -> ExportedBlock {
+        let header = Header {
+            network: NetworkId::new("jjj").expect("id"),
+            height,
+            parent_hash: Hash([height as u8; 32]),
+            timestamp: height,
+            proposer: AccountId([1; 32]),
+            tx_root: Hash::default(),
+            receipts_root: Hash::default(),
+            state_root: Hash::default(),
+        };
+        ExportedBlock { block: Block { header, transactions: vec![] }, certificate: vec![7; 10], receipts: vec![] }
+    }
+
+    #[test]
+    fn a_range_file_reads_back_record_by_record_and_refuses_damage() {
+        let dir = std::env::temp_dir().join(format!("jjj-range-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join(range_file(1, 3));
+        let blocks: Vec<ExportedBlock> = (1..=3).map(record).collect();
+        let bytes = encode_range(&blocks);
+        write_atomically(&path, &bytes).expect("write");
+        let mut r = RangeReader::open(&path).expect("open");
+        for b in &blocks {
+            assert_eq!(r.next().expect("read").as_ref(), Some(b));
+        }
+        assert_eq!(r.next().expect("end"), None);
+        // Cut short, another format, an absurd length: each a clear error, never a panic.
+        std::fs::write(&path, &bytes[..bytes.len() - 2]).expect("write");
+        let mut r = RangeReader::open(&path).expect("open");
+        let e = (0..3).find_map(|_| r.next().err()).expect("cut short");
+        assert!(e.contains("cut short"), "{e}");
+        std::fs::write(&path, b"JJJY\0\0\0\x01").expect("write");
+        assert!(RangeReader::open(&path).err().expect("magic").contains("not a range file"));
+        let mut huge = bytes[..8].to_vec();
+        huge.extend_from_slice(&u32::MAX.to_be_bytes());
+        std::fs::write(&path, &huge).expect("write");
+        assert!(RangeReader::open(&path).expect("open").next().expect_err("huge").contains("at most"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_manifest_of_another_format_or_version_is_refused() {
+        let dir = std::env::temp_dir().join(format!("jjj-manifest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let m = Manifest {
+            format: EXPORT_FORMAT.into(),
+            version: EXPORT_VERSION + 1,
+            network: "jjj".into(),
+            genesis_hash: String::new(),
+            suite: String::new(),
+            ranges: vec![],
+        };
+        m.save(&dir).expect("save");
+        assert!(Manifest::load(&dir).expect_err("version").contains("this jjj reads jjj-export version 1"));
+        Manifest { version: EXPORT_VERSION, ..m }.save(&dir).expect("save");
+        assert_eq!(Manifest::load(&dir).expect("load").last(), 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -97,7 +97,7 @@ pub enum Command {
     /// proofs against (`jjj audit verify-receipt --sets FILE`).
     Follow {
         /// The network's genesis file (the auditor's own copy).
-        #[arg(long)]
+        #[arg(long, env = "JJJ_GENESIS")]
         genesis: PathBuf,
         /// The validator-set history: resumed from if it exists, written as headers verify.
         #[arg(long)]
@@ -225,9 +225,10 @@ pub enum AuditCmd {
     /// governance records, in range files of 1,000 heights with BLAKE2b checksums
     /// (format: `jjj-export` version 1, see the README). Resumable: run again to continue.
     Export {
-        /// The network's genesis file (copied into the export).
-        #[arg(long)]
-        genesis: PathBuf,
+        /// The network's genesis file: checked against the node's and copied into the export
+        /// (without it the export names the node's genesis hash, and a replay needs --genesis).
+        #[arg(long, env = "JJJ_GENESIS")]
+        genesis: Option<PathBuf>,
         /// The export directory.
         #[arg(long)]
         out: PathBuf,
@@ -247,7 +248,7 @@ pub enum AuditCmd {
     /// field or state key, with both values.
     Replay {
         /// The network's genesis file (the auditor's own copy); with --dir, default DIR/genesis.json.
-        #[arg(long)]
+        #[arg(long, env = "JJJ_GENESIS")]
         genesis: Option<PathBuf>,
         /// An export directory (`jjj audit export`) to replay instead of the node at --rpc.
         #[arg(long)]
@@ -280,7 +281,7 @@ pub enum AuditCmd {
         /// The transaction's hash.
         tx: String,
         /// The network's genesis file (the auditor's own copy).
-        #[arg(long)]
+        #[arg(long, env = "JJJ_GENESIS")]
         genesis: PathBuf,
         /// The validator-set history (`jjj follow --sets`, `replay --sets-out`).
         #[arg(long)]
@@ -314,7 +315,7 @@ pub enum AuditCmd {
         #[arg(long)]
         height: Option<u64>,
         /// The network's genesis file (the auditor's own copy).
-        #[arg(long)]
+        #[arg(long, env = "JJJ_GENESIS")]
         genesis: PathBuf,
         /// The validator-set history (`jjj follow --sets`).
         #[arg(long)]
@@ -335,7 +336,7 @@ pub enum AuditCmd {
         /// The transaction's hash.
         tx: String,
         /// The network's genesis file (the auditor's own copy).
-        #[arg(long)]
+        #[arg(long, env = "JJJ_GENESIS")]
         genesis: PathBuf,
         /// The validator-set history (`jjj follow --sets`).
         #[arg(long)]
@@ -356,7 +357,7 @@ pub enum AuditCmd {
         /// The contract's address.
         address: String,
         /// The network's genesis file (the auditor's own copy).
-        #[arg(long)]
+        #[arg(long, env = "JJJ_GENESIS")]
         genesis: PathBuf,
         /// The validator-set history (`jjj follow --sets`): check every block read.
         #[arg(long)]
@@ -385,7 +386,7 @@ pub enum AuditCmd {
     /// genesis and the validator-set history alone.
     VerifyReceipt {
         file: PathBuf,
-        #[arg(long)]
+        #[arg(long, env = "JJJ_GENESIS")]
         genesis: PathBuf,
         /// The validator-set history (`jjj follow --sets`, `replay --sets-out`); without it the
         /// genesis validators are assumed for every height.
@@ -490,7 +491,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Contract(c) => contract::run(&cli.rpc, &net, c).await,
         Command::Audit(AuditCmd::Export { genesis, out, from, to }) => {
-            history::export(&cli.rpc, &genesis, &out, from, to).await
+            history::export(&cli.rpc, &net, genesis.as_deref(), &out, from, to).await
         }
         Command::Audit(AuditCmd::Replay { genesis, dir, state_at, from, to, db, key, sets_out }) => {
             let rpc = if dir.is_none() { Some(cli.rpc.clone()) } else { None };
