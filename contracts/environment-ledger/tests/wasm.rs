@@ -122,7 +122,7 @@ fn forged_stale_foreign_and_tampered_proofs_are_refused() {
     // A forged header: its certificate no longer certifies it.
     let mut forged = good.clone();
     forged.header.timestamp += 1;
-    refused(&forged, "the certificate is not for block");
+    refused(&forged, "the certificate is for another block");
     // Too few of the trusted validators, or other validators altogether.
     refused(&proof(&src, &src.disposed, &src.validators[..2]), "not signed by a quorum");
     let strangers: Vec<Keypair> = (1..=4).map(|i| TestChain::key(&format!("impostor-{i}")).key).collect();

@@ -295,7 +295,7 @@ fn read_dir_range(
                 }
                 h += 1;
             }
-            if h != range.to + 1 {
+            if h != range.to.saturating_add(1) {
                 return Err(format!(
                     "{}: holds heights {}..{}, the manifest says ..={}",
                     range.file, range.from, h, range.to
@@ -377,14 +377,14 @@ pub async fn export(
     // Resume: keep the whole ranges whose files still match; a short last range is redone.
     let first = from.unwrap_or(1).max(1);
     manifest.ranges.retain(|r| {
-        let whole = r.to - r.from + 1 == RANGE_BLOCKS;
+        let whole = r.to.checked_sub(r.from) == Some(RANGE_BLOCKS - 1);
         whole && std::fs::read(out.join(&r.file)).is_ok_and(|b| checksum(&b) == r.blake2b && b.len() as u64 == r.bytes)
     });
     // Kept ranges must run on from `first` without a gap; past the first gap, redo.
     let mut expected = first;
     let contiguous = manifest.ranges.iter().take_while(|r| {
         let ok = r.from == expected;
-        expected = r.to + 1;
+        expected = r.to.saturating_add(1);
         ok
     });
     let keep = contiguous.count();

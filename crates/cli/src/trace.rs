@@ -109,6 +109,7 @@ pub async fn trace(
         .ok_or_else(|| format!("the node knows no finalised transaction {tx_hash} on network {network}"))?;
     let certified = crate::audit::verify_tx_proof(&genesis, &history, Some(&tx_hash), &proof)?;
     let (height, index) = (certified.height, certified.index as usize);
+    let before = height.checked_sub(1).ok_or("a transaction proof of the genesis height")?;
     let block = fetch_block(&rpc, &network, height).await?.block;
     let proof_header = Header::decode_all(&mut &unhex(&proof.header).map_err(|e| e.to_string())?[..])
         .map_err(|e| format!("the proof's header: {e}"))?;
@@ -118,12 +119,12 @@ pub async fn trace(
     // The state before the block: the certified header of the height below.
     let parent = rpc
         .api()
-        .light_header(network.clone(), height - 1)
+        .light_header(network.clone(), before)
         .await
         .map_err(|e| rpc.explain(e))?
-        .ok_or_else(|| format!("the node has no header {}", height - 1))?;
+        .ok_or_else(|| format!("the node has no header {}", before))?;
     let parent_header = Header::decode_all(&mut &unhex(&parent.header).map_err(|e| e.to_string())?[..])
-        .map_err(|e| format!("header {}: {e}", height - 1))?;
+        .map_err(|e| format!("header {}: {e}", before))?;
     let parent_cert = parent
         .certificate
         .as_deref()
@@ -134,13 +135,13 @@ pub async fn trace(
         .transpose()?;
     history.verify_header(suite, &parent_header, parent_cert.as_ref()).map_err(|e| e.to_string())?;
     if parent_header.hash(algo) != block.header.parent_hash {
-        return Err(format!("block {height} does not extend the certified block {}", height - 1));
+        return Err(format!("block {height} does not extend the certified block {}", before));
     }
     let state = Arc::new(ProvenState {
         rpc: Rpc::new(rpc_url)?,
         network: network.clone(),
         network_id: genesis.network_id()?,
-        height: height - 1,
+        height: before,
         root: parent_header.state_root,
         algo,
         reader: key.map(jjj_config::load_key).transpose()?,
@@ -185,7 +186,7 @@ pub async fn trace(
         "  the block is {}; the state before it is read from the node, each key proven against the state root of \
          block {}",
         if followed { "certified by the validator set of its height" } else { "certified by the genesis validators" },
-        height - 1
+        before
     );
     match &stx.tx.call {
         Call::Call { contract, input, value } => {
