@@ -342,6 +342,90 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A state proof at height 5 of a genesis network: a resident's account, certified by three
+    /// of the four genesis validators.
+    fn state_fixture() -> (Genesis, jjj_rpc_api::StateProofJson) {
+        let (genesis, _, tx_proof) = fixture();
+        let algo = genesis.suite().expect("suite").hash_algo();
+        let keys: Vec<Keypair> = (0..4).map(|i| Keypair::named(Scheme::Ed25519, &format!("validator-{i}"))).collect();
+        let key = jjj_state::keys::account(&AccountId([5; 32]));
+        let account = jjj_state::Account { nonce: 0, balance: 33 }.encode();
+        let mut state = jjj_state::MemoryState::new(algo);
+        let changes = [(key.clone(), Some(account)), (b"other".to_vec(), Some(vec![1]))].into_iter().collect();
+        let root = state.apply(&changes).expect("apply");
+        let mut header = Header::decode(&mut &jjj_rpc_api::unhex(&tx_proof.header).expect("hex")[..]).expect("header");
+        header.state_root = root;
+        let block_hash = header.hash(algo);
+        let network = genesis.network_id().expect("network");
+        let signatures = keys[..3]
+            .iter()
+            .map(|k| {
+                let v = Vote::sign(&network, k, VoteKind::Commit, 5, 0, block_hash);
+                (v.voter, v.signature)
+            })
+            .collect();
+        let certificate = CommitCertificate { height: 5, view: 0, block_hash, signatures };
+        let p = state.prove(&key).expect("prove");
+        let proof = jjj_rpc_api::StateProofJson {
+            network: "jjj".into(),
+            height: 5,
+            key: hex0x(&key),
+            value: p.value.as_deref().map(hex0x),
+            proof: hex0x(&p.proof),
+            header: hex0x(&header.encode()),
+            certificate: Some(hex0x(&certificate.encode())),
+        };
+        (genesis, proof)
+    }
+
+    #[test]
+    fn a_state_proof_verifies_and_each_field_tampered_is_refused() {
+        let (genesis, proof) = state_fixture();
+        let history = crate::follow::sets_or_genesis(&genesis, None).expect("sets").0;
+        let v = verify_state_proof(&genesis, &history, &proof).expect("verifies");
+        let account = jjj_state::Account::decode(&mut &v.value.expect("present")[..]).expect("account");
+        assert_eq!((v.height, account.balance), (5, 33));
+        let refused = |p: jjj_rpc_api::StateProofJson, why: &str| {
+            let e = verify_state_proof(&genesis, &history, &p).err().unwrap_or_default();
+            assert!(e.contains(why), "expected {why:?} in {e:?}");
+        };
+        let other_value = hex0x(&jjj_state::Account { nonce: 0, balance: 34 }.encode());
+        refused(
+            jjj_rpc_api::StateProofJson { value: Some(other_value), ..proof.clone() },
+            "does not match the header's state root",
+        );
+        refused(jjj_rpc_api::StateProofJson { value: None, ..proof.clone() }, "does not match the header's state root");
+        let other_key = hex0x(&jjj_state::keys::account(&AccountId([6; 32])));
+        refused(
+            jjj_rpc_api::StateProofJson { key: other_key, ..proof.clone() },
+            "does not match the header's state root",
+        );
+        let mut branch = jjj_rpc_api::unhex(&proof.proof).expect("hex");
+        let last = branch.len() - 1;
+        branch[last] ^= 1;
+        refused(
+            jjj_rpc_api::StateProofJson { proof: hex0x(&branch), ..proof.clone() },
+            "does not match the header's state root",
+        );
+        let mut header = Header::decode(&mut &jjj_rpc_api::unhex(&proof.header).expect("hex")[..]).expect("header");
+        header.state_root = Hash([1; 32]);
+        refused(
+            jjj_rpc_api::StateProofJson { header: hex0x(&header.encode()), ..proof.clone() },
+            "certificate is for another block",
+        );
+        refused(jjj_rpc_api::StateProofJson { certificate: None, ..proof.clone() }, "no certificate");
+        refused(jjj_rpc_api::StateProofJson { height: 6, ..proof.clone() }, "its header is of height 5");
+        let mut cert = CommitCertificate::decode(
+            &mut &jjj_rpc_api::unhex(proof.certificate.as_deref().expect("cert")).expect("hex")[..],
+        )
+        .expect("certificate");
+        cert.signatures.truncate(2);
+        refused(
+            jjj_rpc_api::StateProofJson { certificate: Some(hex0x(&cert.encode())), ..proof.clone() },
+            "not signed by a quorum",
+        );
+    }
+
     #[test]
     fn every_tampering_is_refused_with_its_reason() {
         let (genesis, tx, proof) = fixture();

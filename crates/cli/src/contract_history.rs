@@ -21,16 +21,33 @@ pub enum Format {
     Json,
 }
 
+#[derive(clap::Args)]
 pub struct ContractArgs {
+    /// The contract's address.
     pub address: String,
+    /// The network's genesis file (the auditor's own copy).
+    #[arg(long, env = "JJJ_GENESIS")]
     pub genesis: PathBuf,
+    /// The validator-set history (`jjj follow --sets`): check every block read.
+    #[arg(long)]
     pub sets: Option<PathBuf>,
+    /// Read the blocks from an export instead of the node.
+    #[arg(long)]
     pub dir: Option<PathBuf>,
+    #[arg(long)]
     pub from: Option<u64>,
+    #[arg(long)]
     pub to: Option<u64>,
+    /// Only calls of this message (its name, or its selector 0x… without metadata).
+    #[arg(long)]
     pub method: Option<String>,
+    /// Only transactions of this sender.
+    #[arg(long)]
     pub sender: Option<String>,
+    /// Contract metadata (JSON, repeatable) to decode messages, outputs and events.
+    #[arg(long)]
     pub metadata: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
 
@@ -50,7 +67,8 @@ struct CallRecord {
     index: u32,
     tx: String,
     sender: String,
-    /// "call", "instantiate", or "via" (another contract's call reached it).
+    /// "upload" (one of its code versions), "instantiate", "call", or "via" (another
+    /// contract's call reached it).
     kind: &'static str,
     method: String,
     args: serde_json::Value,
@@ -162,7 +180,8 @@ pub async fn run(rpc_url: &str, a: ContractArgs) -> Result<(), String> {
             check_certified(suite, &history, &record)?;
             verified_blocks += 1;
         }
-        collect(algo, &contract, &metas, h, &record, &mut calls);
+        let code_hashes: Vec<&str> = code.iter().map(|c| c.code_hash.as_str()).collect();
+        collect(algo, &contract, &code_hashes, &metas, h, &record, &mut calls);
         if h == to {
             break;
         }
@@ -225,12 +244,20 @@ fn check_certified(suite: jjj_crypto::Suite, history: &SetHistory, r: &ExportedB
 fn collect(
     algo: HashAlgo,
     contract: &AccountId,
+    code_hashes: &[&str],
     metas: &[LoadedMetadata],
     height: u64,
     r: &ExportedBlock,
     out: &mut Vec<CallRecord>,
 ) {
     for (i, (stx, receipt)) in r.block.transactions.iter().zip(&r.receipts).enumerate() {
+        if let Call::UploadCode { code } = &stx.tx.call {
+            let hash = algo.hash(code).to_string();
+            if code_hashes.contains(&hash.as_str()) {
+                out.push(upload_record(algo, height, i as u32, stx, receipt, hash, code.len()));
+            }
+            continue;
+        }
         let (kind, input, value) = match &stx.tx.call {
             Call::Call { contract: c, input, value } if c == contract => ("call", input.as_slice(), *value),
             Call::Instantiate { input, value, .. } if receipt.output.get(..32) == Some(&contract.0[..]) => {
@@ -289,6 +316,34 @@ fn collect(
             events,
             balance_after_block: None,
         });
+    }
+}
+
+/// The upload of one of the contract's code versions.
+fn upload_record(
+    algo: HashAlgo,
+    height: u64,
+    index: u32,
+    stx: &SignedTransaction,
+    receipt: &Receipt,
+    code_hash: String,
+    bytes: usize,
+) -> CallRecord {
+    CallRecord {
+        height,
+        index,
+        tx: stx.hash(algo).to_string(),
+        sender: stx.tx.sender.to_string(),
+        kind: "upload",
+        method: "upload_code".into(),
+        args: serde_json::json!({ "code_hash": code_hash, "bytes": bytes }),
+        value: 0,
+        status: if receipt.is_success() { "success" } else { "failed" }.into(),
+        reason: receipt.reason().map(str::to_string),
+        gas_used: receipt.gas_used,
+        output: serde_json::Value::Null,
+        events: vec![],
+        balance_after_block: None,
     }
 }
 

@@ -59,20 +59,18 @@ impl From<&SetHistory> for SetsFile {
     }
 }
 
+impl crate::history::VersionedFile for SetsFile {
+    const FORMAT: &'static str = SETS_FORMAT;
+    const VERSION: u32 = SETS_VERSION;
+    const WHAT: &'static str = "a validator-set history";
+    fn stamp(&self) -> (&str, u32) {
+        (&self.format, self.version)
+    }
+}
+
 impl SetsFile {
     pub fn load(path: &Path) -> Result<SetsFile, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let f: SetsFile = serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not a validator-set history: {e}", path.display()))?;
-        if f.format != SETS_FORMAT || f.version != SETS_VERSION {
-            return Err(format!(
-                "{} is {} version {}; this jjj reads {SETS_FORMAT} version {SETS_VERSION}",
-                path.display(),
-                f.format,
-                f.version
-            ));
-        }
-        Ok(f)
+        <SetsFile as crate::history::VersionedFile>::load(path)
     }
 
     pub fn save(&self, path: &Path) -> Result<(), String> {

@@ -97,21 +97,44 @@ fn range_file(from: u64, to: u64) -> String {
     format!("blocks-{from:08}-{to:08}.jjjx")
 }
 
-impl Manifest {
-    pub fn load(dir: &Path) -> Result<Manifest, String> {
-        let path = dir.join("manifest.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let m: Manifest =
-            serde_json::from_str(&text).map_err(|e| format!("{} is not an export manifest: {e}", path.display()))?;
-        if m.format != EXPORT_FORMAT || m.version != EXPORT_VERSION {
+/// A JSON file of one of our formats: named and versioned, so another format or a newer
+/// version is refused by name instead of misread.
+pub trait VersionedFile: serde::de::DeserializeOwned {
+    const FORMAT: &'static str;
+    const VERSION: u32;
+    /// What the file is, for errors ("an export manifest").
+    const WHAT: &'static str;
+    fn stamp(&self) -> (&str, u32);
+
+    fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let f: Self =
+            serde_json::from_str(&text).map_err(|e| format!("{} is not {}: {e}", path.display(), Self::WHAT))?;
+        let (format, version) = f.stamp();
+        if format != Self::FORMAT || version != Self::VERSION {
             return Err(format!(
-                "{} is {} version {}; this jjj reads {EXPORT_FORMAT} version {EXPORT_VERSION}",
+                "{} is {format} version {version}; this jjj reads {} version {}",
                 path.display(),
-                m.format,
-                m.version
+                Self::FORMAT,
+                Self::VERSION
             ));
         }
-        Ok(m)
+        Ok(f)
+    }
+}
+
+impl VersionedFile for Manifest {
+    const FORMAT: &'static str = EXPORT_FORMAT;
+    const VERSION: u32 = EXPORT_VERSION;
+    const WHAT: &'static str = "an export manifest";
+    fn stamp(&self) -> (&str, u32) {
+        (&self.format, self.version)
+    }
+}
+
+impl Manifest {
+    pub fn load(dir: &Path) -> Result<Manifest, String> {
+        <Manifest as VersionedFile>::load(&dir.join("manifest.json"))
     }
 
     fn save(&self, dir: &Path) -> Result<(), String> {
@@ -389,6 +412,16 @@ pub async fn export(
     });
     let keep = contiguous.count();
     manifest.ranges.truncate(keep);
+    // Range files the manifest no longer lists (a short last range, a damaged one) go: an
+    // export directory holds exactly what its manifest names.
+    let listed: Vec<&str> = manifest.ranges.iter().map(|r| r.file.as_str()).collect();
+    let entries = std::fs::read_dir(out).map_err(|e| format!("cannot list {}: {e}", out.display()))?;
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if name.starts_with("blocks-") && name.ends_with(".jjjx") && !listed.contains(&name) {
+            std::fs::remove_file(&path).map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+        }
+    }
     let head = rpc.api().finalized_head(network.clone()).await.map_err(|e| rpc.explain(e))?.height;
     let last = to.unwrap_or(head).min(head);
     let resumed = manifest.last();

@@ -353,34 +353,7 @@ pub enum AuditCmd {
     /// through another contract — sender, decoded message and arguments (--metadata), result,
     /// events, value received, its balance after the block (proven). From a node (--rpc) or an
     /// export (--dir); with --sets every block is checked against its certificate.
-    Contract {
-        /// The contract's address.
-        address: String,
-        /// The network's genesis file (the auditor's own copy).
-        #[arg(long, env = "JJJ_GENESIS")]
-        genesis: PathBuf,
-        /// The validator-set history (`jjj follow --sets`): check every block read.
-        #[arg(long)]
-        sets: Option<PathBuf>,
-        /// Read the blocks from an export instead of the node.
-        #[arg(long)]
-        dir: Option<PathBuf>,
-        #[arg(long)]
-        from: Option<u64>,
-        #[arg(long)]
-        to: Option<u64>,
-        /// Only calls of this message (its name, or its selector 0x… without metadata).
-        #[arg(long)]
-        method: Option<String>,
-        /// Only transactions of this sender.
-        #[arg(long)]
-        sender: Option<String>,
-        /// Contract metadata (JSON, repeatable) to decode messages, outputs and events.
-        #[arg(long)]
-        metadata: Vec<PathBuf>,
-        #[arg(long, value_enum, default_value_t = contract_history::Format::Table)]
-        format: contract_history::Format,
-    },
+    Contract(contract_history::ContractArgs),
     /// Verify a saved proof offline — a transaction and its receipt (`receipt --out`,
     /// `tx_getProof`) or a state value (`state-proof --out`, `state_getProof`) — against the
     /// genesis and the validator-set history alone.
@@ -523,32 +496,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             audit::state_proof(&cli.rpc, &genesis, sets.as_deref(), &state_key, height, key.as_deref(), out.as_deref())
                 .await
         }
-        Command::Audit(AuditCmd::Contract {
-            address,
-            genesis,
-            sets,
-            dir,
-            from,
-            to,
-            method,
-            sender,
-            metadata,
-            format,
-        }) => {
-            let args = contract_history::ContractArgs {
-                address,
-                genesis,
-                sets,
-                dir,
-                from,
-                to,
-                method,
-                sender,
-                metadata,
-                format,
-            };
-            contract_history::run(&cli.rpc, args).await
-        }
+        Command::Audit(AuditCmd::Contract(args)) => contract_history::run(&cli.rpc, args).await,
         Command::Audit(AuditCmd::Trace { tx, genesis, sets, key, metadata }) => {
             trace::trace(&cli.rpc, &genesis, sets.as_deref(), &tx, key.as_deref(), &metadata).await
         }

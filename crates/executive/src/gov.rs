@@ -536,9 +536,11 @@ impl Gov<'_> {
                 if let Err(e) = crate::layout::check_upgrade(o, &info.code_hash, code_hash)? {
                     refuse!("{e}");
                 }
+                // The history first: without a record yet, its first entry is read from the
+                // contract's current (instantiation) code.
+                let mut history = code_history(o, contract)?;
                 info.code_hash = *code_hash;
                 store::<ContractInfo>(o, keys::contract(contract), &info);
-                let mut history = code_history(o, contract)?;
                 history.push(CodeChange { height, code_hash: *code_hash, proposal });
                 store(o, gkeys::code_history(contract), &history);
             }

@@ -326,15 +326,13 @@ fn decode_u64(what: &str, bytes: &[u8]) -> Result<u64, StoreError> {
 /// Hash buckets of the tree's memtable (8 bytes each): a memtable's worth of nodes, spread.
 const TREE_MEMTABLE_BUCKETS: usize = 1 << 20;
 
-/// The tree's nodes as read from RocksDB, through the node cache. The tree's error type is the
-/// state's, so the first store error is kept aside and returned in its place (a `Corrupt`
-/// stays a `Corrupt`).
+/// The tree's nodes as read from RocksDB, through the node cache.
 struct RocksTree<'a> {
     db: &'a DB,
     cache: &'a Mutex<TwoGenerationCache<NodeKey, Option<Node>>>,
     cf: &'a ColumnFamily,
     algo: HashAlgo,
-    failure: RefCell<Option<StoreError>>,
+    failure: FirstFailure,
 }
 
 impl<'a> RocksTree<'a> {
@@ -344,19 +342,34 @@ impl<'a> RocksTree<'a> {
             cache: &inner.nodes,
             cf: inner.cf(CF_TREE)?,
             algo: inner.algo,
-            failure: RefCell::new(None),
+            failure: FirstFailure::default(),
         })
     }
 
     fn fail(&self, e: StoreError) -> StateError {
+        self.failure.fail(e)
+    }
+
+    fn error(&self, e: StateError) -> StoreError {
+        self.failure.error(e)
+    }
+}
+
+/// The first store error a tree reader met: the tree's error type is the state's, so the store
+/// error is kept aside and returned in its place (a `Corrupt` stays a `Corrupt`).
+#[derive(Default)]
+struct FirstFailure(RefCell<Option<StoreError>>);
+
+impl FirstFailure {
+    fn fail(&self, e: StoreError) -> StateError {
         let message = e.to_string();
-        self.failure.borrow_mut().get_or_insert(e);
+        self.0.borrow_mut().get_or_insert(e);
         StateError::Backend(message)
     }
 
     /// The kept error, or the tree's own.
     fn error(&self, e: StateError) -> StoreError {
-        self.failure.borrow_mut().take().unwrap_or(StoreError::State(e))
+        self.0.borrow_mut().take().unwrap_or(StoreError::State(e))
     }
 }
 
@@ -386,28 +399,16 @@ impl NodeReader for RocksTree<'_> {
 struct HistoricTree<'a> {
     inner: &'a Inner,
     height: u64,
-    failure: RefCell<Option<StoreError>>,
-}
-
-impl HistoricTree<'_> {
-    fn fail(&self, e: StoreError) -> StateError {
-        let message = e.to_string();
-        self.failure.borrow_mut().get_or_insert(e);
-        StateError::Backend(message)
-    }
-
-    fn error(&self, e: StateError) -> StoreError {
-        self.failure.borrow_mut().take().unwrap_or(StoreError::State(e))
-    }
+    failure: FirstFailure,
 }
 
 impl NodeReader for HistoricTree<'_> {
     fn node(&self, key: &NodeKey) -> Result<Option<Node>, StateError> {
-        let cf = self.inner.cf(CF_TREE_HISTORY).map_err(|e| self.fail(e))?;
+        let cf = self.inner.cf(CF_TREE_HISTORY).map_err(|e| self.failure.fail(e))?;
         let mut it = self.inner.db.raw_iterator_cf(cf);
         it.seek(tree_history_key(key, self.height));
         let Some((k, v)) = it.item() else {
-            it.status().map_err(|e| self.fail(db_err("read the tree's history")(e)))?;
+            it.status().map_err(|e| self.failure.fail(db_err("read the tree's history")(e)))?;
             return Ok(None);
         };
         if !k.starts_with(key.as_bytes()) {
@@ -416,10 +417,10 @@ impl NodeReader for HistoricTree<'_> {
         let what = || format!("tree history of node {}", hex::encode(key.as_bytes()));
         match v.split_first() {
             Some((0, [])) => Ok(None),
-            Some((1, bytes)) => {
-                Node::decode(self.inner.algo, bytes).map(Some).map_err(|reason| self.fail(corrupt(what(), reason)))
-            }
-            _ => Err(self.fail(corrupt(what(), "bad value tag"))),
+            Some((1, bytes)) => Node::decode(self.inner.algo, bytes)
+                .map(Some)
+                .map_err(|reason| self.failure.fail(corrupt(what(), reason))),
+            _ => Err(self.failure.fail(corrupt(what(), "bad value tag"))),
         }
     }
 }
@@ -969,8 +970,8 @@ impl ChainStore for RocksStore {
             .header(height)?
             .ok_or_else(|| corrupt(format!("header at height {height}"), "missing below the head"))?;
         let value = self.inner.history_get(key, height)?;
-        let tree = HistoricTree { inner: &self.inner, height, failure: RefCell::new(None) };
-        let proof = prove_in(&tree, self.inner.algo, header.state_root, key).map_err(|e| tree.error(e))?;
+        let tree = HistoricTree { inner: &self.inner, height, failure: FirstFailure::default() };
+        let proof = prove_in(&tree, self.inner.algo, header.state_root, key).map_err(|e| tree.failure.error(e))?;
         Ok(StateProof { key: key.to_vec(), value, proof })
     }
 
