@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The jjj demo: a 4-validator devnet on embedded RocksDB; the three contracts deployed; bills
 # issued across regions and paid by residents with `jjj contract call`; a waste manifest
-# crossing from Beijing to Hebei; an e-commerce agreement signed and settled; the alliance at
+# crossing from Beijing to Hebei; an e-commerce agreement signed and settled, its document
+# anchored as evidence (存证) by a court; the alliance at
 # work (a refused deploy, a utility registered by vote, the bills contract named and upgraded
 # 2 of 3, an incompatible upgrade refused, a fifth validator voted in while bills are paid);
 # then the history replayed from genesis and verified by an auditor, followed by the light client,
@@ -106,6 +107,24 @@ SELLER_BAL=$(balance hebei-seller)
 [ "$SELLER_BAL" = 500000 ] || { echo "seller has $SELLER_BAL fen, expected 500000" >&2; exit 1; }
 DEALS_OK="agreement $A: 3 parties signed document ${DOC:0:18}…, a different version refused, 2 milestones released, seller paid 5000.00 yuan"
 
+say "evidence (存证): the Beijing internet court anchors the agreement's document; the seller hands it to the arbitrator"
+# Only the hash goes on chain. A court (role notary) registers it; the same hash again is refused,
+# naming the first registration; the chain of custody records each hand-over and note.
+EVID=$(deploy evidence "[]")
+P=$(jjj proposal new --key "$K/beijing-admin.key" --memo "the official evidence registry" register-name evidence --address "$EVID" | pid)
+jjj proposal approve "$P" --key "$K/tianjin-admin.key" >/dev/null
+[ "$(jjj registry evidence)" = "$EVID" ] || { echo "the registry does not name $EVID" >&2; exit 1; }
+E=$(call beijing-court "$EVID" evidence register "[\"$DOC\", \"买卖合同\", \"$SELLER\"]")
+EVID_TX=$(cat "$DIR/last-tx")
+refused beijing-court "$EVID" evidence register "[\"$DOC\", \"买卖合同\", \"$BUYER\"]"
+refused tianjin-buyer "$EVID" evidence register "[\"$FAKE\", \"买卖合同\", \"$BUYER\"]"
+call hebei-seller "$EVID" evidence transfer "[$E, \"$(id arbitrator)\"]" >/dev/null
+call beijing-court "$EVID" evidence annotate "[$E, \"已核验: 与三方签署版本一致\", null]" >/dev/null
+STEPS=$(query "$EVID" evidence custody "[$E, 0, 10]" | grep -o '"step"' | wc -l)
+HOLDER=$(query "$EVID" evidence evidence "[$E]" | grep -o '"owner":"0x[0-9a-f]*"' | cut -d'"' -f4)
+[ "$HOLDER" = "$(id arbitrator)" ] && [ "$STEPS" = 3 ] || { echo "evidence $E: holder $HOLDER, $STEPS custody steps" >&2; exit 1; }
+EVIDENCE_OK="document ${DOC:0:18}… anchored as evidence #$E (registry name \"evidence\") by the Beijing internet court; a duplicate and a non-notary refused; handed to the arbitrator and annotated ($STEPS custody steps)"
+
 say "the alliance (联盟共治): a refused deploy, a utility registered by vote, the official bills contract named and upgraded 2 of 3"
 # proposal ID of the "#ID kind [...]" line `jjj` prints for a proposal
 # Code upload needs the deployer role: a factory has none.
@@ -188,6 +207,12 @@ echo "$TRACE" | sed 's/^/    /'
 WRITES=$(echo "$TRACE" | grep -c 'write ' || true)
 echo "$TRACE" | grep -q 'exactly the certified receipt' || { echo "the traced payment differs from its receipt" >&2; exit 1; }
 HEADERS=$(echo "$FOLLOW" | grep -o '[0-9]* certified headers'); CHANGES=$(echo "$FOLLOW" | grep -o '[0-9]* validator-set change(s)')
+# The court's record, proven offline: the registration event with the document's hash.
+jjj audit receipt "$EVID_TX" --genesis "$G" --sets "$DIR/sets-jjj.json" --out "$DIR/evidence-proof.json" >/dev/null
+EVIDENCE_PROOF=$(jjj audit verify-receipt "$DIR/evidence-proof.json" --genesis "$G" --sets "$DIR/sets-jjj.json" --metadata "$C/evidence.json")
+echo "$EVIDENCE_PROOF" | sed 's/^/  /'
+echo "$EVIDENCE_PROOF" | grep -q "\"hash\":\"$DOC\"" || { echo "the evidence proof does not show the document's hash" >&2; exit 1; }
+EVIDENCE_OK="$EVIDENCE_OK; its registration proven offline at height $(echo "$EVIDENCE_PROOF" | head -n1 | sed -n 's/.* of block \([0-9]*\) .*/\1/p')"
 AUDIT_OK="$(echo "$AUDIT" | head -n1); light client: $HEADERS verified, $CHANGES followed; bill $B1's payment proven offline (bill-paid.json) and traced ($WRITES storage writes, the certified receipt)"
 
 HEALTH=$(jjj status)
@@ -201,6 +226,7 @@ echo "  stories ran in $(( (END_MS - START_MS) / 1000 )) s"
 echo "  utility bills:        $BILLS_OK"
 echo "  waste disposal:       $WASTE_OK"
 echo "  e-commerce agreement: $DEALS_OK"
+echo "  evidence (存证):      $EVIDENCE_OK"
 echo "  governance:           $GOV_OK"
 echo "  validators:           $JOIN_OK"
 echo "  audit:                $AUDIT_OK"

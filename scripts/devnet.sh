@@ -86,7 +86,7 @@ if [ ! -f "$DIR/validator-1.toml" ]; then
     --account beijing-agency=0@beijing+environment-agency --account hebei-agency=0@hebei+environment-agency \
     --account tianjin-buyer=5000000@tianjin --account hebei-seller=0@hebei \
     --account beijing-logistics=0@beijing+transporter --account arbitrator=0@beijing+arbitrator \
-    --account tianjin-auditor=0@tianjin+auditor \
+    --account tianjin-auditor=0@tianjin+auditor --account beijing-court=0@beijing+notary \
     "${PRESET_ACCOUNTS[@]}" \
     >"$DIR/init.log"
 fi

@@ -394,10 +394,10 @@ async fn auditors_export_replay_follow_and_prove_a_history_and_catch_every_forge
         .collect::<Vec<_>>();
     assert_eq!(ranges.len(), 1, "the resumed export left only the files its manifest lists: {ranges:?}");
     let first = &ranges[0];
-    let mut bytes = std::fs::read(&first).expect("read");
+    let mut bytes = std::fs::read(first).expect("read");
     let at = bytes.len() - 3;
     bytes[at] ^= 0x40;
-    std::fs::write(&first, bytes).expect("write");
+    std::fs::write(first, bytes).expect("write");
     let (ok, text) = net.jjj(3, &["audit", "replay", "--dir", &s(&dir)]);
     assert!(!ok && text.contains("differ from the export's checksums"), "{text}");
 

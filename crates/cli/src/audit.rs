@@ -54,7 +54,13 @@ pub async fn receipt(
 /// (`tx_getProof`, `jjj audit receipt --out`) or a state proof (`state_getProof`, `jjj audit
 /// state-proof --out`), against the validator-set history `sets` (`jjj follow --sets`, `jjj
 /// audit replay --sets-out`), or the genesis validators alone without it.
-pub fn verify_receipt_file(genesis_path: &Path, sets: Option<&Path>, file: &Path) -> Result<(), String> {
+pub fn verify_receipt_file(
+    genesis_path: &Path,
+    sets: Option<&Path>,
+    file: &Path,
+    metadata: &[std::path::PathBuf],
+) -> Result<(), String> {
+    let metas = metadata.iter().map(|p| crate::contract::load_metadata(p)).collect::<Result<Vec<_>, String>>()?;
     let genesis = Genesis::load(genesis_path)?;
     let (history, followed) = crate::follow::sets_or_genesis(&genesis, sets)?;
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
@@ -63,8 +69,36 @@ pub fn verify_receipt_file(genesis_path: &Path, sets: Option<&Path>, file: &Path
     }
     let proof: jjj_rpc_api::TxProofJson = serde_json::from_str(&text)
         .map_err(|e| format!("{} is neither a transaction proof nor a state proof: {e}", file.display()))?;
-    report(&genesis, &verify_tx_proof(&genesis, &history, None, &proof)?, followed);
+    let verified = verify_tx_proof(&genesis, &history, None, &proof)?;
+    report(&genesis, &verified, followed);
+    describe(&verified, &metas);
     Ok(())
+}
+
+/// What a proven transaction did, decoded through contract metadata where one fits: the call
+/// and each event (a court reads the registered hash, a resident the bill paid).
+fn describe(v: &VerifiedReceipt, metas: &[jjj_transcode::LoadedMetadata]) {
+    if metas.is_empty() {
+        return;
+    }
+    let mut called = None;
+    if let Call::Call { contract, input, value } = &v.transaction.tx.call {
+        let fit = metas.iter().find_map(|m| jjj_transcode::decode_call(m, input).ok().map(|d| (m, d)));
+        match fit {
+            Some((m, d)) => {
+                println!("  call {}.{}({}) on {contract}, value {value} fen", m.name, d.name, d.args);
+                called = Some(m);
+            }
+            None => println!("  call of {contract} (no metadata given fits it)"),
+        }
+    }
+    for e in &v.receipt.events {
+        let decoded = called
+            .into_iter()
+            .chain(metas.iter())
+            .find_map(|m| jjj_transcode::decode_event(m, &e.data).ok().map(|j| format!("{}: {j}", m.name)));
+        println!("  event from {}: {}", e.contract, decoded.unwrap_or_else(|| jjj_rpc_api::hex0x(&e.data)));
+    }
 }
 
 fn trust_line(followed: bool) -> &'static str {
@@ -336,9 +370,11 @@ mod tests {
         let (g, f) = (dir.join("genesis.json"), dir.join("proof.json"));
         std::fs::write(&g, serde_json::to_string(&genesis).expect("json")).expect("write");
         std::fs::write(&f, serde_json::to_string(&proof).expect("json")).expect("write");
-        verify_receipt_file(&g, None, &f).expect("the saved proof verifies offline");
+        verify_receipt_file(&g, None, &f, &[]).expect("the saved proof verifies offline");
         std::fs::write(&f, "{}").expect("write");
-        assert!(verify_receipt_file(&g, None, &f).expect_err("no proof").contains("is neither a transaction proof"));
+        assert!(verify_receipt_file(&g, None, &f, &[])
+            .expect_err("no proof")
+            .contains("is neither a transaction proof"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -113,14 +113,7 @@ pub async fn run(rpc_url: &str, a: ContractArgs) -> Result<(), String> {
     let (history, followed) = crate::follow::sets_or_genesis(&genesis, a.sets.as_deref())?;
     let contract = parse_account(&a.address)?;
     let sender_filter = a.sender.as_deref().map(parse_account).transpose()?;
-    let metas = a
-        .metadata
-        .iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-            LoadedMetadata::from_json(&text).map_err(|e| format!("{}: {e}", p.display()))
-        })
-        .collect::<Result<Vec<_>, String>>()?;
+    let metas = a.metadata.iter().map(|p| crate::contract::load_metadata(p)).collect::<Result<Vec<_>, String>>()?;
     let rpc = match &a.dir {
         None => Some(Rpc::new(rpc_url)?),
         Some(_) => None,

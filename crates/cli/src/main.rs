@@ -365,6 +365,9 @@ pub enum AuditCmd {
         /// genesis validators are assumed for every height.
         #[arg(long)]
         sets: Option<PathBuf>,
+        /// Contract metadata (JSON, repeatable): decode a proven call and its events.
+        #[arg(long)]
+        metadata: Vec<PathBuf>,
     },
     /// Print a node's access log of the network (--network): every read of protected data it
     /// answered or refused, and every signed read request it refused — who, what, when, at which
@@ -500,8 +503,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Audit(AuditCmd::Trace { tx, genesis, sets, key, metadata }) => {
             trace::trace(&cli.rpc, &genesis, sets.as_deref(), &tx, key.as_deref(), &metadata).await
         }
-        Command::Audit(AuditCmd::VerifyReceipt { file, genesis, sets }) => {
-            audit::verify_receipt_file(&genesis, sets.as_deref(), &file)
+        Command::Audit(AuditCmd::VerifyReceipt { file, genesis, sets, metadata }) => {
+            audit::verify_receipt_file(&genesis, sets.as_deref(), &file, &metadata)
         }
         Command::Follow { genesis, sets, to, watch } => {
             follow::follow(&cli.rpc, &genesis, sets.as_deref(), to, watch).await

@@ -169,13 +169,7 @@ pub async fn trace(
     .await
     .map_err(|e| format!("the trace stopped: {e}"))??;
 
-    let metas = metadata
-        .iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-            LoadedMetadata::from_json(&text).map_err(|e| format!("{}: {e}", p.display()))
-        })
-        .collect::<Result<Vec<_>, String>>()?;
+    let metas = metadata.iter().map(|p| crate::contract::load_metadata(p)).collect::<Result<Vec<_>, String>>()?;
     let names = ContractNames::new(&metas, &traced.steps);
     let stx = &certified.transaction;
     println!(
