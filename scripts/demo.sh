@@ -2,7 +2,7 @@
 # The jjj demo: a 4-validator devnet on embedded RocksDB; the three contracts deployed; bills
 # issued across regions and paid by residents with `jjj contract call`; a waste manifest
 # crossing from Beijing to Hebei; an e-commerce agreement signed and settled, its document
-# anchored as evidence (存证) by a court; the alliance at
+# anchored as evidence (存证) by a court, its e-invoice claimed once (电子发票); the alliance at
 # work (a refused deploy, a utility registered by vote, the bills contract named and upgraded
 # 2 of 3, an incompatible upgrade refused, a fifth validator voted in while bills are paid);
 # then the history replayed from genesis and verified by an auditor, followed by the light client,
@@ -125,6 +125,23 @@ HOLDER=$(query "$EVID" evidence evidence "[$E]" | grep -o '"owner":"0x[0-9a-f]*"
 [ "$HOLDER" = "$(id arbitrator)" ] && [ "$STEPS" = 3 ] || { echo "evidence $E: holder $HOLDER, $STEPS custody steps" >&2; exit 1; }
 EVIDENCE_OK="document ${DOC:0:18}… anchored as evidence #$E (registry name \"evidence\") by the Beijing internet court; a duplicate and a non-notary refused; handed to the arbitrator and annotated ($STEPS custody steps)"
 
+say "e-invoices (电子发票): the Hebei tax bureau authorises the seller, which invoices the Tianjin buyer; the buyer's finance claims it once"
+INV=$(deploy e_invoice "[]")
+P=$(jjj proposal new --key "$K/beijing-admin.key" --memo "the official e-invoice platform" register-name e-invoice --address "$INV" | pid)
+jjj proposal approve "$P" --key "$K/tianjin-admin.key" >/dev/null
+refused hebei-seller "$INV" e_invoice issue "[\"$BUYER\", 500000, 57522, \"货物 1000 件\", \"2026-12\"]"
+call hebei-tax "$INV" e_invoice authorise_issuer "[\"$SELLER\", \"河北卖家贸易公司\"]" >/dev/null
+I1=$(call hebei-seller "$INV" e_invoice issue "[\"$BUYER\", 500000, 57522, \"货物 1000 件 (合同 ${DOC:0:10}…)\", \"2026-12\"]")
+call tianjin-finance "$INV" e_invoice claim "[$I1]" >/dev/null
+refused tianjin-buyer "$INV" e_invoice claim "[$I1]"
+refused beijing-finance "$INV" e_invoice claim "[$I1]"
+I2=$(call hebei-seller "$INV" e_invoice issue "[\"$BUYER\", 1000, 115, \"运费\", \"2026-12\"]")
+RED=$(call hebei-seller "$INV" e_invoice reverse "[$I2, \"金额开错\"]")
+refused tianjin-finance "$INV" e_invoice claim "[$I2]"
+CLAIMED=$(query_as tianjin-finance "$INV" e_invoice invoice "[$I1]" | grep -c '"Claimed"' || true)
+[ "$CLAIMED" = 1 ] || { echo "invoice $I1 is not claimed" >&2; exit 1; }
+INVOICE_OK="invoice #$I1 (5000.00 yuan, Hebei seller → Tianjin buyer) claimed once by the buyer's finance, a second claim and another organisation's refused (double reimbursement); #$I2 reversed (红冲) by red-letter #$RED; an unauthorised issuer refused"
+
 say "the alliance (联盟共治): a refused deploy, a utility registered by vote, the official bills contract named and upgraded 2 of 3"
 # proposal ID of the "#ID kind [...]" line `jjj` prints for a proposal
 # Code upload needs the deployer role: a factory has none.
@@ -227,6 +244,7 @@ echo "  utility bills:        $BILLS_OK"
 echo "  waste disposal:       $WASTE_OK"
 echo "  e-commerce agreement: $DEALS_OK"
 echo "  evidence (存证):      $EVIDENCE_OK"
+echo "  e-invoices (电子发票): $INVOICE_OK"
 echo "  governance:           $GOV_OK"
 echo "  validators:           $JOIN_OK"
 echo "  audit:                $AUDIT_OK"

@@ -87,6 +87,7 @@ if [ ! -f "$DIR/validator-1.toml" ]; then
     --account tianjin-buyer=5000000@tianjin --account hebei-seller=0@hebei \
     --account beijing-logistics=0@beijing+transporter --account arbitrator=0@beijing+arbitrator \
     --account tianjin-auditor=0@tianjin+auditor --account beijing-court=0@beijing+notary \
+    --account hebei-tax=0@hebei+tax-bureau --account tianjin-finance=0@tianjin+finance --account beijing-finance=0@beijing+finance \
     "${PRESET_ACCOUNTS[@]}" \
     >"$DIR/init.log"
 fi
