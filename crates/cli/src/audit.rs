@@ -278,6 +278,18 @@ mod tests {
     use jjj_rpc_api::{hex0x, TxProofJson};
     use parity_scale_codec::Encode;
 
+    /// A commit certificate of block `block_hash` at height 5 by `signers`.
+    fn certify(network: &NetworkId, signers: &[Keypair], block_hash: Hash) -> CommitCertificate {
+        let signatures = signers
+            .iter()
+            .map(|k| {
+                let v = Vote::sign(network, k, VoteKind::Commit, 5, 0, block_hash);
+                (v.voter, v.signature)
+            })
+            .collect();
+        CommitCertificate { height: 5, view: 0, block_hash, signatures }
+    }
+
     /// A genesis of four validators, a block of three payments and their receipts certified by
     /// three of them, and the proof of the second.
     fn fixture() -> (Genesis, Hash, TxProofJson) {
@@ -333,14 +345,7 @@ mod tests {
             state_root: Hash::default(),
         };
         let block_hash = header.hash(algo);
-        let signatures = keys[..3]
-            .iter()
-            .map(|k| {
-                let v = Vote::sign(&network, k, VoteKind::Commit, 5, 0, block_hash);
-                (v.voter, v.signature)
-            })
-            .collect();
-        let certificate = CommitCertificate { height: 5, view: 0, block_hash, signatures };
+        let certificate = certify(&network, &keys[..3], block_hash);
         let tx_branch = merkle_proof(algo, &tx_leaves, 1).expect("leaf 1");
         let receipt_branch = merkle_proof(algo, &receipt_leaves, 1).expect("leaf 1");
         let hexes = |b: &MerkleProof| b.siblings.iter().map(|h| h.to_string()).collect();
@@ -393,14 +398,7 @@ mod tests {
         header.state_root = root;
         let block_hash = header.hash(algo);
         let network = genesis.network_id().expect("network");
-        let signatures = keys[..3]
-            .iter()
-            .map(|k| {
-                let v = Vote::sign(&network, k, VoteKind::Commit, 5, 0, block_hash);
-                (v.voter, v.signature)
-            })
-            .collect();
-        let certificate = CommitCertificate { height: 5, view: 0, block_hash, signatures };
+        let certificate = certify(&network, &keys[..3], block_hash);
         let p = state.prove(&key).expect("prove");
         let proof = jjj_rpc_api::StateProofJson {
             network: "jjj".into(),
