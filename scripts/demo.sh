@@ -2,7 +2,8 @@
 # The jjj demo: a 4-validator devnet on embedded RocksDB; the three contracts deployed; bills
 # issued across regions and paid by residents with `jjj contract call`; a waste manifest
 # crossing from Beijing to Hebei; an e-commerce agreement signed and settled, its document
-# anchored as evidence (存证) by a court, its e-invoice claimed once (电子发票); the alliance at
+# anchored as evidence (存证) by a court, its e-invoice claimed once (电子发票); a housing
+# project's money supervised to each worker (资金监管); the alliance at
 # work (a refused deploy, a utility registered by vote, the bills contract named and upgraded
 # 2 of 3, an incompatible upgrade refused, a fifth validator voted in while bills are paid);
 # then the history replayed from genesis and verified by an auditor, followed by the light client,
@@ -142,6 +143,29 @@ CLAIMED=$(query_as tianjin-finance "$INV" e_invoice invoice "[$I1]" | grep -c '"
 [ "$CLAIMED" = 1 ] || { echo "invoice $I1 is not claimed" >&2; exit 1; }
 INVOICE_OK="invoice #$I1 (5000.00 yuan, Hebei seller → Tianjin buyer) claimed once by the buyer's finance, a second claim and another organisation's refused (double reimbursement); #$I2 reversed (红冲) by red-letter #$RED; an unauthorised issuer refused"
 
+say "fund supervision (资金监管): a Xiong'an housing project pays its worker directly; a large payment needs owner and bureau"
+FS=$(deploy fund_supervision "[]")
+P=$(jjj proposal new --key "$K/beijing-admin.key" --memo "the official fund supervision" register-name fund-supervision --address "$FS" | pid)
+jjj proposal approve "$P" --key "$K/tianjin-admin.key" >/dev/null
+BUILDER=$(id hebei-builder); WORKER=$(id hebei-worker)
+PRJ=$(call bank "$FS" fund_supervision create_project "[\"雄安安置房 3 号楼\", \"$BUILDER\", \"$(id hebei-housing-bureau)\", 100000]")
+call bank "$FS" fund_supervision fund "[$PRJ]" 1000000 >/dev/null
+call hebei-builder "$FS" fund_supervision register_payee "[$PRJ, \"$WORKER\", \"Worker\"]" >/dev/null
+call hebei-builder "$FS" fund_supervision register_payee "[$PRJ, \"$LOG\", \"Supplier\"]" >/dev/null
+W=$(call hebei-builder "$FS" fund_supervision record_work "[$PRJ, \"11 月工资\", 50000]")
+S=$(call hebei-builder "$FS" fund_supervision record_work "[$PRJ, \"钢材运输\", 600000]")
+refused hebei-builder "$FS" fund_supervision pay "[$PRJ, $W, \"$(id hebei-seller)\", 1000]"
+call hebei-builder "$FS" fund_supervision pay "[$PRJ, $W, \"$WORKER\", 30000]" >/dev/null
+LOG_BEFORE=$(balance beijing-logistics)
+PO=$(call hebei-builder "$FS" fund_supervision pay "[$PRJ, $S, \"$LOG\", 500000]" | sed -n 's/^{"amount":[0-9]*,"approvals":\[\],"id":\([0-9]*\),.*/\1/p')
+refused hebei-builder "$FS" fund_supervision approve "[$PO]"
+call bank "$FS" fund_supervision approve "[$PO]" >/dev/null
+call hebei-housing-bureau "$FS" fund_supervision approve "[$PO]" >/dev/null
+WORKER_BAL=$(balance hebei-worker); LOG_GOT=$(( $(balance beijing-logistics) - LOG_BEFORE ))
+MOVES=$(query "$FS" fund_supervision trail "[$PRJ, 0, 10]" | grep -o '"Paid"\|"Funded"' | wc -l)
+[ "$WORKER_BAL" = 30000 ] && [ "$LOG_GOT" = 500000 ] && [ "$MOVES" = 3 ] || { echo "fund supervision: worker $WORKER_BAL, supplier +$LOG_GOT, $MOVES movements" >&2; exit 1; }
+FUND_OK="project $PRJ funded 10000.00 yuan; wages of 300.00 yuan straight to the worker; a 5000.00 yuan payment paid only with the owner's and the housing bureau's approvals; a payee never registered refused; the trail shows all $MOVES movements"
+
 say "the alliance (联盟共治): a refused deploy, a utility registered by vote, the official bills contract named and upgraded 2 of 3"
 # proposal ID of the "#ID kind [...]" line `jjj` prints for a proposal
 # Code upload needs the deployer role: a factory has none.
@@ -245,6 +269,7 @@ echo "  waste disposal:       $WASTE_OK"
 echo "  e-commerce agreement: $DEALS_OK"
 echo "  evidence (存证):      $EVIDENCE_OK"
 echo "  e-invoices (电子发票): $INVOICE_OK"
+echo "  fund supervision:     $FUND_OK"
 echo "  governance:           $GOV_OK"
 echo "  validators:           $JOIN_OK"
 echo "  audit:                $AUDIT_OK"

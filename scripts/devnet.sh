@@ -88,6 +88,7 @@ if [ ! -f "$DIR/validator-1.toml" ]; then
     --account beijing-logistics=0@beijing+transporter --account arbitrator=0@beijing+arbitrator \
     --account tianjin-auditor=0@tianjin+auditor --account beijing-court=0@beijing+notary \
     --account hebei-tax=0@hebei+tax-bureau --account tianjin-finance=0@tianjin+finance --account beijing-finance=0@beijing+finance \
+    --account hebei-housing-bureau=0@hebei+fund-supervisor --account hebei-builder=0@hebei --account hebei-worker=0@hebei+resident \
     "${PRESET_ACCOUNTS[@]}" \
     >"$DIR/init.log"
 fi
