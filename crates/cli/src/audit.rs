@@ -183,6 +183,14 @@ pub fn verify_state_proof(
     Ok(VerifiedState { height: proof.height, key: state.key, value: state.value })
 }
 
+/// The signed read request (0x SCALE `SignedRead`) `state_getProof` needs for a contract's
+/// storage key, by `reader`; `None` for other keys or without a reader.
+pub fn storage_read_request(reader: Option<&jjj_crypto::Keypair>, network: &NetworkId, key: &[u8]) -> Option<String> {
+    let (contract, own_key) = jjj_state::keys::storage_parts(key)?;
+    let r = reader?.sign_read(network.clone(), contract, own_key, crate::tx::now_ms(), rand::random());
+    Some(jjj_rpc_api::hex0x(&parity_scale_codec::Encode::encode(&r)))
+}
+
 /// `jjj audit state-proof`: fetches a key's proof at a height, verifies it, saves it if asked.
 pub async fn state_proof(
     rpc_url: &str,
@@ -195,15 +203,8 @@ pub async fn state_proof(
 ) -> Result<(), String> {
     let genesis = Genesis::load(genesis_path)?;
     let (history, followed) = crate::follow::sets_or_genesis(&genesis, sets)?;
-    let read = match (reader, key.split_first()) {
-        (Some(k), Some((&jjj_state::keys::STORAGE, rest))) if rest.len() >= 32 => {
-            let k = jjj_config::load_key(k)?;
-            let contract = AccountId(rest[..32].try_into().map_err(|_| "a storage key names its contract")?);
-            let r = k.sign_read(genesis.network_id()?, contract, &rest[32..], crate::tx::now_ms(), rand::random());
-            Some(jjj_rpc_api::hex0x(&parity_scale_codec::Encode::encode(&r)))
-        }
-        _ => None,
-    };
+    let reader = reader.map(jjj_config::load_key).transpose()?;
+    let read = storage_read_request(reader.as_ref(), &genesis.network_id()?, key);
     let rpc = Rpc::new(rpc_url)?;
     let proof = rpc
         .api()

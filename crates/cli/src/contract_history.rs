@@ -167,13 +167,13 @@ pub async fn run(rpc_url: &str, a: ContractArgs) -> Result<(), String> {
     let reader = tokio::spawn(source.stream(from, to, tx, altered.clone()));
     let mut calls = Vec::new();
     let mut verified_blocks = 0u64;
+    let code_hashes: Vec<&str> = code.iter().map(|c| c.code_hash.as_str()).collect();
     while let Some(item) = rx.recv().await {
         let (h, record) = item?;
         if followed {
             check_certified(suite, &history, &record)?;
             verified_blocks += 1;
         }
-        let code_hashes: Vec<&str> = code.iter().map(|c| c.code_hash.as_str()).collect();
         collect(algo, &contract, &code_hashes, &metas, h, &record, &mut calls);
         if h == to {
             break;

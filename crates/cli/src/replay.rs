@@ -17,7 +17,7 @@ use jjj_primitives::*;
 use jjj_rpc_api::{hex0x, NodeApiClient, Rpc};
 use jjj_state::{ChangeSet, Overlay, StateCommitment};
 use jjj_store::{ChainStore, RocksStore};
-use parity_scale_codec::{DecodeAll, Encode};
+use parity_scale_codec::DecodeAll;
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -573,15 +573,8 @@ async fn explain_state_root(
     let reader = key_file.and_then(|k| jjj_config::load_key(k).ok());
     let mut unreadable = 0usize;
     for (key, ours_value) in changes {
-        let read = match (key.first(), &reader) {
-            (Some(&jjj_state::keys::STORAGE), Some(k)) if key.len() >= 33 => {
-                let contract = AccountId(key[1..33].try_into().unwrap_or_default());
-                Some(k.sign_read(network.clone(), contract, &key[33..], crate::tx::now_ms(), rand::random()).encode())
-            }
-            _ => None,
-        };
-        let answer =
-            rpc.api().state_proof(genesis.network.clone(), hex0x(key), Some(height), read.map(|r| hex0x(&r))).await;
+        let read = crate::audit::storage_read_request(reader.as_ref(), &network, key);
+        let answer = rpc.api().state_proof(genesis.network.clone(), hex0x(key), Some(height), read).await;
         let Ok(p) = answer else {
             unreadable += 1;
             continue;

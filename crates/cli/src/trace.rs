@@ -13,7 +13,7 @@ use jjj_primitives::*;
 use jjj_rpc_api::{hex0x, unhex, NodeApiClient, Rpc};
 use jjj_state::{Overlay, StateError, StateReader};
 use jjj_transcode::LoadedMetadata;
-use parity_scale_codec::{DecodeAll, Encode};
+use parity_scale_codec::DecodeAll;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,15 +37,7 @@ struct ProvenState {
 
 impl ProvenState {
     fn fetch(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
-        let read = match (key.split_first(), &self.reader) {
-            (Some((&jjj_state::keys::STORAGE, rest)), Some(k)) if rest.len() >= 32 => {
-                let contract = AccountId(rest[..32].try_into().map_err(|_| "a storage key names its contract")?);
-                let r =
-                    k.sign_read(self.network_id.clone(), contract, &rest[32..], crate::tx::now_ms(), rand::random());
-                Some(hex0x(&r.encode()))
-            }
-            _ => None,
-        };
+        let read = crate::audit::storage_read_request(self.reader.as_ref(), &self.network_id, key);
         let answer = self.runtime.block_on(self.rpc.api().state_proof(
             self.network.clone(),
             hex0x(key),

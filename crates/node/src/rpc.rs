@@ -209,10 +209,9 @@ fn state_proof_of(c: &Chain, key: &[u8], height: Option<u64>, read: Option<&str>
     if height > head {
         return Err(ErrorCode::InvalidParams.error(format!("height {height} is not finalised (the head is {head})")));
     }
-    if let Some((&keys::STORAGE, rest)) = key.split_first() {
-        let contract = rest.get(..32).and_then(|a| <[u8; 32]>::try_from(a).ok()).map(AccountId);
-        let contract = contract.ok_or_else(|| ErrorCode::BadEncoding.error("a storage key names its contract"))?;
-        let input = &rest[32..];
+    if key.first() == Some(&keys::STORAGE) {
+        let (contract, input) =
+            keys::storage_parts(key).ok_or_else(|| ErrorCode::BadEncoding.error("a storage key names its contract"))?;
         let log = access_logger(c, height, contract, access::STATE_PROOF_SELECTOR);
         let private = "a contract's storage is its private data: its proof is served only to an auditor's signed \
                        read request (`read`, input: the storage key)";

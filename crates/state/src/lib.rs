@@ -116,6 +116,13 @@ pub mod keys {
     pub fn access_anchor(node: &AccountId) -> Vec<u8> {
         tagged(ACCESS_ANCHOR, &node.0)
     }
+    /// A storage key read back: its contract and the contract's own key (`None` for any other
+    /// key).
+    pub fn storage_parts(key: &[u8]) -> Option<(AccountId, &[u8])> {
+        let (&STORAGE, rest) = key.split_first()? else { return None };
+        let contract: [u8; 32] = rest.get(..32)?.try_into().ok()?;
+        Some((AccountId(contract), &rest[32..]))
+    }
     pub fn storage(contract: &AccountId, key: &[u8]) -> Vec<u8> {
         let mut k = Vec::with_capacity(33 + key.len());
         k.push(STORAGE);
