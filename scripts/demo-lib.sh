@@ -40,3 +40,19 @@ read_refused() {
 pid() { head -n1 | cut -d' ' -f1 | tr -d '#'; }
 # balance NAME: the fen of the devnet account NAME
 balance() { jjj account "$(id "$1")" | sed -n 's/.*"balance": \([0-9]*\).*/\1/p'; }
+# hash_of TEXT: blake2b-256 of TEXT, 0x-hex (a document's hash)
+hash_of() { echo "0x$(printf '%s' "$1" | b2sum -l 256 | cut -d' ' -f1)"; }
+# le64 N: N as the 8 little-endian bytes of a SCALE u64, in hex
+le64() { local i out=""; for i in 0 1 2 3 4 5 6 7; do out+=$(printf '%02x' $((($1 >> (8 * i)) & 255))); done; echo "$out"; }
+# seal CALL BIDDER AMOUNT PROPOSAL SALT: a tender bid's commitment, computed here and never sent
+# to a node: blake2b-256 of the SCALE encoding of (call: u64, bidder, amount: u64, proposal, salt)
+seal() {
+  local hex
+  hex="$(le64 "$1")${2#0x}$(le64 "$3")${4#0x}${5#0x}"
+  printf '%b' "$(echo "$hex" | sed 's/../\\x&/g')" | b2sum -l 256 | cut -d' ' -f1 | sed 's/^/0x/'
+}
+# wait_until MS: sleeps until the wall clock (and so the next block's time) passes MS
+wait_until() {
+  local left=$(($1 - $(date +%s%3N) + 500))
+  [ "$left" -le 0 ] || sleep "$(printf '%d.%03d' $((left / 1000)) $((left % 1000)))"
+}

@@ -3,7 +3,11 @@
 # issued across regions and paid by residents with `jjj contract call`; a waste manifest
 # crossing from Beijing to Hebei; an e-commerce agreement signed and settled, its document
 # anchored as evidence (存证) by a court, its e-invoice claimed once (电子发票); a housing
-# project's money supervised to each worker (资金监管); the alliance at
+# project's money supervised to each worker (资金监管); a call for projects with sealed bids
+# and a scoring committee, its defaulter in the penalty register (竞争激励); a home's
+# ownership, electricity and water transferred on one application (一网通办); enterprises
+# graded from their stations' readings, a polluter fined and the best rewarded, a cross-region
+# alert acknowledged (生态环境联防联控); the alliance at
 # work (a refused deploy, a utility registered by vote, the bills contract named and upgraded
 # 2 of 3, an incompatible upgrade refused, a fifth validator voted in while bills are paid);
 # then the history replayed from genesis and verified by an auditor, followed by the light client,
@@ -141,7 +145,15 @@ RED=$(call hebei-seller "$INV" e_invoice reverse "[$I2, \"金额开错\"]")
 refused tianjin-finance "$INV" e_invoice claim "[$I2]"
 CLAIMED=$(query_as tianjin-finance "$INV" e_invoice invoice "[$I1]" | grep -c '"Claimed"' || true)
 [ "$CLAIMED" = 1 ] || { echo "invoice $I1 is not claimed" >&2; exit 1; }
-INVOICE_OK="invoice #$I1 (5000.00 yuan, Hebei seller → Tianjin buyer) claimed once by the buyer's finance, a second claim and another organisation's refused (double reimbursement); #$I2 reversed (红冲) by red-letter #$RED; an unauthorised issuer refused"
+# The Hebei resident's paid water bill becomes an invoice to the resident: utility-bills calls
+# e-invoice, which takes it only from a source the bureau authorised, by an issuer it authorised.
+call hebei-tax "$INV" e_invoice authorise_source "[\"$BILLS\", true]" >/dev/null
+call hebei-tax "$INV" e_invoice authorise_issuer "[\"$(id beijing-water)\", \"北京自来水集团\"]" >/dev/null
+I3=$(call beijing-water "$BILLS" utility_bills invoice_payment "[$B1, \"$INV\", 1019]")
+refused beijing-water "$BILLS" utility_bills invoice_payment "[$B1, \"$INV\", 1019]"
+BUYER3=$(query_as hebei-resident "$INV" e_invoice invoice "[$I3]" | grep -o '"buyer":"0x[0-9a-f]*"' | cut -d'"' -f4)
+[ "$BUYER3" = "$(id hebei-resident)" ] || { echo "invoice $I3 is not the Hebei resident's: $BUYER3" >&2; exit 1; }
+INVOICE_OK="invoice #$I1 (5000.00 yuan, Hebei seller → Tianjin buyer) claimed once by the buyer's finance, a second claim and another organisation's refused (double reimbursement); #$I2 reversed (红冲) by red-letter #$RED; an unauthorised issuer refused; water bill $B1's payment invoiced to the Hebei resident (#$I3) by a utility-bills → e-invoice call, once"
 
 say "fund supervision (资金监管): a Xiong'an housing project pays its worker directly; a large payment needs owner and bureau"
 FS=$(deploy fund_supervision "[]")
@@ -165,6 +177,106 @@ WORKER_BAL=$(balance hebei-worker); LOG_GOT=$(( $(balance beijing-logistics) - L
 MOVES=$(query "$FS" fund_supervision trail "[$PRJ, 0, 10]" | grep -o '"Paid"\|"Funded"' | wc -l)
 [ "$WORKER_BAL" = 30000 ] && [ "$LOG_GOT" = 500000 ] && [ "$MOVES" = 3 ] || { echo "fund supervision: worker $WORKER_BAL, supplier +$LOG_GOT, $MOVES movements" >&2; exit 1; }
 FUND_OK="project $PRJ funded 10000.00 yuan; wages of 300.00 yuan straight to the worker; a 5000.00 yuan payment paid only with the owner's and the housing bureau's approvals; a payee never registered refused; the trail shows all $MOVES movements"
+
+say "calls for projects (竞争激励): sealed bids, a committee of three experts, the best bid funded in milestones"
+# A bid is only a hash until the bidding closes (`seal`: computed here, never sent to a node);
+# the committee scores the revealed bids; the bidder that never revealed forfeits its deposit and
+# enters the penalty register, which the next call (max_penalties 0) reads to refuse it.
+TND=$(deploy tender "[]")
+P=$(jjj proposal new --key "$K/beijing-admin.key" --memo "the official calls for projects" register-name tender --address "$TND" | pid)
+jjj proposal approve "$P" --key "$K/tianjin-admin.key" >/dev/null
+EXPERTS="\"$(id expert-beijing)\", \"$(id expert-tianjin)\", \"$(id expert-hebei)\""
+BID_END=$(( $(date +%s%3N) + 20000 )); REVEAL_END=$((BID_END + 15000))
+CALL=$(call jingjinji-fund "$TND" tender open_call "[{\"title\": \"京津冀区域节能改造\", \"criteria\": [{\"name\": \"技术方案\", \"weight\": 60}, {\"name\": \"报价\", \"weight\": 40}], \"deposit\": 10000, \"bid_deadline\": $BID_END, \"reveal_deadline\": $REVEAL_END, \"evaluators\": [$EXPERTS], \"quorum\": 2, \"max_winners\": 1, \"milestones\": [40, 60], \"max_penalties\": 0}]" 1000000)
+PROPOSAL=$(hash_of '节能改造方案 v1')
+SALT_B=0x$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'); SALT_E=0x$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+call hebei-builder "$TND" tender bid "[$CALL, \"$(seal "$CALL" "$BUILDER" 800000 "$PROPOSAL" "$SALT_B")\"]" 10000 >/dev/null
+call tianjin-energy "$TND" tender bid "[$CALL, \"$(seal "$CALL" "$(id tianjin-energy)" 700000 "$PROPOSAL" "$SALT_E")\"]" 10000 >/dev/null
+call beijing-factory "$TND" tender bid "[$CALL, \"$(seal "$CALL" "$(id beijing-factory)" 600000 "$PROPOSAL" "$SALT_B")\"]" 10000 >/dev/null
+SEALED=$(query "$TND" tender bids "[$CALL, 0, 10]" | grep -o '"amount":null' | wc -l)
+refused hebei-builder "$TND" tender reveal "[$CALL, 800000, \"$PROPOSAL\", \"$SALT_B\"]"
+echo "    waiting for the bidding to close…" >&2; wait_until "$BID_END"
+refused tianjin-energy "$TND" tender reveal "[$CALL, 650000, \"$PROPOSAL\", \"$SALT_E\"]"
+call hebei-builder "$TND" tender reveal "[$CALL, 800000, \"$PROPOSAL\", \"$SALT_B\"]" >/dev/null
+call tianjin-energy "$TND" tender reveal "[$CALL, 700000, \"$PROPOSAL\", \"$SALT_E\"]" >/dev/null
+echo "    waiting for the reveal to close…" >&2; wait_until "$REVEAL_END"
+refused hebei-builder "$TND" tender score "[$CALL, \"$BUILDER\", [100, 100]]"
+for ex in expert-beijing expert-hebei; do
+  call $ex "$TND" tender score "[$CALL, \"$BUILDER\", [90, 60]]" >/dev/null
+  call $ex "$TND" tender score "[$CALL, \"$(id tianjin-energy)\", [80, 70]]" >/dev/null
+done
+call expert-tianjin "$TND" tender publish "[$CALL]" >/dev/null
+FUNDED=$(query "$TND" tender results "[$CALL]" | grep -o '"bidder":"0x[0-9a-f]*","funded":true' | cut -d'"' -f4)
+BUILDER_BEFORE=$(balance hebei-builder)
+call jingjinji-fund "$TND" tender accept_milestone "[$CALL, \"$BUILDER\"]" >/dev/null
+call jingjinji-fund "$TND" tender accept_milestone "[$CALL, \"$BUILDER\"]" >/dev/null
+BUILDER_GOT=$(( $(balance hebei-builder) - BUILDER_BEFORE ))
+PENALTIES=$(query "$TND" tender penalty_count "[\"$(id beijing-factory)\"]")
+[ "$SEALED" = 3 ] && [ "$FUNDED" = "$BUILDER" ] && [ "$BUILDER_GOT" = 810000 ] && [ "$PENALTIES" = 1 ] ||
+  { echo "tender: $SEALED sealed, funded $FUNDED, builder +$BUILDER_GOT, factory penalties $PENALTIES" >&2; exit 1; }
+TENDER_OK="call #$CALL: 3 sealed bids (no amount visible before the close), an early reveal and a changed amount refused; 2 of 3 experts scored; the Hebei builder funded first (7,800 vs 7,600 points) and paid 8000.00 yuan in 2 milestones with its deposit; the Beijing factory never revealed: deposit forfeited, entered in the penalty register"
+
+say "one-trip services (一网通办): a Beijing home changes hands with its electricity and water accounts in one application"
+# A template of three departments: the property registry first, then the power and the water
+# companies in parallel; each acts on the same case, and only the departments, the applicant and
+# auditors can read it.
+WF=$(deploy workflow "[]")
+P=$(jjj proposal new --key "$K/beijing-admin.key" --memo "the official workflow engine" register-name workflow --address "$WF" | pid)
+jjj proposal approve "$P" --key "$K/tianjin-admin.key" >/dev/null
+step() { echo "{\"name\": \"$1\", \"org\": \"beijing\", \"role\": \"$2\", \"after\": $3, \"deadline_hours\": $4, \"documents\": $5}"; }
+TPL=$(call beijing-gov-service "$WF" workflow publish_template "[\"房产过户(含水电)\", [$(step 不动产登记 real-estate-registry '[]' 72 '["房产证", "身份证", "购房合同"]'), $(step 电力过户 power-utility '[0]' 48 '["身份证"]'), $(step 水务过户 water-utility '[0]' 48 '["身份证"]')]]")
+CASE=$(call beijing-resident "$WF" workflow apply "[$TPL, \"北京市朝阳区幸福路 8 号 3-502\", [[\"房产证\", \"$(hash_of 京房权证朝字第123456号)\"], [\"身份证\", \"$(hash_of 110105199001011234)\"], [\"购房合同\", \"$(hash_of 购房合同-2026-1130)\"]]]")
+refused beijing-power "$WF" workflow approve "[$CASE, 1, \"电力户名已变更\"]"
+refused tianjin-grid "$WF" workflow approve "[$CASE, 0, \"冒名审批\"]"
+call beijing-housing-registry "$WF" workflow approve "[$CASE, 0, \"产权核验无误, 已登记\"]" >/dev/null
+INBOX=$(query_as beijing-power "$WF" workflow inbox "[\"beijing\", \"power-utility\", 0, 10]" | grep -o "\"case\":$CASE," | wc -l)
+call beijing-water "$WF" workflow approve "[$CASE, 2, \"水务户名已变更\"]" >/dev/null
+call beijing-power "$WF" workflow approve "[$CASE, 1, \"电力户名已变更\"]" >/dev/null
+read_refused hebei-resident "$WF" workflow case "[$CASE]"
+DONE=$(query_as beijing-resident "$WF" workflow case "[$CASE]" | grep -c '"Complete"' || true)
+[ "$INBOX" = 1 ] && [ "$DONE" = 1 ] || { echo "workflow case $CASE: in the power inbox $INBOX, complete $DONE" >&2; exit 1; }
+WORKFLOW_OK="case #$CASE (property + electricity + water transfer): the resident applied once; the power company refused before the registry and a Tianjin company refused the registry's step; registry, then water and power in parallel approved; complete; another resident cannot read it"
+
+say "eco-compliance (生态环境联防联控): stations report, enterprises graded against their permits, a polluter fined, the best rewarded"
+# The three bureaus' agreement: joint-prevention thresholds, the fine per percent over a permit
+# limit, the rewards of grades A and B, and the tender's penalty register, which governance lets
+# the contract write to (role penalty-recorder, 2 of 3 members).
+ECO=$(deploy eco_compliance "[[[\"SO2\", 45000], [\"NOx\", 100000], [\"PM2.5\", 20000]], 1000, 20000, 10000, \"$TND\"]")
+P=$(jjj proposal new --key "$K/beijing-admin.key" --memo "the official eco-compliance" register-name eco-compliance --address "$ECO" | pid)
+jjj proposal approve "$P" --key "$K/tianjin-admin.key" >/dev/null
+jjj account register --key "$K/hebei-admin.key" --account "$ECO" --member hebei >/dev/null
+P=$(jjj role grant --key "$K/hebei-admin.key" --account "$ECO" --role penalty-recorder --memo "eco-compliance fines enter the penalty register" | pid)
+jjj proposal approve "$P" --key "$K/beijing-admin.key" >/dev/null
+PERIOD=$(date -u -d "$(date -u +%Y-%m-01) -1 day" +%Y-%m)   # last month: over, so it can be graded
+LIMITS='[["SO2", 35000], ["NOx", 50000], ["PM2.5", 10000]]'
+STEEL=$(id hebei-steel); CHEM=$(id tianjin-petrochem)
+refused hebei-agency "$ECO" eco_compliance register_enterprise "[\"$CHEM\", \"天津石化\", \"$PERIOD\", $LIMITS, [\"$(id tianjin-petrochem-station)\"]]"
+call hebei-agency "$ECO" eco_compliance register_enterprise "[\"$STEEL\", \"唐山钢铁\", \"$PERIOD\", $LIMITS, [\"$(id hebei-steel-station)\"]]" >/dev/null
+call tianjin-env-bureau "$ECO" eco_compliance register_enterprise "[\"$CHEM\", \"天津石化\", \"$PERIOD\", $LIMITS, [\"$(id tianjin-petrochem-station)\"]]" >/dev/null
+call hebei-steel "$ECO" eco_compliance deposit "[\"$STEEL\"]" 200000 >/dev/null
+call tianjin-petrochem "$ECO" eco_compliance deposit "[\"$CHEM\"]" 100000 >/dev/null
+call jingjinji-fund "$ECO" eco_compliance fund_rewards "[]" 50000 >/dev/null
+reading() { call "$1" "$ECO" eco_compliance submit_reading "[\"$2\", $3, \"$PERIOD\", \"$(hash_of "$1 $2 $PERIOD $3")\"]"; }
+ALERT=$(reading hebei-steel-station SO2 50000)
+reading hebei-steel-station NOx 40000 >/dev/null; reading hebei-steel-station PM2.5 8000 >/dev/null
+refused hebei-steel-station "$ECO" eco_compliance submit_reading "[\"SO2\", 30000, \"$PERIOD\", \"$(hash_of corrected)\"]"
+for r in "SO2 10000" "NOx 20000" "PM2.5 4000"; do reading tianjin-petrochem-station $r >/dev/null; done
+call beijing-agency "$ECO" eco_compliance grade "[\"$STEEL\", \"$PERIOD\"]" >/dev/null
+call tianjin-env-bureau "$ECO" eco_compliance grade "[\"$CHEM\", \"$PERIOD\"]" >/dev/null
+refused hebei-steel "$ECO" eco_compliance claim_reward "[\"$PERIOD\"]"
+REWARD=$(call tianjin-petrochem "$ECO" eco_compliance claim_reward "[\"$PERIOD\"]")
+refused hebei-agency "$ECO" eco_compliance acknowledge "[$ALERT]"
+call beijing-agency "$ECO" eco_compliance acknowledge "[$ALERT]" >/dev/null
+call tianjin-env-bureau "$ECO" eco_compliance acknowledge "[$ALERT]" >/dev/null
+STEEL_GRADE=$(query "$ECO" eco_compliance grade_of "[\"$STEEL\", \"$PERIOD\"]")
+RECOMPUTED=$(query "$ECO" eco_compliance recompute_grade "[\"$STEEL\", \"$PERIOD\"]")
+FINE=$(echo "$STEEL_GRADE" | grep -o '"fine_taken":[0-9]*' | cut -d: -f2)
+CLOSED=$(query "$ECO" eco_compliance alert "[$ALERT]" | grep -c '"closed_at":[0-9]' || true)
+STEEL_PENALTIES=$(query "$TND" tender penalty_count "[\"$STEEL\"]")
+echo "$STEEL_GRADE" | grep -q '"level":"D"' && [ -n "$RECOMPUTED" ] && echo "$STEEL_GRADE" | grep -qF "$RECOMPUTED" &&
+  [ "$REWARD" = 20000 ] && [ "$CLOSED" = 1 ] && [ "$STEEL_PENALTIES" = 1 ] ||
+  { echo "eco-compliance: steel $STEEL_GRADE, recomputed $RECOMPUTED, reward $REWARD, alert closed $CLOSED, penalties $STEEL_PENALTIES" >&2; exit 1; }
+ECO_OK="period $PERIOD: the Hebei steel works graded D (SO2 at 143 % of its permit; the grade recomputed from the readings matches), fined $((FINE / 100)).$(printf '%02d' $((FINE % 100))) yuan from its deposit into the reward fund and entered in the penalty register; the Tianjin petrochemical plant graded A, rewarded 200.00 yuan; the Hebei SO2 alert acknowledged by Beijing and Tianjin (its own bureau refused); a Hebei bureau registering a Tianjin plant, a second reading and a D's reward refused"
 
 say "the alliance (联盟共治): a refused deploy, a utility registered by vote, the official bills contract named and upgraded 2 of 3"
 # proposal ID of the "#ID kind [...]" line `jjj` prints for a proposal
@@ -224,9 +336,9 @@ done
 V5=$(id validator-5)
 BY5=0
 for h in $(seq "$FROM" $((FROM + 10))); do
-  if jjj block "$h" | grep -q "\"proposer\": \"$V5\""; then BY5=$((BY5 + 1)); fi
+  if jjj block "$h" | grep -c "\"proposer\": \"$V5\"" >/dev/null; then BY5=$((BY5 + 1)); fi
 done
-jjj --rpc "http://127.0.0.1:$(( ${JJJ_RPC_PORT:-9941} + 4 ))" status | grep -q '"validator": true' || { echo "node 5 does not say it validates" >&2; exit 1; }
+jjj --rpc "http://127.0.0.1:$(( ${JJJ_RPC_PORT:-9941} + 4 ))" status | grep -c '"validator": true' >/dev/null || { echo "node 5 does not say it validates" >&2; exit 1; }
 [ "$BY5" -ge 1 ] || { echo "node 5 proposed none of heights $FROM..$((FROM + 10))" >&2; exit 1; }
 echo "    validator set 4 → 5 from height $FROM; node 5 proposed $BY5 of heights $FROM..$((FROM + 10)); $PAID5 bills issued and paid meanwhile" >&2
 JOIN_OK="node 5 made a validator by a 2-of-3 vote from height $FROM, proposing blocks while $PAID5 bills were issued and paid"
@@ -241,7 +353,7 @@ G="$DIR/genesis-jjj.json"
 FOLLOW=$(jjj follow --genesis "$G" --sets "$DIR/sets-jjj.json" | tail -n2 | head -n1)
 echo "$FOLLOW"
 jjj audit receipt "$PAY_TX" --genesis "$G" --sets "$DIR/sets-jjj.json" --out "$DIR/bill-paid.json" >/dev/null
-PROVEN=$(jjj audit verify-receipt "$DIR/bill-paid.json" --genesis "$G" --sets "$DIR/sets-jjj.json" | head -n1)
+PROVEN=$(jjj audit verify-receipt "$DIR/bill-paid.json" --genesis "$G" --sets "$DIR/sets-jjj.json" | sed -n 1p)
 echo "  $PROVEN"
 TRACE=$(jjj audit trace "$PAY_TX" --genesis "$G" --sets "$DIR/sets-jjj.json" --key "$K/tianjin-auditor.key" --metadata "$C/utility_bills.json")
 echo "$TRACE" | sed 's/^/    /'
@@ -270,6 +382,9 @@ echo "  e-commerce agreement: $DEALS_OK"
 echo "  evidence (存证):      $EVIDENCE_OK"
 echo "  e-invoices (电子发票): $INVOICE_OK"
 echo "  fund supervision:     $FUND_OK"
+echo "  calls for projects:   $TENDER_OK"
+echo "  one-trip services:    $WORKFLOW_OK"
+echo "  eco-compliance:       $ECO_OK"
 echo "  governance:           $GOV_OK"
 echo "  validators:           $JOIN_OK"
 echo "  audit:                $AUDIT_OK"

@@ -78,7 +78,7 @@ if [ ! -f "$DIR/validator-1.toml" ]; then
   "$BIN/jjj" network init --dir "$DIR" --dev-keys --crypto "$SUITE" "${LAYOUT[@]}" \
     --p2p-port "${JJJ_P2P_PORT:-30301}" --rpc-port "${JJJ_RPC_PORT:-9941}" --metrics-port "${JJJ_METRICS_PORT:-9611}" \
     --view-timeout-ms "${JJJ_VIEW_TIMEOUT_MS:-1000}" \
-    --account admin=0@beijing+deployer --account beijing-water=0@beijing+utility-provider \
+    --account admin=0@beijing+deployer --account beijing-water=0@beijing+utility-provider,water-utility \
     --account tianjin-grid=0@tianjin+utility-provider \
     --account hebei-resident=500000@hebei+resident --account beijing-resident=500000@beijing+resident \
     --account bank=100000000000@tianjin+bank,deployer,registrar --account beijing-factory=2000000@beijing \
@@ -88,7 +88,13 @@ if [ ! -f "$DIR/validator-1.toml" ]; then
     --account beijing-logistics=0@beijing+transporter --account arbitrator=0@beijing+arbitrator \
     --account tianjin-auditor=0@tianjin+auditor --account beijing-court=0@beijing+notary \
     --account hebei-tax=0@hebei+tax-bureau --account tianjin-finance=0@tianjin+finance --account beijing-finance=0@beijing+finance \
-    --account hebei-housing-bureau=0@hebei+fund-supervisor --account hebei-builder=0@hebei --account hebei-worker=0@hebei+resident \
+    --account hebei-housing-bureau=0@hebei+fund-supervisor --account hebei-builder=200000@hebei --account hebei-worker=0@hebei+resident \
+    --account jingjinji-fund=20000000@beijing+funding-body --account expert-beijing=0@beijing \
+    --account expert-tianjin=0@tianjin --account expert-hebei=0@hebei --account tianjin-energy=200000@tianjin \
+    --account beijing-gov-service=0@beijing+workflow-admin --account beijing-housing-registry=0@beijing+real-estate-registry \
+    --account beijing-power=0@beijing+power-utility --account tianjin-env-bureau=0@tianjin+environment-agency \
+    --account hebei-steel=1000000@hebei --account hebei-steel-station=0@hebei \
+    --account tianjin-petrochem=1000000@tianjin --account tianjin-petrochem-station=0@tianjin \
     "${PRESET_ACCOUNTS[@]}" \
     >"$DIR/init.log"
 fi

@@ -27,6 +27,9 @@ for arg in "$@"; do
   esac
 done
 export JJJ_SIM_SEEDS=${JJJ_SIM_SEEDS:-$seeds}
+# Named absolutely: a test binary cargo reuses from a build of the same sources at another path
+# (one CARGO_TARGET_DIR shared by two checkouts) would otherwise look where that checkout was.
+export JJJ_CONTRACTS_DIR=${JJJ_CONTRACTS_DIR:-$ROOT/target/contracts}
 
 bash scripts/install-deps.sh
 

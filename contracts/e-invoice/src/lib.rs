@@ -9,6 +9,11 @@
 //! 4. The issuer reverses an unclaimed invoice with a reason (红冲): a red-letter invoice
 //!    records the reversal and the original can no longer be claimed.
 //!
+//! 5. A receipt contract the tax bureau authorised as a source (the official `utility-bills`)
+//!    turns a paid bill into an invoice by a cross-contract call (`issue_from_source`): issued
+//!    by the bill's provider, which must be an authorised issuer, to the resident who paid;
+//!    each receipt invoiced once.
+//!
 //! Invoices are business data: read by their issuer, their buyer, the buyer's finance, the tax
 //! bureau and auditors (`#[message(query, protected)]`).
 #![cfg_attr(target_arch = "wasm32", no_std)]
@@ -105,6 +110,19 @@ pub enum InvoiceEvent {
         red: u64,
         reason: String,
     },
+    SourceAuthorised {
+        #[topic]
+        source: AccountId,
+        authorised: bool,
+    },
+    /// Invoice `id` was issued for receipt `reference` of source contract `source`.
+    FromSource {
+        #[topic]
+        id: u64,
+        #[topic]
+        source: AccountId,
+        reference: u64,
+    },
 }
 
 jjj_sdk::storage! {
@@ -114,6 +132,11 @@ jjj_sdk::storage! {
     /// Invoice ids by (issuer, period) and by (buyer, period), in issue order.
     static BY_ISSUER: ListMap<(AccountId, String), u64> = b"by_issuer";
     static BY_BUYER: ListMap<(AccountId, String), u64> = b"by_buyer";
+    /// Receipt contracts the tax bureau authorised, with the bureau account that did.
+    static SOURCES: Map<AccountId, AccountId> = b"sources";
+    /// (source contract, its receipt reference) → invoice, and back.
+    static FROM_SOURCE: Map<(AccountId, u64), u64> = b"from_source";
+    static SOURCE_OF: Map<u64, (AccountId, u64)> = b"source_of";
 }
 
 pub struct EInvoice;
@@ -190,6 +213,23 @@ fn new_invoice(
     Ok(i)
 }
 
+/// Issues an invoice by `issuer`, which must be an authorised issuer, to `buyer`.
+fn issue_as(issuer: AccountId, buyer: AccountId, amount: u64, tax: u64, items: String, period: String) -> Result<u64> {
+    ensure!(ISSUERS.get(&issuer).is_some_and(|i| i.active), "{} is not an issuer the tax bureau authorised", issuer);
+    ensure!(
+        amount > 0 && tax <= amount,
+        "an invoice's amount is above zero and includes its tax ({} of {})",
+        tax,
+        amount
+    );
+    ensure!(!items.is_empty() && items.len() <= MAX_ITEMS_LEN, "an invoice's items have 1 to {} bytes", MAX_ITEMS_LEN);
+    ensure!(buyer != issuer, "an issuer does not invoice itself");
+    check_period(&period)?;
+    let i = new_invoice(issuer, buyer, amount, tax, items, period.clone())?;
+    env::emit(&InvoiceEvent::Issued { id: i.id, issuer, buyer, amount, period });
+    Ok(i.id)
+}
+
 #[jjj_sdk::contract(events = InvoiceEvent)]
 impl EInvoice {
     /// Creates the invoice platform. No admin: the tax bureau authorises issuers.
@@ -237,28 +277,61 @@ impl EInvoice {
     /// An authorised issuer issues an invoice to `buyer`; returns its id.
     #[message]
     pub fn issue(buyer: AccountId, amount: u64, tax: u64, items: String, period: String) -> Result<u64> {
-        let issuer = env::caller();
+        issue_as(env::caller(), buyer, amount, tax, items, period)
+    }
+
+    /// The tax bureau authorises (or withdraws) contract `source` to turn its receipts into
+    /// invoices with `issue_from_source`.
+    #[message]
+    pub fn authorise_source(source: AccountId, authorised: bool) -> Result<()> {
+        let caller = env::caller();
         ensure!(
-            ISSUERS.get(&issuer).is_some_and(|i| i.active),
-            "{} is not an issuer the tax bureau authorised",
-            issuer
+            env::has_role(&caller, TAX_BUREAU),
+            "{} lacks the alliance's role {}: only the tax bureau authorises receipt sources",
+            caller,
+            TAX_BUREAU
         );
-        ensure!(
-            amount > 0 && tax <= amount,
-            "an invoice's amount is above zero and includes its tax ({} of {})",
-            tax,
-            amount
-        );
-        ensure!(
-            !items.is_empty() && items.len() <= MAX_ITEMS_LEN,
-            "an invoice's items have 1 to {} bytes",
-            MAX_ITEMS_LEN
-        );
-        ensure!(buyer != issuer, "an issuer does not invoice itself");
-        check_period(&period)?;
-        let i = new_invoice(issuer, buyer, amount, tax, items, period.clone())?;
-        env::emit(&InvoiceEvent::Issued { id: i.id, issuer, buyer, amount, period });
-        Ok(i.id)
+        if authorised {
+            SOURCES.set(&source, &caller);
+        } else {
+            SOURCES.remove(&source);
+        }
+        env::emit(&InvoiceEvent::SourceAuthorised { source, authorised });
+        Ok(())
+    }
+
+    /// An authorised source contract (the caller) has its receipt `reference` invoiced: issued
+    /// by `issuer` (an authorised issuer the source vouches for: the bill's provider, which
+    /// asked it to) to `buyer`. Each receipt once. Returns the invoice's id.
+    #[message]
+    #[allow(clippy::too_many_arguments)]
+    pub fn issue_from_source(
+        issuer: AccountId,
+        buyer: AccountId,
+        amount: u64,
+        tax: u64,
+        items: String,
+        period: String,
+        reference: u64,
+    ) -> Result<u64> {
+        let source = env::caller();
+        ensure!(SOURCES.contains(&source), "{} is not a receipt source the tax bureau authorised", source);
+        if let Some(id) = FROM_SOURCE.get(&(source, reference)) {
+            fail!("receipt {} of {} is invoiced already, as invoice #{}", reference, source, id);
+        }
+        let id = issue_as(issuer, buyer, amount, tax, items, period)?;
+        FROM_SOURCE.set(&(source, reference), &id);
+        SOURCE_OF.set(&id, &(source, reference));
+        env::emit(&InvoiceEvent::FromSource { id, source, reference });
+        Ok(id)
+    }
+
+    /// The source contract and receipt invoice `id` was issued for, if any. Read policy: the
+    /// invoice's.
+    #[message(query, protected)]
+    pub fn source_of(id: u64) -> Result<Option<(AccountId, u64)>> {
+        check_reader(&invoice(id)?)?;
+        Ok(SOURCE_OF.get(&id))
     }
 
     /// The buyer, or its organisation's finance, claims invoice `id` for reimbursement: once.

@@ -140,3 +140,29 @@ fn only_the_bureau_authorises_only_issuers_issue_and_invoices_are_read_by_their_
     w.env.call(&w.buyer, &w.c, 0, msg::claim(id)).expect("claim");
     assert_contains(&w.err(&w.stranger, msg::claim(9)), "no invoice #9");
 }
+
+#[test]
+fn a_receipt_source_the_bureau_authorised_has_each_receipt_invoiced_once() {
+    let w = world();
+    w.authorise();
+    // The source is a contract (utility-bills) in production; here an account stands in for it.
+    let source = TestEnv::account("utility-bills-contract");
+    let from = |reference: u64| {
+        msg::issue_from_source(w.issuer, w.buyer, 4_280, 0, "water 2026-11".into(), "2026-11".into(), reference)
+    };
+    assert_contains(&w.err(&source, from(7)), "is not a receipt source the tax bureau authorised");
+    assert_contains(&w.err(&w.issuer, msg::authorise_source(source, true)), "only the tax bureau authorises");
+    w.env.call(&w.bureau, &w.c, 0, msg::authorise_source(source, true)).expect("authorise");
+    let id: u64 = w.env.call_decode(&source, &w.c, 0, from(7)).expect("invoiced");
+    let i = w.read(&w.buyer, id).expect("read").expect("exists");
+    assert_eq!((i.issuer, i.buyer, i.amount), (w.issuer, w.buyer, 4_280));
+    assert_contains(&w.err(&source, from(7)), &format!("receipt 7 of {source} is invoiced already, as invoice #{id}"));
+    let link: Option<(AccountId, u64)> = w.env.call_decode(&w.buyer, &w.c, 0, msg::source_of(id)).expect("link");
+    assert_eq!(link, Some((source, 7)));
+    assert_contains(&w.err(&w.stranger, msg::source_of(id)), "an invoice is read by");
+    // The source vouches for its issuer, but the issuer must still be one the bureau authorised.
+    let other = msg::issue_from_source(w.stranger, w.buyer, 1, 0, "x".into(), "2026-11".into(), 8);
+    assert_contains(&w.err(&source, other), "is not an issuer the tax bureau authorised");
+    w.env.call(&w.bureau, &w.c, 0, msg::authorise_source(source, false)).expect("withdraw");
+    assert_contains(&w.err(&source, from(9)), "is not a receipt source");
+}

@@ -31,7 +31,12 @@
 //!   excess is refunded to the payer in the same call. Less: refused, naming the amount due;
 //!   nothing moves.
 //!
-//! Events: `BillIssued`, `BillPaid`.
+//! - **Invoice.** The provider turns a paid bill into an electronic invoice (电子发票) to the
+//!   resident who paid ([`UtilityBills::invoice_payment`]): a cross-contract call of the
+//!   `e-invoice` contract's `issue_from_source`, which accepts it only from a source the tax
+//!   bureau authorised and a provider it authorised as an issuer. Each bill is invoiced once.
+//!
+//! Events: `BillIssued`, `BillPaid`, `Invoiced`.
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 extern crate alloc;
@@ -172,6 +177,14 @@ pub enum UtilityEvent {
         amount: u64,
         late_fee: u64,
     },
+    Invoiced {
+        #[topic]
+        bill_id: u64,
+        #[topic]
+        provider: AccountId,
+        e_invoice: AccountId,
+        invoice: u64,
+    },
 }
 
 /// Why a call was refused. Its `Display` text is the revert reason in the receipt.
@@ -221,6 +234,12 @@ pub enum BillError {
         attached: u64,
     },
     AmountDueOverflows(u64),
+    NotPaidYet(u64),
+    AlreadyInvoiced {
+        bill_id: u64,
+        e_invoice: AccountId,
+        invoice: u64,
+    },
     /// A failure reported by the SDK (a transfer, a full list).
     Sdk(Error),
 }
@@ -271,6 +290,10 @@ impl core::fmt::Display for BillError {
                 write!(f, "bill {bill_id} needs {total} fen, only {attached} fen attached")
             }
             AmountDueOverflows(id) => write!(f, "the amount due on bill {id} overflows"),
+            NotPaidYet(id) => write!(f, "bill {id} is not paid yet: only a payment is invoiced"),
+            AlreadyInvoiced { bill_id, e_invoice, invoice } => {
+                write!(f, "bill {bill_id} is invoiced already, as invoice #{invoice} of {e_invoice}")
+            }
             Sdk(e) => write!(f, "{e}"),
         }
     }
@@ -296,6 +319,8 @@ jjj_sdk::storage! {
     static RESIDENT_BILLS: ListMap<AccountId, u64> = b"resident_bills";
     /// Each provider's payment receipts, oldest first.
     static RECEIPTS: ListMap<AccountId, PaymentReceipt> = b"receipts";
+    /// Bills turned into e-invoices: the e-invoice contract and the invoice's id there.
+    static INVOICED: Map<u64, (AccountId, u64)> = b"invoiced";
 }
 
 fn acting_for(provider: &AccountId, action: &'static str) -> BillResult<()> {
@@ -525,6 +550,35 @@ impl UtilityBills {
         }
         env::emit(&UtilityEvent::BillPaid { bill_id, provider: bill.provider, payer, amount: total, late_fee });
         Ok(receipt)
+    }
+
+    /// The provider (or a member-admin of its member) has paid bill `bill_id` invoiced to the
+    /// resident who paid it, by the e-invoice contract `e_invoice` (the official one:
+    /// `jjj registry e-invoice`); `tax` is the tax included in the amount paid. Returns the
+    /// invoice's id there. Once per bill.
+    #[message]
+    pub fn invoice_payment(bill_id: u64, e_invoice: AccountId, tax: u64) -> BillResult<u64> {
+        let bill = load_bill(bill_id)?;
+        acting_for(&bill.provider, "have its bills invoiced")?;
+        let Some(paid) = &bill.payment else { return Err(BillError::NotPaidYet(bill_id)) };
+        if let Some((e_invoice, invoice)) = INVOICED.get(&bill_id) {
+            return Err(BillError::AlreadyInvoiced { bill_id, e_invoice, invoice });
+        }
+        let items = format!("{} {}", kind_name(bill.kind), bill.period);
+        let mut input = env::selector("issue_from_source").to_vec();
+        (bill.provider, paid.payer, paid.amount_paid, tax, items, &bill.period, bill_id).encode_to(&mut input);
+        let invoice: u64 = CallBuilder::new(e_invoice).input(input).invoke_decode()?;
+        INVOICED.set(&bill_id, &(e_invoice, invoice));
+        env::emit(&UtilityEvent::Invoiced { bill_id, provider: bill.provider, e_invoice, invoice });
+        Ok(invoice)
+    }
+
+    /// The e-invoice contract and invoice bill `id` was invoiced as, if it was. Read policy:
+    /// the bill's.
+    #[message(query, protected)]
+    pub fn invoice_of(id: u64) -> BillResult<Option<(AccountId, u64)>> {
+        check_bill_reader(&load_bill(id)?)?;
+        Ok(INVOICED.get(&id))
     }
 
     /// The bill with id `id`, if any. Read policy: its resident, its provider, auditors.

@@ -31,6 +31,7 @@ fn the_layout_lists_every_item_with_its_kind() {
             ("PROVIDER_LIST", b"provider_list", ItemKind::List),
             ("RESIDENT_BILLS", b"resident_bills", ItemKind::ListMap),
             ("RECEIPTS", b"receipts", ItemKind::ListMap),
+            ("INVOICED", b"invoiced", ItemKind::Map),
         ]
     );
     let bills = &layout.items[1];

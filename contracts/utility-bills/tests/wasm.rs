@@ -294,3 +294,53 @@ fn bills_are_read_under_their_policy_on_chain() {
     let providers: Vec<Provider> = s.chain.query_unsigned(&s.stranger.id, &c, msg::providers()).expect("public");
     assert_eq!(providers.len(), 2);
 }
+
+#[test]
+fn a_paid_bill_becomes_an_e_invoice_by_a_cross_contract_call() {
+    let mut s = story();
+    let c = s.c;
+    let bureau = s.chain.account("tax-bureau", FUNDS);
+    s.chain.set_roles(&bureau.id, &["tax-bureau"]);
+    let code = s.chain.upload(&s.admin, &contract_wasm("e_invoice")).expect("upload e-invoice");
+    let inv = s.chain.instantiate(&s.admin, code, 0, e_invoice::msg::new()).expect("instantiate e-invoice");
+    let due = s.chain.time() + DAY_MS;
+    let bill: u64 = s.chain.call_ok(
+        &s.bj_water,
+        &c,
+        0,
+        msg::issue_bill(s.hebei_resident.id, UtilityKind::Water, 4_280, "2026-11".into(), due),
+    );
+    let e = s.chain.call_err(&s.bj_water, &c, 0, msg::invoice_payment(bill, inv, 0));
+    assert!(e.contains("bill 1 is not paid yet"), "{e}");
+    s.chain.call_ok::<PaymentReceipt>(&s.hebei_resident, &c, 4_280, msg::pay(bill));
+    // Neither a source nor an issuer the bureau authorised yet: the e-invoice contract refuses,
+    // and its reason comes back through the bills contract.
+    let e = s.chain.call_err(&s.bj_water, &c, 0, msg::invoice_payment(bill, inv, 0));
+    assert!(e.contains("is not a receipt source the tax bureau authorised"), "{e}");
+    s.chain.call_ok::<()>(&bureau, &inv, 0, e_invoice::msg::authorise_source(c, true));
+    let e = s.chain.call_err(&s.bj_water, &c, 0, msg::invoice_payment(bill, inv, 0));
+    assert!(e.contains("is not an issuer the tax bureau authorised"), "{e}");
+    s.chain.call_ok::<()>(&bureau, &inv, 0, e_invoice::msg::authorise_issuer(s.bj_water.id, "北京自来水".into()));
+    let e = s.chain.call_err(&s.tj_grid, &c, 0, msg::invoice_payment(bill, inv, 0));
+    assert!(e.contains("only the provider itself"), "{e}");
+    let r = s.chain.call(&s.bj_water, &c, 0, msg::invoice_payment(bill, inv, 246));
+    assert!(r.is_success(), "{:?}", r.reason());
+    let invoice = u64::decode(&mut &r.output[..]).expect("invoice id");
+    let ours: Vec<UtilityEvent> = r
+        .events
+        .iter()
+        .filter(|e| e.contract == c)
+        .map(|e| UtilityEvent::decode(&mut &e.data[..]).expect("event decodes"))
+        .collect();
+    assert_eq!(ours, [UtilityEvent::Invoiced { bill_id: bill, provider: s.bj_water.id, e_invoice: inv, invoice }]);
+    let got: Option<e_invoice::Invoice> =
+        s.chain.query(&s.hebei_resident.id, &inv, e_invoice::msg::invoice(invoice)).expect("read");
+    let got = got.expect("the invoice");
+    assert_eq!((got.issuer, got.buyer, got.amount, got.tax), (s.bj_water.id, s.hebei_resident.id, 4_280, 246));
+    assert_eq!(got.items, "water 2026-11");
+    let e = s.chain.call_err(&s.bj_water, &c, 0, msg::invoice_payment(bill, inv, 246));
+    assert!(e.contains(&format!("bill 1 is invoiced already, as invoice #{invoice}")), "{e}");
+    let link: Option<(AccountId, u64)> =
+        s.chain.query(&s.hebei_resident.id, &c, msg::invoice_of(bill)).expect("read the link");
+    assert_eq!(link, Some((inv, invoice)));
+}

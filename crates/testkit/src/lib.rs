@@ -186,6 +186,16 @@ impl TestChain {
         self.apply_changes(&changes);
     }
 
+    /// Registers an address that has no key here (a contract) as an account of member `dev`
+    /// holding `roles`, as a member admin's registration and a governance grant would: how a
+    /// contract comes to hold a role another contract checks with `has_role`.
+    pub fn register_address(&mut self, who: &AccountId, roles: &[&str]) {
+        let mut changes = genesis_changes(&[(*who, self.balance(who))]);
+        changes.retain(|k, _| self.state.get(k).ok().flatten().is_none());
+        self.apply_changes(&changes);
+        self.set_roles(who, roles);
+    }
+
     /// Moves an account [`TestChain::account`] registered to member `member` of `region`
     /// (created, with the admin key `"{member}-admin"`, if the chain has no such member): what
     /// `member_of` and `member_region` answer contracts.

@@ -407,7 +407,8 @@ fn storage_key(c: &WasmiCaller<'_>, key_ptr: u32, key_len: u32) -> WasmiResult<(
 /// with the semantics and gas of `crates/vm/src/imports.rs` (the schedule of `limits.rs`; each
 /// charges before it works). What is left out: queries (this bench runs none, so there is no
 /// read-only refusal), the debug buffer, and the functions the contract does not import; the
-/// bench checks the module's imports against this list.
+/// bench checks the module's imports against this list. Cross-contract calls (`call_contract`,
+/// `return_data`: invoicing a paid bill) are linked as traps: a payment makes none.
 const WASMI_HOST_FUNCTIONS: &[&str] = &[
     names::input,
     names::set_output,
@@ -425,6 +426,8 @@ const WASMI_HOST_FUNCTIONS: &[&str] = &[
     names::transfer,
     names::emit_event,
     names::hash_blake2_256,
+    names::call_contract,
+    names::return_data,
 ];
 
 fn link_wasmi(linker: &mut wasmi::Linker<WasmiCall>) -> WasmiResult<()> {
@@ -597,6 +600,16 @@ fn link_wasmi(linker: &mut wasmi::Linker<WasmiCall>) -> WasmiResult<()> {
             write(&mut c, out_ptr, &jjj_crypto::blake2_256(&data).0)
         },
     )?;
+
+    let not_here = || wasmi::Error::new("cross-contract calls are not part of this bench");
+    linker.func_wrap(
+        m,
+        names::call_contract,
+        move |_: WasmiCaller<'_>, _: u32, _: u32, _: u32, _: u64, _: u64| -> WasmiResult<u32> { Err(not_here()) },
+    )?;
+    linker.func_wrap(m, names::return_data, move |_: WasmiCaller<'_>, _: u32, _: u32| -> WasmiResult<u32> {
+        Err(not_here())
+    })?;
 
     Ok(())
 }
