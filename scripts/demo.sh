@@ -42,6 +42,7 @@ C=${JJJ_CONTRACTS_DIR:-$ROOT/target/contracts}
 say "building (first time: several minutes — wasmtime and RocksDB are large)"
 bash scripts/install-deps.sh
 bash scripts/build-contracts.sh   # wasm and metadata JSON into $C
+bash scripts/build-web.sh         # the pages every node serves: wallet, explorer… (target/web)
 cargo build --release -p jjj-node --bins --quiet
 
 DIR=$(mktemp -d /tmp/jjj-demo.XXXXXX)
@@ -388,6 +389,10 @@ echo "  eco-compliance:       $ECO_OK"
 echo "  governance:           $GOV_OK"
 echo "  validators:           $JOIN_OK"
 echo "  audit:                $AUDIT_OK"
+WEB_URL=$JJJ_RPC
+curl -sf "$WEB_URL/" | grep -c '京津冀链' >/dev/null || { echo "validator 1 does not serve the web pages at $WEB_URL/" >&2; exit 1; }
+echo "  web pages:            wallet $WEB_URL/#/wallet · explorer $WEB_URL/#/explorer (governance, operator, auditor beside them; every node serves them)"
 if [ "$KEEP" = 1 ]; then
   echo; echo "devnet left running in $DIR (RPC $JJJ_RPC); stop it with: scripts/devnet.sh --stop $DIR"
+  echo "open the wallet at $WEB_URL/#/wallet and import a resident's key, e.g. the content of $K/hebei-resident.key"
 fi

@@ -16,7 +16,9 @@
 #   scripts/devnet.sh --stop DIR    stop every validator of DIR (SIGTERM, then SIGKILL)
 #
 # Binaries come from $CARGO_TARGET_DIR/release (default target/release); build them with
-# `cargo build --release -p jjj-node`. Logs: DIR/validator-N.log.
+# `cargo build --release -p jjj-node`. Logs: DIR/validator-N.log. Every node serves the web
+# pages (wallet, explorer…) at its RPC address when $JJJ_WEB_DIR (default target/web) holds
+# them: scripts/build-web.sh.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
@@ -98,8 +100,11 @@ if [ ! -f "$DIR/validator-1.toml" ]; then
     "${PRESET_ACCOUNTS[@]}" \
     >"$DIR/init.log"
 fi
+WEB_DIR=${JJJ_WEB_DIR:-$ROOT/target/web}
+WEB=()
+[ -f "$WEB_DIR/index.html" ] && WEB=(--web-dir "$WEB_DIR")
 for i in $(seq 1 "$NODES"); do
-  RUST_LOG=${RUST_LOG:-info} "$BIN/jjj-node" --config "$DIR/validator-$i.toml" >>"$DIR/validator-$i.log" 2>&1 &
+  RUST_LOG=${RUST_LOG:-info} "$BIN/jjj-node" --config "$DIR/validator-$i.toml" "${WEB[@]}" >>"$DIR/validator-$i.log" 2>&1 &
   echo $! >"$DIR/validator-$i.pid"
 done
 rpc_port=${JJJ_RPC_PORT:-9941}

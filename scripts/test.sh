@@ -2,8 +2,9 @@
 # Runs every test of the workspace on a fresh machine with nothing but the Rust toolchain:
 # installs what is missing (clang/libclang for RocksDB's bindings, the wasm target, rustfmt,
 # clippy), checks formatting (cargo fmt --check) and lints (cargo clippy, warnings denied), builds
-# the contracts to wasm, then runs `cargo test` over the whole workspace, benches in test mode
-# included, with networks of the ed25519 + BLAKE2b suite; then the chain-level tests again with
+# the contracts to wasm and the web pages (scripts/build-web.sh), then runs `cargo test` over the
+# whole workspace, benches in test mode included, with networks of the ed25519 + BLAKE2b suite;
+# the web pages in headless Chromium (scripts/test-web.sh); then the chain-level tests again with
 # the 国密 suite (JJJ_TEST_SUITE=sm2+sm3: SM2 keys, signatures and node identities, SM3 for every
 # hash; the simulation on a fifth of the seeds). One profile (release) for everything, shared
 # with the demo and the benchmarks.
@@ -42,8 +43,17 @@ cargo clippy --release --workspace --all-targets -- -D warnings
 echo "== building contracts"
 bash scripts/build-contracts.sh
 
+echo "== building the web pages (and the wallet's signing module)"
+bash scripts/build-web.sh
+# crates/wallet-wasm's tests check the module the pages serve, byte for byte against the CLI.
+export JJJ_WEB_DIR=${JJJ_WEB_DIR:-$ROOT/target/web}
+export JJJ_WALLET_WASM=${JJJ_WALLET_WASM:-$JJJ_WEB_DIR/wallet.wasm}
+
 echo "== cargo test (release)"
 cargo test --release --workspace --all-targets
+
+echo "== the web pages in a real browser (scripts/test-web.sh)"
+bash scripts/test-web.sh
 
 echo "== chain-level tests with the 国密 suite (JJJ_TEST_SUITE=sm2+sm3)"
 JJJ_TEST_SUITE=sm2+sm3 JJJ_SIM_SEEDS=$((JJJ_SIM_SEEDS / 5)) cargo test --release \

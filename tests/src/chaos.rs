@@ -90,6 +90,7 @@ pub async fn run_campaign(cfg: CampaignConfig, say: &(dyn Fn(&str) + Sync)) -> R
         accounts: genesis_accounts(cfg.residents),
         proxied: cfg.perturb,
         followers: vec![],
+        web_dir: None,
     })
     .await?;
     say(&format!("devnet: 4 validators in {} (seed {})", net.dir.display(), cfg.seed));

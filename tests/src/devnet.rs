@@ -25,12 +25,14 @@ pub struct DevnetConfig {
     /// Nodes (0-based) that only follow the network at genesis (`jjj network init --follow`):
     /// governance may make them validators later.
     pub followers: Vec<usize>,
+    /// Web pages every node serves on its RPC port (`jjj-node --web-dir`).
+    pub web_dir: Option<PathBuf>,
 }
 
 impl DevnetConfig {
     /// Four validators on `base_port`, a 500 ms view timeout, direct connections, no followers.
     pub fn direct(base_port: u16, accounts: Vec<(String, u64)>) -> DevnetConfig {
-        DevnetConfig { base_port, view_timeout_ms: 500, accounts, proxied: false, followers: vec![] }
+        DevnetConfig { base_port, view_timeout_ms: 500, accounts, proxied: false, followers: vec![], web_dir: None }
     }
 }
 
@@ -41,6 +43,7 @@ pub struct Devnet {
     nodes: Mutex<Vec<Option<Child>>>,
     /// Present when started with `proxied`.
     pub proxy: Option<FaultNet>,
+    web_dir: Option<PathBuf>,
 }
 
 impl Devnet {
@@ -95,6 +98,7 @@ impl Devnet {
             rpc_ports: (0..VALIDATORS).map(|i| base + 10 + i as u16).collect(),
             nodes: Mutex::new((0..VALIDATORS).map(|_| None).collect()),
             proxy,
+            web_dir: cfg.web_dir,
         };
         for i in 0..VALIDATORS {
             net.start_node(i)?;
@@ -123,7 +127,11 @@ impl Devnet {
             .append(true)
             .open(self.log_path(i))
             .map_err(|e| format!("log of validator {}: {e}", i + 1))?;
-        let child = Command::new(bin("jjj-node"))
+        let mut node = Command::new(bin("jjj-node"));
+        if let Some(web) = &self.web_dir {
+            node.arg("--web-dir").arg(web);
+        }
+        let child = node
             .arg("--config")
             .arg(self.dir.join(format!("validator-{}.toml", i + 1)))
             // Consensus at debug: a few lines per block, and what a stalled view was waiting for.

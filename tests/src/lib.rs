@@ -12,6 +12,7 @@ pub mod forging_rpc;
 pub mod load;
 pub mod proxy;
 pub mod rng;
+pub mod webdriver;
 
 /// The crypto suite these tests run their networks with (`JJJ_TEST_SUITE`; `scripts/test.sh`
 /// runs them under both suites): `jjj network init --crypto` gets it, and [`dev_key`] makes keys

@@ -101,6 +101,7 @@ async fn delay_cut_one_way_partition_isolation_and_kill_keep_the_chain_safe_and_
             accounts: genesis_accounts(RESIDENTS),
             proxied: true,
             followers: vec![],
+            web_dir: None,
         },
         7,
     )
@@ -400,6 +401,7 @@ async fn losing_quorum_halts_without_forking_and_the_chain_resumes_when_it_retur
             accounts: genesis_accounts(RESIDENTS),
             proxied: false,
             followers: vec![],
+            web_dir: None,
         },
         5,
     )
@@ -455,6 +457,7 @@ async fn a_validator_removed_by_governance_stops_signing_from_the_stated_height(
             accounts: genesis_accounts(RESIDENTS),
             proxied: false,
             followers: vec![],
+            web_dir: None,
         },
         11,
     )
@@ -531,6 +534,7 @@ async fn a_validator_added_by_governance_signs_from_the_stated_height() {
             accounts: genesis_accounts(RESIDENTS),
             proxied: false,
             followers: vec![3],
+            web_dir: None,
         },
         13,
     )

@@ -18,7 +18,7 @@
 //! only to that network's validators and to the peers listed as following it, and takes that
 //! network's messages only from them.
 //! Relative paths are relative to the config file.
-use jjj_crypto::{Keypair, Scheme};
+use jjj_crypto::{KeyTextError, Keypair, Scheme};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -64,6 +64,10 @@ pub struct NodeConfig {
     /// What one RPC client may cost the node (the `[rpc]` table).
     #[serde(default)]
     pub rpc: RpcLimits,
+    /// The web pages served on the RPC port (`scripts/build-web.sh` writes them); none served
+    /// when unset.
+    #[serde(default)]
+    pub web_dir: Option<PathBuf>,
 }
 
 /// Default of `mempool_max_bytes`: 64 blocks of the default 4 MiB.
@@ -142,6 +146,7 @@ impl NodeConfig {
             mempool_max_bytes: default_mempool_max_bytes(),
             mempool_sender_max_bytes: default_mempool_sender_max_bytes(),
             rpc: RpcLimits::default(),
+            web_dir: None,
         }
     }
 
@@ -154,6 +159,7 @@ impl NodeConfig {
         c.key_file = rel(&c.key_file);
         c.data_dir = rel(&c.data_dir);
         c.genesis = c.genesis.iter().map(rel).collect();
+        c.web_dir = c.web_dir.as_ref().map(rel);
         if c.genesis.is_empty() {
             return Err(format!("config {} serves no network: list at least one genesis file", path.display()));
         }
@@ -165,23 +171,14 @@ impl NodeConfig {
     }
 }
 
-/// The prefix of an SM2 key file (`sm2:` and the hex seed); an ed25519 key file is the hex
-/// seed alone.
-const SM2_KEY_PREFIX: &str = "sm2:";
-
 /// Reads a key file of either scheme: `sm2:` and the 32-byte seed as hex (SM2), or the hex seed
-/// alone (ed25519).
+/// alone (ed25519); see [`Keypair::from_key_text`].
 pub fn load_key(path: &Path) -> Result<Keypair, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read key {}: {e}", path.display()))?;
-    let t = text.trim();
-    let (scheme, hex_seed) = match t.strip_prefix(SM2_KEY_PREFIX) {
-        Some(rest) => (Scheme::Sm2, rest),
-        None => (Scheme::Ed25519, t),
-    };
-    let bytes = hex::decode(hex_seed.strip_prefix("0x").unwrap_or(hex_seed))
-        .map_err(|e| format!("key {} is not hex: {e}", path.display()))?;
-    let seed: [u8; 32] = bytes.try_into().map_err(|_| format!("key {} is not a 32-byte seed", path.display()))?;
-    Ok(Keypair::new(scheme, seed))
+    Keypair::from_key_text(&text).map_err(|e| match e {
+        KeyTextError::NotHex(why) => format!("key {} is not hex: {why}", path.display()),
+        KeyTextError::NotSeed => format!("key {} is not a 32-byte seed", path.display()),
+    })
 }
 
 /// Reads a key file that must be of `scheme` (the network's): a key of the other scheme would
@@ -200,11 +197,7 @@ pub fn load_key_for(path: &Path, scheme: Scheme) -> Result<Keypair, String> {
 
 /// Writes a key file of either scheme (readable by its owner only).
 pub fn save_key(path: &Path, key: &Keypair) -> Result<(), String> {
-    let prefix = match key.scheme() {
-        Scheme::Sm2 => SM2_KEY_PREFIX,
-        Scheme::Ed25519 => "",
-    };
-    write_private(path, &format!("{prefix}{}\n", hex::encode(key.seed())))
+    write_private(path, &format!("{}\n", key.key_text()))
 }
 
 /// Creates (or truncates) the file readable and writable by its owner only, from the start.
@@ -275,6 +268,23 @@ genesis = ["genesis.json"]
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&sm).expect("meta").permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "key files are private");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn key_files_that_hold_no_key_are_refused_naming_the_file() {
+        let dir = std::env::temp_dir().join(format!("jjj-bad-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("bad.key");
+        for (text, why) in [
+            ("zz\n", "is not hex: Invalid character 'z' at position 0"),
+            ("sm2:abc", "is not hex: Odd number of digits"),
+            ("0xabcd\n", "is not a 32-byte seed"),
+        ] {
+            std::fs::write(&path, text).expect("write");
+            let err = load_key(&path).map(|k| k.account()).expect_err(text);
+            assert_eq!(err, format!("key {} {why}", path.display()));
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

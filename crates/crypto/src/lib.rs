@@ -411,6 +411,87 @@ impl Keypair {
     }
 }
 
+/// What starts the text of an SM2 key (`sm2:` and the hex seed); an ed25519 key's text is the
+/// hex seed alone. See [`Keypair::from_key_text`].
+pub const SM2_KEY_PREFIX: &str = "sm2:";
+
+/// Why a key's text is no key (see [`Keypair::from_key_text`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyTextError {
+    /// The seed is not hex: why, worded as the `hex` crate words it ("Odd number of digits",
+    /// "Invalid character 'x' at position 3").
+    NotHex(String),
+    /// The seed is hex but not 32 bytes.
+    NotSeed,
+}
+
+impl fmt::Display for KeyTextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyTextError::NotHex(why) => write!(f, "key text is not hex: {why}"),
+            KeyTextError::NotSeed => f.write_str("key text is not a 32-byte seed"),
+        }
+    }
+}
+
+impl std::error::Error for KeyTextError {}
+
+impl Keypair {
+    /// A key from its text, what a key file holds (`jjj key new`, `jjj_config::load_key`):
+    /// [`SM2_KEY_PREFIX`] and the 32-byte seed as hex for an SM2 key, the hex seed alone for an
+    /// ed25519 key. Surrounding whitespace and a `0x` before the hex are allowed; hex digits of
+    /// either case.
+    pub fn from_key_text(text: &str) -> Result<Keypair, KeyTextError> {
+        let t = text.trim();
+        let (scheme, hex_seed) = match t.strip_prefix(SM2_KEY_PREFIX) {
+            Some(rest) => (Scheme::Sm2, rest),
+            None => (Scheme::Ed25519, t),
+        };
+        let bytes = decode_hex(hex_seed.strip_prefix("0x").unwrap_or(hex_seed)).map_err(KeyTextError::NotHex)?;
+        let seed: [u8; 32] = bytes.try_into().map_err(|_| KeyTextError::NotSeed)?;
+        Ok(Keypair::new(scheme, seed))
+    }
+
+    /// This key's text, the inverse of [`Keypair::from_key_text`] (one line, no newline):
+    /// `sm2:` and the lowercase hex seed for SM2, the hex seed alone for ed25519. It holds the
+    /// secret seed.
+    pub fn key_text(&self) -> String {
+        let prefix = match self.scheme() {
+            Scheme::Sm2 => SM2_KEY_PREFIX,
+            Scheme::Ed25519 => "",
+        };
+        let mut text = String::with_capacity(prefix.len() + 64);
+        text.push_str(prefix);
+        for b in self.seed() {
+            text.push(HEX_DIGITS[usize::from(b >> 4)] as char);
+            text.push(HEX_DIGITS[usize::from(b & 0xf)] as char);
+        }
+        text
+    }
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Hex (either case) to bytes, failing as `hex::decode` does and with its words, so key errors
+/// read the same as before the parsing moved here (this crate does not depend on `hex`).
+fn decode_hex(hex: &str) -> Result<Vec<u8>, String> {
+    let digits = hex.as_bytes();
+    if !digits.len().is_multiple_of(2) {
+        return Err("Odd number of digits".to_string());
+    }
+    let val = |c: u8, index: usize| match c {
+        b'A'..=b'F' => Ok(c - b'A' + 10),
+        b'a'..=b'f' => Ok(c - b'a' + 10),
+        b'0'..=b'9' => Ok(c - b'0'),
+        _ => Err(format!("Invalid character {:?} at position {index}", c as char)),
+    };
+    digits
+        .chunks_exact(2)
+        .enumerate()
+        .map(|(i, pair)| Ok((val(pair[0], 2 * i)? << 4) | val(pair[1], 2 * i + 1)?))
+        .collect()
+}
+
 impl fmt::Debug for Keypair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Keypair({}, {})", self.scheme(), self.account())
@@ -497,3 +578,33 @@ impl CryptoRng for RetryNonce {}
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod key_text_tests {
+    use super::*;
+
+    #[test]
+    fn key_text_round_trips_in_both_schemes_and_refuses_what_is_no_seed() {
+        for scheme in Scheme::ALL {
+            let key = Keypair::named(scheme, "key-text");
+            let text = key.key_text();
+            assert_eq!(text.starts_with(SM2_KEY_PREFIX), scheme == Scheme::Sm2);
+            let back = Keypair::from_key_text(&format!("  {text}\n")).expect("round trip");
+            assert_eq!((back.scheme(), back.account(), back.seed()), (scheme, key.account(), key.seed()));
+            let upper = text.to_uppercase().replace("SM2:", SM2_KEY_PREFIX);
+            let prefixed = match text.strip_prefix(SM2_KEY_PREFIX) {
+                Some(hex) => format!("{SM2_KEY_PREFIX}0x{hex}"),
+                None => format!("0x{text}"),
+            };
+            for variant in [upper, prefixed] {
+                assert_eq!(Keypair::from_key_text(&variant).expect("variant").account(), key.account(), "{variant}");
+            }
+        }
+        let err = |t: &str| Keypair::from_key_text(t).map(|k| k.account()).expect_err(t);
+        assert_eq!(err("abc"), KeyTextError::NotHex("Odd number of digits".into()));
+        assert_eq!(err("00zz"), KeyTextError::NotHex("Invalid character 'z' at position 2".into()));
+        assert_eq!(err("sm2:0011"), KeyTextError::NotSeed);
+        assert_eq!(err(""), KeyTextError::NotSeed);
+        assert_eq!(err("ed25519:00").to_string(), "key text is not hex: Invalid character ':' at position 7");
+    }
+}

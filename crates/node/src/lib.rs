@@ -8,6 +8,7 @@
 //! - [`wire`]: the messages peers exchange, tagged with their network.
 //! - [`rpc`]: the JSON-RPC server (the interface is `jjj_rpc_api`'s).
 //! - [`metrics`], [`service`]: Prometheus metrics, and starting everything from a config.
+//! - [`web`]: the web pages, served on the RPC port beside JSON-RPC.
 pub mod access_log;
 pub mod chain;
 pub mod compact;
@@ -16,4 +17,5 @@ pub mod mempool;
 pub mod metrics;
 pub mod rpc;
 pub mod service;
+pub mod web;
 pub mod wire;

@@ -956,6 +956,11 @@ mod tests {
     /// A one-validator node in this process, on free ports, with `rpc` limits, of the suite the
     /// tests run with (`JJJ_TEST_SUITE`).
     async fn start(dir: &std::path::Path, rpc: RpcLimits) -> RunningNode {
+        start_serving(dir, rpc, None).await
+    }
+
+    /// [`start`], serving the web pages in `web_dir`.
+    async fn start_serving(dir: &std::path::Path, rpc: RpcLimits, web_dir: Option<std::path::PathBuf>) -> RunningNode {
         let suite = jjj_testkit::test_suite();
         let key = Keypair::named(suite.scheme(), "validator");
         jjj_config::save_key(&dir.join("v.key"), &key).expect("key");
@@ -989,6 +994,7 @@ mod tests {
             mempool_max_bytes: jjj_config::DEFAULT_MEMPOOL_MAX_BYTES,
             mempool_sender_max_bytes: jjj_config::DEFAULT_MEMPOOL_SENDER_MAX_BYTES,
             rpc,
+            web_dir,
         };
         crate::service::start(config).await.expect("node starts")
     }
@@ -1240,7 +1246,11 @@ mod tests {
     async fn subscriptions_per_session_are_capped() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let dir = tempfile::tempdir().expect("dir");
-        let node = start(dir.path(), RpcLimits { max_subscriptions_per_connection: 1, ..RpcLimits::default() }).await;
+        // With web pages served on the same port: a WebSocket upgrade still reaches JSON-RPC.
+        let web = tempfile::tempdir().expect("web dir");
+        std::fs::write(web.path().join("index.html"), "<!doctype html>").expect("page");
+        let limits = RpcLimits { max_subscriptions_per_connection: 1, ..RpcLimits::default() };
+        let node = start_serving(dir.path(), limits, Some(web.path().to_path_buf())).await;
         let mut sock = tokio::net::TcpStream::connect(node.rpc_addr).await.expect("connect");
         let req = "GET / HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
                    sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n";
@@ -1279,6 +1289,47 @@ mod tests {
         sock.write_all(&call(2)).await.expect("send");
         let second = answer(&mut sock).await;
         assert!(second.contains("\"error\""), "a second subscription was accepted: {second}");
+        node.shutdown().await;
+    }
+
+    /// The web pages and JSON-RPC share the port: a GET is a page (only plain names under the
+    /// web directory), a POST is JSON-RPC.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_node_serves_its_web_pages_beside_json_rpc() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = tempfile::tempdir().expect("dir");
+        let web = tempfile::tempdir().expect("web dir");
+        std::fs::write(web.path().join("index.html"), "<!doctype html><title>jjj</title>").expect("page");
+        std::fs::create_dir(web.path().join("metadata")).expect("dir");
+        std::fs::write(web.path().join("metadata/utility_bills.json"), "{}").expect("meta");
+        std::fs::write(dir.path().join("secret.key"), "0x00").expect("outside");
+        let node = start_serving(dir.path(), RpcLimits::default(), Some(web.path().to_path_buf())).await;
+        async fn http(addr: std::net::SocketAddr, req: String) -> String {
+            let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            sock.write_all(req.as_bytes()).await.expect("send");
+            let mut out = Vec::new();
+            sock.read_to_end(&mut out).await.expect("read");
+            String::from_utf8_lossy(&out).to_string()
+        }
+        let get = |path: &str| format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        let page = http(node.rpc_addr, get("/")).await;
+        assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+        assert!(page.contains("content-type: text/html") && page.contains("<title>jjj</title>"), "{page}");
+        assert!(page.contains("content-security-policy: default-src 'self'"), "{page}");
+        let meta = http(node.rpc_addr, get("/metadata/utility_bills.json")).await;
+        assert!(meta.starts_with("HTTP/1.1 200") && meta.contains("application/json"), "{meta}");
+        for bad in ["/../secret.key", "/metadata/../../secret.key", "/.hidden", "/missing.js"] {
+            let r = http(node.rpc_addr, get(bad)).await;
+            assert!(r.starts_with("HTTP/1.1 404"), "{bad}: {r}");
+            assert!(!r.contains("0x00"), "{bad} leaked a file outside the web directory");
+        }
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"node_health","params":[]}"#;
+        let post = format!(
+            "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let rpc = http(node.rpc_addr, post).await;
+        assert!(rpc.starts_with("HTTP/1.1 200") && rpc.contains("\"networks\""), "{rpc}");
         node.shutdown().await;
     }
 }

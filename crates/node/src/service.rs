@@ -43,6 +43,7 @@ impl Node {
                     view: c.metrics.view.load(Relaxed),
                     mempool: c.metrics.mempool.load(Relaxed),
                     validator: c.validators_at(c.head().0 + 1).contains(&self.id),
+                    validators: c.validators_at(c.head().0 + 1).validators.iter().map(ToString::to_string).collect(),
                     view_changes: c.metrics.view_changes.load(Relaxed),
                     dropped_peer_messages: c.dropped_peer_messages(),
                     compact_proposals_rebuilt: c.metrics.compact_rebuilt.load(Relaxed),
@@ -217,8 +218,12 @@ pub async fn start_with(config: NodeConfig, flags: StartFlags) -> Result<Running
         .max_subscriptions_per_connection(config.rpc.max_subscriptions_per_connection)
         .set_batch_request_config(jsonrpsee::server::BatchRequestConfig::Limit(config.rpc.max_batch_len))
         .build();
+    if let Some(dir) = &config.web_dir {
+        tracing::info!(dir = %dir.display(), "serving the web pages on the RPC port");
+    }
     let server = jsonrpsee::server::Server::builder()
         .set_config(rpc_config)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(crate::web::WebLayer::new(config.web_dir.clone())))
         .build(config.rpc_listen)
         .await
         .map_err(|e| format!("RPC on {}: {e}", config.rpc_listen))?;

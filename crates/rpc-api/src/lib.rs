@@ -521,6 +521,9 @@ pub struct NetworkHealthJson {
     pub view: u64,
     pub mempool: u64,
     pub validator: bool,
+    /// The validators of the next height, in leader order.
+    #[serde(default)]
+    pub validators: Vec<String>,
     /// View changes since the node started.
     #[serde(default)]
     pub view_changes: u64,

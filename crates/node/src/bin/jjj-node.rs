@@ -19,6 +19,11 @@ struct Args {
     /// final and votes from the next one on. Without this flag such a node refuses to start.
     #[arg(long)]
     reset_safety_record: bool,
+    /// Serve the web pages in this directory (`scripts/build-web.sh` writes them) on the RPC
+    /// port: the wallet, explorer, governance, operator and auditor pages at `/`. Overrides the
+    /// config's `web_dir`.
+    #[arg(long)]
+    web_dir: Option<PathBuf>,
 }
 
 fn main() {
@@ -38,7 +43,10 @@ fn main() {
         }
     };
     let result: Result<(), String> = runtime.block_on(async {
-        let config = jjj_config::NodeConfig::load(&args.config)?;
+        let mut config = jjj_config::NodeConfig::load(&args.config)?;
+        if let Some(dir) = args.web_dir {
+            config.web_dir = Some(dir);
+        }
         let flags = jjj_node::service::StartFlags { reset_safety_record: args.reset_safety_record };
         let running = jjj_node::service::start_with(config, flags).await?;
         wait_for_signal().await;
