@@ -213,6 +213,19 @@ fn new_invoice(
     Ok(i)
 }
 
+/// The caller, if it holds the tax bureau's role; `what` names what only the bureau does.
+fn tax_bureau(what: &str) -> Result<AccountId> {
+    let caller = env::caller();
+    ensure!(
+        env::has_role(&caller, TAX_BUREAU),
+        "{} lacks the alliance's role {}: only the tax bureau {}",
+        caller,
+        TAX_BUREAU,
+        what
+    );
+    Ok(caller)
+}
+
 /// Issues an invoice by `issuer`, which must be an authorised issuer, to `buyer`.
 fn issue_as(issuer: AccountId, buyer: AccountId, amount: u64, tax: u64, items: String, period: String) -> Result<u64> {
     ensure!(ISSUERS.get(&issuer).is_some_and(|i| i.active), "{} is not an issuer the tax bureau authorised", issuer);
@@ -242,13 +255,7 @@ impl EInvoice {
     /// The tax bureau authorises `issuer` (again, after a revocation).
     #[message]
     pub fn authorise_issuer(issuer: AccountId, name: String) -> Result<()> {
-        let caller = env::caller();
-        ensure!(
-            env::has_role(&caller, TAX_BUREAU),
-            "{} lacks the alliance's role {}: only the tax bureau authorises issuers",
-            caller,
-            TAX_BUREAU
-        );
+        let caller = tax_bureau("authorises issuers")?;
         ensure!(!name.is_empty() && name.len() <= MAX_NAME_LEN, "an issuer's name has 1 to {} bytes", MAX_NAME_LEN);
         let record = Issuer {
             account: issuer,
@@ -284,13 +291,7 @@ impl EInvoice {
     /// invoices with `issue_from_source`.
     #[message]
     pub fn authorise_source(source: AccountId, authorised: bool) -> Result<()> {
-        let caller = env::caller();
-        ensure!(
-            env::has_role(&caller, TAX_BUREAU),
-            "{} lacks the alliance's role {}: only the tax bureau authorises receipt sources",
-            caller,
-            TAX_BUREAU
-        );
+        let caller = tax_bureau("authorises receipt sources")?;
         if authorised {
             SOURCES.set(&source, &caller);
         } else {

@@ -361,6 +361,17 @@ fn step_spec(t: &Template, case: u64, step: u8) -> Result<&StepSpec> {
     })
 }
 
+/// Case `case`, its template and the caller, once the caller is step `step`'s department and
+/// the case is open: what a department checks before it acts on a step.
+fn acting_department(case: u64, step: u8) -> Result<(Case, Template, AccountId)> {
+    let c = self::case(case)?;
+    let t = template(c.template)?;
+    let by = env::caller();
+    check_department(&by, step, step_spec(&t, case, step)?)?;
+    check_open(&c)?;
+    Ok((c, t, by))
+}
+
 /// Step `step`'s state in case `c` (checked against the template by `step_spec` first; a case
 /// has one state per template step).
 fn state_of(c: &Case, step: u8) -> Result<StepState> {
@@ -512,12 +523,8 @@ impl Workflow {
     /// deadline it is recorded late (and flagged overdue if it was not). Returns the case.
     #[message]
     pub fn approve(case: u64, step: u8, note: String) -> Result<Case> {
-        let mut c = self::case(case)?;
-        let t = template(c.template)?;
+        let (mut c, t, by) = acting_department(case, step)?;
         let s = step_spec(&t, case, step)?;
-        let by = env::caller();
-        check_department(&by, step, s)?;
-        check_open(&c)?;
         ensure!(note.len() <= MAX_TEXT_LEN, "a note has at most {} bytes, not {}", MAX_TEXT_LEN, note.len());
         let (since, flagged) = match state_of(&c, step)? {
             StepState::Ready { since, flagged } => (since, flagged),
@@ -567,12 +574,8 @@ impl Workflow {
     /// or missing document); the step waits for the applicant's `attach`.
     #[message]
     pub fn return_step(case: u64, step: u8, reason: String) -> Result<()> {
-        let mut c = self::case(case)?;
-        let t = template(c.template)?;
+        let (mut c, t, by) = acting_department(case, step)?;
         let s = step_spec(&t, case, step)?;
-        let by = env::caller();
-        check_department(&by, step, s)?;
-        check_open(&c)?;
         text("a reason", &reason, MAX_TEXT_LEN)?;
         match state_of(&c, step)? {
             StepState::Ready { .. } => {}
