@@ -626,15 +626,22 @@ PAGES.governance = async () => {
 PAGES.operator = async () => {
   const net = State.network;
   const [health, peers] = await Promise.all([rpc("node_health"), rpc("node_peers")]);
-  const latencies = [];
+  // The node's own measure (block timestamp → commit here, the metrics' histogram): the mean of
+  // each 2-second interval that finalised blocks, and the distribution since the node started.
+  const means = [];
   const chart = el("div", { id: "latency-chart" });
-  const draw = () => chart.replaceChildren(latencyChart(latencies));
-  State.closers.push(subscribe("chain_subscribeFinalizedHeads", { network: net }, (h) => {
-    latencies.push(Math.max(0, Date.now() - h.timestamp));
-    if (latencies.length > 60) latencies.shift();
-    draw();
-  }));
-  draw();
+  let last = null;
+  const sample = (h) => {
+    const f = (h.networks.find((n) => n.network === net) || {}).finality;
+    if (!f) return;
+    if (last && f.count > last.count) means.push(Math.round((f.sum_ms - last.sum_ms) / (f.count - last.count)));
+    if (means.length > 60) means.shift();
+    last = f;
+    chart.replaceChildren(latencyChart(means), latencyBuckets(f));
+  };
+  sample(health);
+  const timer = setInterval(() => rpc("node_health").then(sample, () => {}), 2000);
+  State.closers.push(() => clearInterval(timer));
   return [
     el("h1", {}, `${t("op.title")} · ${health.name}`),
     card(t("op.health"), kv([
@@ -650,6 +657,13 @@ PAGES.operator = async () => {
     card(t("op.peers"), el("pre", { id: "peers" }, JSON.stringify(peers, null, 1))),
   ];
 };
+
+/** The finality histogram since the node started: blocks at or under each bound. */
+function latencyBuckets(f) {
+  const mean = f.count ? Math.round(f.sum_ms / f.count) : 0;
+  return el("p", { class: "muted", id: "latency-buckets" }, t("op.latency.total", { n: f.count, mean }), " · ",
+    f.buckets.filter(([, n]) => n > 0).slice(0, 4).map(([le, n]) => `≤${le} ms: ${Math.round((100 * n) / Math.max(1, f.count))}%`).join(" · "));
+}
 
 function latencyChart(values) {
   const ns = "http://www.w3.org/2000/svg";

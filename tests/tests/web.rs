@@ -257,6 +257,9 @@ async fn residents_pay_bills_and_everyone_sees_the_chain_in_a_real_browser() {
     checks.run("the operator page shows each network's health", || {
         s.goto(&format!("{base}/#/operator"))?;
         s.wait_for("#health tr.net-health", LONG)?;
+        // The node's finality histogram: the blocks of this test, a mean above zero.
+        let buckets = s.text("#latency-buckets")?;
+        ensure(buckets.contains('%'), || format!("no finality distribution shown: {buckets}"))?;
         s.screenshot(shots, "operator")
     });
     checks.run("the auditor page lists protected reads and its chain check passes", || {

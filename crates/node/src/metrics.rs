@@ -41,6 +41,13 @@ impl Metrics {
         self.latency_sum_ms.fetch_add(ms, Relaxed);
     }
 
+    /// Finality latency so far: (blocks, summed ms, cumulative count per bucket's upper bound).
+    pub fn finality(&self) -> (u64, u64, Vec<(u64, u64)>) {
+        let buckets =
+            LATENCY_BUCKETS_MS.iter().zip(&self.latency_buckets).map(|(le, n)| (*le, n.load(Relaxed))).collect();
+        (self.latency_count.load(Relaxed), self.latency_sum_ms.load(Relaxed), buckets)
+    }
+
     /// Appends this network's series to a Prometheus text page.
     pub fn render(&self, network: &str, out: &mut String) {
         use std::fmt::Write;

@@ -9,7 +9,7 @@ use jjj_executive::Runtime;
 use jjj_p2p::{P2p, P2pConfig, P2pHandle};
 use jjj_primitives::params::MAX_PEER_MESSAGE;
 use jjj_primitives::AccountId;
-use jjj_rpc_api::{HealthJson, NetworkHealthJson};
+use jjj_rpc_api::{FinalityJson, HealthJson, NetworkHealthJson};
 use jjj_store::{ChainStore, RocksStore};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -44,6 +44,10 @@ impl Node {
                     mempool: c.metrics.mempool.load(Relaxed),
                     validator: c.validators_at(c.head().0 + 1).contains(&self.id),
                     validators: c.validators_at(c.head().0 + 1).validators.iter().map(ToString::to_string).collect(),
+                    finality: {
+                        let (count, sum_ms, buckets) = c.metrics.finality();
+                        FinalityJson { count, sum_ms, buckets }
+                    },
                     view_changes: c.metrics.view_changes.load(Relaxed),
                     dropped_peer_messages: c.dropped_peer_messages(),
                     compact_proposals_rebuilt: c.metrics.compact_rebuilt.load(Relaxed),

@@ -524,6 +524,10 @@ pub struct NetworkHealthJson {
     /// The validators of the next height, in leader order.
     #[serde(default)]
     pub validators: Vec<String>,
+    /// Block timestamp to commit on this node, since it started (the Prometheus histogram
+    /// `jjj_finality_latency_ms`).
+    #[serde(default)]
+    pub finality: FinalityJson,
     /// View changes since the node started.
     #[serde(default)]
     pub view_changes: u64,
@@ -542,6 +546,16 @@ pub struct NetworkHealthJson {
     pub refused_outsider_messages: u64,
     #[serde(default)]
     pub block_times: BlockTimesJson,
+}
+
+/// Finality latency since the node started: a histogram, as the metrics page has it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct FinalityJson {
+    /// Blocks finalised and their latencies summed, ms.
+    pub count: u64,
+    pub sum_ms: u64,
+    /// (upper bound in ms, blocks at or under it), cumulative.
+    pub buckets: Vec<(u64, u64)>,
 }
 
 /// Where this node's block time went since it started, summed: divide by the blocks.
