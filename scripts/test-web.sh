@@ -28,6 +28,10 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver fonts-wqy-zenhei >/dev/null
 fi
+# chromium-driver is the package of /usr/bin/chromedriver, which the tests drive the browser through.
+for b in chromium chromedriver; do
+  command -v "$b" >/dev/null 2>&1 || { echo "scripts/test-web.sh: $b is still missing after the install" >&2; exit 1; }
+done
 [ -f "$JJJ_CONTRACTS_DIR/utility_bills.wasm" ] || bash scripts/build-contracts.sh >/dev/null
 bash scripts/build-web.sh
 cargo build --release -q -p jjj-node -p jjj-cli

@@ -51,16 +51,6 @@ impl Checks {
     }
 }
 
-/// The finalised head's height, asked of the `jjj` CLI.
-fn rt_head(net: &Devnet) -> Result<u64, String> {
-    let out = net.jjj_ok(0, &["block"]);
-    out.split("\"height\":")
-        .nth(1)
-        .and_then(|r| r.trim_start().split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|h| h.parse().ok())
-        .ok_or_else(|| format!("no height in {out}"))
-}
-
 fn ensure(cond: bool, what: impl FnOnce() -> String) -> Result<(), String> {
     if cond {
         Ok(())
@@ -276,7 +266,7 @@ async fn residents_pay_bills_and_everyone_sees_the_chain_in_a_real_browser() {
     checks.run("the auditor page catches a block header and a log entry a lying node altered", || {
         // A node (an HTTP proxy in front of validator 1) serving the pages and every answer as
         // they are, except one block's raw header, one byte changed.
-        let head = rt_head(&net)?;
+        let head = tokio::task::block_in_place(|| rt.block_on(net.head(0))).ok_or("no head")?.height;
         let forged_at = head.saturating_sub(2).max(1);
         let rewrite: jjj_tests::forging_rpc::Rewrite = Arc::new(move |req, answer| {
             if req["method"] == "audit_accessLog" {
